@@ -1,0 +1,150 @@
+using FluentValidation;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Enrollment;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Api.Tokens;
+using Platform.Contracts;
+
+namespace Platform.Api.Agents;
+
+public static class AgentsFeature
+{
+    public static IServiceCollection AddAgentsFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<AgentStore>()
+            .AddScoped<AgentEndpoints>()
+            .AddSingleton<IValidator<AgentEnroll>, AgentEnrollValidator>()
+            .AddSingleton<IValidator<AgentLabelsReplace>, AgentLabelsReplaceValidator>()
+            .AddSingleton<IValidator<AgentHeartbeat>, AgentHeartbeatValidator>();
+}
+
+/// <summary>Label keys as Kubernetes has them (a DNS-like name, 63 characters at most); values up to 256 characters.</summary>
+public sealed class LabelsValidator : AbstractValidator<IDictionary<string, string>>
+{
+    public const int MaxLabels = 64;
+
+    public LabelsValidator()
+    {
+        RuleFor(labels => labels.Count).LessThanOrEqualTo(MaxLabels).OverridePropertyName("labels").WithMessage($"At most {MaxLabels} labels.");
+        RuleForEach(labels => labels).ChildRules(label =>
+        {
+            label.RuleFor(l => l.Key).NotEmpty().MaximumLength(63).Matches("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+                .WithMessage("Label keys are letters, digits, '.', '_' and '-', starting and ending with a letter or digit.");
+            label.RuleFor(l => l.Value).NotNull().MaximumLength(256);
+        }).OverridePropertyName("labels");
+    }
+}
+
+public sealed class AgentEnrollValidator : AbstractValidator<AgentEnroll>
+{
+    private const string HostnamePattern = @"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
+
+    public AgentEnrollValidator()
+    {
+        RuleFor(a => a.Hostname).NotEmpty().MaximumLength(253).Matches(HostnamePattern).WithMessage("'hostname' must be an RFC 1123 host name.");
+        RuleFor(a => a.Os).NotEmpty().MaximumLength(100);
+        RuleFor(a => a.AgentVersion).NotEmpty().MaximumLength(50);
+        RuleFor(a => a.Labels).SetValidator(new LabelsValidator()!).When(a => a.Labels is not null);
+    }
+}
+
+public sealed class AgentLabelsReplaceValidator : AbstractValidator<AgentLabelsReplace>
+{
+    public AgentLabelsReplaceValidator()
+    {
+        RuleFor(a => a.Labels).NotNull().SetValidator(new LabelsValidator());
+    }
+}
+
+public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
+{
+    public AgentHeartbeatValidator()
+    {
+        RuleFor(a => a.AgentVersion).NotEmpty().MaximumLength(50).When(a => a.AgentVersion is not null);
+        RuleFor(a => a.Os).NotEmpty().MaximumLength(100).When(a => a.Os is not null);
+    }
+}
+
+public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, AuditLog audit, TimeProvider time) : AgentsHandlersBase
+{
+    public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
+    {
+        var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
+        var now = time.GetUtcNow();
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        if (!await EnrollmentStore.TryUseAsync(db, transaction, enrollmentTokenId, now, cancellationToken))
+            return Problems.Forbidden("This enrollment token is revoked, expired or used up.");
+        var enrollment = (await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken))!;
+
+        // The enrollment token's labels win: an agent cannot move itself out of the scope it was enrolled into.
+        var labels = new Dictionary<string, string>(body.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
+        foreach (var (key, value) in Labels.Read(enrollment.LabelsJson))
+            labels[key] = value;
+
+        var agent = new AgentRow
+        {
+            AgentId = Ids.New("agt"),
+            Hostname = body.Hostname,
+            Os = body.Os,
+            AgentVersion = body.AgentVersion,
+            LabelsJson = Labels.Write(labels),
+            EnrolledAt = now,
+            EnrollmentTokenId = enrollmentTokenId,
+            LastSeenAt = now,
+            Version = 1,
+        };
+        await AgentStore.InsertAsync(db, transaction, agent, cancellationToken);
+        var (credential, secret) = await issuer.IssueAsync(db, transaction, $"agent {body.Hostname}", Role.Agent, agent.AgentId, expiresAt: null, createdBy: null, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Created($"/api/v1/agents/{agent.AgentId}", new AgentEnrolled { Agent = agent.ToContract(), TokenId = credential.TokenId, Secret = secret });
+    }
+
+    public override async Task<IResult> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
+    {
+        RequestLimits.CheckPageSize(limit);
+        var rows = await agents.ListAsync(Cursor.Decode(cursor), limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, row => row.AgentId);
+        return TypedResults.Ok(new AgentPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> GetAgent(HttpContext http, string agentId, CancellationToken cancellationToken)
+    {
+        if (!http.Caller().MaySee(agentId))
+            return Problems.Forbidden("An agent credential may only read its own agent.");
+        var agent = await agents.FindAsync(agentId, cancellationToken);
+        if (agent is null)
+            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+        http.Response.Headers.ETag = ETags.For(agent.Version);
+        return TypedResults.Ok(agent.ToContract());
+    }
+
+    public override async Task<IResult> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var before = await AgentStore.FindAsync(db, transaction, agentId, cancellationToken);
+        if (before is null)
+            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+        if (!ETags.Matches(if_Match, before.Version))
+            return Problems.PreconditionFailed($"The agent is at version {before.Version} (ETag {ETags.For(before.Version)}); If-Match named {if_Match}.");
+        if (!await AgentStore.ReplaceLabelsAsync(db, transaction, agentId, Labels.Write(body.Labels), before.Version, cancellationToken))
+            return Problems.PreconditionFailed("The agent changed while its labels were being replaced; read it again.");
+        var after = (await AgentStore.FindAsync(db, transaction, agentId, cancellationToken))!;
+        await audit.AppendAsync(db, transaction, http.Caller(), "agent.update-labels", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        http.Response.Headers.ETag = ETags.For(after.Version);
+        return TypedResults.Ok(after.ToContract());
+    }
+
+    public override async Task<IResult> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)
+    {
+        if (!http.Caller().MaySee(agentId))
+            return Problems.Forbidden("An agent credential may only send heartbeats for its own agent.");
+        var agent = await agents.RecordHeartbeatAsync(agentId, body.AgentVersion, body.Os, time.GetUtcNow(), cancellationToken);
+        return agent is null ? Problems.NotFound($"Agent '{agentId}' does not exist.") : TypedResults.Ok(agent.ToContract());
+    }
+}

@@ -1,0 +1,85 @@
+using System.Data.Common;
+using Dapper;
+using Platform.Api.Enrollment;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Agents;
+
+public sealed class AgentRow
+{
+    public required string AgentId { get; init; }
+    public required string Hostname { get; init; }
+    public required string Os { get; init; }
+    public required string AgentVersion { get; init; }
+    public required string LabelsJson { get; init; }
+    public required DateTimeOffset EnrolledAt { get; init; }
+    public string? EnrollmentTokenId { get; init; }
+    public DateTimeOffset? LastSeenAt { get; init; }
+    public required int Version { get; init; }
+
+    public Agent ToContract() => new()
+    {
+        Id = AgentId,
+        Hostname = Hostname,
+        Os = Os,
+        AgentVersion = AgentVersion,
+        Labels = Labels.Read(LabelsJson),
+        EnrolledAt = EnrolledAt,
+        EnrollmentTokenId = EnrollmentTokenId,
+        LastSeenAt = LastSeenAt,
+        Version = Version,
+    };
+}
+
+public sealed class AgentStore(Database database)
+{
+    private const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version";
+
+    public static Task InsertAsync(DbConnection db, DbTransaction transaction, AgentRow row, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version)",
+            row, transaction, cancellationToken: cancellationToken));
+
+    public async Task<AgentRow?> FindAsync(string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await FindAsync(db, null, agentId, cancellationToken);
+    }
+
+    public static Task<AgentRow?> FindAsync(DbConnection db, DbTransaction? transaction, string agentId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+            $"select {Columns} from agent where agent_id = @agentId", new { agentId }, transaction, cancellationToken: cancellationToken));
+
+    public async Task<IReadOnlyList<AgentRow>> ListAsync(string? afterId, int limit, string? hostnamePrefix, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {Columns} from agent
+            where (@afterId is null or agent_id > @afterId)
+              and (@hostnamePrefix is null or substr(hostname, 1, length(@hostnamePrefix)) = @hostnamePrefix)
+            order by agent_id
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        var rows = await db.QueryAsync<AgentRow>(new CommandDefinition(sql, new { afterId, hostnamePrefix, take = limit + 1 }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    /// <summary>Replaces the labels if the agent is still at <paramref name="expectedVersion"/> (or any version when null).</summary>
+    public static async Task<bool> ReplaceLabelsAsync(DbConnection db, DbTransaction transaction, string agentId, string labelsJson, int? expectedVersion, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            "update agent set labels_json = @labelsJson, version = version + 1 where agent_id = @agentId and (@expectedVersion is null or version = @expectedVersion)",
+            new { agentId, labelsJson, expectedVersion }, transaction, cancellationToken: cancellationToken)) == 1;
+
+    public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+            $"""
+            update agent set last_seen_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os)
+            where agent_id = @agentId
+            returning {Columns}
+            """,
+            new { agentId, agentVersion, os, now }, cancellationToken: cancellationToken));
+    }
+}

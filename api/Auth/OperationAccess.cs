@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Authorization;
+using Platform.Contracts;
+
+namespace Platform.Api.Auth;
+
+/// <summary>Who may call an operation: nobody needs a token, an enrollment token, or one of some roles.</summary>
+public sealed record Access(bool Anonymous, bool Enrollment, IReadOnlySet<Role> Roles)
+{
+    public static readonly Access Public = new(true, false, new HashSet<Role>());
+    public static readonly Access EnrollmentToken = new(false, true, new HashSet<Role>());
+
+    public static Access For(params Role[] roles) => new(false, false, roles.ToHashSet());
+}
+
+/// <summary>
+/// The authorization table: for every operationId in openapi.yaml, who may call it. One place to read and
+/// review; an operation missing from it is refused for everyone, and a test fails.
+/// Checks that depend on the data (an agent may only touch its own agent) are in the handlers.
+/// </summary>
+public static class OperationAccess
+{
+    public const string PolicyName = "operation-access";
+
+    private static readonly Role[] People = [Role.Admin, Role.Operator, Role.Analyst];
+
+    public static readonly IReadOnlyDictionary<string, Access> Table = new Dictionary<string, Access>(StringComparer.Ordinal)
+    {
+        // Health
+        ["getHealth"] = Access.Public,
+        ["getReadiness"] = Access.Public,
+        // Tokens
+        ["createToken"] = Access.For(Role.Admin),
+        ["listTokens"] = Access.For(Role.Admin),
+        ["getToken"] = Access.For(Role.Admin),
+        ["revokeToken"] = Access.For(Role.Admin),
+        // Enrollment
+        ["createEnrollmentToken"] = Access.For(Role.Admin),
+        ["listEnrollmentTokens"] = Access.For(Role.Admin),
+        ["revokeEnrollmentToken"] = Access.For(Role.Admin),
+        // Agents
+        ["enrollAgent"] = Access.EnrollmentToken,
+        ["listAgents"] = Access.For(People),
+        ["getAgent"] = Access.For([.. People, Role.Agent]),
+        ["replaceAgentLabels"] = Access.For(Role.Admin, Role.Operator),
+        ["recordAgentHeartbeat"] = Access.For(Role.Agent),
+        // Audit
+        ["listAuditEntries"] = Access.For(Role.Admin),
+    };
+
+    public static IServiceCollection AddOperationAccess(this IServiceCollection services)
+    {
+        services.AddSingleton<IAuthorizationHandler, OperationAccessHandler>();
+        services.AddAuthorizationBuilder()
+            .AddPolicy(PolicyName, policy => policy.AddRequirements(new OperationAccessRequirement()));
+        return services;
+    }
+
+    public sealed class OperationAccessRequirement : IAuthorizationRequirement;
+
+    private sealed class OperationAccessHandler : AuthorizationHandler<OperationAccessRequirement>
+    {
+        protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, OperationAccessRequirement requirement)
+        {
+            var operationId = (context.Resource as HttpContext)?.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
+            if (operationId is null || !Table.TryGetValue(operationId, out var access))
+            {
+                context.Fail(new AuthorizationFailureReason(this, $"Operation '{operationId}' has no entry in the authorization table."));
+                return Task.CompletedTask;
+            }
+
+            var user = context.User;
+            var role = user.FindFirst(System.Security.Claims.ClaimTypes.Role)?.Value;
+            if (access.Anonymous)
+                context.Succeed(requirement);
+            else if (access.Enrollment && role == PlatformClaims.EnrollmentRole)
+                context.Succeed(requirement);
+            else if (role is not null && role != PlatformClaims.EnrollmentRole && access.Roles.Contains(Http.SpecEnum.FromSpec<Role>(role)))
+                context.Succeed(requirement);
+            else
+            {
+                var allowed = access.Enrollment ? "an enrollment token" : "one of the roles " + string.Join(", ", access.Roles.Select(Http.SpecEnum.ToSpec));
+                context.Fail(new AuthorizationFailureReason(this, $"Operation '{operationId}' needs {allowed}."));
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}

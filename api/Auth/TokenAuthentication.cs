@@ -1,0 +1,74 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using Platform.Api.Enrollment;
+using Platform.Api.Tokens;
+
+namespace Platform.Api.Auth;
+
+/// <summary>
+/// <c>Authorization: Bearer &lt;secret&gt;</c>: API tokens and agent credentials (<c>plt_</c>), and enrollment
+/// tokens (<c>ple_</c>, which may only enroll). Unknown, expired and revoked secrets get 401 saying which.
+/// </summary>
+public sealed class TokenAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    TokenStore tokens,
+    EnrollmentStore enrollments,
+    TimeProvider time)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Bearer";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+            return AuthenticateResult.NoResult();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= 7)
+            return AuthenticateResult.Fail("The Authorization header must be 'Bearer <token>'.");
+
+        var secret = header[7..].Trim();
+        var hash = Secrets.Hash(secret);
+        var now = time.GetUtcNow();
+        var cancellationToken = Context.RequestAborted;
+
+        if (secret.StartsWith(Secrets.EnrollmentTokenPrefix, StringComparison.Ordinal))
+        {
+            var enrollment = await enrollments.FindBySecretHashAsync(hash, cancellationToken);
+            if (enrollment is null)
+                return AuthenticateResult.Fail("The enrollment token is not known.");
+            if (enrollment.RevokedAt is not null)
+                return AuthenticateResult.Fail("The enrollment token has been revoked.");
+            if (enrollment.ExpiresAt <= now)
+                return AuthenticateResult.Fail("The enrollment token has expired.");
+            return Success(
+                new Claim(PlatformClaims.EnrollmentTokenId, enrollment.EnrollmentTokenId),
+                new Claim(ClaimTypes.Role, PlatformClaims.EnrollmentRole));
+        }
+
+        var token = await tokens.FindBySecretHashAsync(hash, cancellationToken);
+        if (token is null)
+            return AuthenticateResult.Fail("The token is not known.");
+        if (token.RevokedAt is not null)
+            return AuthenticateResult.Fail("The token has been revoked.");
+        if (token.ExpiresAt <= now)
+            return AuthenticateResult.Fail("The token has expired.");
+
+        await tokens.TouchAsync(token.TokenId, now, cancellationToken);
+        var claims = new List<Claim>
+        {
+            new(PlatformClaims.TokenId, token.TokenId),
+            new(ClaimTypes.Name, token.Name),
+            new(ClaimTypes.Role, token.Role),
+        };
+        if (token.AgentId is not null)
+            claims.Add(new Claim(PlatformClaims.AgentId, token.AgentId));
+        return Success([.. claims]);
+    }
+
+    private AuthenticateResult Success(params Claim[] claims) =>
+        AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+}

@@ -1,0 +1,83 @@
+using FluentValidation;
+using Platform.Api.Agents;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Enrollment;
+
+public static class EnrollmentFeature
+{
+    public static IServiceCollection AddEnrollmentFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<EnrollmentStore>()
+            .AddScoped<EnrollmentEndpoints>()
+            .AddSingleton<IValidator<EnrollmentTokenCreate>, EnrollmentTokenCreateValidator>();
+}
+
+public sealed class EnrollmentTokenCreateValidator : AbstractValidator<EnrollmentTokenCreate>
+{
+    public EnrollmentTokenCreateValidator(TimeProvider time)
+    {
+        RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
+        RuleFor(t => t.Labels).SetValidator(new LabelsValidator()!).When(t => t.Labels is not null);
+        RuleFor(t => t.MaxUses).InclusiveBetween(1, 100_000).When(t => t.MaxUses is not null);
+        RuleFor(t => t.ExpiresAt).Must(at => at is null || at > time.GetUtcNow()).WithMessage("'expiresAt' must be in the future.");
+    }
+}
+
+public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrollments, AuditLog audit, TimeProvider time) : EnrollmentHandlersBase
+{
+    public override async Task<IResult> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
+    {
+        var caller = http.Caller();
+        var secret = Secrets.New(Secrets.EnrollmentTokenPrefix);
+        var row = new EnrollmentTokenRow
+        {
+            EnrollmentTokenId = Ids.New("enr"),
+            Name = body.Name,
+            LabelsJson = Labels.Write(body.Labels),
+            MaxUses = body.MaxUses,
+            SecretHash = Secrets.Hash(secret),
+            Prefix = Secrets.Display(secret),
+            CreatedAt = time.GetUtcNow(),
+            CreatedBy = caller.TokenId,
+            ExpiresAt = body.ExpiresAt?.ToUniversalTime(),
+        };
+        var created = row.ToContract();
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await EnrollmentStore.InsertAsync(db, transaction, row, cancellationToken);
+        await audit.AppendAsync(db, transaction, caller, "enrollment-token.create", "enrollment-token", row.EnrollmentTokenId, null, created, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = created, Secret = secret });
+    }
+
+    public override async Task<IResult> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        RequestLimits.CheckPageSize(limit);
+        var rows = await enrollments.ListAsync(Cursor.Decode(cursor), limit, includeRevoked, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, row => row.EnrollmentTokenId);
+        return TypedResults.Ok(new EnrollmentTokenPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var before = await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken);
+        if (before is null)
+            return Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");
+        if (await EnrollmentStore.RevokeAsync(db, transaction, enrollmentTokenId, time.GetUtcNow(), cancellationToken))
+        {
+            var after = await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken);
+            await audit.AppendAsync(db, transaction, http.Caller(), "enrollment-token.revoke", "enrollment-token", enrollmentTokenId, before.ToContract(), after!.ToContract(), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

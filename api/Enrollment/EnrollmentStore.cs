@@ -1,0 +1,100 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Enrollment;
+
+public sealed class EnrollmentTokenRow
+{
+    public required string EnrollmentTokenId { get; init; }
+    public required string Name { get; init; }
+    public required string LabelsJson { get; init; }
+    public int? MaxUses { get; init; }
+    public int Uses { get; init; }
+    public required string SecretHash { get; init; }
+    public required string Prefix { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public string? CreatedBy { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+
+    public EnrollmentToken ToContract() => new()
+    {
+        Id = EnrollmentTokenId,
+        Name = Name,
+        Labels = Labels.Read(LabelsJson),
+        MaxUses = MaxUses,
+        Uses = Uses,
+        Prefix = Prefix,
+        CreatedAt = CreatedAt,
+        CreatedBy = CreatedBy,
+        ExpiresAt = ExpiresAt,
+        RevokedAt = RevokedAt,
+    };
+}
+
+/// <summary>Labels are stored as a JSON object on both providers.</summary>
+public static class Labels
+{
+    public static IDictionary<string, string> Read(string json) => JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+
+    public static string Write(IDictionary<string, string>? labels) =>
+        JsonSerializer.Serialize(new SortedDictionary<string, string>(labels ?? new Dictionary<string, string>(), StringComparer.Ordinal));
+}
+
+public sealed class EnrollmentStore(Database database)
+{
+    private const string Columns = "enrollment_token_id, name, labels_json, max_uses, uses, secret_hash, prefix, created_at, created_by, expires_at, revoked_at";
+
+    public static Task InsertAsync(DbConnection db, DbTransaction transaction, EnrollmentTokenRow row, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            $"insert into enrollment_token ({Columns}) values (@EnrollmentTokenId, @Name, @LabelsJson, @MaxUses, @Uses, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt)",
+            row, transaction, cancellationToken: cancellationToken));
+
+    public async Task<EnrollmentTokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
+            $"select {Columns} from enrollment_token where secret_hash = @secretHash", new { secretHash }, cancellationToken: cancellationToken));
+    }
+
+    public static Task<EnrollmentTokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string enrollmentTokenId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
+            $"select {Columns} from enrollment_token where enrollment_token_id = @enrollmentTokenId", new { enrollmentTokenId }, transaction, cancellationToken: cancellationToken));
+
+    public async Task<IReadOnlyList<EnrollmentTokenRow>> ListAsync(string? afterId, int limit, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {Columns} from enrollment_token
+            where (@afterId is null or enrollment_token_id > @afterId)
+              and (@includeRevoked or revoked_at is null)
+            order by enrollment_token_id
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        var rows = await db.QueryAsync<EnrollmentTokenRow>(new CommandDefinition(sql, new { afterId, includeRevoked, take = limit + 1 }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    public static async Task<bool> RevokeAsync(DbConnection db, DbTransaction transaction, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            "update enrollment_token set revoked_at = @now where enrollment_token_id = @enrollmentTokenId and revoked_at is null",
+            new { enrollmentTokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+
+    /// <summary>
+    /// Takes one use of the token in a single statement, so concurrent enrollments cannot exceed maxUses.
+    /// False when it is revoked, expired or used up.
+    /// </summary>
+    public static async Task<bool> TryUseAsync(DbConnection db, DbTransaction transaction, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            """
+            update enrollment_token set uses = uses + 1
+            where enrollment_token_id = @enrollmentTokenId
+              and revoked_at is null
+              and (expires_at is null or expires_at > @now)
+              and (max_uses is null or uses < max_uses)
+            """,
+            new { enrollmentTokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+}

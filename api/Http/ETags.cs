@@ -1,0 +1,17 @@
+namespace Platform.Api.Http;
+
+/// <summary>Strong ETags from a resource's version number, and If-Match checks against them.</summary>
+public static class ETags
+{
+    public static string For(int version) => $"\"{version}\"";
+
+    /// <summary>True when there is no If-Match, it is <c>*</c>, or it names the current version.</summary>
+    public static bool Matches(string? ifMatch, int version)
+    {
+        if (string.IsNullOrWhiteSpace(ifMatch))
+            return true;
+        var current = For(version);
+        return ifMatch.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Any(tag => tag == "*" || tag == current);
+    }
+}

@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+
+namespace Platform.Api.Http;
+
+/// <summary>
+/// Every error is an RFC 9457 problem, in every environment: bad JSON, unknown fields, wrong content type,
+/// oversized bodies, unknown routes and unexpected exceptions (without internals outside Development).
+/// </summary>
+public static class ProblemHandling
+{
+    public static IServiceCollection AddPlatformProblems(this IServiceCollection services)
+    {
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = Customize);
+        // Binding failures throw BadHttpRequestException in every environment, so they carry a detail message.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddExceptionHandler(options =>
+        {
+            options.StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+        });
+        return services;
+    }
+
+    public static IApplicationBuilder UsePlatformProblems(this IApplicationBuilder app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        return app;
+    }
+
+    private static void Customize(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        if (problem.Type is null || problem.Type.StartsWith("https://tools.ietf.org/", StringComparison.Ordinal))
+            problem.Type = Problems.TypeFor(status);
+        problem.Extensions.Remove("requestId");
+        problem.Extensions["traceId"] = Activity.Current?.Id ?? context.HttpContext.TraceIdentifier;
+
+        switch (context.Exception)
+        {
+            case null when problem.Detail is null:
+                // Written by the framework (status code pages): routing and content negotiation failures.
+                problem.Title = TitleFor(status);
+                problem.Detail = DetailFor(status, context.HttpContext);
+                break;
+            case null:
+                break;
+            case BadHttpRequestException bad:
+                problem.Title = TitleFor(bad.StatusCode);
+                problem.Detail = DescribeBadRequest(bad);
+                break;
+            default:
+                problem.Title = "An unexpected error occurred.";
+                // The exception (and its stack trace) goes to the log; the trace id finds it there.
+                problem.Detail = context.HttpContext.RequestServices.GetRequiredService<IHostEnvironment>().IsDevelopment()
+                    ? context.Exception.ToString()
+                    : null;
+                break;
+        }
+    }
+
+    private static string TitleFor(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "Not found.",
+        StatusCodes.Status405MethodNotAllowed => "Method not allowed.",
+        StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
+        StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
+        _ when status >= 500 => "An unexpected error occurred.",
+        _ => "The request is invalid.",
+    };
+
+    private static string? DetailFor(int status, HttpContext http) => status switch
+    {
+        StatusCodes.Status404NotFound => $"No operation at {http.Request.Method} {http.Request.Path}. See /openapi.yaml.",
+        StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not accept {http.Request.Method}. See /openapi.yaml.",
+        StatusCodes.Status413PayloadTooLarge => $"Request bodies may be at most {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.",
+        StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+        _ => null,
+    };
+
+    private static string DescribeBadRequest(BadHttpRequestException bad)
+    {
+        if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+            return "Send the body as application/json.";
+        // JsonException messages name the offending member and position, never internals.
+        return bad.InnerException is JsonException json ? $"The JSON body is invalid: {json.Message}" : bad.Message;
+    }
+
+    /// <summary>camelCase, nulls left out, unknown properties refused, required properties (from openapi.yaml) enforced.</summary>
+    public static IServiceCollection AddPlatformJson(this IServiceCollection services)
+    {
+        services.Configure<JsonOptions>(options =>
+        {
+            var json = options.SerializerOptions;
+            json.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            json.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            json.AllowOutOfOrderMetadataProperties = true;
+            json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver);
+            json.Converters.Add(new UtcTimestampConverter());
+        });
+        return services;
+    }
+}

@@ -1,0 +1,42 @@
+namespace Platform.Api.Http;
+
+/// <summary>The RFC 9457 problems handlers return. Each kind has a stable <c>type</c> URI that clients can switch on.</summary>
+public static class Problems
+{
+    public const string TypeBase = "https://platform.dev/problems/";
+
+    public static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "not-found", "Not found.", detail);
+
+    public static IResult Forbidden(string detail) => Problem(StatusCodes.Status403Forbidden, "forbidden", "This token may not do that.", detail);
+
+    public static IResult Conflict(string detail) => Problem(StatusCodes.Status409Conflict, "conflict", "Conflict.", detail);
+
+    public static IResult PreconditionFailed(string detail) =>
+        Problem(StatusCodes.Status412PreconditionFailed, "precondition-failed", "The resource has changed.", detail);
+
+    public static IResult Validation(IDictionary<string, string[]> errors) =>
+        TypedResults.ValidationProblem(errors, title: "The request is invalid.", type: TypeBase + "validation");
+
+    public static IResult Validation(string field, string message) => Validation(new Dictionary<string, string[]> { [field] = [message] });
+
+    /// <summary>The <c>type</c> URI for a status code, for problems written by the framework (status code pages, exceptions).</summary>
+    public static string TypeFor(int status) => TypeBase + status switch
+    {
+        400 => "bad-request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not-found",
+        405 => "method-not-allowed",
+        409 => "conflict",
+        412 => "precondition-failed",
+        413 => "payload-too-large",
+        415 => "unsupported-media-type",
+        429 => "too-many-requests",
+        503 => "unavailable",
+        _ when status >= 500 => "internal",
+        _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static IResult Problem(int status, string type, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title, type: TypeBase + type);
+}

@@ -1,0 +1,52 @@
+using Platform.Api.Agents;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Docs;
+using Platform.Api.Enrollment;
+using Platform.Api.Generated;
+using Platform.Api.HealthProbes;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Api.Tokens;
+
+var builder = WebApplication.CreateBuilder(args);
+
+var limits = builder.Configuration.GetSection(RequestLimits.Section).Get<RequestLimits>() ?? new RequestLimits();
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
+ValidationFilter.UseJsonNames();
+
+builder.Services
+    .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up
+    .AddPlatformJson()                                  // camelCase; unknown fields and missing required ones are 400
+    .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
+    .AddPlatformAuth()                                  // bearer tokens, the authorization table
+    .AddPlatformRateLimiting(builder.Configuration)     // per token, 429 + Retry-After
+    .AddPlatformDocs();                                 // /openapi.yaml, /swagger
+
+builder.Services
+    .AddHealthFeature()
+    .AddTokensFeature()
+    .AddEnrollmentFeature()
+    .AddAgentsFeature()
+    .AddAuditFeature();
+
+var app = builder.Build();
+
+app.UsePlatformProblems();
+app.UseAuthentication();
+app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
+app.UseAuthorization();
+app.MapPlatformDocs();
+
+// Every operation of openapi.yaml, routed by the generated tables; access per operationId (Auth/OperationAccess.cs).
+var api = app.MapGroup("")
+    .RequireAuthorization(OperationAccess.PolicyName)
+    .AddEndpointFilter<ValidationFilter>();
+api.MapHealthOperations<HealthEndpoints>();
+api.MapTokensOperations<TokenEndpoints>();
+api.MapEnrollmentOperations<EnrollmentEndpoints>();
+api.MapAgentsOperations<AgentEndpoints>();
+api.MapAuditOperations<AuditEndpoints>();
+
+await app.Services.PrepareStorageAsync();
+app.Run();

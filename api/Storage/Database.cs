@@ -1,0 +1,55 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Platform.Api.Storage;
+
+/// <summary>Opens connections to the configured store. Everything provider-specific about a connection lives here.</summary>
+public sealed class Database
+{
+    private readonly NpgsqlDataSource? _postgres;
+    private readonly int _busyTimeoutMs;
+
+    public Database(IOptions<StorageOptions> options, DataDirectory dataDirectory)
+    {
+        var storage = options.Value;
+        Provider = storage.Provider;
+        _busyTimeoutMs = storage.SqliteBusyTimeoutMs;
+        if (Provider == StorageProvider.Postgres)
+        {
+            if (string.IsNullOrWhiteSpace(storage.ConnectionString))
+                throw new InvalidOperationException($"{StorageOptions.Section}:ConnectionString is required when the provider is Postgres.");
+            ConnectionString = storage.ConnectionString;
+            _postgres = NpgsqlDataSource.Create(ConnectionString);
+        }
+        else
+        {
+            ConnectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(dataDirectory.Path, "platform.db"),
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Pooling = true,
+                DefaultTimeout = Math.Max(1, _busyTimeoutMs / 1000),
+            }.ToString();
+        }
+    }
+
+    public StorageProvider Provider { get; }
+
+    public string ConnectionString { get; }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_postgres is not null)
+            return await _postgres.OpenConnectionAsync(cancellationToken);
+
+        var connection = new SqliteConnection(ConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        // Per-connection settings; WAL itself is persistent and set by the first migration.
+        await using var pragmas = connection.CreateCommand();
+        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON;";
+        await pragmas.ExecuteNonQueryAsync(cancellationToken);
+        return connection;
+    }
+}

@@ -1,0 +1,25 @@
+using Platform.Api.Auth;
+
+namespace Platform.Api.Storage;
+
+public static class StorageSetup
+{
+    public static IServiceCollection AddPlatformStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        SqlMapping.Configure();
+        services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton<Database>();
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<FirstAdminToken>();
+        services.AddSingleton(TimeProvider.System);
+        return services;
+    }
+
+    /// <summary>Before serving: bring the schema up to date, then make sure someone can log in.</summary>
+    public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        await services.GetRequiredService<Migrator>().MigrateAsync(cancellationToken);
+        await services.GetRequiredService<FirstAdminToken>().EnsureAsync(cancellationToken);
+    }
+}

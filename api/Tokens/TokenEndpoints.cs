@@ -1,0 +1,76 @@
+using FluentValidation;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Tokens;
+
+public static class TokensFeature
+{
+    public static IServiceCollection AddTokensFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<TokenStore>()
+            .AddSingleton<TokenIssuer>()
+            .AddScoped<TokenEndpoints>()
+            .AddSingleton<IValidator<TokenCreate>, TokenCreateValidator>();
+}
+
+public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
+{
+    public TokenCreateValidator(TimeProvider time)
+    {
+        RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
+        RuleFor(t => t.Role).IsInEnum()
+            .NotEqual(Role.Agent).WithMessage("Agent credentials come from enrollment (enrollAgent), not from createToken.");
+        RuleFor(t => t.ExpiresAt).Must(at => at is null || at > time.GetUtcNow()).WithMessage("'expiresAt' must be in the future.");
+    }
+}
+
+public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIssuer issuer, AuditLog audit, TimeProvider time) : TokensHandlersBase
+{
+    public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
+    {
+        var caller = http.Caller();
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var (row, secret) = await issuer.IssueAsync(db, transaction, body.Name, body.Role, agentId: null, body.ExpiresAt, caller.TokenId, cancellationToken);
+        var token = TokenIssuer.ToContract(row);
+        await audit.AppendAsync(db, transaction, caller, "token.create", "token", row.TokenId, null, token, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.Created($"/api/v1/tokens/{row.TokenId}", new TokenCreated { Token = token, Secret = secret });
+    }
+
+    public override async Task<IResult> ListTokens(HttpContext http, int limit, string? cursor, Role? role, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        RequestLimits.CheckPageSize(limit);
+        var roleText = role is { } r ? SpecEnum.ToSpec(r) : null;
+        var rows = await tokens.ListAsync(Cursor.Decode(cursor), limit, roleText, includeRevoked, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, row => row.TokenId);
+        return TypedResults.Ok(new TokenPage { Items = items.Select(TokenIssuer.ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> GetToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
+        await tokens.FindAsync(tokenId, cancellationToken) is { } row
+            ? TypedResults.Ok(TokenIssuer.ToContract(row))
+            : Problems.NotFound($"Token '{tokenId}' does not exist.");
+
+    public override async Task<IResult> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var before = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
+        if (before is null)
+            return Problems.NotFound($"Token '{tokenId}' does not exist.");
+        if (await TokenStore.RevokeAsync(db, transaction, tokenId, time.GetUtcNow(), cancellationToken))
+        {
+            var after = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
+            await audit.AppendAsync(db, transaction, http.Caller(), "token.revoke", "token", tokenId, TokenIssuer.ToContract(before), TokenIssuer.ToContract(after!), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,86 @@
+using System.Data.Common;
+using Dapper;
+using Platform.Api.Storage;
+
+namespace Platform.Api.Tokens;
+
+public sealed class TokenRow
+{
+    public required string TokenId { get; init; }
+    public required string Name { get; init; }
+    public required string Role { get; init; }
+    public string? AgentId { get; init; }
+    public required string SecretHash { get; init; }
+    public required string Prefix { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public string? CreatedBy { get; init; }
+    public DateTimeOffset? ExpiresAt { get; init; }
+    public DateTimeOffset? RevokedAt { get; init; }
+    public DateTimeOffset? LastUsedAt { get; init; }
+}
+
+/// <summary>API tokens (people, pipelines) and agent credentials. Secrets are stored as hashes only.</summary>
+public sealed class TokenStore(Database database)
+{
+    private const string Columns = "token_id, name, role, agent_id, secret_hash, prefix, created_at, created_by, expires_at, revoked_at, last_used_at";
+
+    public async Task<bool> AnyAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.ExecuteScalarAsync<int>(new CommandDefinition("select count(*) from (select 1 from api_token limit 1) t", cancellationToken: cancellationToken)) > 0;
+    }
+
+    public static Task InsertAsync(DbConnection db, DbTransaction transaction, TokenRow token, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            $"insert into api_token ({Columns}) values (@TokenId, @Name, @Role, @AgentId, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt, @LastUsedAt)",
+            token, transaction, cancellationToken: cancellationToken));
+
+    public async Task<TokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
+            $"select {Columns} from api_token where secret_hash = @secretHash", new { secretHash }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<TokenRow?> FindAsync(string tokenId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await FindAsync(db, null, tokenId, cancellationToken);
+    }
+
+    public static Task<TokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string tokenId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
+            $"select {Columns} from api_token where token_id = @tokenId", new { tokenId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Oldest first; <paramref name="afterId"/> is the last id of the previous page. Returns up to limit+1 rows.</summary>
+    public async Task<IReadOnlyList<TokenRow>> ListAsync(string? afterId, int limit, string? role, bool includeRevoked, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {Columns} from api_token
+            where (@afterId is null or token_id > @afterId)
+              and (@role is null or role = @role)
+              and (@includeRevoked or revoked_at is null)
+            order by token_id
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        var rows = await db.QueryAsync<TokenRow>(new CommandDefinition(sql, new { afterId, role, includeRevoked, take = limit + 1 }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    /// <summary>Marks the token revoked if it is not already; true when this call revoked it.</summary>
+    public static async Task<bool> RevokeAsync(DbConnection db, DbTransaction transaction, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            "update api_token set revoked_at = @now where token_id = @tokenId and revoked_at is null",
+            new { tokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+
+    /// <summary>Records use to the minute, so a busy token costs one write a minute, not one per request.</summary>
+    public async Task TouchAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var staleBefore = now.AddMinutes(-1);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await db.ExecuteAsync(new CommandDefinition(
+            "update api_token set last_used_at = @now where token_id = @tokenId and (last_used_at is null or last_used_at < @staleBefore)",
+            new { tokenId, now, staleBefore }, cancellationToken: cancellationToken));
+    }
+}

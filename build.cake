@@ -1,0 +1,61 @@
+// Build script: `dotnet tool restore && dotnet cake --target=<Task>`.
+// Tasks: Restore, Build, Test, Lint, Pack, Publish (default: Test).
+var target = Argument("target", "Test");
+var configuration = Argument("configuration", "Release");
+var artifacts = Directory("./artifacts");
+
+Task("Restore")
+    .Does(() => DotNetRestore("./Platform.sln"));
+
+Task("Build")
+    .IsDependentOn("Restore")
+    .Does(() => DotNetBuild("./Platform.sln", new DotNetBuildSettings { Configuration = configuration, NoRestore = true }));
+
+Task("Test")
+    .IsDependentOn("Build")
+    .Does(() => DotNetTest("./Platform.sln", new DotNetTestSettings { Configuration = configuration, NoRestore = true, NoBuild = true }));
+
+// openapi.yaml: Spectral (OpenAPI + OWASP rules, waivers in .spectral.yaml) and Redocly (redocly.yaml).
+// The tools are pinned in package.json / package-lock.json.
+Task("Lint")
+    .Does(() =>
+    {
+        Run("npm", "ci --no-audit --no-fund");
+        Run("npx", "--no-install spectral lint openapi.yaml --ruleset .spectral.yaml --fail-severity error");
+        Run("npx", "--no-install redocly lint openapi.yaml --config redocly.yaml");
+    });
+
+Task("Pack")
+    .IsDependentOn("Build")
+    .Does(() => DotNetPack("./contracts/Platform.Contracts.csproj", new DotNetPackSettings
+    {
+        Configuration = configuration,
+        NoRestore = true,
+        NoBuild = true,
+        OutputDirectory = artifacts + Directory("packages"),
+    }));
+
+Task("Publish")
+    .IsDependentOn("Build")
+    .Does(() =>
+    {
+        foreach (var project in new[] { "api/Platform.Api.csproj", "agent/Platform.Agent.csproj" })
+        {
+            DotNetPublish(project, new DotNetPublishSettings
+            {
+                Configuration = configuration,
+                NoRestore = true,
+                OutputDirectory = artifacts + Directory("publish") + Directory(System.IO.Path.GetFileNameWithoutExtension(project)),
+            });
+        }
+    });
+
+void Run(string tool, string arguments)
+{
+    var settings = new ProcessSettings { Arguments = arguments, EnvironmentVariables = new Dictionary<string, string> { ["REDOCLY_TELEMETRY"] = "off" } };
+    var exitCode = StartProcess(tool, settings);
+    if (exitCode != 0)
+        throw new Exception($"{tool} {arguments} exited with {exitCode}");
+}
+
+RunTarget(target);

@@ -1,0 +1,88 @@
+using System.Net;
+using System.Net.Http.Json;
+using Platform.Contracts;
+using Platform.Tests.Infrastructure;
+
+namespace Platform.Tests.Agents;
+
+public abstract class AgentTests(PlatformApi api)
+{
+    [SkippableFact]
+    public async Task Labels_are_replaced_with_if_match_and_a_stale_etag_gets_412()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("app-01", new Dictionary<string, string> { ["role"] = "app" });
+        var agentUrl = $"/api/v1/agents/{enrolled.Agent.Id}";
+        var http = api.Http(api.AdminSecret);
+
+        var read = await http.GetAsync(agentUrl);
+        Assert.Equal("\"1\"", read.Headers.ETag?.Tag);
+
+        using var first = new HttpRequestMessage(HttpMethod.Put, agentUrl + "/labels") { Content = JsonContent.Create(new { labels = new { role = "app", env = "prod" } }) };
+        first.Headers.TryAddWithoutValidation("If-Match", "\"1\"");
+        var replaced = await http.SendAsync(first);
+        Assert.Equal(HttpStatusCode.OK, replaced.StatusCode);
+        Assert.Equal("\"2\"", replaced.Headers.ETag?.Tag);
+
+        using var stale = new HttpRequestMessage(HttpMethod.Put, agentUrl + "/labels") { Content = JsonContent.Create(new { labels = new { role = "db" } }) };
+        stale.Headers.TryAddWithoutValidation("If-Match", "\"1\"");
+        var problem = await ProblemAssert.IsProblem(await http.SendAsync(stale), 412);
+        Assert.Contains("\"2\"", problem.GetProperty("detail").GetString());
+
+        var agent = await api.Admin().GetAgentAsync(enrolled.Agent.Id);
+        Assert.Equal(new Dictionary<string, string> { ["env"] = "prod", ["role"] = "app" }, agent.Labels);
+        Assert.Equal(2, agent.Version);
+        var audit = (await api.Admin().ListAuditEntriesAsync(targetId: enrolled.Agent.Id, action: "agent.update-labels")).Items.Single();
+        Assert.DoesNotContain("prod", audit.Before!.AdditionalProperties["labels"].ToString());
+        Assert.Contains("prod", audit.After!.AdditionalProperties["labels"].ToString());
+    }
+
+    [SkippableFact]
+    public async Task Labels_without_if_match_are_replaced_by_operators()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("app-02");
+        var (operatorClient, _) = await api.ClientWithRole(Role.Operator);
+
+        var agent = await operatorClient.ReplaceAgentLabelsAsync(new AgentLabelsReplace { Labels = new Dictionary<string, string> { ["team"] = "payments" } }, enrolled.Agent.Id);
+
+        Assert.Equal("payments", agent.Labels["team"]);
+    }
+
+    [SkippableFact]
+    public async Task Invalid_labels_are_400_with_field_errors()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("app-03");
+        var labels = Enumerable.Range(0, 65).ToDictionary(i => $"k{i}", i => "v");
+
+        var problem = await ProblemAssert.Refused(400, () => api.Admin().ReplaceAgentLabelsAsync(new AgentLabelsReplace { Labels = labels }, enrolled.Agent.Id));
+
+        Assert.Contains(problem.Errors.Keys, k => k.StartsWith("labels", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task Agents_are_listed_by_host_name_prefix_page_by_page()
+    {
+        var prefix = "lst" + Guid.NewGuid().ToString("N")[..6];
+        for (var i = 0; i < 3; i++)
+            await api.EnrolledAgent($"{prefix}-{i}");
+
+        var first = await api.Admin().ListAgentsAsync(limit: 2, hostname: prefix);
+        var second = await api.Admin().ListAgentsAsync(limit: 2, cursor: first.NextCursor, hostname: prefix);
+
+        Assert.Equal(2, first.Items.Count);
+        Assert.NotNull(first.NextCursor);
+        Assert.Single(second.Items);
+        Assert.Null(second.NextCursor);
+        Assert.Equal([$"{prefix}-0", $"{prefix}-1", $"{prefix}-2"], first.Items.Concat(second.Items).Select(a => a.Hostname));
+    }
+
+    [SkippableFact]
+    public async Task Unknown_agent_is_404()
+    {
+        await ProblemAssert.Refused(404, () => api.Admin().GetAgentAsync("agt_00000000000000000000000000000000"));
+        await ProblemAssert.Refused(404, () => api.Admin().ReplaceAgentLabelsAsync(new AgentLabelsReplace { Labels = new Dictionary<string, string>() }, "agt_00000000000000000000000000000000"));
+    }
+}
+
+public sealed class AgentTestsOnSqlite(SqliteApi api) : AgentTests(api), IClassFixture<SqliteApi>;
+
+public sealed class AgentTestsOnPostgres(PostgresApi api) : AgentTests(api), IClassFixture<PostgresApi>;

@@ -1,0 +1,115 @@
+using Platform.Contracts;
+using Platform.Tests.Infrastructure;
+
+namespace Platform.Tests.Tokens;
+
+public abstract class TokenTests(PlatformApi api)
+{
+    [SkippableFact]
+    public async Task Created_token_shows_its_secret_once_and_authenticates_with_its_role()
+    {
+        var created = await api.Admin().CreateTokenAsync(new TokenCreate { Name = "ci-fim-rules", Role = Role.Operator });
+
+        Assert.StartsWith("plt_", created.Secret);
+        Assert.Equal(Role.Operator, created.Token.Role);
+        Assert.Equal(created.Secret[..8], created.Token.Prefix);
+        var operatorClient = api.Client(created.Secret);
+        await operatorClient.ListAgentsAsync();
+        await ProblemAssert.Refused(403, () => operatorClient.ListTokensAsync());
+
+        var read = await api.Admin().GetTokenAsync(created.Token.Id);
+        Assert.Equal("ci-fim-rules", read.Name);
+        Assert.NotNull(read.LastUsedAt);
+    }
+
+    [SkippableFact]
+    public async Task Listing_never_returns_secrets_and_pages_through_every_token_once()
+    {
+        var name = "page-" + Guid.NewGuid().ToString("N")[..8];
+        var secrets = new List<string>();
+        for (var i = 0; i < 5; i++)
+            secrets.Add((await api.Admin().CreateTokenAsync(new TokenCreate { Name = name, Role = Role.Analyst })).Secret);
+
+        var seen = new List<Token>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await api.Admin().ListTokensAsync(limit: 2, cursor: cursor, role: Role.Analyst);
+            Assert.True(page.Items.Count <= 2);
+            seen.AddRange(page.Items);
+            cursor = page.NextCursor;
+            pages++;
+        }
+        while (cursor is not null);
+
+        var mine = seen.Where(t => t.Name == name).ToList();
+        Assert.Equal(5, mine.Count);
+        Assert.Equal(seen.Count, seen.Select(t => t.Id).Distinct().Count());
+        Assert.True(pages >= 3);
+        Assert.All(seen, t => Assert.Equal(Role.Analyst, t.Role));
+        var raw = await api.Http(api.AdminSecret).GetStringAsync("/api/v1/tokens?limit=200");
+        Assert.All(secrets, secret => Assert.DoesNotContain(secret, raw, StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task Revoked_token_is_refused_with_401_saying_so()
+    {
+        var (client, created) = await api.ClientWithRole(Role.Analyst);
+        await client.ListAgentsAsync();
+
+        await api.Admin().RevokeTokenAsync(created.Token.Id);
+        await api.Admin().RevokeTokenAsync(created.Token.Id); // a second revoke is a no-op
+
+        var problem = await ProblemAssert.Refused(401, () => client.ListAgentsAsync());
+        Assert.Contains("revoked", problem.Detail);
+        Assert.NotNull((await api.Admin().GetTokenAsync(created.Token.Id)).RevokedAt);
+        Assert.DoesNotContain((await api.Admin().ListTokensAsync(limit: 200)).Items, t => t.Id == created.Token.Id);
+        Assert.Contains((await api.Admin().ListTokensAsync(limit: 200, includeRevoked: true)).Items, t => t.Id == created.Token.Id);
+        var audit = await api.Admin().ListAuditEntriesAsync(targetId: created.Token.Id, action: "token.revoke");
+        Assert.Single(audit.Items);
+    }
+
+    [SkippableFact]
+    public async Task Token_stops_working_when_it_expires()
+    {
+        var created = await api.Admin().CreateTokenAsync(new TokenCreate { Name = "short-lived", Role = Role.Analyst, ExpiresAt = api.Time.GetUtcNow().AddHours(1) });
+        var client = api.Client(created.Secret);
+        await client.ListAgentsAsync();
+
+        api.Time.Advance(TimeSpan.FromHours(1).Add(TimeSpan.FromSeconds(1)));
+
+        var problem = await ProblemAssert.Refused(401, () => client.ListAgentsAsync());
+        Assert.Contains("expired", problem.Detail);
+    }
+
+    [SkippableFact]
+    public async Task Invalid_token_requests_get_field_errors()
+    {
+        var problem = await ProblemAssert.Refused(400, () => api.Admin().CreateTokenAsync(new TokenCreate { Name = "", Role = Role.Agent, ExpiresAt = api.Time.GetUtcNow().AddDays(-1) }));
+
+        Assert.Equal(["expiresAt", "name", "role"], problem.Errors.Keys.Order());
+        Assert.Contains("enrollment", problem.Errors["role"][0]);
+    }
+
+    [SkippableFact]
+    public async Task Unknown_token_is_404()
+    {
+        var problem = await ProblemAssert.Refused(404, () => api.Admin().GetTokenAsync("tok_00000000000000000000000000000000"));
+        Assert.Contains("tok_00000000000000000000000000000000", problem.Detail);
+        await ProblemAssert.Refused(404, () => api.Admin().RevokeTokenAsync("tok_00000000000000000000000000000000"));
+    }
+
+    [SkippableFact]
+    public async Task Page_size_and_cursor_are_checked()
+    {
+        await ProblemAssert.Refused(400, () => api.Admin().ListTokensAsync(limit: 0));
+        await ProblemAssert.Refused(400, () => api.Admin().ListTokensAsync(limit: 201));
+        var problem = await ProblemAssert.Refused(400, () => api.Admin().ListTokensAsync(cursor: "not-a-cursor"));
+        Assert.Contains("cursor", problem.Detail);
+    }
+}
+
+public sealed class TokenTestsOnSqlite(SqliteApi api) : TokenTests(api), IClassFixture<SqliteApi>;
+
+public sealed class TokenTestsOnPostgres(PostgresApi api) : TokenTests(api), IClassFixture<PostgresApi>;
