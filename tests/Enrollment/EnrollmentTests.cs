@@ -121,7 +121,7 @@ public abstract class EnrollmentTests(PlatformApi api)
     {
         var enrollment = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "validation" });
 
-        var problem = await ProblemAssert.Refused(400, () => api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll
+        var errors = await ProblemAssert.FieldErrors(() => api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll
         {
             Hostname = "not a host!",
             Os = "",
@@ -129,9 +129,9 @@ public abstract class EnrollmentTests(PlatformApi api)
             Labels = new Dictionary<string, string> { ["bad key!"] = "v" },
         }));
 
-        Assert.Contains("hostname", problem.Errors.Keys);
-        Assert.Contains("os", problem.Errors.Keys);
-        Assert.Contains(problem.Errors.Keys, k => k.StartsWith("labels", StringComparison.Ordinal));
+        Assert.Contains("hostname", errors.Keys);
+        Assert.Contains("os", errors.Keys);
+        Assert.Contains(errors.Keys, k => k.StartsWith("labels", StringComparison.Ordinal));
         var uses = (await api.Admin().ListEnrollmentTokensAsync(limit: 200)).Items.Single(t => t.Id == enrollment.EnrollmentToken.Id).Uses;
         Assert.Equal(0, uses);
     }

@@ -14,6 +14,15 @@ public static class ProblemAssert
         return exception.Result;
     }
 
+    /// <summary>Expects a 400 validation problem and returns its field errors.</summary>
+    public static async Task<IDictionary<string, IReadOnlyList<string>>> FieldErrors(Func<Task> call)
+    {
+        var problem = await Refused(400, call);
+        Assert.Equal("https://platform.dev/problems/validation", problem.Type);
+        Assert.NotNull(problem.Errors);
+        return problem.Errors;
+    }
+
     /// <summary>Same, for raw HTTP: status, problem+json content type, and the parsed document.</summary>
     public static async Task<System.Text.Json.JsonElement> IsProblem(HttpResponseMessage response, int status)
     {

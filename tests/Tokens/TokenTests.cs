@@ -86,10 +86,10 @@ public abstract class TokenTests(PlatformApi api)
     [SkippableFact]
     public async Task Invalid_token_requests_get_field_errors()
     {
-        var problem = await ProblemAssert.Refused(400, () => api.Admin().CreateTokenAsync(new TokenCreate { Name = "", Role = Role.Agent, ExpiresAt = api.Time.GetUtcNow().AddDays(-1) }));
+        var errors = await ProblemAssert.FieldErrors(() => api.Admin().CreateTokenAsync(new TokenCreate { Name = "", Role = Role.Agent, ExpiresAt = api.Time.GetUtcNow().AddDays(-1) }));
 
-        Assert.Equal(["expiresAt", "name", "role"], problem.Errors.Keys.Order());
-        Assert.Contains("enrollment", problem.Errors["role"][0]);
+        Assert.Equal(["expiresAt", "name", "role"], errors.Keys.Order());
+        Assert.Contains("enrollment", errors["role"][0]);
     }
 
     [SkippableFact]
