@@ -25,7 +25,7 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
         RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
         RuleFor(t => t.Labels).SetValidator(new LabelsValidator()!).When(t => t.Labels is not null);
         RuleFor(t => t.MaxUses).InclusiveBetween(1, 100_000).When(t => t.MaxUses is not null);
-        RuleFor(t => t.ExpiresAt).Must(at => at is null || at > time.GetUtcNow()).WithMessage("'expiresAt' must be in the future.");
+        RuleFor(t => t.ExpiresAt).InTheFuture(time);
     }
 }
 

@@ -85,7 +85,9 @@ public static class ProblemHandling
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
             return "Send the body as application/json.";
         // JsonException messages name the offending member and position, never internals.
-        return bad.InnerException is JsonException json ? $"The JSON body is invalid: {json.Message}" : bad.Message;
+        return bad.InnerException is JsonException json
+            ? "The JSON body is invalid: " + json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal)
+            : bad.Message;
     }
 
     /// <summary>camelCase, nulls left out, unknown properties refused, required properties (from openapi.yaml) enforced.</summary>

@@ -25,7 +25,7 @@ public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
         RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
         RuleFor(t => t.Role).IsInEnum()
             .NotEqual(Role.Agent).WithMessage("Agent credentials come from enrollment (enrollAgent), not from createToken.");
-        RuleFor(t => t.ExpiresAt).Must(at => at is null || at > time.GetUtcNow()).WithMessage("'expiresAt' must be in the future.");
+        RuleFor(t => t.ExpiresAt).InTheFuture(time);
     }
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts the product exactly as the README says (dotnet run --project api, embedded SQLite) on a free
+# loopback port with an empty data directory, checks /swagger, /openapi.yaml and /api/v1/health, runs the
+# curl quickstart against it, and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+data=$(mktemp -d)
+log="$data/api.log"
+dotnet run --project api -- --urls http://127.0.0.1:0 --Platform:DataDirectory="$data" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+
+# Wait (at most 3 minutes, it may have to build) for Kestrel to say where it listens.
+api=""
+for _ in $(seq 1 360); do
+  api=$(grep -oE 'Now listening on: http://127\.0\.0\.1:[0-9]+' "$log" | head -1 | sed 's/Now listening on: //') || true
+  [ -n "$api" ] && break
+  kill -0 $pid 2>/dev/null || { cat "$log"; echo "the api exited"; exit 1; }
+  sleep 0.5
+done
+[ -n "$api" ] || { cat "$log"; echo "the api did not start"; exit 1; }
+echo "api at $api"
+
+curl -fsS "$api/api/v1/health" >/dev/null
+curl -fsS "$api/openapi.yaml" | head -1 | grep -q '^openapi: 3'
+curl -fsS -L "$api/swagger" | grep -qi 'swagger-ui'
+[ "$(stat -c %a "$data/admin-token")" = 600 ] || { echo "admin-token is not mode 0600"; exit 1; }
+
+scripts/quickstart.sh "$api" "$(cat "$data/admin-token")"
