@@ -105,7 +105,6 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
     {
-        RequestLimits.CheckPageSize(limit);
         var rows = await agents.ListAsync(Cursor.Decode(cursor), limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
         var (items, next) = Cursor.Page(rows, limit, row => row.AgentId);
         return TypedResults.Ok(new AgentPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });

@@ -14,7 +14,6 @@ public sealed class AuditEndpoints(AuditLog auditLog) : AuditHandlersBase
 {
     public override async Task<IResult> ListAuditEntries(HttpContext http, int limit, string? cursor, string? actorTokenId, string? action, string? targetType, string? targetId, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
-        RequestLimits.CheckPageSize(limit);
         var rows = await auditLog.ListAsync(new AuditQuery(Cursor.Decode(cursor), limit, actorTokenId, action, targetType, targetId, since, until), cancellationToken);
         var (items, next) = Cursor.Page(rows, limit, row => row.AuditId);
         return TypedResults.Ok(new AuditEntryPage { Items = items.Select(AuditLog.ToContract).ToList(), NextCursor = next });

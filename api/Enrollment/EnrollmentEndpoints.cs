@@ -58,7 +58,6 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
 
     public override async Task<IResult> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
     {
-        RequestLimits.CheckPageSize(limit);
         var rows = await enrollments.ListAsync(Cursor.Decode(cursor), limit, includeRevoked, cancellationToken);
         var (items, next) = Cursor.Page(rows, limit, row => row.EnrollmentTokenId);
         return TypedResults.Ok(new EnrollmentTokenPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });

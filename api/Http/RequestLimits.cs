@@ -7,13 +7,4 @@ public sealed class RequestLimits
 
     /// <summary>Largest request body Kestrel accepts; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
-
-    public const int MaxPageSize = 200;
-    public const int DefaultPageSize = 50;
-
-    public static void CheckPageSize(int limit)
-    {
-        if (limit is < 1 or > MaxPageSize)
-            throw new BadHttpRequestException($"Query parameter 'limit' must be between 1 and {MaxPageSize}; got {limit}.");
-    }
 }

@@ -77,6 +77,19 @@ public abstract class ProblemTests(PlatformApi api)
         await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/tokens?limit=abc"), 400);
         await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/tokens?role=root"), 400);
         await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/audit?since=yesterday"), 400);
+        await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/tokens?limit=201"), 400);
+        await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/tokens?cursor=" + new string('a', 201)), 400);
+    }
+
+    [SkippableFact]
+    public async Task Parameters_are_checked_against_the_patterns_in_openapi_yaml()
+    {
+        var http = api.Http(api.AdminSecret);
+
+        var problem = await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/tokens/not-a-token-id"), 400);
+        Assert.Contains("tokenId", problem.GetProperty("detail").GetString());
+        await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/audit?action=DROP%20TABLE"), 400);
+        await ProblemAssert.IsProblem(await http.GetAsync("/api/v1/agents?hostname=web_01%25"), 400);
     }
 
     [SkippableFact]

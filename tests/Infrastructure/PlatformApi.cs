@@ -22,7 +22,7 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
     /// <summary>The api's clock: tests move it instead of waiting.</summary>
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 
-    protected string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-test-").FullName;
+    public string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-test-").FullName;
 
     /// <summary>Extra configuration for this fixture (limits, rate limits).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();

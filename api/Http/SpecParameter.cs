@@ -1,0 +1,34 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+
+namespace Platform.Api.Http;
+
+/// <summary>
+/// Checks parameters (path, query, header) against the limits openapi.yaml gives them: maxLength and
+/// pattern for strings, minimum and maximum for integers. Called by the generated route table, so the spec's limits are the server's limits.
+/// </summary>
+public static class SpecParameter
+{
+    private static readonly ConcurrentDictionary<string, Regex> Patterns = new(StringComparer.Ordinal);
+
+    public static string? Check(string? value, string name, int? maxLength, string? pattern)
+    {
+        if (value is null)
+            return null;
+        if (maxLength is { } max && value.Length > max)
+            throw new BadHttpRequestException($"Parameter '{name}' may be at most {max} characters; got {value.Length}.");
+        if (pattern is not null && !Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100))).IsMatch(value))
+            throw new BadHttpRequestException($"Parameter '{name}' must match {pattern}; got '{value}'.");
+        return value;
+    }
+
+    public static int CheckRange(int value, string name, long? minimum, long? maximum) =>
+        CheckRange((int?)value, name, minimum, maximum)!.Value;
+
+    public static int? CheckRange(int? value, string name, long? minimum, long? maximum)
+    {
+        if (value is { } v && (v < minimum || v > maximum))
+            throw new BadHttpRequestException($"Parameter '{name}' must be between {minimum?.ToString() ?? "-inf"} and {maximum?.ToString() ?? "inf"}; got {v}.");
+        return value;
+    }
+}
