@@ -6,7 +6,7 @@ using Npgsql;
 namespace Platform.Api.Storage;
 
 /// <summary>Opens connections to the configured store. Everything provider-specific about a connection lives here.</summary>
-public sealed class Database
+public sealed class Database : IAsyncDisposable
 {
     private readonly NpgsqlDataSource? _postgres;
     private readonly int _busyTimeoutMs;
@@ -38,6 +38,8 @@ public sealed class Database
     public StorageProvider Provider { get; }
 
     public string ConnectionString { get; }
+
+    public ValueTask DisposeAsync() => _postgres?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
