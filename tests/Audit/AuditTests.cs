@@ -1,3 +1,7 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Api.Storage;
 using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 
@@ -62,6 +66,20 @@ public abstract class AuditTests(PlatformApi api)
         while (cursor is not null);
         Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
         Assert.Equal((await api.Admin().ListAuditEntriesAsync(limit: 200)).Items.Select(e => e.Id), all.Select(e => e.Id));
+    }
+
+    [SkippableFact]
+    public async Task The_database_refuses_to_change_or_delete_audit_entries()
+    {
+        await api.Admin().CreateTokenAsync(new TokenCreate { Name = "tamper", Role = Role.Analyst });
+        await using var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None);
+
+        var update = await Assert.ThrowsAnyAsync<DbException>(() => db.ExecuteAsync("update audit_entry set action = 'token.nothing'"));
+        var delete = await Assert.ThrowsAnyAsync<DbException>(() => db.ExecuteAsync("delete from audit_entry"));
+
+        Assert.Contains("append-only", update.Message);
+        Assert.Contains("append-only", delete.Message);
+        Assert.DoesNotContain((await api.Admin().ListAuditEntriesAsync(limit: 200)).Items, e => e.Action == "token.nothing");
     }
 
     [SkippableFact]
