@@ -11,9 +11,8 @@ using Platform.Api.Tokens;
 
 var builder = WebApplication.CreateBuilder(args);
 
-var limits = builder.Configuration.GetSection(RequestLimits.Section).Get<RequestLimits>() ?? new RequestLimits();
-builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
-ValidationFilter.UseJsonNames();
+builder.WebHost.UsePlatformRequestLimits(builder.Configuration);   // body size (413), from Platform:Limits
+ValidationFilter.UseJsonNames();                                   // field errors named as in the JSON
 
 builder.Services
     .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up

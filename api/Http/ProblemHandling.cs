@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json;
-using Microsoft.AspNetCore.Http.Json;
 
 namespace Platform.Api.Http;
 
@@ -88,21 +87,5 @@ public static class ProblemHandling
         return bad.InnerException is JsonException json
             ? "The JSON body is invalid: " + json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal)
             : bad.Message;
-    }
-
-    /// <summary>camelCase, nulls left out, unknown properties refused, required properties (from openapi.yaml) enforced.</summary>
-    public static IServiceCollection AddPlatformJson(this IServiceCollection services)
-    {
-        services.Configure<JsonOptions>(options =>
-        {
-            var json = options.SerializerOptions;
-            json.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
-            json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
-            json.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
-            json.AllowOutOfOrderMetadataProperties = true;
-            json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver);
-            json.Converters.Add(new UtcTimestampConverter());
-        });
-        return services;
     }
 }

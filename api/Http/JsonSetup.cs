@@ -1,0 +1,23 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Json;
+
+namespace Platform.Api.Http;
+
+public static class JsonSetup
+{
+    /// <summary>camelCase, nulls left out, unknown properties refused, required properties (from openapi.yaml) enforced.</summary>
+    public static IServiceCollection AddPlatformJson(this IServiceCollection services)
+    {
+        services.Configure<JsonOptions>(options =>
+        {
+            var json = options.SerializerOptions;
+            json.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            json.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+            json.AllowOutOfOrderMetadataProperties = true;
+            json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver);
+            json.Converters.Add(new UtcTimestampConverter());
+        });
+        return services;
+    }
+}
