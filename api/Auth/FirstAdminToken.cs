@@ -20,10 +20,9 @@ public sealed class FirstAdminToken(Database database, TokenStore tokens, TokenI
         if (await tokens.AnyAsync(cancellationToken))
             return;
 
-        var given = configuration[EnvironmentVariable];
-        if (given is not null && given.Trim().Length < MinimumLength)
+        var secret = configuration[EnvironmentVariable] is { } given && !string.IsNullOrWhiteSpace(given) ? given.Trim() : null;
+        if (secret is not null && secret.Length < MinimumLength)
             throw new InvalidOperationException($"{EnvironmentVariable} must be at least {MinimumLength} characters of random text.");
-        var secret = string.IsNullOrWhiteSpace(given) ? null : given.Trim();
 
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);

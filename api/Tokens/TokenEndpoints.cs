@@ -63,7 +63,11 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
         var before = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Token '{tokenId}' does not exist.");
-        if (await TokenStore.RevokeAsync(db, transaction, tokenId, time.GetUtcNow(), cancellationToken))
+        var now = time.GetUtcNow();
+        if (before.Role == SpecEnum.ToSpec(Role.Admin) && before.RevokedAt is null && !(before.ExpiresAt <= now)
+            && await tokens.CountWorkingAdminsForUpdateAsync(db, transaction, now, cancellationToken) <= 1)
+            return Problems.Conflict("This is the last working admin token; create another admin token before revoking it.");
+        if (await TokenStore.RevokeAsync(db, transaction, tokenId, now, cancellationToken))
         {
             var after = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
             await audit.AppendAsync(db, transaction, http.Caller(), "token.revoke", "token", tokenId, TokenIssuer.ToContract(before), TokenIssuer.ToContract(after!), cancellationToken);

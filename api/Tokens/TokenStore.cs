@@ -74,6 +74,18 @@ public sealed class TokenStore(Database database)
             "update api_token set revoked_at = @now where token_id = @tokenId and revoked_at is null",
             new { tokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
 
+    /// <summary>
+    /// The admin tokens that still work, locked until the transaction ends so that two revocations cannot
+    /// both see "another admin is left" (SQLite's write transactions are serial already).
+    /// </summary>
+    public async Task<int> CountWorkingAdminsForUpdateAsync(DbConnection db, DbTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var sql = "select token_id from api_token where role = 'admin' and revoked_at is null and (expires_at is null or expires_at > @now)"
+            + (database.Provider == StorageProvider.Postgres ? " for update" : "");
+        var rows = await db.QueryAsync<string>(new CommandDefinition(sql, new { now }, transaction, cancellationToken: cancellationToken));
+        return rows.Count();
+    }
+
     /// <summary>Records use to the minute, so a busy token costs one write a minute, not one per request.</summary>
     public async Task TouchAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
     {

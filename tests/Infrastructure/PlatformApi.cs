@@ -16,13 +16,16 @@ namespace Platform.Tests.Infrastructure;
 /// </summary>
 public abstract class PlatformApi : WebApplicationFactory<Program>
 {
-    /// <summary>The first admin token, given through PLATFORM_ADMIN_TOKEN.</summary>
-    public string AdminSecret { get; } = "plt_test-admin-" + Guid.NewGuid().ToString("N");
+    /// <summary>The first admin token, given through PLATFORM_ADMIN_TOKEN (null: the api generates one).</summary>
+    public virtual string AdminSecret { get; } = "plt_test-admin-" + Guid.NewGuid().ToString("N");
 
     /// <summary>The api's clock: tests move it instead of waiting.</summary>
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-test-").FullName;
+
+    /// <summary>What PLATFORM_ADMIN_TOKEN is set to; null leaves it unset.</summary>
+    protected virtual string? GivenAdminSecret => AdminSecret;
 
     /// <summary>Extra configuration for this fixture (limits, rate limits).</summary>
     protected virtual IDictionary<string, string?> Settings => new Dictionary<string, string?>();
@@ -40,7 +43,8 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
-        builder.UseSetting("PLATFORM_ADMIN_TOKEN", AdminSecret);
+        if (GivenAdminSecret is not null)
+            builder.UseSetting("PLATFORM_ADMIN_TOKEN", GivenAdminSecret);
         foreach (var (key, value) in StorageSettings().Concat(Settings))
             builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
