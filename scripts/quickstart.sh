@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's curl quickstart, as a script that checks every answer. CI runs it against a freshly started
-# api (scripts/smoke.sh); run it yourself with: scripts/quickstart.sh http://localhost:5000 "$(cat data/admin-token)"
+# api (scripts/smoke.sh); run it yourself with: scripts/quickstart.sh http://localhost:5000 "$(cat api/data/admin-token)"
 set -euo pipefail
 API=${1:?usage: quickstart.sh API_URL ADMIN_TOKEN}
 ADMIN=${2:?usage: quickstart.sh API_URL ADMIN_TOKEN}
