@@ -3,6 +3,7 @@ using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Docs;
 using Platform.Api.Enrollment;
+using Platform.Api.Fim;
 using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
 using Platform.Api.Http;
@@ -27,7 +28,8 @@ builder.Services
     .AddTokensFeature()
     .AddEnrollmentFeature()
     .AddAgentsFeature()
-    .AddAuditFeature();
+    .AddAuditFeature()
+    .AddFimFeature();
 
 var app = builder.Build();
 
@@ -35,17 +37,21 @@ app.UsePlatformProblems();
 app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();
+app.UseYamlBodies();                                    // rule sets may be sent as YAML (per openapi.yaml)
 app.MapPlatformDocs();
 
-// Every operation of openapi.yaml, routed by the generated tables; access per operationId (Auth/OperationAccess.cs).
+// Every operation of openapi.yaml, routed by the generated tables to the handlers in Http/HandlerTable.cs;
+// who may call what is in Auth/OperationAccess.cs.
 var api = app.MapGroup("")
     .RequireAuthorization(OperationAccess.PolicyName)
     .AddEndpointFilter<ValidationFilter>();
-api.MapHealthOperations<HealthEndpoints>();
-api.MapTokensOperations<TokenEndpoints>();
-api.MapEnrollmentOperations<EnrollmentEndpoints>();
-api.MapAgentsOperations<AgentEndpoints>();
-api.MapAuditOperations<AuditEndpoints>();
+api.MapHealth();
+api.MapTokens();
+api.MapEnrollment();
+api.MapAgents();
+api.MapAudit();
+api.MapFimRules();
+api.MapFimPolicy();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

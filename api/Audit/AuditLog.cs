@@ -34,7 +34,7 @@ public sealed class AuditLog(Database database, TimeProvider time)
     private static readonly JsonSerializerOptions SnapshotJson = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new UtcTimestampConverter() },
+        Converters = { new UtcTimestampConverter(), new System.Text.Json.Serialization.JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false) },
     };
 
     private const string Columns = "audit_id, time, actor_token_id, actor_role, action, target_type, target_id, before_json, after_json";

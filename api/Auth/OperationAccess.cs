@@ -45,6 +45,17 @@ public static class OperationAccess
         ["recordAgentHeartbeat"] = Access.For(Role.Agent),
         // Audit
         ["listAuditEntries"] = Access.For(Role.Admin),
+        // FIM rules: operators and pipelines change them, analysts read them
+        ["createFimRule"] = Access.For(Role.Admin, Role.Operator),
+        ["listFimRules"] = Access.For(People),
+        ["getFimRule"] = Access.For(People),
+        ["replaceFimRule"] = Access.For(Role.Admin, Role.Operator),
+        ["deleteFimRule"] = Access.For(Role.Admin, Role.Operator),
+        ["listFimRuleVersions"] = Access.For(People),
+        ["restoreFimRuleVersion"] = Access.For(Role.Admin, Role.Operator),
+        ["applyFimRuleSet"] = Access.For(Role.Admin, Role.Operator),
+        // FIM policy: the agent itself (its own only, checked in the handler) and people
+        ["getEffectiveFimPolicy"] = Access.For([.. People, Role.Agent]),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

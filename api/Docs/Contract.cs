@@ -6,7 +6,7 @@ namespace Platform.Api.Docs;
 /// <summary>openapi.yaml as compiled into the api: served verbatim, and read for what the generated code cannot carry.</summary>
 public static class Contract
 {
-    private static readonly Lazy<string> Yaml = new(() =>
+    private static readonly Lazy<string> Document = new(() =>
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("openapi.yaml")
             ?? throw new InvalidOperationException("openapi.yaml is not embedded in the api assembly.");
@@ -14,19 +14,47 @@ public static class Contract
         return reader.ReadToEnd();
     });
 
+    private static readonly Lazy<YamlMappingNode> Root = new(() =>
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(Text));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    });
+
     private static readonly Lazy<IReadOnlyDictionary<string, IReadOnlySet<string>>> Required = new(ReadRequiredProperties);
 
-    public static string Text => Yaml.Value;
+    private static readonly Lazy<IReadOnlySet<string>> Yaml = new(ReadOperationsAcceptingYaml);
+
+    public static string Text => Document.Value;
 
     /// <summary>Schema name to the names of its required properties.</summary>
     public static IReadOnlyDictionary<string, IReadOnlySet<string>> RequiredProperties => Required.Value;
 
+    /// <summary>The operationIds whose request body may be sent as application/yaml.</summary>
+    public static IReadOnlySet<string> OperationsAcceptingYaml => Yaml.Value;
+
+    private static IReadOnlySet<string> ReadOperationsAcceptingYaml()
+    {
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (_, pathItem) in (YamlMappingNode)Root.Value["paths"])
+        {
+            foreach (var (_, node) in (YamlMappingNode)pathItem)
+            {
+                if (node is YamlMappingNode operation
+                    && operation.Children.TryGetValue("requestBody", out var body)
+                    && body is YamlMappingNode bodyMapping
+                    && bodyMapping.Children.TryGetValue("content", out var content)
+                    && ((YamlMappingNode)content).Children.ContainsKey("application/yaml"))
+                    result.Add(operation["operationId"].ToString());
+            }
+        }
+
+        return result;
+    }
+
     private static IReadOnlyDictionary<string, IReadOnlySet<string>> ReadRequiredProperties()
     {
-        var stream = new YamlStream();
-        stream.Load(new StringReader(Text));
-        var root = (YamlMappingNode)stream.Documents[0].RootNode;
-        var schemas = (YamlMappingNode)((YamlMappingNode)root["components"])["schemas"];
+        var schemas = (YamlMappingNode)((YamlMappingNode)Root.Value["components"])["schemas"];
         var result = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
         foreach (var (name, schema) in schemas.Children)
         {

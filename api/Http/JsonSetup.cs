@@ -17,6 +17,8 @@ public static class JsonSetup
             json.AllowOutOfOrderMetadataProperties = true;
             json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver);
             json.Converters.Add(new UtcTimestampConverter());
+            // Enums travel as the spec's strings everywhere, lists of enums included (see contracts/PlatformClient.Json.cs).
+            json.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
         });
         return services;
     }

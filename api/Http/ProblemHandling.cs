@@ -49,6 +49,8 @@ public static class ProblemHandling
             case BadHttpRequestException bad:
                 problem.Title = TitleFor(bad.StatusCode);
                 problem.Detail = DescribeBadRequest(bad);
+                if (bad.InnerException is JsonException { Path: { } path } json)
+                    problem.Extensions["errors"] = new Dictionary<string, string[]> { [FieldName(path)] = [FieldMessage(json)] };
                 break;
             default:
                 problem.Title = "An unexpected error occurred.";
@@ -58,6 +60,16 @@ public static class ProblemHandling
                     : null;
                 break;
         }
+    }
+
+    /// <summary>"$.rules[0].operations[1]" becomes "rules[0].operations[1]", as validation errors name fields.</summary>
+    private static string FieldName(string jsonPath) => jsonPath is "$" ? "body" : jsonPath.TrimStart('$', '.');
+
+    private static string FieldMessage(JsonException json)
+    {
+        var message = json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal);
+        var end = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        return end > 0 ? message[..end] : message;
     }
 
     private static string TitleFor(int status) => status switch

@@ -1,0 +1,217 @@
+using System.Globalization;
+using FluentValidation;
+using Platform.Api.Auth;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Fim;
+
+public static class FimFeature
+{
+    public static IServiceCollection AddFimFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<FimRuleStore>()
+            .AddSingleton<FimRuleWriter>()
+            .AddSingleton<FimPolicyCache>()
+            .AddScoped<FimRuleEndpoints>()
+            .AddScoped<FimPolicyEndpoints>()
+            .AddSingleton<IValidator<FimRuleSpec>, FimRuleSpecValidator>()
+            .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
+}
+
+public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer) : FimRulesHandlersBase
+{
+    public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
+    {
+        var canonical = RuleSpecs.Canonical(body);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await rules.LockAsync(db, transaction, cancellationToken);
+        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash)
+            return NameTaken(canonical.Name, clash);
+        var row = await writer.CreateAsync(db, transaction, http.Caller(), canonical, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Created($"/api/v1/fim/rules/{row.RuleId}", RuleSpecs.ToContract(row));
+    }
+
+    public override async Task<IResult> ListFimRules(HttpContext http, int limit, string? cursor, string? complianceTag, CancellationToken cancellationToken)
+    {
+        var rows = await rules.ListAsync(Cursor.Decode(cursor), limit, complianceTag, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, row => row.Name);
+        return TypedResults.Ok(new FimRulePage { Items = items.Select(RuleSpecs.ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> GetFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
+    {
+        var row = await rules.FindAsync(ruleId, cancellationToken);
+        if (row is null)
+            return NotFound(ruleId);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(RuleSpecs.ToContract(row));
+    }
+
+    public override async Task<IResult> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken)
+    {
+        var canonical = RuleSpecs.Canonical(body);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await rules.LockAsync(db, transaction, cancellationToken);
+        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        if (current is null)
+            return NotFound(ruleId);
+        if (!ETags.Matches(if_Match, current.Version))
+            return Stale(current, if_Match);
+        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
+            return NameTaken(canonical.Name, clash);
+
+        var row = RuleSpecs.ToJson(canonical) == current.SpecJson
+            ? current
+            : await writer.UpdateAsync(db, transaction, http.Caller(), current, canonical, "updated", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(RuleSpecs.ToContract(row));
+    }
+
+    public override async Task<IResult> DeleteFimRule(HttpContext http, string? if_Match, string ruleId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await rules.LockAsync(db, transaction, cancellationToken);
+        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        if (current is null)
+            return NotFound(ruleId);
+        if (!ETags.Matches(if_Match, current.Version))
+            return Stale(current, if_Match);
+        await writer.DeleteAsync(db, transaction, http.Caller(), current, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public override async Task<IResult> ListFimRuleVersions(HttpContext http, int limit, string? cursor, string ruleId, CancellationToken cancellationToken)
+    {
+        var before = Cursor.Decode(cursor) is { } key ? int.Parse(key, CultureInfo.InvariantCulture) : (int?)null;
+        // One row more than the page: it says there is a next page and is the base of the last item's diff.
+        var rows = await rules.ListVersionsAsync(ruleId, before, limit + 1, cancellationToken);
+        if (rows.Count == 0 && before is null)
+            return NotFound(ruleId);
+        var items = rows.Take(limit).Select((row, i) => new FimRuleVersion
+        {
+            Version = row.Version,
+            Change = SpecEnum.FromSpec<FimRuleVersionChange>(row.Change),
+            ChangedAt = row.ChangedAt,
+            ChangedBy = row.ChangedBy,
+            Rule = RuleSpecs.FromJson(row.SpecJson),
+            Changes = RuleSpecs.Diff(i + 1 < rows.Count ? rows[i + 1].SpecJson : null, row.SpecJson),
+        }).ToList();
+        var next = rows.Count > limit ? Cursor.Encode(items[^1].Version.ToString(CultureInfo.InvariantCulture)) : null;
+        return TypedResults.Ok(new FimRuleVersionPage { Items = items, NextCursor = next });
+    }
+
+    public override async Task<IResult> RestoreFimRuleVersion(HttpContext http, string? if_Match, string ruleId, int version, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await rules.LockAsync(db, transaction, cancellationToken);
+        var wanted = await FimRuleStore.FindVersionAsync(db, transaction, ruleId, version, cancellationToken);
+        if (wanted is null)
+            return Problems.NotFound($"Rule '{ruleId}' has no version {version}.");
+        var canonical = RuleSpecs.FromJson(wanted.SpecJson);
+        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
+            return NameTaken(canonical.Name, clash);
+
+        var caller = http.Caller();
+        FimRuleRow row;
+        if (await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken) is { } current)
+        {
+            if (!ETags.Matches(if_Match, current.Version))
+                return Stale(current, if_Match);
+            row = current.SpecJson == wanted.SpecJson ? current : await writer.UpdateAsync(db, transaction, caller, current, canonical, "restored", cancellationToken);
+        }
+        else
+        {
+            var latest = (await FimRuleStore.LatestVersionAsync(db, transaction, ruleId, cancellationToken))!;
+            if (!ETags.Matches(if_Match, latest.Version))
+                return Problems.PreconditionFailed($"The rule is deleted at version {latest.Version}; If-Match named {if_Match}.");
+            row = await writer.RecreateAsync(db, transaction, caller, latest, canonical, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(RuleSpecs.ToContract(row));
+    }
+
+    public override async Task<IResult> ApplyFimRuleSet(HttpContext http, bool dryRun, bool prune, FimRuleSet body, CancellationToken cancellationToken)
+    {
+        var desired = body.Rules.Select(RuleSpecs.Canonical).ToDictionary(r => r.Name, StringComparer.Ordinal);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        if (!dryRun)
+            await rules.LockAsync(db, transaction, cancellationToken);
+        var existing = (await FimRuleStore.AllAsync(db, transaction, cancellationToken)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+
+        var plan = new List<(FimPlanItem Item, FimRuleSpec? Spec, FimRuleRow? Current)>();
+        foreach (var (name, spec) in desired)
+        {
+            var json = RuleSpecs.ToJson(spec);
+            existing.TryGetValue(name, out var current);
+            var action = current is null ? FimPlanAction.Create : current.SpecJson == json ? FimPlanAction.Unchanged : FimPlanAction.Update;
+            plan.Add((new FimPlanItem { Name = name, Action = action, RuleId = current?.RuleId, Changes = RuleSpecs.Diff(current?.SpecJson, json) }, spec, current));
+        }
+
+        if (prune)
+        {
+            foreach (var (name, current) in existing.Where(e => !desired.ContainsKey(e.Key)))
+                plan.Add((new FimPlanItem { Name = name, Action = FimPlanAction.Delete, RuleId = current.RuleId, Changes = [] }, null, current));
+        }
+
+        var changes = plan.Count(p => p.Item.Action != FimPlanAction.Unchanged);
+        if (!dryRun && changes > 0)
+        {
+            var caller = http.Caller();
+            // Deletions first, so a rule set may reuse a name it removes in the same apply.
+            foreach (var (item, spec, current) in plan.OrderBy(p => p.Item.Action == FimPlanAction.Delete ? 0 : 1))
+            {
+                switch (item.Action)
+                {
+                    case FimPlanAction.Delete:
+                        await writer.DeleteAsync(db, transaction, caller, current!, cancellationToken);
+                        break;
+                    case FimPlanAction.Update:
+                        await writer.UpdateAsync(db, transaction, caller, current!, spec!, "updated", cancellationToken);
+                        break;
+                    case FimPlanAction.Create:
+                        item.RuleId = (await writer.CreateAsync(db, transaction, caller, spec!, cancellationToken)).RuleId;
+                        break;
+                }
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        var items = plan.Select(p => p.Item).OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
+        return TypedResults.Ok(new FimPlan
+        {
+            DryRun = dryRun,
+            Applied = !dryRun && changes > 0,
+            Summary = new FimPlanSummary
+            {
+                Create = items.Count(i => i.Action == FimPlanAction.Create),
+                Update = items.Count(i => i.Action == FimPlanAction.Update),
+                Delete = items.Count(i => i.Action == FimPlanAction.Delete),
+                Unchanged = items.Count(i => i.Action == FimPlanAction.Unchanged),
+            },
+            Items = items,
+        });
+    }
+
+    private static IResult NotFound(string ruleId) => Problems.NotFound($"FIM rule '{ruleId}' does not exist.");
+
+    private static IResult NameTaken(string name, FimRuleRow clash) =>
+        Problems.Conflict($"Another rule ('{clash.RuleId}') is already named '{name}'.");
+
+    private static IResult Stale(FimRuleRow current, string? ifMatch) =>
+        Problems.PreconditionFailed($"The rule is at version {current.Version} (ETag {ETags.For(current.Version)}); If-Match named {ifMatch}.");
+}

@@ -1,0 +1,142 @@
+using System.Data.Common;
+using Dapper;
+using Platform.Api.Storage;
+
+namespace Platform.Api.Fim;
+
+public sealed class FimRuleRow
+{
+    public required string RuleId { get; init; }
+    public required string Name { get; init; }
+    public required string SpecJson { get; init; }
+    public required string ComplianceTags { get; init; }
+    public required int Version { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public string? CreatedBy { get; init; }
+    public required DateTimeOffset UpdatedAt { get; init; }
+    public string? UpdatedBy { get; init; }
+}
+
+public sealed class FimRuleVersionRow
+{
+    public required string RuleId { get; init; }
+    public required int Version { get; init; }
+    public required string Change { get; init; }
+    public required string SpecJson { get; init; }
+    public required DateTimeOffset ChangedAt { get; init; }
+    public string? ChangedBy { get; init; }
+}
+
+/// <summary>
+/// FIM rules and their history. Every change takes the policy-state row first (<see cref="LockAsync"/>)
+/// and bumps its generation, so rule writes are serialised and policy caches know when to reload.
+/// </summary>
+public sealed class FimRuleStore(Database database)
+{
+    private const string Columns = "rule_id, name, spec_json, compliance_tags, version, created_at, created_by, updated_at, updated_by";
+    private const string VersionColumns = "rule_id, version, change, spec_json, changed_at, changed_by";
+
+    /// <summary>Serialises rule changes (PostgreSQL row lock; SQLite write transactions are serial already).</summary>
+    public Task LockAsync(DbConnection db, DbTransaction transaction, CancellationToken cancellationToken) =>
+        db.ExecuteScalarAsync<long>(new CommandDefinition(
+            "select generation from fim_policy_state where id = 1" + (database.Provider == StorageProvider.Postgres ? " for update" : ""),
+            transaction: transaction, cancellationToken: cancellationToken));
+
+    public static Task BumpGenerationAsync(DbConnection db, DbTransaction transaction, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition("update fim_policy_state set generation = generation + 1 where id = 1", transaction: transaction, cancellationToken: cancellationToken));
+
+    public async Task<long> GenerationAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.ExecuteScalarAsync<long>(new CommandDefinition("select generation from fim_policy_state where id = 1", cancellationToken: cancellationToken));
+    }
+
+    public static Task<FimRuleRow?> FindAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
+            $"select {Columns} from fim_rule where rule_id = @ruleId", new { ruleId }, transaction, cancellationToken: cancellationToken));
+
+    public async Task<FimRuleRow?> FindAsync(string ruleId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await FindAsync(db, null, ruleId, cancellationToken);
+    }
+
+    public static Task<FimRuleRow?> FindByNameAsync(DbConnection db, DbTransaction transaction, string name, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
+            $"select {Columns} from fim_rule where name = @name", new { name }, transaction, cancellationToken: cancellationToken));
+
+    public static async Task<IReadOnlyList<FimRuleRow>> AllAsync(DbConnection db, DbTransaction? transaction, CancellationToken cancellationToken) =>
+        (await db.QueryAsync<FimRuleRow>(new CommandDefinition($"select {Columns} from fim_rule order by name", transaction: transaction, cancellationToken: cancellationToken))).AsList();
+
+    /// <summary>
+    /// The generation, then every rule. Read in that order without a transaction: a change in between
+    /// leaves newer rules under an older generation, which only makes the next reader load them again.
+    /// </summary>
+    public async Task<(long Generation, IReadOnlyList<FimRuleRow> Rules)> SnapshotAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var generation = await db.ExecuteScalarAsync<long>(new CommandDefinition("select generation from fim_policy_state where id = 1", cancellationToken: cancellationToken));
+        return (generation, await AllAsync(db, null, cancellationToken));
+    }
+
+    /// <summary>By name; up to limit+1 rows.</summary>
+    public async Task<IReadOnlyList<FimRuleRow>> ListAsync(string? afterName, int limit, string? complianceTag, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {Columns} from fim_rule
+            where (@afterName is null or name > @afterName)
+              and (@tag is null or compliance_tags like @tag)
+            order by name
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        var tag = complianceTag is null ? null : "%," + complianceTag + ",%";
+        return (await db.QueryAsync<FimRuleRow>(new CommandDefinition(sql, new { afterName, tag, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    public static Task InsertAsync(DbConnection db, DbTransaction transaction, FimRuleRow row, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            $"insert into fim_rule ({Columns}) values (@RuleId, @Name, @SpecJson, @ComplianceTags, @Version, @CreatedAt, @CreatedBy, @UpdatedAt, @UpdatedBy)",
+            row, transaction, cancellationToken: cancellationToken));
+
+    public static Task UpdateAsync(DbConnection db, DbTransaction transaction, FimRuleRow row, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            """
+            update fim_rule set name = @Name, spec_json = @SpecJson, compliance_tags = @ComplianceTags, version = @Version,
+                updated_at = @UpdatedAt, updated_by = @UpdatedBy
+            where rule_id = @RuleId
+            """,
+            row, transaction, cancellationToken: cancellationToken));
+
+    public static Task DeleteAsync(DbConnection db, DbTransaction transaction, string ruleId, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition("delete from fim_rule where rule_id = @ruleId", new { ruleId }, transaction, cancellationToken: cancellationToken));
+
+    public static Task AppendVersionAsync(DbConnection db, DbTransaction transaction, FimRuleVersionRow row, CancellationToken cancellationToken) =>
+        db.ExecuteAsync(new CommandDefinition(
+            $"insert into fim_rule_version ({VersionColumns}) values (@RuleId, @Version, @Change, @SpecJson, @ChangedAt, @ChangedBy)",
+            row, transaction, cancellationToken: cancellationToken));
+
+    public static Task<FimRuleVersionRow?> FindVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, int version, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
+            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version", new { ruleId, version }, transaction, cancellationToken: cancellationToken));
+
+    public static Task<FimRuleVersionRow?> LatestVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
+            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Newest first, below <paramref name="beforeVersion"/>; up to limit+1 rows plus the one before the page's last, for its diff.</summary>
+    public async Task<IReadOnlyList<FimRuleVersionRow>> ListVersionsAsync(string ruleId, int? beforeVersion, int take, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {VersionColumns} from fim_rule_version
+            where rule_id = @ruleId and (@beforeVersion is null or version < @beforeVersion)
+            order by version desc
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FimRuleVersionRow>(new CommandDefinition(sql, new { ruleId, beforeVersion, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>The compliance tags column: ",a,b," so that a tag filter is one LIKE on both providers.</summary>
+    public static string TagsColumn(IEnumerable<string>? tags) => "," + string.Join(",", tags ?? []) + ",";
+}

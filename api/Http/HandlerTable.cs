@@ -1,0 +1,48 @@
+using Platform.Api.Agents;
+using Platform.Api.Audit;
+using Platform.Api.Enrollment;
+using Platform.Api.Fim;
+using Platform.Api.HealthProbes;
+using Platform.Api.Tokens;
+
+namespace Platform.Api.Generated;
+
+// Which class handles each tag of openapi.yaml. The generated route tables declare these methods and
+// the api must implement them: a tag added to the spec without a line here does not build (CS8795), and
+// a handler class that misses one of its tag's operations does not build either (CS0534).
+// Program.cs maps them.
+
+public static partial class HealthRoutes
+{
+    public static partial IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder app) => app.MapHealthOperations<HealthEndpoints>();
+}
+
+public static partial class TokensRoutes
+{
+    public static partial IEndpointRouteBuilder MapTokens(this IEndpointRouteBuilder app) => app.MapTokensOperations<TokenEndpoints>();
+}
+
+public static partial class EnrollmentRoutes
+{
+    public static partial IEndpointRouteBuilder MapEnrollment(this IEndpointRouteBuilder app) => app.MapEnrollmentOperations<EnrollmentEndpoints>();
+}
+
+public static partial class AgentsRoutes
+{
+    public static partial IEndpointRouteBuilder MapAgents(this IEndpointRouteBuilder app) => app.MapAgentsOperations<AgentEndpoints>();
+}
+
+public static partial class AuditRoutes
+{
+    public static partial IEndpointRouteBuilder MapAudit(this IEndpointRouteBuilder app) => app.MapAuditOperations<AuditEndpoints>();
+}
+
+public static partial class FimRulesRoutes
+{
+    public static partial IEndpointRouteBuilder MapFimRules(this IEndpointRouteBuilder app) => app.MapFimRulesOperations<FimRuleEndpoints>();
+}
+
+public static partial class FimPolicyRoutes
+{
+    public static partial IEndpointRouteBuilder MapFimPolicy(this IEndpointRouteBuilder app) => app.MapFimPolicyOperations<FimPolicyEndpoints>();
+}
