@@ -44,7 +44,8 @@ app.MapPlatformDocs();
 // who may call what is in Auth/OperationAccess.cs.
 var api = app.MapGroup("")
     .RequireAuthorization(OperationAccess.PolicyName)
-    .AddEndpointFilter<ValidationFilter>();
+    .AddEndpointFilter<ValidationFilter>()
+    .AcceptYamlBodies();
 api.MapHealth();
 api.MapTokens();
 api.MapEnrollment();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.Metadata;
 using Platform.Api.Docs;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -15,6 +16,28 @@ namespace Platform.Api.Http;
 public static partial class YamlBodies
 {
     private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml"];
+
+    /// <summary>
+    /// Declares YAML on the endpoints whose operation accepts it, so that routing (which matches request
+    /// content types against this metadata) lets YAML through to <see cref="UseYamlBodies"/>.
+    /// </summary>
+    public static RouteGroupBuilder AcceptYamlBodies(this RouteGroupBuilder group)
+    {
+        var operations = Contract.OperationsAcceptingYaml;
+        ((IEndpointConventionBuilder)group).Finally(endpoint =>
+        {
+            var name = endpoint.Metadata.OfType<IEndpointNameMetadata>().LastOrDefault()?.EndpointName;
+            if (name is null || !operations.Contains(name) || endpoint.Metadata.OfType<IAcceptsMetadata>().LastOrDefault() is not { } json)
+                return;
+            endpoint.Metadata.Add(new YamlOrJson(json.RequestType, json.IsOptional));
+        });
+        return group;
+    }
+
+    private sealed record YamlOrJson(Type? RequestType, bool IsOptional) : IAcceptsMetadata
+    {
+        public IReadOnlyList<string> ContentTypes { get; } = ["application/json", .. YamlTypes];
+    }
 
     public static IApplicationBuilder UseYamlBodies(this IApplicationBuilder app)
     {

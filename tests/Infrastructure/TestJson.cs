@@ -7,7 +7,7 @@ namespace Platform.Tests.Infrastructure;
 /// <summary>Request bodies for raw-HTTP tests, serialised as the API expects (enums as the spec's strings).</summary>
 public static class TestJson
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter() },
