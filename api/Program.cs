@@ -29,7 +29,7 @@ builder.Services
     .AddEnrollmentFeature()
     .AddAgentsFeature()
     .AddAuditFeature()
-    .AddFimFeature();
+    .AddFimFeature(builder.Configuration);
 
 var app = builder.Build();
 
@@ -53,6 +53,7 @@ api.MapAgents();
 api.MapAudit();
 api.MapFimRules();
 api.MapFimPolicy();
+api.MapFimAlerts();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

@@ -56,6 +56,10 @@ public static class OperationAccess
         ["applyFimRuleSet"] = Access.For(Role.Admin, Role.Operator),
         // FIM policy: the agent itself (its own only, checked in the handler) and people
         ["getEffectiveFimPolicy"] = Access.For([.. People, Role.Agent]),
+        // FIM alerts: agents push their own (checked in the handler), people read and export
+        ["pushFimAlerts"] = Access.For(Role.Agent),
+        ["listFimAlerts"] = Access.For(People),
+        ["exportFimAlerts"] = Access.For(People),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

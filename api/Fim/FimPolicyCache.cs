@@ -13,7 +13,7 @@ namespace Platform.Api.Fim;
 public sealed class FimPolicyCache(FimRuleStore store)
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
-    private Snapshot _snapshot = new(-1, []);
+    private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>());
 
     /// <summary>The rules that apply to a host, by name, and an ETag that changes exactly when they do.</summary>
     public async Task<(IReadOnlyList<FimRule> Rules, string ETag)> PolicyForAsync(string hostname, IDictionary<string, string> labels, CancellationToken cancellationToken)
@@ -34,7 +34,8 @@ public sealed class FimPolicyCache(FimRuleStore store)
             if (_snapshot.Generation != generation)
             {
                 var (loadedGeneration, rows) = await store.SnapshotAsync(cancellationToken);
-                _snapshot = new Snapshot(loadedGeneration, rows.Select(RuleSpecs.ToContract).Where(r => r.Enabled).Select(CompiledRule.From).ToList());
+                var all = rows.Select(RuleSpecs.ToContract).ToList();
+                _snapshot = new Snapshot(loadedGeneration, all.Where(r => r.Enabled).Select(CompiledRule.From).ToList(), all.ToDictionary(r => r.Id, StringComparer.Ordinal));
             }
 
             return _snapshot;
@@ -51,7 +52,25 @@ public sealed class FimPolicyCache(FimRuleStore store)
         return $"\"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32]}\"";
     }
 
-    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules);
+    /// <summary>
+    /// The name and severity of the rule version an alert names: from the current rules, else from the
+    /// rule's history (the rule changed or was deleted since). An unknown rule is still stored, never refused.
+    /// </summary>
+    public async Task<(string Name, FimSeverity Severity)> DescribeRuleAsync(string ruleId, int version, CancellationToken cancellationToken)
+    {
+        var snapshot = await CurrentAsync(cancellationToken);
+        if (snapshot.All.TryGetValue(ruleId, out var rule) && rule.Version == version)
+            return (rule.Name, rule.Severity);
+        if (await store.FindVersionAsync(ruleId, version, cancellationToken) is { } old)
+        {
+            var spec = RuleSpecs.FromJson(old.SpecJson);
+            return (spec.Name, spec.Severity);
+        }
+
+        return rule is not null ? (rule.Name, rule.Severity) : ("(unknown rule)", FimSeverity.Medium);
+    }
+
+    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All);
 
     private sealed record CompiledRule(FimRule Contract, IReadOnlyList<Regex> Hostnames, IReadOnlyDictionary<string, string> Labels)
     {

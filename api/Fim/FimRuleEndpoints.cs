@@ -10,13 +10,17 @@ namespace Platform.Api.Fim;
 
 public static class FimFeature
 {
-    public static IServiceCollection AddFimFeature(this IServiceCollection services) =>
+    public static IServiceCollection AddFimFeature(this IServiceCollection services, IConfiguration configuration) =>
         services
+            .AddSingleton(configuration.GetSection(FimOptions.Section).Get<FimOptions>() ?? new FimOptions())
             .AddSingleton<FimRuleStore>()
             .AddSingleton<FimRuleWriter>()
             .AddSingleton<FimPolicyCache>()
+            .AddSingleton<FimAlertStore>()
             .AddScoped<FimRuleEndpoints>()
             .AddScoped<FimPolicyEndpoints>()
+            .AddScoped<FimAlertEndpoints>()
+            .AddSingleton<IValidator<FimAlertBatch>, FimAlertBatchValidator>()
             .AddSingleton<IValidator<FimRuleSpec>, FimRuleSpecValidator>()
             .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
 }

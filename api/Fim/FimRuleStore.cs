@@ -120,6 +120,12 @@ public sealed class FimRuleStore(Database database)
         db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
             $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version", new { ruleId, version }, transaction, cancellationToken: cancellationToken));
 
+    public async Task<FimRuleVersionRow?> FindVersionAsync(string ruleId, int version, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await FindVersionAsync(db, null, ruleId, version, cancellationToken);
+    }
+
     public static Task<FimRuleVersionRow?> LatestVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
             $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, transaction, cancellationToken: cancellationToken));

@@ -46,3 +46,8 @@ public static partial class FimPolicyRoutes
 {
     public static partial IEndpointRouteBuilder MapFimPolicy(this IEndpointRouteBuilder app) => app.MapFimPolicyOperations<FimPolicyEndpoints>();
 }
+
+public static partial class FimAlertsRoutes
+{
+    public static partial IEndpointRouteBuilder MapFimAlerts(this IEndpointRouteBuilder app) => app.MapFimAlertsOperations<FimAlertEndpoints>();
+}

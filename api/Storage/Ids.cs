@@ -1,10 +1,50 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
 namespace Platform.Api.Storage;
 
 /// <summary>
-/// Opaque ids with a type prefix (<c>tok_</c>, <c>agt_</c>, ...). UUIDv7 inside: time-ordered, so inserts stay
-/// cheap and "oldest first" is the key order; no sequence is shared between rows or instances.
+/// Opaque ids with a type prefix (<c>tok_</c>, <c>agt_</c>, ...): UUIDv7 (RFC 9562) as 32 hex digits.
+/// Time-ordered, so inserts stay cheap and "oldest first" is the key order; no sequence is shared between
+/// rows or instances. Within this process they are strictly increasing (the 12 bits after the millisecond
+/// count up, method 1 of RFC 9562 §6.2), so alerts of one batch keep their order.
 /// </summary>
 public static class Ids
 {
-    public static string New(string type) => type + "_" + Guid.CreateVersion7().ToString("N");
+    private static readonly Lock Gate = new();
+    private static long _lastMilliseconds;
+    private static int _counter;
+
+    public static string New(string type)
+    {
+        long milliseconds;
+        int counter;
+        lock (Gate)
+        {
+            milliseconds = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _lastMilliseconds);
+            if (milliseconds == _lastMilliseconds)
+            {
+                if (++_counter > 0xFFF)
+                {
+                    milliseconds++;
+                    _counter = 0;
+                }
+            }
+            else
+            {
+                _counter = RandomNumberGenerator.GetInt32(0x800);
+            }
+
+            _lastMilliseconds = milliseconds;
+            counter = _counter;
+        }
+
+        Span<byte> bytes = stackalloc byte[16];
+        RandomNumberGenerator.Fill(bytes[8..]);
+        BinaryPrimitives.WriteInt64BigEndian(bytes, milliseconds << 16);
+        bytes[6] = (byte)(0x70 | (counter >> 8));
+        bytes[7] = (byte)counter;
+        bytes[8] = (byte)(0x80 | (bytes[8] & 0x3F));
+        return type + "_" + Convert.ToHexStringLower(bytes);
+    }
 }

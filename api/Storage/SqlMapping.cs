@@ -1,7 +1,6 @@
 using System.Data;
 using System.Globalization;
 using Dapper;
-using Microsoft.Data.Sqlite;
 
 namespace Platform.Api.Storage;
 
@@ -18,27 +17,18 @@ public static class SqlMapping
         SqlMapper.AddTypeHandler(new UtcTimestampHandler());
     }
 
+    /// <summary>A timestamp as the store wants it, for hot paths that use prepared commands instead of Dapper.</summary>
+    public static DateTimeOffset Timestamp(DateTimeOffset value) => value.ToUniversalTime();
+
     /// <summary>
-    /// SQLite has no timestamp type: times are stored as fixed-width UTC text, so that text order is time order.
-    /// PostgreSQL stores <c>timestamptz</c>.
+    /// Timestamps are always UTC. SQLite has no timestamp type: Microsoft.Data.Sqlite writes
+    /// "yyyy-MM-dd HH:mm:ss.FFFFFFF+00:00", whose text order is time order as long as every value is UTC
+    /// (the API turns every incoming time to UTC at its edge). PostgreSQL stores timestamptz.
+    /// Dapper writes DateTimeOffset parameters itself; this handler reads them back.
     /// </summary>
     private sealed class UtcTimestampHandler : SqlMapper.TypeHandler<DateTimeOffset>
     {
-        private const string SqliteFormat = "yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'";
-
-        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value)
-        {
-            var utc = value.ToUniversalTime();
-            if (parameter is SqliteParameter)
-            {
-                parameter.DbType = DbType.String;
-                parameter.Value = utc.ToString(SqliteFormat, CultureInfo.InvariantCulture);
-            }
-            else
-            {
-                parameter.Value = utc;
-            }
-        }
+        public override void SetValue(IDbDataParameter parameter, DateTimeOffset value) => parameter.Value = value.ToUniversalTime();
 
         public override DateTimeOffset Parse(object value) => value switch
         {
