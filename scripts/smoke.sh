@@ -23,8 +23,15 @@ done
 echo "api at $api"
 
 curl -fsS "$api/api/v1/health" >/dev/null
-curl -fsS "$api/openapi.yaml" | head -1 | grep -q '^openapi: 3'
-curl -fsS -L "$api/swagger" | grep -qi 'swagger-ui'
+curl -fsS "$api/openapi.yaml" -o "$data/openapi.yaml" && head -1 "$data/openapi.yaml" | grep -q '^openapi: 3'
+curl -fsS -L "$api/swagger" -o "$data/swagger.html" && grep -qi 'swagger-ui' "$data/swagger.html"
 [ "$(stat -c %a "$data/admin-token")" = 600 ] || { echo "admin-token is not mode 0600"; exit 1; }
 
 scripts/quickstart.sh "$api" "$(cat "$data/admin-token")"
+
+# A pipeline applying FIM rules as code: dry run, apply, then a re-apply that must change nothing.
+admin="$(cat "$data/admin-token")"
+scripts/fim-apply.sh "$api" "$admin" scripts/fim-rules.example.yaml
+second=$(scripts/fim-apply.sh "$api" "$admin" scripts/fim-rules.example.yaml)
+echo "$second"
+grep -q "nothing to apply" <<<"$second" || { echo "re-applying the same rules changed something"; exit 1; }
