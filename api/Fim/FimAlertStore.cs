@@ -45,77 +45,64 @@ public sealed record FimAlertFilter(
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
 /// <summary>
-/// FIM alert storage. Ingest is the hot path: one transaction per batch, prepared commands reused for
-/// every row, receipts to recognise retries, and folding of identical alerts within the fold window.
+/// FIM alert storage. Ingest is the hot path: one transaction per batch, prepared commands reused for every
+/// row, a receipt per alert id to recognise retries, and one upsert per distinct alert, which folds it into
+/// the identical alert of its fold window (the window is part of the fold key).
 /// </summary>
 public sealed class FimAlertStore(Database database)
 {
     private const string Columns = "alert_id, agent_id, hostname, path, action, effect, rule_id, rule_version, rule_name, severity, details_json, description, count, first_seen, last_seen";
 
-    public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, TimeSpan foldWindow, CancellationToken cancellationToken)
+    public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
-        var provider = database.Provider;
+        var postgres = database.Provider == StorageProvider.Postgres;
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        if (provider == StorageProvider.Postgres)
-        {
-            // One batch of an agent at a time, so a retry racing its original cannot count twice.
-            await db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(hashtext(@agentId))", new { agentId }, transaction, cancellationToken: cancellationToken));
-        }
 
-        // Dapper expands a list for SQLite; Npgsql takes the array as one parameter.
-        var seen = (await db.QueryAsync<string>(new CommandDefinition(
-            "select client_id from fim_alert_receipt where agent_id = @agentId and client_id "
-                + (provider == StorageProvider.Postgres ? "= any(@ids)" : "in @ids"),
-            new { agentId, ids = alerts.Select(a => a.ClientId).Distinct().ToArray() }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
-
-        var groups = new List<Group>();
-        var openGroups = new Dictionary<string, Group>(StringComparer.Ordinal);
-        var receipts = new List<(string ClientId, string AlertId)>();
-        int stored = 0, folded = 0, duplicates = 0;
-        await using var findGroup = Command(db, transaction,
-            "select alert_id, count, first_seen, last_seen from fim_alert where fold_key = @fold_key and first_seen > @window_start order by first_seen desc limit 1",
-            "fold_key", "window_start");
-
+        // A receipt that already exists is a retry: acknowledged, not counted again.
+        await using var receipt = Command(db, transaction,
+            "insert into fim_alert_receipt (agent_id, client_id) values (@agent_id, @client_id) on conflict do nothing",
+            "agent_id", "client_id");
+        var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
+        var fresh = 0;
         foreach (var alert in alerts.OrderBy(a => a.Time))
         {
-            if (!seen.Add(alert.ClientId))
-            {
-                duplicates++;
+            Set(receipt, agentId, alert.ClientId);
+            if (await receipt.ExecuteNonQueryAsync(cancellationToken) == 0)
                 continue;
-            }
-
-            // The open group for this key: one started in this batch, else the newest stored one.
-            if (!openGroups.TryGetValue(alert.FoldKey, out var group))
-            {
-                group = await StoredGroupAsync(findGroup, alert, foldWindow, provider, cancellationToken);
-            }
-
-            if (group is not null && (alert.Time - group.FirstSeen).Duration() < foldWindow)
-            {
-                if (!group.IsNew && !groups.Contains(group))
-                    groups.Add(group);
-                folded++;
-            }
+            fresh++;
+            if (groups.TryGetValue(alert.FoldKey, out var group))
+                group.Add(alert.Time);
             else
-            {
-                group = new Group(Ids.New("fal"), alert, isNew: true) { FirstSeen = alert.Time, LastSeen = alert.Time };
-                groups.Add(group);
-                stored++;
-            }
-
-            openGroups[alert.FoldKey] = group;
-            group.Count++;
-            if (alert.Time < group.FirstSeen)
-                group.FirstSeen = alert.Time;
-            if (alert.Time > group.LastSeen)
-                group.LastSeen = alert.Time;
-            receipts.Add((alert.ClientId, group.AlertId));
+                groups[alert.FoldKey] = new Group(Ids.New("fal"), alert);
         }
 
-        await WriteAsync(db, transaction, agentId, hostname, groups, receipts, provider, cancellationToken);
+        // One upsert per distinct alert: it either starts an alert or folds into the one of its window.
+        var (least, greatest) = postgres ? ("least", "greatest") : ("min", "max");
+        await using var upsert = Command(db, transaction,
+            $"""
+            insert into fim_alert ({Columns}, fold_key)
+            values (@alert_id, @agent_id, @hostname, @path, @action, @effect, @rule_id, @rule_version, @rule_name, @severity, @details_json, @description, @count, @first_seen, @last_seen, @fold_key)
+            on conflict (fold_key) do update set
+                count = fim_alert.count + excluded.count,
+                first_seen = {least}(fim_alert.first_seen, excluded.first_seen),
+                last_seen = {greatest}(fim_alert.last_seen, excluded.last_seen)
+            returning alert_id
+            """,
+            "alert_id", "agent_id", "hostname", "path", "action", "effect", "rule_id", "rule_version", "rule_name", "severity", "details_json", "description", "count", "first_seen", "last_seen", "fold_key");
+        var stored = 0;
+        foreach (var group in groups.Values)
+        {
+            var a = group.First;
+            Set(upsert, group.AlertId, agentId, hostname, a.Path, a.Action, a.Effect, a.RuleId, a.RuleVersion, a.RuleName, a.Severity, a.DetailsJson, a.Description,
+                group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), a.FoldKey);
+            if ((string?)await upsert.ExecuteScalarAsync(cancellationToken) == group.AlertId)
+                stored++;
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return new IngestResult(stored, folded, duplicates);
+        return new IngestResult(stored, fresh - stored, alerts.Count - fresh);
     }
 
     /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
@@ -164,56 +151,6 @@ public sealed class FimAlertStore(Database database)
         return result.Count > take ? result.GetRange(0, take) : result;
     }
 
-    private static async Task<Group?> StoredGroupAsync(DbCommand findGroup, IncomingAlert alert, TimeSpan foldWindow, StorageProvider provider, CancellationToken cancellationToken)
-    {
-        findGroup.Parameters["fold_key"].Value = alert.FoldKey;
-        findGroup.Parameters["window_start"].Value = SqlMapping.Timestamp(alert.Time - foldWindow);
-        await using var reader = await findGroup.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-            return null;
-        var firstSeen = reader.GetFieldValue<DateTimeOffset>(2);
-        return new Group(reader.GetString(0), alert, isNew: false)
-        {
-            Count = reader.GetInt64(1),
-            FirstSeen = firstSeen,
-            LastSeen = reader.GetFieldValue<DateTimeOffset>(3),
-        };
-    }
-
-    private static async Task WriteAsync(DbConnection db, DbTransaction transaction, string agentId, string hostname, IEnumerable<Group> groups, List<(string ClientId, string AlertId)> receipts, StorageProvider provider, CancellationToken cancellationToken)
-    {
-        await using var insert = Command(db, transaction,
-            $"insert into fim_alert ({Columns}, fold_key) values (@alert_id, @agent_id, @hostname, @path, @action, @effect, @rule_id, @rule_version, @rule_name, @severity, @details_json, @description, @count, @first_seen, @last_seen, @fold_key)",
-            "alert_id", "agent_id", "hostname", "path", "action", "effect", "rule_id", "rule_version", "rule_name", "severity", "details_json", "description", "count", "first_seen", "last_seen", "fold_key");
-        await using var update = Command(db, transaction,
-            "update fim_alert set count = @count, first_seen = @first_seen, last_seen = @last_seen where alert_id = @alert_id",
-            "count", "first_seen", "last_seen", "alert_id");
-        foreach (var group in groups)
-        {
-            if (group.IsNew)
-            {
-                var a = group.First;
-                Set(insert, group.AlertId, agentId, hostname, a.Path, a.Action, a.Effect, a.RuleId, a.RuleVersion, a.RuleName, a.Severity, a.DetailsJson, a.Description,
-                    group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), a.FoldKey);
-                await insert.ExecuteNonQueryAsync(cancellationToken);
-            }
-            else
-            {
-                Set(update, group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), group.AlertId);
-                await update.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-
-        await using var receipt = Command(db, transaction,
-            "insert into fim_alert_receipt (agent_id, client_id, alert_id) values (@agent_id, @client_id, @alert_id)",
-            "agent_id", "client_id", "alert_id");
-        foreach (var (clientId, alertId) in receipts)
-        {
-            Set(receipt, agentId, clientId, alertId);
-            await receipt.ExecuteNonQueryAsync(cancellationToken);
-        }
-    }
-
     private static DbCommand Command(DbConnection db, DbTransaction transaction, string sql, params string[] parameters)
     {
         var command = db.CreateCommand();
@@ -235,18 +172,25 @@ public sealed class FimAlertStore(Database database)
             command.Parameters[i].Value = values[i];
     }
 
-    private sealed class Group(string alertId, IncomingAlert first, bool isNew)
+    private sealed class Group(string alertId, IncomingAlert first)
     {
         public string AlertId { get; } = alertId;
 
         public IncomingAlert First { get; } = first;
 
-        public bool IsNew { get; } = isNew;
+        public long Count { get; private set; } = 1;
 
-        public long Count { get; set; }
+        public DateTimeOffset FirstSeen { get; private set; } = first.Time;
 
-        public DateTimeOffset FirstSeen { get; set; }
+        public DateTimeOffset LastSeen { get; private set; } = first.Time;
 
-        public DateTimeOffset LastSeen { get; set; }
+        public void Add(DateTimeOffset time)
+        {
+            Count++;
+            if (time < FirstSeen)
+                FirstSeen = time;
+            if (time > LastSeen)
+                LastSeen = time;
+        }
     }
 }

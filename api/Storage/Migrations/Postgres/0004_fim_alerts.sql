@@ -1,5 +1,6 @@
--- FIM alerts. One row per folded alert (count, first/last seen); every alert id an agent sent is kept
--- in fim_alert_receipt, so a retried batch is recognised and not counted twice.
+-- FIM alerts. One row per folded alert (count, first/last seen): fold_key is the identity of an alert
+-- (agent, path, action, executable, rule) plus its fold window, so folding is one upsert. Every alert id
+-- an agent sent is kept in fim_alert_receipt, so a retried batch is recognised and not counted twice.
 
 create table fim_alert (
     alert_id     text primary key,
@@ -19,13 +20,12 @@ create table fim_alert (
     first_seen   timestamptz not null,
     last_seen    timestamptz not null
 );
-create index fim_alert_fold on fim_alert (fold_key, first_seen);
+create unique index fim_alert_fold on fim_alert (fold_key);
 create index fim_alert_agent on fim_alert (agent_id, alert_id);
 create index fim_alert_rule on fim_alert (rule_id, alert_id);
 
 create table fim_alert_receipt (
     agent_id  text not null,
     client_id text not null,
-    alert_id  text not null,
     primary key (agent_id, client_id)
 );
