@@ -54,6 +54,7 @@ api.MapAudit();
 api.MapFimRules();
 api.MapFimPolicy();
 api.MapFimAlerts();
+api.MapCompliance();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

@@ -60,6 +60,10 @@ public static class OperationAccess
         ["pushFimAlerts"] = Access.For(Role.Agent),
         ["listFimAlerts"] = Access.For(People),
         ["exportFimAlerts"] = Access.For(People),
+        ["acknowledgeFimAlert"] = Access.For(Role.Admin, Role.Operator),
+        // Compliance evidence: agents report their baseline checks, people read the reports
+        ["pushFimBaselineChecks"] = Access.For(Role.Agent),
+        ["getPciReport"] = Access.For(People),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

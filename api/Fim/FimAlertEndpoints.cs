@@ -4,9 +4,11 @@ using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Platform.Api.Agents;
+using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Generated;
 using Platform.Api.Http;
+using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -61,8 +63,25 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, FimOptions options) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options) : FimAlertsHandlersBase
 {
+    public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
+    {
+        var before = await alerts.FindAsync(alertId, cancellationToken);
+        if (before is null)
+            return Problems.NotFound($"FIM alert '{alertId}' does not exist.");
+        var caller = http.Caller();
+        await using (var db = await database.OpenAsync(cancellationToken))
+        await using (var transaction = await db.BeginTransactionAsync(cancellationToken))
+        {
+            if (await FimAlertStore.AcknowledgeAsync(db, transaction, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
+                await audit.AppendAsync(db, transaction, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        return TypedResults.Ok(ToContract((await alerts.FindAsync(alertId, cancellationToken))!));
+    }
+
     private static readonly JsonSerializerOptions DetailsJson = RuleSpecs.Json;
     private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<AlertDetails> DetailsInfo =
         (System.Text.Json.Serialization.Metadata.JsonTypeInfo<AlertDetails>)DetailsJson.GetTypeInfo(typeof(AlertDetails));
@@ -163,6 +182,8 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
             Count = row.Count,
             FirstSeen = row.FirstSeen,
             LastSeen = row.LastSeen,
+            AcknowledgedAt = row.AcknowledgedAt,
+            AcknowledgedBy = row.AcknowledgedBy,
         };
     }
 

@@ -36,6 +36,8 @@ public sealed class FimAlertRow
     public required long Count { get; init; }
     public required DateTimeOffset FirstSeen { get; init; }
     public required DateTimeOffset LastSeen { get; init; }
+    public DateTimeOffset? AcknowledgedAt { get; init; }
+    public string? AcknowledgedBy { get; init; }
 }
 
 public sealed record FimAlertFilter(
@@ -52,6 +54,7 @@ public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 public sealed class FimAlertStore(Database database)
 {
     private const string Columns = "alert_id, agent_id, hostname, path, action, effect, rule_id, rule_version, rule_name, severity, details_json, description, count, first_seen, last_seen";
+    private const string ReadColumns = Columns + ", acknowledged_at, acknowledged_by";
 
     public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
@@ -78,7 +81,8 @@ public sealed class FimAlertStore(Database database)
                 groups[alert.FoldKey] = new Group(Ids.New("fal"), alert);
         }
 
-        // One upsert per distinct alert: it either starts an alert or folds into the one of its window.
+        // One upsert per distinct alert: it either starts an alert or folds into the one of its window
+        // (which reopens it if it had been acknowledged: there is new activity to look at).
         var (least, greatest) = postgres ? ("least", "greatest") : ("min", "max");
         await using var upsert = Command(db, transaction,
             $"""
@@ -87,7 +91,9 @@ public sealed class FimAlertStore(Database database)
             on conflict (fold_key) do update set
                 count = fim_alert.count + excluded.count,
                 first_seen = {least}(fim_alert.first_seen, excluded.first_seen),
-                last_seen = {greatest}(fim_alert.last_seen, excluded.last_seen)
+                last_seen = {greatest}(fim_alert.last_seen, excluded.last_seen),
+                acknowledged_at = null,
+                acknowledged_by = null
             returning alert_id
             """,
             "alert_id", "agent_id", "hostname", "path", "action", "effect", "rule_id", "rule_version", "rule_name", "severity", "details_json", "description", "count", "first_seen", "last_seen", "fold_key");
@@ -109,7 +115,7 @@ public sealed class FimAlertStore(Database database)
     public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
     {
         const string sql = $"""
-            select {Columns} from fim_alert
+            select {ReadColumns} from fim_alert
             where (@afterId is null or alert_id > @afterId)
               and (@hostname is null or lower(hostname) = lower(@hostname))
               and (@agentId is null or agent_id = @agentId)
@@ -149,6 +155,28 @@ public sealed class FimAlertStore(Database database)
         }
 
         return result.Count > take ? result.GetRange(0, take) : result;
+    }
+
+    public async Task<FimAlertRow?> FindAsync(string alertId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<FimAlertRow>(new CommandDefinition(
+            $"select {ReadColumns} from fim_alert where alert_id = @alertId", new { alertId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Marks the alert acknowledged unless it already is; true when this call did.</summary>
+    public static async Task<bool> AcknowledgeAsync(DbConnection db, DbTransaction transaction, string alertId, DateTimeOffset now, string tokenId, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            "update fim_alert set acknowledged_at = @now, acknowledged_by = @tokenId where alert_id = @alertId and acknowledged_at is null",
+            new { alertId, now, tokenId }, transaction, cancellationToken: cancellationToken)) == 1;
+
+    /// <summary>Unacknowledged alerts of an agent, oldest first.</summary>
+    public async Task<IReadOnlyList<FimAlertRow>> OpenAlertsAsync(string agentId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FimAlertRow>(new CommandDefinition(
+            $"select {ReadColumns} from fim_alert where agent_id = @agentId and acknowledged_at is null order by alert_id limit @take",
+            new { agentId, take }, cancellationToken: cancellationToken))).AsList();
     }
 
     private static DbCommand Command(DbConnection db, DbTransaction transaction, string sql, params string[] parameters)

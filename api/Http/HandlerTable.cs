@@ -51,3 +51,8 @@ public static partial class FimAlertsRoutes
 {
     public static partial IEndpointRouteBuilder MapFimAlerts(this IEndpointRouteBuilder app) => app.MapFimAlertsOperations<FimAlertEndpoints>();
 }
+
+public static partial class ComplianceRoutes
+{
+    public static partial IEndpointRouteBuilder MapCompliance(this IEndpointRouteBuilder app) => app.MapComplianceOperations<ComplianceEndpoints>();
+}

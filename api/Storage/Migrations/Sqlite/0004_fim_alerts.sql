@@ -18,7 +18,9 @@ create table fim_alert (
     description  text not null,
     count        bigint not null,
     first_seen   text not null,
-    last_seen    text not null
+    last_seen    text not null,
+    acknowledged_at text null,
+    acknowledged_by text null
 );
 create unique index fim_alert_fold on fim_alert (fold_key);
 create index fim_alert_agent on fim_alert (agent_id, alert_id);
