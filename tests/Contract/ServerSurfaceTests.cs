@@ -114,6 +114,18 @@ public sealed class ServerSurfaceTests(BuildCopy copy) : IClassFixture<BuildCopy
     }
 
     [Fact]
+    public void Adding_an_operation_under_a_new_tag_without_handlers_breaks_the_build()
+    {
+        var (exitCode, output) = copy.BuildWith("openapi.yaml", spec => spec.Replace(
+            "  /api/v1/enrollment-tokens:\n",
+            NewOperation.Replace("\r", "").Replace("tags: [Tokens]", "tags: [Webhooks]", StringComparison.Ordinal) + "\n",
+            StringComparison.Ordinal));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.True(Regex.IsMatch(output, "CS8795.*MapWebhooks"), output);
+    }
+
+    [Fact]
     public void Deleting_an_operations_implementation_breaks_the_build()
     {
         var (exitCode, output) = copy.BuildWith("api/Tokens/TokenEndpoints.cs", code =>
