@@ -57,7 +57,9 @@ public sealed class TokenAuthenticationHandler(
         if (token.ExpiresAt <= now)
             return AuthenticateResult.Fail("The token has expired.");
 
-        await tokens.TouchAsync(token.TokenId, now, cancellationToken);
+        // Use is recorded to the minute: most requests write nothing (a write here would queue behind ingest).
+        if (token.LastUsedAt is null || now - token.LastUsedAt >= TimeSpan.FromMinutes(1))
+            await tokens.TouchAsync(token.TokenId, now, cancellationToken);
         var claims = new List<Claim>
         {
             new(PlatformClaims.TokenId, token.TokenId),

@@ -187,7 +187,8 @@ public sealed class FimAlertStore(Database database)
         foreach (var name in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            // With its prefix, so the provider binds it without trying each prefix in turn.
+            parameter.ParameterName = "@" + name;
             command.Parameters.Add(parameter);
         }
 

@@ -9,6 +9,16 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class SpecEnum
 {
+    /// <summary>Per enum type, the spec's name of each value and back (reflection once, not per call).</summary>
+    private static class Names<T>
+        where T : struct, Enum
+    {
+        public static readonly Dictionary<T, string> ToSpec = typeof(T).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .ToDictionary(f => (T)f.GetValue(null)!, f => f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? f.Name);
+
+        public static readonly Dictionary<string, T> FromSpec = ToSpec.ToDictionary(p => p.Value, p => p.Key, StringComparer.Ordinal);
+    }
+
     public static T? ParseQuery<T>(string? text, string parameterName)
         where T : struct, Enum
     {
@@ -19,13 +29,10 @@ public static class SpecEnum
     }
 
     public static IEnumerable<string> Values<T>()
-        where T : struct, Enum =>
-        typeof(T).GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Select(field => field.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? field.Name);
+        where T : struct, Enum => Names<T>.ToSpec.Values;
 
     public static string ToSpec<T>(T value)
-        where T : struct, Enum =>
-        typeof(T).GetField(value.ToString())?.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? value.ToString();
+        where T : struct, Enum => Names<T>.ToSpec.TryGetValue(value, out var name) ? name : value.ToString();
 
     /// <summary>Reads a value the platform stored itself.</summary>
     public static T FromSpec<T>(string text)
@@ -33,15 +40,5 @@ public static class SpecEnum
         Find<T>(text) ?? throw new InvalidOperationException($"'{text}' is not a {typeof(T).Name}.");
 
     private static T? Find<T>(string text)
-        where T : struct, Enum
-    {
-        foreach (var field in typeof(T).GetFields(BindingFlags.Public | BindingFlags.Static))
-        {
-            var specName = field.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? field.Name;
-            if (string.Equals(specName, text, StringComparison.Ordinal))
-                return (T)field.GetValue(null)!;
-        }
-
-        return null;
-    }
+        where T : struct, Enum => Names<T>.FromSpec.TryGetValue(text, out var value) ? value : null;
 }
