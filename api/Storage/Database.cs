@@ -70,7 +70,7 @@ public sealed class Database : IAsyncDisposable
         // Per-connection settings; WAL itself is persistent and set by the first migration.
         await using var pragmas = connection.CreateCommand();
         // A 64 MiB page cache: ingest and its indexes stay in memory (the default is 2 MiB).
-        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -65536;";
+        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -65536; pragma wal_autocheckpoint = 16384;";
         await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
