@@ -69,8 +69,9 @@ public sealed class Database : IAsyncDisposable
         await connection.OpenAsync(cancellationToken);
         // Per-connection settings; WAL itself is persistent and set by the first migration.
         await using var pragmas = connection.CreateCommand();
-        // A 64 MiB page cache: ingest and its indexes stay in memory (the default is 2 MiB).
-        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -65536; pragma wal_autocheckpoint = 16384;";
+        // A 64 MiB page cache: ingest and its indexes stay in memory (the default is 2 MiB). The WAL is
+        // checkpointed in the background (SqliteCheckpointer); writers do it themselves only past 256 MiB.
+        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -65536; pragma wal_autocheckpoint = 65536;";
         await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }

@@ -19,4 +19,7 @@ public sealed class StorageOptions
 
     /// <summary>How long a SQLite writer waits for another writer before giving up.</summary>
     public int SqliteBusyTimeoutMs { get; set; } = 5000;
+
+    /// <summary>How often the write-ahead log is copied into the SQLite database in the background.</summary>
+    public int SqliteCheckpointIntervalMs { get; set; } = 1000;
 }

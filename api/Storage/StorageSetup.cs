@@ -12,6 +12,7 @@ public static class StorageSetup
         services.AddSingleton<Database>();
         services.AddSingleton<Migrator>();
         services.AddSingleton<FirstAdminToken>();
+        services.AddHostedService<SqliteCheckpointer>();
         services.AddSingleton(TimeProvider.System);
         return services;
     }
