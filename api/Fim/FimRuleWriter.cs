@@ -12,64 +12,19 @@ namespace Platform.Api.Fim;
 /// </summary>
 public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
 {
-    public async Task<FimRuleRow> CreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleSpec canonical, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        var row = new FimRuleRow
-        {
-            RuleId = Ids.New("fim"),
-            Name = canonical.Name,
-            SpecJson = RuleSpecs.ToJson(canonical),
-            ComplianceTags = FimRuleStore.TagsColumn(canonical.ComplianceTags),
-            Version = 1,
-            CreatedAt = now,
-            CreatedBy = caller.TokenId,
-            UpdatedAt = now,
-            UpdatedBy = caller.TokenId,
-        };
-        await FimRuleStore.InsertAsync(db, transaction, row, cancellationToken);
-        await RecordAsync(db, transaction, caller, row, "created", before: null, cancellationToken);
-        return row;
-    }
+    public Task<FimRuleRow> CreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleSpec canonical, CancellationToken cancellationToken) =>
+        InsertAsync(db, transaction, caller, Ids.New("fim"), version: 1, canonical, "created", cancellationToken);
+
+    /// <summary>Brings a deleted rule back under its id, as the version after its deletion.</summary>
+    public Task<FimRuleRow> RecreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleVersionRow latest, FimRuleSpec canonical, CancellationToken cancellationToken) =>
+        InsertAsync(db, transaction, caller, latest.RuleId, latest.Version + 1, canonical, "restored", cancellationToken);
 
     /// <summary>A new version of an existing rule (<paramref name="change"/>: updated or restored).</summary>
     public async Task<FimRuleRow> UpdateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleRow current, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
     {
-        var row = new FimRuleRow
-        {
-            RuleId = current.RuleId,
-            Name = canonical.Name,
-            SpecJson = RuleSpecs.ToJson(canonical),
-            ComplianceTags = FimRuleStore.TagsColumn(canonical.ComplianceTags),
-            Version = current.Version + 1,
-            CreatedAt = current.CreatedAt,
-            CreatedBy = current.CreatedBy,
-            UpdatedAt = time.GetUtcNow(),
-            UpdatedBy = caller.TokenId,
-        };
+        var row = Row(current.RuleId, current.Version + 1, canonical, current.CreatedAt, current.CreatedBy, time.GetUtcNow(), caller.TokenId);
         await FimRuleStore.UpdateAsync(db, transaction, row, cancellationToken);
         await RecordAsync(db, transaction, caller, row, change, current, cancellationToken);
-        return row;
-    }
-
-    /// <summary>Brings a deleted rule back under its id, as the version after its deletion.</summary>
-    public async Task<FimRuleRow> RecreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleVersionRow latest, FimRuleSpec canonical, CancellationToken cancellationToken)
-    {
-        var now = time.GetUtcNow();
-        var row = new FimRuleRow
-        {
-            RuleId = latest.RuleId,
-            Name = canonical.Name,
-            SpecJson = RuleSpecs.ToJson(canonical),
-            ComplianceTags = FimRuleStore.TagsColumn(canonical.ComplianceTags),
-            Version = latest.Version + 1,
-            CreatedAt = now,
-            CreatedBy = caller.TokenId,
-            UpdatedAt = now,
-            UpdatedBy = caller.TokenId,
-        };
-        await FimRuleStore.InsertAsync(db, transaction, row, cancellationToken);
-        await RecordAsync(db, transaction, caller, row, "restored", before: null, cancellationToken);
         return row;
     }
 
@@ -88,6 +43,28 @@ public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
         await audit.AppendAsync(db, transaction, caller, "fim-rule.delete", "fim-rule", current.RuleId, RuleSpecs.ToContract(current), null, cancellationToken);
         await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);
     }
+
+    private async Task<FimRuleRow> InsertAsync(DbConnection db, DbTransaction transaction, Caller caller, string ruleId, int version, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var row = Row(ruleId, version, canonical, now, caller.TokenId, now, caller.TokenId);
+        await FimRuleStore.InsertAsync(db, transaction, row, cancellationToken);
+        await RecordAsync(db, transaction, caller, row, change, before: null, cancellationToken);
+        return row;
+    }
+
+    private static FimRuleRow Row(string ruleId, int version, FimRuleSpec canonical, DateTimeOffset createdAt, string? createdBy, DateTimeOffset updatedAt, string updatedBy) => new()
+    {
+        RuleId = ruleId,
+        Name = canonical.Name,
+        SpecJson = RuleSpecs.ToJson(canonical),
+        ComplianceTags = FimRuleStore.TagsColumn(canonical.ComplianceTags),
+        Version = version,
+        CreatedAt = createdAt,
+        CreatedBy = createdBy,
+        UpdatedAt = updatedAt,
+        UpdatedBy = updatedBy,
+    };
 
     private async Task RecordAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleRow row, string change, FimRuleRow? before, CancellationToken cancellationToken)
     {
