@@ -63,16 +63,25 @@ public sealed class FimAlertStore(Database database)
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
 
-        // A receipt that already exists is a retry: acknowledged, not counted again.
-        await using var receipt = Command(db, transaction,
-            "insert into fim_alert_receipt (agent_id, client_id) values (@agent_id, @client_id) on conflict do nothing",
-            "agent_id", "client_id");
+        // A receipt that already exists is a retry: acknowledged, not counted again. Receipts go in 100 a
+        // statement; the statement returns the ids it inserted, the others were already there.
+        var ordered = alerts.OrderBy(a => a.Time).ToList();
+        var inserted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var chunk in ordered.Select(a => a.ClientId).Distinct(StringComparer.Ordinal).Chunk(ReceiptRows))
+        {
+            await using var receipt = Command(db, transaction, ReceiptSql(chunk.Length), ["agent_id", .. Enumerable.Range(0, chunk.Length).Select(i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
+            Set(receipt, [agentId, .. chunk]);
+            await using var reader = await receipt.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+                inserted.Add(reader.GetString(0));
+        }
+
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
         var fresh = 0;
-        foreach (var alert in alerts.OrderBy(a => a.Time))
+        foreach (var alert in ordered)
         {
-            Set(receipt, agentId, alert.ClientId);
-            if (await receipt.ExecuteNonQueryAsync(cancellationToken) == 0)
+            // Remove, so that an id repeated within the batch counts once.
+            if (!inserted.Remove(alert.ClientId))
                 continue;
             fresh++;
             if (groups.TryGetValue(alert.FoldKey, out var group))
@@ -94,7 +103,7 @@ public sealed class FimAlertStore(Database database)
                 last_seen = {greatest}(fim_alert.last_seen, excluded.last_seen),
                 acknowledged_at = null,
                 acknowledged_by = null
-            returning alert_id
+            {(postgres ? "returning alert_id" : "")}
             """,
             "alert_id", "agent_id", "hostname", "path", "action", "effect", "rule_id", "rule_version", "rule_name", "severity", "details_json", "description", "count", "first_seen", "last_seen", "fold_key");
         var stored = 0;
@@ -103,8 +112,24 @@ public sealed class FimAlertStore(Database database)
             var a = group.First;
             Set(upsert, group.AlertId, agentId, hostname, a.Path, a.Action, a.Effect, a.RuleId, a.RuleVersion, a.RuleName, a.Severity, a.DetailsJson, a.Description,
                 group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), a.FoldKey);
-            if ((string?)await upsert.ExecuteScalarAsync(cancellationToken) == group.AlertId)
-                stored++;
+            if (postgres)
+            {
+                if ((string?)await upsert.ExecuteScalarAsync(cancellationToken) == group.AlertId)
+                    stored++;
+            }
+            else
+            {
+                await upsert.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
+        if (!postgres && groups.Count > 0)
+        {
+            // The ids proposed in this batch are increasing and nothing else writes alerts during our turn:
+            // the rows in their range are the alerts this batch started.
+            var ids = groups.Values.Select(g => g.AlertId).ToList();
+            stored = await db.ExecuteScalarAsync<int>(new CommandDefinition(
+                "select count(*) from fim_alert where alert_id between @first and @last", new { first = ids.Min(StringComparer.Ordinal), last = ids.Max(StringComparer.Ordinal) }, transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -178,6 +203,15 @@ public sealed class FimAlertStore(Database database)
             $"select {ReadColumns} from fim_alert where agent_id = @agentId and acknowledged_at is null order by alert_id limit @take",
             new { agentId, take }, cancellationToken: cancellationToken))).AsList();
     }
+
+    private const int ReceiptRows = 100;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> ReceiptSqls = new();
+
+    private static string ReceiptSql(int rows) => ReceiptSqls.GetOrAdd(rows, n =>
+        "insert into fim_alert_receipt (agent_id, client_id) values "
+        + string.Join(", ", Enumerable.Range(0, n).Select(i => $"(@agent_id, @c{i})"))
+        + " on conflict do nothing returning client_id");
 
     private static DbCommand Command(DbConnection db, DbTransaction transaction, string sql, params string[] parameters)
     {

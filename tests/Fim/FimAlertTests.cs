@@ -67,6 +67,18 @@ public abstract class FimAlertTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task An_id_repeated_within_a_batch_counts_once()
+    {
+        var (agent, enrolled, rule) = await Scenario();
+        var alert = Report(rule, "same-id", FimOperation.Read, "cat", 1, T0);
+
+        var result = await agent.PushFimAlertsAsync(new FimAlertBatch { Alerts = [alert, alert, Report(rule, "other-id", FimOperation.Write, "vi", 2, T0)] }, enrolled.Agent.Id);
+
+        Assert.Equal((3, 2, 0, 1), (result.Received, result.Stored, result.Folded, result.Duplicates));
+        Assert.All((await AlertsOf(rule)).Items, a => Assert.Equal(1, a.Count));
+    }
+
+    [SkippableFact]
     public async Task A_burst_of_1000_identical_alerts_folds_into_one_with_count_1000()
     {
         var (agent, enrolled, rule) = await Scenario();
