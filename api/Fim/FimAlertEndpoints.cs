@@ -134,7 +134,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
         var csv = format == ExportFormat.Csv;
-        var stamp = DateTimeOffset.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"fim-alerts-{stamp}.{(csv ? "csv" : "jsonl")}\"";
         return Task.FromResult<IResult>(Results.Stream(
             async stream =>
