@@ -65,12 +65,9 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
         var canonical = RuleSpecs.Canonical(body);
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await rules.LockAsync(db, transaction, cancellationToken);
-        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
         if (current is null)
-            return NotFound(ruleId);
-        if (!ETags.Matches(if_Match, current.Version))
-            return Stale(current, if_Match);
+            return refusal!;
         if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
             return NameTaken(canonical.Name, clash);
 
@@ -86,12 +83,9 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     {
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await rules.LockAsync(db, transaction, cancellationToken);
-        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
         if (current is null)
-            return NotFound(ruleId);
-        if (!ETags.Matches(if_Match, current.Version))
-            return Stale(current, if_Match);
+            return refusal!;
         await writer.DeleteAsync(db, transaction, http.Caller(), current, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.NoContent();
@@ -212,6 +206,17 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
             },
             Items = items,
         });
+    }
+
+    /// <summary>Takes the rule-change lock, then the rule as it is now; or the 404/412 that refuses the change.</summary>
+    private async Task<(FimRuleRow? Current, IResult? Refusal)> CurrentForChangeAsync(
+        System.Data.Common.DbConnection db, System.Data.Common.DbTransaction transaction, string ruleId, string? ifMatch, CancellationToken cancellationToken)
+    {
+        await rules.LockAsync(db, transaction, cancellationToken);
+        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        if (current is null)
+            return (null, NotFound(ruleId));
+        return ETags.Matches(ifMatch, current.Version) ? (current, null) : (null, Stale(current, ifMatch));
     }
 
     private static IResult NotFound(string ruleId) => Problems.NotFound($"FIM rule '{ruleId}' does not exist.");

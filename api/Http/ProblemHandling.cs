@@ -67,10 +67,13 @@ public static class ProblemHandling
 
     private static string FieldMessage(JsonException json)
     {
-        var message = json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal);
+        var message = JsonMessage(json);
         var end = message.IndexOf(" Path: ", StringComparison.Ordinal);
         return end > 0 ? message[..end] : message;
     }
+
+    /// <summary>The serializer's message, which names the member and position, without our namespace.</summary>
+    private static string JsonMessage(JsonException json) => json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal);
 
     private static string TitleFor(int status) => status switch
     {
@@ -95,9 +98,6 @@ public static class ProblemHandling
     {
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
             return "Send the body as application/json.";
-        // JsonException messages name the offending member and position, never internals.
-        return bad.InnerException is JsonException json
-            ? "The JSON body is invalid: " + json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal)
-            : bad.Message;
+        return bad.InnerException is JsonException json ? "The JSON body is invalid: " + JsonMessage(json) : bad.Message;
     }
 }
