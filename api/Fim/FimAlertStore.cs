@@ -47,9 +47,10 @@ public sealed record FimAlertFilter(
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
 /// <summary>
-/// FIM alert storage. Ingest is the hot path: one transaction per batch, prepared commands reused for every
-/// row, a receipt per alert id to recognise retries, and one upsert per distinct alert, which folds it into
-/// the identical alert of its fold window (the window is part of the fold key).
+/// FIM alert storage. Ingest is the hot path: one transaction per batch in the SQLite writer's turn, a receipt
+/// per alert id (inserted 100 a statement) to recognise retries, and one upsert per distinct alert, on a command
+/// reused for every row, which folds it into the identical alert of its fold window (the window is part of the
+/// fold key).
 /// </summary>
 public sealed class FimAlertStore(Database database)
 {
