@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using Microsoft.Data.Sqlite;
 using Platform.Api.Storage;
 
 namespace Platform.Api.Fim;
@@ -48,9 +49,9 @@ public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
 /// <summary>
 /// FIM alert storage. Ingest is the hot path: one transaction per batch in the SQLite writer's turn, a receipt
-/// per alert id (inserted 100 a statement) to recognise retries, and one upsert per distinct alert, on a command
-/// reused for every row, which folds it into the identical alert of its fold window (the window is part of the
-/// fold key).
+/// per alert id (inserted 100 a statement) to recognise retries, and one upsert per distinct alert, on a statement
+/// prepared once for the batch, which folds it into the identical alert of its fold window (the window is part of
+/// the fold key, whose order keeps a burst's rows on neighbouring index pages).
 /// </summary>
 public sealed class FimAlertStore(Database database)
 {
@@ -59,23 +60,17 @@ public sealed class FimAlertStore(Database database)
 
     public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
-        var postgres = database.Provider == StorageProvider.Postgres;
         using var turn = await database.WriterTurnAsync(cancellationToken);
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var rows = new RowWriter(db, transaction);
 
         // A receipt that already exists is a retry: acknowledged, not counted again. Receipts go in 100 a
         // statement; the statement returns the ids it inserted, the others were already there.
         var ordered = alerts.OrderBy(a => a.Time).ToList();
         var inserted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var chunk in ordered.Select(a => a.ClientId).Distinct(StringComparer.Ordinal).Chunk(ReceiptRows))
-        {
-            await using var receipt = Command(db, transaction, ReceiptSql(chunk.Length), ["agent_id", .. Enumerable.Range(0, chunk.Length).Select(i => "c" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))]);
-            Set(receipt, [agentId, .. chunk]);
-            await using var reader = await receipt.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-                inserted.Add(reader.GetString(0));
-        }
+            await rows.RunAsync(ReceiptSql(chunk.Length), [agentId, .. chunk], inserted, cancellationToken);
 
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
         var fresh = 0;
@@ -88,54 +83,52 @@ public sealed class FimAlertStore(Database database)
             if (groups.TryGetValue(alert.FoldKey, out var group))
                 group.Add(alert.Time);
             else
-                groups[alert.FoldKey] = new Group(Ids.New("fal"), alert);
+                groups[alert.FoldKey] = new Group(alert);
         }
 
         // One upsert per distinct alert: it either starts an alert or folds into the one of its window
-        // (which reopens it if it had been acknowledged: there is new activity to look at).
-        var (least, greatest) = postgres ? ("least", "greatest") : ("min", "max");
-        await using var upsert = Command(db, transaction,
-            $"""
-            insert into fim_alert ({Columns}, fold_key)
-            values (@alert_id, @agent_id, @hostname, @path, @action, @effect, @rule_id, @rule_version, @rule_name, @severity, @details_json, @description, @count, @first_seen, @last_seen, @fold_key)
-            on conflict (fold_key) do update set
-                count = fim_alert.count + excluded.count,
-                first_seen = {least}(fim_alert.first_seen, excluded.first_seen),
-                last_seen = {greatest}(fim_alert.last_seen, excluded.last_seen),
-                acknowledged_at = null,
-                acknowledged_by = null
-            {(postgres ? "returning alert_id" : "")}
-            """,
-            "alert_id", "agent_id", "hostname", "path", "action", "effect", "rule_id", "rule_version", "rule_name", "severity", "details_json", "description", "count", "first_seen", "last_seen", "fold_key");
-        var stored = 0;
+        // (which reopens it if it had been acknowledged: there is new activity to look at). PostgreSQL returns
+        // this batch's id when the upsert started an alert; on SQLite the new alerts are counted afterwards.
+        var postgres = database.Provider == StorageProvider.Postgres;
+        var ids = Ids.New("fal", groups.Count);
+        var started = new HashSet<string>(StringComparer.Ordinal);
+        var upsert = postgres ? UpsertPostgres : UpsertSqlite;
+        var index = 0;
         foreach (var group in groups.Values)
         {
             var a = group.First;
-            Set(upsert, group.AlertId, agentId, hostname, a.Path, a.Action, a.Effect, a.RuleId, a.RuleVersion, a.RuleName, a.Severity, a.DetailsJson, a.Description,
-                group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), a.FoldKey);
-            if (postgres)
-            {
-                if ((string?)await upsert.ExecuteScalarAsync(cancellationToken) == group.AlertId)
-                    stored++;
-            }
-            else
-            {
-                await upsert.ExecuteNonQueryAsync(cancellationToken);
-            }
+            await rows.RunAsync(upsert, [ids[index++], agentId, hostname, a.Path, a.Action, a.Effect, a.RuleId, a.RuleVersion, a.RuleName, a.Severity, a.DetailsJson, a.Description,
+                group.Count, SqlMapping.Timestamp(group.FirstSeen), SqlMapping.Timestamp(group.LastSeen), a.FoldKey], started, cancellationToken);
         }
 
-        if (!postgres && groups.Count > 0)
+        var stored = started.Count;
+        if (!postgres && ids.Length > 0)
         {
-            // The ids proposed in this batch are increasing and nothing else writes alerts during our turn:
-            // the rows in their range are the alerts this batch started.
-            var ids = groups.Values.Select(g => g.AlertId).ToList();
+            // The ids of this batch are increasing and nothing else writes alerts during our turn: the rows in
+            // their range are the alerts this batch started.
             stored = await db.ExecuteScalarAsync<int>(new CommandDefinition(
-                "select count(*) from fim_alert where alert_id between @first and @last", new { first = ids.Min(StringComparer.Ordinal), last = ids.Max(StringComparer.Ordinal) }, transaction, cancellationToken: cancellationToken));
+                "select count(*) from fim_alert where alert_id between @first and @last", new { first = ids[0], last = ids[^1] }, transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
         return new IngestResult(stored, fresh - stored, alerts.Count - fresh);
     }
+
+    private static readonly string UpsertSqlite = UpsertSql(postgres: false);
+
+    private static readonly string UpsertPostgres = UpsertSql(postgres: true);
+
+    private static string UpsertSql(bool postgres) => $"""
+        insert into fim_alert ({Columns}, fold_key)
+        values (@alert_id, @agent_id, @hostname, @path, @action, @effect, @rule_id, @rule_version, @rule_name, @severity, @details_json, @description, @count, @first_seen, @last_seen, @fold_key)
+        on conflict (fold_key) do update set
+            count = fim_alert.count + excluded.count,
+            first_seen = {(postgres ? "least" : "min")}(fim_alert.first_seen, excluded.first_seen),
+            last_seen = {(postgres ? "greatest" : "max")}(fim_alert.last_seen, excluded.last_seen),
+            acknowledged_at = null,
+            acknowledged_by = null
+        {(postgres ? "returning case when alert_id = @alert_id then alert_id end" : "")}
+        """;
 
     /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
     public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
@@ -214,32 +207,82 @@ public sealed class FimAlertStore(Database database)
         + string.Join(", ", Enumerable.Range(0, n).Select(i => $"(@agent_id, @c{i})"))
         + " on conflict do nothing returning client_id");
 
-    private static DbCommand Command(DbConnection db, DbTransaction transaction, string sql, params string[] parameters)
+    /// <summary>
+    /// Runs the ingest statements, each prepared once and run for many rows, with values bound by position
+    /// (the order of their names' first appearance in the SQL): raw statements on SQLite, where binding by
+    /// name is the cost (<see cref="SqliteStatement"/>), and ADO.NET commands on PostgreSQL.
+    /// </summary>
+    private sealed class RowWriter(DbConnection db, DbTransaction transaction) : IAsyncDisposable
     {
-        var command = db.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = sql;
-        foreach (var name in parameters)
+        private readonly Dictionary<string, SqliteStatement> _sqlite = [];
+        private readonly Dictionary<string, DbCommand> _postgres = [];
+
+        /// <summary>Runs <paramref name="sql"/> with <paramref name="values"/>; the first column of each row it returns (if not null) goes to <paramref name="results"/>.</summary>
+        public async Task RunAsync(string sql, object[] values, HashSet<string> results, CancellationToken cancellationToken)
         {
-            var parameter = command.CreateParameter();
-            // With its prefix, so the provider binds it without trying each prefix in turn.
-            parameter.ParameterName = "@" + name;
-            command.Parameters.Add(parameter);
+            if (db is SqliteConnection sqlite)
+            {
+                if (!_sqlite.TryGetValue(sql, out var statement))
+                    _sqlite[sql] = statement = new SqliteStatement(sqlite, sql);
+                for (var i = 0; i < values.Length; i++)
+                {
+                    switch (values[i])
+                    {
+                        case string text:
+                            statement.Bind(i + 1, text);
+                            break;
+                        case DateTimeOffset time:
+                            statement.Bind(i + 1, time);
+                            break;
+                        default:
+                            statement.Bind(i + 1, Convert.ToInt64(values[i], System.Globalization.CultureInfo.InvariantCulture));
+                            break;
+                    }
+                }
+
+                while (statement.Step())
+                    results.Add(statement.Text(0));
+                statement.Reset();
+                return;
+            }
+
+            if (!_postgres.TryGetValue(sql, out var command))
+            {
+                _postgres[sql] = command = db.CreateCommand();
+                command.CommandText = sql;
+                command.Transaction = transaction;
+                foreach (var name in ParameterNames(sql))
+                {
+                    var parameter = command.CreateParameter();
+                    parameter.ParameterName = name;
+                    command.Parameters.Add(parameter);
+                }
+            }
+
+            for (var i = 0; i < values.Length; i++)
+                command.Parameters[i].Value = values[i];
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (!reader.IsDBNull(0))
+                    results.Add(reader.GetString(0));
+            }
         }
 
-        return command;
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var statement in _sqlite.Values)
+                statement.Dispose();
+            foreach (var command in _postgres.Values)
+                await command.DisposeAsync();
+        }
+
+        private static IEnumerable<string> ParameterNames(string sql) =>
+            System.Text.RegularExpressions.Regex.Matches(sql, "@[a-z_0-9]+").Select(m => m.Value).Distinct(StringComparer.Ordinal);
     }
 
-    private static void Set(DbCommand command, params object[] values)
+    private sealed class Group(IncomingAlert first)
     {
-        for (var i = 0; i < values.Length; i++)
-            command.Parameters[i].Value = values[i];
-    }
-
-    private sealed class Group(string alertId, IncomingAlert first)
-    {
-        public string AlertId { get; } = alertId;
-
         public IncomingAlert First { get; } = first;
 
         public long Count { get; private set; } = 1;

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Api.Storage;
 using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 
@@ -50,6 +53,22 @@ public abstract class FimAlertTests(PlatformApi api)
         Assert.Equal(new string('b', 64), written.After!.Sha256);
         Assert.Equal(1204, written.Before!.Size);
         Assert.Equal("/usr/bin/vi", written.Process!.Executable);
+    }
+
+    [SkippableFact]
+    public async Task Ingested_times_are_stored_as_every_other_timestamp_is()
+    {
+        // Ingest binds values itself on SQLite: its timestamps must be the text Dapper writes, or time filters
+        // and ordering would compare two formats.
+        var (agent, enrolled, rule) = await Scenario();
+        var at = T0.AddMinutes(7).AddTicks(1234560); // PostgreSQL keeps microseconds
+        await agent.PushFimAlertsAsync(new FimAlertBatch { Alerts = [Report(rule, "t-1", FimOperation.Write, "vi", 1, at.ToOffset(TimeSpan.FromHours(2)))] }, enrolled.Agent.Id);
+
+        await using var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None);
+        Assert.Equal(1, await db.ExecuteScalarAsync<int>(
+            "select count(*) from fim_alert where rule_id = @ruleId and first_seen = @at and last_seen = @at", new { ruleId = rule.Id, at }));
+        var alert = Assert.Single((await AlertsOf(rule)).Items);
+        Assert.Equal((at, at, TimeSpan.Zero), (alert.FirstSeen, alert.LastSeen, alert.FirstSeen.Offset));
     }
 
     [SkippableFact]
