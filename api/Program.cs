@@ -8,6 +8,7 @@ using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
 using Platform.Api.Http;
 using Platform.Api.Storage;
+using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -21,7 +22,8 @@ builder.Services
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
     .AddPlatformAuth()                                  // bearer tokens, the authorization table
     .AddPlatformRateLimiting(builder.Configuration)     // per token, 429 + Retry-After
-    .AddPlatformDocs();                                 // /openapi.yaml, /swagger
+    .AddPlatformDocs()                                  // /openapi.yaml, /swagger
+    .AddRequestDecompression();
 
 builder.Services
     .AddHealthFeature()
@@ -29,11 +31,13 @@ builder.Services
     .AddEnrollmentFeature()
     .AddAgentsFeature()
     .AddAuditFeature()
-    .AddFimFeature(builder.Configuration);
+    .AddFimFeature(builder.Configuration)
+    .AddTelemetryFeature();
 
 var app = builder.Build();
 
 app.UsePlatformProblems();
+app.UseRequestDecompression();                          // gzip/br/deflate bodies; the body limit applies after decompression
 app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();
@@ -55,6 +59,8 @@ api.MapFimRules();
 api.MapFimPolicy();
 api.MapFimAlerts();
 api.MapCompliance();
+api.MapTelemetry();
+api.MapForensics();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

@@ -64,6 +64,15 @@ public static class OperationAccess
         // Compliance evidence: agents report their baseline checks, people read the reports
         ["pushFimBaselineChecks"] = Access.For(Role.Agent),
         ["getPciReport"] = Access.For(People),
+        // Flight data: agents push their own and may read their own (checked in the handlers), people read
+        ["pushTelemetry"] = Access.For(Role.Agent),
+        ["listTelemetryGaps"] = Access.For([.. People, Role.Agent]),
+        ["replaceInventory"] = Access.For(Role.Agent),
+        ["getInventory"] = Access.For([.. People, Role.Agent]),
+        ["listTelemetryEvents"] = Access.For([.. People, Role.Agent]),
+        // Forensics: people only
+        ["getHostForensicView"] = Access.For(People),
+        ["getContainerForensicView"] = Access.For(People),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

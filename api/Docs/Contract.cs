@@ -58,10 +58,28 @@ public static class Contract
         var result = new Dictionary<string, IReadOnlySet<string>>(StringComparer.Ordinal);
         foreach (var (name, schema) in schemas.Children)
         {
-            if (schema is YamlMappingNode mapping && mapping.Children.TryGetValue("required", out var list) && list is YamlSequenceNode names)
-                result[((YamlScalarNode)name).Value!] = names.Children.Select(n => ((YamlScalarNode)n).Value!).ToHashSet(StringComparer.Ordinal);
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            AddRequired(schema, names);
+            if (names.Count > 0)
+                result[((YamlScalarNode)name).Value!] = names;
         }
 
         return result;
+
+        // A subtype (allOf) requires what each of its parts requires, its base schema's included.
+        void AddRequired(YamlNode schema, HashSet<string> names)
+        {
+            if (schema is not YamlMappingNode mapping)
+                return;
+            if (mapping.Children.TryGetValue("$ref", out var reference))
+                AddRequired(schemas[((YamlScalarNode)reference).Value!.Split('/')[^1]], names);
+            if (mapping.Children.TryGetValue("required", out var list) && list is YamlSequenceNode required)
+                names.UnionWith(required.Children.Select(n => ((YamlScalarNode)n).Value!));
+            if (mapping.Children.TryGetValue("allOf", out var parts) && parts is YamlSequenceNode all)
+            {
+                foreach (var part in all.Children)
+                    AddRequired(part, names);
+            }
+        }
     }
 }

@@ -219,5 +219,5 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
 
     private const int FoldKeyPathChars = 200;
 
-    internal sealed record AlertDetails(FimContainer? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After);
+    internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After);
 }

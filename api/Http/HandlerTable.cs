@@ -3,6 +3,8 @@ using Platform.Api.Audit;
 using Platform.Api.Enrollment;
 using Platform.Api.Fim;
 using Platform.Api.HealthProbes;
+using Platform.Api.Forensics;
+using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
 
 namespace Platform.Api.Generated;
@@ -55,4 +57,14 @@ public static partial class FimAlertsRoutes
 public static partial class ComplianceRoutes
 {
     public static partial IEndpointRouteBuilder MapCompliance(this IEndpointRouteBuilder app) => app.MapComplianceOperations<ComplianceEndpoints>();
+}
+
+public static partial class TelemetryRoutes
+{
+    public static partial IEndpointRouteBuilder MapTelemetry(this IEndpointRouteBuilder app) => app.MapTelemetryOperations<TelemetryEndpoints>();
+}
+
+public static partial class ForensicsRoutes
+{
+    public static partial IEndpointRouteBuilder MapForensics(this IEndpointRouteBuilder app) => app.MapForensicsOperations<ForensicEndpoints>();
 }

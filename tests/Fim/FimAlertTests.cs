@@ -145,7 +145,7 @@ public abstract class FimAlertTests(PlatformApi api)
         unknown.AttributionReason = "inotify does not report the writer";
         var prevented = Report(rule, "p-1", FimOperation.Write, "vi", 7, T0, "/etc/ssl/private/server.key");
         prevented.Effect = FimAlertEffect.Prevented;
-        prevented.Container = new FimContainer { Id = "c0ffee", Name = "struts", Image = "struts2:2.3" };
+        prevented.Container = new ContainerRef { Id = "c0ffee", Name = "struts", Image = "struts2:2.3" };
 
         await agent.PushFimAlertsAsync(new FimAlertBatch { Alerts = [unknown, prevented] }, enrolled.Agent.Id);
 

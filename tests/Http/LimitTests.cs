@@ -25,6 +25,19 @@ public abstract class KestrelLimitTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_compressed_body_is_held_to_the_limit_once_decompressed()
+    {
+        var http = api.Http(api.AdminSecret);
+        // A few dozen bytes on the wire, four times the limit decompressed.
+        var bomb = Telemetry.TelemetryIngestTests.Gzip($$"""{"name":"{{new string('a', 4 * (int)BodyLimit)}}","role":"analyst"}""");
+        Assert.True(await bomb.ReadAsByteArrayAsync() is { Length: < (int)BodyLimit });
+
+        var response = await http.PostAsync("/api/v1/tokens", bomb);
+
+        await ProblemAssert.IsProblem(response, 413);
+    }
+
+    [SkippableFact]
     public async Task Body_under_the_limit_is_accepted()
     {
         var created = await api.Admin().CreateTokenAsync(new TokenCreate { Name = new string('a', 100), Role = Role.Analyst });

@@ -1,0 +1,19 @@
+using Platform.Api.Auth;
+using Platform.Api.Http;
+
+namespace Platform.Api.Agents;
+
+public static class AgentAccess
+{
+    /// <summary>
+    /// The agent a request is about, or the answer to give instead: 403 when an agent's credential asks about
+    /// another agent (<paramref name="forbidden"/> says what it may not do), 404 when there is no such agent.
+    /// </summary>
+    public static async Task<(AgentRow? Agent, IResult? Refusal)> FindForCallerAsync(this AgentStore agents, HttpContext http, string agentId, string forbidden, CancellationToken cancellationToken)
+    {
+        if (!http.Caller().MaySee(agentId))
+            return (null, Problems.Forbidden(forbidden));
+        var agent = await agents.FindAsync(agentId, cancellationToken);
+        return agent is null ? (null, Problems.NotFound($"Agent '{agentId}' does not exist.")) : (agent, null);
+    }
+}

@@ -1,0 +1,55 @@
+-- Flight data. An agent pushes batches; each batch is split by resource (the host itself, container_id '',
+-- or one of its containers) and each part stored as one segment: its events as compressed JSON Lines, their
+-- timeline lines (compressed text) and their times, indexed by resource and time range. A flight recorder is
+-- a log: one row a few hundred events, not one indexed row an event.
+
+create table telemetry_batch (
+    agent_id    text not null,
+    sequence    bigint not null,
+    batch_id    text not null,
+    event_count integer not null,
+    received_at timestamptz not null,
+    primary key (agent_id, sequence)
+);
+create unique index telemetry_batch_id on telemetry_batch (agent_id, batch_id);
+
+create table telemetry_segment (
+    segment_id    text primary key,
+    agent_id      text not null,
+    container_id  text not null,
+    first_time    timestamptz not null,
+    last_time     timestamptz not null,
+    event_count   integer not null,
+    kinds         integer not null,
+    raw_bytes     bigint not null,
+    stored_bytes  bigint not null,
+    events        bytea not null,
+    timeline      bytea not null,
+    times         bytea not null
+);
+create index telemetry_segment_agent on telemetry_segment (agent_id, last_time);
+create index telemetry_segment_container on telemetry_segment (container_id, last_time);
+
+-- Data kept past the rolling caps: an incident's resource and window, until expires_at (null: no end yet).
+create table telemetry_pin (
+    pin_id       text primary key,
+    agent_id     text not null,
+    container_id text null,
+    from_time    timestamptz not null,
+    until_time   timestamptz not null,
+    reason       text not null,
+    expires_at   timestamptz null
+);
+create index telemetry_pin_agent on telemetry_pin (agent_id);
+
+-- The containers and images an agent last reported (environment variable names only, never values).
+create table agent_inventory (
+    agent_id     text primary key,
+    reported_at  timestamptz not null,
+    inventory_json text not null
+);
+
+-- The blobs are compressed already: PostgreSQL should store them as they are, not try again.
+alter table telemetry_segment alter column events set storage external;
+alter table telemetry_segment alter column timeline set storage external;
+alter table telemetry_segment alter column times set storage external;

@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Telemetry;
+
+/// <summary>
+/// The part of one batch that belongs to one resource (the host, <c>ContainerId</c> "", or one container),
+/// ready to store: its events in time order as JSON Lines, their timeline lines and their times (UTC ticks,
+/// 8 bytes each, little-endian), the first two compressed (raw DEFLATE). Line i of each is event i.
+/// </summary>
+public sealed record Segment(string ContainerId, DateTimeOffset FirstTime, DateTimeOffset LastTime, int EventCount, int Kinds, long RawBytes, byte[] Events, byte[] Timeline, byte[] Times)
+{
+    public long StoredBytes => Events.Length + Timeline.Length + Times.Length;
+}
+
+public static class Segments
+{
+    /// <summary>How stored events are written: as the API writes them (camelCase, no nulls, UTC times, kind first).</summary>
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        AllowOutOfOrderMetadataProperties = true,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+        Converters = { new UtcTimestampConverter(), new System.Text.Json.Serialization.JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false) },
+    };
+
+    public static readonly JsonTypeInfo<TelemetryEvent> EventInfo = (JsonTypeInfo<TelemetryEvent>)Json.GetTypeInfo(typeof(TelemetryEvent));
+
+    /// <summary>
+    /// A bit for each kind of event, so that a query for one kind skips segments without it. The values are
+    /// fixed here rather than taken from the enum's order: stored segments keep them.
+    /// </summary>
+    public static int KindBit(TelemetryEventKind kind) => kind switch
+    {
+        TelemetryEventKind.Process_start => 1,
+        TelemetryEventKind.Process_exit => 2,
+        TelemetryEventKind.File_access => 4,
+        TelemetryEventKind.Network_connect => 8,
+        TelemetryEventKind.Network_listen => 16,
+        TelemetryEventKind.Dns_query => 32,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+    };
+
+    public static TelemetryEventKind KindOf(TelemetryEvent e) => e switch
+    {
+        ProcessStartEvent => TelemetryEventKind.Process_start,
+        ProcessExitEvent => TelemetryEventKind.Process_exit,
+        FileAccessEvent => TelemetryEventKind.File_access,
+        NetworkConnectEvent => TelemetryEventKind.Network_connect,
+        NetworkListenEvent => TelemetryEventKind.Network_listen,
+        DnsQueryEvent => TelemetryEventKind.Dns_query,
+        _ => throw new ArgumentException($"Not an event of a known kind: {e.GetType().Name}", nameof(e)),
+    };
+
+    /// <summary>Splits a batch by resource; each event gets the host name of the agent that pushed it.</summary>
+    public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname)
+    {
+        var segments = new List<Segment>();
+        var json = new ArrayBufferWriter<byte>(events.Count * 256);
+        var timeline = new ArrayBufferWriter<byte>(events.Count * 128);
+        using var writer = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = true });
+        foreach (var resource in events.GroupBy(e => e.Container?.Id ?? "", StringComparer.Ordinal))
+        {
+            json.ResetWrittenCount();
+            timeline.ResetWrittenCount();
+            var ordered = resource.OrderBy(e => e.Time.UtcTicks).ToList();
+            var times = new byte[8 * ordered.Count];
+            var kinds = 0;
+            for (var i = 0; i < ordered.Count; i++)
+            {
+                var e = ordered[i];
+                e.Hostname = hostname;
+                writer.Reset();
+                JsonSerializer.Serialize(writer, e, EventInfo);
+                writer.Flush();
+                json.Write("\n"u8);
+                Encoding.UTF8.GetBytes(Timeline.Line(e, hostname), timeline);
+                timeline.Write("\n"u8);
+                BinaryPrimitives.WriteInt64LittleEndian(times.AsSpan(8 * i), e.Time.UtcTicks);
+                kinds |= KindBit(KindOf(e));
+            }
+
+            segments.Add(new Segment(resource.Key, ordered[0].Time.ToUniversalTime(), ordered[^1].Time.ToUniversalTime(), ordered.Count, kinds,
+                json.WrittenCount, Compress(json.WrittenSpan), Compress(timeline.WrittenSpan), times));
+        }
+
+        return segments;
+    }
+
+    private static byte[] Compress(ReadOnlySpan<byte> data)
+    {
+        using var compressed = new MemoryStream(data.Length / 4 + 64);
+        using (var deflate = new DeflateStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+            deflate.Write(data);
+        return compressed.ToArray();
+    }
+
+    public static byte[] Decompress(byte[] data, int expectedLength = 0)
+    {
+        using var input = new DeflateStream(new MemoryStream(data), CompressionMode.Decompress);
+        using var output = new MemoryStream(expectedLength > 0 ? expectedLength : data.Length * 4);
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+}
+
+/// <summary>A stored segment read back: event i is line i of <see cref="Events"/> and of <see cref="Timeline"/>, at <see cref="Ticks"/>[i].</summary>
+public sealed class SegmentContent
+{
+    private readonly byte[] _events;
+    private readonly int[] _eventLines;
+    private readonly byte[] _timeline;
+    private readonly int[] _timelineLines;
+
+    public SegmentContent(byte[] events, int rawBytes, byte[] timeline, byte[] times)
+    {
+        _events = Segments.Decompress(events, rawBytes);
+        _eventLines = LineStarts(_events);
+        _timeline = Segments.Decompress(timeline);
+        _timelineLines = LineStarts(_timeline);
+        Ticks = new long[times.Length / 8];
+        for (var i = 0; i < Ticks.Length; i++)
+            Ticks[i] = BinaryPrimitives.ReadInt64LittleEndian(times.AsSpan(8 * i));
+        if (_eventLines.Length - 1 != Ticks.Length || _timelineLines.Length - 1 != Ticks.Length)
+            throw new InvalidDataException("A stored segment's events, timeline and times do not line up.");
+    }
+
+    public int Count => Ticks.Length;
+
+    public long[] Ticks { get; }
+
+    /// <summary>Event i as JSON, without its line end.</summary>
+    public ReadOnlyMemory<byte> EventJson(int i) => _events.AsMemory(_eventLines[i], _eventLines[i + 1] - _eventLines[i] - 1);
+
+    /// <summary>Timeline line i, without its line end.</summary>
+    public ReadOnlyMemory<byte> TimelineLine(int i) => _timeline.AsMemory(_timelineLines[i], _timelineLines[i + 1] - _timelineLines[i] - 1);
+
+    public TelemetryEvent Event(int i) => JsonSerializer.Deserialize(EventJson(i).Span, Segments.EventInfo)!;
+
+    /// <summary>The start of each line, and one past the end of the last.</summary>
+    private static int[] LineStarts(byte[] text)
+    {
+        var starts = new List<int>(text.Length / 100 + 1) { 0 };
+        for (var at = 0; at < text.Length;)
+        {
+            var end = Array.IndexOf(text, (byte)'\n', at);
+            if (end < 0)
+                throw new InvalidDataException("A stored segment does not end with a line end.");
+            at = end + 1;
+            starts.Add(at);
+        }
+
+        return [.. starts];
+    }
+}

@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json;
+using FluentValidation;
+using Platform.Api.Agents;
+using Platform.Api.Auth;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Telemetry;
+
+public static class TelemetryFeature
+{
+    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<TelemetryStore>()
+            .AddSingleton<EventReader>()
+            .AddScoped<TelemetryEndpoints>()
+            .AddScoped<Forensics.ForensicEndpoints>()
+            .AddSingleton<IValidator<TelemetryBatch>, TelemetryBatchValidator>()
+            .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
+}
+
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time) : TelemetryHandlersBase
+{
+    public override async Task<IResult> PushTelemetry(HttpContext http, TelemetryBatch body, string agentId, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own flight data.", cancellationToken);
+        if (agent is null)
+            return refusal!;
+        var wrongHost = body.Events.Select((e, i) => (e, i)).Where(x => x.e.Hostname is { } h && !string.Equals(h, agent.Hostname, StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(x => $"events[{x.i}].hostname", _ => new[] { $"'hostname' must be left out or be this agent's host name ('{agent.Hostname}')." });
+        if (wrongHost.Count > 0)
+            return Problems.Validation(wrongHost);
+
+        var segments = Segments.Build(body.Events, agent.Hostname);
+        var result = await store.IngestAsync(agentId, body.Id, body.Sequence, segments, time.GetUtcNow(), cancellationToken);
+        if (result.Outcome == BatchOutcome.Conflict)
+            return Problems.Conflict(result.Conflict!);
+        return TypedResults.Ok(new TelemetryBatchResult
+        {
+            BatchId = body.Id,
+            Sequence = body.Sequence,
+            Received = body.Events.Count,
+            Duplicate = result.Outcome == BatchOutcome.Duplicate,
+            Gap = result.Gap is { } gap ? ToContract(agentId, gap) : null,
+        });
+    }
+
+    public override async Task<IResult> ListTelemetryGaps(HttpContext http, int limit, string? cursor, string agentId, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own coverage gaps.", cancellationToken);
+        if (agent is null)
+            return refusal!;
+        var after = Cursor.Decode(cursor) is { } key ? long.Parse(key, CultureInfo.InvariantCulture) : 0;
+        var gaps = await store.GapsAsync(agentId, after, limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(gaps, limit, gap => gap.From.ToString(CultureInfo.InvariantCulture));
+        return TypedResults.Ok(new TelemetryGapPage { Items = items.Select(g => ToContract(agentId, g)).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> ReplaceInventory(HttpContext http, InventoryReport body, string agentId, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only report its own inventory.", cancellationToken);
+        if (agent is null)
+            return refusal!;
+        foreach (var variable in body.Containers.SelectMany(c => c.Environment ?? []))
+            variable.Secret = variable.Secret == true || LooksSecret(variable.Name);
+        var reportedAt = time.GetUtcNow();
+        await store.ReplaceInventoryAsync(agentId, reportedAt, JsonSerializer.Serialize(body, Segments.Json), cancellationToken);
+        return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = body.Containers, Images = body.Images });
+    }
+
+    public override async Task<IResult> GetInventory(HttpContext http, string agentId, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own inventory.", cancellationToken);
+        if (agent is null)
+            return refusal!;
+        var stored = await store.InventoryAsync(agentId, cancellationToken);
+        var report = stored is { } s ? JsonSerializer.Deserialize<InventoryReport>(s.InventoryJson, Segments.Json)! : new InventoryReport { Containers = [], Images = [] };
+        return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = stored?.ReportedAt, Containers = report.Containers, Images = report.Images });
+    }
+
+    public override async Task<IResult> ListTelemetryEvents(HttpContext http, int limit, string? cursor, string? agentId, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    {
+        if (agentId is null && containerId is null)
+            return Problems.Validation("agentId", "Say whose events: 'agentId', 'containerId' or both.");
+        var caller = http.Caller();
+        if (caller.Role == Role.Agent && (agentId is null || !caller.MaySee(agentId)))
+            return Problems.Forbidden("An agent may only read its own flight data: pass its own 'agentId'.");
+        var after = Cursor.Decode(cursor) is { } key
+            ? EventPosition.Parse(key) ?? throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' from the previous page unchanged.")
+            : (EventPosition?)null;
+
+        var rows = new List<StoredEvent>(limit + 1);
+        var filter = new SegmentFilter(agentId, containerId, kind is { } k ? Segments.KindBit(k) : 0);
+        await foreach (var stored in reader.OldestFirstAsync(filter, since, until, after, kind, cancellationToken))
+        {
+            rows.Add(stored);
+            if (rows.Count > limit)
+                break;
+        }
+
+        var (items, next) = Cursor.Page(rows, limit, e => e.Position.ToString());
+        return TypedResults.Ok(new TelemetryEventPage { Items = items.Select(e => e.Event()).ToList(), NextCursor = next });
+    }
+
+    internal static TelemetryGap ToContract(string agentId, SequenceGap gap) => new()
+    {
+        AgentId = agentId, FromSequence = gap.From, ToSequence = gap.To, LastBatchBefore = gap.Before, FirstBatchAfter = gap.After,
+    };
+
+    /// <summary>Names that usually hold credentials: flagged even if the agent did not flag them.</summary>
+    internal static bool LooksSecret(string name) => SecretName().IsMatch(name);
+
+    [System.Text.RegularExpressions.GeneratedRegex("PASS(WORD|WD)?|SECRET|TOKEN|(API|ACCESS|PRIVATE|SECRET)_?KEY|CREDENTIAL|AUTH|PWD|DSN|CONNECTION_?STRING",
+        System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex SecretName();
+}

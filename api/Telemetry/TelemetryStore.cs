@@ -1,0 +1,231 @@
+using System.Runtime.CompilerServices;
+using Dapper;
+using Platform.Api.Storage;
+
+namespace Platform.Api.Telemetry;
+
+/// <summary>What a stored segment is, without its data.</summary>
+public sealed class SegmentRow
+{
+    public required string SegmentId { get; init; }
+    public required string AgentId { get; init; }
+    public required string ContainerId { get; init; }
+    public required DateTimeOffset FirstTime { get; init; }
+    public required DateTimeOffset LastTime { get; init; }
+    public required int EventCount { get; init; }
+    public required int Kinds { get; init; }
+    public required long RawBytes { get; init; }
+    public required long StoredBytes { get; init; }
+}
+
+public enum BatchOutcome
+{
+    Stored,
+    Duplicate,
+    Conflict,
+}
+
+/// <summary>Missing sequence numbers <c>From</c>..<c>To</c>, between the batches received at <c>Before</c> and <c>After</c>.</summary>
+public sealed record SequenceGap(long From, long To, DateTimeOffset? Before, DateTimeOffset? After);
+
+public sealed record BatchResult(BatchOutcome Outcome, string? Conflict = null, SequenceGap? Gap = null);
+
+/// <summary>Which segments: of a host (its containers included) or of one container; optionally only those holding a kind of event.</summary>
+public sealed record SegmentFilter(string? AgentId, string? ContainerId, int KindBits = 0);
+
+/// <summary>
+/// Flight data storage: batch receipts (idempotency and coverage gaps), segments (one row per batch and
+/// resource, see <see cref="Segment"/>) and the agents' inventories.
+/// </summary>
+public sealed class TelemetryStore(Database database)
+{
+    private const string SegmentColumns = "segment_id, agent_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes";
+
+    /// <summary>Stores a batch once: its receipt and its segments in one transaction, or nothing if it was received before.</summary>
+    public async Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+
+        var receipt = new { agentId, sequence, batchId, eventCount = segments.Sum(s => s.EventCount), receivedAt };
+        var inserted = await db.ExecuteAsync(new CommandDefinition(
+            """
+            insert into telemetry_batch (agent_id, sequence, batch_id, event_count, received_at)
+            values (@agentId, @sequence, @batchId, @eventCount, @receivedAt)
+            on conflict do nothing
+            """, receipt, transaction, cancellationToken: cancellationToken));
+        if (inserted == 0)
+        {
+            // A replay has the same id and sequence; anything else reuses one of them for another batch.
+            var earlier = (await db.QueryAsync<(long Sequence, string BatchId)>(new CommandDefinition(
+                "select sequence, batch_id from telemetry_batch where agent_id = @agentId and (sequence = @sequence or batch_id = @batchId)",
+                receipt, transaction, cancellationToken: cancellationToken))).AsList();
+            if (earlier.Any(b => b.Sequence == sequence && b.BatchId == batchId))
+                return new BatchResult(BatchOutcome.Duplicate);
+            return new BatchResult(BatchOutcome.Conflict, earlier.Any(b => b.Sequence == sequence)
+                ? $"Sequence number {sequence} belongs to another batch of this agent."
+                : $"Batch id '{batchId}' was sent before with another sequence number.");
+        }
+
+        var previous = await db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(
+            "select sequence, received_at from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1",
+            receipt, transaction, cancellationToken: cancellationToken));
+        var expected = (previous?.Sequence ?? 0) + 1;
+        var gap = sequence > expected ? new SequenceGap(expected, sequence - 1, previous?.ReceivedAt, receivedAt) : null;
+
+        var ids = Ids.New("seg", segments.Count);
+        await db.ExecuteAsync(new CommandDefinition(
+            $"""
+            insert into telemetry_segment ({SegmentColumns}, events, timeline, times)
+            values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times)
+            """,
+            segments.Select((s, i) => new
+            {
+                segmentId = ids[i], agentId, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
+                kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Events, timeline = s.Timeline, times = s.Times,
+            }), transaction, cancellationToken: cancellationToken));
+
+        await transaction.CommitAsync(cancellationToken);
+        return new BatchResult(BatchOutcome.Stored, Gap: gap);
+    }
+
+    /// <summary>The agent's coverage gaps from the one starting after <paramref name="afterSequence"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<SequenceGap>> GapsAsync(string agentId, long afterSequence, int take, CancellationToken cancellationToken)
+    {
+        // Each receipt and the next one: where they are not consecutive, the numbers between are missing.
+        // Sequence 0 stands for "before the first batch", so that a first batch numbered above 1 shows a gap.
+        var none = database.Provider == StorageProvider.Postgres ? "cast(null as timestamptz)" : "null";
+        var sql = $"""
+            select sequence + 1 as "From", next_sequence - 1 as "To", received_at as "Before", next_received_at as "After"
+            from (
+                select sequence, received_at,
+                       lead(sequence) over (order by sequence) as next_sequence,
+                       lead(received_at) over (order by sequence) as next_received_at
+                from (select 0 as sequence, {none} as received_at
+                      union all
+                      select sequence, received_at from telemetry_batch where agent_id = @agentId) receipts
+            ) neighbours
+            where next_sequence > sequence + 1 and sequence + 1 > @afterSequence
+            order by sequence
+            limit @take
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<GapRow>(new CommandDefinition(sql, new { agentId, afterSequence, take }, cancellationToken: cancellationToken)))
+            .Select(g => new SequenceGap(g.From, g.To, g.Before, g.After)).ToList();
+    }
+
+    private sealed class ReceiptRow
+    {
+        public long Sequence { get; init; }
+        public DateTimeOffset ReceivedAt { get; init; }
+    }
+
+    private sealed class GapRow
+    {
+        public long From { get; init; }
+        public long To { get; init; }
+        public DateTimeOffset? Before { get; init; }
+        public DateTimeOffset? After { get; init; }
+    }
+
+    private sealed class ContentRow
+    {
+        public long RawBytes { get; init; }
+        public required byte[] Events { get; init; }
+        public required byte[] Timeline { get; init; }
+        public required byte[] Times { get; init; }
+    }
+
+    private sealed class InventoryRow
+    {
+        public DateTimeOffset ReportedAt { get; init; }
+        public required string InventoryJson { get; init; }
+    }
+
+    /// <summary>Segments newest first (by their last event), in chunks, as long as the caller keeps reading.</summary>
+    public async IAsyncEnumerable<SegmentRow> NewestFirstAsync(SegmentFilter filter, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int chunk = 32;
+        DateTimeOffset? beforeTime = null;
+        string? beforeId = null;
+        while (true)
+        {
+            var rows = await QuerySegmentsAsync(filter, $"""
+                (@beforeTime is null or last_time < @beforeTime or (last_time = @beforeTime and segment_id < @beforeId))
+                order by last_time desc, segment_id desc
+                """, new { beforeTime, beforeId }, chunk, cancellationToken);
+            foreach (var row in rows)
+                yield return row;
+            if (rows.Count < chunk)
+                yield break;
+            (beforeTime, beforeId) = (rows[^1].LastTime, rows[^1].SegmentId);
+        }
+    }
+
+    /// <summary>
+    /// Segments that may hold events at or after <paramref name="from"/> and before <paramref name="until"/>,
+    /// ordered by their first event, in chunks, as long as the caller keeps reading.
+    /// </summary>
+    public async IAsyncEnumerable<SegmentRow> OldestFirstAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        const int chunk = 64;
+        DateTimeOffset? afterTime = null;
+        string? afterId = null;
+        while (true)
+        {
+            var rows = await QuerySegmentsAsync(filter, $"""
+                (@from is null or last_time >= @from) and (@until is null or first_time < @until)
+                and (@afterTime is null or first_time > @afterTime or (first_time = @afterTime and segment_id > @afterId))
+                order by first_time, segment_id
+                """, new { from, until, afterTime, afterId }, chunk, cancellationToken);
+            foreach (var row in rows)
+                yield return row;
+            if (rows.Count < chunk)
+                yield break;
+            (afterTime, afterId) = (rows[^1].FirstTime, rows[^1].SegmentId);
+        }
+    }
+
+    private async Task<List<SegmentRow>> QuerySegmentsAsync(SegmentFilter filter, string conditionAndOrder, object parameters, int take, CancellationToken cancellationToken)
+    {
+        var sql = $"""
+            select {SegmentColumns} from telemetry_segment
+            where (@agentId is null or agent_id = @agentId) and (@containerId is null or container_id = @containerId)
+              and (@kindBits = 0 or (kinds & @kindBits) <> 0)
+              and {conditionAndOrder}
+            limit @take
+            """;
+        var arguments = new DynamicParameters(parameters);
+        arguments.AddDynamicParams(new { agentId = filter.AgentId, containerId = filter.ContainerId, kindBits = filter.KindBits, take });
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<SegmentRow>(new CommandDefinition(sql, arguments, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>A segment's events, decompressed; null if it has gone (rolled out of retention) since it was listed.</summary>
+    public async Task<SegmentContent?> ContentAsync(string segmentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var row = await db.QuerySingleOrDefaultAsync<ContentRow>(new CommandDefinition(
+            "select raw_bytes, events, timeline, times from telemetry_segment where segment_id = @segmentId", new { segmentId }, cancellationToken: cancellationToken));
+        return row is null ? null : new SegmentContent(row.Events, checked((int)row.RawBytes), row.Timeline, row.Times);
+    }
+
+    public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, string inventoryJson, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        await db.ExecuteAsync(new CommandDefinition(
+            """
+            insert into agent_inventory (agent_id, reported_at, inventory_json) values (@agentId, @reportedAt, @inventoryJson)
+            on conflict (agent_id) do update set reported_at = excluded.reported_at, inventory_json = excluded.inventory_json
+            """, new { agentId, reportedAt, inventoryJson }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<(DateTimeOffset ReportedAt, string InventoryJson)?> InventoryAsync(string agentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var row = await db.QuerySingleOrDefaultAsync<InventoryRow>(new CommandDefinition(
+            "select reported_at, inventory_json from agent_inventory where agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken));
+        return row is null ? null : (row.ReportedAt, row.InventoryJson);
+    }
+}
