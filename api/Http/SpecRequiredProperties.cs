@@ -10,6 +10,17 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class SpecRequiredProperties
 {
+    private static bool IsPolymorphic(Type? type)
+    {
+        for (; type is not null; type = type.BaseType)
+        {
+            if (type.IsDefined(typeof(System.Text.Json.Serialization.JsonPolymorphicAttribute), inherit: false))
+                return true;
+        }
+
+        return false;
+    }
+
     public static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver? inner)
     {
         var required = Contract.RequiredProperties;
@@ -19,11 +30,14 @@ public static class SpecRequiredProperties
             if (typeInfo.Kind != JsonTypeInfoKind.Object || typeInfo.Type.Assembly != typeof(Platform.Contracts.PlatformClient).Assembly)
                 return;
             // NSwag gives a base schema of subtypes (allOf) a bag for properties it does not know, which would
-            // take in any field at all; without it unknown fields are refused as everywhere else.
-            for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+            // take in any field at all; without it unknown fields are refused as everywhere else. (Maps keep theirs.)
+            if (IsPolymorphic(typeInfo.Type))
             {
-                if (typeInfo.Properties[i].IsExtensionData)
-                    typeInfo.Properties.RemoveAt(i);
+                for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+                {
+                    if (typeInfo.Properties[i].IsExtensionData)
+                        typeInfo.Properties.RemoveAt(i);
+                }
             }
 
             if (!required.TryGetValue(typeInfo.Type.Name, out var names))

@@ -50,6 +50,10 @@ public sealed class ContractHygieneTests
         {
             if (!node.Children.TryGetValue("type", out var type) || type.ToString() != "object")
                 return;
+            // A base of subtypes cannot close itself (its subtypes add properties); each subtype does, and the
+            // server refuses unknown properties of the whole event (TelemetryIngestTests).
+            if (node.Children.ContainsKey("discriminator"))
+                return;
             if (!node.Children.TryGetValue("additionalProperties", out var additional))
                 problems.Add($"{path}: additionalProperties is not set");
             else if (additional is YamlScalarNode { Value: "true" } && !freeForm.Contains(path))
