@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Platform.Api.Http;
@@ -62,44 +61,71 @@ public static class Segments
     public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname)
     {
         var segments = new List<Segment>();
-        var json = new ArrayBufferWriter<byte>(events.Count * 256);
-        var timeline = new ArrayBufferWriter<byte>(events.Count * 128);
-        using var writer = new Utf8JsonWriter(json, new JsonWriterOptions { SkipValidation = true });
-        foreach (var resource in events.GroupBy(e => e.Container?.Id ?? "", StringComparer.Ordinal))
+        // Buffers of this thread, kept between batches: a batch's text is a few hundred KiB, which would
+        // otherwise be a large-object allocation (and a full collection soon after) for every push.
+        var (json, timeline, writer) = t_buffers ??= (new ArrayBufferWriter<byte>(256 * 1024), new ArrayBufferWriter<byte>(128 * 1024),
+            new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        foreach (var resource in ByResource(events))
         {
             json.ResetWrittenCount();
             timeline.ResetWrittenCount();
-            var ordered = resource.OrderBy(e => e.Time.UtcTicks).ToList();
-            var times = new byte[8 * ordered.Count];
+            var times = new byte[8 * resource.Count];
             var kinds = 0;
-            for (var i = 0; i < ordered.Count; i++)
+            for (var i = 0; i < resource.Count; i++)
             {
-                var e = ordered[i];
+                var e = resource[i];
                 e.Hostname = hostname;
-                writer.Reset();
-                JsonSerializer.Serialize(writer, e, EventInfo);
+                writer.Reset(json);
+                EventJson.Write(writer, e, hostname);
                 writer.Flush();
                 json.Write("\n"u8);
-                Encoding.UTF8.GetBytes(Timeline.Line(e, hostname), timeline);
+                Timeline.Write(timeline, e, hostname);
                 timeline.Write("\n"u8);
                 BinaryPrimitives.WriteInt64LittleEndian(times.AsSpan(8 * i), e.Time.UtcTicks);
                 kinds |= KindBit(KindOf(e));
             }
 
-            segments.Add(new Segment(resource.Key, ordered[0].Time.ToUniversalTime(), ordered[^1].Time.ToUniversalTime(), ordered.Count, kinds,
+            segments.Add(new Segment(resource[0].Container?.Id ?? "", resource[0].Time.ToUniversalTime(), resource[^1].Time.ToUniversalTime(), resource.Count, kinds,
                 json.WrittenCount, Compress(json.WrittenSpan), Compress(timeline.WrittenSpan), times));
         }
 
         return segments;
     }
 
+    [ThreadStatic]
+    private static (ArrayBufferWriter<byte> Json, ArrayBufferWriter<byte> Timeline, Utf8JsonWriter Writer)? t_buffers;
+
+    /// <summary>The events of each resource (host: no container), in time order (stable: ties keep the batch's order).</summary>
+    private static IEnumerable<List<TelemetryEvent>> ByResource(IReadOnlyList<TelemetryEvent> events)
+    {
+        var resources = new Dictionary<string, List<TelemetryEvent>>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            var key = e.Container?.Id ?? "";
+            if (!resources.TryGetValue(key, out var list))
+                resources[key] = list = [];
+            list.Add(e);
+        }
+
+        foreach (var list in resources.Values)
+        {
+            var ordered = list.Select((e, i) => (e, i)).ToArray();
+            Array.Sort(ordered, (a, b) => a.e.Time.UtcTicks != b.e.Time.UtcTicks ? a.e.Time.UtcTicks.CompareTo(b.e.Time.UtcTicks) : a.i.CompareTo(b.i));
+            yield return ordered.Select(x => x.e).ToList();
+        }
+    }
+
     private static byte[] Compress(ReadOnlySpan<byte> data)
     {
-        using var compressed = new MemoryStream(data.Length / 4 + 64);
+        var compressed = t_compressed ??= new MemoryStream(64 * 1024);
+        compressed.SetLength(0);
         using (var deflate = new DeflateStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
             deflate.Write(data);
         return compressed.ToArray();
     }
+
+    [ThreadStatic]
+    private static MemoryStream? t_compressed;
 
     public static byte[] Decompress(byte[] data, int expectedLength = 0)
     {

@@ -12,6 +12,9 @@ public static class PostgresCluster
 {
     private static readonly Lazy<(string? ConnectionString, string? Problem)> Cluster = new(Start, isThreadSafe: true);
 
+    /// <summary>Tests run without fsync (nothing to keep); benchmarks set this to measure a durable server.</summary>
+    public static bool Durable { get; set; }
+
     public static bool InCi => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"));
 
     /// <summary>Why the cluster could not start, or null when it runs.</summary>
@@ -48,7 +51,7 @@ public static class PostgresCluster
             if (asRoot)
                 Run("chown", $"postgres:postgres {root}");
             Run(bin + "/initdb", $"-D {data} -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync", asRoot);
-            Run(bin + "/pg_ctl", $"-D {data} -l {root}/log -w -o \"-c listen_addresses='' -k {root} -p 5432 -c fsync=off -c max_connections=200\" start", asRoot);
+            Run(bin + "/pg_ctl", $"-D {data} -l {root}/log -w -o \"-c listen_addresses='' -k {root} -p 5432 {(Durable ? "" : "-c fsync=off ")}-c max_connections=200\" start", asRoot);
         }
         catch (Exception ex)
         {

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Api.Storage;
+using Platform.Api.Telemetry;
+using Platform.Contracts;
+
+namespace Platform.Bench;
+
+/// <summary>
+/// Flight-data ingest, on SQLite and on PostgreSQL, each figure beside the machine's own limits measured in the
+/// same run: the same server parsing and discarding the same batches (HTTP + JSON + validation, no storage),
+/// and the store alone taking the same rows (no HTTP).
+/// </summary>
+public static class TelemetryBenchmarks
+{
+    private const int BatchSize = 500;
+
+    public static async Task RunAsync(IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
+    {
+        int totalEvents = settings.GetValueOrDefault("events", 1_000_000), senders = settings.GetValueOrDefault("senders", 4);
+        var providers = settings.GetValueOrDefault("postgres", 1) == 0 ? [StorageProvider.Sqlite] : new[] { StorageProvider.Sqlite, StorageProvider.Postgres };
+        foreach (var provider in providers)
+        {
+            await using var api = new BenchApi(provider);
+            var admin = api.Client(api.AdminSecret);
+            var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-telemetry" });
+            var agents = new List<(string Id, string Secret, string Hostname)>();
+            for (var s = 0; s < senders; s++)
+            {
+                var enrolled = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = $"node-{s}", Os = "linux", AgentVersion = "bench" });
+                agents.Add((enrolled.Agent.Id, enrolled.Secret, enrolled.Agent.Hostname));
+            }
+
+            // Each sender cycles through a few distinct batches (the client serialises each push, as an agent would).
+            var templates = agents.Select((_, s) => Enumerable.Range(0, 8).Select(t => Events(s * 100 + t, BatchSize)).ToList()).ToList();
+            var batchesPerSender = totalEvents / BatchSize / senders;
+            var events = (long)batchesPerSender * senders * BatchSize;
+            var name = provider == StorageProvider.Sqlite ? "SQLite" : "PostgreSQL";
+            (double Seconds, double Cpu) discard = default;
+
+            // 1. The limit of HTTP + JSON + validation on this machine (after a round to warm up the JIT).
+            for (var round = 0; round < 2; round++)
+            {
+                discard = await Measure(senders, async s =>
+                {
+                    var client = api.Client(agents[s].Secret, new ToDiscard());
+                    for (var b = 0; b < (round == 0 ? Math.Min(400, batchesPerSender) : batchesPerSender); b++)
+                        await client.PushTelemetryAsync(new TelemetryBatch { Id = $"d-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
+                });
+            }
+
+            // 2. End to end: generated client -> Kestrel -> validation -> committed storage.
+            var endToEnd = await Measure(senders, async s =>
+            {
+                var client = api.Client(agents[s].Secret);
+                for (var b = 0; b < batchesPerSender; b++)
+                {
+                    var result = await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
+                    if (result.Duplicate || result.Gap is not null)
+                        throw new InvalidOperationException($"batch {b} of sender {s} was not stored as new");
+                }
+            });
+
+            // What turning a batch into segments (JSON Lines, timeline, compression) costs one core.
+            var buildWatch = Stopwatch.StartNew();
+            var built = 0;
+            while (buildWatch.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                Segments.Build(templates[0][built % 8], "node-0");
+                built++;
+            }
+
+            var buildRate = built * BatchSize / buildWatch.Elapsed.TotalSeconds;
+
+            // 3. The limit of the store: the same rows, made beforehand, committed batch by batch.
+            var store = api.Services.GetRequiredService<TelemetryStore>();
+            var segments = templates.Select((t, s) => t.Select(batch => Segments.Build(batch, agents[s].Hostname)).ToList()).ToList();
+            var raw = await Measure(senders, async s =>
+            {
+                for (var b = 0; b < batchesPerSender; b++)
+                    await store.IngestAsync(agents[s].Id, $"r-{b}", batchesPerSender + b + 1, segments[s][b % 8], DateTimeOffset.UtcNow, CancellationToken.None);
+            });
+
+            var rate = events / endToEnd.Seconds;
+            results.Add(($"Flight data ingest on {name}, end to end (generated client -> Kestrel -> validation -> committed), batches of {BatchSize}, {senders} agents at once",
+                $"{rate:N0} events/s ({events:N0} events in {endToEnd.Seconds:N1} s, CPU {endToEnd.Cpu:N0}% of one core, client included); {rate / (events / discard.Seconds):N2} x parse-and-discard",
+                ">= 200,000 events/s and >= 0.3 x parse-and-discard"));
+            results.Add(($"  machine limit: the same server parsing, validating and discarding the same batches", $"{events / discard.Seconds:N0} events/s (CPU {discard.Cpu:N0}%)", ""));
+            results.Add(($"  cost: building segments (JSON Lines + timeline + DEFLATE) on one core", $"{buildRate:N0} events/s", ""));
+            results.Add(($"  machine limit: the store alone ({name}) committing the same rows, {senders} writers", $"{events / raw.Seconds:N0} events/s (CPU {raw.Cpu:N0}%)", ""));
+        }
+    }
+
+    /// <summary>Runs one task per sender at once; wall time and CPU (percent of one core) of the whole process.</summary>
+    private static async Task<(double Seconds, double Cpu)> Measure(int senders, Func<int, Task> send)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(() => send(s))));
+        watch.Stop();
+        var used = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        return (watch.Elapsed.TotalSeconds, used.TotalSeconds / watch.Elapsed.TotalSeconds * 100);
+    }
+
+    /// <summary>A host's mix: processes starting and exiting, files read and written, connections and lookups, in four containers and on the host.</summary>
+    private static List<TelemetryEvent> Events(int seed, int count)
+    {
+        var random = new Random(seed);
+        var containers = Enumerable.Range(0, 4).Select(c => new ContainerRef { Id = $"{seed:x4}c0ffee{c:x2}", Name = $"app-{c}", Image = $"registry.example.com/app-{c}:1.{c}" }).ToArray();
+        var start = DateTimeOffset.UtcNow.AddMinutes(-seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var time = start.AddMilliseconds(i * 2 + random.Next(2));
+            var container = i % 5 == 4 ? null : containers[i % 4];
+            var pid = 1000 + random.Next(30000);
+            TelemetryEvent e = (random.Next(20)) switch
+            {
+                < 8 => new FileAccessEvent { Pid = pid, ProcessName = "java", Path = $"/srv/app/data/{random.Next(5000)}.dat", Operation = random.Next(3) == 0 ? FimOperation.Write : FimOperation.Read },
+                < 13 => new ProcessStartEvent { Pid = pid, Ppid = pid - 1, ParentProcessName = "bash", ProcessName = "curl", Executable = "/usr/bin/curl", Args = ["curl", "-s", $"https://api.example.com/v1/items/{random.Next(100000)}"], User = "app", Uid = 1000, Cwd = "/srv/app" },
+                < 16 => new NetworkConnectEvent { Pid = pid, ProcessName = "curl", Protocol = NetworkProtocol.Tcp, LocalAddress = "10.0.3.7", LocalPort = 30000 + random.Next(30000), RemoteAddress = $"203.0.113.{random.Next(255)}", RemotePort = 443 },
+                < 18 => new DnsQueryEvent { Pid = pid, ProcessName = "curl", Name = $"svc-{random.Next(100)}.example.com", Answers = [$"203.0.113.{random.Next(255)}"] },
+                _ => new ProcessExitEvent { Pid = pid, ProcessName = "curl", ExitCode = 0 },
+            };
+            e.Id = $"e{i}";
+            e.Time = time;
+            e.Container = container;
+            return e;
+        }).ToList();
+    }
+
+    /// <summary>Sends a push to the discard endpoint instead: the same client, the same bytes.</summary>
+    private sealed class ToDiscard() : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            request.RequestUri = new Uri(request.RequestUri!, "/bench/discard");
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+}
