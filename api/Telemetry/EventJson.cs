@@ -39,13 +39,7 @@ public static class EventJson
                 Optional(w, "ppid"u8, start.Ppid);
                 Optional(w, "parentProcessName"u8, start.ParentProcessName);
                 w.WriteString("executable"u8, start.Executable);
-                if (start.Args is { } args)
-                {
-                    w.WriteStartArray("args"u8);
-                    foreach (var arg in args)
-                        w.WriteStringValue(arg);
-                    w.WriteEndArray();
-                }
+                Optional(w, "args"u8, start.Args);
 
                 Optional(w, "user"u8, start.User);
                 if (start.Uid is { } uid)
@@ -79,14 +73,7 @@ public static class EventJson
             case DnsQueryEvent dns:
                 Optional(w, "pid"u8, dns.Pid);
                 w.WriteString("name"u8, dns.Name);
-                if (dns.Answers is { } answers)
-                {
-                    w.WriteStartArray("answers"u8);
-                    foreach (var answer in answers)
-                        w.WriteStringValue(answer);
-                    w.WriteEndArray();
-                }
-
+                Optional(w, "answers"u8, dns.Answers);
                 break;
         }
 
@@ -99,6 +86,16 @@ public static class EventJson
     {
         if (value is not null)
             w.WriteString(name, value);
+    }
+
+    private static void Optional(Utf8JsonWriter w, ReadOnlySpan<byte> name, IReadOnlyList<string>? values)
+    {
+        if (values is null)
+            return;
+        w.WriteStartArray(name);
+        foreach (var value in values)
+            w.WriteStringValue(value);
+        w.WriteEndArray();
     }
 
     private static void Optional(Utf8JsonWriter w, ReadOnlySpan<byte> name, int? value)
