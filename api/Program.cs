@@ -32,7 +32,7 @@ builder.Services
     .AddAgentsFeature()
     .AddAuditFeature()
     .AddFimFeature(builder.Configuration)
-    .AddTelemetryFeature();
+    .AddTelemetryFeature(builder.Configuration);
 
 var app = builder.Build();
 

@@ -11,8 +11,12 @@ namespace Platform.Api.Telemetry;
 
 public static class TelemetryFeature
 {
-    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services) =>
+    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services, IConfiguration configuration) =>
         services
+            .AddSingleton((configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).Checked())
+            .AddSingleton<TelemetryPins>()
+            .AddSingleton<TelemetryRetention>()
+            .AddHostedService(services => services.GetRequiredService<TelemetryRetention>())
             .AddSingleton<TelemetryStore>()
             .AddSingleton<EventReader>()
             .AddScoped<TelemetryEndpoints>()
