@@ -73,6 +73,8 @@ public static class OperationAccess
         // Forensics: people only
         ["getHostForensicView"] = Access.For(People),
         ["getContainerForensicView"] = Access.For(People),
+        ["getHostForensicBundle"] = Access.For(People),
+        ["getContainerForensicBundle"] = Access.For(People),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

@@ -6,9 +6,51 @@ using Platform.Contracts;
 
 namespace Platform.Api.Forensics;
 
-/// <summary>What happened on a host or in a container: the short view (the most recent events).</summary>
-public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader) : ForensicsHandlersBase
+/// <summary>What happened on a host or in a container: the short view (the most recent events) and the full bundle.</summary>
+public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles) : ForensicsHandlersBase
 {
+    // Range, If-Range and If-None-Match are documented in openapi.yaml and handled by the file result.
+    public override async Task<IResult> GetHostForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, CancellationToken cancellationToken)
+    {
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not download forensic bundles.", cancellationToken);
+        if (agent is null)
+            return refusal!;
+        return await BundleAsync(http, agent, null, from, until, cancellationToken);
+    }
+
+    public override async Task<IResult> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string containerId, CancellationToken cancellationToken)
+    {
+        var agent = await HostOfAsync(containerId, cancellationToken);
+        if (agent is null)
+            return Http.Problems.NotFound($"There is no flight data for container '{containerId}'.");
+        return await BundleAsync(http, agent, containerId, from, until, cancellationToken);
+    }
+
+    private async Task<IResult> BundleAsync(HttpContext http, AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken)
+    {
+        if (from > until)
+            return Http.Problems.Validation("from", "'from' must not be after 'until'.");
+        var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
+        var identity = await bundles.IdentityAsync(scope, cancellationToken);
+        var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{identity}\"");
+        // Unchanged: say so without building (or even finding) the file.
+        if (http.Request.GetTypedHeaders().IfNoneMatch.Any(tag => tag.Compare(etag, useStrongComparison: false) || tag.Equals(Microsoft.Net.Http.Headers.EntityTagHeaderValue.Any)))
+        {
+            http.Response.Headers.ETag = etag.ToString();
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var path = await bundles.FileAsync(scope, identity, cancellationToken);
+        return TypedResults.PhysicalFile(path, "application/zip", $"forensics-{identity[..16]}.zip", entityTag: etag, enableRangeProcessing: true);
+    }
+
+    /// <summary>A container is known by its flight data: the agent that recorded it last is its host.</summary>
+    private async Task<AgentRow?> HostOfAsync(string containerId, CancellationToken cancellationToken)
+    {
+        var newest = await store.NewestFirstAsync(new SegmentFilter(null, containerId), cancellationToken).FirstOrDefaultAsync(cancellationToken);
+        return newest is null ? null : await agents.FindAsync(newest.AgentId, cancellationToken);
+    }
+
     public override async Task<IResult> GetHostForensicView(HttpContext http, int limit, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not read forensic views.", cancellationToken);
@@ -19,9 +61,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
 
     public override async Task<IResult> GetContainerForensicView(HttpContext http, int limit, string containerId, CancellationToken cancellationToken)
     {
-        // A container is known by its flight data: the agent that recorded it last is its host.
-        var newest = await store.NewestFirstAsync(new SegmentFilter(null, containerId), cancellationToken).FirstOrDefaultAsync(cancellationToken);
-        var agent = newest is null ? null : await agents.FindAsync(newest.AgentId, cancellationToken);
+        var agent = await HostOfAsync(containerId, cancellationToken);
         if (agent is null)
             return Http.Problems.NotFound($"There is no flight data for container '{containerId}'.");
         return await ViewAsync(http, agent, containerId, limit, cancellationToken);

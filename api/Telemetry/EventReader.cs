@@ -54,8 +54,9 @@ public sealed class EventReader(TelemetryStore store)
         var older = false;
         await foreach (var segment in store.NewestFirstAsync(filter, cancellationToken))
         {
-            // Segments come newest last-event first: once one ends before the oldest event kept, none after it can make the cut.
-            if (kept.Count >= count && segment.LastTime.UtcTicks < kept[^1].Position.Ticks)
+            // Segments come newest last-event first: once one ends before the oldest event kept, none after it can
+            // make the cut (PostgreSQL rounds the column to microseconds, hence the slack).
+            if (kept.Count >= count && segment.LastTime.UtcTicks + 10 < kept[^1].Position.Ticks)
             {
                 older = true;
                 break;

@@ -21,6 +21,8 @@ public static class TelemetryFeature
             .AddSingleton<EventReader>()
             .AddScoped<TelemetryEndpoints>()
             .AddScoped<Forensics.ForensicEndpoints>()
+            .AddSingleton(configuration.GetSection(Forensics.ForensicsOptions.Section).Get<Forensics.ForensicsOptions>() ?? new Forensics.ForensicsOptions())
+            .AddSingleton<Forensics.ForensicBundles>()
             .AddSingleton<IValidator<TelemetryBatch>, TelemetryBatchValidator>()
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }

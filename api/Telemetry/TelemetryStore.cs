@@ -170,6 +170,10 @@ public sealed class TelemetryStore(Database database)
     public async IAsyncEnumerable<SegmentRow> OldestFirstAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         const int chunk = 64;
+        // PostgreSQL keeps microseconds, events keep ticks: widen the bounds by a microsecond and let the
+        // reader judge each event by its exact time.
+        from = from?.AddTicks(-10);
+        until = until?.AddTicks(10);
         DateTimeOffset? afterTime = null;
         string? afterId = null;
         while (true)

@@ -70,6 +70,24 @@ public abstract class InventoryTests(PlatformApi api)
         Assert.DoesNotContain(canary, string.Join(" ", inName.SelectMany(e => e.Value)), StringComparison.Ordinal);
         Assert.DoesNotContain(canary, await api.Http(api.AdminSecret).GetStringAsync($"/api/v1/agents/{id}/inventory"), StringComparison.Ordinal);
         Assert.DoesNotContain(canary, await StoredText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(canary, await BundleText(id), StringComparison.Ordinal);
+    }
+
+    /// <summary>Every entry of the host's forensic bundle, unzipped, as text.</summary>
+    private async Task<string> BundleText(string agentId)
+    {
+        using var response = await api.Http(api.AdminSecret).GetAsync($"/api/v1/agents/{agentId}/forensics/bundle");
+        response.EnsureSuccessStatusCode();
+        using var zip = new System.IO.Compression.ZipArchive(await response.Content.ReadAsStreamAsync());
+        var text = new StringBuilder();
+        foreach (var entry in zip.Entries)
+        {
+            using var reader = new StreamReader(entry.Open());
+            text.Append(await reader.ReadToEndAsync());
+        }
+
+        Assert.Contains("DB_PASSWORD", text.ToString(), StringComparison.Ordinal); // the name is there, the value is not
+        return text.ToString();
     }
 
     /// <summary>Every value in every table, as text; on SQLite also the database files themselves.</summary>
