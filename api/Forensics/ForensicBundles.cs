@@ -167,7 +167,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             new BundleResource(scope.ContainerId is null ? "host" : "container", scope.Agent.AgentId, scope.Agent.Hostname, scope.ContainerId),
             new BundleWindow(scope.From, scope.Until),
             new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
-            (await GapsAsync(scope, cancellationToken)).Select(g => new BundleGap(g.From, g.To, g.Before, g.After)).ToList(),
+            (await GapsAsync(scope, cancellationToken)).Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
             entries);
         await EntryAsync(zip, "manifest.json", stream => JsonSerializer.Serialize(stream, manifest, Json));
     }
@@ -215,10 +215,10 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         return new Inventory { AgentId = scope.Agent.AgentId, Hostname = scope.Agent.Hostname, ReportedAt = stored?.ReportedAt, Containers = containers, Images = images };
     }
 
-    /// <summary>The agent's coverage gaps that touch the window (a missing batch could have held events in it).</summary>
+    /// <summary>The agent's coverage gaps that touch the window: the missing batches could have held events in it.</summary>
     private async Task<List<SequenceGap>> GapsAsync(BundleScope scope, CancellationToken cancellationToken) =>
         (await store.GapsAsync(scope.Agent.AgentId, 0, 10_000, cancellationToken))
-            .Where(g => (g.Before ?? DateTimeOffset.MinValue) <= scope.Until && (g.After ?? DateTimeOffset.MaxValue) >= scope.From).ToList();
+            .Where(g => (g.LastEventBefore ?? DateTimeOffset.MinValue) <= scope.Until && (g.FirstEventAfter ?? DateTimeOffset.MaxValue) >= scope.From).ToList();
 
     private static string Readme(BundleScope scope) => string.Create(CultureInfo.InvariantCulture, $"""
         Platform forensic bundle, format {FormatVersion}
@@ -257,7 +257,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private sealed record BundleCounts(long Events, int FimAlerts, int Containers, int Images);
 
-    private sealed record BundleGap(long FromSequence, long ToSequence, DateTimeOffset? LastBatchBefore, DateTimeOffset? FirstBatchAfter);
+    private sealed record BundleGap(long FromSequence, long ToSequence, DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter, DateTimeOffset? LastBatchBefore, DateTimeOffset? FirstBatchAfter);
 
     private sealed record BundleEntry(string Name, long Size, string Sha256);
 

@@ -113,6 +113,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
     internal static TelemetryGap ToContract(string agentId, SequenceGap gap) => new()
     {
         AgentId = agentId, FromSequence = gap.From, ToSequence = gap.To, LastBatchBefore = gap.Before, FirstBatchAfter = gap.After,
+        LastEventBefore = gap.LastEventBefore, FirstEventAfter = gap.FirstEventAfter,
     };
 
     /// <summary>Names that usually hold credentials: flagged even if the agent did not flag them.</summary>

@@ -25,8 +25,11 @@ public enum BatchOutcome
     Conflict,
 }
 
-/// <summary>Missing sequence numbers <c>From</c>..<c>To</c>, between the batches received at <c>Before</c> and <c>After</c>.</summary>
-public sealed record SequenceGap(long From, long To, DateTimeOffset? Before, DateTimeOffset? After);
+/// <summary>
+/// Missing sequence numbers <c>From</c>..<c>To</c>, between the batches received at <c>Before</c> and <c>After</c>,
+/// whose events ended at <c>LastEventBefore</c> and started again at <c>FirstEventAfter</c>.
+/// </summary>
+public sealed record SequenceGap(long From, long To, DateTimeOffset? Before, DateTimeOffset? After, DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter);
 
 public sealed record BatchResult(BatchOutcome Outcome, string? Conflict = null, SequenceGap? Gap = null);
 
@@ -48,11 +51,15 @@ public sealed class TelemetryStore(Database database)
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
 
-        var receipt = new { agentId, sequence, batchId, eventCount = segments.Sum(s => s.EventCount), receivedAt };
+        var receipt = new
+        {
+            agentId, sequence, batchId, eventCount = segments.Sum(s => s.EventCount), receivedAt,
+            firstTime = segments.Min(s => s.FirstTime), lastTime = segments.Max(s => s.LastTime),
+        };
         var inserted = await db.ExecuteAsync(new CommandDefinition(
             """
-            insert into telemetry_batch (agent_id, sequence, batch_id, event_count, received_at)
-            values (@agentId, @sequence, @batchId, @eventCount, @receivedAt)
+            insert into telemetry_batch (agent_id, sequence, batch_id, event_count, received_at, first_time, last_time)
+            values (@agentId, @sequence, @batchId, @eventCount, @receivedAt, @firstTime, @lastTime)
             on conflict do nothing
             """, receipt, transaction, cancellationToken: cancellationToken));
         if (inserted == 0)
@@ -69,10 +76,10 @@ public sealed class TelemetryStore(Database database)
         }
 
         var previous = await db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(
-            "select sequence, received_at from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1",
+            "select sequence, received_at, last_time from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1",
             receipt, transaction, cancellationToken: cancellationToken));
         var expected = (previous?.Sequence ?? 0) + 1;
-        var gap = sequence > expected ? new SequenceGap(expected, sequence - 1, previous?.ReceivedAt, receivedAt) : null;
+        var gap = sequence > expected ? new SequenceGap(expected, sequence - 1, previous?.ReceivedAt, receivedAt, previous?.LastTime, receipt.firstTime) : null;
 
         var ids = Ids.New("seg", segments.Count);
         await db.ExecuteAsync(new CommandDefinition(
@@ -97,14 +104,16 @@ public sealed class TelemetryStore(Database database)
         // Sequence 0 stands for "before the first batch", so that a first batch numbered above 1 shows a gap.
         var none = database.Provider == StorageProvider.Postgres ? "cast(null as timestamptz)" : "null";
         var sql = $"""
-            select sequence + 1 as "From", next_sequence - 1 as "To", received_at as "Before", next_received_at as "After"
+            select sequence + 1 as "From", next_sequence - 1 as "To", received_at as "Before", next_received_at as "After",
+                   last_time as "LastEventBefore", next_first_time as "FirstEventAfter"
             from (
-                select sequence, received_at,
+                select sequence, received_at, last_time,
                        lead(sequence) over (order by sequence) as next_sequence,
-                       lead(received_at) over (order by sequence) as next_received_at
-                from (select 0 as sequence, {none} as received_at
+                       lead(received_at) over (order by sequence) as next_received_at,
+                       lead(first_time) over (order by sequence) as next_first_time
+                from (select 0 as sequence, {none} as received_at, {none} as first_time, {none} as last_time
                       union all
-                      select sequence, received_at from telemetry_batch where agent_id = @agentId) receipts
+                      select sequence, received_at, first_time, last_time from telemetry_batch where agent_id = @agentId) receipts
             ) neighbours
             where next_sequence > sequence + 1 and sequence + 1 > @afterSequence
             order by sequence
@@ -112,13 +121,14 @@ public sealed class TelemetryStore(Database database)
             """;
         await using var db = await database.OpenAsync(cancellationToken);
         return (await db.QueryAsync<GapRow>(new CommandDefinition(sql, new { agentId, afterSequence, take }, cancellationToken: cancellationToken)))
-            .Select(g => new SequenceGap(g.From, g.To, g.Before, g.After)).ToList();
+            .Select(g => new SequenceGap(g.From, g.To, g.Before, g.After, g.LastEventBefore, g.FirstEventAfter)).ToList();
     }
 
     private sealed class ReceiptRow
     {
         public long Sequence { get; init; }
         public DateTimeOffset ReceivedAt { get; init; }
+        public DateTimeOffset LastTime { get; init; }
     }
 
     private sealed class GapRow
@@ -127,6 +137,8 @@ public sealed class TelemetryStore(Database database)
         public long To { get; init; }
         public DateTimeOffset? Before { get; init; }
         public DateTimeOffset? After { get; init; }
+        public DateTimeOffset? LastEventBefore { get; init; }
+        public DateTimeOffset? FirstEventAfter { get; init; }
     }
 
     private sealed class ContentRow

@@ -19,17 +19,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
 
     private async Task<(string AgentId, PlatformClient Agent)> Recorded(string hostname, ContainerRef container)
     {
-        var (agent, enrolled) = await api.EnrolledAgent(hostname);
-        var id = enrolled.Agent.Id;
-        for (var b = 0; b < 4; b++)
-        {
-            var reads = Reads($"{hostname}-{b}", T0.AddSeconds(b), 300);
-            foreach (var e in reads.Where(e => e.Container is not null))
-                e.Container = container;
-            await agent.PushTelemetryAsync(Batch(b + 1, reads), id);
-        }
-
-        await agent.PushTelemetryAsync(Batch(6, ShellFromJava("shell", T0.AddSeconds(10), container), Connect("exfil", T0.AddSeconds(11), container)), id);
+        var (id, agent) = await RecordedHost(api, hostname, container, batches: 4, perBatch: 300);
         await agent.ReplaceInventoryAsync(new InventoryReport
         {
             Containers = [new ContainerInventory { Id = container.Id, Name = container.Name, Image = "struts2-app:2.5", Environment = [new EnvironmentVariable { Name = "MYSQL_PASSWORD" }] }, new ContainerInventory { Id = "other", Image = "redis:7" }],
@@ -111,6 +101,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
         Assert.Equal(1202, manifest.GetProperty("counts").GetProperty("events").GetInt64());
         Assert.Equal(T0, manifest.GetProperty("window").GetProperty("from").GetDateTimeOffset());
         Assert.Equal(T0.AddSeconds(11), manifest.GetProperty("window").GetProperty("until").GetDateTimeOffset());
+        Assert.Equal(0, manifest.GetProperty("coverageGaps").GetArrayLength());
 
         var entries = Entries(zip);
         var events = Encoding.UTF8.GetString(entries["events.jsonl"]).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -137,6 +128,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
             File.Delete(built);
         using var again = await Get(url);
         using var unchanged = await Get(url, h => h.IfNoneMatch.Add(first.Headers.ETag!));
+        // Batch 6 never arrives: the bundle says so.
         await agent.PushTelemetryAsync(Batch(7, Dns("late", T0.AddSeconds(12))), id);
         using var changed = await Get(url);
 
@@ -144,7 +136,10 @@ public abstract class ForensicBundleTests(PlatformApi api)
         Assert.Equal(first.Headers.ETag, again.Headers.ETag);
         Assert.Equal(HttpStatusCode.NotModified, unchanged.StatusCode);
         Assert.NotEqual(first.Headers.ETag, changed.Headers.ETag);
-        Assert.Equal(1203, (await Verified(await changed.Content.ReadAsByteArrayAsync())).GetProperty("counts").GetProperty("events").GetInt64());
+        var manifest = await Verified(await changed.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1203, manifest.GetProperty("counts").GetProperty("events").GetInt64());
+        var gap = Assert.Single(manifest.GetProperty("coverageGaps").EnumerateArray());
+        Assert.Equal((6, 6), (gap.GetProperty("fromSequence").GetInt64(), gap.GetProperty("toSequence").GetInt64()));
     }
 
     [SkippableFact]

@@ -9,21 +9,8 @@ namespace Platform.Tests.Forensics;
 public abstract class ForensicViewTests(PlatformApi api)
 {
     /// <summary>1,200 events in three batches (every other one in the container), then the attack's last steps.</summary>
-    private async Task<string> RecordedHost(string hostname, ContainerRef container)
-    {
-        var (agent, enrolled) = await api.EnrolledAgent(hostname);
-        var id = enrolled.Agent.Id;
-        for (var b = 0; b < 3; b++)
-        {
-            var reads = Reads($"{hostname}-{b}", T0.AddSeconds(b), 400);
-            foreach (var e in reads.Where(e => e.Container is not null))
-                e.Container = container;
-            await agent.PushTelemetryAsync(Batch(b + 1, reads), id);
-        }
-
-        await agent.PushTelemetryAsync(Batch(4, ShellFromJava("shell", T0.AddSeconds(10), container), Connect("exfil", T0.AddSeconds(11), container)), id);
-        return id;
-    }
+    private async Task<string> RecordedHost(string hostname, ContainerRef container) =>
+        (await Telemetry.TelemetryEvents.RecordedHost(api, hostname, container, batches: 3, perBatch: 400)).AgentId;
 
     [SkippableFact]
     public async Task The_host_view_is_its_500_most_recent_events_oldest_first()

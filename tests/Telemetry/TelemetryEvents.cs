@@ -1,4 +1,5 @@
 using Platform.Contracts;
+using Platform.Tests.Infrastructure;
 
 namespace Platform.Tests.Telemetry;
 
@@ -32,6 +33,27 @@ public static class TelemetryEvents
     };
 
     public static TelemetryBatch Batch(long sequence, params TelemetryEvent[] events) => new() { Id = $"b-{sequence}", Sequence = sequence, Events = events };
+
+    /// <summary>
+    /// An agent that pushed <paramref name="batches"/> batches of <paramref name="perBatch"/> reads a second apart
+    /// (every other one in <paramref name="container"/>), then the attack's last steps in the container: a shell
+    /// from java at T0+10s and a connection out at T0+11s.
+    /// </summary>
+    public static async Task<(string AgentId, PlatformClient Agent)> RecordedHost(PlatformApi api, string hostname, ContainerRef container, int batches, int perBatch)
+    {
+        var (agent, enrolled) = await api.EnrolledAgent(hostname);
+        var id = enrolled.Agent.Id;
+        for (var b = 0; b < batches; b++)
+        {
+            var reads = Reads($"{hostname}-{b}", T0.AddSeconds(b), perBatch);
+            foreach (var e in reads.Where(e => e.Container is not null))
+                e.Container = container;
+            await agent.PushTelemetryAsync(Batch(b + 1, reads), id);
+        }
+
+        await agent.PushTelemetryAsync(Batch(batches + 1, ShellFromJava("shell", T0.AddSeconds(10), container), Connect("exfil", T0.AddSeconds(11), container)), id);
+        return (id, agent);
+    }
 
     /// <summary><paramref name="count"/> file reads a millisecond apart from <paramref name="start"/>, every other one in the container.</summary>
     public static TelemetryEvent[] Reads(string prefix, DateTimeOffset start, int count) =>

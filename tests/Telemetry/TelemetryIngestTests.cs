@@ -115,6 +115,7 @@ public abstract class TelemetryIngestTests(PlatformApi api)
         Assert.Equal((Micros(before), Micros(before.AddMinutes(3))), (Micros(result.Gap.LastBatchBefore), Micros(result.Gap.FirstBatchAfter)));
         var gap = Assert.Single((await api.Admin().ListTelemetryGapsAsync(agentId: id)).Items);
         Assert.Equal((id, 3L, 4L), (gap.AgentId, gap.FromSequence, gap.ToSequence));
+        Assert.Equal((T0, T0), (gap.LastEventBefore, gap.FirstEventAfter)); // every batch here holds one event at T0
 
         await agent.PushTelemetryAsync(Batch(4, Reads("d", T0, 1)), id);
         Assert.Equal((3L, 3L), Assert.Single((await agent.ListTelemetryGapsAsync(agentId: id)).Items) is var g ? (g.FromSequence, g.ToSequence) : default);

@@ -9,6 +9,8 @@ create table telemetry_batch (
     batch_id    text not null,
     event_count integer not null,
     received_at timestamptz not null,
+    first_time  timestamptz not null,
+    last_time   timestamptz not null,
     primary key (agent_id, sequence)
 );
 create unique index telemetry_batch_id on telemetry_batch (agent_id, batch_id);

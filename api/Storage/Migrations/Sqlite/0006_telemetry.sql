@@ -9,6 +9,8 @@ create table telemetry_batch (
     batch_id    text not null,
     event_count integer not null,
     received_at text not null,
+    first_time  text not null,
+    last_time   text not null,
     primary key (agent_id, sequence)
 ) without rowid;
 create unique index telemetry_batch_id on telemetry_batch (agent_id, batch_id);
