@@ -14,8 +14,10 @@ namespace Platform.Bench;
 
 // End-to-end benchmarks against the api on real Kestrel, printed as one table:
 //   FIM (FimBenchmarks): alert ingest, effective policy GET;
-//   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits.
-// Usage: bench/run.sh [suite=all|fim|telemetry] [alerts=200000] [agents=10000] [rules=1000] [events=1000000] [senders=4]
+//   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
+//   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory.
+// Usage: bench/run.sh [suite=all|fim|telemetry|forensics] [alerts=200000] [agents=10000] [rules=1000]
+//                     [events=1000000] [senders=4] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
 public static class Benchmarks
 {
     public static async Task Main(string[] args)
@@ -33,6 +35,9 @@ public static class Benchmarks
 
         if (suite is "all" or "telemetry")
             await TelemetryBenchmarks.RunAsync(settings, results);
+
+        if (suite is "all" or "forensics")
+            await ForensicBenchmarks.RunAsync(settings, results);
 
         Console.WriteLine();
         Console.WriteLine($"| benchmark | measured | target |");

@@ -103,7 +103,7 @@ public static class TelemetryBenchmarks
     }
 
     /// <summary>A host's mix: processes starting and exiting, files read and written, connections and lookups, in four containers and on the host.</summary>
-    private static List<TelemetryEvent> Events(int seed, int count)
+    public static List<TelemetryEvent> Events(int seed, int count)
     {
         var random = new Random(seed);
         var containers = Enumerable.Range(0, 4).Select(c => new ContainerRef { Id = $"{seed:x4}c0ffee{c:x2}", Name = $"app-{c}", Image = $"registry.example.com/app-{c}:1.{c}" }).ToArray();
