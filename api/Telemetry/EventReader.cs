@@ -52,6 +52,7 @@ public sealed class EventReader(TelemetryStore store)
     {
         var kept = new List<StoredEvent>();
         var older = false;
+        await using var contents = await store.ContentReaderAsync(cancellationToken);
         await foreach (var segment in store.NewestFirstAsync(filter, cancellationToken))
         {
             // Segments come newest last-event first: once one ends before the oldest event kept, none after it can
@@ -62,7 +63,7 @@ public sealed class EventReader(TelemetryStore store)
                 break;
             }
 
-            var content = await store.ContentAsync(segment.SegmentId, cancellationToken);
+            var content = await contents.ReadAsync(segment.SegmentId, cancellationToken);
             if (content is null)
                 continue;
             for (var i = 0; i < content.Count; i++)
@@ -111,6 +112,7 @@ public sealed class EventReader(TelemetryStore store)
         }
 
         var start = fromTicks == long.MinValue ? (DateTimeOffset?)null : new DateTimeOffset(fromTicks, TimeSpan.Zero);
+        await using var contents = await store.ContentReaderAsync(cancellationToken);
         await using var segments = store.OldestFirstAsync(filter, start, until, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var next = await segments.MoveNextAsync() ? segments.Current : null;
         while (true)
@@ -118,7 +120,7 @@ public sealed class EventReader(TelemetryStore store)
             // Every segment that starts no later than the earliest waiting event could hold an earlier one: open it first.
             while (next is not null && (queue.Count == 0 || next.FirstTime.UtcTicks <= queue.Peek().Position.Ticks))
             {
-                if (await store.ContentAsync(next.SegmentId, cancellationToken) is { } content)
+                if (await contents.ReadAsync(next.SegmentId, cancellationToken) is { } content)
                     Enqueue(content, next.SegmentId, 0);
                 next = await segments.MoveNextAsync() ? segments.Current : null;
             }

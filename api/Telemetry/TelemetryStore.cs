@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Data.Common;
 using Dapper;
 using Platform.Api.Storage;
 
@@ -164,7 +165,7 @@ public sealed class TelemetryStore(Database database)
         while (true)
         {
             var rows = await QuerySegmentsAsync(filter, $"""
-                (@beforeTime is null or last_time < @beforeTime or (last_time = @beforeTime and segment_id < @beforeId))
+                {(beforeTime is null ? "1 = 1" : "(last_time < @beforeTime or (last_time = @beforeTime and segment_id < @beforeId))")}
                 order by last_time desc, segment_id desc
                 """, new { beforeTime, beforeId }, chunk, cancellationToken);
             foreach (var row in rows)
@@ -191,8 +192,9 @@ public sealed class TelemetryStore(Database database)
         while (true)
         {
             var rows = await QuerySegmentsAsync(filter, $"""
-                (@from is null or last_time >= @from) and (@until is null or first_time < @until)
-                and (@afterTime is null or first_time > @afterTime or (first_time = @afterTime and segment_id > @afterId))
+                {(afterTime is null ? "1 = 1" : "(first_time > @afterTime or (first_time = @afterTime and segment_id > @afterId))")}
+                {(until is null ? "" : "and first_time < @until")}
+                {(from is null ? "" : "and last_time >= @from")}
                 order by first_time, segment_id
                 """, new { from, until, afterTime, afterId }, chunk, cancellationToken);
             foreach (var row in rows)
@@ -205,10 +207,18 @@ public sealed class TelemetryStore(Database database)
 
     private async Task<List<SegmentRow>> QuerySegmentsAsync(SegmentFilter filter, string conditionAndOrder, object parameters, int take, CancellationToken cancellationToken)
     {
+        // Only the conditions that apply, so that the planner can use the (resource, time) indexes: an
+        // "(@x is null or column = @x)" would make every page a scan of the whole table.
+        var resource = (filter.AgentId, filter.ContainerId) switch
+        {
+            (not null, not null) => "agent_id = @agentId and container_id = @containerId",
+            (not null, null) => "agent_id = @agentId",
+            (null, not null) => "container_id = @containerId",
+            _ => throw new ArgumentException("Segments are read for a host, a container or both.", nameof(filter)),
+        };
         var sql = $"""
             select {SegmentColumns} from telemetry_segment
-            where (@agentId is null or agent_id = @agentId) and (@containerId is null or container_id = @containerId)
-              and (@kindBits = 0 or (kinds & @kindBits) <> 0)
+            where {resource}{(filter.KindBits == 0 ? "" : " and (kinds & @kindBits) <> 0")}
               and {conditionAndOrder}
             limit @take
             """;
@@ -218,13 +228,27 @@ public sealed class TelemetryStore(Database database)
         return (await db.QueryAsync<SegmentRow>(new CommandDefinition(sql, arguments, cancellationToken: cancellationToken))).AsList();
     }
 
-    /// <summary>A segment's events, decompressed; null if it has gone (rolled out of retention) since it was listed.</summary>
+    /// <summary>Reads segments' events over one connection, for readers that go through many segments.</summary>
+    public async Task<ContentReader> ContentReaderAsync(CancellationToken cancellationToken) => new(await database.OpenAsync(cancellationToken));
+
+    public sealed class ContentReader(DbConnection db) : IAsyncDisposable
+    {
+        /// <summary>A segment's events, decompressed; null if it has gone (rolled out of retention) since it was listed.</summary>
+        public async Task<SegmentContent?> ReadAsync(string segmentId, CancellationToken cancellationToken)
+        {
+            var row = await db.QuerySingleOrDefaultAsync<ContentRow>(new CommandDefinition(
+                "select raw_bytes, events, timeline, times from telemetry_segment where segment_id = @segmentId", new { segmentId }, cancellationToken: cancellationToken));
+            return row is null ? null : new SegmentContent(row.Events, checked((int)row.RawBytes), row.Timeline, row.Times);
+        }
+
+        public ValueTask DisposeAsync() => db.DisposeAsync();
+    }
+
+    /// <summary>One segment's events, decompressed; null if it has gone since it was listed.</summary>
     public async Task<SegmentContent?> ContentAsync(string segmentId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        var row = await db.QuerySingleOrDefaultAsync<ContentRow>(new CommandDefinition(
-            "select raw_bytes, events, timeline, times from telemetry_segment where segment_id = @segmentId", new { segmentId }, cancellationToken: cancellationToken));
-        return row is null ? null : new SegmentContent(row.Events, checked((int)row.RawBytes), row.Timeline, row.Times);
+        await using var reader = await ContentReaderAsync(cancellationToken);
+        return await reader.ReadAsync(segmentId, cancellationToken);
     }
 
     public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, string inventoryJson, CancellationToken cancellationToken)

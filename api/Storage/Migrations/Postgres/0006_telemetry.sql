@@ -29,8 +29,11 @@ create table telemetry_segment (
     timeline      bytea not null,
     times         bytea not null
 );
+-- Newest first (views, retention) by last event, oldest first (queries, bundles) by first event.
 create index telemetry_segment_agent on telemetry_segment (agent_id, last_time);
 create index telemetry_segment_container on telemetry_segment (container_id, last_time);
+create index telemetry_segment_agent_first on telemetry_segment (agent_id, first_time);
+create index telemetry_segment_container_first on telemetry_segment (container_id, first_time);
 
 -- Data kept past the rolling caps: an incident's resource and window, until expires_at (null: no end yet).
 create table telemetry_pin (
