@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Platform.Api.Agents;
 using Platform.Api.Generated;
 using Platform.Api.Telemetry;
@@ -78,10 +79,23 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
             return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
         }
 
-        return TypedResults.Ok(new ForensicView
+        // The events are stored in the API's own JSON: write them out as they are rather than parse and
+        // re-serialise 500 of them (the document is the ForensicView schema).
+        return Results.Stream(async body =>
         {
-            AgentId = agent.AgentId, Hostname = agent.Hostname, ContainerId = containerId, OlderEventsExist = older, Events = events.Select(e => e.Event()).ToList(),
-        });
+            await using var json = new Utf8JsonWriter(body);
+            json.WriteStartObject();
+            json.WriteString("agentId", agent.AgentId);
+            json.WriteString("hostname", agent.Hostname);
+            if (containerId is not null)
+                json.WriteString("containerId", containerId);
+            json.WriteBoolean("olderEventsExist", older);
+            json.WriteStartArray("events");
+            foreach (var e in events)
+                json.WriteRawValue(e.Json.Span, skipInputValidation: true);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }, "application/json; charset=utf-8");
     }
 
     /// <summary>text/plain when the client prefers it to JSON (Accept: text/plain); JSON otherwise.</summary>
