@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Json;
 
 namespace Platform.Api.Http;
@@ -14,8 +15,9 @@ public static class JsonSetup
             json.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             json.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             json.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
-            json.AllowOutOfOrderMetadataProperties = true;
-            json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver);
+            // Subtypes of the contract (telemetry events) by their discriminator, wherever it is in the object.
+            json.TypeInfoResolver = SpecRequiredProperties.Resolver(json.TypeInfoResolver).WithAddedModifier(Discriminators.Modify);
+            json.Converters.Add(new Discriminators.ConverterFactory());
             json.Converters.Add(new UtcTimestampConverter());
             // Enums travel as the spec's strings everywhere, lists of enums included (see contracts/PlatformClient.Json.cs).
             json.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
