@@ -41,21 +41,106 @@ public sealed record SegmentFilter(string? AgentId, string? ContainerId, int Kin
 /// Flight data storage: batch receipts (idempotency and coverage gaps), segments (one row per batch and
 /// resource, see <see cref="Segment"/>) and the agents' inventories.
 /// </summary>
-public sealed class TelemetryStore(Database database)
+public sealed class TelemetryStore(Database database) : IAsyncDisposable
 {
     private const string SegmentColumns = "segment_id, agent_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes";
 
-    /// <summary>Stores a batch once: its receipt and its segments in one transaction, or nothing if it was received before.</summary>
-    public async Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores a batch once: its receipt and its segments, or nothing if it was received before. Returns when it
+    /// is committed. Batches are committed in groups (group commit): one writer takes every batch waiting and
+    /// writes them in one transaction, so the part of ingest that cannot run in parallel (SQLite has one writer)
+    /// is one short transaction for many batches, not one for each (and PostgreSQL flushes its log once a group).
+    /// </summary>
+    public Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var pending = new PendingBatch(new IncomingBatch(agentId, batchId, sequence, segments, receivedAt));
+        lock (_queue)
+        {
+            // SQLite has one writer; PostgreSQL takes several transactions at once, each a group.
+            _writers ??= Task.WhenAll(Enumerable.Range(0, database.Provider == StorageProvider.Postgres ? 4 : 1).Select(_ => Task.Run(WriteLoopAsync)));
+        }
 
+        if (!_queue.Writer.TryWrite(pending))
+            throw new InvalidOperationException("The flight data store is shutting down.");
+        // A cancelled request does not take its batch back: it may still commit, and a retry is a duplicate.
+        return pending.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    private const int GroupLimit = 64;
+
+    private readonly System.Threading.Channels.Channel<PendingBatch> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingBatch>();
+
+    private Task? _writers;
+
+    private sealed record IncomingBatch(string AgentId, string BatchId, long Sequence, IReadOnlyList<Segment> Segments, DateTimeOffset ReceivedAt);
+
+    private sealed record PendingBatch(IncomingBatch Batch)
+    {
+        public TaskCompletionSource<BatchResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var group = new List<PendingBatch>(GroupLimit);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            while (group.Count < GroupLimit && _queue.Reader.TryRead(out var pending))
+                group.Add(pending);
+            try
+            {
+                var results = await WriteGroupAsync(group.Select(p => p.Batch).ToList());
+                for (var i = 0; i < group.Count; i++)
+                    group[i].Result.SetResult(results[i]);
+            }
+            catch (Exception) when (group.Count > 1)
+            {
+                // One batch must not fail the others: write them one by one, each with its own outcome.
+                foreach (var pending in group)
+                {
+                    try
+                    {
+                        pending.Result.SetResult((await WriteGroupAsync([pending.Batch]))[0]);
+                    }
+                    catch (Exception ex)
+                    {
+                        pending.Result.SetException(ex);
+                    }
+                }
+            }
+            catch (Exception ex)
+            {
+                group[0].Result.SetException(ex);
+            }
+        }
+    }
+
+    /// <summary>Lets the batches already taken be committed before the application stops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        if (_writers is not null)
+            await _writers;
+    }
+
+    private async Task<List<BatchResult>> WriteGroupAsync(IReadOnlyList<IncomingBatch> batches)
+    {
+        using var turn = await database.WriterTurnAsync(CancellationToken.None);
+        await using var db = await database.OpenAsync(CancellationToken.None);
+        await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
+        var results = new List<BatchResult>(batches.Count);
+        foreach (var batch in batches)
+            results.Add(await WriteBatchAsync(db, transaction, batch, CancellationToken.None));
+        await transaction.CommitAsync(CancellationToken.None);
+        return results;
+    }
+
+    private static async Task<BatchResult> WriteBatchAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch, CancellationToken cancellationToken)
+    {
         var receipt = new
         {
-            agentId, sequence, batchId, eventCount = segments.Sum(s => s.EventCount), receivedAt,
-            firstTime = segments.Min(s => s.FirstTime), lastTime = segments.Max(s => s.LastTime),
+            agentId = batch.AgentId, sequence = batch.Sequence, batchId = batch.BatchId, eventCount = batch.Segments.Sum(s => s.EventCount), receivedAt = batch.ReceivedAt,
+            firstTime = batch.Segments.Min(s => s.FirstTime), lastTime = batch.Segments.Max(s => s.LastTime),
         };
         var inserted = await db.ExecuteAsync(new CommandDefinition(
             """
@@ -69,32 +154,31 @@ public sealed class TelemetryStore(Database database)
             var earlier = (await db.QueryAsync<(long Sequence, string BatchId)>(new CommandDefinition(
                 "select sequence, batch_id from telemetry_batch where agent_id = @agentId and (sequence = @sequence or batch_id = @batchId)",
                 receipt, transaction, cancellationToken: cancellationToken))).AsList();
-            if (earlier.Any(b => b.Sequence == sequence && b.BatchId == batchId))
+            if (earlier.Any(b => b.Sequence == batch.Sequence && b.BatchId == batch.BatchId))
                 return new BatchResult(BatchOutcome.Duplicate);
-            return new BatchResult(BatchOutcome.Conflict, earlier.Any(b => b.Sequence == sequence)
-                ? $"Sequence number {sequence} belongs to another batch of this agent."
-                : $"Batch id '{batchId}' was sent before with another sequence number.");
+            return new BatchResult(BatchOutcome.Conflict, earlier.Any(b => b.Sequence == batch.Sequence)
+                ? $"Sequence number {batch.Sequence} belongs to another batch of this agent."
+                : $"Batch id '{batch.BatchId}' was sent before with another sequence number.");
         }
 
         var previous = await db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(
             "select sequence, received_at, last_time from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1",
             receipt, transaction, cancellationToken: cancellationToken));
         var expected = (previous?.Sequence ?? 0) + 1;
-        var gap = sequence > expected ? new SequenceGap(expected, sequence - 1, previous?.ReceivedAt, receivedAt, previous?.LastTime, receipt.firstTime) : null;
+        var gap = batch.Sequence > expected ? new SequenceGap(expected, batch.Sequence - 1, previous?.ReceivedAt, batch.ReceivedAt, previous?.LastTime, receipt.firstTime) : null;
 
-        var ids = Ids.New("seg", segments.Count);
+        var ids = Ids.New("seg", batch.Segments.Count);
         await db.ExecuteAsync(new CommandDefinition(
             $"""
             insert into telemetry_segment ({SegmentColumns}, events, timeline, times)
             values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times)
             """,
-            segments.Select((s, i) => new
+            batch.Segments.Select((s, i) => new
             {
-                segmentId = ids[i], agentId, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
+                segmentId = ids[i], agentId = batch.AgentId, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
                 kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Events, timeline = s.Timeline, times = s.Times,
             }), transaction, cancellationToken: cancellationToken));
 
-        await transaction.CommitAsync(cancellationToken);
         return new BatchResult(BatchOutcome.Stored, Gap: gap);
     }
 

@@ -84,6 +84,43 @@ public abstract class TelemetryIngestTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task Concurrent_pushes_committed_together_each_get_their_own_outcome()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent("web-10");
+        var id = enrolled.Agent.Id;
+        var batches = Enumerable.Range(1, 10).Select(n => Batch(n, Reads($"c{n}", T0.AddSeconds(n), 5))).ToList();
+        var rival = new TelemetryBatch { Id = "rival-3", Sequence = 3, Events = Reads("r", T0, 5) };
+
+        // Every batch twice and a rival for sequence 3, all at once: they reach the store in groups.
+        var pushes = batches.Concat(batches).Append(rival).Select(async b =>
+        {
+            try
+            {
+                return (b.Id, Outcome: (await agent.PushTelemetryAsync(b, id)).Duplicate ? "duplicate" : "stored");
+            }
+            catch (PlatformApiException<ProblemDetails> e) when (e.StatusCode == 409)
+            {
+                return (b.Id, Outcome: "conflict");
+            }
+        }).ToList();
+        var outcomes = await Task.WhenAll(pushes);
+
+        // Sequence 3 went to whichever came first; every other batch is stored once and acknowledged twice.
+        var winner3 = outcomes.Any(o => o.Id == "rival-3" && o.Outcome == "stored") ? "rival-3" : "b-3";
+        foreach (var b in batches.Select(b => b.Id).Append("rival-3"))
+        {
+            var mine = outcomes.Where(o => o.Id == b).Select(o => o.Outcome).Order().ToList();
+            if (b == winner3 || (b != "b-3" && b != "rival-3"))
+                Assert.Equal(b == "rival-3" ? ["stored"] : ["duplicate", "stored"], mine);
+            else
+                Assert.All(mine, o => Assert.Equal("conflict", o));
+        }
+
+        Assert.Equal(50, (await AllEvents(id)).Count);
+        Assert.Empty((await api.Admin().ListTelemetryGapsAsync(agentId: id)).Items);
+    }
+
+    [SkippableFact]
     public async Task A_sequence_number_or_batch_id_used_for_another_batch_is_a_conflict()
     {
         var (agent, enrolled) = await api.EnrolledAgent("web-04");
