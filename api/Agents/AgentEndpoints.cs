@@ -112,11 +112,9 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> GetAgent(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
-        if (!http.Caller().MaySee(agentId))
-            return Problems.Forbidden("An agent credential may only read its own agent.");
-        var agent = await agents.FindAsync(agentId, cancellationToken);
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own agent.", cancellationToken);
         if (agent is null)
-            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+            return refusal!;
         http.Response.Headers.ETag = ETags.For(agent.Version);
         return TypedResults.Ok(agent.ToContract());
     }

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
@@ -34,10 +33,9 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
 
     public override async Task<IResult> PushFimBaselineChecks(HttpContext http, FimBaselineCheckBatch body, string agentId, CancellationToken cancellationToken)
     {
-        if (!http.Caller().MaySee(agentId))
-            return Problems.Forbidden("An agent may only report its own baseline checks.");
-        if (await agents.FindAsync(agentId, cancellationToken) is null)
-            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only report its own baseline checks.", cancellationToken);
+        if (agent is null)
+            return refusal!;
         await compliance.RecordAsync(agentId, body.Checks.Select(c => new BaselineCheckRow
         {
             RuleId = c.RuleId,

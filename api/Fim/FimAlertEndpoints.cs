@@ -88,11 +88,9 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
 
     public override async Task<IResult> PushFimAlerts(HttpContext http, FimAlertBatch body, string agentId, CancellationToken cancellationToken)
     {
-        if (!http.Caller().MaySee(agentId))
-            return Problems.Forbidden("An agent may only push its own alerts.");
-        var agent = await agents.FindAsync(agentId, cancellationToken);
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own alerts.", cancellationToken);
         if (agent is null)
-            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+            return refusal!;
 
         // A batch names few rule versions: describe each once.
         var ruleVersions = new Dictionary<(string, int), (string Name, FimSeverity Severity)>();

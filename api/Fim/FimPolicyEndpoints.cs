@@ -1,5 +1,4 @@
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
@@ -11,15 +10,13 @@ public sealed class FimPolicyEndpoints(AgentStore agents, FimPolicyCache policie
 {
     public override async Task<IResult> GetEffectiveFimPolicy(HttpContext http, string? if_None_Match, string agentId, CancellationToken cancellationToken)
     {
-        if (!http.Caller().MaySee(agentId))
-            return Problems.Forbidden("An agent credential may only read its own policy.");
-        var agent = await agents.FindAsync(agentId, cancellationToken);
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own policy.", cancellationToken);
         if (agent is null)
-            return Problems.NotFound($"Agent '{agentId}' does not exist.");
+            return refusal!;
 
         var (rules, etag) = await policies.PolicyForAsync(agent.Hostname, Labels.Read(agent.LabelsJson), cancellationToken);
         http.Response.Headers.ETag = etag;
-        if (if_None_Match is not null && if_None_Match.Split(',', StringSplitOptions.TrimEntries).Any(tag => tag == etag || tag == "*"))
+        if (ETags.NoneMatch(if_None_Match, etag))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return TypedResults.Ok(new FimPolicy { AgentId = agentId, Rules = rules.ToList() });
     }

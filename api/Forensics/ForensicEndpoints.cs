@@ -16,7 +16,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not download forensic bundles.", cancellationToken);
         if (agent is null)
             return refusal!;
-        return await BundleAsync(http, agent, null, from, until, cancellationToken);
+        return await BundleAsync(http, agent, null, from, until, if_None_Match, cancellationToken);
     }
 
     public override async Task<IResult> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string containerId, CancellationToken cancellationToken)
@@ -24,18 +24,19 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         var agent = await HostOfAsync(containerId, cancellationToken);
         if (agent is null)
             return Http.Problems.NotFound($"There is no flight data for container '{containerId}'.");
-        return await BundleAsync(http, agent, containerId, from, until, cancellationToken);
+        return await BundleAsync(http, agent, containerId, from, until, if_None_Match, cancellationToken);
     }
 
-    private async Task<IResult> BundleAsync(HttpContext http, AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken)
+    private async Task<IResult> BundleAsync(HttpContext http, AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, string? ifNoneMatch, CancellationToken cancellationToken)
     {
         if (from > until)
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
         var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
         var identity = await bundles.IdentityAsync(scope, cancellationToken);
         var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{identity}\"");
-        // Unchanged: say so without building (or even finding) the file.
-        if (http.Request.GetTypedHeaders().IfNoneMatch.Any(tag => tag.Compare(etag, useStrongComparison: false) || tag.Equals(Microsoft.Net.Http.Headers.EntityTagHeaderValue.Any)))
+        // Unchanged: say so without building (or even finding) the file. (Any other form of the tag, the file
+        // result below still answers; it only costs the build.)
+        if (Http.ETags.NoneMatch(ifNoneMatch, etag.Tag.Value!))
         {
             http.Response.Headers.ETag = etag.ToString();
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);

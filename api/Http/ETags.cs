@@ -5,6 +5,10 @@ public static class ETags
 {
     public static string For(int version) => $"\"{version}\"";
 
+    /// <summary>True when <paramref name="ifNoneMatch"/> names <paramref name="etag"/> or is <c>*</c>: the client has it, answer 304.</summary>
+    public static bool NoneMatch(string? ifNoneMatch, string etag) =>
+        ifNoneMatch is not null && ifNoneMatch.Split(',', StringSplitOptions.TrimEntries).Any(tag => tag == etag || tag == "*");
+
     /// <summary>True when there is no If-Match, it is <c>*</c>, or it names the current version.</summary>
     public static bool Matches(string? ifMatch, int version)
     {
