@@ -22,6 +22,9 @@ public sealed class ForensicsOptions
     public long BundleCacheBytes { get; set; } = 4L * 1024 * 1024 * 1024;
 }
 
+/// <summary>A bundle ready to build: its scope, its identity, and what it holds besides the events.</summary>
+public sealed record BundlePlan(BundleScope Scope, string Identity, IReadOnlyList<FimAlert> FimAlerts, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps);
+
 /// <summary>What a bundle holds: a host (its containers included) or one container, from..until inclusive.</summary>
 public sealed record BundleScope(AgentRow Agent, string? ContainerId, DateTimeOffset From, DateTimeOffset Until)
 {
@@ -69,26 +72,33 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             ? new DateTimeOffset(first ? content.Ticks[0] : content.Ticks[^1], TimeSpan.Zero)
             : null;
 
-    /// <summary>A hash of everything the bundle would hold: its ETag and its file name.</summary>
-    public async Task<string> IdentityAsync(BundleScope scope, CancellationToken cancellationToken)
+    /// <summary>
+    /// What the bundle will hold besides its events (read once, for its identity and its build), and its
+    /// identity: a hash of everything in it, which is its ETag and its file name.
+    /// </summary>
+    public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken)
     {
+        var fimAlerts = await AlertsAsync(scope, cancellationToken);
+        var inventory = await InventoryAsync(scope, cancellationToken);
+        var gaps = await GapsAsync(scope, cancellationToken);
+
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
         Add($"{FormatVersion}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
         await foreach (var segment in store.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken))
             Add($"s|{segment.SegmentId}|{segment.EventCount}|{segment.StoredBytes}");
-        foreach (var alert in await AlertsAsync(scope, cancellationToken))
+        foreach (var alert in fimAlerts)
             Add($"a|{alert.Id}|{alert.Count}|{alert.LastSeen.UtcTicks}|{alert.AcknowledgedAt?.UtcTicks}");
-        var inventory = await store.InventoryAsync(scope.Agent.AgentId, cancellationToken);
-        Add($"i|{inventory?.ReportedAt.UtcTicks}|{inventory?.InventoryJson}");
-        foreach (var gap in await GapsAsync(scope, cancellationToken))
+        Add("i|" + JsonSerializer.Serialize(inventory, Telemetry.Segments.Json));
+        foreach (var gap in gaps)
             Add($"g|{gap.From}|{gap.To}");
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), fimAlerts, inventory, gaps);
     }
 
     /// <summary>The bundle's file, built now if it is not there yet.</summary>
-    public async Task<string> FileAsync(BundleScope scope, string identity, CancellationToken cancellationToken)
+    public async Task<string> FileAsync(BundlePlan plan, CancellationToken cancellationToken)
     {
+        var identity = plan.Identity;
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, identity + ".zip");
         var gate = _building.GetOrAdd(identity, _ => new SemaphoreSlim(1, 1));
@@ -104,7 +114,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             var temporary = Path.Combine(Directory, $"{identity}.{Guid.NewGuid():N}.part");
             try
             {
-                await BuildAsync(scope, temporary, cancellationToken);
+                await BuildAsync(plan, temporary, cancellationToken);
                 File.Move(temporary, path);
             }
             finally
@@ -122,8 +132,9 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         return path;
     }
 
-    private async Task BuildAsync(BundleScope scope, string path, CancellationToken cancellationToken)
+    private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
+        var (scope, _, fimAlerts, inventory, gaps) = plan;
         var entries = new List<BundleEntry>();
         await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
@@ -169,7 +180,6 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             entries.Add(await EntryAsync(zip, "timeline.txt", stream => timeline.CopyTo(stream)));
         }
 
-        var fimAlerts = await AlertsAsync(scope, cancellationToken);
         entries.Add(await EntryAsync(zip, "fim-alerts.jsonl", stream =>
         {
             foreach (var alert in fimAlerts)
@@ -179,7 +189,6 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             }
         }));
 
-        var inventory = await InventoryAsync(scope, cancellationToken);
         entries.Add(await EntryAsync(zip, "inventory.json", stream => JsonSerializer.Serialize(stream, inventory, Json)));
 
         var manifest = new BundleManifest(
@@ -187,7 +196,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             new BundleResource(scope.ContainerId is null ? "host" : "container", scope.Agent.AgentId, scope.Agent.Hostname, scope.ContainerId),
             new BundleWindow(scope.From, scope.Until),
             new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
-            (await GapsAsync(scope, cancellationToken)).Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
+            gaps.Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
             entries);
         await EntryAsync(zip, "manifest.json", stream => JsonSerializer.Serialize(stream, manifest, Json));
     }
@@ -228,11 +237,10 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private async Task<Inventory> InventoryAsync(BundleScope scope, CancellationToken cancellationToken)
     {
-        var stored = await store.InventoryAsync(scope.Agent.AgentId, cancellationToken);
-        var report = stored is { } s ? JsonSerializer.Deserialize<InventoryReport>(s.InventoryJson, Telemetry.Segments.Json)! : new InventoryReport { Containers = [], Images = [] };
+        var (reportedAt, report) = await store.InventoryAsync(scope.Agent.AgentId, cancellationToken);
         var containers = report.Containers.Where(c => scope.ContainerId is null || c.Id == scope.ContainerId).ToList();
         var images = scope.ContainerId is null ? report.Images : report.Images.Where(i => containers.Any(c => c.Image == i.Name)).ToList();
-        return new Inventory { AgentId = scope.Agent.AgentId, Hostname = scope.Agent.Hostname, ReportedAt = stored?.ReportedAt, Containers = containers, Images = images };
+        return new Inventory { AgentId = scope.Agent.AgentId, Hostname = scope.Agent.Hostname, ReportedAt = reportedAt, Containers = containers, Images = images };
     }
 
     /// <summary>The agent's coverage gaps that touch the window: the missing batches could have held events in it.</summary>

@@ -32,7 +32,8 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         if (from > until)
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
         var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
-        var identity = await bundles.IdentityAsync(scope, cancellationToken);
+        var plan = await bundles.PlanAsync(scope, cancellationToken);
+        var identity = plan.Identity;
         var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{identity}\"");
         // Unchanged: say so without building (or even finding) the file. (Any other form of the tag, the file
         // result below still answers; it only costs the build.)
@@ -42,7 +43,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         }
 
-        var path = await bundles.FileAsync(scope, identity, cancellationToken);
+        var path = await bundles.FileAsync(plan, cancellationToken);
         return TypedResults.PhysicalFile(path, "application/zip", $"forensics-{identity[..16]}.zip", entityTag: etag, enableRangeProcessing: true);
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using FluentValidation;
 using Platform.Api.Agents;
 using Platform.Api.Auth;
@@ -72,7 +71,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         foreach (var variable in body.Containers.SelectMany(c => c.Environment ?? []))
             variable.Secret = variable.Secret == true || LooksSecret(variable.Name);
         var reportedAt = time.GetUtcNow();
-        await store.ReplaceInventoryAsync(agentId, reportedAt, JsonSerializer.Serialize(body, Segments.Json), cancellationToken);
+        await store.ReplaceInventoryAsync(agentId, reportedAt, body, cancellationToken);
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = body.Containers, Images = body.Images });
     }
 
@@ -81,9 +80,8 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own inventory.", cancellationToken);
         if (agent is null)
             return refusal!;
-        var stored = await store.InventoryAsync(agentId, cancellationToken);
-        var report = stored is { } s ? JsonSerializer.Deserialize<InventoryReport>(s.InventoryJson, Segments.Json)! : new InventoryReport { Containers = [], Images = [] };
-        return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = stored?.ReportedAt, Containers = report.Containers, Images = report.Images });
+        var (reportedAt, report) = await store.InventoryAsync(agentId, cancellationToken);
+        return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = report.Containers, Images = report.Images });
     }
 
     public override async Task<IResult> ListTelemetryEvents(HttpContext http, int limit, string? cursor, string? agentId, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)

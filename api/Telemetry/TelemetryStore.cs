@@ -335,8 +335,9 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         return await reader.ReadAsync(segmentId, cancellationToken);
     }
 
-    public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, string inventoryJson, CancellationToken cancellationToken)
+    public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, Platform.Contracts.InventoryReport inventory, CancellationToken cancellationToken)
     {
+        var inventoryJson = System.Text.Json.JsonSerializer.Serialize(inventory, Segments.Json);
         await using var db = await database.OpenAsync(cancellationToken);
         await db.ExecuteAsync(new CommandDefinition(
             """
@@ -345,11 +346,14 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
             """, new { agentId, reportedAt, inventoryJson }, cancellationToken: cancellationToken));
     }
 
-    public async Task<(DateTimeOffset ReportedAt, string InventoryJson)?> InventoryAsync(string agentId, CancellationToken cancellationToken)
+    /// <summary>The agent's last inventory, or empty lists (and no time) if it never reported one.</summary>
+    public async Task<(DateTimeOffset? ReportedAt, Platform.Contracts.InventoryReport Inventory)> InventoryAsync(string agentId, CancellationToken cancellationToken)
     {
         await using var db = await database.OpenAsync(cancellationToken);
         var row = await db.QuerySingleOrDefaultAsync<InventoryRow>(new CommandDefinition(
             "select reported_at, inventory_json from agent_inventory where agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken));
-        return row is null ? null : (row.ReportedAt, row.InventoryJson);
+        return row is null
+            ? (null, new Platform.Contracts.InventoryReport { Containers = [], Images = [] })
+            : (row.ReportedAt, System.Text.Json.JsonSerializer.Deserialize<Platform.Contracts.InventoryReport>(row.InventoryJson, Segments.Json)!);
     }
 }
