@@ -74,7 +74,6 @@ public static class Segments
             for (var i = 0; i < resource.Count; i++)
             {
                 var e = resource[i];
-                e.Hostname = hostname;
                 writer.Reset(json);
                 EventJson.Write(writer, e, hostname);
                 writer.Flush();
@@ -107,12 +106,9 @@ public static class Segments
             list.Add(e);
         }
 
+        // OrderBy is a stable sort.
         foreach (var list in resources.Values)
-        {
-            var ordered = list.Select((e, i) => (e, i)).ToArray();
-            Array.Sort(ordered, (a, b) => a.e.Time.UtcTicks != b.e.Time.UtcTicks ? a.e.Time.UtcTicks.CompareTo(b.e.Time.UtcTicks) : a.i.CompareTo(b.i));
-            yield return ordered.Select(x => x.e).ToList();
-        }
+            yield return list.OrderBy(e => e.Time.UtcTicks).ToList();
     }
 
     private static byte[] Compress(ReadOnlySpan<byte> data)

@@ -77,14 +77,6 @@ public static class Timeline
         }
     }
 
-    /// <summary>The event's line as a string.</summary>
-    public static string Line(TelemetryEvent e, string hostname)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        Write(buffer, e, hostname);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
     private readonly struct LineWriter(IBufferWriter<byte> output)
     {
         public LineWriter Ascii(string text)
