@@ -14,7 +14,11 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class Discriminators
 {
-    /// <summary>Adds the discriminator property to subtypes and turns off the serializer's own polymorphism for their bases.</summary>
+    /// <summary>
+    /// Adds the discriminator property to subtypes and turns off the serializer's own polymorphism for their
+    /// bases. NSwag also gives such a base a bag for properties it does not know, which would take in any field
+    /// at all: the subtypes lose it, so unknown fields are refused as everywhere else.
+    /// </summary>
     public static void Modify(JsonTypeInfo typeInfo)
     {
         // A base is read by the converter below (its type info is not an object's then).
@@ -26,6 +30,12 @@ public static class Discriminators
 
         if (typeInfo.Kind != JsonTypeInfoKind.Object || typeInfo.Type.BaseType is not { } baseType || Polymorphic(baseType) is not { } attribute)
             return;
+        for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
+        {
+            if (typeInfo.Properties[i].IsExtensionData)
+                typeInfo.Properties.RemoveAt(i);
+        }
+
         var value = baseType.GetCustomAttributes<JsonDerivedTypeAttribute>().Single(d => d.DerivedType == typeInfo.Type).TypeDiscriminator as string;
         var property = typeInfo.CreateJsonPropertyInfo(typeof(string), attribute.TypeDiscriminatorPropertyName!);
         property.Get = _ => value;

@@ -10,37 +10,15 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class SpecRequiredProperties
 {
-    private static bool IsPolymorphic(Type? type)
-    {
-        for (; type is not null; type = type.BaseType)
-        {
-            if (type.IsDefined(typeof(System.Text.Json.Serialization.JsonPolymorphicAttribute), inherit: false))
-                return true;
-        }
-
-        return false;
-    }
-
     public static IJsonTypeInfoResolver Resolver(IJsonTypeInfoResolver? inner)
     {
         var required = Contract.RequiredProperties;
         // A new resolver each time: the framework's default one is shared and frozen after first use.
         return (inner ?? new DefaultJsonTypeInfoResolver()).WithAddedModifier(typeInfo =>
         {
-            if (typeInfo.Kind != JsonTypeInfoKind.Object || typeInfo.Type.Assembly != typeof(Platform.Contracts.PlatformClient).Assembly)
-                return;
-            // NSwag gives a base schema of subtypes (allOf) a bag for properties it does not know, which would
-            // take in any field at all; without it unknown fields are refused as everywhere else. (Maps keep theirs.)
-            if (IsPolymorphic(typeInfo.Type))
-            {
-                for (var i = typeInfo.Properties.Count - 1; i >= 0; i--)
-                {
-                    if (typeInfo.Properties[i].IsExtensionData)
-                        typeInfo.Properties.RemoveAt(i);
-                }
-            }
-
-            if (!required.TryGetValue(typeInfo.Type.Name, out var names))
+            if (typeInfo.Kind != JsonTypeInfoKind.Object
+                || typeInfo.Type.Assembly != typeof(Platform.Contracts.PlatformClient).Assembly
+                || !required.TryGetValue(typeInfo.Type.Name, out var names))
                 return;
             foreach (var property in typeInfo.Properties)
             {
