@@ -125,19 +125,20 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
         var overCap = 0;
         foreach (var resource in await OverCapAsync(now, cancellationToken))
         {
-            // The oldest unpinned segments, as many as it takes to get under the cap.
-            await using var db = await database.OpenAsync(cancellationToken);
-            var candidates = await db.QueryAsync<(string SegmentId, long StoredBytes)>(new CommandDefinition(
-                $"select segment_id, stored_bytes from telemetry_segment s where agent_id = @AgentId and container_id = @ContainerId and {Unpinned} order by last_time, segment_id",
-                new { resource.AgentId, resource.ContainerId, now }, cancellationToken: cancellationToken));
+            // The oldest unpinned segments, as many as it takes to get under the cap (read only that far).
             var excess = resource.Bytes - (resource.ContainerId.Length == 0 ? options.HostMaxBytes : options.ContainerMaxBytes);
             var doomed = new List<string>();
-            foreach (var (segmentId, storedBytes) in candidates)
+            await using (var db = await database.OpenAsync(cancellationToken))
             {
-                if (excess <= 0)
-                    break;
-                doomed.Add(segmentId);
-                excess -= storedBytes;
+                await foreach (var (segmentId, storedBytes) in db.QueryUnbufferedAsync<(string SegmentId, long StoredBytes)>(
+                    $"select segment_id, stored_bytes from telemetry_segment s where agent_id = @AgentId and container_id = @ContainerId and {Unpinned} order by last_time, segment_id",
+                    new { resource.AgentId, resource.ContainerId, now }).WithCancellation(cancellationToken))
+                {
+                    doomed.Add(segmentId);
+                    excess -= storedBytes;
+                    if (excess <= 0)
+                        break;
+                }
             }
 
             foreach (var chunk in doomed.Chunk(DeleteChunk))
