@@ -119,7 +119,6 @@ public sealed class BenchApi : WebApplicationFactory<Program>
         public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
         {
             var json = app.ApplicationServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-            var validator = app.ApplicationServices.GetRequiredService<FluentValidation.IValidator<TelemetryBatch>>();
             app.Use(async (context, nextMiddleware) =>
             {
                 if (!context.Request.Path.StartsWithSegments("/bench/discard"))
@@ -128,11 +127,10 @@ public sealed class BenchApi : WebApplicationFactory<Program>
                     return;
                 }
 
-                var batch = await context.Request.ReadFromJsonAsync<TelemetryBatch>(json);
-                var validation = await validator.ValidateAsync(batch!);
-                if (!validation.IsValid)
-                    throw new InvalidOperationException("bench batch is invalid: " + validation);
-                await context.Response.WriteAsJsonAsync(new TelemetryBatchResult { BatchId = batch!.Id, Sequence = batch.Sequence, Received = batch.Events.Count, Duplicate = false }, json);
+                using var batch = await Platform.Api.Telemetry.EventBatch.ReadAsync(context.Request, "node-0", context.RequestAborted);
+                if (batch.Errors is { } errors)
+                    throw new InvalidOperationException("bench batch is invalid: " + string.Join("; ", errors.Keys));
+                await context.Response.WriteAsJsonAsync(new TelemetryBatchResult { BatchId = batch.Id, Sequence = batch.Sequence, Received = batch.Count, Duplicate = false }, json);
             });
             next(app);
         };

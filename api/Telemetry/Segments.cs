@@ -57,15 +57,19 @@ public static class Segments
         _ => throw new ArgumentException($"Not an event of a known kind: {e.GetType().Name}", nameof(e)),
     };
 
-    /// <summary>Splits a batch by resource; each event gets the host name of the agent that pushed it.</summary>
-    public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname)
+    /// <summary>Splits a checked batch by resource; each event gets the host name of the agent that pushed it.</summary>
+    public static List<Segment> Build(EventBatch batch, string hostname)
     {
+        if (batch.Errors is not null)
+            throw new ArgumentException("A batch with errors cannot be stored.", nameof(batch));
         var segments = new List<Segment>();
+        var host = JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+        var hostUtf8 = System.Text.Encoding.UTF8.GetBytes(hostname);
         // Buffers of this thread, kept between batches: a batch's text is a few hundred KiB, which would
         // otherwise be a large-object allocation (and a full collection soon after) for every push.
         var (json, timeline, writer) = t_buffers ??= (new ArrayBufferWriter<byte>(256 * 1024), new ArrayBufferWriter<byte>(128 * 1024),
             new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-        foreach (var resource in ByResource(events))
+        foreach (var (containerId, resource) in ByResource(batch))
         {
             json.ResetWrittenCount();
             timeline.ResetWrittenCount();
@@ -75,40 +79,58 @@ public static class Segments
             {
                 var e = resource[i];
                 writer.Reset(json);
-                EventJson.Write(writer, e, hostname);
+                EventJson.Write(writer, batch, e, host);
                 writer.Flush();
                 json.Write("\n"u8);
-                Timeline.Write(timeline, e, hostname);
+                Timeline.Write(timeline, batch, e, hostUtf8);
                 timeline.Write("\n"u8);
-                BinaryPrimitives.WriteInt64LittleEndian(times.AsSpan(8 * i), e.Time.UtcTicks);
-                kinds |= KindBit(KindOf(e));
+                BinaryPrimitives.WriteInt64LittleEndian(times.AsSpan(8 * i), batch.Ticks(e));
+                kinds |= KindBit(batch.Kind(e));
             }
 
-            segments.Add(new Segment(resource[0].Container?.Id ?? "", resource[0].Time.ToUniversalTime(), resource[^1].Time.ToUniversalTime(), resource.Count, kinds,
-                json.WrittenCount, Compress(json.WrittenSpan), Compress(timeline.WrittenSpan), times));
+            segments.Add(new Segment(containerId, new DateTimeOffset(batch.Ticks(resource[0]), TimeSpan.Zero), new DateTimeOffset(batch.Ticks(resource[^1]), TimeSpan.Zero),
+                resource.Count, kinds, json.WrittenCount, Compress(json.WrittenSpan), Compress(timeline.WrittenSpan), times));
         }
 
         return segments;
     }
 
+    /// <summary>Stores events made in code (tools, tests, benchmarks): they go through the same reader and checks as a push.</summary>
+    public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname)
+    {
+        using var batch = EventBatch.Read(JsonSerializer.SerializeToUtf8Bytes(new TelemetryBatch { Id = "built", Sequence = 1, Events = events }, Json), hostname);
+        if (batch.Errors is { } errors)
+            throw new ArgumentException("Not a valid batch: " + string.Join("; ", errors.Select(p => $"{p.Key}: {string.Join(" ", p.Value)}")), nameof(events));
+        return Build(batch, hostname);
+    }
+
     [ThreadStatic]
     private static (ArrayBufferWriter<byte> Json, ArrayBufferWriter<byte> Timeline, Utf8JsonWriter Writer)? t_buffers;
 
-    /// <summary>The events of each resource (host: no container), in time order (stable: ties keep the batch's order).</summary>
-    private static IEnumerable<List<TelemetryEvent>> ByResource(IReadOnlyList<TelemetryEvent> events)
+    /// <summary>The events of each resource (host: container id ""), in time order (ties keep the batch's order).</summary>
+    private static IEnumerable<(string ContainerId, List<int> Events)> ByResource(EventBatch batch)
     {
-        var resources = new Dictionary<string, List<TelemetryEvent>>(StringComparer.Ordinal);
-        foreach (var e in events)
+        var resources = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var lookup = resources.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> id = stackalloc char[128];
+        for (var e = 0; e < batch.Count; e++)
         {
-            var key = e.Container?.Id ?? "";
-            if (!resources.TryGetValue(key, out var list))
-                resources[key] = list = [];
+            // Container ids are ASCII (checked by the reader).
+            var length = System.Text.Encoding.ASCII.GetChars(batch.Text(e, Field.ContainerId), id);
+            if (!lookup.TryGetValue(id[..length], out var list))
+                lookup[id[..length]] = list = [];
             list.Add(e);
         }
 
-        // OrderBy is a stable sort.
-        foreach (var list in resources.Values)
-            yield return list.OrderBy(e => e.Time.UtcTicks).ToList();
+        foreach (var (containerId, list) in resources)
+        {
+            var ordered = true;
+            for (var i = 1; ordered && i < list.Count; i++)
+                ordered = batch.Ticks(list[i - 1]) <= batch.Ticks(list[i]);
+            if (!ordered)
+                list.Sort((a, b) => batch.Ticks(a) != batch.Ticks(b) ? batch.Ticks(a).CompareTo(batch.Ticks(b)) : a.CompareTo(b));
+            yield return (containerId, list);
+        }
     }
 
     private static byte[] Compress(ReadOnlySpan<byte> data)

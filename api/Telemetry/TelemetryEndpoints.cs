@@ -22,23 +22,22 @@ public static class TelemetryFeature
             .AddScoped<Forensics.ForensicEndpoints>()
             .AddSingleton(configuration.GetSection(Forensics.ForensicsOptions.Section).Get<Forensics.ForensicsOptions>() ?? new Forensics.ForensicsOptions())
             .AddSingleton<Forensics.ForensicBundles>()
-            .AddSingleton<IValidator<TelemetryBatch>, TelemetryBatchValidator>()
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 
 public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time) : TelemetryHandlersBase
 {
-    public override async Task<IResult> PushTelemetry(HttpContext http, TelemetryBatch body, string agentId, CancellationToken cancellationToken)
+    public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own flight data.", cancellationToken);
         if (agent is null)
             return refusal!;
-        var wrongHost = body.Events.Select((e, i) => (e, i)).Where(x => x.e.Hostname is { } h && !string.Equals(h, agent.Hostname, StringComparison.OrdinalIgnoreCase))
-            .ToDictionary(x => $"events[{x.i}].hostname", _ => new[] { $"'hostname' must be left out or be this agent's host name ('{agent.Hostname}')." });
-        if (wrongHost.Count > 0)
-            return Problems.Validation(wrongHost);
+        // openapi.yaml marks this body raw: it is read and checked here, in one pass (see EventBatch).
+        using var body = await EventBatch.ReadAsync(http.Request, agent.Hostname, cancellationToken);
+        if (body.Errors is { } errors)
+            return Problems.Validation(errors);
 
-        var segments = Segments.Build(body.Events, agent.Hostname);
+        var segments = Segments.Build(body, agent.Hostname);
         var result = await store.IngestAsync(agentId, body.Id, body.Sequence, segments, time.GetUtcNow(), cancellationToken);
         if (result.Outcome == BatchOutcome.Conflict)
             return Problems.Conflict(result.Conflict!);
@@ -46,7 +45,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         {
             BatchId = body.Id,
             Sequence = body.Sequence,
-            Received = body.Events.Count,
+            Received = body.Count,
             Duplicate = result.Outcome == BatchOutcome.Duplicate,
             Gap = result.Gap is { } gap ? ToContract(agentId, gap) : null,
         });

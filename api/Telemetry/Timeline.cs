@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using Platform.Api.Http;
 using Platform.Contracts;
 
@@ -10,103 +9,118 @@ namespace Platform.Api.Telemetry;
 /// One human-readable line an event, for the short view and the bundle's timeline.txt:
 /// <c>2026-11-22T10:01:02.000Z web-01 [web-7f9c] java(1234) -> sh(1240): cp /etc/passwd /tmp/p (user app)</c>.
 /// Control characters from agent input are escaped, so an event is always exactly one line. Written as UTF-8
-/// straight into the segment's buffer: this runs for every event ingested.
+/// from the pushed batch's text straight into the segment's buffer: this runs for every event ingested.
 /// </summary>
 public static class Timeline
 {
-    private static readonly SearchValues<char> ControlCharacters = SearchValues.Create(
-        Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c).ToArray());
+    private static readonly byte[][] OperationNames = Enum.GetValues<FimOperation>().Select(o => System.Text.Encoding.ASCII.GetBytes(SpecEnum.ToSpec(o))).ToArray();
+    private static readonly byte[][] ProtocolNames = Enum.GetValues<NetworkProtocol>().Select(p => System.Text.Encoding.ASCII.GetBytes(SpecEnum.ToSpec(p))).ToArray();
 
-    /// <summary>Writes the event's line, without its line end.</summary>
-    public static void Write(IBufferWriter<byte> output, TelemetryEvent e, string hostname)
+    /// <summary>Writes the line of event <paramref name="e"/> of the batch, without its line end.</summary>
+    public static void Write(IBufferWriter<byte> output, EventBatch b, int e, ReadOnlySpan<byte> hostname)
     {
         var line = new LineWriter(output);
-        var time = output.GetSpan(32);
-        e.Time.UtcDateTime.TryFormat(time, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        output.Advance(length);
-        line.Ascii(" ").Text(hostname);
-        if (e.Container is { } container)
-            line.Ascii(" [").Text(container.Name ?? container.Id).Ascii("]");
-        line.Ascii(" ");
-        switch (e)
+        output.Advance(Rfc3339.WriteMilliseconds(b.Ticks(e), output.GetSpan(Rfc3339.MaxLength)));
+        line.Ascii(" "u8).Text(hostname);
+        if (b.Has(e, Field.ContainerId))
+            line.Ascii(" ["u8).Text(b.Has(e, Field.ContainerName) ? b.Text(e, Field.ContainerName) : b.Text(e, Field.ContainerId)).Ascii("]"u8);
+        line.Ascii(" "u8);
+        var process = b.Has(e, Field.ProcessName) ? b.Text(e, Field.ProcessName) : "?"u8;
+        var pid = b.Number(e, Field.Pid);
+        switch (b.Kind(e))
         {
-            case ProcessStartEvent start:
-                line.Process(start.ParentProcessName, start.Ppid).Ascii(" -> ")
-                    .Process(start.ProcessName ?? Path.GetFileName(start.Executable), start.Pid).Ascii(": ");
-                if (start.Args is { Count: > 0 } args)
+            case TelemetryEventKind.Process_start:
+                var executable = b.Text(e, Field.Executable);
+                line.Process(b.Has(e, Field.ParentProcessName) ? b.Text(e, Field.ParentProcessName) : "?"u8, b.Number(e, Field.Ppid)).Ascii(" -> "u8)
+                    .Process(b.Has(e, Field.ProcessName) ? process : executable[(executable.LastIndexOf((byte)'/') + 1)..], pid).Ascii(": "u8);
+                var args = b.Items(e, Field.Args);
+                if (args.Count > 0)
                 {
                     for (var i = 0; i < args.Count; i++)
-                        (i == 0 ? line : line.Ascii(" ")).Text(args[i]);
+                        (i == 0 ? line : line.Ascii(" "u8)).Text(args[i]);
                 }
                 else
                 {
-                    line.Text(start.Executable);
+                    line.Text(executable);
                 }
 
-                if (start.User is { } user)
-                    line.Ascii(" (user ").Text(user).Ascii(")");
+                if (b.Has(e, Field.User))
+                    line.Ascii(" (user "u8).Text(b.Text(e, Field.User)).Ascii(")"u8);
                 break;
-            case ProcessExitEvent exit:
-                line.Process(exit.ProcessName, exit.Pid).Ascii(" exited");
-                if (exit.ExitCode is { } code)
-                    line.Ascii(" ").Number(code);
+            case TelemetryEventKind.Process_exit:
+                line.Process(process, pid).Ascii(" exited"u8);
+                if (b.Number(e, Field.ExitCode) is { } code)
+                    line.Ascii(" "u8).Number(code);
                 break;
-            case FileAccessEvent file:
-                line.Process(file.ProcessName, file.Pid).Ascii(" ").Ascii(SpecEnum.ToSpec(file.Operation)).Ascii(" ").Text(file.Path);
-                if (file.NewPath is { } newPath)
-                    line.Ascii(" -> ").Text(newPath);
+            case TelemetryEventKind.File_access:
+                line.Process(process, pid).Ascii(" "u8).Ascii(OperationNames[(int)b.Number(e, Field.Operation)!.Value]).Ascii(" "u8).Text(b.Text(e, Field.Path));
+                if (b.Has(e, Field.NewPath))
+                    line.Ascii(" -> "u8).Text(b.Text(e, Field.NewPath));
                 break;
-            case NetworkConnectEvent connect:
-                line.Process(connect.ProcessName, connect.Pid).Ascii(" connect ").Ascii(SpecEnum.ToSpec(connect.Protocol)).Ascii(" ")
-                    .Endpoint(connect.LocalAddress, connect.LocalPort).Ascii(" -> ").Endpoint(connect.RemoteAddress, connect.RemotePort);
+            case TelemetryEventKind.Network_connect:
+                line.Process(process, pid).Ascii(" connect "u8).Ascii(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Ascii(" "u8)
+                    .Endpoint(b, e, Field.LocalAddress, Field.LocalPort).Ascii(" -> "u8).Endpoint(b, e, Field.RemoteAddress, Field.RemotePort);
                 break;
-            case NetworkListenEvent listen:
-                line.Process(listen.ProcessName, listen.Pid).Ascii(" listen ").Ascii(SpecEnum.ToSpec(listen.Protocol)).Ascii(" ")
-                    .Endpoint(listen.LocalAddress, listen.LocalPort);
+            case TelemetryEventKind.Network_listen:
+                line.Process(process, pid).Ascii(" listen "u8).Ascii(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Ascii(" "u8)
+                    .Endpoint(b, e, Field.LocalAddress, Field.LocalPort);
                 break;
-            case DnsQueryEvent dns:
-                line.Process(dns.ProcessName, dns.Pid).Ascii(" dns ").Text(dns.Name);
-                if (dns.Answers is { Count: > 0 } answers)
+            case TelemetryEventKind.Dns_query:
+                line.Process(process, pid).Ascii(" dns "u8).Text(b.Text(e, Field.Name));
+                var answers = b.Items(e, Field.Answers);
+                if (answers.Count > 0)
                 {
-                    line.Ascii(" -> ");
+                    line.Ascii(" -> "u8);
                     for (var i = 0; i < answers.Count; i++)
-                        (i == 0 ? line : line.Ascii(", ")).Text(answers[i]);
+                        (i == 0 ? line : line.Ascii(", "u8)).Text(answers[i]);
                 }
 
                 break;
         }
     }
 
+    /// <summary>C0 controls, DEL, and the first byte of a two-byte C1 control (U+0080 to U+009F: C2 80 to C2 9F).</summary>
+    private static readonly SearchValues<byte> MaybeControl = SearchValues.Create([.. Enumerable.Range(0, 0x20).Select(c => (byte)c), 0x7F, 0xC2]);
+
     private readonly struct LineWriter(IBufferWriter<byte> output)
     {
-        public LineWriter Ascii(string text)
+        public LineWriter Ascii(ReadOnlySpan<byte> text)
         {
-            var span = output.GetSpan(text.Length);
-            for (var i = 0; i < text.Length; i++)
-                span[i] = (byte)text[i];
-            output.Advance(text.Length);
+            output.Write(text);
             return this;
         }
 
-        /// <summary>Agent input: UTF-8, with control characters escaped (\n, \r, \t, \u00XX).</summary>
-        public LineWriter Text(string text)
+        /// <summary>Agent input (valid UTF-8), with control characters escaped (\n, \r, \t, \u00XX).</summary>
+        public LineWriter Text(ReadOnlySpan<byte> text)
         {
-            var rest = text.AsSpan();
-            while (!rest.IsEmpty)
+            while (!text.IsEmpty)
             {
-                var control = rest.IndexOfAny(ControlCharacters);
-                var plain = control < 0 ? rest : rest[..control];
-                Encoding.UTF8.GetBytes(plain, output);
-                if (control < 0)
-                    break;
-                Ascii(rest[control] switch
+                var at = text.IndexOfAny(MaybeControl);
+                if (at < 0)
                 {
-                    '\n' => "\\n",
-                    '\r' => "\\r",
-                    '\t' => "\\t",
-                    var c => "\\u" + ((int)c).ToString("x4", CultureInfo.InvariantCulture),
+                    output.Write(text);
+                    break;
+                }
+
+                var c1 = text[at] == 0xC2;
+                if (c1 && (at + 1 >= text.Length || text[at + 1] > 0x9F))
+                {
+                    // U+00A0 to U+00BF: printable.
+                    output.Write(text[..(at + 1)]);
+                    text = text[(at + 1)..];
+                    continue;
+                }
+
+                output.Write(text[..at]);
+                var code = c1 ? text[at + 1] : text[at];
+                Ascii(code switch
+                {
+                    (byte)'\n' => "\\n"u8,
+                    (byte)'\r' => "\\r"u8,
+                    (byte)'\t' => "\\t"u8,
+                    _ => System.Text.Encoding.ASCII.GetBytes("\\u" + code.ToString("x4", CultureInfo.InvariantCulture)),
                 });
-                rest = rest[(control + 1)..];
+                text = text[(at + (c1 ? 2 : 1))..];
             }
 
             return this;
@@ -120,21 +134,24 @@ public static class Timeline
             return this;
         }
 
-        public LineWriter Process(string? name, int? pid)
+        public LineWriter Process(ReadOnlySpan<byte> name, long? pid)
         {
-            Text(name ?? "?").Ascii("(");
-            return (pid is { } p ? Number(p) : Ascii("?")).Ascii(")");
+            Text(name).Ascii("("u8);
+            return (pid is { } p ? Number(p) : Ascii("?"u8)).Ascii(")"u8);
         }
 
-        public LineWriter Endpoint(string? address, int? port)
+        public LineWriter Endpoint(EventBatch b, int e, Field address, Field port)
         {
             // IPv6 addresses are bracketed so the port stays readable.
-            if (address is not null && address.Contains(':', StringComparison.Ordinal))
-                Ascii("[").Text(address).Ascii("]");
+            var text = b.Text(e, address);
+            if (!b.Has(e, address))
+                Ascii("*"u8);
+            else if (text.Contains((byte)':'))
+                Ascii("["u8).Text(text).Ascii("]"u8);
             else
-                Text(address ?? "*");
-            Ascii(":");
-            return port is { } p ? Number(p) : Ascii("*");
+                Text(text);
+            Ascii(":"u8);
+            return b.Number(e, port) is { } p ? Number(p) : Ascii("*"u8);
         }
     }
 }

@@ -1,0 +1,665 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Telemetry;
+
+/// <summary>The fields of an event, across all kinds (the properties of openapi.yaml's event schemas).</summary>
+public enum Field
+{
+    Id, Time, Hostname, ContainerId, ContainerName, ContainerImage, ProcessName,
+    Pid, Ppid, ParentProcessName, Executable, Args, User, Uid, Cwd, ExitCode,
+    Path, Operation, NewPath, Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort, Name, Answers,
+}
+
+/// <summary>
+/// A pushed batch (openapi.yaml's TelemetryBatch) read and checked in one pass over the request's bytes,
+/// without making an object per event: a flight recorder takes hundreds of thousands of events a second,
+/// and the serializer's polymorphic path (with a string per field and a collection every few batches) cost
+/// more than everything else in ingest together. Each field of each event is kept as a range of the body's
+/// UTF-8 text (unescaped where the sender escaped it) or a number; <see cref="Segments"/> writes the stored
+/// form from them. Checks and messages are those of the schema: limits, patterns, required fields, fields
+/// that are not the event's kind's, with errors named as in the JSON ("events[3].path").
+/// </summary>
+public sealed class EventBatch : IDisposable
+{
+    public const int MaxEvents = 1000;
+    private const int FieldCount = (int)Field.Answers + 1;
+    private const int Absent = -1;
+
+    private readonly Buffers _b;
+    private int _textLength;
+    private Dictionary<string, List<string>>? _errors;
+    private readonly string _hostname;
+
+    private EventBatch(Buffers buffers, int length, string hostname)
+    {
+        _b = buffers;
+        _textLength = length;
+        _hostname = hostname;
+    }
+
+    public string Id { get; private set; } = "";
+
+    public long Sequence { get; private set; }
+
+    public int Count { get; private set; }
+
+    /// <summary>Field errors (JSON names), or null for a batch that meets the schema.</summary>
+    public Dictionary<string, string[]>? Errors => _errors?.ToDictionary(p => p.Key, p => p.Value.ToArray());
+
+    /// <summary>Reads the request's JSON body (after any decompression; Kestrel's body limit applies while reading).</summary>
+    public static async Task<EventBatch> ReadAsync(HttpRequest request, string hostname, CancellationToken cancellationToken)
+    {
+        if (!request.HasJsonContentType())
+            throw new BadHttpRequestException("Send the body as application/json.", StatusCodes.Status415UnsupportedMediaType);
+        var buffers = Buffers.Rent();
+        var length = 0;
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffers.Text.AsMemory(length), cancellationToken)) > 0)
+            {
+                length += read;
+                if (length == buffers.Text.Length)
+                    Array.Resize(ref buffers.Text, 2 * length);
+            }
+        }
+        catch
+        {
+            Buffers.Return(buffers);
+            throw;
+        }
+
+        return Read(buffers, length, hostname);
+    }
+
+    /// <summary>Reads a batch from JSON text (tools and tests); the text is copied.</summary>
+    public static EventBatch Read(ReadOnlySpan<byte> json, string hostname)
+    {
+        var buffers = Buffers.Rent();
+        if (buffers.Text.Length < json.Length)
+            buffers.Text = new byte[json.Length];
+        json.CopyTo(buffers.Text);
+        return Read(buffers, json.Length, hostname);
+    }
+
+    private static EventBatch Read(Buffers buffers, int length, string hostname)
+    {
+        // Unescaped strings are added after the body: never longer than their escaped form.
+        if (buffers.Text.Length < 2 * length)
+            Array.Resize(ref buffers.Text, 2 * length);
+        var batch = new EventBatch(buffers, length, hostname);
+        try
+        {
+            if (!System.Text.Unicode.Utf8.IsValid(buffers.Text.AsSpan(0, length)))
+                throw new BadHttpRequestException("The JSON body is invalid: it is not UTF-8 text.");
+            var reader = new Utf8JsonReader(buffers.Text.AsSpan(0, length), new JsonReaderOptions { MaxDepth = 16 });
+            batch.ReadBatch(ref reader);
+            return batch;
+        }
+        catch (JsonException e)
+        {
+            batch.Dispose();
+            throw new BadHttpRequestException("The JSON body is invalid: " + e.Message, StatusCodes.Status400BadRequest, e);
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    private int _disposed;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            Buffers.Return(_b);
+    }
+
+    /// <summary>
+    /// The arrays a batch is read into, reused from batch to batch: allocated per push they would be large
+    /// objects (the body, a slot per field of 1,000 events), each a step towards a full collection.
+    /// </summary>
+    private sealed class Buffers
+    {
+        public byte[] Text = new byte[512 * 1024];
+        public readonly Slot[] Slots = new Slot[MaxEvents * FieldCount];
+        public readonly TelemetryEventKind[] Kinds = new TelemetryEventKind[MaxEvents];
+        public readonly long[] Ticks = new long[MaxEvents];
+        public readonly List<(int Start, int Length)> Items = new(4 * MaxEvents);
+
+        private static readonly System.Collections.Concurrent.ConcurrentQueue<Buffers> Free = new();
+
+        public static Buffers Rent() => Free.TryDequeue(out var buffers) ? buffers : new Buffers();
+
+        public static void Return(Buffers buffers)
+        {
+            buffers.Items.Clear();
+            // Kept for as many pushes as can be in flight at once; a body of a few MiB is not kept.
+            if (Free.Count < 4 * Environment.ProcessorCount && buffers.Text.Length <= 4 * 1024 * 1024)
+                Free.Enqueue(buffers);
+        }
+    }
+
+    // ---- What the segment writer reads ----
+
+    public TelemetryEventKind Kind(int e) => _b.Kinds[e];
+
+    public long Ticks(int e) => _b.Ticks[e];
+
+    public bool Has(int e, Field field) => _b.Slots[e * FieldCount + (int)field].Length != Absent;
+
+    /// <summary>A string field's UTF-8 text (empty if absent).</summary>
+    public ReadOnlySpan<byte> Text(int e, Field field) => Text(_b.Slots[e * FieldCount + (int)field]);
+
+    public long? Number(int e, Field field) => _b.Slots[e * FieldCount + (int)field] is { Length: not Absent } slot ? slot.Number : null;
+
+    /// <summary>The items of an array field (args, answers), each as UTF-8 text.</summary>
+    public ItemList Items(int e, Field field) => _b.Slots[e * FieldCount + (int)field] is { Length: not Absent } slot ? new ItemList(this, slot.Start, slot.Length) : default;
+
+    public readonly struct ItemList(EventBatch? batch, int first, int count)
+    {
+        public int Count => count;
+
+        public ReadOnlySpan<byte> this[int i] => batch!._b.Text.AsSpan(batch._b.Items[first + i].Start, batch._b.Items[first + i].Length);
+    }
+
+    private ReadOnlySpan<byte> Text(Slot slot) => slot.Length > 0 ? _b.Text.AsSpan(slot.Start, slot.Length) : default;
+
+    private struct Slot
+    {
+        public int Start;
+        public int Length;
+        public long Number;
+    }
+
+    // ---- Reading ----
+
+    private void ReadBatch(ref Utf8JsonReader reader)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            throw new BadHttpRequestException("The JSON body must be an object (a TelemetryBatch).");
+        bool hasId = false, hasSequence = false, hasEvents = false;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = PropertyName(ref reader);
+            reader.Read();
+            if (name.SequenceEqual("id"u8))
+            {
+                hasId = true;
+                var id = reader.TokenType == JsonTokenType.String ? StringValue(ref reader).Span(this) : default;
+                if (IsClientId(id))
+                    Id = Encoding.UTF8.GetString(id);
+                else
+                    Fail("id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
+            }
+            else if (name.SequenceEqual("sequence"u8))
+            {
+                hasSequence = true;
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var sequence) && sequence is >= 1 and <= 9007199254740991)
+                    Sequence = sequence;
+                else
+                    Fail("sequence", "'sequence' must be an integer from 1 to 9007199254740991.");
+            }
+            else if (name.SequenceEqual("events"u8))
+            {
+                hasEvents = true;
+                ReadEvents(ref reader);
+            }
+            else
+            {
+                Fail(Encoding.UTF8.GetString(name), "Not a field of a telemetry batch (id, sequence, events).");
+                reader.Skip();
+            }
+        }
+
+        if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+            throw new BadHttpRequestException("The JSON body must be one object (a TelemetryBatch).");
+        if (!hasId)
+            Fail("id", "'id' is required.");
+        if (!hasSequence)
+            Fail("sequence", "'sequence' is required.");
+        if (!hasEvents)
+            Fail("events", "'events' is required.");
+    }
+
+    private void ReadEvents(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            Fail("events", "'events' must be an array of events.");
+            reader.Skip();
+            return;
+        }
+
+        var index = 0;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (index >= MaxEvents)
+            {
+                reader.Skip();
+                index++;
+                continue;
+            }
+
+            ReadEvent(ref reader, index++);
+        }
+
+        Count = Math.Min(index, MaxEvents);
+        if (index == 0)
+            Fail("events", "'events' must not be empty.");
+        if (index > MaxEvents)
+            Fail("events", $"At most {MaxEvents} events a batch.");
+    }
+
+    private void ReadEvent(ref Utf8JsonReader reader, int e)
+    {
+        var slots = _b.Slots.AsSpan(e * FieldCount, FieldCount);
+        slots.Fill(new Slot { Length = Absent });
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            FailEvent(e, null, "Each event must be an object.");
+            reader.Skip();
+            _b.Kinds[e] = (TelemetryEventKind)(-1);
+            return;
+        }
+
+        TelemetryEventKind? kind = null;
+        var present = 0L;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = PropertyName(ref reader);
+            reader.Read();
+            if (name.SequenceEqual("kind"u8))
+            {
+                kind = reader.TokenType == JsonTokenType.String ? Kinds.Find(StringValue(ref reader).Span(this)) : null;
+                if (kind is null)
+                    FailEvent(e, "kind", KindRequired);
+                continue;
+            }
+
+            if (name.SequenceEqual("container"u8))
+            {
+                ReadContainer(ref reader, e, slots, ref present);
+                continue;
+            }
+
+            if (Lookup(name) is not { } field)
+            {
+                FailEvent(e, Encoding.UTF8.GetString(name), "Not a field of an event.");
+                reader.Skip();
+                continue;
+            }
+
+            if ((present & Bit(field)) != 0)
+            {
+                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' is given twice.");
+                reader.Skip();
+                continue;
+            }
+
+            present |= Bit(field);
+            ReadValue(ref reader, e, field, ref slots[(int)field]);
+        }
+
+        if (kind is not { } k)
+        {
+            if (!HasError(e, "kind"))
+                FailEvent(e, "kind", KindRequired);
+            _b.Kinds[e] = (TelemetryEventKind)(-1);
+            return;
+        }
+
+        _b.Kinds[e] = k;
+        var foreign = present & ~Allowed(k);
+        for (var f = 0; foreign != 0 && f < FieldCount; f++)
+        {
+            if ((foreign & (1L << f)) != 0)
+                FailEvent(e, Names[f], $"Not a field of a {SpecEnum.ToSpec(k)} event.");
+        }
+
+        Check(e, k);
+    }
+
+    private const string KindRequired = "'kind' is required: one of process_start, process_exit, file_access, network_connect, network_listen, dns_query.";
+
+    private void ReadContainer(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+            return;
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            FailEvent(e, "container", "'container' must be an object (id, name, image).");
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = PropertyName(ref reader);
+            reader.Read();
+            Field? field = name.SequenceEqual("id"u8) ? Field.ContainerId : name.SequenceEqual("name"u8) ? Field.ContainerName : name.SequenceEqual("image"u8) ? Field.ContainerImage : null;
+            if (field is not { } f || (present & Bit(f)) != 0)
+            {
+                FailEvent(e, "container." + Encoding.UTF8.GetString(name), field is null ? "Not a field of a container (id, name, image)." : "Given twice.");
+                reader.Skip();
+                continue;
+            }
+
+            present |= Bit(f);
+            ReadValue(ref reader, e, f, ref slots[(int)f]);
+        }
+
+        if (slots[(int)Field.ContainerId].Length == Absent)
+            FailEvent(e, "container.id", "'id' is required.");
+    }
+
+    private void ReadValue(ref Utf8JsonReader reader, int e, Field field, ref Slot slot)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+            return;
+        switch (field)
+        {
+            case Field.Time:
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
+                {
+                    _b.Ticks[e] = time.UtcTicks;
+                    slot = new Slot { Length = 0, Number = time.UtcTicks };
+                }
+                else
+                {
+                    FailEvent(e, "time", "'time' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");
+                }
+
+                break;
+            case Field.Pid or Field.Ppid or Field.Uid or Field.ExitCode or Field.LocalPort or Field.RemotePort:
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var number))
+                    slot = new Slot { Length = 0, Number = number };
+                else
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an integer.");
+                break;
+            case Field.Operation or Field.Protocol:
+                int? value = reader.TokenType != JsonTokenType.String ? null
+                    : field == Field.Operation ? (int?)Operations.Find(StringValue(ref reader).Span(this)) : (int?)Protocols.Find(StringValue(ref reader).Span(this));
+                if (value is { } v)
+                    slot = new Slot { Length = 0, Number = v };
+                else
+                    FailEvent(e, Names[(int)field], field == Field.Operation ? $"'operation' must be one of: {string.Join(", ", SpecEnum.Values<FimOperation>())}." : "'protocol' must be tcp or udp.");
+                break;
+            case Field.Args or Field.Answers:
+                if (reader.TokenType != JsonTokenType.StartArray)
+                {
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an array of strings.");
+                    reader.Skip();
+                    break;
+                }
+
+                var first = _b.Items.Count;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an array of strings.");
+                        reader.Skip();
+                        continue;
+                    }
+
+                    var item = StringValue(ref reader);
+                    _b.Items.Add((item.Start, item.Length));
+                }
+
+                slot = new Slot { Start = first, Length = _b.Items.Count - first };
+                break;
+            default:
+                if (reader.TokenType == JsonTokenType.String)
+                {
+                    var text = StringValue(ref reader);
+                    slot = new Slot { Start = text.Start, Length = text.Length };
+                }
+                else
+                {
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be a string.");
+                    reader.Skip();
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>The current string's text: its bytes in the body, or unescaped after the body.</summary>
+    private TextRange StringValue(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+            return new TextRange((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+        int written;
+        try
+        {
+            written = reader.CopyString(_b.Text.AsSpan(_textLength));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonException("A string holds an invalid escape (a lone UTF-16 surrogate).", e);
+        }
+
+        var range = new TextRange(_textLength, written);
+        _textLength += written;
+        return range;
+    }
+
+    private readonly record struct TextRange(int Start, int Length)
+    {
+        public ReadOnlySpan<byte> Span(EventBatch batch) => batch._b.Text.AsSpan(Start, Length);
+    }
+
+    private ReadOnlySpan<byte> PropertyName(ref Utf8JsonReader reader)
+    {
+        if (!reader.ValueIsEscaped)
+            return reader.ValueSpan;
+        var written = reader.CopyString(_b.Text.AsSpan(_textLength));
+        _textLength += written;
+        return _b.Text.AsSpan(_textLength - written, written);
+    }
+
+    // ---- Checks (openapi.yaml's limits; lengths in UTF-16 code units, as JSON Schema's maxLength) ----
+
+    private void Check(int e, TelemetryEventKind kind)
+    {
+        Slot S(Field field) => _b.Slots[e * FieldCount + (int)field];
+        if (!IsClientId(Text(S(Field.Id))))
+            FailEvent(e, "id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
+        if (S(Field.Time).Length == Absent && !HasError(e, "time"))
+            FailEvent(e, "time", "'time' is required.");
+        if (S(Field.Hostname).Length != Absent && !string.Equals(Encoding.UTF8.GetString(Text(S(Field.Hostname))), _hostname, StringComparison.OrdinalIgnoreCase))
+            FailEvent(e, "hostname", $"'hostname' must be left out or be this agent's host name ('{_hostname}').");
+        MaxLength(e, Field.ProcessName, 256);
+        if (S(Field.ContainerId).Length != Absent && !IsContainerId(Text(S(Field.ContainerId))))
+            FailEvent(e, "container.id", "'id' must be 1 to 128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit.");
+        MaxLength(e, Field.ContainerName, 256, "container.name");
+        MaxLength(e, Field.ContainerImage, 512, "container.image");
+
+        switch (kind)
+        {
+            case TelemetryEventKind.Process_start:
+                Pid(Field.Pid, required: true);
+                Pid(Field.Ppid, required: false);
+                if (S(Field.Executable).Length is Absent or 0 || !FitsIn(Text(S(Field.Executable)), 4096))
+                    FailEvent(e, "executable", "'executable' must be 1 to 4096 characters.");
+                MaxLength(e, Field.ParentProcessName, 256);
+                Items(Field.Args, 256, 4096, "'args' holds at most 256 arguments of at most 4096 characters.");
+                MaxLength(e, Field.User, 256);
+                if (S(Field.Uid) is { Length: not Absent, Number: < 0 or > 4294967295 })
+                    FailEvent(e, "uid", "'uid' must be between 0 and 4294967295.");
+                MaxLength(e, Field.Cwd, 4096);
+                break;
+            case TelemetryEventKind.Process_exit:
+                Pid(Field.Pid, required: true);
+                if (S(Field.ExitCode) is { Length: not Absent, Number: < int.MinValue or > int.MaxValue })
+                    FailEvent(e, "exitCode", "'exitCode' must be a 32-bit integer.");
+                break;
+            case TelemetryEventKind.File_access:
+                Pid(Field.Pid, required: false);
+                var path = Text(S(Field.Path));
+                if (path.IsEmpty || path[0] != '/' || !FitsIn(path, 4096))
+                    FailEvent(e, "path", "'path' must be absolute and at most 4096 characters.");
+                Required(Field.Operation);
+                MaxLength(e, Field.NewPath, 4096);
+                break;
+            case TelemetryEventKind.Network_connect:
+                Pid(Field.Pid, required: false);
+                Required(Field.Protocol);
+                Address(Field.LocalAddress, required: false);
+                Port(Field.LocalPort, required: false);
+                Address(Field.RemoteAddress, required: true);
+                Port(Field.RemotePort, required: true);
+                break;
+            case TelemetryEventKind.Network_listen:
+                Pid(Field.Pid, required: false);
+                Required(Field.Protocol);
+                Address(Field.LocalAddress, required: false);
+                Port(Field.LocalPort, required: true);
+                break;
+            case TelemetryEventKind.Dns_query:
+                Pid(Field.Pid, required: false);
+                var name = Text(S(Field.Name));
+                if (name.IsEmpty || !FitsIn(name, 253))
+                    FailEvent(e, "name", "'name' must be 1 to 253 characters.");
+                Items(Field.Answers, 64, 253, "'answers' holds at most 64 entries of at most 253 characters.");
+                break;
+        }
+
+        void Required(Field field)
+        {
+            if (S(field).Length == Absent && !HasError(e, Names[(int)field]))
+                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' is required.");
+        }
+
+        void Pid(Field field, bool required) => Range(field, 0, int.MaxValue, required, "a process id (0 or more)");
+
+        void Port(Field field, bool required) => Range(field, 0, 65535, required, "a port (0 to 65535)");
+
+        void Range(Field field, long min, long max, bool required, string what)
+        {
+            var slot = S(field);
+            if (slot.Length == Absent ? required : slot.Number < min || slot.Number > max)
+                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be {what}{(required ? " and is required" : "")}.");
+        }
+
+        void Address(Field field, bool required)
+        {
+            var slot = S(field);
+            if (slot.Length == Absent ? required : slot.Length > 45 || !System.Net.IPAddress.TryParse(Text(slot), out _))
+                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an IPv4 or IPv6 address{(required ? " and is required" : "")}.");
+        }
+
+        void Items(Field field, int maxItems, int maxLength, string message)
+        {
+            var items = this.Items(e, field);
+            var fits = items.Count <= maxItems;
+            for (var i = 0; fits && i < items.Count; i++)
+                fits = FitsIn(items[i], maxLength);
+            if (!fits)
+                FailEvent(e, Names[(int)field], message);
+        }
+    }
+
+    private void MaxLength(int e, Field field, int max, string? name = null)
+    {
+        var slot = _b.Slots[e * FieldCount + (int)field];
+        if (slot.Length > max && !FitsIn(Text(slot), max))
+            FailEvent(e, name ?? Names[(int)field], $"'{(name ?? Names[(int)field]).Split('.')[^1]}' must be at most {max} characters.");
+    }
+
+    /// <summary>At most <paramref name="max"/> UTF-16 code units (a string's length), counted only when the bytes alone do not settle it.</summary>
+    private static bool FitsIn(ReadOnlySpan<byte> utf8, int max) => utf8.Length <= max || Encoding.UTF8.GetCharCount(utf8) <= max;
+
+    private static bool IsClientId(ReadOnlySpan<byte> id) =>
+        id.Length is > 0 and <= 64 && !id.ContainsAnyExcept(ClientIdBytes);
+
+    private static bool IsContainerId(ReadOnlySpan<byte> id) =>
+        id.Length is > 0 and <= 128 && char.IsAsciiLetterOrDigit((char)id[0]) && !id.ContainsAnyExcept(ContainerIdBytes);
+
+    private static readonly SearchValues<byte> ClientIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"u8);
+
+    private static readonly SearchValues<byte> ContainerIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"u8);
+
+    private void Fail(string key, string message)
+    {
+        _errors ??= new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (!_errors.TryGetValue(key, out var messages))
+            _errors[key] = messages = [];
+        messages.Add(message);
+    }
+
+    private void FailEvent(int e, string? field, string message) => Fail(field is null ? $"events[{e}]" : $"events[{e}].{field}", message);
+
+    private bool HasError(int e, string field) => _errors is not null && _errors.ContainsKey($"events[{e}].{field}");
+
+    // ---- The schema's names ----
+
+    /// <summary>The JSON name of each field (container fields by their name inside 'container').</summary>
+    public static readonly string[] Names =
+    [
+        "id", "time", "hostname", "id", "name", "image", "processName",
+        "pid", "ppid", "parentProcessName", "executable", "args", "user", "uid", "cwd", "exitCode",
+        "path", "operation", "newPath", "protocol", "localAddress", "localPort", "remoteAddress", "remotePort", "name", "answers",
+    ];
+
+    private static readonly byte[][] Utf8Names = Names.Select(Encoding.UTF8.GetBytes).ToArray();
+
+    private static long Bit(Field field) => 1L << (int)field;
+
+    /// <summary>An event's own top-level fields (not kind or container, read apart), found by name.</summary>
+    private static Field? Lookup(ReadOnlySpan<byte> name)
+    {
+        foreach (var field in ByLength[Math.Min(name.Length, ByLength.Length - 1)])
+        {
+            if (name.SequenceEqual(Utf8Names[(int)field]))
+                return field;
+        }
+
+        return null;
+    }
+
+    private static readonly Field[][] ByLength = Enumerable.Range(0, 19)
+        .Select(length => Enum.GetValues<Field>().Where(f => f is not (Field.ContainerId or Field.ContainerName or Field.ContainerImage) && Utf8Names[(int)f].Length == length).ToArray())
+        .ToArray();
+
+    private static readonly long Common = Bit(Field.Id) | Bit(Field.Time) | Bit(Field.Hostname) | Bit(Field.ContainerId) | Bit(Field.ContainerName) | Bit(Field.ContainerImage) | Bit(Field.ProcessName);
+
+    private static long Allowed(TelemetryEventKind kind) => Common | kind switch
+    {
+        TelemetryEventKind.Process_start => Bit(Field.Pid) | Bit(Field.Ppid) | Bit(Field.ParentProcessName) | Bit(Field.Executable) | Bit(Field.Args) | Bit(Field.User) | Bit(Field.Uid) | Bit(Field.Cwd),
+        TelemetryEventKind.Process_exit => Bit(Field.Pid) | Bit(Field.ExitCode),
+        TelemetryEventKind.File_access => Bit(Field.Pid) | Bit(Field.Path) | Bit(Field.Operation) | Bit(Field.NewPath),
+        TelemetryEventKind.Network_connect => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort) | Bit(Field.RemoteAddress) | Bit(Field.RemotePort),
+        TelemetryEventKind.Network_listen => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort),
+        TelemetryEventKind.Dns_query => Bit(Field.Pid) | Bit(Field.Name) | Bit(Field.Answers),
+        _ => 0,
+    };
+
+    private static readonly SpecNames<TelemetryEventKind> Kinds = new();
+    private static readonly SpecNames<FimOperation> Operations = new();
+    private static readonly SpecNames<NetworkProtocol> Protocols = new();
+
+    /// <summary>An enum's values by their spec names, as UTF-8.</summary>
+    private sealed class SpecNames<T>
+        where T : struct, Enum
+    {
+        private readonly (byte[] Name, T Value)[] _values = Enum.GetValues<T>().Select(v => (Encoding.UTF8.GetBytes(SpecEnum.ToSpec(v)), v)).ToArray();
+
+        public T? Find(ReadOnlySpan<byte> name)
+        {
+            foreach (var (spec, value) in _values)
+            {
+                if (name.SequenceEqual(spec))
+                    return value;
+            }
+
+            return null;
+        }
+    }
+}
