@@ -130,7 +130,8 @@ public sealed class EventBatch : IDisposable
         public readonly Slot[] Slots = new Slot[MaxEvents * FieldCount];
         public readonly TelemetryEventKind[] Kinds = new TelemetryEventKind[MaxEvents];
         public readonly long[] Ticks = new long[MaxEvents];
-        public readonly List<(int Start, int Length)> Items = new(4 * MaxEvents);
+        public readonly int[] ObjectLengths = new int[MaxEvents];
+        public readonly List<TextRange> Items = new(4 * MaxEvents);
 
         private static readonly System.Collections.Concurrent.ConcurrentQueue<Buffers> Free = new();
 
@@ -161,12 +162,26 @@ public sealed class EventBatch : IDisposable
     /// <summary>The items of an array field (args, answers), each as UTF-8 text.</summary>
     public ItemList Items(int e, Field field) => _b.Slots[e * FieldCount + (int)field] is { Length: not Absent } slot ? new ItemList(this, slot.Start, slot.Length) : default;
 
+    /// <summary>
+    /// A string field as the sender wrote it inside its quotes: valid JSON string content (checked by the reader),
+    /// escapes kept, so it is copied into the stored form as it is.
+    /// </summary>
+    public ReadOnlySpan<byte> Json(int e, Field field) => RawJson(_b.Slots[e * FieldCount + (int)field]);
+
+    private ReadOnlySpan<byte> RawJson(Slot slot) => slot.Length == Absent ? default : _b.Text.AsSpan((int)(slot.Number >> 32), (int)(uint)slot.Number);
+
     public readonly struct ItemList(EventBatch? batch, int first, int count)
     {
         public int Count => count;
 
         public ReadOnlySpan<byte> this[int i] => batch!._b.Text.AsSpan(batch._b.Items[first + i].Start, batch._b.Items[first + i].Length);
+
+        /// <summary>Item i as the sender wrote it inside its quotes (see <see cref="EventBatch.Json"/>).</summary>
+        public ReadOnlySpan<byte> Json(int i) => batch!._b.Text.AsSpan(batch._b.Items[first + i].RawStart, batch._b.Items[first + i].RawLength);
     }
+
+    /// <summary>Event e's object as sent: its JSON is never longer than this plus the fields the server adds.</summary>
+    public int SentLength(int e) => _b.ObjectLengths[e];
 
     private ReadOnlySpan<byte> Text(Slot slot) => slot.Length > 0 ? _b.Text.AsSpan(slot.Start, slot.Length) : default;
 
@@ -268,6 +283,7 @@ public sealed class EventBatch : IDisposable
             return;
         }
 
+        var start = reader.TokenStartIndex;
         TelemetryEventKind? kind = null;
         var present = 0L;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -306,6 +322,7 @@ public sealed class EventBatch : IDisposable
             ReadValue(ref reader, e, field, ref slots[(int)field]);
         }
 
+        _b.ObjectLengths[e] = (int)(reader.BytesConsumed - start);
         if (kind is not { } k)
         {
             if (!HasError(e, "kind"))
@@ -408,8 +425,7 @@ public sealed class EventBatch : IDisposable
                         continue;
                     }
 
-                    var item = StringValue(ref reader);
-                    _b.Items.Add((item.Start, item.Length));
+                    _b.Items.Add(StringValue(ref reader));
                 }
 
                 slot = new Slot { Start = first, Length = _b.Items.Count - first };
@@ -418,7 +434,7 @@ public sealed class EventBatch : IDisposable
                 if (reader.TokenType == JsonTokenType.String)
                 {
                     var text = StringValue(ref reader);
-                    slot = new Slot { Start = text.Start, Length = text.Length };
+                    slot = new Slot { Start = text.Start, Length = text.Length, Number = (long)text.RawStart << 32 | (uint)text.RawLength };
                 }
                 else
                 {
@@ -433,8 +449,9 @@ public sealed class EventBatch : IDisposable
     /// <summary>The current string's text: its bytes in the body, or unescaped after the body.</summary>
     private TextRange StringValue(ref Utf8JsonReader reader)
     {
+        var raw = (int)reader.TokenStartIndex + 1;
         if (!reader.ValueIsEscaped)
-            return new TextRange((int)reader.TokenStartIndex + 1, reader.ValueSpan.Length);
+            return new TextRange(raw, reader.ValueSpan.Length, raw, reader.ValueSpan.Length);
         int written;
         try
         {
@@ -445,12 +462,13 @@ public sealed class EventBatch : IDisposable
             throw new JsonException("A string holds an invalid escape (a lone UTF-16 surrogate).", e);
         }
 
-        var range = new TextRange(_textLength, written);
+        var range = new TextRange(_textLength, written, raw, reader.ValueSpan.Length);
         _textLength += written;
         return range;
     }
 
-    private readonly record struct TextRange(int Start, int Length)
+    /// <summary>A string's text (unescaped) and its JSON form as sent (escapes kept), both in the batch's buffer.</summary>
+    internal readonly record struct TextRange(int Start, int Length, int RawStart, int RawLength)
     {
         public ReadOnlySpan<byte> Span(EventBatch batch) => batch._b.Text.AsSpan(Start, Length);
     }

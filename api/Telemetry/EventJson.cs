@@ -1,108 +1,130 @@
-using System.Text.Json;
+using System.Buffers;
+using System.Buffers.Text;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
 using Platform.Api.Http;
 using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 
 /// <summary>
-/// Writes an event as stored (and as it appears in bundles' events.jsonl): <c>kind</c> first, then the common
-/// fields, then the kind's own, in the order of openapi.yaml; absent values left out; times UTC with 'Z'.
-/// Written from the pushed batch's text (<see cref="EventBatch"/>) because this runs for every event ingested;
-/// <see cref="Segments.EventInfo"/> reads it back.
+/// Writes an event as stored (and as it appears in bundles' events.jsonl): one line of compact JSON, <c>kind</c>
+/// first, then the common fields, then the kind's own, in the order of openapi.yaml; absent values left out;
+/// times UTC with 'Z'. Written byte by byte from the pushed batch (<see cref="EventBatch"/>), strings copied as
+/// the sender escaped them (the reader checked they are valid JSON), because this runs for every event
+/// ingested; <see cref="Segments.EventInfo"/> reads it back.
 /// </summary>
 public static class EventJson
 {
-    private static readonly Dictionary<TelemetryEventKind, JsonEncodedText> KindNames = Enum.GetValues<TelemetryEventKind>().ToDictionary(k => k, k => JsonEncodedText.Encode(SpecEnum.ToSpec(k)));
-    private static readonly JsonEncodedText[] OperationNames = Enum.GetValues<FimOperation>().Select(o => JsonEncodedText.Encode(SpecEnum.ToSpec(o))).ToArray();
-    private static readonly JsonEncodedText[] ProtocolNames = Enum.GetValues<NetworkProtocol>().Select(p => JsonEncodedText.Encode(SpecEnum.ToSpec(p))).ToArray();
+    private static readonly Dictionary<TelemetryEventKind, byte[]> KindNames = Enum.GetValues<TelemetryEventKind>().ToDictionary(k => k, k => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(k)));
+    private static readonly byte[][] OperationNames = Enum.GetValues<FimOperation>().Select(o => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(o))).ToArray();
+    private static readonly byte[][] ProtocolNames = Enum.GetValues<NetworkProtocol>().Select(p => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(p))).ToArray();
 
-    /// <summary>Writes event <paramref name="e"/> of the batch, on the host named by <paramref name="hostname"/>.</summary>
-    public static void Write(Utf8JsonWriter w, EventBatch b, int e, JsonEncodedText hostname)
+    /// <summary>The host name as JSON string content (escaped), for <see cref="Write"/>.</summary>
+    public static byte[] HostnameJson(string hostname) =>
+        System.Text.Json.JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
+
+    /// <summary>Writes event <paramref name="e"/> of the batch (no line end), on the host whose <see cref="HostnameJson"/> is given.</summary>
+    public static void Write(IBufferWriter<byte> output, EventBatch b, int e, ReadOnlySpan<byte> hostnameJson)
     {
         var kind = b.Kind(e);
-        w.WriteStartObject();
-        w.WriteString("kind"u8, KindNames[kind]);
-        w.WriteString("id"u8, b.Text(e, Field.Id));
-        w.WritePropertyName("time"u8);
-        Span<byte> time = stackalloc byte[Rfc3339.MaxLength];
-        w.WriteStringValue(time[..Rfc3339.Write(b.Ticks(e), time)]);
-        w.WriteString("hostname"u8, hostname);
+        // Never longer than the object as sent plus what the server adds (host name, quotes and names, a time).
+        var w = new Line(output.GetSpan(b.SentLength(e) + hostnameJson.Length + 128));
+        w.Raw("{\"kind\":\""u8).Raw(KindNames[kind]).Raw("\",\"id\":\""u8).Raw(b.Json(e, Field.Id)).Raw("\",\"time\":\""u8);
+        w.Time(b.Ticks(e)).Raw("\",\"hostname\":\""u8).Raw(hostnameJson).Raw("\""u8);
         if (b.Has(e, Field.ContainerId))
         {
-            w.WriteStartObject("container"u8);
-            w.WriteString("id"u8, b.Text(e, Field.ContainerId));
-            Optional(w, "name"u8, b, e, Field.ContainerName);
-            Optional(w, "image"u8, b, e, Field.ContainerImage);
-            w.WriteEndObject();
+            w.Raw(",\"container\":{\"id\":\""u8).Raw(b.Json(e, Field.ContainerId)).Raw("\""u8);
+            w.String(",\"name\":\""u8, b, e, Field.ContainerName).String(",\"image\":\""u8, b, e, Field.ContainerImage).Raw("}"u8);
         }
 
-        Optional(w, "processName"u8, b, e, Field.ProcessName);
+        w.String(",\"processName\":\""u8, b, e, Field.ProcessName);
         switch (kind)
         {
             case TelemetryEventKind.Process_start:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                Number(w, "ppid"u8, b, e, Field.Ppid);
-                Optional(w, "parentProcessName"u8, b, e, Field.ParentProcessName);
-                w.WriteString("executable"u8, b.Text(e, Field.Executable));
-                Items(w, "args"u8, b, e, Field.Args);
-                Optional(w, "user"u8, b, e, Field.User);
-                Number(w, "uid"u8, b, e, Field.Uid);
-                Optional(w, "cwd"u8, b, e, Field.Cwd);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Number(",\"ppid\":"u8, b, e, Field.Ppid).String(",\"parentProcessName\":\""u8, b, e, Field.ParentProcessName)
+                    .String(",\"executable\":\""u8, b, e, Field.Executable).Items(",\"args\":["u8, b, e, Field.Args)
+                    .String(",\"user\":\""u8, b, e, Field.User).Number(",\"uid\":"u8, b, e, Field.Uid).String(",\"cwd\":\""u8, b, e, Field.Cwd);
                 break;
             case TelemetryEventKind.Process_exit:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                Number(w, "exitCode"u8, b, e, Field.ExitCode);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Number(",\"exitCode\":"u8, b, e, Field.ExitCode);
                 break;
             case TelemetryEventKind.File_access:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                w.WriteString("path"u8, b.Text(e, Field.Path));
-                w.WriteString("operation"u8, OperationNames[(int)b.Number(e, Field.Operation)!.Value]);
-                Optional(w, "newPath"u8, b, e, Field.NewPath);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).String(",\"path\":\""u8, b, e, Field.Path)
+                    .Raw(",\"operation\":\""u8).Raw(OperationNames[(int)b.Number(e, Field.Operation)!.Value]).Raw("\""u8)
+                    .String(",\"newPath\":\""u8, b, e, Field.NewPath);
                 break;
             case TelemetryEventKind.Network_connect:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                w.WriteString("protocol"u8, ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]);
-                Optional(w, "localAddress"u8, b, e, Field.LocalAddress);
-                Number(w, "localPort"u8, b, e, Field.LocalPort);
-                Optional(w, "remoteAddress"u8, b, e, Field.RemoteAddress);
-                Number(w, "remotePort"u8, b, e, Field.RemotePort);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Raw("\""u8)
+                    .String(",\"localAddress\":\""u8, b, e, Field.LocalAddress).Number(",\"localPort\":"u8, b, e, Field.LocalPort)
+                    .String(",\"remoteAddress\":\""u8, b, e, Field.RemoteAddress).Number(",\"remotePort\":"u8, b, e, Field.RemotePort);
                 break;
             case TelemetryEventKind.Network_listen:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                w.WriteString("protocol"u8, ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]);
-                Optional(w, "localAddress"u8, b, e, Field.LocalAddress);
-                Number(w, "localPort"u8, b, e, Field.LocalPort);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Raw("\""u8)
+                    .String(",\"localAddress\":\""u8, b, e, Field.LocalAddress).Number(",\"localPort\":"u8, b, e, Field.LocalPort);
                 break;
             case TelemetryEventKind.Dns_query:
-                Number(w, "pid"u8, b, e, Field.Pid);
-                w.WriteString("name"u8, b.Text(e, Field.Name));
-                Items(w, "answers"u8, b, e, Field.Answers);
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).String(",\"name\":\""u8, b, e, Field.Name).Items(",\"answers\":["u8, b, e, Field.Answers);
                 break;
         }
 
-        w.WriteEndObject();
+        w.Raw("}"u8);
+        output.Advance(w.Length);
     }
 
-    private static void Optional(Utf8JsonWriter w, ReadOnlySpan<byte> name, EventBatch b, int e, Field field)
+    /// <summary>Appends to a span large enough for the whole line; each call returns the same line (by reference).</summary>
+    private ref struct Line(Span<byte> span)
     {
-        if (b.Has(e, field))
-            w.WriteString(name, b.Text(e, field));
-    }
+        private readonly Span<byte> _span = span;
 
-    private static void Number(Utf8JsonWriter w, ReadOnlySpan<byte> name, EventBatch b, int e, Field field)
-    {
-        if (b.Number(e, field) is { } value)
-            w.WriteNumber(name, value);
-    }
+        public int Length { get; private set; }
 
-    private static void Items(Utf8JsonWriter w, ReadOnlySpan<byte> name, EventBatch b, int e, Field field)
-    {
-        if (!b.Has(e, field))
-            return;
-        var items = b.Items(e, field);
-        w.WriteStartArray(name);
-        for (var i = 0; i < items.Count; i++)
-            w.WriteStringValue(items[i]);
-        w.WriteEndArray();
+        [UnscopedRef]
+        public ref Line Raw(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(_span[Length..]);
+            Length += bytes.Length;
+            return ref this;
+        }
+
+        [UnscopedRef]
+        public ref Line Time(long ticks)
+        {
+            Length += Rfc3339.Write(ticks, _span[Length..]);
+            return ref this;
+        }
+
+        /// <summary>A string field, if present: <paramref name="prefix"/> is ',"name":"'.</summary>
+        [UnscopedRef]
+        public ref Line String(ReadOnlySpan<byte> prefix, EventBatch b, int e, Field field)
+        {
+            if (!b.Has(e, field))
+                return ref this;
+            return ref Raw(prefix).Raw(b.Json(e, field)).Raw("\""u8);
+        }
+
+        [UnscopedRef]
+        public ref Line Number(ReadOnlySpan<byte> prefix, EventBatch b, int e, Field field)
+        {
+            if (b.Number(e, field) is not { } value)
+                return ref this;
+            Raw(prefix);
+            Utf8Formatter.TryFormat(value, _span[Length..], out var written);
+            Length += written;
+            return ref this;
+        }
+
+        /// <summary>An array of strings, if present: <paramref name="prefix"/> is ',"name":['.</summary>
+        [UnscopedRef]
+        public ref Line Items(ReadOnlySpan<byte> prefix, EventBatch b, int e, Field field)
+        {
+            if (!b.Has(e, field))
+                return ref this;
+            Raw(prefix);
+            var items = b.Items(e, field);
+            for (var i = 0; i < items.Count; i++)
+                Raw(i == 0 ? "\""u8 : ",\""u8).Raw(items.Json(i)).Raw("\""u8);
+            return ref Raw("]"u8);
+        }
     }
 }

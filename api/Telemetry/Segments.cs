@@ -63,12 +63,11 @@ public static class Segments
         if (batch.Errors is not null)
             throw new ArgumentException("A batch with errors cannot be stored.", nameof(batch));
         var segments = new List<Segment>();
-        var host = JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping);
+        var hostJson = EventJson.HostnameJson(hostname);
         var hostUtf8 = System.Text.Encoding.UTF8.GetBytes(hostname);
         // Buffers of this thread, kept between batches: a batch's text is a few hundred KiB, which would
         // otherwise be a large-object allocation (and a full collection soon after) for every push.
-        var (json, timeline, writer) = t_buffers ??= (new ArrayBufferWriter<byte>(256 * 1024), new ArrayBufferWriter<byte>(128 * 1024),
-            new Utf8JsonWriter(Stream.Null, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        var (json, timeline) = t_buffers ??= (new ArrayBufferWriter<byte>(256 * 1024), new ArrayBufferWriter<byte>(128 * 1024));
         foreach (var (containerId, resource) in ByResource(batch))
         {
             json.ResetWrittenCount();
@@ -78,9 +77,7 @@ public static class Segments
             for (var i = 0; i < resource.Count; i++)
             {
                 var e = resource[i];
-                writer.Reset(json);
-                EventJson.Write(writer, batch, e, host);
-                writer.Flush();
+                EventJson.Write(json, batch, e, hostJson);
                 json.Write("\n"u8);
                 Timeline.Write(timeline, batch, e, hostUtf8);
                 timeline.Write("\n"u8);
@@ -105,7 +102,7 @@ public static class Segments
     }
 
     [ThreadStatic]
-    private static (ArrayBufferWriter<byte> Json, ArrayBufferWriter<byte> Timeline, Utf8JsonWriter Writer)? t_buffers;
+    private static (ArrayBufferWriter<byte> Json, ArrayBufferWriter<byte> Timeline)? t_buffers;
 
     /// <summary>The events of each resource (host: container id ""), in time order (ties keep the batch's order).</summary>
     private static IEnumerable<(string ContainerId, List<int> Events)> ByResource(EventBatch batch)
