@@ -21,7 +21,7 @@ public sealed class Database : IAsyncDisposable
             if (string.IsNullOrWhiteSpace(storage.ConnectionString))
                 throw new InvalidOperationException($"{StorageOptions.Section}:ConnectionString is required when the provider is Postgres.");
             ConnectionString = storage.ConnectionString;
-            _postgres = NpgsqlDataSource.Create(ConnectionString);
+            _postgres = NpgsqlDataSource.Create(WithDefaults(ConnectionString));
         }
         else
         {
@@ -36,6 +36,25 @@ public sealed class Database : IAsyncDisposable
     }
 
     public StorageProvider Provider { get; }
+
+    /// <summary>
+    /// Npgsql's defaults send DISCARD ALL whenever a pooled connection is reused and parse every statement
+    /// every time: on ingest (two lookups a request, a group commit a few batches) that was most of what
+    /// PostgreSQL did. The platform leaves no session state behind (the migrator's advisory lock is released
+    /// on its own connection), so connections are reused as they are and frequent statements are prepared.
+    /// A connection string that sets either keeps its own value.
+    /// </summary>
+    private static string WithDefaults(string connectionString)
+    {
+        // Npgsql's own builder knows every keyword whether given or not: ask the plain one what was given.
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+            builder.NoResetOnClose = true;
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
+            builder.MaxAutoPrepare = 64;
+        return builder.ConnectionString;
+    }
 
     public string ConnectionString { get; }
 
