@@ -17,7 +17,7 @@ public static class TelemetryBenchmarks
 
     public static async Task RunAsync(IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
     {
-        int totalEvents = settings.GetValueOrDefault("events", 1_000_000), senders = settings.GetValueOrDefault("senders", 4);
+        int totalEvents = settings.GetValueOrDefault("events", 2_000_000), senders = settings.GetValueOrDefault("senders", 8);
         var providers = settings.GetValueOrDefault("postgres", 1) == 0 ? [StorageProvider.Sqlite] : new[] { StorageProvider.Sqlite, StorageProvider.Postgres };
         foreach (var provider in providers)
         {
