@@ -41,4 +41,27 @@ public static class SpecEnum
 
     private static T? Find<T>(string text)
         where T : struct, Enum => Names<T>.FromSpec.TryGetValue(text, out var value) ? value : null;
+
+    /// <summary>The spec's name of a value as UTF-8, for code that reads and writes JSON bytes itself.</summary>
+    public static byte[] ToSpecUtf8<T>(T value)
+        where T : struct, Enum => Utf8Names<T>.ToSpec[value];
+
+    /// <summary>The value whose spec name is the UTF-8 <paramref name="name"/>, if any.</summary>
+    public static T? FindUtf8<T>(ReadOnlySpan<byte> name)
+        where T : struct, Enum
+    {
+        foreach (var (value, spec) in Utf8Names<T>.ToSpec)
+        {
+            if (name.SequenceEqual(spec))
+                return value;
+        }
+
+        return null;
+    }
+
+    private static class Utf8Names<T>
+        where T : struct, Enum
+    {
+        public static readonly Dictionary<T, byte[]> ToSpec = Names<T>.ToSpec.ToDictionary(p => p.Key, p => System.Text.Encoding.UTF8.GetBytes(p.Value));
+    }
 }

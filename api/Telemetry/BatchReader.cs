@@ -292,7 +292,7 @@ public sealed class EventBatch : IDisposable
             reader.Read();
             if (name.SequenceEqual("kind"u8))
             {
-                kind = reader.TokenType == JsonTokenType.String ? Kinds.Find(StringValue(ref reader).Span(this)) : null;
+                kind = reader.TokenType == JsonTokenType.String ? SpecEnum.FindUtf8<TelemetryEventKind>(StringValue(ref reader).Span(this)) : null;
                 if (kind is null)
                     FailEvent(e, "kind", KindRequired);
                 continue;
@@ -401,7 +401,7 @@ public sealed class EventBatch : IDisposable
                 break;
             case Field.Operation or Field.Protocol:
                 int? value = reader.TokenType != JsonTokenType.String ? null
-                    : field == Field.Operation ? (int?)Operations.Find(StringValue(ref reader).Span(this)) : (int?)Protocols.Find(StringValue(ref reader).Span(this));
+                    : field == Field.Operation ? (int?)SpecEnum.FindUtf8<FimOperation>(StringValue(ref reader).Span(this)) : (int?)SpecEnum.FindUtf8<NetworkProtocol>(StringValue(ref reader).Span(this));
                 if (value is { } v)
                     slot = new Slot { Length = 0, Number = v };
                 else
@@ -658,26 +658,4 @@ public sealed class EventBatch : IDisposable
         TelemetryEventKind.Dns_query => Bit(Field.Pid) | Bit(Field.Name) | Bit(Field.Answers),
         _ => 0,
     };
-
-    private static readonly SpecNames<TelemetryEventKind> Kinds = new();
-    private static readonly SpecNames<FimOperation> Operations = new();
-    private static readonly SpecNames<NetworkProtocol> Protocols = new();
-
-    /// <summary>An enum's values by their spec names, as UTF-8.</summary>
-    private sealed class SpecNames<T>
-        where T : struct, Enum
-    {
-        private readonly (byte[] Name, T Value)[] _values = Enum.GetValues<T>().Select(v => (Encoding.UTF8.GetBytes(SpecEnum.ToSpec(v)), v)).ToArray();
-
-        public T? Find(ReadOnlySpan<byte> name)
-        {
-            foreach (var (spec, value) in _values)
-            {
-                if (name.SequenceEqual(spec))
-                    return value;
-            }
-
-            return null;
-        }
-    }
 }

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
-using System.Text;
 using Platform.Api.Http;
 using Platform.Contracts;
 
@@ -16,10 +15,6 @@ namespace Platform.Api.Telemetry;
 /// </summary>
 public static class EventJson
 {
-    private static readonly Dictionary<TelemetryEventKind, byte[]> KindNames = Enum.GetValues<TelemetryEventKind>().ToDictionary(k => k, k => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(k)));
-    private static readonly byte[][] OperationNames = Enum.GetValues<FimOperation>().Select(o => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(o))).ToArray();
-    private static readonly byte[][] ProtocolNames = Enum.GetValues<NetworkProtocol>().Select(p => Encoding.ASCII.GetBytes(SpecEnum.ToSpec(p))).ToArray();
-
     /// <summary>The host name as JSON string content (escaped), for <see cref="Write"/>.</summary>
     public static byte[] HostnameJson(string hostname) =>
         System.Text.Json.JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
@@ -30,7 +25,7 @@ public static class EventJson
         var kind = b.Kind(e);
         // Never longer than the object as sent plus what the server adds (host name, quotes and names, a time).
         var w = new Line(output.GetSpan(b.SentLength(e) + hostnameJson.Length + 128));
-        w.Raw("{\"kind\":\""u8).Raw(KindNames[kind]).Raw("\",\"id\":\""u8).Raw(b.Json(e, Field.Id)).Raw("\",\"time\":\""u8);
+        w.Raw("{\"kind\":\""u8).Raw(SpecEnum.ToSpecUtf8(kind)).Raw("\",\"id\":\""u8).Raw(b.Json(e, Field.Id)).Raw("\",\"time\":\""u8);
         w.Time(b.Ticks(e)).Raw("\",\"hostname\":\""u8).Raw(hostnameJson).Raw("\""u8);
         if (b.Has(e, Field.ContainerId))
         {
@@ -51,16 +46,16 @@ public static class EventJson
                 break;
             case TelemetryEventKind.File_access:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).String(",\"path\":\""u8, b, e, Field.Path)
-                    .Raw(",\"operation\":\""u8).Raw(OperationNames[(int)b.Number(e, Field.Operation)!.Value]).Raw("\""u8)
+                    .Raw(",\"operation\":\""u8).Raw(SpecEnum.ToSpecUtf8((FimOperation)b.Number(e, Field.Operation)!.Value)).Raw("\""u8)
                     .String(",\"newPath\":\""u8, b, e, Field.NewPath);
                 break;
             case TelemetryEventKind.Network_connect:
-                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Raw("\""u8)
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Raw("\""u8)
                     .String(",\"localAddress\":\""u8, b, e, Field.LocalAddress).Number(",\"localPort\":"u8, b, e, Field.LocalPort)
                     .String(",\"remoteAddress\":\""u8, b, e, Field.RemoteAddress).Number(",\"remotePort\":"u8, b, e, Field.RemotePort);
                 break;
             case TelemetryEventKind.Network_listen:
-                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Raw("\""u8)
+                w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Raw("\""u8)
                     .String(",\"localAddress\":\""u8, b, e, Field.LocalAddress).Number(",\"localPort\":"u8, b, e, Field.LocalPort);
                 break;
             case TelemetryEventKind.Dns_query:

@@ -13,9 +13,6 @@ namespace Platform.Api.Telemetry;
 /// </summary>
 public static class Timeline
 {
-    private static readonly byte[][] OperationNames = Enum.GetValues<FimOperation>().Select(o => System.Text.Encoding.ASCII.GetBytes(SpecEnum.ToSpec(o))).ToArray();
-    private static readonly byte[][] ProtocolNames = Enum.GetValues<NetworkProtocol>().Select(p => System.Text.Encoding.ASCII.GetBytes(SpecEnum.ToSpec(p))).ToArray();
-
     /// <summary>Writes the line of event <paramref name="e"/> of the batch, without its line end.</summary>
     public static void Write(IBufferWriter<byte> output, EventBatch b, int e, ReadOnlySpan<byte> hostname)
     {
@@ -53,16 +50,16 @@ public static class Timeline
                     line.Ascii(" "u8).Number(code);
                 break;
             case TelemetryEventKind.File_access:
-                line.Process(process, pid).Ascii(" "u8).Ascii(OperationNames[(int)b.Number(e, Field.Operation)!.Value]).Ascii(" "u8).Text(b.Text(e, Field.Path));
+                line.Process(process, pid).Ascii(" "u8).Ascii(SpecEnum.ToSpecUtf8((FimOperation)b.Number(e, Field.Operation)!.Value)).Ascii(" "u8).Text(b.Text(e, Field.Path));
                 if (b.Has(e, Field.NewPath))
                     line.Ascii(" -> "u8).Text(b.Text(e, Field.NewPath));
                 break;
             case TelemetryEventKind.Network_connect:
-                line.Process(process, pid).Ascii(" connect "u8).Ascii(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Ascii(" "u8)
+                line.Process(process, pid).Ascii(" connect "u8).Ascii(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Ascii(" "u8)
                     .Endpoint(b, e, Field.LocalAddress, Field.LocalPort).Ascii(" -> "u8).Endpoint(b, e, Field.RemoteAddress, Field.RemotePort);
                 break;
             case TelemetryEventKind.Network_listen:
-                line.Process(process, pid).Ascii(" listen "u8).Ascii(ProtocolNames[(int)b.Number(e, Field.Protocol)!.Value]).Ascii(" "u8)
+                line.Process(process, pid).Ascii(" listen "u8).Ascii(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Ascii(" "u8)
                     .Endpoint(b, e, Field.LocalAddress, Field.LocalPort);
                 break;
             case TelemetryEventKind.Dns_query:
