@@ -80,8 +80,8 @@ public sealed class EventBatch : IDisposable
     public static EventBatch Read(ReadOnlySpan<byte> json, string hostname)
     {
         var buffers = Buffers.Rent();
-        if (buffers.Text.Length < json.Length)
-            buffers.Text = new byte[json.Length];
+        if (buffers.Text.Length < 2 * json.Length)
+            buffers.Text = new byte[2 * json.Length];
         json.CopyTo(buffers.Text);
         return Read(buffers, json.Length, hostname);
     }
@@ -129,7 +129,6 @@ public sealed class EventBatch : IDisposable
         public byte[] Text = new byte[512 * 1024];
         public readonly Slot[] Slots = new Slot[MaxEvents * FieldCount];
         public readonly TelemetryEventKind[] Kinds = new TelemetryEventKind[MaxEvents];
-        public readonly long[] Ticks = new long[MaxEvents];
         public readonly int[] ObjectLengths = new int[MaxEvents];
         public readonly List<TextRange> Items = new(4 * MaxEvents);
 
@@ -150,7 +149,8 @@ public sealed class EventBatch : IDisposable
 
     public TelemetryEventKind Kind(int e) => _b.Kinds[e];
 
-    public long Ticks(int e) => _b.Ticks[e];
+    /// <summary>Event e's time (UTC ticks), as its time field holds it.</summary>
+    public long Ticks(int e) => _b.Slots[e * FieldCount + (int)Field.Time].Number;
 
     public bool Has(int e, Field field) => _b.Slots[e * FieldCount + (int)field].Length != Absent;
 
@@ -383,14 +383,9 @@ public sealed class EventBatch : IDisposable
         {
             case Field.Time:
                 if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
-                {
-                    _b.Ticks[e] = time.UtcTicks;
                     slot = new Slot { Length = 0, Number = time.UtcTicks };
-                }
                 else
-                {
                     FailEvent(e, "time", "'time' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");
-                }
 
                 break;
             case Field.Pid or Field.Ppid or Field.Uid or Field.ExitCode or Field.LocalPort or Field.RemotePort:
