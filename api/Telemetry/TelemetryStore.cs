@@ -187,16 +187,17 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         foreach (var batch in batches)
         {
             var receipt = Receipt.Of(batch);
-            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(
-                "insert into telemetry_batch (agent_id, sequence, batch_id, event_count, received_at, first_time, last_time) values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing")
+            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(InsertReceipt)
             {
-                Parameters = { new() { Value = receipt.agentId }, new() { Value = receipt.sequence }, new() { Value = receipt.batchId }, new() { Value = receipt.eventCount },
-                    new() { Value = receipt.receivedAt }, new() { Value = receipt.firstTime }, new() { Value = receipt.lastTime } },
+                Parameters =
+                {
+                    new("agentId", receipt.agentId), new("sequence", receipt.sequence), new("batchId", receipt.batchId), new("eventCount", receipt.eventCount),
+                    new("receivedAt", receipt.receivedAt), new("firstTime", receipt.firstTime), new("lastTime", receipt.lastTime),
+                },
             });
-            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(
-                "select sequence, received_at, last_time from telemetry_batch where agent_id = $1 and sequence < $2 order by sequence desc limit 1")
+            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(PreviousReceipt)
             {
-                Parameters = { new() { Value = receipt.agentId }, new() { Value = receipt.sequence } },
+                Parameters = { new("agentId", receipt.agentId), new("sequence", receipt.sequence) },
             });
         }
 
