@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.IO.Compression;
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ICSharpCode.SharpZipLib.Zip;
 using Platform.Api.Agents;
 using Platform.Api.Fim;
 using Platform.Api.Storage;
@@ -45,7 +44,13 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 {
     public const string FormatVersion = "1";
 
-    private static readonly DateTimeOffset EntryTime = new(1980, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    /// <summary>
+    /// How the zip is laid out and compressed. It is part of a bundle's identity (its ETag and file name): a bundle
+    /// built by another version of the builder has other bytes, and a resumed download must not mix the two.
+    /// </summary>
+    private const string Builder = "chunked-deflate-1m";
+
+    private static readonly DateTime EntryTime = new(1980, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
 
     private static readonly JsonSerializerOptions Json = new(Telemetry.Segments.Json) { WriteIndented = true };
 
@@ -84,7 +89,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
-        Add($"{FormatVersion}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
+        Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
         await foreach (var segment in store.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken))
             Add($"s|{segment.SegmentId}|{segment.EventCount}|{segment.StoredBytes}");
         foreach (var alert in fimAlerts)
@@ -120,7 +125,6 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             finally
             {
                 File.Delete(temporary);
-                File.Delete(temporary + ".timeline");
             }
         }
         finally
@@ -135,89 +139,89 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
         var (scope, _, fimAlerts, inventory, gaps) = plan;
-        var entries = new List<BundleEntry>();
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        using var zip = new ZipArchive(file, ZipArchiveMode.Create, leaveOpen: true);
-
-        entries.Add(await EntryAsync(zip, "README.txt", stream => stream.Write(Encoding.UTF8.GetBytes(Readme(scope)))));
-
-        // One pass over the events, on two cores: this task merges the segments and hands the JSON lines over
-        // a pipe to the entry (compressed and hashed on the caller's side), and puts the timeline lines aside
-        // in a file of their own (an entry must be written whole before the next), copied in after.
-        long events = 0;
-        await using (var timeline = new FileStream(path + ".timeline", FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose))
+        // Each entry is compressed into a file of its own first (a zip entry's header needs its sizes and CRC),
+        // then the entries are put together, copied as they are.
+        var temporary = new List<FileStream>();
+        try
         {
-            var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 8 << 20, resumeWriterThreshold: 4 << 20, minimumSegmentSize: 64 << 10, useSynchronizationContext: false));
-            var producer = Task.Run(async () =>
+            FileStream Temporary(string entry)
             {
-                try
-                {
-                    await foreach (var e in reader.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, null, null, cancellationToken))
-                    {
-                        var json = e.Json.Span;
-                        json.CopyTo(pipe.Writer.GetSpan(json.Length + 1));
-                        pipe.Writer.GetSpan(json.Length + 1)[json.Length] = (byte)'\n';
-                        pipe.Writer.Advance(json.Length + 1);
-                        timeline.Write(e.TimelineLine.Span);
-                        timeline.WriteByte((byte)'\n');
-                        events++;
-                        if (pipe.Writer.UnflushedBytes > 256 << 10)
-                            await pipe.Writer.FlushAsync(cancellationToken);
-                    }
-
-                    await pipe.Writer.CompleteAsync();
-                }
-                catch (Exception ex)
-                {
-                    await pipe.Writer.CompleteAsync(ex);
-                    throw;
-                }
-            }, cancellationToken);
-            entries.Add(await EntryAsync(zip, "events.jsonl", async stream => await pipe.Reader.CopyToAsync(stream, cancellationToken)));
-            await producer;
-            await pipe.Reader.CompleteAsync();
-            timeline.Position = 0;
-            entries.Add(await EntryAsync(zip, "timeline.txt", stream => timeline.CopyTo(stream)));
-        }
-
-        entries.Add(await EntryAsync(zip, "fim-alerts.jsonl", stream =>
-        {
-            foreach (var alert in fimAlerts)
-            {
-                JsonSerializer.Serialize(stream, alert, Telemetry.Segments.Json);
-                stream.WriteByte((byte)'\n');
+                var file = new FileStream($"{path}.{entry}", FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+                temporary.Add(file);
+                return file;
             }
-        }));
 
-        entries.Add(await EntryAsync(zip, "inventory.json", stream => JsonSerializer.Serialize(stream, inventory, Json)));
+            var entries = new List<(string Name, DeflatedData Data)>
+            {
+                ("README.txt", await DeflateAsync(Temporary("README.txt"), (d, ct) => d.WriteAsync(Encoding.UTF8.GetBytes(Readme(scope)), ct), cancellationToken)),
+            };
 
-        var manifest = new BundleManifest(
-            FormatVersion,
-            new BundleResource(scope.ContainerId is null ? "host" : "container", scope.Agent.AgentId, scope.Agent.Hostname, scope.ContainerId),
-            new BundleWindow(scope.From, scope.Until),
-            new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
-            gaps.Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
-            entries);
-        await EntryAsync(zip, "manifest.json", stream => JsonSerializer.Serialize(stream, manifest, Json));
-    }
+            // One pass over the events for both their entries; the compression of each runs on every core.
+            long events = 0;
+            await using (var eventLines = new ChunkedDeflate(Temporary("events.jsonl")))
+            await using (var timelineLines = new ChunkedDeflate(Temporary("timeline.txt")))
+            {
+                await foreach (var e in reader.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, null, null, cancellationToken))
+                {
+                    await eventLines.WriteLineAsync(e.Json, cancellationToken);
+                    await timelineLines.WriteLineAsync(e.TimelineLine, cancellationToken);
+                    events++;
+                }
 
-    private static async Task<BundleEntry> EntryAsync(ZipArchive zip, string name, Func<Stream, Task> write)
-    {
-        var entry = zip.CreateEntry(name, CompressionLevel.Fastest);
-        entry.LastWriteTime = EntryTime;
-        entry.ExternalAttributes = Convert.ToInt32("100644", 8) << 16; // a regular file, rw-r--r--
-        await using var output = entry.Open();
-        using var hashing = new HashingStream(output);
-        await write(hashing);
-        return new BundleEntry(name, hashing.Length, hashing.Sha256());
-    }
+                entries.Add(("events.jsonl", await eventLines.CompleteAsync(cancellationToken)));
+                entries.Add(("timeline.txt", await timelineLines.CompleteAsync(cancellationToken)));
+            }
 
-    private static Task<BundleEntry> EntryAsync(ZipArchive zip, string name, Action<Stream> write) =>
-        EntryAsync(zip, name, stream =>
+            entries.Add(("fim-alerts.jsonl", await DeflateAsync(Temporary("fim-alerts.jsonl"), async (d, ct) =>
+            {
+                foreach (var alert in fimAlerts)
+                    await d.WriteLineAsync(JsonSerializer.SerializeToUtf8Bytes(alert, Telemetry.Segments.Json), ct);
+            }, cancellationToken)));
+            entries.Add(("inventory.json", await DeflateAsync(Temporary("inventory.json"), (d, ct) => d.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(inventory, Json), ct), cancellationToken)));
+
+            var manifest = new BundleManifest(
+                FormatVersion,
+                new BundleResource(scope.ContainerId is null ? "host" : "container", scope.Agent.AgentId, scope.Agent.Hostname, scope.ContainerId),
+                new BundleWindow(scope.From, scope.Until),
+                new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
+                gaps.Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
+                entries.Select(e => new BundleEntry(e.Name, e.Data.Length, e.Data.Sha256)).ToList());
+            entries.Add(("manifest.json", await DeflateAsync(Temporary("manifest.json"), (d, ct) => d.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, Json), ct), cancellationToken)));
+
+            await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            using var zip = new ZipOutputStream(file) { IsStreamOwner = false };
+            foreach (var (name, data) in entries)
+            {
+                zip.PutNextPassthroughEntry(new ZipEntry(name)
+                {
+                    CompressionMethod = CompressionMethod.Deflated,
+                    DateTime = EntryTime,
+                    HostSystem = (int)HostSystemID.Unix,
+                    ExternalFileAttributes = Convert.ToInt32("100644", 8) << 16, // a regular file, rw-r--r--
+                    Size = data.Length,
+                    CompressedSize = data.CompressedLength,
+                    Crc = data.Crc32,
+                });
+                data.Compressed.Position = 0;
+                await data.Compressed.CopyToAsync(zip, cancellationToken);
+                zip.CloseEntry();
+            }
+
+            zip.Finish();
+        }
+        finally
         {
-            write(stream);
-            return Task.CompletedTask;
-        });
+            foreach (var file in temporary)
+                await file.DisposeAsync();
+        }
+    }
+
+    private static async Task<DeflatedData> DeflateAsync(Stream compressed, Func<ChunkedDeflate, CancellationToken, ValueTask> write, CancellationToken cancellationToken)
+    {
+        await using var deflate = new ChunkedDeflate(compressed);
+        await write(deflate, cancellationToken);
+        return await deflate.CompleteAsync(cancellationToken);
+    }
 
     /// <summary>The host's FIM alerts last seen in the window (a container's: those raised in it), oldest first.</summary>
     private async Task<List<FimAlert>> AlertsAsync(BundleScope scope, CancellationToken cancellationToken)
@@ -288,84 +292,4 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     private sealed record BundleGap(long FromSequence, long ToSequence, DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter, DateTimeOffset? LastBatchBefore, DateTimeOffset? FirstBatchAfter);
 
     private sealed record BundleEntry(string Name, long Size, string Sha256);
-
-    /// <summary>Counts and hashes what passes through to the entry, in 64 KiB blocks (the compressor and the hash are much faster fed in bulk).</summary>
-    private sealed class HashingStream(Stream inner) : Stream
-    {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private readonly byte[] _buffer = new byte[64 * 1024];
-        private int _buffered;
-
-        public override long Length => Position;
-
-        public override long Position { get; set; }
-
-        public override bool CanRead => false;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public string Sha256()
-        {
-            Flush();
-            return Convert.ToHexStringLower(_hash.GetHashAndReset());
-        }
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            Position += buffer.Length;
-            while (!buffer.IsEmpty)
-            {
-                var n = Math.Min(buffer.Length, _buffer.Length - _buffered);
-                buffer[..n].CopyTo(_buffer.AsSpan(_buffered));
-                _buffered += n;
-                buffer = buffer[n..];
-                if (_buffered == _buffer.Length)
-                    Flush();
-            }
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        // The entry below is a compressor over a file: synchronous by nature, and fast enough to stay so.
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Write(buffer.Span);
-            return ValueTask.CompletedTask;
-        }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void WriteByte(byte value)
-        {
-            if (_buffered == _buffer.Length)
-                Flush();
-            _buffer[_buffered++] = value;
-            Position++;
-        }
-
-        public override void Flush()
-        {
-            if (_buffered == 0)
-                return;
-            _hash.AppendData(_buffer, 0, _buffered);
-            inner.Write(_buffer, 0, _buffered);
-            _buffered = 0;
-        }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-                _hash.Dispose();
-            base.Dispose(disposing);
-        }
-    }
 }

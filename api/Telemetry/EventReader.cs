@@ -112,16 +112,14 @@ public sealed class EventReader(TelemetryStore store)
         }
 
         var start = fromTicks == long.MinValue ? (DateTimeOffset?)null : new DateTimeOffset(fromTicks, TimeSpan.Zero);
-        await using var contents = await store.ContentReaderAsync(cancellationToken);
-        await using var segments = store.OldestFirstAsync(filter, start, until, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        await using var segments = store.OldestFirstWithDataAsync(filter, start, until, cancellationToken).GetAsyncEnumerator(cancellationToken);
         var next = await segments.MoveNextAsync() ? segments.Current : null;
         while (true)
         {
             // Every segment that starts no later than the earliest waiting event could hold an earlier one: open it first.
             while (next is not null && (queue.Count == 0 || next.FirstTime.UtcTicks <= queue.Peek().Position.Ticks))
             {
-                if (await contents.ReadAsync(next.SegmentId, cancellationToken) is { } content)
-                    Enqueue(content, next.SegmentId, 0);
+                Enqueue(next.Open(), next.SegmentId, 0);
                 next = await segments.MoveNextAsync() ? segments.Current : null;
             }
 

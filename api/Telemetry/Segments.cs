@@ -142,13 +142,27 @@ public static class Segments
     [ThreadStatic]
     private static MemoryStream? t_compressed;
 
-    public static byte[] Decompress(byte[] data, int expectedLength = 0)
+    public static byte[] Decompress(byte[] data, int knownLength = 0)
     {
         using var input = new DeflateStream(new MemoryStream(data), CompressionMode.Decompress);
-        using var output = new MemoryStream(expectedLength > 0 ? expectedLength : data.Length * 4);
+        if (knownLength > 0)
+        {
+            // The size is known: straight into an array of that size (not zeroed first; it is all written).
+            var exact = GC.AllocateUninitializedArray<byte>(knownLength);
+            input.ReadExactly(exact);
+            if (input.ReadByte() >= 0)
+                throw new InvalidDataException("A stored segment holds more data than its recorded size.");
+            return exact;
+        }
+
+        var output = t_decompressed ??= new MemoryStream(256 * 1024);
+        output.SetLength(0);
         input.CopyTo(output);
         return output.ToArray();
     }
+
+    [ThreadStatic]
+    private static MemoryStream? t_decompressed;
 }
 
 /// <summary>A stored segment read back: event i is line i of <see cref="Events"/> and of <see cref="Timeline"/>, at <see cref="Ticks"/>[i].</summary>
@@ -161,15 +175,13 @@ public sealed class SegmentContent
 
     public SegmentContent(byte[] events, int rawBytes, byte[] timeline, byte[] times)
     {
-        _events = Segments.Decompress(events, rawBytes);
-        _eventLines = LineStarts(_events);
-        _timeline = Segments.Decompress(timeline);
-        _timelineLines = LineStarts(_timeline);
         Ticks = new long[times.Length / 8];
         for (var i = 0; i < Ticks.Length; i++)
             Ticks[i] = BinaryPrimitives.ReadInt64LittleEndian(times.AsSpan(8 * i));
-        if (_eventLines.Length - 1 != Ticks.Length || _timelineLines.Length - 1 != Ticks.Length)
-            throw new InvalidDataException("A stored segment's events, timeline and times do not line up.");
+        _events = Segments.Decompress(events, rawBytes);
+        _eventLines = LineStarts(_events, Ticks.Length);
+        _timeline = Segments.Decompress(timeline);
+        _timelineLines = LineStarts(_timeline, Ticks.Length);
     }
 
     public int Count => Ticks.Length;
@@ -184,19 +196,21 @@ public sealed class SegmentContent
 
     public TelemetryEvent Event(int i) => JsonSerializer.Deserialize(EventJson(i).Span, Segments.EventInfo)!;
 
-    /// <summary>The start of each line, and one past the end of the last.</summary>
-    private static int[] LineStarts(byte[] text)
+    /// <summary>The start of each of <paramref name="count"/> lines, and one past the end of the last.</summary>
+    private static int[] LineStarts(byte[] text, int count)
     {
-        var starts = new List<int>(text.Length / 100 + 1) { 0 };
-        for (var at = 0; at < text.Length;)
+        var starts = new int[count + 1];
+        var at = 0;
+        for (var line = 0; line < count; line++)
         {
-            var end = Array.IndexOf(text, (byte)'\n', at);
+            var end = at < text.Length ? Array.IndexOf(text, (byte)'\n', at) : -1;
             if (end < 0)
-                throw new InvalidDataException("A stored segment does not end with a line end.");
-            at = end + 1;
-            starts.Add(at);
+                throw new InvalidDataException("A stored segment's events, timeline and times do not line up.");
+            starts[line + 1] = at = end + 1;
         }
 
-        return [.. starts];
+        if (at != text.Length)
+            throw new InvalidDataException("A stored segment's events, timeline and times do not line up.");
+        return starts;
     }
 }

@@ -6,7 +6,7 @@ using Platform.Api.Storage;
 namespace Platform.Api.Telemetry;
 
 /// <summary>What a stored segment is, without its data.</summary>
-public sealed class SegmentRow
+public class SegmentRow
 {
     public required string SegmentId { get; init; }
     public required string AgentId { get; init; }
@@ -17,6 +17,16 @@ public sealed class SegmentRow
     public required int Kinds { get; init; }
     public required long RawBytes { get; init; }
     public required long StoredBytes { get; init; }
+}
+
+/// <summary>A segment listed with its stored (compressed) data, decompressed when a reader gets to it.</summary>
+public sealed class StoredSegment : SegmentRow
+{
+    public required byte[] Events { get; init; }
+    public required byte[] Timeline { get; init; }
+    public required byte[] Times { get; init; }
+
+    public SegmentContent Open() => new(Events, checked((int)RawBytes), Timeline, Times);
 }
 
 public enum BatchOutcome
@@ -348,7 +358,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         string? beforeId = null;
         while (true)
         {
-            var rows = await QuerySegmentsAsync(filter, $"""
+            var rows = await QuerySegmentsAsync<SegmentRow>(SegmentColumns, filter, $"""
                 {(beforeTime is null ? "1 = 1" : "(last_time < @beforeTime or (last_time = @beforeTime and segment_id < @beforeId))")}
                 order by last_time desc, segment_id desc
                 """, new { beforeTime, beforeId }, chunk, cancellationToken);
@@ -364,7 +374,18 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     /// Segments that may hold events at or after <paramref name="from"/> and before <paramref name="until"/>,
     /// ordered by their first event, in chunks, as long as the caller keeps reading.
     /// </summary>
-    public async IAsyncEnumerable<SegmentRow> OldestFirstAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<SegmentRow> OldestFirstAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken) =>
+        OldestFirstAsync<SegmentRow>(SegmentColumns, filter, from, until, cancellationToken);
+
+    /// <summary>
+    /// <see cref="OldestFirstAsync(SegmentFilter, DateTimeOffset?, DateTimeOffset?, CancellationToken)"/> with each
+    /// segment's data, for readers that go through them in that order: one query for many segments, not one each.
+    /// </summary>
+    public IAsyncEnumerable<StoredSegment> OldestFirstWithDataAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken) =>
+        OldestFirstAsync<StoredSegment>(SegmentColumns + ", events, timeline, times", filter, from, until, cancellationToken);
+
+    private async IAsyncEnumerable<T> OldestFirstAsync<T>(string columns, SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : SegmentRow
     {
         const int chunk = 64;
         // PostgreSQL keeps microseconds, events keep ticks: widen the bounds by a microsecond and let the
@@ -375,7 +396,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         string? afterId = null;
         while (true)
         {
-            var rows = await QuerySegmentsAsync(filter, $"""
+            var rows = await QuerySegmentsAsync<T>(columns, filter, $"""
                 {(afterTime is null ? "1 = 1" : "(first_time > @afterTime or (first_time = @afterTime and segment_id > @afterId))")}
                 {(until is null ? "" : "and first_time < @until")}
                 {(from is null ? "" : "and last_time >= @from")}
@@ -389,7 +410,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         }
     }
 
-    private async Task<List<SegmentRow>> QuerySegmentsAsync(SegmentFilter filter, string conditionAndOrder, object parameters, int take, CancellationToken cancellationToken)
+    private async Task<List<T>> QuerySegmentsAsync<T>(string columns, SegmentFilter filter, string conditionAndOrder, object parameters, int take, CancellationToken cancellationToken)
     {
         // Only the conditions that apply, so that the planner can use the (resource, time) indexes: an
         // "(@x is null or column = @x)" would make every page a scan of the whole table.
@@ -401,7 +422,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
             _ => throw new ArgumentException("Segments are read for a host, a container or both.", nameof(filter)),
         };
         var sql = $"""
-            select {SegmentColumns} from telemetry_segment
+            select {columns} from telemetry_segment
             where {resource}{(filter.KindBits == 0 ? "" : " and (kinds & @kindBits) <> 0")}
               and {conditionAndOrder}
             limit @take
@@ -409,7 +430,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         var arguments = new DynamicParameters(parameters);
         arguments.AddDynamicParams(new { agentId = filter.AgentId, containerId = filter.ContainerId, kindBits = filter.KindBits, take });
         await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<SegmentRow>(new CommandDefinition(sql, arguments, cancellationToken: cancellationToken))).AsList();
+        return (await db.QueryAsync<T>(new CommandDefinition(sql, arguments, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>Reads segments' events over one connection, for readers that go through many segments.</summary>
