@@ -63,12 +63,16 @@ public static class Benchmarks
 /// </summary>
 public sealed class BenchApi : WebApplicationFactory<Program>
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("platform-bench-").FullName;
+    private readonly string _data;
+    private readonly bool _ownsData;
     private readonly StorageProvider _provider;
 
-    public BenchApi(StorageProvider provider)
+    /// <param name="dataDirectory">The data directory to use and leave in place; by default a temp directory, deleted at the end.</param>
+    public BenchApi(StorageProvider provider, string? dataDirectory = null)
     {
         _provider = provider;
+        _ownsData = dataDirectory is null;
+        _data = dataDirectory ?? Directory.CreateTempSubdirectory("platform-bench-").FullName;
         // The factory looks for the api's content root next to a test project; tell it where it is.
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
@@ -110,7 +114,8 @@ public sealed class BenchApi : WebApplicationFactory<Program>
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
+        if (_ownsData)
+            Directory.Delete(_data, recursive: true);
     }
 
     /// <summary>Parses and validates a telemetry batch exactly as the push does, and stores nothing.</summary>

@@ -61,7 +61,7 @@ public sealed class FimAlertStore(Database database)
     public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
         using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
+        await using var db = await database.OpenForWritingAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
         await using var rows = new RowWriter(db, transaction);
 

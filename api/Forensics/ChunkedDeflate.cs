@@ -1,4 +1,4 @@
-using System.Buffers;
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.IO.Hashing;
 using System.Security.Cryptography;
@@ -19,12 +19,12 @@ public sealed record DeflatedData(Stream Compressed, long CompressedLength, long
 /// </summary>
 public sealed class ChunkedDeflate : IAsyncDisposable
 {
-    public const int ChunkSize = 1 << 20;
+    public const int ChunkSize = 512 * 1024;
 
-    // A compressed chunk is at most a few bytes per 16 KiB larger than its data (stored blocks); an eighth is plenty.
-    private const int CompressedCapacity = ChunkSize + ChunkSize / 8;
+    // The fastest level codes incompressible data with fixed codes, up to 9 bits a byte: an eighth more, and block headers.
+    private const int CompressedCapacity = ChunkSize + ChunkSize / 8 + 4096;
 
-    private static readonly ArrayPool<byte> Buffers = ArrayPool<byte>.Create(CompressedCapacity, 64);
+    private static readonly BufferPool Chunks = new(ChunkSize), CompressedChunks = new(CompressedCapacity);
 
     /// <summary>An empty last block with fixed codes: BFINAL = 1, BTYPE = 01, end-of-block code.</summary>
     private static readonly byte[] FinalBlock = [0x03, 0x00];
@@ -45,7 +45,7 @@ public sealed class ChunkedDeflate : IAsyncDisposable
         _compressed = compressed;
         _start = compressed.Position;
         // Chunks waiting for the writer (compressing or done): enough to keep every core busy.
-        _chunks = Channel.CreateBounded<Task<Chunk>>(new BoundedChannelOptions(Environment.ProcessorCount + 1) { SingleReader = true, SingleWriter = true });
+        _chunks = Channel.CreateBounded<Task<Chunk>>(new BoundedChannelOptions(Environment.ProcessorCount) { SingleReader = true, SingleWriter = true });
         _writing = Task.Run(WriteChunksAsync);
     }
 
@@ -54,7 +54,7 @@ public sealed class ChunkedDeflate : IAsyncDisposable
     {
         while (!data.IsEmpty)
         {
-            _current ??= Buffers.Rent(ChunkSize);
+            _current ??= Chunks.Rent();
             var n = Math.Min(data.Length, ChunkSize - _filled);
             data.Span[..n].CopyTo(_current.AsSpan(_filled));
             _filled += n;
@@ -66,7 +66,22 @@ public sealed class ChunkedDeflate : IAsyncDisposable
     }
 
     /// <summary>Adds a line and its line end.</summary>
-    public async ValueTask WriteLineAsync(ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
+    public ValueTask WriteLineAsync(ReadOnlyMemory<byte> line, CancellationToken cancellationToken) =>
+        TryWriteLine(line.Span) ? ValueTask.CompletedTask : WriteLineSlowlyAsync(line, cancellationToken);
+
+    /// <summary>A line that fits what is left of the chunk, copied without the ceremony of an async call (most lines).</summary>
+    private bool TryWriteLine(ReadOnlySpan<byte> line)
+    {
+        if (_current is null || ChunkSize - _filled <= line.Length)
+            return false;
+        line.CopyTo(_current.AsSpan(_filled));
+        _current[_filled + line.Length] = (byte)'\n';
+        _filled += line.Length + 1;
+        _length += line.Length + 1;
+        return true;
+    }
+
+    private async ValueTask WriteLineSlowlyAsync(ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
     {
         await WriteAsync(line, cancellationToken);
         await WriteAsync(LineEnd, cancellationToken);
@@ -95,7 +110,7 @@ public sealed class ChunkedDeflate : IAsyncDisposable
 
     private static Chunk Compress(byte[] data, int length)
     {
-        var compressed = Buffers.Rent(CompressedCapacity);
+        var compressed = CompressedChunks.Rent();
         var output = new MemoryStream(compressed, 0, compressed.Length, writable: true);
         using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
         deflate.Write(data, 0, length);
@@ -119,8 +134,8 @@ public sealed class ChunkedDeflate : IAsyncDisposable
                 }
                 finally
                 {
-                    Buffers.Return(chunk.Data);
-                    Buffers.Return(chunk.Compressed);
+                    Chunks.Return(chunk.Data);
+                    CompressedChunks.Return(chunk.Compressed);
                 }
             }
         }
@@ -150,8 +165,8 @@ public sealed class ChunkedDeflate : IAsyncDisposable
             try
             {
                 var chunk = await pending;
-                Buffers.Return(chunk.Data);
-                Buffers.Return(chunk.Compressed);
+                Chunks.Return(chunk.Data);
+                CompressedChunks.Return(chunk.Compressed);
             }
             catch (Exception)
             {
@@ -160,9 +175,27 @@ public sealed class ChunkedDeflate : IAsyncDisposable
         }
 
         if (_current is not null)
-            Buffers.Return(_current);
+            Chunks.Return(_current);
         _current = null;
         _sha256.Dispose();
+    }
+
+    /// <summary>
+    /// Buffers of one size, a few kept for the next bundle. (ArrayPool rounds sizes up to a power of two: a
+    /// compressed chunk's buffer, a little over 1 MiB, would take 2 MiB.)
+    /// </summary>
+    private sealed class BufferPool(int size)
+    {
+        private const int Kept = 16;
+        private readonly ConcurrentQueue<byte[]> _free = new();
+
+        public byte[] Rent() => _free.TryDequeue(out var buffer) ? buffer : GC.AllocateUninitializedArray<byte>(size);
+
+        public void Return(byte[] buffer)
+        {
+            if (_free.Count < Kept)
+                _free.Enqueue(buffer);
+        }
     }
 
     private readonly record struct Chunk(byte[] Data, int Length, byte[] Compressed, int CompressedLength);

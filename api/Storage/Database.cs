@@ -79,18 +79,31 @@ public sealed class Database : IAsyncDisposable
         public void Dispose() => gate.Release();
     }
 
-    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Page cache of a SQLite connection, in KiB. Each pooled connection keeps its own, so readers (any number
+    /// at once; a bundle reads its segments once, in order, and the operating system caches the file anyway)
+    /// keep SQLite's default of 2 MiB; the hot writers (one at a time, see <see cref="WriterTurnAsync"/>) get
+    /// 64 MiB, so that ingest and its indexes stay in memory.
+    /// </summary>
+    private const int ReaderCacheKib = 2 * 1024, WriterCacheKib = 64 * 1024;
+
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(ReaderCacheKib, cancellationToken);
+
+    /// <summary>A connection for a hot write path, taken in its <see cref="WriterTurnAsync"/>.</summary>
+    public Task<DbConnection> OpenForWritingAsync(CancellationToken cancellationToken) => OpenAsync(WriterCacheKib, cancellationToken);
+
+    private async Task<DbConnection> OpenAsync(int cacheKib, CancellationToken cancellationToken)
     {
         if (_postgres is not null)
             return await _postgres.OpenConnectionAsync(cancellationToken);
 
         var connection = new SqliteConnection(ConnectionString);
         await connection.OpenAsync(cancellationToken);
-        // Per-connection settings; WAL itself is persistent and set by the first migration.
+        // Per-connection settings (a pooled connection keeps the last ones: set them all every time); WAL itself
+        // is persistent and set by the first migration. The WAL is checkpointed in the background
+        // (SqliteCheckpointer); writers do it themselves only past 256 MiB.
         await using var pragmas = connection.CreateCommand();
-        // A 64 MiB page cache: ingest and its indexes stay in memory (the default is 2 MiB). The WAL is
-        // checkpointed in the background (SqliteCheckpointer); writers do it themselves only past 256 MiB.
-        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -65536; pragma wal_autocheckpoint = 65536;";
+        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -{cacheKib}; pragma wal_autocheckpoint = 65536;";
         await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }

@@ -136,7 +136,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     private async Task<List<BatchResult>> WriteGroupAsync(IReadOnlyList<IncomingBatch> batches)
     {
         using var turn = await database.WriterTurnAsync(CancellationToken.None);
-        await using var db = await database.OpenAsync(CancellationToken.None);
+        await using var db = await database.OpenForWritingAsync(CancellationToken.None);
         await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
         List<BatchResult> results;
         if (db is Npgsql.NpgsqlConnection postgres)

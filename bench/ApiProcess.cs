@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+
+namespace Platform.Bench;
+
+/// <summary>
+/// The api as it is deployed: its own process (the Release build of api/), on SQLite in a given data directory,
+/// listening on a Unix socket in that directory (no port to pick). Its memory is its own, so its peak RSS
+/// (the kernel's high-water mark) is the api's, not the benchmark client's.
+/// </summary>
+public sealed class ApiProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    public int Pid => _process.Id;
+    private readonly string _socket;
+
+    private ApiProcess(Process process, string socket)
+    {
+        _process = process;
+        _socket = socket;
+    }
+
+    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
+            root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
+        var dll = Path.Combine(root.FullName, "api", "bin", "Release", "net10.0", "Platform.Api.dll");
+        if (!File.Exists(dll))
+            throw new FileNotFoundException("The api's Release build is missing (bench/run.sh builds it).", dll);
+        var socket = Path.Combine(dataDirectory, "api.sock");
+        File.Delete(socket);
+        var start = new ProcessStartInfo("dotnet", [dll])
+        {
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["ASPNETCORE_ENVIRONMENT"] = "Production",
+                ["ASPNETCORE_URLS"] = "http://unix:" + socket,
+                ["Platform__DataDirectory"] = dataDirectory,
+                ["PLATFORM_ADMIN_TOKEN"] = adminSecret,
+                ["Platform__RateLimit__PermitsPerMinute"] = "1000000000",
+                ["Logging__LogLevel__Default"] = "Warning",
+            },
+        };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("api: " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var api = new ApiProcess(process, socket);
+
+        // Ready when it answers its readiness probe (it migrates and binds the socket first).
+        using var http = api.Http(adminSecret);
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"The api exited with code {process.ExitCode} while starting.");
+            try
+            {
+                using var ready = await http.GetAsync("/api/v1/health/ready");
+                if (ready.IsSuccessStatusCode)
+                    return api;
+            }
+            catch (HttpRequestException) when (deadline.Elapsed < TimeSpan.FromMinutes(1))
+            {
+                // Not listening yet.
+            }
+
+            if (deadline.Elapsed > TimeSpan.FromMinutes(1))
+                throw new TimeoutException("The api did not become ready within a minute.");
+            await Task.Delay(100);
+        }
+    }
+
+    public HttpClient Http(string secret)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socket), cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        var http = new HttpClient(handler) { BaseAddress = new Uri("http://api"), Timeout = TimeSpan.FromMinutes(5) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        return http;
+    }
+
+    /// <summary>The process's peak resident memory so far (VmHWM), in MiB.</summary>
+    public double PeakResidentMegabytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        File.Delete(_socket);
+    }
+}
