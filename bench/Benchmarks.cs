@@ -17,7 +17,7 @@ namespace Platform.Bench;
 //   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
 //   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory.
 // Usage: bench/run.sh [suite=all|fim|telemetry|forensics] [alerts=200000] [agents=10000] [rules=1000]
-//                     [events=2000000] [senders=4 for FIM, 8 for flight data] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
+//                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
 public static class Benchmarks
 {
     public static async Task Main(string[] args)

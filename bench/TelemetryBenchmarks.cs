@@ -18,7 +18,8 @@ public static class TelemetryBenchmarks
     public static async Task RunAsync(IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
     {
         int totalEvents = settings.GetValueOrDefault("events", 2_000_000), senders = settings.GetValueOrDefault("senders", 8);
-        var providers = settings.GetValueOrDefault("postgres", 1) == 0 ? [StorageProvider.Sqlite] : new[] { StorageProvider.Sqlite, StorageProvider.Postgres };
+        var providers = new[] { StorageProvider.Sqlite, StorageProvider.Postgres }
+            .Where(p => settings.GetValueOrDefault(p == StorageProvider.Sqlite ? "sqlite" : "postgres", 1) != 0).ToList();
         foreach (var provider in providers)
         {
             await using var api = new BenchApi(provider);
