@@ -137,19 +137,13 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     {
         using var turn = await database.WriterTurnAsync(CancellationToken.None);
         await using var db = await database.OpenForWritingAsync(CancellationToken.None);
-        await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
-        List<BatchResult> results;
         if (db is Npgsql.NpgsqlConnection postgres)
-        {
-            results = await WriteGroupAsync(postgres, transaction, batches);
-        }
-        else
-        {
-            results = new List<BatchResult>(batches.Count);
-            foreach (var batch in batches)
-                results.Add(await WriteBatchAsync(db, transaction, batch, CancellationToken.None));
-        }
+            return await WriteGroupAsync(postgres, batches);
 
+        await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
+        var results = new List<BatchResult>(batches.Count);
+        foreach (var batch in batches)
+            results.Add(await WriteBatchAsync(db, transaction, batch, CancellationToken.None));
         await transaction.CommitAsync(CancellationToken.None);
         return results;
     }
@@ -187,84 +181,87 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     }
 
     /// <summary>
-    /// PostgreSQL: the group's receipts in one round trip (each batch's insert, then the receipt before it) and
-    /// all its segments in one binary COPY, where a statement a segment cost a round trip each and most of
-    /// the time went to waiting for them.
+    /// PostgreSQL, one statement a batch: its receipt, the receipt before it (for gaps) and, only if the receipt
+    /// is new, its segments. (A CTE's select sees the table as it was before the statement: the new receipt is
+    /// not its own "previous".)
     /// </summary>
-    private static async Task<List<BatchResult>> WriteGroupAsync(Npgsql.NpgsqlConnection db, DbTransaction transaction, IReadOnlyList<IncomingBatch> batches)
+    private const string StoreBatch = $"""
+        with receipt as (
+            {InsertReceipt}
+            returning 1
+        ), previous as (
+            {PreviousReceipt}
+        ), segments as (
+            insert into telemetry_segment ({SegmentColumns}, events, timeline, times)
+            select s.segment_id, @agentId, s.container_id, s.first_time, s.last_time, s.event_count, s.kinds, s.raw_bytes, s.stored_bytes, s.events, s.timeline, s.times
+            from unnest(@segmentIds, @containerIds, @firstTimes, @lastTimes, @eventCounts, @kindBits, @rawBytes, @storedBytes, @events, @timelines, @times)
+                as s(segment_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes, events, timeline, times)
+            where exists (select from receipt)
+        )
+        select exists (select from receipt), p.sequence, p.received_at, p.last_time
+        from (select) as one left join previous p on true
+        """;
+
+    /// <summary>
+    /// PostgreSQL: the whole group in one round trip, a statement a batch (<see cref="StoreBatch"/>), sent as one
+    /// batch without a transaction of its own: PostgreSQL runs the statements before a Sync as one implicit
+    /// transaction, so the group is committed, or not, as a whole, with its reply. (Receipts, then a COPY of the
+    /// segments, then the commit took four round trips, and the time went to waiting for them.)
+    /// </summary>
+    private static async Task<List<BatchResult>> WriteGroupAsync(Npgsql.NpgsqlConnection db, IReadOnlyList<IncomingBatch> batches)
     {
-        await using var receipts = new Npgsql.NpgsqlBatch(db);
+        await using var statements = new Npgsql.NpgsqlBatch(db);
         foreach (var batch in batches)
         {
             var receipt = Receipt.Of(batch);
-            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(InsertReceipt)
+            var segments = batch.Segments;
+            statements.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(StoreBatch)
             {
                 Parameters =
                 {
                     new("agentId", receipt.agentId), new("sequence", receipt.sequence), new("batchId", receipt.batchId), new("eventCount", receipt.eventCount),
                     new("receivedAt", receipt.receivedAt), new("firstTime", receipt.firstTime), new("lastTime", receipt.lastTime),
+                    new("segmentIds", Ids.New("seg", segments.Count)),
+                    new("containerIds", segments.Select(s => s.ContainerId).ToArray()),
+                    new("firstTimes", segments.Select(s => s.FirstTime).ToArray()),
+                    new("lastTimes", segments.Select(s => s.LastTime).ToArray()),
+                    new("eventCounts", segments.Select(s => s.EventCount).ToArray()),
+                    new("kindBits", segments.Select(s => s.Kinds).ToArray()),
+                    new("rawBytes", segments.Select(s => s.RawBytes).ToArray()),
+                    new("storedBytes", segments.Select(s => s.StoredBytes).ToArray()),
+                    new("events", segments.Select(s => s.Events).ToArray()),
+                    new("timelines", segments.Select(s => s.Timeline).ToArray()),
+                    new("times", segments.Select(s => s.Times).ToArray()),
                 },
-            });
-            receipts.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(PreviousReceipt)
-            {
-                Parameters = { new("agentId", receipt.agentId), new("sequence", receipt.sequence) },
             });
         }
 
-        var previous = new ReceiptRow?[batches.Count];
-        await using (var reader = await receipts.ExecuteReaderAsync())
+        var outcomes = new (bool Stored, ReceiptRow? Previous)[batches.Count];
+        await using (var reader = await statements.ExecuteReaderAsync())
         {
             for (var i = 0; i < batches.Count; i++)
             {
-                if (await reader.ReadAsync())
-                    previous[i] = new ReceiptRow { Sequence = reader.GetInt64(0), ReceivedAt = reader.GetFieldValue<DateTimeOffset>(1), LastTime = reader.GetFieldValue<DateTimeOffset>(2) };
+                if (!await reader.ReadAsync())
+                    throw new InvalidOperationException("A batch's statement returned no row.");
+                outcomes[i] = (reader.GetBoolean(0), reader.IsDBNull(1) ? null
+                    : new ReceiptRow { Sequence = reader.GetInt64(1), ReceivedAt = reader.GetFieldValue<DateTimeOffset>(2), LastTime = reader.GetFieldValue<DateTimeOffset>(3) });
                 await reader.NextResultAsync();
             }
         }
 
         var results = new List<BatchResult>(batches.Count);
-        var stored = new List<IncomingBatch>(batches.Count);
         for (var i = 0; i < batches.Count; i++)
         {
-            if (receipts.BatchCommands[2 * i].RecordsAffected == 0)
-            {
-                results.Add(await RefusalAsync(db, transaction, batches[i]));
-                continue;
-            }
-
-            results.Add(new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batches[i], previous[i])));
-            stored.Add(batches[i]);
+            results.Add(outcomes[i].Stored
+                ? new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batches[i], outcomes[i].Previous))
+                : await RefusalAsync(db, null, batches[i]));
         }
 
-        await using var copy = await db.BeginBinaryImportAsync($"copy telemetry_segment ({SegmentColumns}, events, timeline, times) from stdin (format binary)");
-        foreach (var batch in stored)
-        {
-            var ids = Ids.New("seg", batch.Segments.Count);
-            for (var i = 0; i < batch.Segments.Count; i++)
-            {
-                var s = batch.Segments[i];
-                await copy.StartRowAsync();
-                await copy.WriteAsync(ids[i], NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(batch.AgentId, NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(s.ContainerId, NpgsqlTypes.NpgsqlDbType.Text);
-                await copy.WriteAsync(s.FirstTime, NpgsqlTypes.NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(s.LastTime, NpgsqlTypes.NpgsqlDbType.TimestampTz);
-                await copy.WriteAsync(s.EventCount, NpgsqlTypes.NpgsqlDbType.Integer);
-                await copy.WriteAsync(s.Kinds, NpgsqlTypes.NpgsqlDbType.Integer);
-                await copy.WriteAsync(s.RawBytes, NpgsqlTypes.NpgsqlDbType.Bigint);
-                await copy.WriteAsync(s.StoredBytes, NpgsqlTypes.NpgsqlDbType.Bigint);
-                await copy.WriteAsync(s.Events, NpgsqlTypes.NpgsqlDbType.Bytea);
-                await copy.WriteAsync(s.Timeline, NpgsqlTypes.NpgsqlDbType.Bytea);
-                await copy.WriteAsync(s.Times, NpgsqlTypes.NpgsqlDbType.Bytea);
-            }
-        }
-
-        await copy.CompleteAsync();
         return results;
     }
 
     /// <summary>A batch whose receipt is there already: a replay (same id and sequence), or a clash with another batch.</summary>
-    private static async Task<BatchResult> RefusalAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch)
+    private static async Task<BatchResult> RefusalAsync(DbConnection db, DbTransaction? transaction, IncomingBatch batch)
     {
         var earlier = (await db.QueryAsync<(long Sequence, string BatchId)>(new CommandDefinition(
             "select sequence, batch_id from telemetry_batch where agent_id = @agentId and (sequence = @sequence or batch_id = @batchId)",
