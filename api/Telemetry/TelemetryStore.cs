@@ -176,7 +176,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
             batch.Segments.Select((s, i) => new
             {
                 segmentId = ids[i], agentId = batch.AgentId, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
-                kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Events, timeline = s.Timeline, times = s.Times,
+                kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Data, timeline = Segment.NoSeparateTimeline, times = s.Times,
             }), transaction, cancellationToken: cancellationToken));
 
         return new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batch, previous));
@@ -231,8 +231,8 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
                     new("kindBits", segments.Select(s => s.Kinds).ToArray()),
                     new("rawBytes", segments.Select(s => s.RawBytes).ToArray()),
                     new("storedBytes", segments.Select(s => s.StoredBytes).ToArray()),
-                    new("events", segments.Select(s => s.Events).ToArray()),
-                    new("timelines", segments.Select(s => s.Timeline).ToArray()),
+                    new("events", segments.Select(s => s.Data).ToArray()),
+                    new("timelines", segments.Select(_ => Segment.NoSeparateTimeline).ToArray()),
                     new("times", segments.Select(s => s.Times).ToArray()),
                 },
             });

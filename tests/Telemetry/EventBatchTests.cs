@@ -12,7 +12,7 @@ public sealed class EventBatchTests
     private static string Batch(params string[] events) => $$"""{"id":"b-1","sequence":1,"events":[{{string.Join(",", events)}}]}""";
 
     private static SegmentContent Stored(EventBatch batch) =>
-        Assert.Single(Segments.Build(batch, "web-01")) is var s ? new SegmentContent(s.Events, (int)s.RawBytes, s.Timeline, s.Times) : null!;
+        Assert.Single(Segments.Build(batch, "web-01")) is var s ? s.Open() : null!;
 
     [Fact]
     public void Escaped_strings_are_checked_unescaped_and_stored_as_sent()

@@ -33,7 +33,7 @@ public sealed class EventJsonTests
     {
         var original = Full(kind);
         var segment = Assert.Single(Segments.Build([original], "host-1"));
-        var stored = new SegmentContent(segment.Events, (int)segment.RawBytes, segment.Timeline, segment.Times);
+        var stored = segment.Open();
 
         var json = System.Text.Encoding.UTF8.GetString(stored.EventJson(0).Span);
         var read = stored.Event(0);
