@@ -13,7 +13,14 @@ public static class AgentAccess
     {
         if (!http.Caller().MaySee(agentId))
             return (null, Problems.Forbidden(forbidden));
-        var agent = await agents.FindAsync(agentId, cancellationToken);
+        var agent = http.Items.TryGetValue(typeof(CallerAgent), out var remembered) && remembered is CallerAgent { Row.AgentId: var id } caller && id == agentId
+            ? caller.Row
+            : await agents.FindAsync(agentId, cancellationToken);
         return agent is null ? (null, Problems.NotFound($"Agent '{agentId}' does not exist.")) : (agent, null);
     }
+
+    /// <summary>The agent whose credential authenticated this request, read with the token (this request's, so as fresh as a lookup now).</summary>
+    public static void RememberCallerAgent(this HttpContext http, AgentRow agent) => http.Items[typeof(CallerAgent)] = new CallerAgent(agent);
+
+    private sealed record CallerAgent(AgentRow Row);
 }

@@ -34,7 +34,7 @@ public sealed class AgentRow
 
 public sealed class AgentStore(Database database)
 {
-    private const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version";
+    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version";
 
     public static Task InsertAsync(DbConnection db, DbTransaction transaction, AgentRow row, CancellationToken cancellationToken) =>
         db.ExecuteAsync(new CommandDefinition(

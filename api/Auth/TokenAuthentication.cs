@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
+using Platform.Api.Agents;
 using Platform.Api.Enrollment;
 using Platform.Api.Tokens;
 
@@ -49,7 +50,7 @@ public sealed class TokenAuthenticationHandler(
                 new Claim(ClaimTypes.Role, PlatformClaims.EnrollmentRole));
         }
 
-        var token = await tokens.FindBySecretHashAsync(hash, cancellationToken);
+        var (token, agent) = await tokens.FindBySecretHashAsync(hash, cancellationToken);
         if (token is null)
             return AuthenticateResult.Fail("The token is not known.");
         if (token.RevokedAt is not null)
@@ -68,6 +69,8 @@ public sealed class TokenAuthenticationHandler(
         };
         if (token.AgentId is not null)
             claims.Add(new Claim(PlatformClaims.AgentId, token.AgentId));
+        if (agent is not null)
+            Context.RememberCallerAgent(agent);
         return Success([.. claims]);
     }
 
