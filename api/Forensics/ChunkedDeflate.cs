@@ -182,7 +182,7 @@ public sealed class ChunkedDeflate : IAsyncDisposable
 
     /// <summary>
     /// Buffers of one size, a few kept for the next bundle. (ArrayPool rounds sizes up to a power of two: a
-    /// compressed chunk's buffer, a little over 1 MiB, would take 2 MiB.)
+    /// compressed chunk's buffer, a little larger than a chunk, would take twice a chunk.)
     /// </summary>
     private sealed class BufferPool(int size)
     {

@@ -48,7 +48,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     /// How the zip is laid out and compressed. It is part of a bundle's identity (its ETag and file name): a bundle
     /// built by another version of the builder has other bytes, and a resumed download must not mix the two.
     /// </summary>
-    private const string Builder = "chunked-deflate-1m";
+    private static readonly string Builder = $"chunked-deflate-{ChunkedDeflate.ChunkSize}";
 
     private static readonly DateTime EntryTime = new(1980, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
 

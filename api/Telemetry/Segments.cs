@@ -58,17 +58,6 @@ public static class Segments
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
-    public static TelemetryEventKind KindOf(TelemetryEvent e) => e switch
-    {
-        ProcessStartEvent => TelemetryEventKind.Process_start,
-        ProcessExitEvent => TelemetryEventKind.Process_exit,
-        FileAccessEvent => TelemetryEventKind.File_access,
-        NetworkConnectEvent => TelemetryEventKind.Network_connect,
-        NetworkListenEvent => TelemetryEventKind.Network_listen,
-        DnsQueryEvent => TelemetryEventKind.Dns_query,
-        _ => throw new ArgumentException($"Not an event of a known kind: {e.GetType().Name}", nameof(e)),
-    };
-
     /// <summary>Splits a checked batch by resource; each event gets the host name of the agent that pushed it.</summary>
     public static List<Segment> Build(EventBatch batch, string hostname)
     {

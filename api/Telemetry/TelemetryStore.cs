@@ -55,6 +55,9 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
 {
     private const string SegmentColumns = "segment_id, agent_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes";
 
+    /// <summary>A segment's columns with its data (<see cref="StoredSegment"/>).</summary>
+    private const string StoredSegmentColumns = SegmentColumns + ", events, timeline, times";
+
     /// <summary>
     /// Stores a batch once: its receipt and its segments, or nothing if it was received before. Returns when it
     /// is committed. Batches are committed in groups (group commit): one writer takes every batch waiting and
@@ -170,7 +173,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         var ids = Ids.New("seg", batch.Segments.Count);
         await db.ExecuteAsync(new CommandDefinition(
             $"""
-            insert into telemetry_segment ({SegmentColumns}, events, timeline, times)
+            insert into telemetry_segment ({StoredSegmentColumns})
             values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times)
             """,
             batch.Segments.Select((s, i) => new
@@ -194,10 +197,10 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         ), previous as (
             {PreviousReceipt}
         ), segments as (
-            insert into telemetry_segment ({SegmentColumns}, events, timeline, times)
-            select s.segment_id, @agentId, s.container_id, s.first_time, s.last_time, s.event_count, s.kinds, s.raw_bytes, s.stored_bytes, s.events, s.timeline, s.times
-            from unnest(@segmentIds, @containerIds, @firstTimes, @lastTimes, @eventCounts, @kindBits, @rawBytes, @storedBytes, @events, @timelines, @times)
-                as s(segment_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes, events, timeline, times)
+            insert into telemetry_segment ({StoredSegmentColumns})
+            select s.segment_id, @agentId, s.container_id, s.first_time, s.last_time, s.event_count, s.kinds, s.raw_bytes, s.stored_bytes, s.events, @noSeparateTimeline, s.times
+            from unnest(@segmentIds, @containerIds, @firstTimes, @lastTimes, @eventCounts, @kindBits, @rawBytes, @storedBytes, @events, @times)
+                as s(segment_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes, events, times)
             where exists (select from receipt)
         )
         select exists (select from receipt), p.sequence, p.received_at, p.last_time
@@ -232,7 +235,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
                     new("rawBytes", segments.Select(s => s.RawBytes).ToArray()),
                     new("storedBytes", segments.Select(s => s.StoredBytes).ToArray()),
                     new("events", segments.Select(s => s.Data).ToArray()),
-                    new("timelines", segments.Select(_ => Segment.NoSeparateTimeline).ToArray()),
+                    new("noSeparateTimeline", Segment.NoSeparateTimeline),
                     new("times", segments.Select(s => s.Times).ToArray()),
                 },
             });
@@ -335,14 +338,6 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         public DateTimeOffset? FirstEventAfter { get; init; }
     }
 
-    private sealed class ContentRow
-    {
-        public long RawBytes { get; init; }
-        public required byte[] Events { get; init; }
-        public required byte[] Timeline { get; init; }
-        public required byte[] Times { get; init; }
-    }
-
     private sealed class InventoryRow
     {
         public DateTimeOffset ReportedAt { get; init; }
@@ -381,7 +376,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     /// segment's data, for readers that go through them in that order: one query for many segments, not one each.
     /// </summary>
     public IAsyncEnumerable<StoredSegment> OldestFirstWithDataAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken) =>
-        OldestFirstAsync<StoredSegment>(SegmentColumns + ", events, timeline, times", filter, from, until, cancellationToken);
+        OldestFirstAsync<StoredSegment>(StoredSegmentColumns, filter, from, until, cancellationToken);
 
     private async IAsyncEnumerable<T> OldestFirstAsync<T>(string columns, SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, [EnumeratorCancellation] CancellationToken cancellationToken)
         where T : SegmentRow
@@ -440,9 +435,9 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         /// <summary>A segment's events, decompressed; null if it has gone (rolled out of retention) since it was listed.</summary>
         public async Task<SegmentContent?> ReadAsync(string segmentId, CancellationToken cancellationToken)
         {
-            var row = await db.QuerySingleOrDefaultAsync<ContentRow>(new CommandDefinition(
-                "select raw_bytes, events, timeline, times from telemetry_segment where segment_id = @segmentId", new { segmentId }, cancellationToken: cancellationToken));
-            return row is null ? null : new SegmentContent(row.Events, checked((int)row.RawBytes), row.Timeline, row.Times);
+            var row = await db.QuerySingleOrDefaultAsync<StoredSegment>(new CommandDefinition(
+                $"select {StoredSegmentColumns} from telemetry_segment where segment_id = @segmentId", new { segmentId }, cancellationToken: cancellationToken));
+            return row?.Open();
         }
 
         public ValueTask DisposeAsync() => db.DisposeAsync();
