@@ -20,7 +20,7 @@ builder.Services
     .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up
     .AddPlatformJson()                                  // camelCase; unknown fields and missing required ones are 400
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
-    .AddPlatformAuth()                                  // bearer tokens, the authorization table
+    .AddPlatformAuth(builder.Configuration)             // bearer tokens, the authorization table
     .AddPlatformRateLimiting(builder.Configuration)     // per token, 429 + Retry-After
     .AddPlatformDocs()                                  // /openapi.yaml, /swagger
     .AddRequestDecompression();

@@ -15,89 +15,84 @@ public static class TelemetryBenchmarks
 {
     private const int BatchSize = 500;
 
-    public static async Task RunAsync(IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
+    public static async Task RunAsync(StorageProvider provider, IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
     {
         int totalEvents = settings.GetValueOrDefault("events", 2_000_000), senders = settings.GetValueOrDefault("senders", 8);
-        var providers = new[] { StorageProvider.Sqlite, StorageProvider.Postgres }
-            .Where(p => settings.GetValueOrDefault(p == StorageProvider.Sqlite ? "sqlite" : "postgres", 1) != 0).ToList();
-        foreach (var provider in providers)
+        await using var api = new BenchApi(provider);
+        var admin = api.Client(api.AdminSecret);
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-telemetry" });
+        var agents = new List<(string Id, string Secret, string Hostname)>();
+        for (var s = 0; s < senders; s++)
         {
-            await using var api = new BenchApi(provider);
-            var admin = api.Client(api.AdminSecret);
-            var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-telemetry" });
-            var agents = new List<(string Id, string Secret, string Hostname)>();
-            for (var s = 0; s < senders; s++)
-            {
-                var enrolled = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = $"node-{s}", Os = "linux", AgentVersion = "bench" });
-                agents.Add((enrolled.Agent.Id, enrolled.Secret, enrolled.Agent.Hostname));
-            }
-
-            // Each sender cycles through a few distinct batches (the client serialises each push, as an agent would).
-            var templates = agents.Select((_, s) => Enumerable.Range(0, 8).Select(t => Events(s * 100 + t, BatchSize)).ToList()).ToList();
-            var batchesPerSender = totalEvents / BatchSize / senders;
-            var events = (long)batchesPerSender * senders * BatchSize;
-            var name = provider == StorageProvider.Sqlite ? "SQLite" : "PostgreSQL";
-            (double Seconds, double Cpu) discard = default;
-
-            // Each path runs three times, measured the last time: tiered compilation keeps recompiling hot code (with
-            // profile data) for 20-40 s after start, on a core the measurement needs, and the steady state is the figure.
-            const int Rounds = 3;
-
-            // 1. The limit of HTTP + JSON + validation on this machine.
-            for (var round = 0; round < Rounds; round++)
-            {
-                discard = await Measure(senders, async s =>
-                {
-                    var client = api.Client(agents[s].Secret, new ToDiscard());
-                    for (var b = 0; b < batchesPerSender; b++)
-                        await client.PushTelemetryAsync(new TelemetryBatch { Id = $"d-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
-                });
-            }
-
-            // 2. End to end: generated client -> Kestrel -> validation -> committed storage. The first rounds
-            // store twice as many events beforehand (a warm-up, also a store that is not empty).
-            (double Seconds, double Cpu) endToEnd = default;
-            for (var round = 0; round < Rounds; round++)
-            {
-                var first = round * batchesPerSender;
-                endToEnd = await Measure(senders, async s =>
-                {
-                    var client = api.Client(agents[s].Secret);
-                    for (var b = first; b < first + batchesPerSender; b++)
-                    {
-                        var result = await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
-                        if (result.Duplicate || result.Gap is not null)
-                            throw new InvalidOperationException($"batch {b} of sender {s} was not stored as new");
-                    }
-                });
-            }
-
-            // What reading and checking a pushed batch costs one core, and what turning it into segments (JSON Lines,
-            // timeline, compression) costs.
-            var pushed = templates[0].Select(t => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new TelemetryBatch { Id = "b", Sequence = 1, Events = t }, Segments.Json)).ToList();
-            var readRate = PerCore(b => { using var _ = EventBatch.Read(pushed[b % 8], "node-0"); });
-            var parsed = pushed.Select(p => EventBatch.Read(p, "node-0")).ToList();
-            var buildRate = PerCore(b => Segments.Build(parsed[b % 8], "node-0"));
-            parsed.ForEach(p => p.Dispose());
-
-            // 3. The limit of the store: the same rows, made beforehand, committed batch by batch.
-            var store = api.Services.GetRequiredService<TelemetryStore>();
-            var segments = templates.Select((t, s) => t.Select(batch => Segments.Build(batch, agents[s].Hostname)).ToList()).ToList();
-            var raw = await Measure(senders, async s =>
-            {
-                for (var b = 0; b < batchesPerSender; b++)
-                    await store.IngestAsync(agents[s].Id, $"r-{b}", Rounds * batchesPerSender + b + 1, segments[s][b % 8], DateTimeOffset.UtcNow, CancellationToken.None);
-            });
-
-            var rate = events / endToEnd.Seconds;
-            results.Add(($"Flight data ingest on {name}, end to end (generated client -> Kestrel -> validation -> committed), batches of {BatchSize}, {senders} agents at once",
-                $"{rate:N0} events/s ({events:N0} events in {endToEnd.Seconds:N1} s, CPU {endToEnd.Cpu:N0}% of one core, client included); {rate / (events / discard.Seconds):N2} x parse-and-discard",
-                ">= 200,000 events/s and >= 0.3 x parse-and-discard"));
-            results.Add(($"  machine limit: the same server parsing, validating and discarding the same batches", $"{events / discard.Seconds:N0} events/s (CPU {discard.Cpu:N0}%)", ""));
-            results.Add(($"  cost on one core: reading and checking pushed batches", $"{readRate:N0} events/s", ""));
-            results.Add(($"  cost on one core: building segments from them (JSON Lines + timeline + DEFLATE)", $"{buildRate:N0} events/s", ""));
-            results.Add(($"  machine limit: the store alone ({name}) committing the same rows, {senders} writers", $"{events / raw.Seconds:N0} events/s (CPU {raw.Cpu:N0}%)", ""));
+            var enrolled = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = $"node-{s}", Os = "linux", AgentVersion = "bench" });
+            agents.Add((enrolled.Agent.Id, enrolled.Secret, enrolled.Agent.Hostname));
         }
+
+        // Each sender cycles through a few distinct batches (the client serialises each push, as an agent would).
+        var templates = agents.Select((_, s) => Enumerable.Range(0, 8).Select(t => Events(s * 100 + t, BatchSize)).ToList()).ToList();
+        var batchesPerSender = totalEvents / BatchSize / senders;
+        var events = (long)batchesPerSender * senders * BatchSize;
+        var name = provider == StorageProvider.Sqlite ? "SQLite" : "PostgreSQL";
+        (double Seconds, double Cpu) discard = default;
+
+        // Each path runs three times, measured the last time: tiered compilation keeps recompiling hot code (with
+        // profile data) for 20-40 s after start, on a core the measurement needs, and the steady state is the figure.
+        const int Rounds = 3;
+
+        // 1. The limit of HTTP + JSON + validation on this machine.
+        for (var round = 0; round < Rounds; round++)
+        {
+            discard = await Measure(senders, async s =>
+            {
+                var client = api.Client(agents[s].Secret, new ToDiscard());
+                for (var b = 0; b < batchesPerSender; b++)
+                    await client.PushTelemetryAsync(new TelemetryBatch { Id = $"d-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
+            });
+        }
+
+        // 2. End to end: generated client -> Kestrel -> validation -> committed storage. The first rounds
+        // store twice as many events beforehand (a warm-up, also a store that is not empty).
+        (double Seconds, double Cpu) endToEnd = default;
+        for (var round = 0; round < Rounds; round++)
+        {
+            var first = round * batchesPerSender;
+            endToEnd = await Measure(senders, async s =>
+            {
+                var client = api.Client(agents[s].Secret);
+                for (var b = first; b < first + batchesPerSender; b++)
+                {
+                    var result = await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = templates[s][b % 8] }, agents[s].Id);
+                    if (result.Duplicate || result.Gap is not null)
+                        throw new InvalidOperationException($"batch {b} of sender {s} was not stored as new");
+                }
+            });
+        }
+
+        // What reading and checking a pushed batch costs one core, and what turning it into segments (JSON Lines,
+        // timeline, compression) costs.
+        var pushed = templates[0].Select(t => System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new TelemetryBatch { Id = "b", Sequence = 1, Events = t }, Segments.Json)).ToList();
+        var readRate = PerCore(b => { using var _ = EventBatch.Read(pushed[b % 8], "node-0"); });
+        var parsed = pushed.Select(p => EventBatch.Read(p, "node-0")).ToList();
+        var buildRate = PerCore(b => Segments.Build(parsed[b % 8], "node-0"));
+        parsed.ForEach(p => p.Dispose());
+
+        // 3. The limit of the store: the same rows, made beforehand, committed batch by batch.
+        var store = api.Services.GetRequiredService<TelemetryStore>();
+        var segments = templates.Select((t, s) => t.Select(batch => Segments.Build(batch, agents[s].Hostname)).ToList()).ToList();
+        var raw = await Measure(senders, async s =>
+        {
+            for (var b = 0; b < batchesPerSender; b++)
+                await store.IngestAsync(agents[s].Id, $"r-{b}", Rounds * batchesPerSender + b + 1, segments[s][b % 8], DateTimeOffset.UtcNow, CancellationToken.None);
+        });
+
+        var rate = events / endToEnd.Seconds;
+        results.Add(($"Flight data ingest on {name}, end to end (generated client -> Kestrel -> validation -> committed), batches of {BatchSize}, {senders} agents at once",
+            $"{rate:N0} events/s ({events:N0} events in {endToEnd.Seconds:N1} s, CPU {endToEnd.Cpu:N0}% of one core, client included); {rate / (events / discard.Seconds):N2} x parse-and-discard",
+            ">= 200,000 events/s and >= 0.3 x parse-and-discard"));
+        results.Add(($"  machine limit: the same server parsing, validating and discarding the same batches", $"{events / discard.Seconds:N0} events/s (CPU {discard.Cpu:N0}%)", ""));
+        results.Add(($"  cost on one core: reading and checking pushed batches", $"{readRate:N0} events/s", ""));
+        results.Add(($"  cost on one core: building segments from them (JSON Lines + timeline + DEFLATE)", $"{buildRate:N0} events/s", ""));
+        results.Add(($"  machine limit: the store alone ({name}) committing the same rows, {senders} writers", $"{events / raw.Seconds:N0} events/s (CPU {raw.Cpu:N0}%)", ""));
     }
 
     /// <summary>Events a second one thread gets through, doing one batch after another for two seconds.</summary>

@@ -68,7 +68,7 @@ public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
     }
 }
 
-public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, AuditLog audit, TimeProvider time) : AgentsHandlersBase
+public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time) : AgentsHandlersBase
 {
     public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
@@ -112,7 +112,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> GetAgent(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
-        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own agent.", cancellationToken);
+        // The current row, not the one remembered with the caller's credential: it shows when the agent was last seen.
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own agent.", cancellationToken, current: true);
         if (agent is null)
             return refusal!;
         http.Response.Headers.ETag = ETags.For(agent.Version);
@@ -133,6 +134,7 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
         var after = (await AgentStore.FindAsync(db, transaction, agentId, cancellationToken))!;
         await audit.AppendAsync(db, transaction, http.Caller(), "agent.update-labels", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        credentials.Forget();
         http.Response.Headers.ETag = ETags.For(after.Version);
         return TypedResults.Ok(after.ToContract());
     }

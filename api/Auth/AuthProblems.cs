@@ -41,8 +41,10 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
 
 public static class AuthSetup
 {
-    public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
+    public static IServiceCollection AddPlatformAuth(this IServiceCollection services, IConfiguration configuration)
     {
+        var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
+        services.AddSingleton(provider => new CredentialCache(options, provider.GetRequiredService<TimeProvider>()));
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();

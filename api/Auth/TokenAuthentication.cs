@@ -18,6 +18,7 @@ public sealed class TokenAuthenticationHandler(
     UrlEncoder encoder,
     TokenStore tokens,
     EnrollmentStore enrollments,
+    CredentialCache credentials,
     TimeProvider time)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -50,9 +51,15 @@ public sealed class TokenAuthenticationHandler(
                 new Claim(ClaimTypes.Role, PlatformClaims.EnrollmentRole));
         }
 
-        var (token, agent) = await tokens.FindBySecretHashAsync(hash, cancellationToken);
-        if (token is null)
-            return AuthenticateResult.Fail("The token is not known.");
+        if (!credentials.TryGet(hash, out var credential))
+        {
+            var (found, foundAgent) = await tokens.FindBySecretHashAsync(hash, cancellationToken);
+            if (found is null)
+                return AuthenticateResult.Fail("The token is not known.");
+            credentials.Remember(hash, credential = new CredentialCache.Credential(found, foundAgent));
+        }
+
+        var (token, agent) = credential;
         if (token.RevokedAt is not null)
             return AuthenticateResult.Fail("The token has been revoked.");
         if (token.ExpiresAt <= now)
@@ -60,7 +67,11 @@ public sealed class TokenAuthenticationHandler(
 
         // Use is recorded to the minute: most requests write nothing (a write here would queue behind ingest).
         if (token.LastUsedAt is null || now - token.LastUsedAt >= TimeSpan.FromMinutes(1))
+        {
             await tokens.TouchAsync(token.TokenId, now, cancellationToken);
+            credentials.Forget(hash);
+        }
+
         var claims = new List<Claim>
         {
             new(PlatformClaims.TokenId, token.TokenId),

@@ -29,7 +29,7 @@ public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
     }
 }
 
-public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIssuer issuer, AuditLog audit, TimeProvider time) : TokensHandlersBase
+public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time) : TokensHandlersBase
 {
     public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
     {
@@ -74,6 +74,7 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
         }
 
         await transaction.CommitAsync(cancellationToken);
+        credentials.Forget();
         return TypedResults.NoContent();
     }
 }

@@ -1,3 +1,7 @@
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Api.Auth;
+using Platform.Api.Storage;
 using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 
@@ -81,6 +85,24 @@ public abstract class TokenTests(PlatformApi api)
 
         var problem = await ProblemAssert.Refused(401, () => client.ListAgentsAsync());
         Assert.Contains("expired", problem.Detail);
+    }
+
+    [SkippableFact]
+    public async Task A_token_revoked_by_another_api_instance_stops_working_within_the_credential_cache_time()
+    {
+        var (client, created) = await api.ClientWithRole(Role.Analyst);
+        await client.ListAgentsAsync(); // records first use, which is a change: read again by the next request
+        await client.ListAgentsAsync();
+
+        // Another instance sharing the database revokes it: this one does not hear of it...
+        await using (var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None))
+            await db.ExecuteAsync("update api_token set revoked_at = @now where token_id = @id", new { now = api.Time.GetUtcNow(), id = created.Token.Id });
+        await client.ListAgentsAsync();
+
+        // ...and reads the credential again once it has been remembered for the configured time.
+        api.Time.Advance(TimeSpan.FromSeconds(new AuthOptions().CredentialCacheSeconds));
+        var problem = await ProblemAssert.Refused(401, () => client.ListAgentsAsync());
+        Assert.Contains("revoked", problem.Detail);
     }
 
     [SkippableFact]
