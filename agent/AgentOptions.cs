@@ -1,0 +1,36 @@
+namespace Platform.Agent;
+
+/// <summary>
+/// Bound from <c>Platform:Agent</c> (appsettings.json, <c>Platform__Agent__Server=...</c>, or the short
+/// switches <c>--server</c>, <c>--enroll-token</c>, <c>--state-dir</c>).
+/// </summary>
+public sealed class AgentOptions
+{
+    public const string Section = "Platform:Agent";
+
+    /// <summary>The api's base address, e.g. <c>https://platform.example.com</c>.</summary>
+    public Uri? Server { get; set; }
+
+    /// <summary>Used once, to enroll; afterwards the agent's own credential (in <see cref="StateDirectory"/>) is used.</summary>
+    public string? EnrollToken { get; set; }
+
+    /// <summary>The credential and the spool. Readable by the agent's user only.</summary>
+    public string StateDirectory { get; set; } = "/var/lib/platform-agent";
+
+    /// <summary>The name this node enrolls under.</summary>
+    public string Hostname { get; set; } = Environment.MachineName;
+
+    /// <summary>Labels asked for at enrollment (the enrollment token's own labels win).</summary>
+    public Dictionary<string, string> Labels { get; set; } = [];
+
+    public int HeartbeatSeconds { get; set; } = 30;
+
+    /// <summary>Disk the spool may use. Past it the oldest telemetry is dropped (counted, reported as a gap); FIM alerts are never dropped.</summary>
+    public long SpoolMaxBytes { get; set; } = 256L << 20;
+
+    /// <summary>Events a telemetry batch carries at most (the api takes up to 1,000 and 1 MiB).</summary>
+    public int TelemetryBatchEvents { get; set; } = 500;
+
+    /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
+    public int LingerMilliseconds { get; set; } = 1000;
+}

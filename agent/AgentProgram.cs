@@ -1,0 +1,48 @@
+using Platform.Agent.Delivery;
+using Platform.Agent.Enrollment;
+
+namespace Platform.Agent;
+
+/// <summary>
+/// The node agent: enrolls once, then keeps a disk spool of what it sees and delivers it (<see cref="DeliveryService"/>),
+/// and says how it is (<see cref="HeartbeatService"/>).
+/// <code>dotnet run --project agent -- --server https://platform.example.com --enroll-token ple_...</code>
+/// </summary>
+public static class AgentProgram
+{
+    public static readonly Dictionary<string, string> Switches = new()
+    {
+        ["--server"] = $"{AgentOptions.Section}:Server",
+        ["--enroll-token"] = $"{AgentOptions.Section}:EnrollToken",
+        ["--state-dir"] = $"{AgentOptions.Section}:StateDirectory",
+        ["--hostname"] = $"{AgentOptions.Section}:Hostname",
+    };
+
+    public static async Task<int> Main(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, Configuration = new ConfigurationManager() });
+        builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(args, Switches);
+        var options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
+        if (options.Server is null)
+        {
+            await Console.Error.WriteLineAsync("The api's address is needed: --server https://... (or Platform__Agent__Server).");
+            return 2;
+        }
+
+        builder.Services.AddPlatformAgent(options);
+        await builder.Build().RunAsync();
+        return 0;
+    }
+
+    public static IServiceCollection AddPlatformAgent(this IServiceCollection services, AgentOptions options, Func<HttpMessageHandler>? transport = null)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes));
+        services.AddSingleton<CredentialStore>();
+        services.AddPlatformClient(options, transport);
+        services.AddHostedService<DeliveryService>();
+        services.AddHostedService<HeartbeatService>();
+        return services;
+    }
+}

@@ -1,0 +1,118 @@
+using System.Net;
+using System.Text.Json;
+using Platform.Agent.Enrollment;
+using Platform.Contracts;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Platform.Agent.Delivery;
+
+/// <summary>
+/// Sends what the spool holds, oldest first, a batch at a time per stream, and acknowledges a batch to the spool
+/// only once the api said it is committed. A batch that cannot be delivered now (api down, circuit open, 5xx,
+/// 429) stays in flight and goes again, the same, after a pause that grows to a minute: nothing is given up.
+/// A batch the api refuses for what it is (4xx) would be refused forever: it is set aside in
+/// <c>spool/rejected/</c> with the api's answer, counted, and delivery goes on.
+/// </summary>
+public sealed class DeliveryService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<DeliveryService> log) : BackgroundService
+{
+    private const int AlertsPerBatch = 500;
+    private const long BytesPerBatch = 768 * 1024; // the api takes 1 MiB; JSON framing adds a little
+
+    private long _rejected;
+
+    /// <summary>Batches the api refused (kept aside, not sent again).</summary>
+    public long Rejected => Interlocked.Read(ref _rejected);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var credential = await WithPatience(credentials.GetAsync, stoppingToken);
+        var client = new PlatformClient(clients.CreateClient(PlatformHttp.Api));
+        await Task.WhenAll(
+            DeliverAsync(spool.Telemetry, options.TelemetryBatchEvents, batch => client.PushTelemetryAsync(
+                new TelemetryBatch { Id = batch.Id, Sequence = batch.Sequence, Events = batch.Records.Select(r => JsonSerializer.Deserialize<TelemetryEvent>(r, Spool.Json)!).ToList() },
+                credential.AgentId, stoppingToken), stoppingToken),
+            DeliverAsync(spool.Alerts, AlertsPerBatch, batch => client.PushFimAlertsAsync(
+                new FimAlertBatch { Alerts = batch.Records.Select(r => JsonSerializer.Deserialize<FimAlertReport>(r, Spool.Json)!).ToList() },
+                credential.AgentId, stoppingToken), stoppingToken));
+    }
+
+    private async Task DeliverAsync(SpoolQueue queue, int maxRecords, Func<SpoolBatch, Task> send, CancellationToken stoppingToken)
+    {
+        var linger = TimeSpan.FromMilliseconds(options.LingerMilliseconds);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (queue.Counts.Records == 0)
+            {
+                await spool.WaitForRecordsAsync(queue, Timeout.InfiniteTimeSpan, stoppingToken);
+                continue;
+            }
+
+            // Not a full batch yet: give it a moment to fill (fewer, larger requests).
+            if (queue.Counts.Records < maxRecords)
+                await Task.Delay(linger, stoppingToken);
+
+            var batch = queue.Take(maxRecords, BytesPerBatch);
+            if (batch is null)
+                continue;
+            await WithPatience(async cancellationToken =>
+            {
+                try
+                {
+                    await send(batch);
+                }
+                catch (PlatformApiException refused) when (refused.StatusCode is >= 400 and < 500 and not (408 or 429 or 401))
+                {
+                    SetAside(queue, batch, refused);
+                }
+
+                queue.Acknowledge(batch);
+                return true;
+            }, stoppingToken);
+        }
+    }
+
+    /// <summary>Runs <paramref name="attempt"/> until it succeeds, pausing longer each time it fails for a passing reason.</summary>
+    private async Task<T> WithPatience<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken stoppingToken)
+    {
+        var pause = TimeSpan.FromMilliseconds(Math.Min(500, options.LingerMilliseconds));
+        while (true)
+        {
+            try
+            {
+                return await attempt(stoppingToken);
+            }
+            catch (Exception failure) when (!stoppingToken.IsCancellationRequested && IsPassing(failure))
+            {
+                log.LogWarning("The api cannot be reached or is unwell ({Reason}); trying again in {Pause}", failure.Message, pause);
+                await Task.Delay(pause * (0.75 + Random.Shared.NextDouble() / 2), stoppingToken);
+                pause = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, pause.Ticks * 2));
+            }
+        }
+    }
+
+    private static bool IsPassing(Exception failure) => failure is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException or IOException
+        || (failure is PlatformApiException api && (api.StatusCode >= 500 || api.StatusCode is 401 or 408 or 429 || api.StatusCode == (int)HttpStatusCode.RequestTimeout));
+
+    private void SetAside(SpoolQueue queue, SpoolBatch batch, PlatformApiException refused)
+    {
+        var directory = Path.Combine(options.StateDirectory, "spool", "rejected");
+        Directory.CreateDirectory(directory);
+        var path = Path.Combine(directory, $"{(queue == spool.Telemetry ? "telemetry" : "fim-alerts")}-{batch.Id}.json");
+        using (var file = File.Create(path))
+        using (var json = new Utf8JsonWriter(file))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("status", refused.StatusCode);
+            json.WriteString("response", refused.Response);
+            json.WriteStartArray("records");
+            foreach (var record in batch.Records)
+                json.WriteRawValue(record);
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        Interlocked.Increment(ref _rejected);
+        log.LogError("The api refused batch {Batch} ({Status}): set aside in {Path}", batch.Id, refused.StatusCode, path);
+    }
+}

@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Platform.Agent.Delivery;
+using Platform.Contracts;
+
+namespace Platform.Agent.Enrollment;
+
+/// <summary>The agent's id and secret as the api gave them at enrollment.</summary>
+public sealed record AgentCredential(string AgentId, string Secret, string Server);
+
+/// <summary>
+/// Enrolls once and keeps the credential in <c>credential.json</c> in the state directory, mode 0600, written
+/// whole or not at all (temp file, fsync, rename): an agent restarted later, or killed while enrolling, never
+/// enrolls twice with a credential half written.
+/// </summary>
+public sealed class CredentialStore(AgentOptions options, IHttpClientFactory clients, ILogger<CredentialStore> log)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private AgentCredential? _credential;
+
+    private string FilePath => Path.Combine(options.StateDirectory, "credential.json");
+
+    public AgentCredential? Current => _credential ??= Load();
+
+    /// <summary>The credential, enrolling first if there is none yet. Retries until enrolled or stopped.</summary>
+    public async Task<AgentCredential> GetAsync(CancellationToken cancellationToken)
+    {
+        if (Current is { } known)
+            return known;
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (Current is { } raced)
+                return raced;
+            if (string.IsNullOrEmpty(options.EnrollToken))
+                throw new InvalidOperationException($"No credential in {FilePath} and no enrollment token to get one: give --enroll-token.");
+            using var http = clients.CreateClient(PlatformHttp.Enrollment);
+            var enrolled = await new PlatformClient(http).EnrollAgentAsync(
+                new AgentEnroll { Hostname = options.Hostname, Os = Environment.OSVersion.ToString(), AgentVersion = AgentVersion.Current, Labels = options.Labels }, cancellationToken);
+            var credential = new AgentCredential(enrolled.Agent.Id, enrolled.Secret, options.Server!.ToString());
+            Save(credential);
+            log.LogInformation("Enrolled as {AgentId} ({Hostname})", credential.AgentId, options.Hostname);
+            return _credential = credential;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private AgentCredential? Load() => File.Exists(FilePath) ? JsonSerializer.Deserialize<AgentCredential>(File.ReadAllBytes(FilePath)) : null;
+
+    private void Save(AgentCredential credential)
+    {
+        Directory.CreateDirectory(options.StateDirectory);
+        var temporary = FilePath + ".tmp";
+        var secretFile = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            secretFile.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        File.Delete(temporary); // the mode applies to a file created, not to one reused
+        using (var file = new FileStream(temporary, secretFile))
+        {
+            JsonSerializer.Serialize(file, credential);
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, FilePath, overwrite: true);
+    }
+}
+
+public static class AgentVersion
+{
+    public static string Current { get; } = typeof(AgentVersion).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+}

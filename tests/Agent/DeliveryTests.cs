@@ -1,0 +1,153 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Platform.Agent;
+using Platform.Agent.Delivery;
+using Platform.Contracts;
+using Platform.Tests.Infrastructure;
+using Platform.Tests.Telemetry;
+
+namespace Platform.Tests.Agent;
+
+/// <summary>The agent's delivery against the real api: enrollment, spool, resilience, acknowledgement.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAsyncLifetime
+{
+    private readonly string _state = Directory.CreateTempSubdirectory("agent-test-").FullName;
+    private readonly Outage _outage = new();
+    private IHost? _agent;
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        if (_agent is not null)
+        {
+            await _agent.StopAsync();
+            _agent.Dispose();
+        }
+
+        Directory.Delete(_state, recursive: true);
+    }
+
+    [Fact]
+    public async Task Every_event_recorded_while_the_api_is_unreachable_arrives_once_when_it_is_back()
+    {
+        var spool = await StartAgentAsync("delivery-01");
+        var produced = new List<string>();
+        var start = api.Time.GetUtcNow();
+
+        void Produce(int round)
+        {
+            var events = Enumerable.Range(0, 50).Select(i => (TelemetryEvent)TelemetryEvents.Read($"r{round}-{i}", start.AddMilliseconds(round * 50 + i), $"/srv/app/{i}.dat")).ToList();
+            spool.Record(events);
+            produced.AddRange(events.Select(e => e.Id));
+        }
+
+        for (var round = 0; round < 5; round++)
+            Produce(round);
+        await Until(() => spool.Telemetry.Counts.Records == 0, "the first events to be delivered");
+
+        _outage.Down = true;
+        for (var round = 5; round < 15; round++)
+            Produce(round);
+        await Until(() => _outage.Refused >= 3, "the agent to have tried (and failed) while the api was away");
+        Assert.True(spool.Telemetry.Counts.Records > 0);
+        _outage.Down = false;
+        for (var round = 15; round < 20; round++)
+            Produce(round);
+
+        await Until(() => spool.Telemetry.Counts.Records == 0, "the spool to drain");
+        var agentId = _agent!.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current!.AgentId;
+        var stored = await AllEvents(agentId);
+        Assert.Equal(produced.Order(), stored.Order());
+        Assert.Empty((await api.Admin().ListTelemetryGapsAsync(agentId)).Items);
+    }
+
+    [Fact]
+    public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
+    {
+        await StartAgentAsync("delivery-02");
+        var credentials = _agent!.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>();
+        await Until(() => credentials.Current is not null, "enrollment");
+        var file = Path.Combine(_state, "credential.json");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        var first = credentials.Current!;
+
+        await _agent.StopAsync();
+        _agent.Dispose();
+        var spool = await StartAgentAsync("delivery-02", enrollToken: "ple_not-used-again");
+        spool.Record([TelemetryEvents.Read("after-restart", api.Time.GetUtcNow())]);
+        await Until(() => spool.Telemetry.Counts.Records == 0, "delivery after the restart");
+
+        Assert.Equal(first, _agent.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current);
+        Assert.Single((await api.Admin().ListAgentsAsync(hostname: "delivery-02")).Items);
+        Assert.Equal(["after-restart"], await AllEvents(first.AgentId));
+    }
+
+    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null)
+    {
+        enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
+        var options = new AgentOptions
+        {
+            Server = api.Server.BaseAddress,
+            EnrollToken = enrollToken,
+            StateDirectory = _state,
+            Hostname = hostname,
+            LingerMilliseconds = 20,
+            HeartbeatSeconds = 3600,
+        };
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, api.Server.CreateHandler()));
+        _agent = builder.Build();
+        await _agent.StartAsync();
+        return _agent.Services.GetRequiredService<Spool>();
+    }
+
+    private async Task<List<string>> AllEvents(string agentId)
+    {
+        var ids = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.Admin().ListTelemetryEventsAsync(limit: 200, cursor: cursor, agentId: agentId);
+            ids.AddRange(page.Items.Select(e => e.Id));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return ids;
+    }
+
+    /// <summary>Waits for a condition the agent reaches by itself (checked every 20 ms, for at most a minute).</summary>
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Waited a minute for {what}.");
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class Outage
+    {
+        public volatile bool Down;
+        private int _refused;
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public void Refuse() => Interlocked.Increment(ref _refused);
+    }
+
+    /// <summary>The network between agent and api: while the api is "down", connections are refused, as by a stopped server.</summary>
+    private sealed class OutageHandler(Outage outage, HttpMessageHandler api) : DelegatingHandler(api)
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!outage.Down)
+                return base.SendAsync(request, cancellationToken);
+            outage.Refuse();
+            throw new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused (test outage)");
+        }
+    }
+}
