@@ -1,0 +1,387 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Platform.Contracts;
+
+namespace Platform.Agent.Fim;
+
+/// <summary>
+/// Watches the paths of FIM rules with inotify and turns what happens to them into alerts.
+/// <para>
+/// Directories are watched, never single files: the events of a directory's entries name the entry, so a file
+/// replaced by a rename (as editors save), deleted and created again stays watched. A file rule watches its
+/// directory; a directory rule the directory (and every directory below it when recursive, including ones made
+/// later); a glob the directories its fixed part leads to. Events are matched back to rules by path.
+/// </para>
+/// <para>
+/// Actions: <c>read</c> from IN_ACCESS and IN_CLOSE_NOWRITE (a file opened without write and closed: a read of an
+/// empty file too), <c>write</c> from IN_MODIFY and IN_CLOSE_WRITE, <c>metadata</c> from IN_ATTRIB, <c>create</c>,
+/// <c>delete</c>, and <c>rename</c> for either side of a move. The same action on the same path within one read of
+/// the event queue is one alert. inotify does not say which process acted: alerts say so
+/// (<c>attribution: unavailable</c>), and a <c>prevent</c> rule can only report (<c>prevent-unsupported</c>).
+/// </para>
+/// <para>
+/// Exclusions by path are applied here; exclusions by process need attribution (fanotify) and cannot be
+/// applied from inotify alone. With <c>allowAppend</c>, a write that only added to the end of the file (its old
+/// content unchanged: same SHA-256 over the old length) is not an alert; any other write is, with the file's
+/// state before and after. The comparison is with the state last looked at: a rewrite that keeps that much of
+/// the start, made before the agent looked again, passes as an append (only fanotify permission events, which
+/// stop the writer until checked, could close that window).
+/// </para>
+/// </summary>
+public sealed class FimWatcher : IDisposable
+{
+    public const string NoAttribution = "inotify does not report the process; attribution needs fanotify (CAP_SYS_ADMIN)";
+
+    private const InotifyMask Events = InotifyMask.Access | InotifyMask.Modify | InotifyMask.Attrib | InotifyMask.CloseWrite | InotifyMask.CloseNoWrite
+        | InotifyMask.MovedFrom | InotifyMask.MovedTo | InotifyMask.Create | InotifyMask.Delete | InotifyMask.DeleteSelf | InotifyMask.OnlyDirectory | InotifyMask.ExcludeUnlinked;
+
+    private readonly Inotify _inotify = new();
+    private readonly List<WatchedPath> _paths;
+    private readonly Dictionary<int, string> _directories = [];
+    private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
+    private readonly Action<IReadOnlyList<FimAlertReport>> _alert;
+    private readonly TimeProvider _time;
+    private readonly ILogger _log;
+    private long _overflows, _unwatchable;
+
+    /// <summary>A rule's path, compiled: where to watch and which paths it covers.</summary>
+    private sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<Regex> Excluded);
+
+    private sealed record FileState(long Size, byte[] Sha256);
+
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log)
+    {
+        _alert = alert;
+        _time = time;
+        _log = log;
+        _paths = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p))).ToList();
+        foreach (var path in _paths)
+            Watch(path.Root, path.Recursive);
+        foreach (var rule in _paths.Where(p => p.Rule.AllowAppend))
+            Baseline(rule);
+    }
+
+    /// <summary>Directories watched now.</summary>
+    public int WatchedDirectories
+    {
+        get
+        {
+            lock (_directories)
+                return _directories.Count;
+        }
+    }
+
+    /// <summary>Times the kernel's event queue overflowed (events lost: each is a coverage gap).</summary>
+    public long Overflows => Interlocked.Read(ref _overflows);
+
+    /// <summary>Directories that could not be watched (missing, no permission, out of watches).</summary>
+    public long Unwatchable => Interlocked.Read(ref _unwatchable);
+
+    private readonly CancellationTokenSource _disposed = new();
+    private Task _reading = Task.CompletedTask;
+
+    /// <summary>Reads and reports events until stopped or disposed; runs on a thread of its own.</summary>
+    public Task RunAsync(CancellationToken stoppingToken)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _disposed.Token);
+        return _reading = Task.Factory.StartNew(() =>
+        {
+            using var _ = stop;
+            while (!stop.IsCancellationRequested)
+            {
+                var events = _inotify.Read(200);
+                if (events.Count == 0)
+                    continue;
+                try
+                {
+                    var alerts = Handle(events);
+                    if (alerts.Count > 0)
+                        _alert(alerts);
+                }
+                catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+                {
+                    _log.LogWarning(failure, "FIM events could not be handled");
+                }
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private List<FimAlertReport> Handle(List<InotifyEvent> events)
+    {
+        var seen = new HashSet<(string Path, FimOperation Action, string RuleId)>();
+        var alerts = new List<FimAlertReport>();
+        foreach (var e in events)
+        {
+            if (e.Mask.HasFlag(InotifyMask.QueueOverflow))
+            {
+                Interlocked.Increment(ref _overflows);
+                _log.LogWarning("The inotify queue overflowed: FIM events were lost");
+                continue;
+            }
+
+            string? directory;
+            lock (_directories)
+                _directories.TryGetValue(e.Watch, out directory);
+            if (directory is null)
+                continue;
+            if (e.Mask.HasFlag(InotifyMask.Ignored))
+            {
+                lock (_directories)
+                    _directories.Remove(e.Watch);
+                continue;
+            }
+
+            var path = e.Name.Length == 0 ? directory : Path.Join(directory, e.Name);
+            var isDirectory = e.Mask.HasFlag(InotifyMask.IsDirectory);
+            if (isDirectory && (e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
+                WatchNewDirectory(path, alerts, seen);
+            if (Action(e.Mask, isDirectory) is not { } action)
+                continue;
+            foreach (var watched in _paths)
+            {
+                if (!watched.Rule.Operations.Contains(action) || !watched.Covers(path) || watched.Excluded.Any(x => x.IsMatch(path)))
+                    continue;
+                if (!seen.Add((path, action, watched.Rule.Id)))
+                    continue;
+                var report = Report(watched.Rule, path, action);
+                if (action == FimOperation.Write && watched.Rule.AllowAppend && !IsRewrite(path, report))
+                    continue;
+                alerts.Add(report);
+            }
+        }
+
+        return alerts;
+    }
+
+    private static FimOperation? Action(InotifyMask mask, bool isDirectory)
+    {
+        if ((mask & (InotifyMask.MovedFrom | InotifyMask.MovedTo)) != 0)
+            return FimOperation.Rename;
+        if (mask.HasFlag(InotifyMask.Create))
+            return FimOperation.Create;
+        if ((mask & (InotifyMask.Delete | InotifyMask.DeleteSelf)) != 0)
+            return FimOperation.Delete;
+        if (mask.HasFlag(InotifyMask.Attrib))
+            return FimOperation.Metadata;
+        if ((mask & (InotifyMask.Modify | InotifyMask.CloseWrite)) != 0)
+            return FimOperation.Write;
+        if ((mask & (InotifyMask.Access | InotifyMask.CloseNoWrite)) != 0 && !isDirectory)
+            return FimOperation.Read; // a directory listed is not a file read
+        return null;
+    }
+
+    private FimAlertReport Report(FimRule rule, string path, FimOperation action) => new()
+    {
+        Id = "a" + Guid.CreateVersion7().ToString("N"),
+        Time = _time.GetUtcNow(),
+        RuleId = rule.Id,
+        RuleVersion = rule.Version,
+        Path = path,
+        Action = action,
+        Effect = rule.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted,
+        Attribution = FimAttribution.Unavailable,
+        AttributionReason = NoAttribution,
+    };
+
+    /// <summary>
+    /// For an append-only file: true (and the states before and after in the report) unless the file only grew
+    /// with its old content intact. The file's state moves on either way.
+    /// </summary>
+    private bool IsRewrite(string path, FimAlertReport report)
+    {
+        var after = State(path);
+        FileState? before;
+        lock (_appendOnly)
+        {
+            _appendOnly.TryGetValue(path, out before);
+            if (after is null)
+                _appendOnly.Remove(path);
+            else
+                _appendOnly[path] = after;
+        }
+
+        if (before is not null && after is not null && after.Size >= before.Size && PrefixHash(path, before.Size) is { } prefix && prefix.AsSpan().SequenceEqual(before.Sha256))
+            return false;
+        report.Before = before is null ? null : new FimFileState { Size = before.Size, Sha256 = Convert.ToHexStringLower(before.Sha256) };
+        report.After = after is null ? null : new FimFileState { Size = after.Size, Sha256 = Convert.ToHexStringLower(after.Sha256) };
+        return true;
+    }
+
+    private static FileState? State(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            return new FileState(file.Length, SHA256.HashData(file));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static byte[]? PrefixHash(string path, long length)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            var left = length;
+            while (left > 0)
+            {
+                var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (read == 0)
+                    return null;
+                hash.AppendData(buffer, 0, read);
+                left -= read;
+            }
+
+            return hash.GetHashAndReset();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void Baseline(WatchedPath watched)
+    {
+        IEnumerable<string> files = File.Exists(watched.Root) ? [watched.Root]
+            : Directory.Exists(watched.Root) ? Directory.EnumerateFiles(watched.Root, "*", new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true })
+            : [];
+        foreach (var file in files.Where(watched.Covers))
+        {
+            if (State(file) is { } state)
+            {
+                lock (_appendOnly)
+                    _appendOnly[file] = state;
+            }
+        }
+    }
+
+    /// <summary>A directory made (or moved) under a recursive rule: watched, and what is already in it reported as created.</summary>
+    private void WatchNewDirectory(string path, List<FimAlertReport> alerts, HashSet<(string, FimOperation, string)> seen)
+    {
+        if (!_paths.Any(p => p.Recursive && (path.StartsWith(p.Root + "/", StringComparison.Ordinal) || p.Root == "/")))
+            return;
+        Watch(path, recursive: true);
+        // Entries made before the watch was in place would otherwise go unseen.
+        foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
+        {
+            foreach (var watched in _paths.Where(p => p.Rule.Operations.Contains(FimOperation.Create) && p.Covers(entry) && !p.Excluded.Any(x => x.IsMatch(entry))))
+            {
+                if (seen.Add((entry, FimOperation.Create, watched.Rule.Id)))
+                    alerts.Add(Report(watched.Rule, entry, FimOperation.Create));
+            }
+        }
+    }
+
+    private void Watch(string root, bool recursive)
+    {
+        Add(root);
+        if (!recursive || !Directory.Exists(root))
+            return;
+        foreach (var directory in Directory.EnumerateDirectories(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint }))
+            Add(directory);
+    }
+
+    private void Add(string directory)
+    {
+        var (watch, error) = _inotify.Add(directory, Events);
+        if (watch < 0)
+        {
+            Interlocked.Increment(ref _unwatchable);
+            _log.LogWarning("Cannot watch {Directory} (errno {Error})", directory, error);
+            return;
+        }
+
+        lock (_directories)
+            _directories[watch] = directory;
+    }
+
+    private static WatchedPath Compile(FimRule rule, FimPath spec)
+    {
+        var path = spec.Path.Length > 1 ? spec.Path.TrimEnd('/') : spec.Path;
+        var excluded = (rule.Exclusions?.Paths ?? []).Select(Glob).ToList();
+        var wild = path.IndexOfAny(['*', '?', '[']);
+        if (wild >= 0)
+        {
+            var root = path[..path.LastIndexOf('/', wild)];
+            var pattern = Glob(path);
+            var deeper = path[wild..].Contains('/') || path.Contains("**", StringComparison.Ordinal) || spec.Recursive == true;
+            return new WatchedPath(rule, root.Length == 0 ? "/" : root, deeper, p => pattern.IsMatch(p) || (spec.Recursive == true && Under(p, pattern)), excluded);
+        }
+
+        if (Directory.Exists(path))
+        {
+            return spec.Recursive == true
+                ? new WatchedPath(rule, path, true, p => p == path || p.StartsWith(path == "/" ? "/" : path + "/", StringComparison.Ordinal), excluded)
+                : new WatchedPath(rule, path, false, p => p == path || Path.GetDirectoryName(p) == path, excluded);
+        }
+
+        // A file (or one not there yet): its directory is watched, for the file's name.
+        return new WatchedPath(rule, Path.GetDirectoryName(path) ?? "/", false, p => p == path, excluded);
+    }
+
+    /// <summary>A path below one the glob matches (a recursive glob rule covers what is inside the directories it names).</summary>
+    private static bool Under(string path, Regex pattern)
+    {
+        for (var cut = path.LastIndexOf('/'); cut > 0; cut = path.LastIndexOf('/', cut - 1))
+        {
+            if (pattern.IsMatch(path[..cut]))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary><c>*</c> within a name, <c>**</c> any depth, <c>?</c> one character, <c>[abc]</c> a class.</summary>
+    public static Regex Glob(string glob)
+    {
+        var regex = new StringBuilder("^");
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
+            {
+                var slash = i + 2 < glob.Length && glob[i + 2] == '/';
+                regex.Append(slash ? "(?:.*/)?" : ".*");
+                i += slash ? 2 : 1;
+            }
+            else if (c == '*')
+            {
+                regex.Append("[^/]*");
+            }
+            else if (c == '?')
+            {
+                regex.Append("[^/]");
+            }
+            else if (c == '[' && glob.IndexOf(']', i + 1) is var close && close > i + 1)
+            {
+                var set = glob[(i + 1)..close];
+                regex.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
+                i = close;
+            }
+            else
+            {
+                regex.Append(Regex.Escape(c.ToString()));
+            }
+        }
+
+        return new Regex(regex.Append('$').ToString(), RegexOptions.CultureInvariant);
+    }
+
+    /// <summary>
+    /// Stops reading before the descriptor is closed: a reader still polling a closed descriptor would read from
+    /// whatever the number is given to next (another watcher's inotify instance) and take its events.
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _reading.Wait();
+        _inotify.Dispose();
+        _disposed.Dispose();
+    }
+}

@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Agent.Fim;
+using Platform.Contracts;
+
+namespace Platform.Tests.Agent;
+
+/// <summary>Real inotify on temp directories: each action is seen as what it is, and only what the rules cover.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class FimWatcherTests : IDisposable
+{
+    private static readonly FimOperation[] Every = Enum.GetValues<FimOperation>();
+    private readonly string _root = Directory.CreateTempSubdirectory("fim-test-").FullName;
+    private readonly ConcurrentQueue<FimAlertReport> _alerts = new();
+    private readonly CancellationTokenSource _stop = new();
+    private FimWatcher? _watcher;
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _watcher?.Dispose();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    [Fact]
+    public async Task Create_read_write_chmod_rename_and_delete_are_each_seen_with_their_action()
+    {
+        Watch(Rule("all", [new FimPath { Path = _root, Recursive = true }]));
+        var file = Path.Combine(_root, "application.cfg");
+        var moved = Path.Combine(_root, "application.cfg.old");
+
+        await File.WriteAllTextAsync(file, "key=1\n");
+        await Seen(file, FimOperation.Create);
+        await Seen(file, FimOperation.Write);
+
+        _ = await File.ReadAllTextAsync(file);
+        await Seen(file, FimOperation.Read);
+
+        await File.AppendAllTextAsync(file, "key=2\n");
+        await Seen(file, FimOperation.Write, after: 1);
+
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await Seen(file, FimOperation.Metadata);
+
+        File.Move(file, moved);
+        await Seen(file, FimOperation.Rename);
+        await Seen(moved, FimOperation.Rename);
+
+        File.Delete(moved);
+        await Seen(moved, FimOperation.Delete);
+        Assert.All(_alerts, a => Assert.Equal((FimAttribution.Unavailable, FimWatcher.NoAttribution, FimAlertEffect.Alerted), (a.Attribution, a.AttributionReason, a.Effect)));
+    }
+
+    [Fact]
+    public async Task Directories_made_later_under_a_recursive_rule_are_watched_too()
+    {
+        Watch(Rule("tree", [new FimPath { Path = _root, Recursive = true }]));
+        var deeper = Path.Combine(_root, "sub", "deeper");
+        Directory.CreateDirectory(deeper);
+        await Seen(Path.Combine(_root, "sub"), FimOperation.Create);
+        await Until(() => _watcher!.WatchedDirectories == 3, "the new directories to be watched");
+
+        var file = Path.Combine(deeper, "secret.key");
+        await File.WriteAllTextAsync(file, "k");
+        await Seen(file, FimOperation.Write);
+        _ = await File.ReadAllBytesAsync(file);
+        await Seen(file, FimOperation.Read);
+    }
+
+    [Fact]
+    public async Task Excluded_paths_and_operations_a_rule_does_not_name_raise_nothing()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "cache"));
+        var rule = Rule("no-cache", [new FimPath { Path = _root, Recursive = true }], [FimOperation.Write]);
+        rule.Exclusions = new FimExclusions { Paths = [_root + "/cache/**"] };
+        Watch(rule);
+
+        await File.WriteAllTextAsync(Path.Combine(_root, "cache", "page.html"), "x");
+        _ = await File.ReadAllTextAsync(Path.Combine(_root, "cache", "page.html"));
+        var sentinel = Path.Combine(_root, "sentinel");
+        await File.WriteAllTextAsync(sentinel, "s");
+        await Seen(sentinel, FimOperation.Write);
+
+        // Events come in order: anything about the cache would have come before the sentinel's.
+        Assert.All(_alerts, a => Assert.Equal((sentinel, FimOperation.Write), (a.Path, a.Action)));
+    }
+
+    [Fact]
+    public async Task Appends_to_an_append_only_file_do_not_alert_but_a_rewrite_does_with_before_and_after()
+    {
+        var log = Path.Combine(_root, "audit.log");
+        var sentinel = Path.Combine(_root, "sentinel");
+        await File.WriteAllTextAsync(log, "line 1\n");
+        var rule = Rule("audit-log", [new FimPath { Path = log }], [FimOperation.Write, FimOperation.Delete]);
+        rule.AllowAppend = true;
+        Watch(rule, Rule("sentinel", [new FimPath { Path = sentinel }], [FimOperation.Write]));
+
+        await File.AppendAllTextAsync(log, "line 2\n");
+        await File.AppendAllTextAsync(log, "line 3\n");
+        await File.WriteAllTextAsync(sentinel, "1"); // once its alert is in, the appends have been looked at
+        await Seen(sentinel, FimOperation.Write);
+        await File.WriteAllTextAsync(log, "line 1\nforged\n"); // lines 2 and 3 gone
+        var rewrite = await Seen(log, FimOperation.Write);
+
+        Assert.Equal([sentinel, log], _alerts.Select(a => a.Path));
+        Assert.Equal(21, rewrite.Before!.Size);
+        Assert.Equal(14, rewrite.After!.Size);
+        Assert.NotEqual(rewrite.Before.Sha256, rewrite.After.Sha256);
+        File.Delete(log);
+        await Seen(log, FimOperation.Delete);
+    }
+
+    [Fact]
+    public async Task A_file_rule_follows_the_file_through_an_editor_style_replace_and_covers_nothing_else()
+    {
+        var config = Path.Combine(_root, "application.cfg");
+        await File.WriteAllTextAsync(config, "a");
+        Watch(Rule("config", [new FimPath { Path = config }]));
+
+        await File.WriteAllTextAsync(Path.Combine(_root, "other.txt"), "not covered");
+        var swap = Path.Combine(_root, ".application.cfg.swp");
+        await File.WriteAllTextAsync(swap, "b");
+        File.Move(swap, config, overwrite: true); // how vi and most editors save
+        await Seen(config, FimOperation.Rename);
+        await File.AppendAllTextAsync(config, "c");
+        await Seen(config, FimOperation.Write);
+
+        Assert.All(_alerts, a => Assert.Equal(config, a.Path));
+    }
+
+    [Fact]
+    public async Task A_glob_covers_the_names_it_matches_and_a_prevent_rule_says_it_could_only_report()
+    {
+        var rule = Rule("cfg", [new FimPath { Path = _root + "/**/*.cfg" }], [FimOperation.Write]);
+        rule.Effect = FimEffect.Prevent;
+        Directory.CreateDirectory(Path.Combine(_root, "conf.d"));
+        Watch(rule);
+
+        await File.WriteAllTextAsync(Path.Combine(_root, "conf.d", "notes.txt"), "x");
+        var cfg = Path.Combine(_root, "conf.d", "db.cfg");
+        await File.WriteAllTextAsync(cfg, "x");
+        var alert = await Seen(cfg, FimOperation.Write);
+
+        Assert.Equal(FimAlertEffect.PreventUnsupported, alert.Effect);
+        Assert.All(_alerts, a => Assert.Equal(cfg, a.Path));
+    }
+
+    [Theory]
+    [InlineData("/srv/**/*.cfg", "/srv/app/a.cfg", true)]
+    [InlineData("/srv/**/*.cfg", "/srv/a.cfg", true)]
+    [InlineData("/srv/*.cfg", "/srv/app/a.cfg", false)]
+    [InlineData("/etc/ssh/ssh_host_*_key", "/etc/ssh/ssh_host_rsa_key", true)]
+    [InlineData("/var/log/app?.log", "/var/log/app1.log", true)]
+    [InlineData("/var/log/app[0-9].log", "/var/log/appx.log", false)]
+    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimWatcher.Glob(glob).IsMatch(path));
+
+    private void Watch(params FimRule[] rules)
+    {
+        _watcher = new FimWatcher(rules, alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance);
+        _ = _watcher.RunAsync(_stop.Token);
+    }
+
+    private static FimRule Rule(string name, List<FimPath> paths, FimOperation[]? operations = null) => new()
+    {
+        Id = "fim_" + Guid.NewGuid().ToString("N"),
+        Name = name,
+        Enabled = true,
+        Severity = FimSeverity.High,
+        Scope = new FimScope { Hostnames = ["*"] },
+        Paths = paths,
+        Operations = operations ?? Every,
+        Effect = FimEffect.Alert,
+        Version = 1,
+    };
+
+    /// <summary>The alert for a path and action (the <paramref name="after"/>+1-th such one), once the watcher has reported it.</summary>
+    private async Task<FimAlertReport> Seen(string path, FimOperation action, int after = 0)
+    {
+        FimAlertReport? found = null;
+        await Until(() => (found = _alerts.Where(a => a.Path == path && a.Action == action).Skip(after).FirstOrDefault()) is not null, $"{action} of {path}");
+        return found!;
+    }
+
+    private async Task Until(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Waited 20 s for {what}; alerts: {string.Join(", ", _alerts.Select(a => $"{a.Action} {a.Path}"))}");
+            await Task.Delay(10);
+        }
+    }
+}
