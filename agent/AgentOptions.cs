@@ -25,6 +25,9 @@ public sealed class AgentOptions
 
     public int HeartbeatSeconds { get; set; } = 30;
 
+    /// <summary>How often the FIM policy is fetched again (an unchanged one costs a 304).</summary>
+    public int PolicySeconds { get; set; } = 30;
+
     /// <summary>Disk the spool may use. Past it the oldest telemetry is dropped (counted, reported as a gap); FIM alerts are never dropped.</summary>
     public long SpoolMaxBytes { get; set; } = 256L << 20;
 

@@ -1,5 +1,6 @@
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
+using Platform.Agent.Fim;
 
 namespace Platform.Agent;
 
@@ -42,6 +43,8 @@ public static class AgentProgram
         services.AddSingleton<CredentialStore>();
         services.AddPlatformClient(options, transport);
         services.AddHostedService<DeliveryService>();
+        services.AddSingleton<FimPolicyService>();
+        services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());
         services.AddHostedService<HeartbeatService>();
         return services;
     }

@@ -18,6 +18,7 @@ public static class PlatformHttp
     public static IServiceCollection AddPlatformClient(this IServiceCollection services, AgentOptions options, Func<HttpMessageHandler>? transport)
     {
         services.AddTransient<CredentialHandler>();
+        services.AddTransient<ResponseETag>();
         foreach (var name in new[] { Api, Enrollment })
         {
             var client = services.AddHttpClient(name, http =>
@@ -30,7 +31,7 @@ public static class PlatformHttp
             if (transport is not null)
                 client.ConfigurePrimaryHttpMessageHandler(transport);
             if (name == Api)
-                client.AddHttpMessageHandler<CredentialHandler>();
+                client.AddHttpMessageHandler<CredentialHandler>().AddHttpMessageHandler<ResponseETag>();
             client.AddStandardResilienceHandler(resilience =>
             {
                 resilience.AttemptTimeout.Timeout = TimeSpan.FromSeconds(20);

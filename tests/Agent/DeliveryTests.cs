@@ -84,6 +84,34 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         Assert.Equal(["after-restart"], await AllEvents(first.AgentId));
     }
 
+    [Fact]
+    public async Task A_rule_made_through_the_api_is_enforced_by_the_agent_and_its_alerts_arrive()
+    {
+        var watched = Directory.CreateDirectory(Path.Combine(_state, "srv-app")).FullName;
+        var rule = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "agent-e2e-" + Guid.NewGuid().ToString("N")[..8],
+            Severity = FimSeverity.Critical,
+            Scope = new FimScope { Hostnames = ["fim-e2e-*"] },
+            Paths = [new FimPath { Path = watched, Recursive = true }],
+            Operations = [FimOperation.Read, FimOperation.Write],
+            Effect = FimEffect.Alert,
+        });
+        await StartAgentAsync("fim-e2e-01");
+        var policy = _agent!.Services.GetRequiredService<Platform.Agent.Fim.FimPolicyService>();
+        await Until(() => policy.Rules?.Any(r => r.Id == rule.Id) == true && policy.WatchedDirectories > 0, "the agent to enforce the rule");
+
+        var config = Path.Combine(watched, "application.cfg");
+        await File.WriteAllTextAsync(config, "db.password=hunter2\n");
+        _ = await File.ReadAllTextAsync(config);
+
+        var agentId = _agent.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current!.AgentId;
+        IReadOnlyList<FimAlert> alerts = [];
+        await UntilAsync(async () => (alerts = (await api.Admin().ListFimAlertsAsync(agentId: agentId, ruleId: rule.Id)).Items).Count >= 2, "both alerts at the api");
+        Assert.Equal([FimOperation.Read, FimOperation.Write], alerts.Select(a => a.Action).Order());
+        Assert.All(alerts, a => Assert.Equal((config, "fim-e2e-01", FimSeverity.Critical, FimAttribution.Unavailable), (a.Path, a.Hostname, a.Severity, a.Attribution)));
+    }
+
     private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null)
     {
         enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
@@ -95,6 +123,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             Hostname = hostname,
             LingerMilliseconds = 20,
             HeartbeatSeconds = 3600,
+            PolicySeconds = 1,
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, api.Server.CreateHandler()));
@@ -118,10 +147,12 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     /// <summary>Waits for a condition the agent reaches by itself (checked every 20 ms, for at most a minute).</summary>
-    private static async Task Until(Func<bool> condition, string what)
+    private static Task Until(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
+
+    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (!condition())
+        while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Waited a minute for {what}.");

@@ -1,0 +1,69 @@
+using Platform.Agent.Delivery;
+using Platform.Agent.Enrollment;
+using Platform.Contracts;
+
+namespace Platform.Agent.Fim;
+
+/// <summary>
+/// Keeps the FIM watcher on the agent's effective policy: fetched at start and every
+/// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
+/// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
+/// </summary>
+public sealed class FimPolicyService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log) : BackgroundService
+{
+    private FimWatcher? _watcher;
+
+    /// <summary>The rules being enforced (null until the first policy arrived).</summary>
+    public IReadOnlyList<FimRule>? Rules { get; private set; }
+
+    /// <summary>Directories watched now.</summary>
+    public int WatchedDirectories => _watcher?.WatchedDirectories ?? 0;
+
+    /// <summary>Kernel queue overflows and unwatchable directories since the agent started (each a blind spot).</summary>
+    public (long Overflows, long Unwatchable) BlindSpots => _watcher is { } w ? (w.Overflows, w.Unwatchable) : (0, 0);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var credential = await credentials.GetAsync(stoppingToken);
+        var client = new PlatformClient(clients.CreateClient(PlatformHttp.Api));
+        string? etag = null;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.PolicySeconds));
+        try
+        {
+            do
+            {
+                try
+                {
+                    var response = new ResponseETag.Box();
+                    ResponseETag.Current.Value = response;
+                    var policy = await client.GetEffectiveFimPolicyAsync(credential.AgentId, etag, stoppingToken);
+                    etag = response.ETag;
+                    Enforce(policy.Rules, stoppingToken);
+                }
+                catch (PlatformApiException unchanged) when (unchanged.StatusCode == 304)
+                {
+                }
+                catch (Exception failure) when (!stoppingToken.IsCancellationRequested && failure is not OperationCanceledException)
+                {
+                    log.LogWarning("The FIM policy could not be fetched ({Reason}); the rules in force stay", failure.Message);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        finally
+        {
+            _watcher?.Dispose();
+        }
+    }
+
+    private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
+    {
+        // The new watcher starts before the old one stops: no moment without one.
+        var watcher = new FimWatcher(rules, spool.Record, time, log);
+        _ = watcher.RunAsync(stoppingToken);
+        var old = Interlocked.Exchange(ref _watcher, watcher);
+        old?.Dispose();
+        Rules = rules;
+        log.LogInformation("FIM policy: {Rules} rules, {Directories} directories watched", rules.Count, watcher.WatchedDirectories);
+    }
+}
