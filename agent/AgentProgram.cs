@@ -42,7 +42,8 @@ public static class AgentProgram
         services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes));
         services.AddSingleton<CredentialStore>();
         services.AddPlatformClient(options, transport);
-        services.AddHostedService<DeliveryService>();
+        services.AddSingleton<DeliveryService>();
+        services.AddHostedService(provider => provider.GetRequiredService<DeliveryService>());
         services.AddSingleton<FimPolicyService>();
         services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());
         services.AddHostedService<HeartbeatService>();

@@ -1,23 +1,28 @@
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
+using Platform.Agent.Fim;
 using Platform.Contracts;
 
 namespace Platform.Agent;
 
-/// <summary>Tells the api the agent is alive, at <see cref="AgentOptions.HeartbeatSeconds"/>; flushes the spool to disk on the same beat.</summary>
-public sealed class HeartbeatService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
+/// <summary>
+/// Tells the api the agent is alive and how it is (<see cref="AgentStatus"/>: what it watches, what its spool
+/// holds, what it lost, what it can and cannot do here and why), at <see cref="AgentOptions.HeartbeatSeconds"/>.
+/// Flushes the spool to disk on the same beat.
+/// </summary>
+public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
 {
+    /// <summary>What the agent cannot do yet on any node: fanotify (attribution, prevention) and the process collectors are to come.</summary>
+    private const string NoFanotify = "not implemented in this agent version: FIM uses inotify, which reports no process and cannot block";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
         do
         {
-            spool.Sync();
             try
             {
-                var credential = await credentials.GetAsync(stoppingToken);
-                await new PlatformClient(clients.CreateClient(PlatformHttp.Api))
-                    .RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = AgentVersion.Current, Os = Environment.OSVersion.ToString() }, credential.AgentId, stoppingToken);
+                await BeatAsync(stoppingToken);
             }
             catch (Exception failure) when (failure is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
@@ -25,5 +30,39 @@ public sealed class HeartbeatService(Spool spool, CredentialStore credentials, I
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One heartbeat, now.</summary>
+    public async Task BeatAsync(CancellationToken cancellationToken)
+    {
+        spool.Sync();
+        var credential = await credentials.GetAsync(cancellationToken);
+        await new PlatformClient(clients.CreateClient(PlatformHttp.Api))
+            .RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = AgentVersion.Current, Os = Environment.OSVersion.ToString(), Status = Status() }, credential.AgentId, cancellationToken);
+    }
+
+    public AgentStatus Status()
+    {
+        var (telemetry, alerts) = (spool.Telemetry.Counts, spool.Alerts.Counts);
+        var (overflows, unwatchable) = fim.BlindSpots;
+        return new AgentStatus
+        {
+            Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable },
+            Spool = new AgentSpoolStatus
+            {
+                TelemetryRecords = telemetry.Records,
+                AlertRecords = alerts.Records,
+                Bytes = telemetry.Bytes + alerts.Bytes,
+                DroppedTelemetry = telemetry.DroppedRecords,
+                QuarantinedRegions = telemetry.QuarantinedRegions + alerts.QuarantinedRegions,
+                RejectedBatches = delivery.Rejected,
+            },
+            Capabilities = new AgentCapabilities
+            {
+                ProcessAttribution = new AgentCapability { Available = false, Reason = NoFanotify },
+                Prevention = new AgentCapability { Available = false, Reason = NoFanotify },
+                ProcessEvents = AgentProcessEvents.None,
+            },
+        };
     }
 }

@@ -65,6 +65,26 @@ public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
     {
         RuleFor(a => a.AgentVersion).NotEmpty().MaximumLength(50).When(a => a.AgentVersion is not null);
         RuleFor(a => a.Os).NotEmpty().MaximumLength(100).When(a => a.Os is not null);
+        RuleFor(a => a.Status!).SetValidator(new AgentStatusValidator()).When(a => a.Status is not null);
+    }
+}
+
+public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
+{
+    public AgentStatusValidator()
+    {
+        RuleFor(s => s.Fim.Rules).InclusiveBetween(0, 100_000).OverridePropertyName("fim.rules");
+        RuleFor(s => s.Fim.WatchedDirectories).InclusiveBetween(0, 100_000_000).OverridePropertyName("fim.watchedDirectories");
+        RuleFor(s => s.Fim.Overflows).GreaterThanOrEqualTo(0).OverridePropertyName("fim.overflows");
+        RuleFor(s => s.Fim.Unwatchable).GreaterThanOrEqualTo(0).OverridePropertyName("fim.unwatchable");
+        RuleFor(s => s.Spool.TelemetryRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.telemetryRecords");
+        RuleFor(s => s.Spool.AlertRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.alertRecords");
+        RuleFor(s => s.Spool.Bytes).GreaterThanOrEqualTo(0).OverridePropertyName("spool.bytes");
+        RuleFor(s => s.Spool.DroppedTelemetry).GreaterThanOrEqualTo(0).OverridePropertyName("spool.droppedTelemetry");
+        RuleFor(s => s.Spool.QuarantinedRegions).GreaterThanOrEqualTo(0).OverridePropertyName("spool.quarantinedRegions");
+        RuleFor(s => s.Spool.RejectedBatches).GreaterThanOrEqualTo(0).OverridePropertyName("spool.rejectedBatches");
+        RuleFor(s => s.Capabilities.ProcessAttribution.Reason).MaximumLength(500).OverridePropertyName("capabilities.processAttribution.reason");
+        RuleFor(s => s.Capabilities.Prevention.Reason).MaximumLength(500).OverridePropertyName("capabilities.prevention.reason");
     }
 }
 
@@ -143,7 +163,7 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
     {
         if (!http.Caller().MaySee(agentId))
             return Problems.Forbidden("An agent credential may only send heartbeats for its own agent.");
-        var agent = await agents.RecordHeartbeatAsync(agentId, body.AgentVersion, body.Os, time.GetUtcNow(), cancellationToken);
+        var agent = await agents.RecordHeartbeatAsync(agentId, body.AgentVersion, body.Os, body.Status, time.GetUtcNow(), cancellationToken);
         return agent is null ? Problems.NotFound($"Agent '{agentId}' does not exist.") : TypedResults.Ok(agent.ToContract());
     }
 }

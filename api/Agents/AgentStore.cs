@@ -18,6 +18,11 @@ public sealed class AgentRow
     public DateTimeOffset? LastSeenAt { get; init; }
     public required int Version { get; init; }
 
+    /// <summary>The last heartbeat's <see cref="AgentStatus"/>, as JSON.</summary>
+    public string? StatusJson { get; init; }
+
+    public DateTimeOffset? StatusReportedAt { get; init; }
+
     public Agent ToContract() => new()
     {
         Id = AgentId,
@@ -29,16 +34,18 @@ public sealed class AgentRow
         EnrollmentTokenId = EnrollmentTokenId,
         LastSeenAt = LastSeenAt,
         Version = Version,
+        Status = StatusJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(StatusJson, Telemetry.Segments.Json),
+        StatusReportedAt = StatusReportedAt,
     };
 }
 
 public sealed class AgentStore(Database database)
 {
-    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version";
+    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version, status_json, status_reported_at";
 
     public static Task InsertAsync(DbConnection db, DbTransaction transaction, AgentRow row, CancellationToken cancellationToken) =>
         db.ExecuteAsync(new CommandDefinition(
-            $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version)",
+            $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version, @StatusJson, @StatusReportedAt)",
             row, transaction, cancellationToken: cancellationToken));
 
     public async Task<AgentRow?> FindAsync(string agentId, CancellationToken cancellationToken)
@@ -71,15 +78,19 @@ public sealed class AgentStore(Database database)
             "update agent set labels_json = @labelsJson, version = version + 1 where agent_id = @agentId and (@expectedVersion is null or version = @expectedVersion)",
             new { agentId, labelsJson, expectedVersion }, transaction, cancellationToken: cancellationToken)) == 1;
 
-    public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
+    public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);
         await using var db = await database.OpenAsync(cancellationToken);
         return await db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
             $"""
-            update agent set last_seen_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os)
+            update agent set last_seen_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os),
+                status_json = coalesce(@statusJson, status_json),
+                status_reported_at = case when @statusJson is null then status_reported_at else @now end
             where agent_id = @agentId
             returning {Columns}
             """,
-            new { agentId, agentVersion, os, now }, cancellationToken: cancellationToken));
+            new { agentId, agentVersion, os, statusJson, now }, cancellationToken: cancellationToken));
     }
 }

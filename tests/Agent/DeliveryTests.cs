@@ -61,6 +61,13 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         var stored = await AllEvents(agentId);
         Assert.Equal(produced.Order(), stored.Order());
         Assert.Empty((await api.Admin().ListTelemetryGapsAsync(agentId)).Items);
+
+        // The heartbeat says so: nothing waiting, nothing lost, and what this agent cannot do.
+        await _agent.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
+        var status = (await api.Admin().GetAgentAsync(agentId)).Status!;
+        Assert.Equal((0, 0, 0, 0), (status.Spool.TelemetryRecords, status.Spool.DroppedTelemetry, status.Spool.QuarantinedRegions, status.Spool.RejectedBatches));
+        Assert.False(status.Capabilities.ProcessAttribution.Available);
+        Assert.NotNull(status.Capabilities.ProcessAttribution.Reason);
     }
 
     [Fact]

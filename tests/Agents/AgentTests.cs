@@ -8,6 +8,45 @@ namespace Platform.Tests.Agents;
 public abstract class AgentTests(PlatformApi api)
 {
     [SkippableFact]
+    public async Task A_heartbeat_status_is_shown_on_the_agent_until_the_next_one_with_a_status()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent("status-01");
+        Assert.Null((await api.Admin().GetAgentAsync(enrolled.Agent.Id)).Status);
+        var status = new AgentStatus
+        {
+            Fim = new AgentFimStatus { Rules = 3, WatchedDirectories = 42, Overflows = 1, Unwatchable = 2 },
+            Spool = new AgentSpoolStatus { TelemetryRecords = 1200, AlertRecords = 5, Bytes = 401_233, DroppedTelemetry = 7, QuarantinedRegions = 1, RejectedBatches = 0 },
+            Capabilities = new AgentCapabilities
+            {
+                ProcessAttribution = new AgentCapability { Available = false, Reason = "no CAP_SYS_ADMIN" },
+                Prevention = new AgentCapability { Available = false, Reason = "no CAP_SYS_ADMIN" },
+                ProcessEvents = AgentProcessEvents.ProcPoll,
+            },
+        };
+
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = "1.2.0", Status = status }, enrolled.Agent.Id);
+        api.Time.Advance(TimeSpan.FromSeconds(30));
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat(), enrolled.Agent.Id); // alive, nothing new to say
+
+        var read = await api.Admin().GetAgentAsync(enrolled.Agent.Id);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(status), System.Text.Json.JsonSerializer.Serialize(read.Status));
+        Assert.Equal(read.LastSeenAt!.Value.AddSeconds(-30), read.StatusReportedAt);
+        Assert.Equal("no CAP_SYS_ADMIN", read.Status!.Capabilities.Prevention.Reason);
+    }
+
+    [SkippableFact]
+    public async Task A_status_with_impossible_counts_is_refused()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("status-02");
+        var body = """{"status":{"fim":{"rules":-1,"watchedDirectories":0,"overflows":0,"unwatchable":0},"spool":{"telemetryRecords":0,"alertRecords":0,"bytes":-5,"droppedTelemetry":0,"quarantinedRegions":0,"rejectedBatches":0},"capabilities":{"processAttribution":{"available":true},"prevention":{"available":true},"processEvents":"netlink"}}}""";
+        var response = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/heartbeat", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = await ProblemAssert.IsProblem(response, 400);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("status.fim.rules", out _), errors.ToString());
+        Assert.True(errors.TryGetProperty("status.spool.bytes", out _), errors.ToString());
+    }
+
+    [SkippableFact]
     public async Task Labels_are_replaced_with_if_match_and_a_stale_etag_gets_412()
     {
         var (_, enrolled) = await api.EnrolledAgent("app-01", new Dictionary<string, string> { ["role"] = "app" });
