@@ -5,6 +5,8 @@ using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 using Platform.Tests.Telemetry;
 
+using static Platform.Tests.Agent.AgentTestSupport;
+
 namespace Platform.Tests.Agent;
 
 /// <summary>The api on real Kestrel (a port of its own), for an agent running as a process.</summary>
@@ -60,7 +62,7 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
         {
             var agentId = JsonDocument.Parse(File.ReadAllText(Path.Combine(_state, "credential.json"))).RootElement.GetProperty("AgentId").GetString()!;
             List<string> stored = [];
-            await UntilAsync(async () => (stored = await AllEvents(agentId)).Count >= produced.Count, "every event to arrive");
+            await UntilAsync(async () => (stored = await api.AllEventIds(agentId)).Count >= produced.Count, "every event to arrive");
             last.Kill();
             await last.WaitForExitAsync();
 
@@ -125,30 +127,5 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
         }
     }
 
-    private async Task<List<string>> AllEvents(string agentId)
-    {
-        var ids = new List<string>();
-        string? next = null;
-        do
-        {
-            var page = await api.Admin().ListTelemetryEventsAsync(limit: 200, cursor: next, agentId: agentId);
-            ids.AddRange(page.Items.Select(e => e.Id));
-            next = page.NextCursor;
-        }
-        while (next is not null);
-        return ids;
-    }
 
-    private static Task Until(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Waited a minute for {what}.");
-            await Task.Delay(10);
-        }
-    }
 }

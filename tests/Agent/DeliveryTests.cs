@@ -6,6 +6,8 @@ using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 using Platform.Tests.Telemetry;
 
+using static Platform.Tests.Agent.AgentTestSupport;
+
 namespace Platform.Tests.Agent;
 
 /// <summary>The agent's delivery against the real api: enrollment, spool, resilience, acknowledgement.</summary>
@@ -58,7 +60,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
 
         await Until(() => spool.Telemetry.Counts.Records == 0, "the spool to drain");
         var agentId = _agent!.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current!.AgentId;
-        var stored = await AllEvents(agentId);
+        var stored = await api.AllEventIds(agentId);
         Assert.Equal(produced.Order(), stored.Order());
         Assert.Empty((await api.Admin().ListTelemetryGapsAsync(agentId)).Items);
 
@@ -88,7 +90,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
 
         Assert.Equal(first, _agent.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current);
         Assert.Single((await api.Admin().ListAgentsAsync(hostname: "delivery-02")).Items);
-        Assert.Equal(["after-restart"], await AllEvents(first.AgentId));
+        Assert.Equal(["after-restart"], await api.AllEventIds(first.AgentId));
     }
 
     [Fact]
@@ -139,33 +141,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         return _agent.Services.GetRequiredService<Spool>();
     }
 
-    private async Task<List<string>> AllEvents(string agentId)
-    {
-        var ids = new List<string>();
-        string? cursor = null;
-        do
-        {
-            var page = await api.Admin().ListTelemetryEventsAsync(limit: 200, cursor: cursor, agentId: agentId);
-            ids.AddRange(page.Items.Select(e => e.Id));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-        return ids;
-    }
 
-    /// <summary>Waits for a condition the agent reaches by itself (checked every 20 ms, for at most a minute).</summary>
-    private static Task Until(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task UntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var deadline = DateTime.UtcNow.AddMinutes(1);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"Waited a minute for {what}.");
-            await Task.Delay(20);
-        }
-    }
 
     private sealed class Outage
     {
