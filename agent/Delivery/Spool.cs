@@ -17,8 +17,10 @@ public sealed class Spool : IDisposable
     public Spool(string directory, long maxBytes)
     {
         _maxBytes = maxBytes;
-        Telemetry = new SpoolQueue(Path.Combine(directory, "telemetry"), "t");
-        Alerts = new SpoolQueue(Path.Combine(directory, "fim-alerts"), "f");
+        // Telemetry is dropped a segment at a time: segments small beside the budget keep a drop small.
+        var limits = new SpoolLimits { SegmentBytes = Math.Clamp(maxBytes / 16, 16 * 1024, 1 << 20) };
+        Telemetry = new SpoolQueue(Path.Combine(directory, "telemetry"), "t", limits);
+        Alerts = new SpoolQueue(Path.Combine(directory, "fim-alerts"), "f", limits);
     }
 
     public SpoolQueue Telemetry { get; }

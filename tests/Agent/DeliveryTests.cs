@@ -73,6 +73,69 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task A_full_spool_drops_the_oldest_telemetry_counts_it_and_leaves_a_gap_but_keeps_every_fim_alert()
+    {
+        var rule = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "spool-full-" + Guid.NewGuid().ToString("N")[..8],
+            Severity = FimSeverity.High,
+            Scope = new FimScope { Hostnames = ["spool-full-*"] },
+            Paths = [new FimPath { Path = "/srv/app", Recursive = true }],
+            Operations = [FimOperation.Write],
+            Effect = FimEffect.Alert,
+        });
+        var spool = await StartAgentAsync("spool-full-01", spoolMaxBytes: 64 * 1024, batchEvents: 50);
+        var agentId = await AgentIdAsync();
+        _outage.Down = true;
+
+        var start = api.Time.GetUtcNow();
+        var produced = new List<string>();
+        for (var round = 0; round < 40; round++)
+        {
+            var events = Enumerable.Range(0, 50).Select(i => (TelemetryEvent)TelemetryEvents.Read($"f{round}-{i}", start.AddMilliseconds(round * 50 + i), $"/srv/app/{i}.dat")).ToList();
+            spool.Record(events);
+            produced.AddRange(events.Select(e => e.Id));
+        }
+
+        var droppedByTelemetry = spool.Telemetry.Counts.DroppedRecords;
+        Assert.InRange(droppedByTelemetry, 1, produced.Count - 1); // the oldest went, the newest stayed
+
+        // Alerts past the whole budget: never dropped; telemetry makes room for them.
+        var alerts = Enumerable.Range(0, 300).Select(i => new FimAlertReport
+        {
+            Id = $"spool-full-{i}", Time = start, RuleId = rule.Id, RuleVersion = rule.Version, Path = $"/srv/app/file-{i}.cfg", Action = FimOperation.Write,
+            Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "test",
+        }).ToList();
+        spool.Record(alerts);
+        var dropped = spool.Telemetry.Counts.DroppedRecords;
+        Assert.True(dropped >= droppedByTelemetry);
+        Assert.Equal(300, spool.Alerts.Counts.Records);
+
+        // The api is back and the node goes on: the next batch carries the skipped number, and the gap shows.
+        _outage.Down = false;
+        await Until(() => spool.Alerts.Counts.Records == 0, "the alerts to be delivered");
+        var after = Enumerable.Range(0, 50).Select(i => (TelemetryEvent)TelemetryEvents.Read($"after-{i}", start.AddSeconds(10).AddMilliseconds(i))).ToList();
+        spool.Record(after);
+        produced.AddRange(after.Select(e => e.Id));
+        await Until(() => spool.Telemetry.Counts.Records == 0, "the spool to drain");
+        Assert.Equal(dropped, spool.Telemetry.Counts.DroppedRecords); // with room again, nothing more went
+
+        var stored = await api.AllEventIds(agentId);
+        Assert.Equal(produced.Count - dropped, stored.Count);
+        Assert.Equal(produced.Count - dropped, stored.Distinct().Count());
+        Assert.All(stored, id => Assert.Contains(id, produced));
+        var first = await api.Admin().ListFimAlertsAsync(limit: 200, agentId: agentId);
+        var second = await api.Admin().ListFimAlertsAsync(limit: 200, cursor: first.NextCursor, agentId: agentId);
+        Assert.Equal(300, first.Items.Concat(second.Items).Select(a => a.Path).Distinct().Count());
+        // A batch number skipped where each drop was (one, or two when a batch was taken between the drops).
+        var gaps = (await api.Admin().ListTelemetryGapsAsync(agentId)).Items;
+        Assert.InRange(gaps.Count, 1, 2);
+        Assert.All(gaps, gap => Assert.Equal(gap.FromSequence, gap.ToSequence));
+        await _agent!.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
+        Assert.Equal(dropped, (await api.Admin().GetAgentAsync(agentId)).Status!.Spool.DroppedTelemetry);
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
@@ -121,7 +184,14 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         Assert.All(alerts, a => Assert.Equal((config, "fim-e2e-01", FimSeverity.Critical, FimAttribution.Unavailable), (a.Path, a.Hostname, a.Severity, a.Attribution)));
     }
 
-    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null)
+    private async Task<string> AgentIdAsync()
+    {
+        var credentials = _agent!.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>();
+        await Until(() => credentials.Current is not null, "enrollment");
+        return credentials.Current!.AgentId;
+    }
+
+    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500)
     {
         enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
         var options = new AgentOptions
@@ -133,6 +203,8 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             LingerMilliseconds = 20,
             HeartbeatSeconds = 3600,
             PolicySeconds = 1,
+            SpoolMaxBytes = spoolMaxBytes,
+            TelemetryBatchEvents = batchEvents,
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, api.Server.CreateHandler()));
