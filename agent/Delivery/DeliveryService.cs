@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using Platform.Agent.Enrollment;
 using Platform.Contracts;
@@ -42,14 +41,15 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
         var linger = TimeSpan.FromMilliseconds(options.LingerMilliseconds);
         while (!stoppingToken.IsCancellationRequested)
         {
-            if (queue.Counts.Records == 0)
+            var waiting = queue.Counts.Records;
+            if (waiting == 0)
             {
-                await spool.WaitForRecordsAsync(queue, Timeout.InfiniteTimeSpan, stoppingToken);
+                await spool.WaitForRecordsAsync(queue, stoppingToken);
                 continue;
             }
 
             // Not a full batch yet: give it a moment to fill (fewer, larger requests).
-            if (queue.Counts.Records < maxRecords)
+            if (waiting < maxRecords)
                 await Task.Delay(linger, stoppingToken);
 
             var batch = queue.Take(maxRecords, BytesPerBatch);
@@ -61,7 +61,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
                 {
                     await send(batch);
                 }
-                catch (PlatformApiException refused) when (refused.StatusCode is >= 400 and < 500 and not (408 or 429 or 401))
+                catch (PlatformApiException refused) when (refused.StatusCode is >= 400 and < 500 && !IsPassing(refused.StatusCode))
                 {
                     SetAside(queue, batch, refused);
                 }
@@ -92,7 +92,10 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
     }
 
     private static bool IsPassing(Exception failure) => failure is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException or IOException
-        || (failure is PlatformApiException api && (api.StatusCode >= 500 || api.StatusCode is 401 or 408 or 429 || api.StatusCode == (int)HttpStatusCode.RequestTimeout));
+        || (failure is PlatformApiException api && IsPassing(api.StatusCode));
+
+    /// <summary>An answer that may be different later: the api unwell (5xx), busy (429), slow (408), or the credential not (yet) accepted (401).</summary>
+    private static bool IsPassing(int status) => status >= 500 || status is 401 or 408 or 429;
 
     private void SetAside(SpoolQueue queue, SpoolBatch batch, PlatformApiException refused)
     {

@@ -50,8 +50,8 @@ public sealed class Spool : IDisposable
     }
 
     /// <summary>Returns when something was recorded in the queue since the last call (or at once if it was).</summary>
-    public Task WaitForRecordsAsync(SpoolQueue queue, TimeSpan timeout, CancellationToken cancellationToken) =>
-        (queue == Telemetry ? _telemetryRecorded : _alertsRecorded).WaitAsync(timeout, cancellationToken);
+    public Task WaitForRecordsAsync(SpoolQueue queue, CancellationToken cancellationToken) =>
+        (queue == Telemetry ? _telemetryRecorded : _alertsRecorded).WaitAsync(cancellationToken);
 
     private void KeepWithinBudget()
     {

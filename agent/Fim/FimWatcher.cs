@@ -248,8 +248,9 @@ public sealed class FimWatcher : IDisposable
 
     private void Baseline(WatchedPath watched)
     {
-        IEnumerable<string> files = File.Exists(watched.Root) ? [watched.Root]
-            : Directory.Exists(watched.Root) ? Directory.EnumerateFiles(watched.Root, "*", new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true })
+        // The root is always a directory (a file rule's is the file's directory); Covers picks the rule's files in it.
+        IEnumerable<string> files = Directory.Exists(watched.Root)
+            ? Directory.EnumerateFiles(watched.Root, "*", new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true })
             : [];
         foreach (var file in files.Where(watched.Covers))
         {

@@ -59,13 +59,13 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             Produce(round);
 
         await Until(() => spool.Telemetry.Counts.Records == 0, "the spool to drain");
-        var agentId = _agent!.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current!.AgentId;
+        var agentId = await AgentIdAsync();
         var stored = await api.AllEventIds(agentId);
         Assert.Equal(produced.Order(), stored.Order());
         Assert.Empty((await api.Admin().ListTelemetryGapsAsync(agentId)).Items);
 
         // The heartbeat says so: nothing waiting, nothing lost, and what this agent cannot do.
-        await _agent.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
+        await _agent!.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
         var status = (await api.Admin().GetAgentAsync(agentId)).Status!;
         Assert.Equal((0, 0, 0, 0), (status.Spool.TelemetryRecords, status.Spool.DroppedTelemetry, status.Spool.QuarantinedRegions, status.Spool.RejectedBatches));
         Assert.False(status.Capabilities.ProcessAttribution.Available);
@@ -177,7 +177,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         await File.WriteAllTextAsync(config, "db.password=hunter2\n");
         _ = await File.ReadAllTextAsync(config);
 
-        var agentId = _agent.Services.GetRequiredService<Platform.Agent.Enrollment.CredentialStore>().Current!.AgentId;
+        var agentId = await AgentIdAsync();
         IReadOnlyList<FimAlert> alerts = [];
         await UntilAsync(async () => (alerts = (await api.Admin().ListFimAlertsAsync(agentId: agentId, ruleId: rule.Id)).Items).Count >= 2, "both alerts at the api");
         Assert.Equal([FimOperation.Read, FimOperation.Write], alerts.Select(a => a.Action).Order());
