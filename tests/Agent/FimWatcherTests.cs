@@ -99,12 +99,15 @@ public sealed class FimWatcherTests : IDisposable
         await File.AppendAllTextAsync(log, "line 3\n");
         await File.WriteAllTextAsync(sentinel, "1"); // once its alert is in, the appends have been looked at
         await Seen(sentinel, FimOperation.Write);
-        await File.WriteAllTextAsync(log, "line 1\nforged\n"); // lines 2 and 3 gone
+        // Line 2 forged in place, in one write (a truncate-and-rewrite could be looked at half done, between its two
+        // steps, and its "after" would be whichever state the agent saw).
+        using (var handle = File.OpenHandle(log, FileMode.Open, FileAccess.Write))
+            RandomAccess.Write(handle, "forged\n"u8, fileOffset: 7);
         var rewrite = await Seen(log, FimOperation.Write);
 
         Assert.Equal([sentinel, log], _alerts.Select(a => a.Path));
         Assert.Equal(21, rewrite.Before!.Size);
-        Assert.Equal(14, rewrite.After!.Size);
+        Assert.Equal(21, rewrite.After!.Size);
         Assert.NotEqual(rewrite.Before.Sha256, rewrite.After.Sha256);
         File.Delete(log);
         await Seen(log, FimOperation.Delete);
