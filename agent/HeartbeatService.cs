@@ -32,13 +32,25 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One heartbeat, now.</summary>
+    // One beat at a time: a beat held up by an outage (the HTTP pipeline retries it, body unchanged) must not land
+    // after a later one and put an older status back.
+    private readonly SemaphoreSlim _beating = new(1, 1);
+
+    /// <summary>One heartbeat, now (after the one under way, if any, so the api keeps the newest status).</summary>
     public async Task BeatAsync(CancellationToken cancellationToken)
     {
-        spool.Sync();
-        var credential = await credentials.GetAsync(cancellationToken);
-        await new PlatformClient(clients.CreateClient(PlatformHttp.Api))
-            .RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = AgentVersion.Current, Os = Environment.OSVersion.ToString(), Status = Status() }, credential.AgentId, cancellationToken);
+        await _beating.WaitAsync(cancellationToken);
+        try
+        {
+            spool.Sync();
+            var credential = await credentials.GetAsync(cancellationToken);
+            await new PlatformClient(clients.CreateClient(PlatformHttp.Api))
+                .RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = AgentVersion.Current, Os = Environment.OSVersion.ToString(), Status = Status() }, credential.AgentId, cancellationToken);
+        }
+        finally
+        {
+            _beating.Release();
+        }
     }
 
     public AgentStatus Status()

@@ -136,6 +136,35 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task A_heartbeat_held_up_by_an_outage_does_not_land_after_a_newer_one()
+    {
+        var spool = await StartAgentAsync("delivery-03", spoolMaxBytes: 64 * 1024, batchEvents: 50);
+        var agentId = await AgentIdAsync();
+        var heartbeat = _agent!.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single();
+
+        _outage.Down = true;
+        var heldUp = heartbeat.BeatAsync(CancellationToken.None); // its status (nothing dropped) is taken now; the pipeline retries it
+        var start = api.Time.GetUtcNow();
+        for (var round = 0; round < 20; round++)
+            spool.Record(Enumerable.Range(0, 50).Select(i => (TelemetryEvent)TelemetryEvents.Read($"h{round}-{i}", start.AddMilliseconds(round * 50 + i))).ToList());
+        var dropped = spool.Telemetry.Counts.DroppedRecords;
+        Assert.True(dropped > 0);
+
+        _outage.Down = false;
+        await heartbeat.BeatAsync(CancellationToken.None);
+        try
+        {
+            await heldUp;
+        }
+        catch (HttpRequestException)
+        {
+            // The pipeline gave up on it: also fine, it did not overwrite the newer status.
+        }
+
+        Assert.Equal(dropped, (await api.Admin().GetAgentAsync(agentId)).Status!.Spool.DroppedTelemetry);
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
