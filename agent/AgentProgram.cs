@@ -1,6 +1,7 @@
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
+using Platform.Agent.Simulation;
 
 namespace Platform.Agent;
 
@@ -8,6 +9,8 @@ namespace Platform.Agent;
 /// The node agent: enrolls once, then keeps a disk spool of what it sees and delivers it (<see cref="DeliveryService"/>),
 /// and says how it is (<see cref="HeartbeatService"/>).
 /// <code>dotnet run --project agent -- --server https://platform.example.com --enroll-token ple_...</code>
+/// With <c>simulate</c> first it replays scenarios through the same spool and delivery, then exits (<see cref="SimulationService"/>):
+/// <code>dotnet run --project agent -- simulate --server ... --enroll-token ... [--scenarios struts2,host-fim] [--rate 1000 --seconds 60]</code>
 /// </summary>
 public static class AgentProgram
 {
@@ -17,10 +20,16 @@ public static class AgentProgram
         ["--enroll-token"] = $"{AgentOptions.Section}:EnrollToken",
         ["--state-dir"] = $"{AgentOptions.Section}:StateDirectory",
         ["--hostname"] = $"{AgentOptions.Section}:Hostname",
+        ["--scenarios"] = $"{SimulationOptions.Section}:Scenarios",
+        ["--rate"] = $"{SimulationOptions.Section}:Rate",
+        ["--seconds"] = $"{SimulationOptions.Section}:Seconds",
     };
 
     public static async Task<int> Main(string[] args)
     {
+        var simulate = args.FirstOrDefault() == "simulate";
+        if (simulate)
+            args = args[1..];
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, Configuration = new ConfigurationManager() });
         builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(args, Switches);
         var options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
@@ -31,8 +40,20 @@ public static class AgentProgram
         }
 
         builder.Services.AddPlatformAgent(options);
+        if (simulate)
+        {
+            var simulation = builder.Configuration.GetSection(SimulationOptions.Section).Get<SimulationOptions>() ?? new SimulationOptions();
+            if (simulation.Problem() is { } problem)
+            {
+                await Console.Error.WriteLineAsync(problem);
+                return 2;
+            }
+
+            builder.Services.AddSingleton(simulation).AddHostedService<SimulationService>();
+        }
+
         await builder.Build().RunAsync();
-        return 0;
+        return Environment.ExitCode;
     }
 
     public static IServiceCollection AddPlatformAgent(this IServiceCollection services, AgentOptions options, Func<HttpMessageHandler>? transport = null)

@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.RegularExpressions;
 using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
@@ -37,16 +35,13 @@ public sealed class FimWatcher : IDisposable
         | InotifyMask.MovedFrom | InotifyMask.MovedTo | InotifyMask.Create | InotifyMask.Delete | InotifyMask.DeleteSelf | InotifyMask.OnlyDirectory | InotifyMask.ExcludeUnlinked;
 
     private readonly Inotify _inotify = new();
-    private readonly List<WatchedPath> _paths;
+    private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
     private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
     private readonly Action<IReadOnlyList<FimAlertReport>> _alert;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private long _overflows, _unwatchable;
-
-    /// <summary>A rule's path, compiled: where to watch and which paths it covers.</summary>
-    private sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<Regex> Excluded);
 
     private sealed record FileState(long Size, byte[] Sha256);
 
@@ -55,10 +50,10 @@ public sealed class FimWatcher : IDisposable
         _alert = alert;
         _time = time;
         _log = log;
-        _paths = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p))).ToList();
-        foreach (var path in _paths)
+        _rules = new FimRuleMatcher(rules);
+        foreach (var path in _rules.Paths)
             Watch(path.Root, path.Recursive);
-        foreach (var rule in _paths.Where(p => p.Rule.AllowAppend))
+        foreach (var rule in _rules.Paths.Where(p => p.Rule.AllowAppend))
             Baseline(rule);
     }
 
@@ -138,14 +133,12 @@ public sealed class FimWatcher : IDisposable
                 WatchNewDirectory(path, alerts, seen);
             if (Action(e.Mask, isDirectory) is not { } action)
                 continue;
-            foreach (var watched in _paths)
+            foreach (var rule in _rules.Matching(path, action))
             {
-                if (!watched.Rule.Operations.Contains(action) || !watched.Covers(path) || watched.Excluded.Any(x => x.IsMatch(path)))
+                if (!seen.Add((path, action, rule.Id)))
                     continue;
-                if (!seen.Add((path, action, watched.Rule.Id)))
-                    continue;
-                var report = Report(watched.Rule, path, action);
-                if (action == FimOperation.Write && watched.Rule.AllowAppend && !IsRewrite(path, report))
+                var report = Report(rule, path, action);
+                if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
                     continue;
                 alerts.Add(report);
             }
@@ -246,7 +239,7 @@ public sealed class FimWatcher : IDisposable
         }
     }
 
-    private void Baseline(WatchedPath watched)
+    private void Baseline(FimRuleMatcher.WatchedPath watched)
     {
         // The root is always a directory (a file rule's is the file's directory); Covers picks the rule's files in it.
         IEnumerable<string> files = Directory.Exists(watched.Root)
@@ -262,19 +255,22 @@ public sealed class FimWatcher : IDisposable
         }
     }
 
-    /// <summary>A directory made (or moved) under a recursive rule: watched, and what is already in it reported as created.</summary>
+    /// <summary>
+    /// A directory made (or moved) under a recursive rule, or one a rule names that was not there before: watched, and
+    /// what is already in it reported as created.
+    /// </summary>
     private void WatchNewDirectory(string path, List<FimAlertReport> alerts, HashSet<(string, FimOperation, string)> seen)
     {
-        if (!_paths.Any(p => p.Recursive && (path.StartsWith(p.Root + "/", StringComparison.Ordinal) || p.Root == "/")))
+        if (!_rules.Paths.Any(p => (p.Recursive && (path.StartsWith(p.Root + "/", StringComparison.Ordinal) || p.Root == "/")) || p.Covers(path)))
             return;
         Watch(path, recursive: true);
         // Entries made before the watch was in place would otherwise go unseen.
         foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
         {
-            foreach (var watched in _paths.Where(p => p.Rule.Operations.Contains(FimOperation.Create) && p.Covers(entry) && !p.Excluded.Any(x => x.IsMatch(entry))))
+            foreach (var rule in _rules.Matching(entry, FimOperation.Create))
             {
-                if (seen.Add((entry, FimOperation.Create, watched.Rule.Id)))
-                    alerts.Add(Report(watched.Rule, entry, FimOperation.Create));
+                if (seen.Add((entry, FimOperation.Create, rule.Id)))
+                    alerts.Add(Report(rule, entry, FimOperation.Create));
             }
         }
     }
@@ -300,78 +296,6 @@ public sealed class FimWatcher : IDisposable
 
         lock (_directories)
             _directories[watch] = directory;
-    }
-
-    private static WatchedPath Compile(FimRule rule, FimPath spec)
-    {
-        var path = spec.Path.Length > 1 ? spec.Path.TrimEnd('/') : spec.Path;
-        var excluded = (rule.Exclusions?.Paths ?? []).Select(Glob).ToList();
-        var wild = path.IndexOfAny(['*', '?', '[']);
-        if (wild >= 0)
-        {
-            var root = path[..path.LastIndexOf('/', wild)];
-            var pattern = Glob(path);
-            var deeper = path[wild..].Contains('/') || path.Contains("**", StringComparison.Ordinal) || spec.Recursive == true;
-            return new WatchedPath(rule, root.Length == 0 ? "/" : root, deeper, p => pattern.IsMatch(p) || (spec.Recursive == true && Under(p, pattern)), excluded);
-        }
-
-        if (Directory.Exists(path))
-        {
-            return spec.Recursive == true
-                ? new WatchedPath(rule, path, true, p => p == path || p.StartsWith(path == "/" ? "/" : path + "/", StringComparison.Ordinal), excluded)
-                : new WatchedPath(rule, path, false, p => p == path || Path.GetDirectoryName(p) == path, excluded);
-        }
-
-        // A file (or one not there yet): its directory is watched, for the file's name.
-        return new WatchedPath(rule, Path.GetDirectoryName(path) ?? "/", false, p => p == path, excluded);
-    }
-
-    /// <summary>A path below one the glob matches (a recursive glob rule covers what is inside the directories it names).</summary>
-    private static bool Under(string path, Regex pattern)
-    {
-        for (var cut = path.LastIndexOf('/'); cut > 0; cut = path.LastIndexOf('/', cut - 1))
-        {
-            if (pattern.IsMatch(path[..cut]))
-                return true;
-        }
-
-        return false;
-    }
-
-    /// <summary><c>*</c> within a name, <c>**</c> any depth, <c>?</c> one character, <c>[abc]</c> a class.</summary>
-    public static Regex Glob(string glob)
-    {
-        var regex = new StringBuilder("^");
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
-            {
-                var slash = i + 2 < glob.Length && glob[i + 2] == '/';
-                regex.Append(slash ? "(?:.*/)?" : ".*");
-                i += slash ? 2 : 1;
-            }
-            else if (c == '*')
-            {
-                regex.Append("[^/]*");
-            }
-            else if (c == '?')
-            {
-                regex.Append("[^/]");
-            }
-            else if (c == '[' && glob.IndexOf(']', i + 1) is var close && close > i + 1)
-            {
-                var set = glob[(i + 1)..close];
-                regex.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
-                i = close;
-            }
-            else
-            {
-                regex.Append(Regex.Escape(c.ToString()));
-            }
-        }
-
-        return new Regex(regex.Append('$').ToString(), RegexOptions.CultureInvariant);
     }
 
     /// <summary>

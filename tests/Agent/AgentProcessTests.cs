@@ -73,6 +73,82 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
     }
 
     /// <summary>
+    /// <c>simulate</c> replays the Struts2 container compromise and the host FIM case through the real agent's spool and
+    /// delivery: the api has the process chain, the files, the connections, the container's inventory (the secret's
+    /// name, flagged) and the FIM alerts the rules in force make of it, each naming the process.
+    /// </summary>
+    [Fact]
+    public async Task The_simulated_scenarios_arrive_at_the_api_through_the_real_agent()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var config = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "sim-config-" + suffix, Severity = FimSeverity.High, Scope = new FimScope { Hostnames = ["sim-*"] },
+            Paths = [new FimPath { Path = "/srv/app", Recursive = true }], Operations = [FimOperation.Read, FimOperation.Write], Effect = FimEffect.Alert,
+        });
+        var passwd = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "sim-passwd-" + suffix, Severity = FimSeverity.Critical, Scope = new FimScope { Hostnames = ["sim-*"] },
+            Paths = [new FimPath { Path = "/etc/passwd" }], Operations = [FimOperation.Read, FimOperation.Write], Effect = FimEffect.Alert,
+        });
+        var enrollment = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "simulate" });
+
+        using (var agent = Start(enrollment.Secret, "sim-01", "simulate"))
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await agent.WaitForExitAsync(patience.Token);
+            Assert.True(agent.ExitCode == 0, string.Join("\n", _output));
+        }
+
+        var agentId = JsonDocument.Parse(File.ReadAllText(Path.Combine(_state, "credential.json"))).RootElement.GetProperty("AgentId").GetString()!;
+        var events = new List<TelemetryEvent>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.Admin().ListTelemetryEventsAsync(limit: 200, cursor: cursor, agentId: agentId);
+            events.AddRange(page.Items);
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        // The chain java -> sh -> cp, curl, in the container.
+        var started = events.OfType<ProcessStartEvent>().ToDictionary(e => e.ProcessName!);
+        Assert.Equal((started["java"].Pid, "java"), (started["sh"].Ppid, started["sh"].ParentProcessName));
+        Assert.Equal(started["sh"].Pid, started["cp"].Ppid);
+        Assert.Equal(started["sh"].Pid, started["curl"].Ppid);
+        Assert.All(new[] { "java", "sh", "cp", "curl" }, name => Assert.Equal("7f9c2ba4e88f", started[name].Container!.Id));
+        Assert.Contains(events.OfType<FileAccessEvent>(), e => (e.ProcessName, e.Path, e.Operation) == ("cp", "/etc/passwd", FimOperation.Read));
+        var connections = events.OfType<NetworkConnectEvent>().Select(e => (e.ProcessName, e.RemoteAddress, e.RemotePort)).ToList();
+        Assert.Contains(("java", "10.0.3.20", 3306), connections);
+        Assert.Contains(("java", "10.0.3.21", 8200), connections);
+        Assert.Contains(("curl", "203.0.113.9", 80), connections);
+        Assert.Contains(events.OfType<ProcessStartEvent>(), e => (e.ProcessName, e.Args![0], e.Args[^1]) == ("vi", "vi", "/srv/app/application.cfg"));
+
+        var inventory = await api.Admin().GetInventoryAsync(agentId);
+        var web = Assert.Single(inventory.Containers);
+        Assert.Equal(("MYSQL_PASSWORD", true), (web.Environment![0].Name, web.Environment[0].Secret));
+        Assert.Equal("CVE-2017-5638", Assert.Single(inventory.Images).Vulnerabilities![0].Cve);
+
+        // The agent also watches these paths for real on this machine: a real read of /etc/passwd meanwhile (by any
+        // process here) is a real alert, without attribution. The simulated ones name their process.
+        var alerts = (await api.Admin().ListFimAlertsAsync(agentId: agentId)).Items.Where(a => a.Attribution == FimAttribution.Available).ToList();
+        Assert.Equal(
+            new[] { ("cat", "/srv/app/application.cfg", FimOperation.Read, config.Id), ("cp", "/etc/passwd", FimOperation.Read, passwd.Id), ("vi", "/srv/app/application.cfg", FimOperation.Read, config.Id), ("vi", "/srv/app/application.cfg", FimOperation.Write, config.Id) },
+            alerts.Select(a => (a.Process!.Name, a.Path, a.Action, a.RuleId)).Order());
+        Assert.Equal("7f9c2ba4e88f", alerts.Single(a => a.Path == "/etc/passwd").Container!.Id);
+    }
+
+    [Fact]
+    public async Task Simulate_refuses_a_scenario_it_does_not_have_before_sending_anything()
+    {
+        using var agent = Start("ple_unused", "sim-02", "simulate", "--scenarios", "struts2,nope");
+        await agent.WaitForExitAsync();
+        Assert.Equal(2, agent.ExitCode);
+        Assert.Contains(_output, line => line.Contains("No scenario 'nope'", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(_state, "credential.json")));
+    }
+
+    /// <summary>
     /// The agent's own build (agent/bin/&lt;configuration&gt;/), as it is deployed: the copy beside the tests runs
     /// with the tests' runtime settings (ASP.NET Core's shared framework), which the agent does not have.
     /// </summary>
@@ -86,9 +162,9 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
         }
     }
 
-    private Process Start(string enrollToken)
+    private Process Start(string enrollToken, string hostname = "sigkill-01", params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [AgentDll])
+        var start = new ProcessStartInfo("dotnet", [AgentDll, .. args])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -97,7 +173,7 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
                 ["Platform__Agent__Server"] = api.Http().BaseAddress!.ToString(),
                 ["Platform__Agent__EnrollToken"] = enrollToken,
                 ["Platform__Agent__StateDirectory"] = _state,
-                ["Platform__Agent__Hostname"] = "sigkill-01",
+                ["Platform__Agent__Hostname"] = hostname,
                 ["Platform__Agent__LingerMilliseconds"] = "0",
                 ["Platform__Agent__TelemetryBatchEvents"] = "10",
                 ["Platform__Agent__HeartbeatSeconds"] = "3600",

@@ -68,6 +68,24 @@ public sealed class FimWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_recursive_rule_for_a_directory_not_there_yet_watches_it_once_it_is_made()
+    {
+        var app = Path.Combine(_root, "app");
+        Watch(Rule("to-come", [new FimPath { Path = app, Recursive = true }]));
+        Directory.CreateDirectory(Path.Combine(app, "conf"));
+        await Seen(app, FimOperation.Create);
+        await Until(() => _watcher!.WatchedDirectories == 3, "the new directory and the one inside it to be watched");
+
+        var file = Path.Combine(app, "conf", "application.cfg");
+        await File.WriteAllTextAsync(file, "db.password=x");
+        await Seen(file, FimOperation.Write);
+        await File.WriteAllTextAsync(Path.Combine(_root, "elsewhere.txt"), "x");
+        await File.WriteAllTextAsync(Path.Combine(app, "late.txt"), "x");
+        await Seen(Path.Combine(app, "late.txt"), FimOperation.Write);
+        Assert.DoesNotContain(_alerts, a => a.Path.EndsWith("elsewhere.txt", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Excluded_paths_and_operations_a_rule_does_not_name_raise_nothing()
     {
         Directory.CreateDirectory(Path.Combine(_root, "cache"));
@@ -155,7 +173,22 @@ public sealed class FimWatcherTests : IDisposable
     [InlineData("/etc/ssh/ssh_host_*_key", "/etc/ssh/ssh_host_rsa_key", true)]
     [InlineData("/var/log/app?.log", "/var/log/app1.log", true)]
     [InlineData("/var/log/app[0-9].log", "/var/log/appx.log", false)]
-    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimWatcher.Glob(glob).IsMatch(path));
+    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimRuleMatcher.Glob(glob).IsMatch(path));
+
+    [Fact]
+    public void A_process_exclusion_applies_when_the_process_is_known_by_name_or_executable()
+    {
+        var logs = Rule("logs", [new FimPath { Path = "/var/log/app", Recursive = true }]);
+        logs.Exclusions = new FimExclusions { Processes = ["logrotate", "/usr/bin/gzip"] };
+        var matcher = new FimRuleMatcher([logs]);
+        FimProcess Process(string name, string executable) => new() { Pid = 42, Name = name, Executable = executable };
+
+        Assert.Empty(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/usr/sbin/logrotate")));
+        Assert.Empty(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("gzip", "/usr/bin/gzip")));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("vi", "/usr/bin/vi")));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write)); // process unknown: nothing to exclude by
+        Assert.Empty(matcher.Matching("/var/log/other.log", FimOperation.Write));
+    }
 
     private void Watch(params FimRule[] rules)
     {
