@@ -30,8 +30,12 @@ public static class AgentProgram
         var simulate = args.FirstOrDefault() == "simulate";
         if (simulate)
             args = args[1..];
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, Configuration = new ConfigurationManager() });
-        builder.Configuration.AddJsonFile("appsettings.json", optional: true).AddEnvironmentVariables().AddCommandLine(args, Switches);
+        // Only what the agent uses (no file watchers for reloading, no debug or event-source loggers): every node pays
+        // for what the process holds.
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
+        builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
+            .AddEnvironmentVariables().AddCommandLine(args, Switches);
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true);
         var options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
         if (options.Server is null)
         {

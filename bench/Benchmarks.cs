@@ -15,9 +15,11 @@ namespace Platform.Bench;
 // End-to-end benchmarks against the api on real Kestrel, printed as one table:
 //   FIM (FimBenchmarks): alert ingest, effective policy GET;
 //   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
-//   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory.
-// Usage: bench/run.sh [suite=all|fim|telemetry|forensics] [alerts=200000] [agents=10000] [rules=1000]
+//   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory;
+//   agent (AgentBenchmarks): the spool's throughput, the agent process's CPU and RSS at 1,000 events/s.
+// Usage: bench/run.sh [suite=all|fim|telemetry|forensics|agent] [alerts=200000] [agents=10000] [rules=1000]
 //                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
+//                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75]
 public static class Benchmarks
 {
     // The parts of the run; each runs in a process of its own (see Main).
@@ -31,6 +33,7 @@ public static class Benchmarks
         ("telemetry-sqlite", "telemetry", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => TelemetryBenchmarks.RunAsync(StorageProvider.Sqlite, settings, results)),
         ("telemetry-postgres", "telemetry", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => TelemetryBenchmarks.RunAsync(StorageProvider.Postgres, settings, results)),
         ("forensics", "forensics", _ => true, ForensicBenchmarks.RunAsync),
+        ("agent", "agent", _ => true, AgentBenchmarks.RunAsync),
     ];
 
     public static async Task Main(string[] args)

@@ -108,13 +108,13 @@ public sealed class SimulationService(
         return alerts.Count;
     }
 
-    /// <summary>Steady telemetry at <see cref="SimulationOptions.Rate"/> events a second, recorded every 10 ms (a node's collectors' pace).</summary>
+    /// <summary>Steady telemetry at <see cref="SimulationOptions.Rate"/> events a second, recorded every 100 ms (as a /proc poller would).</summary>
     private async Task SteadyAsync(string run, CancellationToken stoppingToken)
     {
         var started = time.GetTimestamp();
         var duration = TimeSpan.FromSeconds(options.Seconds);
         long recorded = 0;
-        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(10), time);
+        using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
         while (await tick.WaitForNextTickAsync(stoppingToken))
         {
             var elapsed = time.GetElapsedTime(started);
