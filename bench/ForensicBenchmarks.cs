@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Contracts;
+using Platform.Tests.Infrastructure;
 
 namespace Platform.Bench;
 

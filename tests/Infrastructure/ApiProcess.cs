@@ -3,12 +3,13 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 
-namespace Platform.Bench;
+namespace Platform.Tests.Infrastructure;
 
 /// <summary>
-/// The api as it is deployed: its own process (the Release build of api/), on SQLite in a given data directory,
-/// listening on a Unix socket in that directory (no port to pick). Its memory is its own, so its peak RSS
-/// (the kernel's high-water mark) is the api's, not the benchmark client's.
+/// The api as it is deployed: its own process (a build of api/), on SQLite in a given data directory, listening on
+/// a Unix socket in that directory (no port to pick, and the same address after a restart). Its memory is its
+/// own, so its peak RSS (the kernel's high-water mark) is the api's, not the benchmark client's. Used by the
+/// benchmarks (Release build) and by the tests that stop and restart the api (the tests' build).
 /// </summary>
 public sealed class ApiProcess : IAsyncDisposable
 {
@@ -23,14 +24,17 @@ public sealed class ApiProcess : IAsyncDisposable
         _socket = socket;
     }
 
-    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret)
+    /// <summary>Where it listens (the same after a restart on the same data directory).</summary>
+    public string SocketPath => _socket;
+
+    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret, string configuration = "Release")
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
             root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
-        var dll = Path.Combine(root.FullName, "api", "bin", "Release", "net10.0", "Platform.Api.dll");
+        var dll = Path.Combine(root.FullName, "api", "bin", configuration, "net10.0", "Platform.Api.dll");
         if (!File.Exists(dll))
-            throw new FileNotFoundException("The api's Release build is missing (bench/run.sh builds it).", dll);
+            throw new FileNotFoundException($"The api's {configuration} build is missing (bench/run.sh and the tests build it).", dll);
         var socket = Path.Combine(dataDirectory, "api.sock");
         File.Delete(socket);
         var start = new ProcessStartInfo("dotnet", [dll])
@@ -81,26 +85,36 @@ public sealed class ApiProcess : IAsyncDisposable
 
     public HttpClient Http(string secret)
     {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socket), cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        var http = new HttpClient(handler) { BaseAddress = new Uri("http://api"), Timeout = TimeSpan.FromMinutes(5) };
+        var http = new HttpClient(Handler(_socket)) { BaseAddress = new Uri("http://api"), Timeout = TimeSpan.FromMinutes(5) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         return http;
+    }
+
+    /// <summary>HTTP over the api's Unix socket (any host name in the address); refused while the api is stopped.</summary>
+    public static SocketsHttpHandler Handler(string socketPath) => new()
+    {
+        ConnectCallback = async (_, cancellationToken) =>
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
+
+    /// <summary>Stops the api as a service manager does (SIGTERM: it finishes what it is doing and exits).</summary>
+    public async Task StopAsync()
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await _process.WaitForExitAsync();
     }
 
     /// <summary>The process's peak resident memory so far (VmHWM), in MiB.</summary>
