@@ -165,6 +165,50 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task A_corrupted_spool_file_and_cursor_do_not_stop_the_agent()
+    {
+        // Recorded by an earlier run of the agent (small segments: several files), then damaged on disk.
+        var produced = new List<string>();
+        var start = api.Time.GetUtcNow();
+        using (var earlier = new Spool(Path.Combine(_state, "spool"), 64 * 1024))
+        {
+            for (var round = 0; round < 8; round++)
+            {
+                var events = Enumerable.Range(0, 20).Select(i => (TelemetryEvent)TelemetryEvents.Read($"c{round}-{i}", start.AddMilliseconds(round * 20 + i))).ToList();
+                earlier.Record(events);
+                produced.AddRange(events.Select(e => e.Id));
+            }
+        }
+
+        var segments = Directory.GetFiles(Path.Combine(_state, "spool", "telemetry"), "*.seg").Order(StringComparer.Ordinal).ToList();
+        Assert.True(segments.Count >= 2);
+        using (var damaged = File.OpenWrite(segments[0]))
+        {
+            damaged.Position = damaged.Length / 2;
+            damaged.Write("garbage, not a record"u8);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(_state, "spool", "telemetry", "cursor.json"), "{ not json");
+
+        var spool = await StartAgentAsync("delivery-04");
+        await Until(() => spool.Telemetry.Counts.Records == 0, "what is readable to be delivered");
+        var agentId = await AgentIdAsync();
+        var stored = await api.AllEventIds(agentId);
+        Assert.InRange(stored.Count, 1, produced.Count - 1); // the damaged part is lost, the rest arrives
+        Assert.All(stored, id => Assert.Contains(id, produced));
+        Assert.Equal(stored.Count, stored.Distinct().Count());
+        Assert.Contains(stored, id => id.StartsWith("c7-", StringComparison.Ordinal)); // files after the damage
+
+        // It goes on: new events are delivered, and the heartbeat says what was set aside.
+        spool.Record([TelemetryEvents.Read("after-damage", start.AddSeconds(5))]);
+        await Until(() => spool.Telemetry.Counts.Records == 0, "the new event to be delivered");
+        Assert.Contains("after-damage", await api.AllEventIds(agentId));
+        await _agent!.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
+        Assert.True((await api.Admin().GetAgentAsync(agentId)).Status!.Spool.QuarantinedRegions >= 1);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_state, "spool", "telemetry", "quarantine")));
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
