@@ -34,6 +34,9 @@ public sealed class AgentOptions
     /// <summary>Events a telemetry batch carries at most (the api takes up to 1,000 and 1 MiB).</summary>
     public int TelemetryBatchEvents { get; set; } = 500;
 
+    /// <summary>How often the flight-data collectors scan /proc for processes and sockets, in milliseconds (0: no collectors).</summary>
+    public int CollectorMilliseconds { get; set; } = 1000;
+
     /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
     public int LingerMilliseconds { get; set; } = 1000;
 }

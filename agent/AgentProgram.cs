@@ -1,3 +1,4 @@
+using Platform.Agent.Collectors;
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
@@ -43,6 +44,8 @@ public static class AgentProgram
             return 2;
         }
 
+        if (simulate)
+            options.CollectorMilliseconds = 0; // the scenarios stand in for what the collectors would see
         builder.Services.AddPlatformAgent(options);
         if (simulate)
         {
@@ -71,6 +74,8 @@ public static class AgentProgram
         services.AddHostedService(provider => provider.GetRequiredService<DeliveryService>());
         services.AddSingleton<FimPolicyService>();
         services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());
+        services.AddSingleton<FlightDataCollector>();
+        services.AddHostedService(provider => provider.GetRequiredService<FlightDataCollector>());
         services.AddHostedService<HeartbeatService>();
         return services;
     }

@@ -10,9 +10,9 @@ namespace Platform.Agent;
 /// holds, what it lost, what it can and cannot do here and why), at <see cref="AgentOptions.HeartbeatSeconds"/>.
 /// Flushes the spool to disk on the same beat.
 /// </summary>
-public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
+public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
 {
-    /// <summary>What the agent cannot do yet on any node: fanotify (attribution, prevention) and the process collectors are to come.</summary>
+    /// <summary>What the agent cannot do yet on any node: fanotify (attribution, prevention) is to come.</summary>
     private const string NoFanotify = "not implemented in this agent version: FIM uses inotify, which reports no process and cannot block";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -73,7 +73,7 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
             {
                 ProcessAttribution = new AgentCapability { Available = false, Reason = NoFanotify },
                 Prevention = new AgentCapability { Available = false, Reason = NoFanotify },
-                ProcessEvents = AgentProcessEvents.None,
+                ProcessEvents = collector.Mode,
             },
         };
     }

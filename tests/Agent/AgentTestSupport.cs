@@ -1,3 +1,4 @@
+using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 
 namespace Platform.Tests.Agent;
@@ -6,18 +7,22 @@ namespace Platform.Tests.Agent;
 public static class AgentTestSupport
 {
     /// <summary>The ids of every event the api stored for an agent, all pages.</summary>
-    public static async Task<List<string>> AllEventIds(this PlatformApi api, string agentId)
+    public static async Task<List<string>> AllEventIds(this PlatformApi api, string agentId) =>
+        (await api.Admin().AllEvents(agentId)).Select(e => e.Id).ToList();
+
+    /// <summary>Every event the api stored for an agent (of a kind), all pages.</summary>
+    public static async Task<List<TelemetryEvent>> AllEvents(this PlatformClient client, string agentId, TelemetryEventKind? kind = null)
     {
-        var ids = new List<string>();
+        var events = new List<TelemetryEvent>();
         string? cursor = null;
         do
         {
-            var page = await api.Admin().ListTelemetryEventsAsync(limit: 200, cursor: cursor, agentId: agentId);
-            ids.AddRange(page.Items.Select(e => e.Id));
+            var page = await client.ListTelemetryEventsAsync(limit: 200, cursor: cursor, agentId: agentId, kind: kind);
+            events.AddRange(page.Items);
             cursor = page.NextCursor;
         }
         while (cursor is not null);
-        return ids;
+        return events;
     }
 
     /// <summary>Waits for a condition the agent reaches by itself (checked every 10 ms, for at most a minute).</summary>

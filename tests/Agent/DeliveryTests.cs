@@ -209,6 +209,26 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task What_the_collectors_see_on_the_node_arrives_at_the_api()
+    {
+        await StartAgentAsync("collect-01", collectorMilliseconds: 50);
+        var agentId = await AgentIdAsync();
+        var collector = _agent!.Services.GetRequiredService<Platform.Agent.Collectors.FlightDataCollector>();
+        await Until(() => collector.Scans >= 1, "the baseline scan");
+
+        using var sleep = System.Diagnostics.Process.Start("sleep", ["30"]);
+        await UntilAsync(async () => (await api.Admin().AllEvents(agentId, TelemetryEventKind.Process_start))
+            .OfType<ProcessStartEvent>().Any(e => e.Pid == sleep.Id && e.Args!.SequenceEqual(["sleep", "30"])), "the start of sleep at the api");
+        sleep.Kill();
+        await sleep.WaitForExitAsync();
+        await UntilAsync(async () => (await api.Admin().AllEvents(agentId, TelemetryEventKind.Process_exit))
+            .OfType<ProcessExitEvent>().Any(e => e.Pid == sleep.Id), "its exit at the api");
+
+        await _agent.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
+        Assert.Equal(AgentProcessEvents.ProcPoll, (await api.Admin().GetAgentAsync(agentId)).Status!.Capabilities.ProcessEvents);
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
@@ -264,7 +284,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         return credentials.Current!.AgentId;
     }
 
-    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500)
+    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500, int collectorMilliseconds = 0)
     {
         enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
         var options = new AgentOptions
@@ -275,6 +295,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             Hostname = hostname,
             LingerMilliseconds = 20,
             HeartbeatSeconds = 3600,
+            CollectorMilliseconds = collectorMilliseconds, // off unless asked: the node's own processes would mix with the events a test counts
             PolicySeconds = 1,
             SpoolMaxBytes = spoolMaxBytes,
             TelemetryBatchEvents = batchEvents,

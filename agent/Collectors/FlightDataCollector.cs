@@ -1,0 +1,155 @@
+using System.Net;
+using Platform.Agent.Delivery;
+using Platform.Contracts;
+
+namespace Platform.Agent.Collectors;
+
+/// <summary>
+/// The flight data recorder's collectors on Linux, by scanning /proc every <see cref="AgentOptions.CollectorMilliseconds"/>:
+/// <list type="bullet">
+/// <item>process starts (executable, arguments, parent, user, working directory, container from the cgroup; the
+/// start time is the kernel's, not the scan's) and exits (no exit code: /proc does not keep it);</item>
+/// <item>connections out (TCP and connected UDP, v4 and v6) and listening sockets, each with the process that holds
+/// the socket (found through /proc/pid/fd) and its container.</item>
+/// </list>
+/// The first scan is the baseline: what runs and is connected when the agent starts is not reported as started.
+/// A process that starts and ends between two scans is not seen (the heartbeat says <c>proc-poll</c> for that
+/// reason); the kernel's proc connector (netlink) would see every one.
+/// </summary>
+public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log) : BackgroundService
+{
+    private static readonly (string Table, NetworkProtocol Protocol)[] Tables =
+        [("tcp", NetworkProtocol.Tcp), ("tcp6", NetworkProtocol.Tcp), ("udp", NetworkProtocol.Udp), ("udp6", NetworkProtocol.Udp)];
+
+    private readonly Dictionary<int, ProcessInfo> _processes = [];
+    private readonly HashSet<long> _sockets = [];
+    private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? ProcFs.Users() : [];
+    private readonly DateTimeOffset _boot = OperatingSystem.IsLinux() ? ProcFs.BootTime() : default;
+    private long _scans;
+
+    /// <summary>Scans made so far (the first is the baseline).</summary>
+    public long Scans => Interlocked.Read(ref _scans);
+
+    /// <summary>How process starts and exits are seen (for the heartbeat).</summary>
+    public AgentProcessEvents Mode => options.CollectorMilliseconds > 0 && OperatingSystem.IsLinux() ? AgentProcessEvents.ProcPoll : AgentProcessEvents.None;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (Mode == AgentProcessEvents.None)
+            return;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.CollectorMilliseconds), time);
+        do
+        {
+            try
+            {
+                var events = Scan();
+                if (events.Count > 0)
+                    spool.Record(events);
+            }
+            catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+            {
+                log.LogWarning(failure, "A /proc scan failed; the next one tries again");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>One scan: what started, ended, connected or began listening since the last one (nothing the first time).</summary>
+    public List<TelemetryEvent> Scan()
+    {
+        var baseline = Interlocked.Increment(ref _scans) == 1;
+        var events = new List<TelemetryEvent>();
+        var now = time.GetUtcNow();
+
+        var seen = new HashSet<int>();
+        foreach (var pid in ProcFs.Pids())
+        {
+            seen.Add(pid);
+            if (_processes.ContainsKey(pid) || ProcFs.Process(pid) is not { } process)
+                continue;
+            _processes[pid] = process;
+            if (!baseline)
+                events.Add(Started(process, now));
+        }
+
+        foreach (var gone in _processes.Keys.Where(pid => !seen.Contains(pid)).ToList())
+        {
+            var process = _processes[gone];
+            _processes.Remove(gone);
+            events.Add(new ProcessExitEvent { Id = NewId(), Time = now, ProcessName = process.Name, Pid = gone, Container = Container(process.ContainerId) });
+        }
+
+        ScanSockets(events, now, baseline);
+        return events;
+    }
+
+    private ProcessStartEvent Started(ProcessInfo process, DateTimeOffset now)
+    {
+        // The kernel's start time; a scan only finds the process later.
+        var started = _boot.AddSeconds(process.StartTicks / (double)ProcFs.TicksPerSecond);
+        return new ProcessStartEvent
+        {
+            Id = NewId(),
+            Time = started <= now && started > now.AddHours(-1) ? started : now,
+            ProcessName = process.Name,
+            Pid = process.Pid,
+            Ppid = process.Ppid,
+            ParentProcessName = _processes.TryGetValue(process.Ppid, out var parent) ? parent.Name : null,
+            Executable = string.IsNullOrEmpty(process.Executable) ? process.Args.FirstOrDefault() ?? process.Name : process.Executable,
+            Args = process.Args,
+            Uid = process.Uid,
+            User = process.Uid is { } uid ? _users.GetValueOrDefault(uid) : null,
+            Cwd = process.Cwd,
+            Container = Container(process.ContainerId),
+        };
+    }
+
+    private void ScanSockets(List<TelemetryEvent> events, DateTimeOffset now, bool baseline)
+    {
+        var current = new List<SocketEntry>();
+        foreach (var (table, protocol) in Tables)
+        {
+            var path = "/proc/net/" + table;
+            if (File.Exists(path))
+                current.AddRange(ProcFs.Sockets(protocol, File.ReadLines(path)).Where(s => s.Inode != 0));
+        }
+
+        var listening = current.Where(s => s.State == SocketEntry.Listen).Select(s => (s.Protocol, s.LocalPort)).ToHashSet();
+        var fresh = current.Where(s => !_sockets.Contains(s.Inode) && Reportable(s, listening)).ToList();
+        _sockets.Clear();
+        _sockets.UnionWith(current.Select(s => s.Inode));
+        if (baseline || fresh.Count == 0)
+            return;
+
+        var owners = ProcFs.SocketOwners(fresh.Select(s => s.Inode).ToHashSet());
+        foreach (var socket in fresh)
+        {
+            var owner = owners.TryGetValue(socket.Inode, out var pid) ? _processes.GetValueOrDefault(pid) ?? ProcFs.Process(pid) : null;
+            events.Add(socket.State == SocketEntry.Listen
+                ? new NetworkListenEvent
+                {
+                    Id = NewId(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
+                    Pid = owner?.Pid, ProcessName = owner?.Name, Container = Container(owner?.ContainerId),
+                }
+                : new NetworkConnectEvent
+                {
+                    Id = NewId(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
+                    RemoteAddress = socket.RemoteAddress.ToString(), RemotePort = socket.RemotePort,
+                    Pid = owner?.Pid, ProcessName = owner?.Name, Container = Container(owner?.ContainerId),
+                });
+        }
+    }
+
+    /// <summary>A socket listening, or one connected out (not a connection accepted on a port this node listens on).</summary>
+    private static bool Reportable(SocketEntry socket, HashSet<(NetworkProtocol, int)> listening) => socket.State switch
+    {
+        SocketEntry.Listen => socket.Protocol == NetworkProtocol.Tcp,
+        SocketEntry.Established or SocketEntry.SynSent => !socket.RemoteAddress.Equals(IPAddress.Any) && !socket.RemoteAddress.Equals(IPAddress.IPv6Any)
+            && !(socket.Protocol == NetworkProtocol.Tcp && listening.Contains((socket.Protocol, socket.LocalPort))),
+        _ => false,
+    };
+
+    private static ContainerRef? Container(string? id) => id is null ? null : new ContainerRef { Id = id };
+
+    private static string NewId() => Guid.CreateVersion7().ToString("N");
+}
