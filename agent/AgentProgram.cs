@@ -72,8 +72,11 @@ public static class AgentProgram
         services.AddPlatformClient(options, transport);
         services.AddSingleton<DeliveryService>();
         services.AddHostedService(provider => provider.GetRequiredService<DeliveryService>());
+        services.AddSingleton<OwnReads>();
         services.AddSingleton<FimPolicyService>();
         services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());
+        services.AddSingleton<FimBaseline>();
+        services.AddHostedService(provider => provider.GetRequiredService<FimBaseline>());
         services.AddSingleton<FlightDataCollector>();
         services.AddHostedService(provider => provider.GetRequiredService<FlightDataCollector>());
         services.AddHostedService<HeartbeatService>();

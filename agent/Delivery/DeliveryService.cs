@@ -91,7 +91,8 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
         }
     }
 
-    private static bool IsPassing(Exception failure) => failure is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException or IOException
+    /// <summary>A failure that may be gone later (the api unreachable, unwell, busy or slow): worth trying again.</summary>
+    internal static bool IsPassing(Exception failure) => failure is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or TaskCanceledException or IOException
         || (failure is PlatformApiException api && IsPassing(api.StatusCode));
 
     /// <summary>An answer that may be different later: the api unwell (5xx), busy (429), slow (408), or the credential not (yet) accepted (401).</summary>

@@ -9,7 +9,7 @@ namespace Platform.Agent.Fim;
 /// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
 /// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
 /// </summary>
-public sealed class FimPolicyService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log) : BackgroundService
+public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log) : BackgroundService
 {
     private FimWatcher? _watcher;
 
@@ -59,7 +59,7 @@ public sealed class FimPolicyService(Spool spool, CredentialStore credentials, I
     private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
     {
         // The new watcher starts before the old one stops: no moment without one.
-        var watcher = new FimWatcher(rules, spool.Record, time, log);
+        var watcher = new FimWatcher(rules, spool.Record, time, log, ownReads);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

@@ -12,9 +12,13 @@ namespace Platform.Agent.Fim;
 public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
 {
     /// <summary>A rule's path, compiled: the directory to watch (and below it, when recursive) and which paths it covers.</summary>
-    public sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<Regex> Excluded);
+    public sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<Regex> Excluded)
+    {
+        /// <summary>The path as the rule gives it (a file, a directory or a glob).</summary>
+        public string Spec { get; init; } = Root;
+    }
 
-    public IReadOnlyList<WatchedPath> Paths { get; } = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p))).ToList();
+    public IReadOnlyList<WatchedPath> Paths { get; } = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p) with { Spec = p.Path })).ToList();
 
     /// <summary>
     /// The rules (each once) that alert on <paramref name="action"/> on <paramref name="path"/>. A rule's process

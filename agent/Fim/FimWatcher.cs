@@ -40,13 +40,15 @@ public sealed class FimWatcher : IDisposable
     private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
     private readonly Action<IReadOnlyList<FimAlertReport>> _alert;
     private readonly TimeProvider _time;
+    private readonly OwnReads _ownReads;
     private readonly ILogger _log;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
 
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log)
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null)
     {
+        _ownReads = ownReads ?? new OwnReads(time);
         _alert = alert;
         _time = time;
         _log = log;
@@ -131,7 +133,7 @@ public sealed class FimWatcher : IDisposable
             var isDirectory = e.Mask.HasFlag(InotifyMask.IsDirectory);
             if (isDirectory && (e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
                 WatchNewDirectory(path, alerts, seen);
-            if (Action(e.Mask, isDirectory) is not { } action)
+            if (Action(e.Mask, isDirectory) is not { } action || (action == FimOperation.Read && _ownReads.IsOwn(path)))
                 continue;
             foreach (var rule in _rules.Matching(path, action))
             {
@@ -183,6 +185,7 @@ public sealed class FimWatcher : IDisposable
     /// </summary>
     private bool IsRewrite(string path, FimAlertReport report)
     {
+        _ownReads.Mark(path);
         var after = State(path);
         FileState? before;
         lock (_appendOnly)
@@ -247,6 +250,7 @@ public sealed class FimWatcher : IDisposable
             : [];
         foreach (var file in files.Where(watched.Covers))
         {
+            _ownReads.Mark(file);
             if (State(file) is { } state)
             {
                 lock (_appendOnly)

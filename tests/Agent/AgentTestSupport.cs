@@ -25,17 +25,22 @@ public static class AgentTestSupport
         return events;
     }
 
-    /// <summary>Waits for a condition the agent reaches by itself (checked every 10 ms, for at most a minute).</summary>
-    public static Task Until(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
+    /// <summary>Waits for a condition the agent reaches by itself, checked every 10 ms (for at most a minute).</summary>
+    public static Task Until(Func<bool> condition, string what) => Wait(() => Task.FromResult(condition()), what, maxPause: 10);
 
-    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    /// <summary>Waits for a condition that asks the api: checked every 10 ms at first, then every 200 ms (under the api's rate limit).</summary>
+    public static Task UntilAsync(Func<Task<bool>> condition, string what) => Wait(condition, what, maxPause: 200);
+
+    private static async Task Wait(Func<Task<bool>> condition, string what, int maxPause)
     {
         var deadline = DateTime.UtcNow.AddMinutes(1);
+        var pause = 10;
         while (!await condition())
         {
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Waited a minute for {what}.");
-            await Task.Delay(10);
+            await Task.Delay(pause);
+            pause = Math.Min(maxPause, pause * 2);
         }
     }
 }

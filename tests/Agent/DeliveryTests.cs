@@ -229,6 +229,41 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task Protected_files_are_compared_with_their_baseline_at_each_start_and_the_pci_report_shows_it()
+    {
+        var protectedFiles = Directory.CreateDirectory(Path.Combine(_state, "protected")).FullName;
+        var config = Path.Combine(protectedFiles, "app.cfg");
+        await File.WriteAllTextAsync(config, "db.host=10.0.3.20\n");
+        var rule = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "baseline-" + Guid.NewGuid().ToString("N")[..8],
+            Severity = FimSeverity.High,
+            Scope = new FimScope { Hostnames = ["baseline-*"] },
+            ComplianceTags = ["pci-dss:11.5"],
+            Paths = [new FimPath { Path = protectedFiles, Recursive = true }],
+            Operations = [FimOperation.Write, FimOperation.Delete, FimOperation.Metadata],
+            Effect = FimEffect.Alert,
+        });
+        await StartAgentAsync("baseline-01", baselineHours: 168);
+        var agentId = await AgentIdAsync();
+        await UntilAsync(async () => (await api.Admin().GetPciReportAsync(agentId)).Baselines.Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Match && b.WithinSevenDays),
+            "the first comparison in the PCI report");
+
+        // Changed while the agent is down: found at its next start.
+        await _agent!.StopAsync();
+        _agent.Dispose();
+        await File.WriteAllTextAsync(config, "db.host=203.0.113.9\n");
+        await StartAgentAsync("baseline-01", enrollToken: "ple_not-used-again", baselineHours: 168);
+        IReadOnlyList<FimAlert> alerts = [];
+        await UntilAsync(async () => (alerts = (await api.Admin().ListFimAlertsAsync(agentId: agentId, ruleId: rule.Id)).Items).Count > 0, "the change to be alerted");
+        var alert = Assert.Single(alerts);
+        Assert.Equal((config, FimOperation.Write, FimAttribution.Unavailable, Platform.Agent.Fim.FimBaseline.FoundByComparison), (alert.Path, alert.Action, alert.Attribution, alert.AttributionReason));
+        Assert.NotEqual(alert.Before!.Sha256, alert.After!.Sha256);
+        await UntilAsync(async () => (await api.Admin().GetPciReportAsync(agentId)).Baselines.Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Changed),
+            "the comparison in the PCI report");
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
@@ -284,7 +319,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         return credentials.Current!.AgentId;
     }
 
-    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500, int collectorMilliseconds = 0)
+    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500, int collectorMilliseconds = 0, int baselineHours = 0)
     {
         enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
         var options = new AgentOptions
@@ -295,6 +330,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             Hostname = hostname,
             LingerMilliseconds = 20,
             HeartbeatSeconds = 3600,
+            BaselineHours = baselineHours,
             CollectorMilliseconds = collectorMilliseconds, // off unless asked: the node's own processes would mix with the events a test counts
             PolicySeconds = 1,
             SpoolMaxBytes = spoolMaxBytes,

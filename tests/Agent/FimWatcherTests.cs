@@ -176,6 +176,23 @@ public sealed class FimWatcherTests : IDisposable
     public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimRuleMatcher.Glob(glob).IsMatch(path));
 
     [Fact]
+    public async Task The_agents_own_reads_of_a_file_are_not_alerts_and_other_reads_are()
+    {
+        var own = Path.Combine(_root, "hashed-by-the-agent.cfg");
+        var other = Path.Combine(_root, "read-by-someone.cfg");
+        await File.WriteAllTextAsync(own, "x");
+        await File.WriteAllTextAsync(other, "y");
+        var ownReads = new OwnReads(TimeProvider.System);
+        Watch(ownReads, Rule("reads", [new FimPath { Path = _root }], [FimOperation.Read]));
+
+        ownReads.Mark(own);
+        _ = await File.ReadAllBytesAsync(own);
+        _ = await File.ReadAllBytesAsync(other); // after the agent's own read, in the same event queue
+        await Seen(other, FimOperation.Read);
+        Assert.DoesNotContain(_alerts, a => a.Path == own);
+    }
+
+    [Fact]
     public void A_process_exclusion_applies_when_the_process_is_known_by_name_or_executable()
     {
         var logs = Rule("logs", [new FimPath { Path = "/var/log/app", Recursive = true }]);
@@ -190,9 +207,11 @@ public sealed class FimWatcherTests : IDisposable
         Assert.Empty(matcher.Matching("/var/log/other.log", FimOperation.Write));
     }
 
-    private void Watch(params FimRule[] rules)
+    private void Watch(params FimRule[] rules) => Watch(null, rules);
+
+    private void Watch(OwnReads? ownReads, params FimRule[] rules)
     {
-        _watcher = new FimWatcher(rules, alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance);
+        _watcher = new FimWatcher(rules, alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance, ownReads);
         _ = _watcher.RunAsync(_stop.Token);
     }
 
