@@ -190,20 +190,12 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
     private static FimBaselineCheck Check(FimRule rule, string file, FimBaselineResult result, DateTimeOffset now) =>
         new() { RuleId = rule.Id, Path = file, CheckedAt = now, Result = result };
 
-    private static FimAlertReport Alert(FimRule rule, string file, FimOperation action, BaselineEntry? before, BaselineEntry? after, DateTimeOffset now) => new()
+    private static FimAlertReport Alert(FimRule rule, string file, FimOperation action, BaselineEntry? before, BaselineEntry? after, DateTimeOffset now)
     {
-        Id = "b" + Guid.CreateVersion7().ToString("N"),
-        Time = now,
-        RuleId = rule.Id,
-        RuleVersion = rule.Version,
-        Path = file,
-        Action = action,
-        Effect = rule.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted,
-        Attribution = FimAttribution.Unavailable,
-        AttributionReason = FoundByComparison,
-        Before = State(before),
-        After = State(after),
-    };
+        var alert = FimRuleMatcher.Alert(rule, file, action, now, FoundByComparison);
+        (alert.Before, alert.After) = (State(before), State(after));
+        return alert;
+    }
 
     private static FimFileState? State(BaselineEntry? entry) => entry is null ? null : new FimFileState { Sha256 = entry.Sha256, Size = entry.Size, Mode = entry.Mode.Length == 0 ? null : entry.Mode };
 

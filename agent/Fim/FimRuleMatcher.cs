@@ -21,6 +21,23 @@ public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
     public IReadOnlyList<WatchedPath> Paths { get; } = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p) with { Spec = p.Path })).ToList();
 
     /// <summary>
+    /// An alert of <paramref name="rule"/> on <paramref name="path"/>, with no process known (the reason says why). This
+    /// agent cannot block: a <c>prevent</c> rule's alert says <c>prevent-unsupported</c>.
+    /// </summary>
+    public static FimAlertReport Alert(FimRule rule, string path, FimOperation action, DateTimeOffset time, string noAttributionBecause) => new()
+    {
+        Id = "a" + Guid.CreateVersion7().ToString("N"),
+        Time = time,
+        RuleId = rule.Id,
+        RuleVersion = rule.Version,
+        Path = path,
+        Action = action,
+        Effect = rule.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted,
+        Attribution = FimAttribution.Unavailable,
+        AttributionReason = noAttributionBecause,
+    };
+
+    /// <summary>
     /// The rules (each once) that alert on <paramref name="action"/> on <paramref name="path"/>. A rule's process
     /// exclusions (a name or an absolute executable path) apply only when the process is known.
     /// </summary>

@@ -166,18 +166,7 @@ public sealed class FimWatcher : IDisposable
         return null;
     }
 
-    private FimAlertReport Report(FimRule rule, string path, FimOperation action) => new()
-    {
-        Id = "a" + Guid.CreateVersion7().ToString("N"),
-        Time = _time.GetUtcNow(),
-        RuleId = rule.Id,
-        RuleVersion = rule.Version,
-        Path = path,
-        Action = action,
-        Effect = rule.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted,
-        Attribution = FimAttribution.Unavailable,
-        AttributionReason = NoAttribution,
-    };
+    private FimAlertReport Report(FimRule rule, string path, FimOperation action) => FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttribution);
 
     /// <summary>
     /// For an append-only file: true (and the states before and after in the report) unless the file only grew

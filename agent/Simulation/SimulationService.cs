@@ -90,22 +90,17 @@ public sealed class SimulationService(
             where step.Event is FileAccessEvent && step.Process is not null
             let access = (FileAccessEvent)step.Event
             from rule in rules.Matching(access.Path, access.Operation, step.Process)
-            select new FimAlertReport
-            {
-                Id = $"{access.Id}-{rule.Id[4..]}",
-                Time = access.Time,
-                RuleId = rule.Id,
-                RuleVersion = rule.Version,
-                Path = access.Path,
-                Action = access.Operation,
-                Effect = rule.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted,
-                Container = access.Container,
-                Attribution = FimAttribution.Available,
-                Process = step.Process,
-            }).ToList();
+            select Simulated(FimRuleMatcher.Alert(rule, access.Path, access.Operation, access.Time, noAttributionBecause: ""), $"{access.Id}-{rule.Id[4..]}", access.Container, step.Process!)).ToList();
         if (alerts.Count > 0)
             spool.Record(alerts);
         return alerts.Count;
+    }
+
+    /// <summary>The simulated process is known: the alert names it (and its container).</summary>
+    private static FimAlertReport Simulated(FimAlertReport alert, string id, ContainerRef? container, FimProcess process)
+    {
+        (alert.Id, alert.Container, alert.Attribution, alert.AttributionReason, alert.Process) = (id, container, FimAttribution.Available, null, process);
+        return alert;
     }
 
     /// <summary>Steady telemetry at <see cref="SimulationOptions.Rate"/> events a second, recorded every 100 ms (as a /proc poller would).</summary>
