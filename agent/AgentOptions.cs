@@ -40,6 +40,12 @@ public sealed class AgentOptions
     /// <summary>How often the flight-data collectors scan /proc for processes and sockets, in milliseconds (0: no collectors).</summary>
     public int CollectorMilliseconds { get; set; } = 1000;
 
+    /// <summary>How often the container inventory is read and, when it changed, reported, in seconds (0: never).</summary>
+    public int InventorySeconds { get; set; } = 300;
+
+    /// <summary>Docker's state directory (its <c>containers/</c> are read for the inventory).</summary>
+    public string DockerRoot { get; set; } = "/var/lib/docker";
+
     /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
     public int LingerMilliseconds { get; set; } = 1000;
 }

@@ -45,7 +45,7 @@ public static class AgentProgram
         }
 
         if (simulate)
-            options.CollectorMilliseconds = 0; // the scenarios stand in for what the collectors would see
+            (options.CollectorMilliseconds, options.InventorySeconds) = (0, 0); // the scenarios stand in for what the collectors would see
         builder.Services.AddPlatformAgent(options);
         if (simulate)
         {
@@ -79,6 +79,7 @@ public static class AgentProgram
         services.AddHostedService(provider => provider.GetRequiredService<FimBaseline>());
         services.AddSingleton<FlightDataCollector>();
         services.AddHostedService(provider => provider.GetRequiredService<FlightDataCollector>());
+        services.AddHostedService<ContainerInventoryCollector>();
         services.AddHostedService<HeartbeatService>();
         return services;
     }

@@ -264,6 +264,22 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task The_containers_the_runtime_runs_are_reported_as_the_nodes_inventory()
+    {
+        var docker = Path.Combine(_state, "docker");
+        var container = Directory.CreateDirectory(Path.Combine(docker, "containers", new string('c', 64))).FullName;
+        await File.WriteAllTextAsync(Path.Combine(container, "config.v2.json"),
+            "{\"ID\":\"" + new string('c', 64) + "\",\"Name\":\"/db\",\"State\":{\"Running\":true},\"Config\":{\"Image\":\"mysql:8\",\"Env\":[\"MYSQL_ROOT_PASSWORD=hunter2\"]}}");
+        await StartAgentAsync("inventory-01", dockerRoot: docker);
+        var agentId = await AgentIdAsync();
+
+        Inventory inventory = null!;
+        await UntilAsync(async () => (inventory = await api.Admin().GetInventoryAsync(agentId)).Containers.Count == 1, "the inventory at the api");
+        var db = inventory.Containers[0];
+        Assert.Equal(("db", "mysql:8", "MYSQL_ROOT_PASSWORD", true), (db.Name, db.Image, db.Environment![0].Name, db.Environment[0].Secret)); // flagged by name
+    }
+
+    [Fact]
     public async Task The_credential_is_kept_readable_by_the_agent_only_and_reused_after_a_restart()
     {
         await StartAgentAsync("delivery-02");
@@ -319,7 +335,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         return credentials.Current!.AgentId;
     }
 
-    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500, int collectorMilliseconds = 0, int baselineHours = 0)
+    private async Task<Spool> StartAgentAsync(string hostname, string? enrollToken = null, long spoolMaxBytes = 256L << 20, int batchEvents = 500, int collectorMilliseconds = 0, int baselineHours = 0, string? dockerRoot = null)
     {
         enrollToken ??= (await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "agent " + hostname })).Secret;
         var options = new AgentOptions
@@ -331,6 +347,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             LingerMilliseconds = 20,
             HeartbeatSeconds = 3600,
             BaselineHours = baselineHours,
+            DockerRoot = dockerRoot ?? Path.Combine(_state, "no-docker"),
             CollectorMilliseconds = collectorMilliseconds, // off unless asked: the node's own processes would mix with the events a test counts
             PolicySeconds = 1,
             SpoolMaxBytes = spoolMaxBytes,
