@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using Platform.Agent.Delivery;
 using Platform.Contracts;
@@ -5,38 +6,49 @@ using Platform.Contracts;
 namespace Platform.Agent.Collectors;
 
 /// <summary>
-/// The flight data recorder's collectors on Linux, by scanning /proc every <see cref="AgentOptions.CollectorMilliseconds"/>:
+/// The flight data recorder's collectors on Linux:
 /// <list type="bullet">
 /// <item>process starts (executable, arguments, parent, user, working directory, container from the cgroup; the
-/// start time is the kernel's, not the scan's) and exits (no exit code: /proc does not keep it);</item>
+/// start time is the kernel's) and exits: from the kernel's proc connector as they happen when the agent may listen
+/// to it (<see cref="ProcConnector"/>, CAP_NET_ADMIN; exits then carry the exit code), otherwise by scanning /proc
+/// every <see cref="AgentOptions.CollectorMilliseconds"/>;</item>
 /// <item>connections out (TCP and connected UDP, v4 and v6) and listening sockets, each with the process that holds
 /// the socket (found through /proc/pid/fd) and its container.</item>
 /// </list>
 /// The first scan is the baseline: what runs and is connected when the agent starts is not reported as started.
-/// A process that starts and ends between two scans is not seen (the heartbeat says <c>proc-poll</c> for that
-/// reason); the kernel's proc connector (netlink) would see every one.
+/// Scanning, a process that starts and ends between two scans is not seen (the heartbeat says <c>proc-poll</c>);
+/// with the connector (<c>netlink</c>) every one is, though one gone before its /proc entry was read is reported
+/// by its exit only.
 /// </summary>
 public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log) : BackgroundService
 {
     private static readonly (string Table, NetworkProtocol Protocol)[] Tables =
         [("tcp", NetworkProtocol.Tcp), ("tcp6", NetworkProtocol.Tcp), ("udp", NetworkProtocol.Udp), ("udp6", NetworkProtocol.Udp)];
 
-    private readonly Dictionary<int, ProcessInfo> _processes = [];
+    private readonly ConcurrentDictionary<int, ProcessInfo> _processes = new();
     private readonly HashSet<long> _sockets = [];
     private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? ProcFs.Users() : [];
     private readonly DateTimeOffset _boot = OperatingSystem.IsLinux() ? ProcFs.BootTime() : default;
     private long _scans;
+    private ProcConnector? _connector;
+    private bool _reconcile;
+
+    /// <summary>Why process events come from scanning rather than from the kernel (null when they come from the kernel).</summary>
+    public string? NoConnectorReason { get; private set; }
 
     /// <summary>Scans made so far (the first is the baseline).</summary>
     public long Scans => Interlocked.Read(ref _scans);
 
     /// <summary>How process starts and exits are seen (for the heartbeat).</summary>
-    public AgentProcessEvents Mode => options.CollectorMilliseconds > 0 && OperatingSystem.IsLinux() ? AgentProcessEvents.ProcPoll : AgentProcessEvents.None;
+    public AgentProcessEvents Mode => options.CollectorMilliseconds <= 0 || !OperatingSystem.IsLinux() ? AgentProcessEvents.None
+        : _connector is not null ? AgentProcessEvents.Netlink : AgentProcessEvents.ProcPoll;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (Mode == AgentProcessEvents.None)
             return;
+        ListenToKernel(stoppingToken); // first: a process started meanwhile is then in the baseline or reported by the kernel
+        Scan(); // the baseline
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.CollectorMilliseconds), time);
         do
         {
@@ -54,18 +66,71 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>One scan: what started, ended, connected or began listening since the last one (nothing the first time).</summary>
+    /// <summary>Process events from the kernel as they come, on a thread of their own, when the agent may listen (else the scans report them).</summary>
+    private void ListenToKernel(CancellationToken stoppingToken)
+    {
+        _connector = ProcConnector.TryOpen(out var reason);
+        NoConnectorReason = reason;
+        if (_connector is null)
+        {
+            log.LogInformation("Process events by scanning /proc: {Reason}", reason);
+            return;
+        }
+
+        _ = Task.Factory.StartNew(() =>
+        {
+            using var connector = _connector;
+            long overflows = 0;
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var events = new List<TelemetryEvent>();
+                if (connector.Overflows != overflows)
+                {
+                    // Events were lost: the next scan looks for processes the kernel's events did not bring.
+                    overflows = connector.Overflows;
+                    Volatile.Write(ref _reconcile, true);
+                    log.LogWarning("The kernel dropped process events (they came faster than read); the next /proc scan makes up for what it can");
+                }
+
+                foreach (var e in connector.Read(200))
+                {
+                    var at = _boot.AddTicks((long)(e.TimestampNanoseconds / 100));
+                    if (e.Kind == ProcEventKind.Exec && ProcFs.Process(e.Pid) is { } process)
+                    {
+                        _processes[e.Pid] = process;
+                        events.Add(Started(process, at));
+                    }
+                    else if (e.Kind == ProcEventKind.Exit)
+                    {
+                        _processes.TryRemove(e.Pid, out var gone);
+                        events.Add(new ProcessExitEvent { Id = NewId(), Time = at, ProcessName = gone?.Name, Pid = e.Pid, ExitCode = e.ExitCode, Container = Container(gone?.ContainerId) });
+                    }
+                }
+
+                if (events.Count > 0)
+                    spool.Record(events);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// One scan: what connected or began listening since the last one, and (without the kernel's events) what started
+    /// or ended; nothing the first time.
+    /// </summary>
     public List<TelemetryEvent> Scan()
     {
         var baseline = Interlocked.Increment(ref _scans) == 1;
         var events = new List<TelemetryEvent>();
         var now = time.GetUtcNow();
+        // With the kernel's events, a scan looks for processes only for the baseline, or after the kernel dropped events.
+        var fromKernel = _connector is not null && !baseline && !Volatile.Read(ref _reconcile);
+        Volatile.Write(ref _reconcile, false);
 
         var seen = new HashSet<int>();
         foreach (var pid in ProcFs.Pids())
         {
             seen.Add(pid);
-            if (_processes.ContainsKey(pid) || ProcFs.Process(pid) is not { } process)
+            if (fromKernel || _processes.ContainsKey(pid) || ProcFs.Process(pid) is not { } process)
                 continue;
             _processes[pid] = process;
             if (!baseline)
@@ -74,9 +139,9 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
 
         foreach (var gone in _processes.Keys.Where(pid => !seen.Contains(pid)).ToList())
         {
-            var process = _processes[gone];
-            _processes.Remove(gone);
-            events.Add(new ProcessExitEvent { Id = NewId(), Time = now, ProcessName = process.Name, Pid = gone, Container = Container(process.ContainerId) });
+            // With the kernel's events, its exit was (or is about to be) reported from there.
+            if (_processes.TryRemove(gone, out var process) && !fromKernel)
+                events.Add(new ProcessExitEvent { Id = NewId(), Time = now, ProcessName = process.Name, Pid = gone, Container = Container(process.ContainerId) });
         }
 
         ScanSockets(events, now, baseline);

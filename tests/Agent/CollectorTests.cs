@@ -86,6 +86,62 @@ public sealed class CollectorTests : IDisposable
         Assert.DoesNotContain(collector.Scan().OfType<NetworkConnectEvent>(), e => e.RemotePort == port); // reported once
     }
 
+    [Fact]
+    public async Task With_the_kernels_process_events_a_process_too_short_for_a_scan_is_seen_with_its_exit_code()
+    {
+        using var spool = new Spool(Path.Combine(_state, "kernel-spool"), 16 << 20);
+        var collector = new FlightDataCollector(spool, new AgentOptions { StateDirectory = _state, CollectorMilliseconds = 60_000 }, TimeProvider.System, NullLogger<FlightDataCollector>.Instance);
+        await collector.StartAsync(CancellationToken.None);
+        try
+        {
+            await AgentTestSupport.Until(() => collector.Scans >= 1, "the baseline");
+            if (collector.Mode != AgentProcessEvents.Netlink)
+            {
+                // Not allowed to listen to the kernel here (no CAP_NET_ADMIN): it says so, and scans instead.
+                Assert.Equal(AgentProcessEvents.ProcPoll, collector.Mode);
+                Assert.Contains("CAP_NET_ADMIN", collector.NoConnectorReason, StringComparison.Ordinal);
+                return;
+            }
+
+            using var quick = Process.Start("sh", ["-c", "exit 3"]); // gone long before the next scan (a minute away)
+            await quick.WaitForExitAsync();
+            var seen = new List<TelemetryEvent>();
+            await AgentTestSupport.Until(() =>
+            {
+                while (spool.Telemetry.Take(500, 1 << 20) is { } batch)
+                {
+                    seen.AddRange(batch.Records.Select(r => System.Text.Json.JsonSerializer.Deserialize<TelemetryEvent>(r, Spool.Json)!));
+                    spool.Telemetry.Acknowledge(batch);
+                }
+
+                return seen.OfType<ProcessExitEvent>().Any(e => e.Pid == quick.Id);
+            }, "the exit of the short process");
+            Assert.Equal(3, seen.OfType<ProcessExitEvent>().Single(e => e.Pid == quick.Id).ExitCode);
+        }
+        finally
+        {
+            await collector.StopAsync(CancellationToken.None);
+        }
+    }
+
+    [Fact]
+    public void A_kernel_exit_event_gives_the_exit_code_or_the_signal_as_shells_do()
+    {
+        byte[] Exit(int pid, int tgid, int status)
+        {
+            var e = new byte[40];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(e, 0x80000000);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(e.AsSpan(16), pid);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(e.AsSpan(20), tgid);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(e.AsSpan(24), status);
+            return e;
+        }
+
+        Assert.Equal(3, ProcConnector.Parse(Exit(42, 42, 3 << 8))!.Value.ExitCode);
+        Assert.Equal(137, ProcConnector.Parse(Exit(42, 42, 9))!.Value.ExitCode); // SIGKILL
+        Assert.Null(ProcConnector.Parse(Exit(43, 42, 0))); // a thread, not the process
+    }
+
     private FlightDataCollector Collector() =>
         new(new Spool(Path.Combine(_state, "spool"), 1 << 20), new AgentOptions { StateDirectory = _state }, TimeProvider.System, NullLogger<FlightDataCollector>.Instance);
 }

@@ -221,11 +221,16 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             .OfType<ProcessStartEvent>().Any(e => e.Pid == sleep.Id && e.Args!.SequenceEqual(["sleep", "30"])), "the start of sleep at the api");
         sleep.Kill();
         await sleep.WaitForExitAsync();
-        await UntilAsync(async () => (await api.Admin().AllEvents(agentId, TelemetryEventKind.Process_exit))
-            .OfType<ProcessExitEvent>().Any(e => e.Pid == sleep.Id), "its exit at the api");
+        ProcessExitEvent? exit = null;
+        await UntilAsync(async () => (exit = (await api.Admin().AllEvents(agentId, TelemetryEventKind.Process_exit)).OfType<ProcessExitEvent>().FirstOrDefault(e => e.Pid == sleep.Id)) is not null,
+            "its exit at the api");
+        if (collector.Mode == AgentProcessEvents.Netlink)
+            Assert.Equal(137, exit!.ExitCode); // from the kernel: killed by SIGKILL
 
+        // The heartbeat says how processes are seen: from the kernel when the agent may listen to it, else by scanning.
         await _agent.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
-        Assert.Equal(AgentProcessEvents.ProcPoll, (await api.Admin().GetAgentAsync(agentId)).Status!.Capabilities.ProcessEvents);
+        Assert.NotEqual(AgentProcessEvents.None, collector.Mode);
+        Assert.Equal(collector.Mode, (await api.Admin().GetAgentAsync(agentId)).Status!.Capabilities.ProcessEvents);
     }
 
     [Fact]
