@@ -22,7 +22,7 @@ public sealed partial class ProcConnector : IDisposable
     private const int AfNetlink = 16, SockDgram = 2, SockNonBlock = 0x800, SockCloexec = 0x80000, NetlinkConnector = 11;
     private const uint CnIdxProc = 1, CnValProc = 1, ProcCnMcastListen = 1;
     private const uint ProcEventExec = 0x00000002, ProcEventExit = 0x80000000;
-    private const int NlMsgHeader = 16, CnMsgHeader = 20, EventHeader = 16, PollIn = 1;
+    private const int NlMsgHeader = 16, CnMsgHeader = 20, EventHeader = 16;
 
     private const int NoBufferSpace = 105; // ENOBUFS: the kernel had more events than the socket's buffer held
     private readonly int _fd;
@@ -65,7 +65,7 @@ public sealed partial class ProcConnector : IDisposable
             if (bind(fd, &address, sizeof(SockaddrNl)) < 0 || send(fd, message, listen.Length, 0) < 0)
             {
                 reason = $"proc connector: {Marshal.GetLastPInvokeErrorMessage()} (needs CAP_NET_ADMIN)";
-                _ = close(fd);
+                KernelFd.Close(fd);
                 return null;
             }
         }
@@ -74,18 +74,15 @@ public sealed partial class ProcConnector : IDisposable
     }
 
     /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> and returns the execs and exits of processes (not threads) the kernel sent.</summary>
-    public unsafe List<ProcEvent> Read(int timeoutMilliseconds)
+    public List<ProcEvent> Read(int timeoutMilliseconds)
     {
         var events = new List<ProcEvent>();
-        var poll = new PollFd { Fd = _fd, Events = PollIn };
-        if (Poll(&poll, 1, timeoutMilliseconds) <= 0)
+        if (!KernelFd.WaitReadable(_fd, timeoutMilliseconds))
             return events;
         while (true)
         {
-            nint read;
-            fixed (byte* buffer = _buffer)
-                read = recv(_fd, buffer, _buffer.Length, 0);
-            if (read < 0 && Marshal.GetLastPInvokeError() == NoBufferSpace)
+            var (read, error) = KernelFd.ReadOnce(_fd, _buffer); // a datagram a read
+            if (read < 0 && error == NoBufferSpace)
             {
                 Interlocked.Increment(ref _overflows);
                 continue;
@@ -123,7 +120,7 @@ public sealed partial class ProcConnector : IDisposable
         return new ProcEvent(ProcEventKind.Exit, pid, tgid, timestamp, code);
     }
 
-    public void Dispose() => _ = close(_fd);
+    public void Dispose() => KernelFd.Close(_fd);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockaddrNl
@@ -132,14 +129,6 @@ public sealed partial class ProcConnector : IDisposable
         public ushort Pad;
         public uint Pid;
         public uint Groups;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
     }
 
     [LibraryImport("libc", SetLastError = true)]
@@ -151,12 +140,4 @@ public sealed partial class ProcConnector : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial nint send(int fd, byte* buffer, nint length, int flags);
 
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint recv(int fd, byte* buffer, nint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

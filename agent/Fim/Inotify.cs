@@ -35,7 +35,7 @@ public readonly record struct InotifyEvent(int Watch, InotifyMask Mask, uint Coo
 /// </summary>
 public sealed partial class Inotify : IDisposable
 {
-    private const int NonBlocking = 0x800, CloseOnExec = 0x80000, PollIn = 0x1;
+    private const int NonBlocking = 0x800, CloseOnExec = 0x80000;
     private readonly int _fd;
     private readonly byte[] _buffer = new byte[64 * 1024];
 
@@ -56,17 +56,14 @@ public sealed partial class Inotify : IDisposable
     public void Remove(int watch) => _ = inotify_rm_watch(_fd, watch);
 
     /// <summary>Waits up to <paramref name="timeoutMilliseconds"/> for events and returns those the kernel has (none on timeout).</summary>
-    public unsafe List<InotifyEvent> Read(int timeoutMilliseconds)
+    public List<InotifyEvent> Read(int timeoutMilliseconds)
     {
         var events = new List<InotifyEvent>();
-        var poll = new PollFd { Fd = _fd, Events = PollIn };
-        if (Poll(&poll, 1, timeoutMilliseconds) <= 0)
+        if (!KernelFd.WaitReadable(_fd, timeoutMilliseconds))
             return events;
         while (true)
         {
-            nint read;
-            fixed (byte* buffer = _buffer)
-                read = ReadBytes(_fd, buffer, _buffer.Length);
+            var (read, _) = KernelFd.ReadOnce(_fd, _buffer);
             if (read <= 0)
                 return events; // EAGAIN: all read
             var at = 0;
@@ -84,15 +81,7 @@ public sealed partial class Inotify : IDisposable
         }
     }
 
-    public void Dispose() => _ = close(_fd);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
+    public void Dispose() => KernelFd.Close(_fd);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int inotify_init1(int flags);
@@ -103,12 +92,4 @@ public sealed partial class Inotify : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static partial int inotify_rm_watch(int fd, int watch);
 
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint ReadBytes(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
-    private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace Platform.Agent;
+
+/// <summary>
+/// A non-blocking descriptor the kernel writes events to (inotify, netlink): wait for it with <c>poll</c> (so a
+/// reader can look at its stop signal between waits), then read what is there into a buffer until it is empty.
+/// </summary>
+public static partial class KernelFd
+{
+    private const short PollIn = 1;
+
+    /// <summary>True when the descriptor has something to read within <paramref name="timeoutMilliseconds"/>.</summary>
+    public static unsafe bool WaitReadable(int fd, int timeoutMilliseconds)
+    {
+        var poll = new PollFd { Fd = fd, Events = PollIn };
+        return Poll(&poll, 1, timeoutMilliseconds) > 0;
+    }
+
+    /// <summary>One read into <paramref name="buffer"/>: the bytes read, or -1 with the error number (EAGAIN when it is empty).</summary>
+    public static unsafe (nint Read, int Error) ReadOnce(int fd, byte[] buffer)
+    {
+        nint read;
+        fixed (byte* bytes = buffer)
+            read = ReadBytes(fd, bytes, buffer.Length);
+        return (read, read < 0 ? Marshal.GetLastPInvokeError() : 0);
+    }
+
+    public static void Close(int fd) => _ = close(fd);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
+    }
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    private static unsafe partial nint ReadBytes(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
+    private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int close(int fd);
+}
