@@ -34,6 +34,9 @@ public sealed class AgentOptions
     /// <summary>Events a telemetry batch carries at most (the api takes up to 1,000 and 1 MiB).</summary>
     public int TelemetryBatchEvents { get; set; } = 500;
 
+    /// <summary>Watch the FIM rules' paths on this machine (off in <c>simulate</c>, where the scenarios stand in for it).</summary>
+    public bool WatchFiles { get; set; } = true;
+
     /// <summary>How often protected files are compared with their SHA-256 baseline, in hours (weekly; 0: never). Also at start and when the policy changes.</summary>
     public int BaselineHours { get; set; } = 168;
 

@@ -45,7 +45,7 @@ public static class AgentProgram
         }
 
         if (simulate)
-            (options.CollectorMilliseconds, options.InventorySeconds) = (0, 0); // the scenarios stand in for what the collectors would see
+            (options.CollectorMilliseconds, options.InventorySeconds, options.WatchFiles, options.BaselineHours) = (0, 0, false, 0); // the scenarios stand in for what the node would show
         builder.Services.AddPlatformAgent(options);
         if (simulate)
         {

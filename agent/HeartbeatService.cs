@@ -12,8 +12,8 @@ namespace Platform.Agent;
 /// </summary>
 public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
 {
-    /// <summary>What the agent cannot do yet on any node: fanotify (attribution, prevention) is to come.</summary>
-    private const string NoFanotify = "not implemented in this agent version: FIM uses inotify, which reports no process and cannot block";
+    /// <summary>Why a write cannot be refused, on any node.</summary>
+    public const string NoPrevention = "fanotify has no permission event for a write (only for an open, which does not say whether it is for writing: refusing opens would stop reads too); prevent rules report prevent-unsupported";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -71,8 +71,8 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
             },
             Capabilities = new AgentCapabilities
             {
-                ProcessAttribution = new AgentCapability { Available = false, Reason = NoFanotify },
-                Prevention = new AgentCapability { Available = false, Reason = NoFanotify },
+                ProcessAttribution = new AgentCapability { Available = fim.NoAttributionReason is null, Reason = fim.NoAttributionReason },
+                Prevention = new AgentCapability { Available = false, Reason = NoPrevention },
                 ProcessEvents = collector.Mode,
             },
         };

@@ -26,6 +26,13 @@ public static partial class KernelFd
         return (read, read < 0 ? Marshal.GetLastPInvokeError() : 0);
     }
 
+    /// <summary>One write of <paramref name="bytes"/>; false when the kernel refused it.</summary>
+    public static unsafe bool WriteOnce(int fd, ReadOnlySpan<byte> bytes)
+    {
+        fixed (byte* data = bytes)
+            return WriteBytes(fd, data, bytes.Length) == bytes.Length;
+    }
+
     public static void Close(int fd) => _ = close(fd);
 
     [StructLayout(LayoutKind.Sequential)]
@@ -38,6 +45,9 @@ public static partial class KernelFd
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static unsafe partial nint ReadBytes(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static unsafe partial nint WriteBytes(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);

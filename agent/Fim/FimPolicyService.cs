@@ -19,6 +19,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// <summary>Directories watched now.</summary>
     public int WatchedDirectories => _watcher?.WatchedDirectories ?? 0;
 
+    /// <summary>Why FIM alerts of reads and writes come without their process (null when fanotify names it).</summary>
+    public string? NoAttributionReason => _watcher is { } w ? w.NoAttributionReason : "no FIM policy received yet";
+
     /// <summary>Kernel queue overflows and unwatchable directories since the agent started (each a blind spot).</summary>
     public (long Overflows, long Unwatchable) BlindSpots => _watcher is { } w ? (w.Overflows, w.Unwatchable) : (0, 0);
 
@@ -59,7 +62,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
     {
         // The new watcher starts before the old one stops: no moment without one.
-        var watcher = new FimWatcher(rules, spool.Record, time, log, ownReads);
+        // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
+        var watcher = new FimWatcher(options.WatchFiles ? rules : [], spool.Record, time, log, ownReads, attribute: options.WatchFiles);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

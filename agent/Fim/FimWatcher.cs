@@ -29,12 +29,14 @@ namespace Platform.Agent.Fim;
 /// </summary>
 public sealed class FimWatcher : IDisposable
 {
-    public const string NoAttribution = "inotify does not report the process; attribution needs fanotify (CAP_SYS_ADMIN)";
-
     private const InotifyMask Events = InotifyMask.Access | InotifyMask.Modify | InotifyMask.Attrib | InotifyMask.CloseWrite | InotifyMask.CloseNoWrite
         | InotifyMask.MovedFrom | InotifyMask.MovedTo | InotifyMask.Create | InotifyMask.Delete | InotifyMask.DeleteSelf | InotifyMask.OnlyDirectory | InotifyMask.ExcludeUnlinked;
 
+    private const FanotifyMask FanotifyEvents = FanotifyMask.OpenPermission | FanotifyMask.Access | FanotifyMask.Modify | FanotifyMask.CloseWrite | FanotifyMask.CloseNoWrite;
+
     private readonly Inotify _inotify = new();
+    private readonly Fanotify? _fanotify;
+    private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? Collectors.ProcFs.Users() : [];
     private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
     private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
@@ -46,18 +48,27 @@ public sealed class FimWatcher : IDisposable
 
     private sealed record FileState(long Size, byte[] Sha256);
 
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null)
+    /// <param name="attribute">Use fanotify for reads and writes (with the process) when the agent may; false: inotify only.</param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true)
     {
         _ownReads = ownReads ?? new OwnReads(time);
+        string? noFanotify = "turned off";
+        _fanotify = attribute ? Fanotify.TryOpen(out noFanotify) : null;
+        NoAttributionReason = _fanotify is null ? $"inotify does not report the process; fanotify is not available ({noFanotify})" : null;
         _alert = alert;
         _time = time;
         _log = log;
         _rules = new FimRuleMatcher(rules);
-        foreach (var path in _rules.Paths)
-            Watch(path.Root, path.Recursive);
+        // The append-only files' states first: once fanotify marks are in, opening them here would wait for a
+        // permission that only the reader (not started yet) can give.
         foreach (var rule in _rules.Paths.Where(p => p.Rule.AllowAppend))
             Baseline(rule);
+        foreach (var path in _rules.Paths)
+            Watch(path.Root, path.Recursive);
     }
+
+    /// <summary>Why reads and writes come without the process (null when fanotify names it).</summary>
+    public string? NoAttributionReason { get; }
 
     /// <summary>Directories watched now.</summary>
     public int WatchedDirectories
@@ -78,30 +89,144 @@ public sealed class FimWatcher : IDisposable
     private readonly CancellationTokenSource _disposed = new();
     private Task _reading = Task.CompletedTask;
 
-    /// <summary>Reads and reports events until stopped or disposed; runs on a thread of its own.</summary>
+    /// <summary>Reads and reports events until stopped or disposed; runs on threads of its own (inotify; fanotify when there).</summary>
     public Task RunAsync(CancellationToken stoppingToken)
     {
         var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, _disposed.Token);
-        return _reading = Task.Factory.StartNew(() =>
+        var inotify = Handler(Batches(stop.Token, () => _inotify.Read(200)), Handle);
+        var fanotify = _fanotify is { } f ? FanotifyReader(f, stop.Token) : Task.CompletedTask;
+        return _reading = Task.WhenAll(inotify, fanotify).ContinueWith(_ => stop.Dispose(), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// fanotify is read on one thread, which only answers opens and hands the events on; they are handled on another.
+    /// The handling opens watched files itself (the append check), and an open by the thread that must allow it
+    /// would wait for itself forever.
+    /// </summary>
+    private Task FanotifyReader(Fanotify fanotify, CancellationToken stop)
+    {
+        var handOver = System.Threading.Channels.Channel.CreateUnbounded<List<FanotifyEvent>>(new() { SingleReader = true, SingleWriter = true });
+        var reading = Task.Factory.StartNew(() =>
         {
-            using var _ = stop;
             while (!stop.IsCancellationRequested)
             {
-                var events = _inotify.Read(200);
-                if (events.Count == 0)
-                    continue;
-                try
+                var events = fanotify.Read(200, Remember);
+                if (events.Count > 0)
+                    handOver.Writer.TryWrite(events);
+            }
+
+            handOver.Writer.Complete();
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var handling = Handler(handOver.Reader.ReadAllAsync().ToBlockingEnumerable(), HandleAttributed);
+        return Task.WhenAll(reading, handling);
+    }
+
+    private static IEnumerable<List<T>> Batches<T>(CancellationToken stop, Func<List<T>> read)
+    {
+        while (!stop.IsCancellationRequested)
+            yield return read();
+    }
+
+    /// <summary>Turns batches of events into alerts, on a thread of its own, until the batches end.</summary>
+    private Task Handler<T>(IEnumerable<List<T>> batches, Func<List<T>, List<FimAlertReport>> handle) => Task.Factory.StartNew(() =>
+    {
+        foreach (var events in batches)
+        {
+            if (events.Count == 0)
+                continue;
+            try
+            {
+                var alerts = handle(events);
+                if (alerts.Count > 0)
+                    _alert(alerts);
+            }
+            catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+            {
+                _log.LogWarning(failure, "FIM events could not be handled");
+            }
+        }
+    }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    /// <summary>
+    /// Reads and writes from fanotify, each with the process that made it (the agent's own are not alerts). A process
+    /// gone before it could be read leaves its pid only, and the alert says so.
+    /// </summary>
+    private List<FimAlertReport> HandleAttributed(List<FanotifyEvent> events)
+    {
+        var seen = new HashSet<(string Path, FimOperation Action, string RuleId, int Pid)>();
+        var processes = new Dictionary<int, (FimProcess? Process, ContainerRef? Container)>();
+        var alerts = new List<FimAlertReport>();
+        foreach (var e in events)
+        {
+            if (e.Mask.HasFlag(FanotifyMask.QueueOverflow))
+            {
+                Interlocked.Increment(ref _overflows);
+                _log.LogWarning("The fanotify queue overflowed: FIM events were lost");
+                continue;
+            }
+
+            if (e.Path is not { } path || e.Pid == Environment.ProcessId)
+                continue;
+            if (!processes.TryGetValue(e.Pid, out var who))
+                processes[e.Pid] = who = Who(e.Pid);
+            var actions = new List<FimOperation>(2);
+            if ((e.Mask & (FanotifyMask.Access | FanotifyMask.CloseNoWrite)) != 0)
+                actions.Add(FimOperation.Read);
+            if ((e.Mask & (FanotifyMask.Modify | FanotifyMask.CloseWrite)) != 0)
+                actions.Add(FimOperation.Write);
+            foreach (var action in actions)
+            {
+                foreach (var rule in _rules.Matching(path, action, who.Process))
                 {
-                    var alerts = Handle(events);
-                    if (alerts.Count > 0)
-                        _alert(alerts);
-                }
-                catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
-                {
-                    _log.LogWarning(failure, "FIM events could not be handled");
+                    if (!seen.Add((path, action, rule.Id, e.Pid)))
+                        continue;
+                    var report = Report(rule, path, action);
+                    (report.Container, report.Process) = (who.Container, who.Process);
+                    (report.Attribution, report.AttributionReason) = who.Process is null
+                        ? (FimAttribution.Unavailable, $"the process (pid {e.Pid}) ended before it could be read")
+                        : (FimAttribution.Available, null);
+                    if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
+                        continue;
+                    alerts.Add(report);
                 }
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }
+
+        return alerts;
+    }
+
+    // Who opened watched files lately, read while the opener waited for permission (its reads and writes come after).
+    private readonly Dictionary<int, (Collectors.ProcessInfo Process, long At)> _openers = [];
+
+    private void Remember(int pid)
+    {
+        if (pid == Environment.ProcessId || Collectors.ProcFs.Process(pid) is not { } process)
+            return;
+        var now = Environment.TickCount64;
+        lock (_openers)
+        {
+            _openers[pid] = (process, now);
+            if (_openers.Count > 4096)
+            {
+                foreach (var stale in _openers.Where(o => now - o.Value.At > 60_000).Select(o => o.Key).ToList())
+                    _openers.Remove(stale);
+            }
+        }
+    }
+
+    private (FimProcess? Process, ContainerRef? Container) Who(int pid)
+    {
+        Collectors.ProcessInfo? process;
+        lock (_openers)
+            process = _openers.TryGetValue(pid, out var opener) ? opener.Process : null;
+        process ??= Collectors.ProcFs.Process(pid);
+        if (process is null)
+            return (null, null);
+        return (new FimProcess
+        {
+            Pid = pid, Name = process.Name, Executable = process.Executable, CommandLine = process.Args.Count == 0 ? null : string.Join(' ', process.Args),
+            Uid = process.Uid, User = process.Uid is { } uid ? _users.GetValueOrDefault(uid) : null,
+        }, process.ContainerId is { } id ? new ContainerRef { Id = id } : null);
     }
 
     private List<FimAlertReport> Handle(List<InotifyEvent> events)
@@ -135,6 +260,8 @@ public sealed class FimWatcher : IDisposable
                 WatchNewDirectory(path, alerts, seen);
             if (Action(e.Mask, isDirectory) is not { } action || (action == FimOperation.Read && _ownReads.IsOwn(path)))
                 continue;
+            if (_fanotify is not null && action is FimOperation.Read or FimOperation.Write)
+                continue; // fanotify reports these, with the process
             foreach (var rule in _rules.Matching(path, action))
             {
                 if (!seen.Add((path, action, rule.Id)))
@@ -166,7 +293,8 @@ public sealed class FimWatcher : IDisposable
         return null;
     }
 
-    private FimAlertReport Report(FimRule rule, string path, FimOperation action) => FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttribution);
+    private FimAlertReport Report(FimRule rule, string path, FimOperation action) =>
+        FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
 
     /// <summary>
     /// For an append-only file: true (and the states before and after in the report) unless the file only grew
@@ -289,6 +417,8 @@ public sealed class FimWatcher : IDisposable
 
         lock (_directories)
             _directories[watch] = directory;
+        if (_fanotify?.Mark(directory, FanotifyEvents) is { } refused and not 0)
+            _log.LogWarning("Cannot mark {Directory} for fanotify (errno {Error}): its reads and writes are not reported", directory, refused);
     }
 
     /// <summary>
@@ -300,6 +430,7 @@ public sealed class FimWatcher : IDisposable
         _disposed.Cancel();
         _reading.Wait();
         _inotify.Dispose();
+        _fanotify?.Dispose();
         _disposed.Dispose();
     }
 }

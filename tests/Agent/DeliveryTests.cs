@@ -68,8 +68,9 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         await _agent!.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single().BeatAsync(CancellationToken.None);
         var status = (await api.Admin().GetAgentAsync(agentId)).Status!;
         Assert.Equal((0, 0, 0, 0), (status.Spool.TelemetryRecords, status.Spool.DroppedTelemetry, status.Spool.QuarantinedRegions, status.Spool.RejectedBatches));
-        Assert.False(status.Capabilities.ProcessAttribution.Available);
-        Assert.NotNull(status.Capabilities.ProcessAttribution.Reason);
+        var fim = _agent.Services.GetRequiredService<Platform.Agent.Fim.FimPolicyService>();
+        Assert.Equal((fim.NoAttributionReason is null, fim.NoAttributionReason), (status.Capabilities.ProcessAttribution.Available, status.Capabilities.ProcessAttribution.Reason));
+        Assert.Equal((false, HeartbeatService.NoPrevention), (status.Capabilities.Prevention.Available, status.Capabilities.Prevention.Reason));
     }
 
     [Fact]
@@ -322,15 +323,26 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         var policy = _agent!.Services.GetRequiredService<Platform.Agent.Fim.FimPolicyService>();
         await Until(() => policy.Rules?.Any(r => r.Id == rule.Id) == true && policy.WatchedDirectories > 0, "the agent to enforce the rule");
 
+        // Other processes than the agent's (this test's): the agent never reports its own reads and writes.
         var config = Path.Combine(watched, "application.cfg");
-        await File.WriteAllTextAsync(config, "db.password=hunter2\n");
-        _ = await File.ReadAllTextAsync(config);
+        await Shell($"echo db.password=hunter2 > {config}");
+        await Shell($"cat {config} > /dev/null");
 
         var agentId = await AgentIdAsync();
         IReadOnlyList<FimAlert> alerts = [];
         await UntilAsync(async () => (alerts = (await api.Admin().ListFimAlertsAsync(agentId: agentId, ruleId: rule.Id)).Items).Count >= 2, "both alerts at the api");
         Assert.Equal([FimOperation.Read, FimOperation.Write], alerts.Select(a => a.Action).Order());
-        Assert.All(alerts, a => Assert.Equal((config, "fim-e2e-01", FimSeverity.Critical, FimAttribution.Unavailable), (a.Path, a.Hostname, a.Severity, a.Attribution)));
+        var attribution = policy.NoAttributionReason is null ? FimAttribution.Available : FimAttribution.Unavailable;
+        Assert.All(alerts, a => Assert.Equal((config, "fim-e2e-01", FimSeverity.Critical, attribution), (a.Path, a.Hostname, a.Severity, a.Attribution)));
+        if (attribution == FimAttribution.Available)
+            Assert.Equal(["cat", "sh"], alerts.Select(a => a.Process!.Name).Order()); // with fanotify: who did it
+    }
+
+    private static async Task Shell(string command)
+    {
+        using var shell = System.Diagnostics.Process.Start("sh", ["-c", command]);
+        await shell.WaitForExitAsync();
+        Assert.Equal(0, shell.ExitCode);
     }
 
     private async Task<string> AgentIdAsync()

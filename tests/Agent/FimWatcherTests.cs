@@ -48,7 +48,7 @@ public sealed class FimWatcherTests : IDisposable
 
         File.Delete(moved);
         await Seen(moved, FimOperation.Delete);
-        Assert.All(_alerts, a => Assert.Equal((FimAttribution.Unavailable, FimWatcher.NoAttribution, FimAlertEffect.Alerted), (a.Attribution, a.AttributionReason, a.Effect)));
+        Assert.All(_alerts, a => Assert.Equal((FimAttribution.Unavailable, _watcher!.NoAttributionReason, FimAlertEffect.Alerted), (a.Attribution, a.AttributionReason, a.Effect)));
     }
 
     [Fact]
@@ -183,13 +183,49 @@ public sealed class FimWatcherTests : IDisposable
         await File.WriteAllTextAsync(own, "x");
         await File.WriteAllTextAsync(other, "y");
         var ownReads = new OwnReads(TimeProvider.System);
-        Watch(ownReads, Rule("reads", [new FimPath { Path = _root }], [FimOperation.Read]));
+        Watch(ownReads, [Rule("reads", [new FimPath { Path = _root }], [FimOperation.Read])]);
 
         ownReads.Mark(own);
         _ = await File.ReadAllBytesAsync(own);
         _ = await File.ReadAllBytesAsync(other); // after the agent's own read, in the same event queue
         await Seen(other, FimOperation.Read);
         Assert.DoesNotContain(_alerts, a => a.Path == own);
+    }
+
+    [Fact]
+    public async Task With_fanotify_reads_and_writes_name_the_process_and_its_exclusions_apply()
+    {
+        var config = Path.Combine(_root, "application.cfg");
+        await File.WriteAllTextAsync(config, "db.password=hunter2\n");
+        var rule = Rule("attributed", [new FimPath { Path = _root }], [FimOperation.Read, FimOperation.Write]);
+        rule.Exclusions = new FimExclusions { Processes = ["/usr/bin/head"] };
+        rule.AllowAppend = true; // the append check opens the file from the agent: it must not wait for itself
+        Watch(null, [rule], attribute: true);
+        if (_watcher!.NoAttributionReason is { } reason)
+        {
+            // Not allowed to use fanotify here (no CAP_SYS_ADMIN): the alerts say why they have no process.
+            Assert.Contains("fanotify", reason, StringComparison.Ordinal);
+            return;
+        }
+
+        await Run("head", "-c", "1", config); // excluded by its executable
+        await Run("cat", config);
+        await Run("sh", "-c", $"echo x >> {config}"); // an append: allowed
+        await Run("sh", "-c", $"echo tampered > {config}"); // a rewrite: an alert
+        var read = await Seen(config, FimOperation.Read);
+        var write = await Seen(config, FimOperation.Write);
+        Assert.Equal((FimAttribution.Available, "cat", $"cat {config}"), (read.Attribution, read.Process!.Name, read.Process.CommandLine));
+        Assert.EndsWith("/cat", read.Process.Executable, StringComparison.Ordinal);
+        Assert.Equal((FimAttribution.Available, "sh"), (write.Attribution, write.Process!.Name));
+        Assert.DoesNotContain(_alerts, a => a.Process?.Name == "head");
+        Assert.DoesNotContain(_alerts, a => a.Process?.Pid == Environment.ProcessId); // the test's own writes before the watch, and none after
+
+        static async Task Run(string program, params string[] args)
+        {
+            using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardOutput = true })!;
+            await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+        }
     }
 
     [Fact]
@@ -209,9 +245,10 @@ public sealed class FimWatcherTests : IDisposable
 
     private void Watch(params FimRule[] rules) => Watch(null, rules);
 
-    private void Watch(OwnReads? ownReads, params FimRule[] rules)
+    /// <summary>inotify alone (what every node has), unless <paramref name="attribute"/>: then fanotify too, where the agent may.</summary>
+    private void Watch(OwnReads? ownReads, FimRule[] rules, bool attribute = false)
     {
-        _watcher = new FimWatcher(rules, alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance, ownReads);
+        _watcher = new FimWatcher(rules, alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance, ownReads, attribute);
         _ = _watcher.RunAsync(_stop.Token);
     }
 

@@ -1,0 +1,129 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace Platform.Agent.Fim;
+
+/// <summary>What fanotify(7) reports that the FIM watcher uses, as the kernel names it.</summary>
+[Flags]
+public enum FanotifyMask : ulong
+{
+    Access = 0x1,
+    Modify = 0x2,
+    CloseWrite = 0x8,
+    CloseNoWrite = 0x10,
+    QueueOverflow = 0x4000,
+    OpenPermission = 0x10000,
+    EventOnChild = 0x08000000,
+}
+
+/// <summary>A file event with the process that caused it.</summary>
+public readonly record struct FanotifyEvent(FanotifyMask Mask, int Pid, string? Path);
+
+/// <summary>
+/// A fanotify group through P/Invoke: unlike inotify, each event names the process (pid) that read or wrote the
+/// file. Needs CAP_SYS_ADMIN; <see cref="TryOpen"/> says why not when it cannot. Directories are marked (events of
+/// their entries included); the file of an event comes as a descriptor, turned into its path here.
+/// <para>
+/// Opens are permission events: the opening process waits until the agent answered, so the agent reads who it is
+/// (/proc/pid) while it certainly still exists, even a process that reads a file and exits at once. The answer is
+/// always "allow" (given by <see cref="Read"/> after <c>onOpen</c> ran, whatever it did); if the agent dies, the
+/// kernel allows by itself.
+/// </para>
+/// </summary>
+public sealed partial class Fanotify : IDisposable
+{
+    private const uint ClassContent = 0x4, CloseOnExec = 1, NonBlocking = 2, MarkAdd = 1, Allow = 1;
+    private const uint OpenReadOnlyCloseOnExec = 0x80000;
+    private const int AtCurrentDirectory = -100, MetadataBytes = 24, NoFd = -1;
+
+    private readonly int _fd;
+    private readonly byte[] _buffer = new byte[64 * 1024];
+
+    private Fanotify(int fd) => _fd = fd;
+
+    public static Fanotify? TryOpen(out string? reason)
+    {
+        reason = null;
+        if (!OperatingSystem.IsLinux())
+        {
+            reason = "not Linux";
+            return null;
+        }
+
+        var fd = fanotify_init(ClassContent | CloseOnExec | NonBlocking, OpenReadOnlyCloseOnExec);
+        if (fd < 0)
+        {
+            reason = $"fanotify: {Marshal.GetLastPInvokeErrorMessage()} (needs CAP_SYS_ADMIN)";
+            return null;
+        }
+
+        return new Fanotify(fd);
+    }
+
+    /// <summary>Marks a directory for the given events of its entries. Returns 0, or the error number.</summary>
+    public int Mark(string directory, FanotifyMask mask) =>
+        fanotify_mark(_fd, MarkAdd, (ulong)(mask | FanotifyMask.EventOnChild), AtCurrentDirectory, directory) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMilliseconds"/> and returns the events the kernel has (none on timeout). An
+    /// open waiting for permission is shown to <paramref name="onOpen"/> (with the opener still there), then allowed.
+    /// </summary>
+    public List<FanotifyEvent> Read(int timeoutMilliseconds, Action<int> onOpen)
+    {
+        var events = new List<FanotifyEvent>();
+        if (!Agent.KernelFd.WaitReadable(_fd, timeoutMilliseconds))
+            return events;
+        while (true)
+        {
+            var (read, _) = Agent.KernelFd.ReadOnce(_fd, _buffer);
+            if (read <= 0)
+                return events; // EAGAIN: all read
+            for (var at = 0; at + MetadataBytes <= read;)
+            {
+                var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
+                var mask = (FanotifyMask)BinaryPrimitives.ReadUInt64LittleEndian(_buffer.AsSpan(at + 8));
+                var fd = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(at + 16));
+                var pid = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(at + 20));
+                string? path = null;
+                if (fd != NoFd)
+                {
+                    try
+                    {
+                        path = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
+                        if (mask.HasFlag(FanotifyMask.OpenPermission))
+                            onOpen(pid);
+                    }
+                    finally
+                    {
+                        if (mask.HasFlag(FanotifyMask.OpenPermission))
+                            Respond(fd, Allow);
+                        Agent.KernelFd.Close(fd);
+                    }
+                }
+
+                if ((mask & ~FanotifyMask.OpenPermission) != 0)
+                    events.Add(new FanotifyEvent(mask & ~FanotifyMask.OpenPermission, pid, path));
+                if (length < MetadataBytes)
+                    break;
+                at += length;
+            }
+        }
+    }
+
+    /// <summary>struct fanotify_response { __s32 fd; __u32 response; }</summary>
+    private void Respond(int fd, uint response)
+    {
+        Span<byte> answer = stackalloc byte[8];
+        BinaryPrimitives.WriteInt32LittleEndian(answer, fd);
+        BinaryPrimitives.WriteUInt32LittleEndian(answer[4..], response);
+        Agent.KernelFd.WriteOnce(_fd, answer);
+    }
+
+    public void Dispose() => Agent.KernelFd.Close(_fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fanotify_init(uint flags, uint eventFlags);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int fanotify_mark(int fd, uint flags, ulong mask, int directoryFd, string path);
+}
