@@ -12,8 +12,8 @@ namespace Platform.Agent;
 /// </summary>
 public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
 {
-    /// <summary>Why a write cannot be refused, on any node.</summary>
-    public const string NoPrevention = "fanotify has no permission event for a write (only for an open, which does not say whether it is for writing: refusing opens would stop reads too); prevent rules report prevent-unsupported";
+    /// <summary>What refusing writes needs.</summary>
+    public const string NoPrevention = "refusing writes needs fanotify permission events";
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -72,7 +72,9 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
             Capabilities = new AgentCapabilities
             {
                 ProcessAttribution = new AgentCapability { Available = fim.NoAttributionReason is null, Reason = fim.NoAttributionReason },
-                Prevention = new AgentCapability { Available = false, Reason = NoPrevention },
+                Prevention = fim.NoAttributionReason is { } why
+                    ? new AgentCapability { Available = false, Reason = $"{NoPrevention}: {why}" }
+                    : new AgentCapability { Available = true },
                 ProcessEvents = collector.Mode,
             },
         };

@@ -184,3 +184,64 @@ public static partial class ProcFs
         }
     }
 }
+
+/// <summary>What a process blocked in an open is opening, read from /proc (its threads' current system calls and memory).</summary>
+public static class OpenIntent
+{
+    private const long WriteOnly = 0x1, ReadWrite = 0x2, Truncate = 0x200;
+    private const int Open = 2, Creat = 85, OpenAt = 257, OpenAt2 = 437;
+
+    /// <summary>
+    /// True when a thread of <paramref name="pid"/> is opening a file named like <paramref name="path"/> for writing
+    /// (write-only, read-write or truncating), false when for reading only, null when it cannot tell (no such
+    /// thread found, or /proc not readable).
+    /// </summary>
+    public static bool? ForWriting(int pid, string path, string proc = "/proc")
+    {
+        var name = Path.GetFileName(path);
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(Path.Join(proc, pid.ToString(CultureInfo.InvariantCulture), "task")))
+            {
+                var call = File.ReadAllText(Path.Join(task, "syscall")).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (call.Length < 5 || !int.TryParse(call[0], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+                    continue;
+                long Argument(int i) => long.Parse(call[i].AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+                var (pathAt, flags) = number switch
+                {
+                    Open => (Argument(1), (long?)Argument(2)),
+                    OpenAt => (Argument(2), Argument(3)),
+                    Creat => (Argument(1), WriteOnly),
+                    OpenAt2 => (Argument(2), ReadLong(task, Argument(3))), // struct open_how { u64 flags; ... }
+                    _ => (0, null),
+                };
+                if (pathAt == 0 || flags is not { } f || Path.GetFileName(ReadString(task, pathAt)) != name)
+                    continue;
+                return (f & (WriteOnly | ReadWrite | Truncate)) != 0;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+        {
+        }
+
+        return null;
+    }
+
+    private static long? ReadLong(string task, long address)
+    {
+        using var memory = new FileStream(Path.Join(task, "mem"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        memory.Position = address;
+        Span<byte> bytes = stackalloc byte[8];
+        return memory.Read(bytes) == 8 ? BitConverter.ToInt64(bytes) : null;
+    }
+
+    private static string ReadString(string task, long address)
+    {
+        using var memory = new FileStream(Path.Join(task, "mem"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        memory.Position = address;
+        var bytes = new byte[4096];
+        var read = memory.Read(bytes);
+        var end = Array.IndexOf(bytes, (byte)0, 0, Math.Max(0, read));
+        return System.Text.Encoding.UTF8.GetString(bytes, 0, end < 0 ? Math.Max(0, read) : end);
+    }
+}

@@ -16,8 +16,8 @@ public enum FanotifyMask : ulong
     EventOnChild = 0x08000000,
 }
 
-/// <summary>A file event with the process that caused it.</summary>
-public readonly record struct FanotifyEvent(FanotifyMask Mask, int Pid, string? Path);
+/// <summary>A file event with the process that caused it; <paramref name="Denied"/>: an open the agent refused.</summary>
+public readonly record struct FanotifyEvent(FanotifyMask Mask, int Pid, string? Path, bool Denied = false);
 
 /// <summary>
 /// A fanotify group through P/Invoke: unlike inotify, each event names the process (pid) that read or wrote the
@@ -26,13 +26,12 @@ public readonly record struct FanotifyEvent(FanotifyMask Mask, int Pid, string? 
 /// <para>
 /// Opens are permission events: the opening process waits until the agent answered, so the agent reads who it is
 /// (/proc/pid) while it certainly still exists, even a process that reads a file and exits at once. The answer is
-/// always "allow" (given by <see cref="Read"/> after <c>onOpen</c> ran, whatever it did); if the agent dies, the
-/// kernel allows by itself.
+/// <c>onOpen</c>'s (allow unless it says no; allow if it fails); if the agent dies, the kernel allows by itself.
 /// </para>
 /// </summary>
 public sealed partial class Fanotify : IDisposable
 {
-    private const uint ClassContent = 0x4, CloseOnExec = 1, NonBlocking = 2, MarkAdd = 1, Allow = 1;
+    private const uint ClassContent = 0x4, CloseOnExec = 1, NonBlocking = 2, MarkAdd = 1, Allow = 1, Deny = 2;
     private const uint OpenReadOnlyCloseOnExec = 0x80000;
     private const int AtCurrentDirectory = -100, MetadataBytes = 24, NoFd = -1;
 
@@ -66,9 +65,10 @@ public sealed partial class Fanotify : IDisposable
 
     /// <summary>
     /// Waits up to <paramref name="timeoutMilliseconds"/> and returns the events the kernel has (none on timeout). An
-    /// open waiting for permission is shown to <paramref name="onOpen"/> (with the opener still there), then allowed.
+    /// open waiting for permission is shown to <paramref name="onOpen"/> (pid, path; with the opener still there), which
+    /// says whether to allow it.
     /// </summary>
-    public List<FanotifyEvent> Read(int timeoutMilliseconds, Action<int> onOpen)
+    public List<FanotifyEvent> Read(int timeoutMilliseconds, Func<int, string?, bool> onOpen)
     {
         var events = new List<FanotifyEvent>();
         if (!Agent.KernelFd.WaitReadable(_fd, timeoutMilliseconds))
@@ -85,24 +85,25 @@ public sealed partial class Fanotify : IDisposable
                 var fd = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(at + 16));
                 var pid = BinaryPrimitives.ReadInt32LittleEndian(_buffer.AsSpan(at + 20));
                 string? path = null;
+                var allow = true;
                 if (fd != NoFd)
                 {
                     try
                     {
                         path = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
                         if (mask.HasFlag(FanotifyMask.OpenPermission))
-                            onOpen(pid);
+                            allow = onOpen(pid, path);
                     }
                     finally
                     {
                         if (mask.HasFlag(FanotifyMask.OpenPermission))
-                            Respond(fd, Allow);
+                            Respond(fd, allow ? Allow : Deny);
                         Agent.KernelFd.Close(fd);
                     }
                 }
 
-                if ((mask & ~FanotifyMask.OpenPermission) != 0)
-                    events.Add(new FanotifyEvent(mask & ~FanotifyMask.OpenPermission, pid, path));
+                if (!allow || (mask & ~FanotifyMask.OpenPermission) != 0)
+                    events.Add(new FanotifyEvent(mask & ~FanotifyMask.OpenPermission, pid, path, Denied: !allow));
                 if (length < MetadataBytes)
                     break;
                 at += length;

@@ -110,7 +110,7 @@ public sealed class FimWatcher : IDisposable
         {
             while (!stop.IsCancellationRequested)
             {
-                var events = fanotify.Read(200, Remember);
+                var events = fanotify.Read(200, Permit);
                 if (events.Count > 0)
                     handOver.Writer.TryWrite(events);
             }
@@ -169,6 +169,19 @@ public sealed class FimWatcher : IDisposable
                 continue;
             if (!processes.TryGetValue(e.Pid, out var who))
                 processes[e.Pid] = who = Who(e.Pid);
+            if (e.Denied)
+            {
+                foreach (var rule in _rules.Matching(path, FimOperation.Write, who.Process).Where(r => r.Effect == FimEffect.Prevent))
+                {
+                    var refused = Report(rule, path, FimOperation.Write);
+                    (refused.Effect, refused.Container, refused.Process) = (FimAlertEffect.Prevented, who.Container, who.Process);
+                    (refused.Attribution, refused.AttributionReason) = who.Process is null ? (FimAttribution.Unavailable, "the process could not be read") : (FimAttribution.Available, null);
+                    alerts.Add(refused);
+                }
+
+                continue;
+            }
+
             var actions = new List<FimOperation>(2);
             if ((e.Mask & (FanotifyMask.Access | FanotifyMask.CloseNoWrite)) != 0)
                 actions.Add(FimOperation.Read);
@@ -197,6 +210,21 @@ public sealed class FimWatcher : IDisposable
 
     // Who opened watched files lately, read while the opener waited for permission (its reads and writes come after).
     private readonly Dictionary<int, (Collectors.ProcessInfo Process, long At)> _openers = [];
+
+    /// <summary>
+    /// An open of a watched file, the opener waiting: it is remembered, and refused when a <c>prevent</c> rule protects
+    /// the file from writes and the opener is opening it for writing (its open flags, read from /proc). Reads, and
+    /// opens whose intent cannot be read, go through (a write then is reported as <c>prevent-unsupported</c>).
+    /// </summary>
+    private bool Permit(int pid, string? path)
+    {
+        Remember(pid);
+        if (path is null || pid == Environment.ProcessId)
+            return true;
+        var process = Who(pid).Process;
+        return !_rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent)
+            || Collectors.OpenIntent.ForWriting(pid, path) != true;
+    }
 
     private void Remember(int pid)
     {

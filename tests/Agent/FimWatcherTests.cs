@@ -229,6 +229,40 @@ public sealed class FimWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task With_fanotify_a_prevent_rule_refuses_a_write_and_lets_reads_and_excluded_writers_through()
+    {
+        var config = Path.Combine(_root, "sshd_config");
+        await File.WriteAllTextAsync(config, "PermitRootLogin no\n");
+        var rule = Rule("no-writes", [new FimPath { Path = _root }], [FimOperation.Write]);
+        (rule.Effect, rule.Exclusions) = (FimEffect.Prevent, new FimExclusions { Processes = ["/usr/bin/tee"] });
+        Watch(null, [rule], attribute: true);
+        var tampering = await Shell($"echo PermitRootLogin yes > {config}");
+        if (_watcher!.NoAttributionReason is not null)
+        {
+            // No fanotify here: the write happens, and the alert says it could not be stopped.
+            Assert.Equal(FimAlertEffect.PreventUnsupported, (await Seen(config, FimOperation.Write)).Effect);
+            return;
+        }
+
+        Assert.NotEqual(0, tampering); // refused: the shell could not open it for writing
+        Assert.Equal("PermitRootLogin no\n", await File.ReadAllTextAsync(config));
+        var refused = await Seen(config, FimOperation.Write);
+        Assert.Equal((FimAlertEffect.Prevented, FimAttribution.Available, "sh"), (refused.Effect, refused.Attribution, refused.Process!.Name));
+
+        Assert.Equal(0, await Shell($"cat {config} > /dev/null")); // reads go through
+        Assert.Equal(0, await Shell($"echo PermitRootLogin prohibit-password | tee {config} > /dev/null")); // an excluded writer
+        Assert.Equal("PermitRootLogin prohibit-password\n", await File.ReadAllTextAsync(config));
+
+        static async Task<int> Shell(string command)
+        {
+            using var shell = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", command]) { RedirectStandardError = true })!;
+            await shell.StandardError.ReadToEndAsync();
+            await shell.WaitForExitAsync();
+            return shell.ExitCode;
+        }
+    }
+
+    [Fact]
     public void A_process_exclusion_applies_when_the_process_is_known_by_name_or_executable()
     {
         var logs = Rule("logs", [new FimPath { Path = "/var/log/app", Recursive = true }]);
