@@ -160,8 +160,7 @@ public sealed class FimWatcher : IDisposable
         {
             if (e.Mask.HasFlag(FanotifyMask.QueueOverflow))
             {
-                Interlocked.Increment(ref _overflows);
-                _log.LogWarning("The fanotify queue overflowed: FIM events were lost");
+                Overflowed("fanotify");
                 continue;
             }
 
@@ -242,6 +241,13 @@ public sealed class FimWatcher : IDisposable
         }
     }
 
+    /// <summary>The kernel's queue overflowed: events were lost, a blind spot the heartbeat counts.</summary>
+    private void Overflowed(string queue)
+    {
+        Interlocked.Increment(ref _overflows);
+        _log.LogWarning("The {Queue} queue overflowed: FIM events were lost", queue);
+    }
+
     private (FimProcess? Process, ContainerRef? Container) Who(int pid)
     {
         Collectors.ProcessInfo? process;
@@ -265,8 +271,7 @@ public sealed class FimWatcher : IDisposable
         {
             if (e.Mask.HasFlag(InotifyMask.QueueOverflow))
             {
-                Interlocked.Increment(ref _overflows);
-                _log.LogWarning("The inotify queue overflowed: FIM events were lost");
+                Overflowed("inotify");
                 continue;
             }
 
