@@ -59,11 +59,24 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         }
     }
 
+    /// <summary>
+    /// Alerts go to the spool; so does each access they saw, as flight data (a <c>file_access</c> event: the file
+    /// accesses on watched paths are part of the node's timeline, beside its processes and connections).
+    /// </summary>
+    private void Record(IReadOnlyList<FimAlertReport> alerts)
+    {
+        spool.Record(alerts);
+        spool.Record(alerts.DistinctBy(a => (a.Path, a.Action, a.Process?.Pid, a.Time)).Select(a => (TelemetryEvent)new FileAccessEvent
+        {
+            Id = "f" + a.Id, Time = a.Time, Path = a.Path, Operation = a.Action, Pid = a.Process?.Pid, ProcessName = a.Process?.Name, Container = a.Container,
+        }).ToList());
+    }
+
     private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
     {
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
-        var watcher = new FimWatcher(options.WatchFiles ? rules : [], spool.Record, time, log, ownReads, attribute: options.WatchFiles);
+        var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

@@ -338,6 +338,12 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         Assert.All(alerts, a => Assert.Equal((config, "fim-e2e-01", FimSeverity.Critical, attribution), (a.Path, a.Hostname, a.Severity, a.Attribution)));
         if (attribution == FimAttribution.Available)
             Assert.Equal(["cat", "sh"], alerts.Select(a => a.Process!.Name).Order()); // with fanotify: who did it
+
+        // The accesses are flight data too, on the node's timeline.
+        List<FileAccessEvent> accesses = [];
+        await UntilAsync(async () => (accesses = (await api.Admin().AllEvents(agentId, TelemetryEventKind.File_access)).OfType<FileAccessEvent>().Where(e => e.Path == config).ToList())
+            .Select(e => e.Operation).Distinct().Count() == 2, "the file accesses in the flight data");
+        Assert.Equal([FimOperation.Read, FimOperation.Write], accesses.Select(e => e.Operation).Distinct().Order());
     }
 
     private static async Task Shell(string command)
