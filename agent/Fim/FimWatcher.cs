@@ -172,9 +172,8 @@ public sealed class FimWatcher : IDisposable
             {
                 foreach (var rule in _rules.Matching(path, FimOperation.Write, who.Process).Where(r => r.Effect == FimEffect.Prevent))
                 {
-                    var refused = Report(rule, path, FimOperation.Write);
-                    (refused.Effect, refused.Container, refused.Process) = (FimAlertEffect.Prevented, who.Container, who.Process);
-                    (refused.Attribution, refused.AttributionReason) = who.Process is null ? (FimAttribution.Unavailable, "the process could not be read") : (FimAttribution.Available, null);
+                    var refused = Attributed(Report(rule, path, FimOperation.Write), who, "the process could not be read");
+                    refused.Effect = FimAlertEffect.Prevented;
                     alerts.Add(refused);
                 }
 
@@ -192,11 +191,7 @@ public sealed class FimWatcher : IDisposable
                 {
                     if (!seen.Add((path, action, rule.Id, e.Pid)))
                         continue;
-                    var report = Report(rule, path, action);
-                    (report.Container, report.Process) = (who.Container, who.Process);
-                    (report.Attribution, report.AttributionReason) = who.Process is null
-                        ? (FimAttribution.Unavailable, $"the process (pid {e.Pid}) ended before it could be read")
-                        : (FimAttribution.Available, null);
+                    var report = Attributed(Report(rule, path, action), who, $"the process (pid {e.Pid}) ended before it could be read");
                     if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
                         continue;
                     alerts.Add(report);
@@ -205,6 +200,14 @@ public sealed class FimWatcher : IDisposable
         }
 
         return alerts;
+    }
+
+    /// <summary>The alert names the process (and its container), or says why it cannot.</summary>
+    private static FimAlertReport Attributed(FimAlertReport report, (FimProcess? Process, ContainerRef? Container) who, string unknownBecause)
+    {
+        (report.Container, report.Process) = (who.Container, who.Process);
+        (report.Attribution, report.AttributionReason) = who.Process is null ? (FimAttribution.Unavailable, unknownBecause) : (FimAttribution.Available, null);
+        return report;
     }
 
     // Who opened watched files lately, read while the opener waited for permission (its reads and writes come after).
@@ -220,9 +223,9 @@ public sealed class FimWatcher : IDisposable
         Remember(pid);
         if (path is null || pid == Environment.ProcessId)
             return true;
-        var process = Who(pid).Process;
-        return !_rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent)
-            || Collectors.OpenIntent.ForWriting(pid, path) != true;
+        // Every open of a watched file waits here: most are under no prevent rule, and need nothing more.
+        bool Prevented(FimProcess? process) => _rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent);
+        return !Prevented(null) || !Prevented(Who(pid).Process) || Collectors.OpenIntent.ForWriting(pid, path) != true;
     }
 
     private void Remember(int pid)
