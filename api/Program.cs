@@ -6,6 +6,7 @@ using Platform.Api.Enrollment;
 using Platform.Api.Fim;
 using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
+using Platform.Api.Incidents;
 using Platform.Api.Http;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
@@ -32,7 +33,8 @@ builder.Services
     .AddAgentsFeature()
     .AddAuditFeature()
     .AddFimFeature(builder.Configuration)
-    .AddTelemetryFeature(builder.Configuration);
+    .AddTelemetryFeature(builder.Configuration)
+    .AddIncidentsFeature(builder.Configuration);
 
 var app = builder.Build();
 
@@ -61,6 +63,7 @@ api.MapFimAlerts();
 api.MapCompliance();
 api.MapTelemetry();
 api.MapForensics();
+api.MapIncidents();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

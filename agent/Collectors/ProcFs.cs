@@ -37,8 +37,17 @@ public static partial class ProcFs
         {
             if (ParseStat(File.ReadAllText(Path.Join(root, "stat"))) is not var (name, ppid, start))
                 return null;
-            var args = File.ReadAllText(Path.Join(root, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries).Take(256).Select(a => a.Length > 4096 ? a[..4096] : a).ToList();
-            return new ProcessInfo(pid, ppid, name, start, Link(Path.Join(root, "exe")), args, Uid(File.ReadLines(Path.Join(root, "status"))), Link(Path.Join(root, "cwd")),
+            var executable = Link(Path.Join(root, "exe"));
+            var args = Args(root);
+            // Caught in the middle of exec: the new program is there but its arguments are not yet (the kernel sets
+            // them up after the point a parent learns the exec succeeded). They appear within moments.
+            for (var wait = 0; args.Count == 0 && executable is not null && wait < 20; wait++)
+            {
+                Thread.Sleep(1);
+                args = Args(root);
+            }
+
+            return new ProcessInfo(pid, ppid, name, start, executable, args, Uid(File.ReadLines(Path.Join(root, "status"))), Link(Path.Join(root, "cwd")),
                 ContainerId(File.ReadLines(Path.Join(root, "cgroup"))));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -46,6 +55,9 @@ public static partial class ProcFs
             return null; // gone meanwhile, or not ours to read
         }
     }
+
+    private static List<string> Args(string root) =>
+        File.ReadAllText(Path.Join(root, "cmdline")).Split('\0', StringSplitOptions.RemoveEmptyEntries).Take(256).Select(a => a.Length > 4096 ? a[..4096] : a).ToList();
 
     /// <summary>Name, parent and start time (ticks after boot) from /proc/pid/stat: the name is in parentheses and may hold anything.</summary>
     public static (string Name, int Ppid, long StartTicks)? ParseStat(string stat)

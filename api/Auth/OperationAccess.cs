@@ -75,6 +75,16 @@ public static class OperationAccess
         ["getContainerForensicView"] = Access.For(People),
         ["getHostForensicBundle"] = Access.For(People),
         ["getContainerForensicBundle"] = Access.For(People),
+        ["listIncidents"] = Access.For(People),
+        ["getIncident"] = Access.For(People),
+        ["listIncidentFindings"] = Access.For(People),
+        ["getIncidentRisk"] = Access.For(People),
+        ["getIncidentBundle"] = Access.For(People),
+        ["listIncidentNotes"] = Access.For(People),
+        ["changeIncidentStatus"] = Access.For(Role.Admin, Role.Operator),
+        ["assignIncident"] = Access.For(Role.Admin, Role.Operator),
+        ["addIncidentNote"] = Access.For(Role.Admin, Role.Operator),
+        ["changeIncidentsInBulk"] = Access.For(Role.Admin, Role.Operator),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

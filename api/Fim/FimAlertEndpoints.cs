@@ -63,7 +63,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -117,6 +117,8 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         }
 
         var result = await alerts.IngestAsync(agentId, agent.Hostname, incoming, cancellationToken);
+        // Duplicates too: a retry after a crash between the two still makes the incident (findings are kept once).
+        await findings.RecordAsync(agent, body.Alerts, incoming, cancellationToken);
         return TypedResults.Ok(new FimAlertBatchResult { Received = body.Alerts.Count, Stored = result.Stored, Folded = result.Folded, Duplicates = result.Duplicates });
     }
 

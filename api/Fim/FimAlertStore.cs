@@ -130,6 +130,28 @@ public sealed class FimAlertStore(Database database)
         {(postgres ? "returning case when alert_id = @alert_id then alert_id end" : "")}
         """;
 
+    /// <summary>The stored alert each fold key went into.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> AlertIdsAsync(IReadOnlyCollection<string> foldKeys, CancellationToken cancellationToken)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (foldKeys.Count == 0)
+            return ids;
+        await using var db = await database.OpenAsync(cancellationToken);
+        foreach (var chunk in foldKeys.Chunk(100))
+        {
+            // Named parameters, one a key: Dapper expands "in @list" on SQLite but hands PostgreSQL an array.
+            var parameters = new DynamicParameters();
+            for (var i = 0; i < chunk.Length; i++)
+                parameters.Add($"k{i}", chunk[i]);
+            var rows = await db.QueryAsync<(string FoldKey, string AlertId)>(new CommandDefinition(
+                $"select fold_key, alert_id from fim_alert where fold_key in ({string.Join(", ", chunk.Select((_, i) => $"@k{i}"))})", parameters, cancellationToken: cancellationToken));
+            foreach (var (foldKey, alertId) in rows)
+                ids[foldKey] = alertId;
+        }
+
+        return ids;
+    }
+
     /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
     public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
     {

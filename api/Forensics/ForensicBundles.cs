@@ -22,7 +22,10 @@ public sealed class ForensicsOptions
 }
 
 /// <summary>A bundle ready to build: its scope, its identity, and what it holds besides the events.</summary>
-public sealed record BundlePlan(BundleScope Scope, string Identity, IReadOnlyList<FimAlert> FimAlerts, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps);
+/// <summary>What a bundle holds besides its events; <c>Extras</c> are entries added by the caller (an incident's incident.json and risk.json).</summary>
+public sealed record BundlePlan(BundleScope Scope, string Identity, IReadOnlyList<FimAlert> FimAlerts, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
+
+public sealed record BundleExtra(string Name, byte[] Content);
 
 /// <summary>What a bundle holds: a host (its containers included) or one container, from..until inclusive.</summary>
 public sealed record BundleScope(AgentRow Agent, string? ContainerId, DateTimeOffset From, DateTimeOffset Until)
@@ -81,8 +84,9 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     /// What the bundle will hold besides its events (read once, for its identity and its build), and its
     /// identity: a hash of everything in it, which is its ETag and its file name.
     /// </summary>
-    public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken)
+    public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken, IReadOnlyList<BundleExtra>? extras = null)
     {
+        extras ??= [];
         var fimAlerts = await AlertsAsync(scope, cancellationToken);
         var inventory = await InventoryAsync(scope, cancellationToken);
         var gaps = await GapsAsync(scope, cancellationToken);
@@ -97,7 +101,9 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         Add("i|" + JsonSerializer.Serialize(inventory, Telemetry.Segments.Json));
         foreach (var gap in gaps)
             Add($"g|{gap.From}|{gap.To}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), fimAlerts, inventory, gaps);
+        foreach (var extra in extras)
+            Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), fimAlerts, inventory, gaps, extras);
     }
 
     /// <summary>The bundle's file, built now if it is not there yet.</summary>
@@ -138,7 +144,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
-        var (scope, _, fimAlerts, inventory, gaps) = plan;
+        var (scope, _, fimAlerts, inventory, gaps, extras) = plan;
         // Each entry is compressed into a file of its own first (a zip entry's header needs its sizes and CRC),
         // then the entries are put together, copied as they are.
         var temporary = new List<FileStream>();
@@ -178,6 +184,8 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
                     await d.WriteLineAsync(JsonSerializer.SerializeToUtf8Bytes(alert, Telemetry.Segments.Json), ct);
             }, cancellationToken)));
             entries.Add(("inventory.json", await DeflateAsync(Temporary("inventory.json"), (d, ct) => d.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(inventory, Json), ct), cancellationToken)));
+            foreach (var extra in extras)
+                entries.Add((extra.Name, await DeflateAsync(Temporary(extra.Name), (d, ct) => d.WriteAsync(extra.Content, ct), cancellationToken)));
 
             var manifest = new BundleManifest(
                 FormatVersion,
@@ -261,6 +269,8 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         timeline.txt      the same events, one human-readable line each, in the same order
         fim-alerts.jsonl  file integrity alerts last seen in the window, one JSON object a line
         inventory.json    the containers and images the agent last reported (environment variable names only)
+        incident.json     (an incident's bundle) the incident and its findings with their evidence
+        risk.json         (an incident's bundle) its risk context: container, secrets by name, vulnerabilities, services
         manifest.json     format version, resource, window, counts, coverage gaps, and the size and SHA-256
                           of every other entry: check them with `sha256sum` after unzipping
 

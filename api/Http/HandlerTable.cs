@@ -68,3 +68,8 @@ public static partial class ForensicsRoutes
 {
     public static partial IEndpointRouteBuilder MapForensics(this IEndpointRouteBuilder app) => app.MapForensicsOperations<ForensicEndpoints>();
 }
+
+public static partial class IncidentsRoutes
+{
+    public static partial IEndpointRouteBuilder MapIncidents(this IEndpointRouteBuilder app) => app.MapIncidentsOperations<Incidents.IncidentEndpoints>();
+}

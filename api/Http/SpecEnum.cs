@@ -28,6 +28,17 @@ public static class SpecEnum
             ?? throw new BadHttpRequestException($"Query parameter '{parameterName}' must be one of: {string.Join(", ", Values<T>())}; got '{text}'.");
     }
 
+    /// <summary>A repeated enum query parameter (<c>?status=open&amp;status=acknowledged</c>); null when absent.</summary>
+    public static IEnumerable<T>? ParseQueryList<T>(string[]? texts, string parameterName, int maxItems)
+        where T : struct, Enum
+    {
+        if (texts is not { Length: > 0 })
+            return null;
+        if (texts.Length > maxItems)
+            throw new BadHttpRequestException($"Query parameter '{parameterName}' may be given at most {maxItems} times.");
+        return texts.Select(text => ParseQuery<T>(text, parameterName) ?? throw new BadHttpRequestException($"Query parameter '{parameterName}' must not be empty.")).ToList();
+    }
+
     public static IEnumerable<string> Values<T>()
         where T : struct, Enum => Names<T>.ToSpec.Values;
 

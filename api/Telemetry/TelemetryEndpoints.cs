@@ -25,7 +25,7 @@ public static class TelemetryFeature
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -41,6 +41,8 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         var result = await store.IngestAsync(agentId, body.Id, body.Sequence, segments, time.GetUtcNow(), cancellationToken);
         if (result.Outcome == BatchOutcome.Conflict)
             return Problems.Conflict(result.Conflict!);
+        if (result.Outcome == BatchOutcome.Stored)
+            detector.Wake();
         return TypedResults.Ok(new TelemetryBatchResult
         {
             BatchId = body.Id,

@@ -51,7 +51,7 @@ public sealed record SegmentFilter(string? AgentId, string? ContainerId, int Kin
 /// Flight data storage: batch receipts (idempotency and coverage gaps), segments (one row per batch and
 /// resource, see <see cref="Segment"/>) and the agents' inventories.
 /// </summary>
-public sealed class TelemetryStore(Database database) : IAsyncDisposable
+public sealed class TelemetryStore(Database database, Incidents.DetectionOptions detection) : IAsyncDisposable
 {
     private const string SegmentColumns = "segment_id, agent_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes";
 
@@ -148,7 +148,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
         var results = new List<BatchResult>(batches.Count);
         foreach (var batch in batches)
-            results.Add(await WriteBatchAsync(db, transaction, batch, CancellationToken.None));
+            results.Add(await WriteBatchAsync(db, transaction, batch, detection.Enabled, CancellationToken.None));
         await transaction.CommitAsync(CancellationToken.None);
         return results;
     }
@@ -162,7 +162,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     private const string PreviousReceipt =
         "select sequence, received_at, last_time from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1";
 
-    private static async Task<BatchResult> WriteBatchAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch, CancellationToken cancellationToken)
+    private static async Task<BatchResult> WriteBatchAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch, bool detect, CancellationToken cancellationToken)
     {
         var receipt = Receipt.Of(batch);
         var inserted = await db.ExecuteAsync(new CommandDefinition(InsertReceipt, receipt, transaction, cancellationToken: cancellationToken));
@@ -173,17 +173,22 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
         var ids = Ids.New("seg", batch.Segments.Count);
         await db.ExecuteAsync(new CommandDefinition(
             $"""
-            insert into telemetry_segment ({StoredSegmentColumns})
-            values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times)
+            insert into telemetry_segment ({StoredSegmentColumns}, sequence)
+            values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times, @sequence)
             """,
             batch.Segments.Select((s, i) => new
             {
-                segmentId = ids[i], agentId = batch.AgentId, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
+                segmentId = ids[i], agentId = batch.AgentId, sequence = batch.Sequence, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
                 kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Data, timeline = Segment.NoSeparateTimeline, times = s.Times,
             }), transaction, cancellationToken: cancellationToken));
+        if (detect)
+            await db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, transaction, cancellationToken: cancellationToken));
 
         return new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batch, previous));
     }
+
+    /// <summary>A stored batch waits for detection (Incidents/IncidentDetector) in the transaction that stored it.</summary>
+    private const string QueueForDetection = "insert into detection_queue (agent_id, sequence) values (@agentId, @sequence)";
 
     /// <summary>
     /// PostgreSQL, one statement a batch: its receipt, the receipt before it (for gaps) and, only if the receipt
@@ -196,9 +201,11 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
             returning 1
         ), previous as (
             {PreviousReceipt}
+        ), queued as (
+            insert into detection_queue (agent_id, sequence) select @agentId, @sequence where @detect and exists (select from receipt)
         ), segments as (
-            insert into telemetry_segment ({StoredSegmentColumns})
-            select s.segment_id, @agentId, s.container_id, s.first_time, s.last_time, s.event_count, s.kinds, s.raw_bytes, s.stored_bytes, s.events, @noSeparateTimeline, s.times
+            insert into telemetry_segment ({StoredSegmentColumns}, sequence)
+            select s.segment_id, @agentId, s.container_id, s.first_time, s.last_time, s.event_count, s.kinds, s.raw_bytes, s.stored_bytes, s.events, @noSeparateTimeline, s.times, @sequence
             from unnest(@segmentIds, @containerIds, @firstTimes, @lastTimes, @eventCounts, @kindBits, @rawBytes, @storedBytes, @events, @times)
                 as s(segment_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes, events, times)
             where exists (select from receipt)
@@ -213,7 +220,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     /// transaction, so the group is committed, or not, as a whole, with its reply. (Receipts, then a COPY of the
     /// segments, then the commit took four round trips, and the time went to waiting for them.)
     /// </summary>
-    private static async Task<List<BatchResult>> WriteGroupAsync(Npgsql.NpgsqlConnection db, IReadOnlyList<IncomingBatch> batches)
+    private async Task<List<BatchResult>> WriteGroupAsync(Npgsql.NpgsqlConnection db, IReadOnlyList<IncomingBatch> batches)
     {
         await using var statements = new Npgsql.NpgsqlBatch(db);
         foreach (var batch in batches)
@@ -237,6 +244,7 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
                     new("events", segments.Select(s => s.Data).ToArray()),
                     new("noSeparateTimeline", Segment.NoSeparateTimeline),
                     new("times", segments.Select(s => s.Times).ToArray()),
+                    new("detect", detection.Enabled),
                 },
             });
         }
@@ -375,6 +383,45 @@ public sealed class TelemetryStore(Database database) : IAsyncDisposable
     /// <see cref="OldestFirstAsync(SegmentFilter, DateTimeOffset?, DateTimeOffset?, CancellationToken)"/> with each
     /// segment's data, for readers that go through them in that order: one query for many segments, not one each.
     /// </summary>
+    /// <summary>A stored segment and the batch it came from (detection reads flight data batch by batch).</summary>
+    public sealed class BatchSegment
+    {
+        public required long Sequence { get; init; }
+        public required string ContainerId { get; init; }
+        public required long RawBytes { get; init; }
+        public required byte[] Events { get; init; }
+        public required byte[] Timeline { get; init; }
+        public required byte[] Times { get; init; }
+
+        public SegmentContent Open() => new(Events, checked((int)RawBytes), Timeline, Times);
+    }
+
+    private const string BatchSegmentColumns = "sequence, container_id, raw_bytes, events, timeline, times";
+
+    /// <summary>The segments of these batches of an agent, by batch.</summary>
+    public async Task<IReadOnlyList<BatchSegment>> SegmentsOfBatchesAsync(string agentId, IReadOnlyList<long> sequences, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var list = string.Join(", ", sequences.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        return (await db.QueryAsync<BatchSegment>(new CommandDefinition(
+            $"select {BatchSegmentColumns} from telemetry_segment where agent_id = @agentId and sequence in ({list}) order by sequence, segment_id",
+            new { agentId }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>The segments of an agent's batches before <paramref name="beforeSequence"/> whose events reach <paramref name="from"/> (context for detection), at most <paramref name="take"/> batches' worth.</summary>
+    public async Task<IReadOnlyList<BatchSegment>> SegmentsBeforeAsync(string agentId, long beforeSequence, DateTimeOffset from, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<BatchSegment>(new CommandDefinition(
+            $"""
+            select {BatchSegmentColumns} from telemetry_segment
+            where agent_id = @agentId and sequence in (
+                select sequence from telemetry_batch where agent_id = @agentId and sequence < @beforeSequence and last_time >= @from order by sequence desc limit @take)
+            order by sequence, segment_id
+            """,
+            new { agentId, beforeSequence, from, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
     public IAsyncEnumerable<StoredSegment> OldestFirstWithDataAsync(SegmentFilter filter, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken) =>
         OldestFirstAsync<StoredSegment>(StoredSegmentColumns, filter, from, until, cancellationToken);
 

@@ -1,0 +1,81 @@
+namespace Platform.Api.Incidents;
+
+/// <summary>Detection settings (section <c>Platform:Detection</c>); the rules are described in docs/detection.md.</summary>
+public sealed class DetectionOptions
+{
+    public const string Section = "Platform:Detection";
+
+    /// <summary>Off: flight data is stored but not queued for detection (FIM alerts still make incidents).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A sensitive file read and an outbound connection this far apart still make an exfiltration.</summary>
+    public TimeSpan ExfiltrationWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>A file downloaded this long before it runs still counts as downloaded.</summary>
+    public TimeSpan DownloadWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Port scan: this many distinct ports of one host, or hosts on one port, from one process within <see cref="PortScanWindow"/>.</summary>
+    public int PortScanThreshold { get; set; } = 20;
+
+    public TimeSpan PortScanWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>A finding joins an open or acknowledged incident of its resource and category last seen at most this long before it.</summary>
+    public TimeSpan GroupWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Files whose reading starts the exfiltration rule (FIM globs: <c>*</c>, <c>**</c>, <c>?</c>, classes).</summary>
+    public string[] SensitivePaths { get; set; } =
+    [
+        "/etc/passwd", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/master.passwd",
+        "/root/.ssh/*", "/home/*/.ssh/id_*", "/home/*/.ssh/authorized_keys", "/**/*.pem", "/**/*.key",
+        "/**/.aws/credentials", "/**/.config/gcloud/**", "/**/.azure/**", "/**/.kube/config", "/**/.docker/config.json",
+        "/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/**",
+    ];
+
+    /// <summary>Web and application servers: a shell started by one of these is a finding.</summary>
+    public string[] ServerProcesses { get; set; } =
+        ["java", "node", "python", "python3", "php", "php-fpm", "nginx", "httpd", "apache2", "tomcat", "catalina.sh", "ruby", "puma", "unicorn", "gunicorn", "uwsgi", "dotnet", "w3wp", "perl"];
+
+    public string[] Shells { get; set; } = ["sh", "bash", "dash", "zsh", "ash", "ksh", "csh", "tcsh", "fish", "busybox"];
+
+    /// <summary>Download tools: what they write, then run, is a finding.</summary>
+    public string[] DownloadTools { get; set; } = ["curl", "wget", "fetch", "aria2c", "tftp", "scp", "sftp"];
+
+    /// <summary>Stratum (mining pool) ports.</summary>
+    public int[] MiningPorts { get; set; } = [3333, 3334, 3357, 4444, 5555, 6666, 7777, 14433, 14444, 45560, 45700];
+
+    /// <summary>Mining pool names and the miners themselves (a DNS name ending in one, or a process of that name).</summary>
+    public string[] MiningPools { get; set; } =
+    [
+        "minexmr.com", "nanopool.org", "supportxmr.com", "2miners.com", "f2pool.com", "ethermine.org", "hashvault.pro",
+        "moneroocean.stream", "minergate.com", "c3pool.com", "herominers.com", "unmineable.com", "nicehash.com", "xmrpool.eu", "viabtc.com", "antpool.com",
+    ];
+
+    public string[] Miners { get; set; } = ["xmrig", "xmr-stak", "minerd", "cpuminer", "ccminer", "ethminer", "nbminer", "t-rex", "lolminer", "kdevtmpfsi", "kinsing"];
+
+    /// <summary>Processes that start everything (init, supervisors, container shims): a common ancestor of these does not make two processes one lineage.</summary>
+    public string[] LineageRoots { get; set; } =
+        ["systemd", "init", "containerd-shim", "containerd-shim-runc-v2", "runc", "tini", "dumb-init", "docker-init", "s6-svscan", "supervisord", "sshd", "cron", "crond", "kthreadd"];
+
+    /// <summary>How often an instance looks for queued work when nothing wakes it (another instance's ingest).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How long an instance's claim on an agent's detection lasts unless renewed.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    public DetectionOptions Checked()
+    {
+        if (ExfiltrationWindow <= TimeSpan.Zero || DownloadWindow <= TimeSpan.Zero || PortScanWindow <= TimeSpan.Zero || GroupWindow <= TimeSpan.Zero)
+            throw new InvalidOperationException($"{Section}: windows must be positive.");
+        if (PortScanThreshold < 2)
+            throw new InvalidOperationException($"{Section}:PortScanThreshold must be at least 2.");
+        if (PollInterval <= TimeSpan.Zero || LeaseDuration < TimeSpan.FromSeconds(1))
+            throw new InvalidOperationException($"{Section}: PollInterval must be positive and LeaseDuration at least a second.");
+        foreach (var path in SensitivePaths)
+        {
+            if (Fim.Glob.PathProblem(path) is { } problem)
+                throw new InvalidOperationException($"{Section}:SensitivePaths: '{path}' {problem}.");
+        }
+
+        return this;
+    }
+}

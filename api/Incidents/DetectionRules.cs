@@ -1,0 +1,407 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Platform.Contracts;
+
+namespace Platform.Api.Incidents;
+
+/// <summary>
+/// One detection: what rule, where, when, in words, and its evidence. <see cref="Key"/> is made from what was
+/// detected (the events' ids and the processes), so the same events give the same finding, whoever sees them.
+/// </summary>
+public sealed record Finding(
+    string Key,
+    DetectionRule Rule,
+    IncidentSeverity Severity,
+    DateTimeOffset Time,
+    string ContainerId,
+    string? ContainerName,
+    string? Image,
+    string Summary,
+    IReadOnlyList<LineageProcess> Lineage,
+    IReadOnlyList<DetectionEvent> Events,
+    IReadOnlyList<string> FimAlertIds)
+{
+    public string Id(string agentId) => "fnd_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{agentId}|{Rule}|{Key}")))[..32];
+
+    public IncidentCategory Category => Categories[Rule];
+
+    public static readonly IReadOnlyDictionary<DetectionRule, IncidentCategory> Categories = new Dictionary<DetectionRule, IncidentCategory>
+    {
+        [DetectionRule.SensitiveReadThenEgress] = IncidentCategory.DataExfiltration,
+        [DetectionRule.ServerSpawnedShell] = IncidentCategory.ShellFromServer,
+        [DetectionRule.FimProtectedWrite] = IncidentCategory.FimTamper,
+        [DetectionRule.DownloadThenExecute] = IncidentCategory.DownloadExecute,
+        [DetectionRule.PortScan] = IncidentCategory.PortScan,
+        [DetectionRule.ReverseShell] = IncidentCategory.ReverseShell,
+        [DetectionRule.CryptoMining] = IncidentCategory.CryptoMining,
+    };
+
+    /// <summary>MITRE ATT&amp;CK techniques of each rule (docs/detection.md says why).</summary>
+    public static readonly IReadOnlyDictionary<DetectionRule, string[]> Techniques = new Dictionary<DetectionRule, string[]>
+    {
+        [DetectionRule.SensitiveReadThenEgress] = ["T1041", "T1005"],
+        [DetectionRule.ServerSpawnedShell] = ["T1190", "T1059.004"],
+        [DetectionRule.FimProtectedWrite] = ["T1565.001"],
+        [DetectionRule.DownloadThenExecute] = ["T1105"],
+        [DetectionRule.PortScan] = ["T1046"],
+        [DetectionRule.ReverseShell] = ["T1059.004", "T1071"],
+        [DetectionRule.CryptoMining] = ["T1496"],
+    };
+}
+
+/// <summary>The option lists made ready for matching once.</summary>
+public sealed class DetectionSettings(DetectionOptions options)
+{
+    public DetectionOptions Options { get; } = options;
+    private readonly Regex[] _sensitive = options.SensitivePaths.Select(Fim.Glob.PathRegex).ToArray();
+    private readonly HashSet<string> _servers = new(options.ServerProcesses, StringComparer.Ordinal);
+    private readonly HashSet<string> _shells = new(options.Shells, StringComparer.Ordinal);
+    private readonly HashSet<string> _downloaders = new(options.DownloadTools, StringComparer.Ordinal);
+    private readonly HashSet<int> _miningPorts = [.. options.MiningPorts];
+    private readonly HashSet<string> _miners = new(options.Miners, StringComparer.Ordinal);
+    private readonly HashSet<string> _roots = new(options.LineageRoots, StringComparer.Ordinal);
+
+    public bool IsSensitive(string path) => _sensitive.Any(r => r.IsMatch(path));
+    public bool IsServer(string? name) => name is not null && _servers.Contains(name);
+    public bool IsShell(string? name) => name is not null && _shells.Contains(name);
+    public bool IsDownloader(string? name) => name is not null && _downloaders.Contains(name);
+    public bool IsMiningPort(int? port) => port is { } p && _miningPorts.Contains(p);
+    public bool IsMiner(string? name) => name is not null && _miners.Contains(name);
+    public bool IsLineageRoot(string? name) => name is not null && (_roots.Contains(name) || name.StartsWith("containerd-shim", StringComparison.Ordinal));
+
+    public bool IsMiningPool(string name)
+    {
+        var host = name.TrimEnd('.').ToLowerInvariant();
+        return Options.MiningPools.Any(pool => host == pool || host.EndsWith("." + pool, StringComparison.Ordinal));
+    }
+
+    /// <summary>An address on the internet: not private, loopback, link-local, shared (CGNAT), multicast or unspecified.</summary>
+    public static bool IsPublic(string? address)
+    {
+        if (address is null || !IPAddress.TryParse(address, out var ip))
+            return false;
+        if (ip.IsIPv4MappedToIPv6)
+            ip = ip.MapToIPv4();
+        if (IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))
+            return false;
+        if (ip.AddressFamily == AddressFamily.InterNetwork)
+        {
+            var b = ip.GetAddressBytes();
+            return !(b[0] == 10 || b[0] == 0 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168)
+                || (b[0] == 169 && b[1] == 254) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127) || b[0] >= 224);
+        }
+
+        return !(ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6Multicast || ip.IsIPv6UniqueLocal);
+    }
+
+    public static bool IsLoopback(string? address) => address is not null && IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);
+}
+
+/// <summary>
+/// Detection for one agent: its events in order, the context the rules need (the process tree, recent
+/// sensitive reads, downloads, connection fan-out) kept for the rules' windows, and the findings they make.
+/// One instance at a time runs it for an agent (<see cref="IncidentDetector"/>); replaying events it has seen
+/// makes the same findings, which storage keeps once.
+/// </summary>
+public sealed class AgentDetection(DetectionSettings settings)
+{
+    private const int MaxProcesses = 20_000;
+    private const int MaxDepth = 16;
+
+    private sealed class ProcessNode
+    {
+        public required int Pid { get; init; }
+        public int? Ppid { get; set; }
+        public string? Name { get; set; }
+        public string? Executable { get; set; }
+        public DetectionEvent? Start { get; set; }
+        public DateTimeOffset Seen { get; set; }
+    }
+
+    private sealed record SensitiveRead(DetectionEvent Event, int Pid);
+
+    private sealed record Download(DetectionEvent Event, string Path);
+
+    private sealed class Fanout
+    {
+        public readonly List<(DateTimeOffset Time, string Address, int Port, DetectionEvent Event)> Connections = [];
+        public bool Reported;
+    }
+
+    private readonly Dictionary<int, ProcessNode> _processes = [];
+    private readonly List<SensitiveRead> _reads = [];
+    private readonly Dictionary<string, Download> _downloads = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Container, int Pid), Fanout> _fanouts = [];
+    private DateTimeOffset _latest;
+
+    public DateTimeOffset LastActivity { get; private set; }
+
+    /// <summary>Runs the rules over one batch's events (in time order); <paramref name="findings"/> gets what they found.</summary>
+    public void Observe(IReadOnlyList<DetectionEvent> events, List<Finding> findings, DateTimeOffset now)
+    {
+        LastActivity = now;
+        foreach (var e in events)
+        {
+            if (e.Time > _latest)
+                _latest = e.Time;
+            switch (e.Kind)
+            {
+                case TelemetryEventKind.Process_start:
+                    ProcessStarted(e, findings);
+                    break;
+                case TelemetryEventKind.File_access:
+                    FileAccessed(e);
+                    break;
+                case TelemetryEventKind.Network_connect:
+                    Connected(e, findings);
+                    break;
+                case TelemetryEventKind.Dns_query:
+                    if (e.Name is { } name && settings.IsMiningPool(name))
+                        findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"pid {e.Pid}|dns|{name}",
+                            $"{Describe(e.Pid, e.Program)} looked up mining pool {name}", [e], e.Pid));
+                    break;
+            }
+        }
+
+        Prune();
+    }
+
+    private void ProcessStarted(DetectionEvent e, List<Finding> findings)
+    {
+        if (e.Pid is not { } pid)
+            return;
+        var program = e.Program;
+        if (e.Ppid is { } ppid && !_processes.ContainsKey(ppid) && e.ParentProcessName is { } parentName)
+            _processes[ppid] = new ProcessNode { Pid = ppid, Name = parentName, Seen = e.Time };
+        _processes[pid] = new ProcessNode { Pid = pid, Ppid = e.Ppid, Name = program, Executable = e.Executable, Start = e.Retain(), Seen = e.Time };
+
+        var parent = e.Ppid is { } p && _processes.TryGetValue(p, out var node) ? node : null;
+        var parentName2 = e.ParentProcessName ?? parent?.Name;
+        var commandLine = e.Args is { Count: > 0 } args ? string.Join(' ', args) : e.Executable ?? program;
+
+        if (settings.IsShell(program) && settings.IsServer(parentName2))
+        {
+            findings.Add(Make(DetectionRule.ServerSpawnedShell, IncidentSeverity.High, e, $"{e.Id}|{pid}",
+                $"{Describe(e.Ppid, parentName2)} started a shell: {Describe(pid, program)}: {commandLine}", Evidence(pid), pid));
+        }
+
+        if (IsReverseShellCommand(program, e.Args))
+        {
+            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{e.Id}|{pid}|command",
+                $"{Describe(pid, program)} runs a reverse shell: {commandLine}", Evidence(pid), pid));
+        }
+
+        if (settings.IsMiner(program))
+        {
+            findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{e.Id}|{pid}|miner",
+                $"Miner {Describe(pid, program)} started: {commandLine}", Evidence(pid), pid));
+        }
+
+        foreach (var candidate in new[] { e.Executable, e.Args is { Count: > 0 } a ? Resolve(a[0], e.Cwd) : null })
+        {
+            if (candidate is not null && _downloads.TryGetValue(candidate, out var download) && e.Time - download.Event.Time <= settings.Options.DownloadWindow)
+            {
+                var events = Evidence(download.Event.Pid ?? -1).Append(download.Event).Concat(Evidence(pid)).Distinct().OrderBy(x => x.Time).ToList();
+                findings.Add(Make(DetectionRule.DownloadThenExecute, IncidentSeverity.High, e, $"{download.Event.Id}|{e.Id}|{pid}",
+                    $"{Describe(pid, program)} ran {candidate}, downloaded by {Describe(download.Event.Pid, download.Event.Program)} at {download.Event.Time:O}", events, pid));
+                break;
+            }
+        }
+
+        // A download tool told where to write (-o FILE, -O FILE, --output FILE, --output-document=FILE).
+        if (settings.IsDownloader(program) && e.Args is { } arguments)
+        {
+            for (var i = 1; i < arguments.Count; i++)
+            {
+                var arg = arguments[i];
+                string? target = null;
+                if ((arg is "-o" or "--output" || (arg == "-O" && program == "wget")) && i + 1 < arguments.Count)
+                    target = arguments[i + 1];
+                else if (arg.StartsWith("--output-document=", StringComparison.Ordinal) || arg.StartsWith("--output=", StringComparison.Ordinal))
+                    target = arg[(arg.IndexOf('=') + 1)..];
+                if (target is not null && target != "-" && Resolve(target, e.Cwd) is { } path)
+                    _downloads[path] = new Download(e, path);
+            }
+        }
+    }
+
+    private void FileAccessed(DetectionEvent e)
+    {
+        if (e.Path is not { } path)
+            return;
+        if (e.Operation == FimOperation.Read && e.Pid is { } pid && settings.IsSensitive(path))
+            _reads.Add(new SensitiveRead(e.Retain(), pid));
+        var writer = e.Program ?? (e.Pid is { } p && _processes.TryGetValue(p, out var node) ? node.Name : null);
+        if (settings.IsDownloader(writer) && e.Operation is FimOperation.Write or FimOperation.Create)
+            _downloads[path] = new Download(e.Retain(), path);
+        if (e.Operation == FimOperation.Rename && e.NewPath is { } moved && _downloads.Remove(path, out var download))
+            _downloads[moved] = download with { Path = moved };
+    }
+
+    private void Connected(DetectionEvent e, List<Finding> findings)
+    {
+        var pid = e.Pid ?? -1;
+        var program = e.Program ?? (_processes.TryGetValue(pid, out var node) ? node.Name : null);
+        var remote = $"{e.RemoteAddress}:{e.RemotePort}";
+
+        if (DetectionSettings.IsPublic(e.RemoteAddress) && pid >= 0)
+        {
+            var reported = new HashSet<(int, string)>();
+            foreach (var read in _reads)
+            {
+                if (e.Time - read.Event.Time > settings.Options.ExfiltrationWindow || read.Event.Time > e.Time || !Related(read.Pid, pid) || !reported.Add((read.Pid, read.Event.Path!)))
+                    continue;
+                var lineage = Merge(Chain(read.Pid), Chain(pid));
+                var events = lineage.Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>()
+                    .Append(read.Event).Append(e.Retain()).Distinct().OrderBy(x => x.Time).ToList();
+                var reader = Describe(read.Pid, read.Event.Program ?? Name(read.Pid));
+                findings.Add(Make(DetectionRule.SensitiveReadThenEgress, IncidentSeverity.Critical, e, $"{read.Event.Id}|{read.Pid}|{read.Event.Path}|{pid}",
+                    $"{Describe(pid, program)} sent data to {remote} after {reader} read {read.Event.Path}; lineage {string.Join(" -> ", lineage.Select(Name))}",
+                    events, pid, lineage));
+            }
+        }
+
+        if (settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
+        {
+            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{remote}",
+                $"Shell {Describe(pid, program)} connected to {remote}", [.. Evidence(pid), e.Retain()], pid));
+        }
+
+        if (settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
+        {
+            findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{remote}",
+                $"{Describe(pid, program)} connected to {remote}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid));
+        }
+
+        if (e.RemoteAddress is { } address && e.RemotePort is { } port)
+            CountFanout(e, pid, program, address, port, findings);
+    }
+
+    private void CountFanout(DetectionEvent e, int pid, string? program, string address, int port, List<Finding> findings)
+    {
+        var key = (e.ContainerId, pid);
+        if (!_fanouts.TryGetValue(key, out var fanout))
+            _fanouts[key] = fanout = new Fanout();
+        var window = settings.Options.PortScanWindow;
+        fanout.Connections.RemoveAll(c => e.Time - c.Time > window);
+        fanout.Connections.Add((e.Time, address, port, e));
+        if (fanout.Reported)
+            return;
+        var threshold = settings.Options.PortScanThreshold;
+        var portsOfOneHost = fanout.Connections.Where(c => c.Address == address).Select(c => c.Port).Distinct().Count();
+        var hostsOnOnePort = fanout.Connections.Where(c => c.Port == port).Select(c => c.Address).Distinct().Count();
+        if (portsOfOneHost < threshold && hostsOnOnePort < threshold)
+            return;
+        fanout.Reported = true;
+        var first = fanout.Connections[0].Event;
+        var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
+        findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
+            $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
+            [.. Evidence(pid), .. fanout.Connections.Take(20).Select(c => c.Event.Retain())], pid));
+    }
+
+    private bool IsReverseShellCommand(string? program, List<string>? args)
+    {
+        if (args is null || args.Count < 2)
+            return false;
+        var line = string.Join(' ', args);
+        if (line.Contains("/dev/tcp/", StringComparison.Ordinal) || line.Contains("/dev/udp/", StringComparison.Ordinal))
+            return settings.IsShell(program) || program is "perl" or "python" or "python3" or "php" or "ruby" || line.Contains("sh -i", StringComparison.Ordinal);
+        if (program is "nc" or "ncat" or "netcat" or "nc.traditional" or "nc.openbsd")
+            return args.Skip(1).Any(a => a is "-e" or "-c" || a.StartsWith("--exec", StringComparison.Ordinal) || a.StartsWith("--sh-exec", StringComparison.Ordinal));
+        if (program == "socat")
+            return args.Skip(1).Any(a => a.StartsWith("exec:", StringComparison.OrdinalIgnoreCase) || a.StartsWith("system:", StringComparison.OrdinalIgnoreCase))
+                && args.Skip(1).Any(a => a.StartsWith("tcp", StringComparison.OrdinalIgnoreCase) || a.StartsWith("udp", StringComparison.OrdinalIgnoreCase));
+        return false;
+    }
+
+    /// <summary>Same process, one the other's ancestor, or children of a common ancestor that is not init or a supervisor.</summary>
+    private bool Related(int a, int b)
+    {
+        if (a == b)
+            return true;
+        var chainA = Chain(a);
+        var chainB = Chain(b);
+        if (chainA.Contains(b) || chainB.Contains(a))
+            return true;
+        return chainA.Intersect(chainB).Any(p => p > 1 && !settings.IsLineageRoot(Name(p)));
+    }
+
+    /// <summary>The process and its known ancestors, the oldest first.</summary>
+    private List<int> Chain(int pid)
+    {
+        var chain = new List<int>();
+        var current = pid;
+        while (chain.Count < MaxDepth && !chain.Contains(current))
+        {
+            chain.Add(current);
+            if (!_processes.TryGetValue(current, out var node) || node.Ppid is not { } parent || parent <= 0)
+                break;
+            current = parent;
+        }
+
+        chain.Reverse();
+        return chain;
+    }
+
+    private static List<int> Merge(List<int> a, List<int> b)
+    {
+        var merged = new List<int>(a);
+        foreach (var pid in b)
+        {
+            if (!merged.Contains(pid))
+                merged.Add(pid);
+        }
+
+        return merged;
+    }
+
+    private List<DetectionEvent> Evidence(int pid) =>
+        Chain(pid).Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>().ToList();
+
+    private string? Name(int pid) => _processes.TryGetValue(pid, out var node) ? node.Name : null;
+
+    private string Start(int pid) => _processes.TryGetValue(pid, out var node) && node.Start is { } start ? start.Id : "";
+
+    private static string Describe(int? pid, string? name) => $"{name ?? "a process"} (pid {pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})";
+
+    private Finding Make(DetectionRule rule, IncidentSeverity severity, DetectionEvent at, string key, string summary, IReadOnlyList<DetectionEvent> events, int? pid, List<int>? lineage = null)
+    {
+        var chain = lineage ?? (pid is { } p ? Chain(p) : []);
+        return new Finding(key, rule, severity, at.Time, at.ContainerId, at.ContainerName, at.Image, summary,
+            chain.Select(x => new LineageProcess { Pid = x, Name = Name(x), Executable = _processes.TryGetValue(x, out var n) ? n.Executable : null }).ToList(),
+            events.Take(64).ToList(), []);
+    }
+
+    private static string? Resolve(string path, string? cwd)
+    {
+        if (path.StartsWith('/'))
+            return path;
+        if (cwd is null || !cwd.StartsWith('/') || path.Length == 0 || path.Contains("://", StringComparison.Ordinal))
+            return null;
+        return System.IO.Path.GetFullPath(System.IO.Path.Combine(cwd, path));
+    }
+
+    /// <summary>Forgets what no rule's window reaches any more (by the newest event time seen).</summary>
+    private void Prune()
+    {
+        var options = settings.Options;
+        _reads.RemoveAll(r => _latest - r.Event.Time > options.ExfiltrationWindow);
+        foreach (var (path, download) in _downloads.Where(d => _latest - d.Value.Event.Time > options.DownloadWindow).ToList())
+            _downloads.Remove(path);
+        foreach (var (key, fanout) in _fanouts.Where(f => f.Value.Connections.Count == 0 || _latest - f.Value.Connections[^1].Time > options.PortScanWindow).ToList())
+        {
+            if (!fanout.Reported || fanout.Connections.Count == 0 || _latest - fanout.Connections[^1].Time > options.GroupWindow)
+                _fanouts.Remove(key);
+        }
+
+        if (_processes.Count > MaxProcesses)
+        {
+            foreach (var pid in _processes.Values.OrderBy(n => n.Seen).Take(_processes.Count - MaxProcesses / 2).Select(n => n.Pid).ToList())
+                _processes.Remove(pid);
+        }
+    }
+}

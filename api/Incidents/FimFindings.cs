@@ -1,0 +1,40 @@
+using Platform.Api.Agents;
+using Platform.Api.Fim;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Incidents;
+
+/// <summary>
+/// The rule on FIM alerts: a change to a protected file (anything but a read) is a <c>fim-protected-write</c>
+/// finding, one per stored alert (so a storm folded into one alert is one finding), as severe as its rule, one
+/// step less when the agent prevented it.
+/// </summary>
+public sealed class FimFindings(FimAlertStore alerts, IncidentStore incidents)
+{
+    public async Task RecordAsync(AgentRow agent, IReadOnlyList<FimAlertReport> reports, IReadOnlyList<IncomingAlert> stored, CancellationToken cancellationToken)
+    {
+        var changes = reports.Zip(stored).Where(p => p.First.Action != FimOperation.Read).ToList();
+        if (changes.Count == 0)
+            return;
+        var ids = await alerts.AlertIdsAsync(changes.Select(c => c.Second.FoldKey).Distinct().ToList(), cancellationToken);
+        var findings = new List<Finding>();
+        foreach (var group in changes.GroupBy(c => c.Second.FoldKey))
+        {
+            if (!ids.TryGetValue(group.Key, out var alertId))
+                continue;
+            var (report, alert) = group.OrderBy(c => c.First.Time).First();
+            var prevented = report.Effect == FimAlertEffect.Prevented;
+            var severity = SpecEnum.FromSpec<IncidentSeverity>(alert.Severity);
+            if (prevented && severity > IncidentSeverity.Low)
+                severity--;
+            var lineage = report.Process is { } process ? new List<LineageProcess> { new() { Pid = process.Pid, Name = process.Name, Executable = process.Executable } } : [];
+            findings.Add(new Finding(alertId, DetectionRule.FimProtectedWrite, severity, report.Time.ToUniversalTime(), report.Container?.Id ?? "", report.Container?.Name, report.Container?.Image,
+                prevented ? $"{alert.Description} (prevented)" : alert.Description, lineage, [], [alertId]));
+        }
+
+        await using var transaction = await incidents.BeginChangesAsync(cancellationToken);
+        await incidents.RecordAsync(transaction, agent.AgentId, agent.Hostname, findings, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

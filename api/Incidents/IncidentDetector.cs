@@ -1,0 +1,197 @@
+using Dapper;
+using Platform.Api.Agents;
+using Platform.Api.Storage;
+using Platform.Api.Telemetry;
+
+namespace Platform.Api.Incidents;
+
+/// <summary>
+/// Runs detection as flight data arrives. Every stored batch is queued (in the transaction that stored it);
+/// this service takes the queue agent by agent, batch by batch in sequence order, runs the rules with the
+/// agent's context (<see cref="AgentDetection"/>) and stores the findings and the removal of the batches from
+/// the queue in one transaction. An agent is worked on by one API instance at a time (a lease in the database):
+/// the instance that takes over an agent rebuilds its context from the flight data before the batches it
+/// takes. Findings are keyed by what they found, so a batch seen twice (a crash before the commit, a lease
+/// handed over mid-batch) makes nothing twice.
+/// </summary>
+public sealed class IncidentDetector(
+    Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionOptions options, TimeProvider time, ILogger<IncidentDetector> logger)
+    : BackgroundService
+{
+    private const int BatchesPerPass = 32;
+    private const int ContextBatches = 500;
+
+    private readonly DetectionSettings _settings = new(options);
+    private readonly Dictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly string _owner = Ids.New("det");
+
+    /// <summary>Something was queued on this instance: look now rather than at the next poll.</summary>
+    public void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+                _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Enabled)
+            return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                while (await RunOnceAsync(stoppingToken))
+                {
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Detection pass failed; the batches stay queued and are tried again.");
+            }
+
+            try
+            {
+                // Paced by the machine's clock (tests move the API's).
+                await _wake.WaitAsync(options.PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Everything queued now, detected (tests and tools; the service does this in the background).</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        while (await RunOnceAsync(cancellationToken))
+        {
+        }
+    }
+
+    /// <summary>One pass over the agents with queued batches; true if it did anything.</summary>
+    public async Task<bool> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken);
+        try
+        {
+            List<(string AgentId, long Sequence)> queued;
+            await using (var db = await database.OpenAsync(cancellationToken))
+            {
+                queued = (await db.QueryAsync<(string, long)>(new CommandDefinition(
+                    "select agent_id, min(sequence) from detection_queue group by agent_id order by agent_id limit 64", cancellationToken: cancellationToken))).AsList();
+            }
+
+            var worked = false;
+            foreach (var (agentId, _) in queued)
+            {
+                if (!await LeaseAsync(agentId, cancellationToken))
+                {
+                    _contexts.Remove(agentId);
+                    continue;
+                }
+
+                worked |= await DetectAsync(agentId, cancellationToken);
+            }
+
+            ForgetIdleAgents();
+            return worked;
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task<bool> LeaseAsync(string agentId, CancellationToken cancellationToken)
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.ExecuteAsync(new CommandDefinition(
+            """
+            insert into detection_lease (agent_id, owner, expires_at) values (@agentId, @owner, @expires)
+            on conflict (agent_id) do update set owner = excluded.owner, expires_at = excluded.expires_at
+            where detection_lease.owner = excluded.owner or detection_lease.expires_at < @now
+            """,
+            new { agentId, owner = _owner, expires = now + options.LeaseDuration, now }, cancellationToken: cancellationToken)) == 1;
+    }
+
+    private async Task<bool> DetectAsync(string agentId, CancellationToken cancellationToken)
+    {
+        List<long> sequences;
+        await using (var db = await database.OpenAsync(cancellationToken))
+        {
+            sequences = (await db.QueryAsync<long>(new CommandDefinition(
+                "select sequence from detection_queue where agent_id = @agentId order by sequence limit @take", new { agentId, take = BatchesPerPass }, cancellationToken: cancellationToken))).AsList();
+        }
+
+        if (sequences.Count == 0)
+            return false;
+        var agent = await agents.FindAsync(agentId, cancellationToken);
+        var findings = new List<Finding>();
+        if (agent is not null)
+        {
+            if (!_contexts.TryGetValue(agentId, out var context))
+                _contexts[agentId] = context = await ContextAsync(agentId, sequences[0], cancellationToken);
+            var segments = await telemetry.SegmentsOfBatchesAsync(agentId, sequences, cancellationToken);
+            foreach (var batch in segments.GroupBy(s => s.Sequence))
+                context.Observe(Events(batch), findings, time.GetUtcNow());
+        }
+
+        await using var changes = await incidents.BeginChangesAsync(cancellationToken);
+        if (agent is not null)
+            await incidents.RecordAsync(changes, agentId, agent.Hostname, findings, cancellationToken);
+        var list = string.Join(", ", sequences);
+        await changes.Db.ExecuteAsync(new CommandDefinition(
+            $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId }, changes.Transaction, cancellationToken: cancellationToken));
+        await changes.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>
+    private async Task<AgentDetection> ContextAsync(string agentId, long firstSequence, CancellationToken cancellationToken)
+    {
+        var context = new AgentDetection(_settings);
+        var window = new[] { options.ExfiltrationWindow, options.PortScanWindow }.Max();
+        var first = await telemetry.SegmentsOfBatchesAsync(agentId, [firstSequence], cancellationToken);
+        if (first.Count == 0)
+            return context;
+        var from = first.SelectMany(s => s.Open().Ticks).DefaultIfEmpty(0).Min();
+        var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, new DateTimeOffset(from, TimeSpan.Zero) - window, ContextBatches, cancellationToken);
+        var ignored = new List<Finding>();
+        foreach (var batch in earlier.GroupBy(s => s.Sequence))
+            context.Observe(Events(batch), ignored, time.GetUtcNow());
+        return context;
+    }
+
+    /// <summary>A batch's events from its segments, in time order.</summary>
+    private static List<DetectionEvent> Events(IEnumerable<TelemetryStore.BatchSegment> segments)
+    {
+        var events = new List<DetectionEvent>();
+        foreach (var segment in segments)
+        {
+            var content = segment.Open();
+            for (var i = 0; i < content.Count; i++)
+                events.Add(DetectionEvent.Parse(content.EventJson(i)));
+        }
+
+        // Stable: events of one time keep their order in the batch.
+        return events.Count < 2 ? events : [.. events.OrderBy(e => e.Time)];
+    }
+
+    private void ForgetIdleAgents()
+    {
+        var now = time.GetUtcNow();
+        var keep = options.DownloadWindow;
+        foreach (var agentId in _contexts.Where(c => now - c.Value.LastActivity > keep).Select(c => c.Key).ToList())
+            _contexts.Remove(agentId);
+    }
+}

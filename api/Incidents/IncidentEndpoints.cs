@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text.Json;
+using FluentValidation;
+using Platform.Api.Agents;
+using Platform.Api.Auth;
+using Platform.Api.Forensics;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Telemetry;
+using Platform.Contracts;
+
+namespace Platform.Api.Incidents;
+
+public static class IncidentsFeature
+{
+    public static IServiceCollection AddIncidentsFeature(this IServiceCollection services, IConfiguration configuration) =>
+        services
+            .AddSingleton((configuration.GetSection(DetectionOptions.Section).Get<DetectionOptions>() ?? new DetectionOptions()).Checked())
+            .AddSingleton<IncidentStore>()
+            .AddSingleton<FimFindings>()
+            .AddSingleton<RiskContexts>()
+            .AddSingleton<IncidentDetector>()
+            .AddHostedService(services => services.GetRequiredService<IncidentDetector>())
+            .AddScoped<IncidentEndpoints>()
+            .AddSingleton<IValidator<IncidentStatusChange>, IncidentStatusChangeValidator>()
+            .AddSingleton<IValidator<IncidentAssignment>, IncidentAssignmentValidator>()
+            .AddSingleton<IValidator<IncidentNoteSpec>, IncidentNoteSpecValidator>()
+            .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
+}
+
+public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, TelemetryOptions telemetry) : IncidentsHandlersBase
+{
+    public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
+        IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
+        CancellationToken cancellationToken)
+    {
+        if (since > until)
+            return Problems.Validation("since", "'since' must not be after 'until'.");
+        var after = Cursor.Decode(cursor) is { } key
+            ? long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var position) ? position
+                : throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' or 'resumeCursor' unchanged.")
+            : 0;
+        var query = new IncidentQuery(status?.ToList(), category?.ToList(), severity?.ToList(), agentId, hostname, containerId, since?.ToUniversalTime(), until?.ToUniversalTime(), updatedAfter?.ToUniversalTime());
+        var (rows, last) = await store.ListAsync(query, after, limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, row => row.ChangeSeq.ToString(CultureInfo.InvariantCulture));
+        // Where a poller goes on from: the last incident returned, or (nothing more now) every change looked at.
+        var resume = next is not null ? items[^1].ChangeSeq : Math.Max(after, last);
+        return TypedResults.Ok(new IncidentPage
+        {
+            Items = items.Select(ToContract).ToList(),
+            NextCursor = next,
+            ResumeCursor = Cursor.Encode(resume.ToString(CultureInfo.InvariantCulture)),
+        });
+    }
+
+    public override async Task<IResult> GetIncident(HttpContext http, string incidentId, CancellationToken cancellationToken)
+    {
+        var row = await store.FindAsync(incidentId, cancellationToken);
+        if (row is null)
+            return NotFound(incidentId);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(ToContract(row));
+    }
+
+    public override async Task<IResult> ChangeIncidentStatus(HttpContext http, string? if_Match, IncidentStatusChange body, string incidentId, CancellationToken cancellationToken)
+    {
+        var (row, refusal) = await store.ChangeStatusAsync(incidentId, if_Match, body, http.Caller(), ToContract, cancellationToken);
+        return Answer(http, incidentId, row, refusal, body.Status);
+    }
+
+    public override async Task<IResult> AssignIncident(HttpContext http, string? if_Match, IncidentAssignment body, string incidentId, CancellationToken cancellationToken)
+    {
+        var (row, refusal) = await store.AssignAsync(incidentId, if_Match, body.Assignee?.Trim(), http.Caller(), ToContract, cancellationToken);
+        return Answer(http, incidentId, row, refusal, null);
+    }
+
+    private static IResult Answer(HttpContext http, string incidentId, IncidentRow? row, ChangeRefusal refusal, IncidentStatus? wanted) => refusal switch
+    {
+        ChangeRefusal.NotFound => NotFound(incidentId),
+        ChangeRefusal.Stale => Problems.PreconditionFailed($"Incident '{incidentId}' is at version {row!.Version} (ETag {ETags.For(row.Version)}); read it again and retry."),
+        ChangeRefusal.NotAllowed => Problems.Conflict(
+            $"Incident '{incidentId}' is {row!.Status}; the lifecycle does not go from {row.Status} to {SpecEnum.ToSpec(wanted!.Value)} (open -> acknowledged -> resolved -> archived; any may be archived; reopen with status open)."),
+        _ => Ok(http, row!),
+    };
+
+    private static IResult Ok(HttpContext http, IncidentRow row)
+    {
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(ToContract(row));
+    }
+
+    public override async Task<IResult> ChangeIncidentsInBulk(HttpContext http, IncidentBulkChange body, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ChangeInBulkAsync(Query(body.Filter), body.Change, body.DryRun == true, http.Caller(), ToContract, cancellationToken));
+
+    public override async Task<IResult> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(incidentId, cancellationToken) is null)
+            return NotFound(incidentId);
+        var rows = await store.NotesAsync(incidentId, Cursor.Decode(cursor), limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, n => n.NoteId);
+        return TypedResults.Ok(new IncidentNotePage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> AddIncidentNote(HttpContext http, IncidentNoteSpec body, string incidentId, CancellationToken cancellationToken)
+    {
+        var note = await store.AddNoteAsync(incidentId, body.Text, http.Caller(), cancellationToken);
+        return note is null ? NotFound(incidentId) : TypedResults.Created($"/api/v1/incidents/{incidentId}/notes", ToContract(note));
+    }
+
+    public override async Task<IResult> ListIncidentFindings(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(incidentId, cancellationToken) is null)
+            return NotFound(incidentId);
+        (DateTimeOffset, string)? after = null;
+        if (Cursor.Decode(cursor) is { } key)
+        {
+            var parts = key.Split('|');
+            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
+                throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' unchanged.");
+            after = (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1]);
+        }
+
+        var rows = await store.FindingsAsync(incidentId, after, limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, f => $"{f.Time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{f.FindingId}");
+        return TypedResults.Ok(new IncidentFindingPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> GetIncidentRisk(HttpContext http, string incidentId, CancellationToken cancellationToken)
+    {
+        var row = await store.FindAsync(incidentId, cancellationToken);
+        return row is null ? NotFound(incidentId) : TypedResults.Ok(await risks.ComputeAsync(row, cancellationToken));
+    }
+
+    public override async Task<IResult> GetIncidentBundle(HttpContext http, string? if_None_Match, string? range, string? if_Range, string incidentId, CancellationToken cancellationToken)
+    {
+        var row = await store.FindAsync(incidentId, cancellationToken);
+        var agent = row is null ? null : await agents.FindAsync(row.AgentId, cancellationToken);
+        if (row is null || agent is null)
+            return NotFound(incidentId);
+
+        // The incident with every finding, and its risk context: entries of the bundle, part of its identity.
+        var findings = new List<IncidentFinding>();
+        (DateTimeOffset, string)? after = null;
+        while (true)
+        {
+            var page = await store.FindingsAsync(incidentId, after, 500, cancellationToken);
+            findings.AddRange(page.Select(ToContract));
+            if (page.Count < 500)
+                break;
+            after = (page[^1].Time, page[^1].FindingId);
+        }
+
+        var json = new JsonSerializerOptions(Segments.Json) { WriteIndented = true };
+        var incident = JsonSerializer.SerializeToUtf8Bytes(new { incident = ToContract(row), findings }, json);
+        var risk = JsonSerializer.SerializeToUtf8Bytes(await risks.ComputeAsync(row, cancellationToken), json);
+        var scope = await bundles.ScopeAsync(agent, row.ContainerId.Length == 0 ? null : row.ContainerId, row.FirstSeen - telemetry.PinBefore, row.LastSeen + telemetry.PinAfter, cancellationToken);
+        var plan = await bundles.PlanAsync(scope, cancellationToken, [new BundleExtra("incident.json", incident), new BundleExtra("risk.json", risk)]);
+        var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{plan.Identity}\"");
+        if (ETags.NoneMatch(if_None_Match, etag.Tag.Value!))
+        {
+            http.Response.Headers.ETag = etag.ToString();
+            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        }
+
+        var path = await bundles.FileAsync(plan, cancellationToken);
+        return TypedResults.PhysicalFile(path, "application/zip", $"incident-{incidentId}.zip", entityTag: etag, enableRangeProcessing: true);
+    }
+
+    private static IResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");
+
+    internal static IncidentQuery Query(IncidentFilter? filter) => filter is null
+        ? new IncidentQuery(null, null, null, null, null, null, null, null, null)
+        : new IncidentQuery(filter.Status?.ToList(), filter.Category?.ToList(), filter.Severity?.ToList(), filter.AgentId, filter.Hostname, filter.ContainerId,
+            filter.Since?.ToUniversalTime(), filter.Until?.ToUniversalTime(), null);
+
+    public static Incident ToContract(IncidentRow row) => new()
+    {
+        Id = row.IncidentId,
+        Category = SpecEnum.FromSpec<IncidentCategory>(row.Category),
+        Severity = SpecEnum.FromSpec<IncidentSeverity>(row.Severity),
+        Status = SpecEnum.FromSpec<IncidentStatus>(row.Status),
+        Resolution = row.Resolution is null ? null : SpecEnum.FromSpec<IncidentResolution>(row.Resolution),
+        ResolutionReason = row.ResolutionReason,
+        Assignee = row.Assignee,
+        Resource = new IncidentResource
+        {
+            AgentId = row.AgentId, Hostname = row.Hostname, ContainerId = row.ContainerId.Length == 0 ? null : row.ContainerId, ContainerName = row.ContainerName, Image = row.Image,
+        },
+        Summary = row.Summary,
+        Techniques = row.Techniques.Split(',', StringSplitOptions.RemoveEmptyEntries),
+        FindingCount = row.FindingCount,
+        FirstSeen = row.FirstSeen,
+        LastSeen = row.LastSeen,
+        CreatedAt = row.CreatedAt,
+        UpdatedAt = row.UpdatedAt,
+        Version = row.Version,
+        Links = new IncidentLinks
+        {
+            Findings = $"/api/v1/incidents/{row.IncidentId}/findings",
+            Risk = $"/api/v1/incidents/{row.IncidentId}/risk",
+            ForensicView = row.ContainerId.Length == 0 ? $"/api/v1/agents/{row.AgentId}/forensics/recent" : $"/api/v1/containers/{Uri.EscapeDataString(row.ContainerId)}/forensics/recent",
+            Bundle = $"/api/v1/incidents/{row.IncidentId}/bundle",
+        },
+    };
+
+    private static IncidentFinding ToContract(FindingRow row)
+    {
+        var detail = JsonSerializer.Deserialize<FindingDetail>(row.DetailJson, Segments.Json)!;
+        return new IncidentFinding
+        {
+            Id = row.FindingId,
+            Rule = SpecEnum.FromSpec<DetectionRule>(row.Rule),
+            Time = row.Time,
+            Summary = row.Summary,
+            Lineage = detail.Lineage,
+            Events = detail.Events.Select(e => e.Deserialize(Segments.EventInfo)!).ToList(),
+            FimAlertIds = detail.FimAlertIds,
+        };
+    }
+
+    private static IncidentNote ToContract(NoteRow row) => new() { Id = row.NoteId, Text = row.Text, Author = row.Author, CreatedAt = row.CreatedAt };
+}

@@ -1,0 +1,440 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Api.Telemetry;
+using Platform.Contracts;
+
+namespace Platform.Api.Incidents;
+
+public sealed class IncidentRow
+{
+    public required string IncidentId { get; init; }
+    public long ChangeSeq { get; set; }
+    public required string Category { get; init; }
+    public required string Severity { get; set; }
+    public required string Status { get; set; }
+    public string? Resolution { get; set; }
+    public string? ResolutionReason { get; set; }
+    public string? Assignee { get; set; }
+    public required string AgentId { get; init; }
+    public required string Hostname { get; init; }
+    public required string ContainerId { get; init; }
+    public string? ContainerName { get; set; }
+    public string? Image { get; set; }
+    public required string Summary { get; init; }
+    public required string Techniques { get; set; }
+    public int FindingCount { get; set; }
+    public DateTimeOffset FirstSeen { get; set; }
+    public DateTimeOffset LastSeen { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public int Version { get; set; }
+    public string? PinId { get; set; }
+}
+
+public sealed class FindingRow
+{
+    public required string FindingId { get; init; }
+    public required string IncidentId { get; init; }
+    public required string Rule { get; init; }
+    public required DateTimeOffset Time { get; init; }
+    public required string Summary { get; init; }
+    public required string DetailJson { get; init; }
+}
+
+public sealed class NoteRow
+{
+    public required string NoteId { get; init; }
+    public required string IncidentId { get; init; }
+    public required string Text { get; init; }
+    public string? Author { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+}
+
+/// <summary>What a finding keeps besides its summary: lineage, evidence events (as stored) and FIM alert ids.</summary>
+public sealed record FindingDetail(IReadOnlyList<LineageProcess> Lineage, IReadOnlyList<JsonElement> Events, IReadOnlyList<string> FimAlertIds);
+
+public sealed record IncidentQuery(
+    IReadOnlyCollection<IncidentStatus>? Status, IReadOnlyCollection<IncidentCategory>? Category, IReadOnlyCollection<IncidentSeverity>? Severity,
+    string? AgentId, string? Hostname, string? ContainerId, DateTimeOffset? Since, DateTimeOffset? Until, DateTimeOffset? UpdatedAfter)
+{
+    public bool IsEmpty => Status is not { Count: > 0 } && Category is not { Count: > 0 } && Severity is not { Count: > 0 } && AgentId is null && Hostname is null
+        && ContainerId is null && Since is null && Until is null && UpdatedAfter is null;
+}
+
+/// <summary>Why a change was refused: not there (404), stale If-Match (412), not allowed from its status (409).</summary>
+public enum ChangeRefusal
+{
+    None,
+    NotFound,
+    Stale,
+    NotAllowed,
+}
+
+/// <summary>
+/// Incidents, their findings and notes. Every change to an incident is made one at a time (PostgreSQL: a
+/// transaction-scoped advisory lock; SQLite has one writer) and takes the next <c>change_seq</c>, so the order
+/// of change numbers is the order of commits: what a SOAR poller's cursor relies on.
+/// </summary>
+public sealed class IncidentStore(Database database, AuditLog audit, DetectionOptions options, TelemetryOptions telemetry, TimeProvider time)
+{
+    private const string Columns = """
+        incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
+        container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id
+        """;
+
+    private const string Insert = """
+        insert into incident (incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
+            container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id)
+        values (@IncidentId, @ChangeSeq, @Category, @Severity, @Status, @Resolution, @ResolutionReason, @Assignee, @AgentId, @Hostname, @ContainerId,
+            @ContainerName, @Image, @Summary, @Techniques, @FindingCount, @FirstSeen, @LastSeen, @CreatedAt, @UpdatedAt, @Version, @PinId)
+        """;
+
+    private const string Update = """
+        update incident set change_seq = @ChangeSeq, severity = @Severity, status = @Status, resolution = @Resolution, resolution_reason = @ResolutionReason,
+            assignee = @Assignee, container_name = @ContainerName, image = @Image, techniques = @Techniques, finding_count = @FindingCount,
+            first_seen = @FirstSeen, last_seen = @LastSeen, updated_at = @UpdatedAt, version = @Version
+        where incident_id = @IncidentId
+        """;
+
+    /// <summary>A writing transaction in which incidents may change (see the class summary).</summary>
+    public sealed class Changes(DbConnection db, DbTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    {
+        public DbConnection Db { get; } = db;
+        public DbTransaction Transaction { get; } = transaction;
+        private long _next;
+
+        public async Task<long> NextChangeAsync()
+        {
+            if (_next == 0)
+                _next = await Db.ExecuteScalarAsync<long>(new CommandDefinition("select coalesce(max(change_seq), 0) from incident", transaction: Transaction));
+            return ++_next;
+        }
+
+        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await Db.DisposeAsync();
+            turn?.Dispose();
+        }
+    }
+
+    /// <summary>The advisory lock's key: "incident" in ASCII.</summary>
+    private const long ChangeLock = 0x696e636964656e74;
+
+    public async Task<Changes> BeginChangesAsync(CancellationToken cancellationToken)
+    {
+        var turn = await database.WriterTurnAsync(cancellationToken);
+        var db = await database.OpenForWritingAsync(cancellationToken);
+        var transaction = await db.BeginTransactionAsync(cancellationToken);
+        if (database.Provider == StorageProvider.Postgres)
+            await db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, transaction, cancellationToken: cancellationToken));
+        return new Changes(db, transaction, turn);
+    }
+
+    /// <summary>
+    /// Stores findings not stored before, each grouped into the open (or acknowledged) incident of its resource
+    /// and category last seen within the group window, or into a new incident that pins its flight data.
+    /// Returns the incidents created or changed.
+    /// </summary>
+    public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+    {
+        var touched = new Dictionary<string, IncidentRow>(StringComparer.Ordinal);
+        var (db, transaction) = (changes.Db, changes.Transaction);
+        foreach (var finding in findings.OrderBy(f => f.Time))
+        {
+            var findingId = finding.Id(agentId);
+            if (await db.ExecuteScalarAsync<int>(new CommandDefinition("select count(*) from incident_finding where finding_id = @findingId", new { findingId }, transaction, cancellationToken: cancellationToken)) > 0)
+                continue;
+
+            var category = SpecEnum.ToSpec(finding.Category);
+            var incident = touched.Values.FirstOrDefault(i => i.Category == category && i.ContainerId == finding.ContainerId && i.AgentId == agentId
+                    && i.Status is "open" or "acknowledged" && finding.Time >= i.LastSeen - options.GroupWindow)
+                ?? await db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition(
+                    $"""
+                    select {Columns} from incident
+                    where agent_id = @agentId and container_id = @containerId and category = @category and status in ('open', 'acknowledged') and last_seen >= @since
+                    order by last_seen desc limit 1
+                    """,
+                    new { agentId, containerId = finding.ContainerId, category, since = finding.Time - options.GroupWindow }, transaction, cancellationToken: cancellationToken));
+
+            var now = time.GetUtcNow();
+            var techniques = Finding.Techniques[finding.Rule];
+            if (incident is null)
+            {
+                incident = new IncidentRow
+                {
+                    IncidentId = "inc_" + findingId[4..],
+                    ChangeSeq = await changes.NextChangeAsync(),
+                    Category = category,
+                    Severity = SpecEnum.ToSpec(finding.Severity),
+                    Status = "open",
+                    AgentId = agentId,
+                    Hostname = hostname,
+                    ContainerId = finding.ContainerId,
+                    ContainerName = finding.ContainerName,
+                    Image = finding.Image,
+                    Summary = Truncate(finding.Summary, 2000),
+                    Techniques = string.Join(',', techniques),
+                    FindingCount = 1,
+                    FirstSeen = finding.Time,
+                    LastSeen = finding.Time,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    Version = 1,
+                    PinId = Ids.New("pin"),
+                };
+                await db.ExecuteAsync(new CommandDefinition(Insert, incident, transaction, cancellationToken: cancellationToken));
+                await db.ExecuteAsync(new CommandDefinition(
+                    """
+                    insert into telemetry_pin (pin_id, agent_id, container_id, from_time, until_time, reason, expires_at)
+                    values (@pinId, @agentId, @containerId, @from, @until, @reason, null)
+                    """,
+                    new
+                    {
+                        pinId = incident.PinId, agentId, containerId = finding.ContainerId.Length == 0 ? null : finding.ContainerId,
+                        from = finding.Time - telemetry.PinBefore, until = finding.Time + telemetry.PinAfter, reason = $"incident {incident.IncidentId}",
+                    }, transaction, cancellationToken: cancellationToken));
+            }
+            else
+            {
+                incident.ChangeSeq = await changes.NextChangeAsync();
+                incident.FindingCount++;
+                if (finding.Time < incident.FirstSeen)
+                    incident.FirstSeen = finding.Time;
+                if (finding.Time > incident.LastSeen)
+                    incident.LastSeen = finding.Time;
+                if (Rank(SpecEnum.ToSpec(finding.Severity)) > Rank(incident.Severity))
+                    incident.Severity = SpecEnum.ToSpec(finding.Severity);
+                incident.Techniques = string.Join(',', incident.Techniques.Split(',').Union(techniques));
+                incident.ContainerName ??= finding.ContainerName;
+                incident.Image ??= finding.Image;
+                incident.UpdatedAt = now;
+                incident.Version++;
+                await db.ExecuteAsync(new CommandDefinition(Update, incident, transaction, cancellationToken: cancellationToken));
+                await db.ExecuteAsync(new CommandDefinition(
+                    "update telemetry_pin set from_time = @from, until_time = @until where pin_id = @pinId",
+                    new { pinId = incident.PinId, from = incident.FirstSeen - telemetry.PinBefore, until = incident.LastSeen + telemetry.PinAfter }, transaction, cancellationToken: cancellationToken));
+            }
+
+            var detail = new FindingDetail(finding.Lineage, finding.Events.Select(e => JsonDocument.Parse(e.Json).RootElement).ToList(), finding.FimAlertIds);
+            await db.ExecuteAsync(new CommandDefinition(
+                "insert into incident_finding (finding_id, incident_id, rule, time, summary, detail_json) values (@findingId, @incidentId, @rule, @time, @summary, @detail)",
+                new { findingId, incidentId = incident.IncidentId, rule = SpecEnum.ToSpec(finding.Rule), time = finding.Time, summary = Truncate(finding.Summary, 2000), detail = JsonSerializer.Serialize(detail, Segments.Json) },
+                transaction, cancellationToken: cancellationToken));
+            touched[incident.IncidentId] = incident;
+        }
+
+        return touched.Values.ToList();
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
+
+    private static int Rank(string severity) => severity switch { "critical" => 3, "high" => 2, "medium" => 1, _ => 0 };
+
+    public async Task<IncidentRow?> FindAsync(string incidentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition($"select {Columns} from incident where incident_id = @incidentId", new { incidentId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Incidents matching <paramref name="query"/> after change <paramref name="afterChange"/>, in change order, up to
+    /// <paramref name="take"/>; and the last change number there was when it looked (every change up to it was
+    /// committed before the list was read, so a poller may go on from there).
+    /// </summary>
+    public async Task<(IReadOnlyList<IncidentRow> Rows, long LastChange)> ListAsync(IncidentQuery query, long afterChange, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        // First the newest change number, then the list up to it: changes are committed in number order, so each
+        // up to it is in the list's snapshot (the other way round, one committed in between could be skipped).
+        var last = await db.ExecuteScalarAsync<long>(new CommandDefinition("select coalesce(max(change_seq), 0) from incident", cancellationToken: cancellationToken));
+        var (where, parameters) = Where(query, afterChange);
+        parameters.Add("take", take);
+        parameters.Add("last", last);
+        var rows = (await db.QueryAsync<IncidentRow>(new CommandDefinition(
+            $"select {Columns} from incident where {where} and change_seq <= @last order by change_seq limit @take", parameters, cancellationToken: cancellationToken))).AsList();
+        return (rows, last);
+    }
+
+    private static (string Where, DynamicParameters Parameters) Where(IncidentQuery query, long afterChange)
+    {
+        var clauses = new List<string> { "change_seq > @afterChange" };
+        var parameters = new DynamicParameters(new { afterChange });
+        void In<T>(string column, IReadOnlyCollection<T>? values) where T : struct, Enum
+        {
+            if (values is not { Count: > 0 })
+                return;
+            var names = values.Distinct().Select((v, i) => (Name: $"{column}{i}", Value: SpecEnum.ToSpec(v))).ToList();
+            foreach (var (name, value) in names)
+                parameters.Add(name, value);
+            clauses.Add($"{column} in ({string.Join(", ", names.Select(n => "@" + n.Name))})");
+        }
+
+        In("status", query.Status);
+        In("category", query.Category);
+        In("severity", query.Severity);
+        void Equal(string column, object? value, string op = "=")
+        {
+            if (value is null)
+                return;
+            clauses.Add($"{column} {op} @{column}{clauses.Count}");
+            parameters.Add($"{column}{clauses.Count - 1}", value);
+        }
+
+        Equal("agent_id", query.AgentId);
+        Equal("hostname", query.Hostname);
+        Equal("container_id", query.ContainerId);
+        Equal("last_seen", query.Since, ">=");
+        Equal("last_seen", query.Until, "<");
+        Equal("updated_at", query.UpdatedAfter, ">");
+        return (string.Join(" and ", clauses), parameters);
+    }
+
+    public async Task<IReadOnlyList<FindingRow>> FindingsAsync(string incidentId, (DateTimeOffset Time, string Id)? after, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FindingRow>(new CommandDefinition(
+            """
+            select finding_id, incident_id, rule, time, summary, detail_json from incident_finding
+            where incident_id = @incidentId and (@afterTime is null or time > @afterTime or (time = @afterTime and finding_id > @afterId))
+            order by time, finding_id limit @take
+            """,
+            new { incidentId, afterTime = after?.Time, afterId = after?.Id, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    public async Task<IReadOnlyList<NoteRow>> NotesAsync(string incidentId, string? afterId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<NoteRow>(new CommandDefinition(
+            "select note_id, incident_id, text, author, created_at from incident_note where incident_id = @incidentId and (@afterId is null or note_id > @afterId) order by note_id limit @take",
+            new { incidentId, afterId, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Whether the lifecycle allows going from <paramref name="from"/> to <paramref name="to"/> (a change to the same status is not a change).</summary>
+    public static bool Allowed(string from, IncidentStatus to) => to switch
+    {
+        IncidentStatus.Acknowledged => from == "open",
+        IncidentStatus.Resolved => from is "open" or "acknowledged",
+        IncidentStatus.Archived => from is "open" or "acknowledged" or "resolved",
+        IncidentStatus.Open => from is "acknowledged" or "resolved" or "archived",
+        _ => false,
+    };
+
+    private async Task<(IncidentRow? Row, ChangeRefusal Refusal)> LockedAsync(Changes changes, string incidentId, string? ifMatch, CancellationToken cancellationToken)
+    {
+        var row = await changes.Db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition(
+            $"select {Columns} from incident where incident_id = @incidentId", new { incidentId }, changes.Transaction, cancellationToken: cancellationToken));
+        if (row is null)
+            return (null, ChangeRefusal.NotFound);
+        return ETags.Matches(ifMatch, row.Version) ? (row, ChangeRefusal.None) : (row, ChangeRefusal.Stale);
+    }
+
+    /// <summary>Applies a status change to a row already read in <paramref name="changes"/>: stored, pin released or kept, audited.</summary>
+    private async Task ApplyStatusAsync(Changes changes, IncidentRow row, IncidentStatusChange change, Caller? actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
+    {
+        var before = snapshot(row);
+        var now = time.GetUtcNow();
+        row.Status = SpecEnum.ToSpec(change.Status);
+        (row.Resolution, row.ResolutionReason) = change.Status == IncidentStatus.Resolved
+            ? (SpecEnum.ToSpec(change.Resolution!.Value), change.Reason)
+            : change.Status == IncidentStatus.Archived ? (row.Resolution, row.ResolutionReason) : (null, null);
+        row.ChangeSeq = await changes.NextChangeAsync();
+        row.Version++;
+        row.UpdatedAt = now;
+        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
+        // Archived: its pinned data is kept for the retention period after this; reopened: kept again.
+        await changes.Db.ExecuteAsync(new CommandDefinition(
+            "update telemetry_pin set expires_at = @expiresAt where pin_id = @pinId",
+            new { pinId = row.PinId, expiresAt = change.Status == IncidentStatus.Archived ? now + telemetry.PinnedAfterArchive : (DateTimeOffset?)null },
+            changes.Transaction, cancellationToken: cancellationToken));
+        var action = change.Status switch
+        {
+            IncidentStatus.Acknowledged => "incident.acknowledge",
+            IncidentStatus.Resolved => "incident.resolve",
+            IncidentStatus.Archived => "incident.archive",
+            _ => "incident.reopen",
+        };
+        await audit.AppendAsync(changes.Db, changes.Transaction, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
+    }
+
+    public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> ChangeStatusAsync(string incidentId, string? ifMatch, IncidentStatusChange change, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
+    {
+        await using var changes = await BeginChangesAsync(cancellationToken);
+        var (row, refusal) = await LockedAsync(changes, incidentId, ifMatch, cancellationToken);
+        if (refusal != ChangeRefusal.None)
+            return (row, refusal);
+        if (row!.Status == SpecEnum.ToSpec(change.Status))
+            return (row, ChangeRefusal.None);
+        if (!Allowed(row.Status, change.Status))
+            return (row, ChangeRefusal.NotAllowed);
+        await ApplyStatusAsync(changes, row, change, actor, snapshot, cancellationToken);
+        await changes.CommitAsync(cancellationToken);
+        return (row, ChangeRefusal.None);
+    }
+
+    public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> AssignAsync(string incidentId, string? ifMatch, string? assignee, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
+    {
+        await using var changes = await BeginChangesAsync(cancellationToken);
+        var (row, refusal) = await LockedAsync(changes, incidentId, ifMatch, cancellationToken);
+        if (refusal != ChangeRefusal.None || row!.Assignee == assignee)
+            return (row, refusal);
+        var before = snapshot(row);
+        row.Assignee = assignee;
+        row.ChangeSeq = await changes.NextChangeAsync();
+        row.Version++;
+        row.UpdatedAt = time.GetUtcNow();
+        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
+        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.assign", "incident", incidentId, before, snapshot(row), cancellationToken);
+        await changes.CommitAsync(cancellationToken);
+        return (row, ChangeRefusal.None);
+    }
+
+    public async Task<NoteRow?> AddNoteAsync(string incidentId, string text, Caller actor, CancellationToken cancellationToken)
+    {
+        await using var changes = await BeginChangesAsync(cancellationToken);
+        var (row, refusal) = await LockedAsync(changes, incidentId, null, cancellationToken);
+        if (refusal != ChangeRefusal.None)
+            return null;
+        var note = new NoteRow { NoteId = Ids.New("not"), IncidentId = incidentId, Text = text, Author = actor.TokenId, CreatedAt = time.GetUtcNow() };
+        await changes.Db.ExecuteAsync(new CommandDefinition(
+            "insert into incident_note (note_id, incident_id, text, author, created_at) values (@NoteId, @IncidentId, @Text, @Author, @CreatedAt)", note, changes.Transaction, cancellationToken: cancellationToken));
+        row!.ChangeSeq = await changes.NextChangeAsync();
+        row.Version++;
+        row.UpdatedAt = note.CreatedAt;
+        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
+        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.note", "incident", incidentId, null, new { note = note.NoteId, text }, cancellationToken);
+        await changes.CommitAsync(cancellationToken);
+        return note;
+    }
+
+    public const int BulkLimit = 1000;
+
+    public async Task<IncidentBulkResult> ChangeInBulkAsync(IncidentQuery query, IncidentStatusChange change, bool dryRun, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
+    {
+        await using var changes = await BeginChangesAsync(cancellationToken);
+        var (where, parameters) = Where(query, 0);
+        var matched = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {where}", parameters, changes.Transaction, cancellationToken: cancellationToken));
+        // Only the incidents the change applies to are taken, so that sending the request again goes on where this one stopped.
+        var from = new[] { "open", "acknowledged", "resolved", "archived" }.Where(status => Allowed(status, change.Status)).ToList();
+        var applicable = $"{where} and status in ({string.Join(", ", from.Select(f => $"'{f}'"))})";
+        var applicableCount = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {applicable}", parameters, changes.Transaction, cancellationToken: cancellationToken));
+        parameters.Add("take", BulkLimit);
+        var rows = (await changes.Db.QueryAsync<IncidentRow>(new CommandDefinition(
+            $"select {Columns} from incident where {applicable} order by change_seq limit @take", parameters, changes.Transaction, cancellationToken: cancellationToken))).AsList();
+        if (!dryRun)
+        {
+            foreach (var row in rows)
+                await ApplyStatusAsync(changes, row, change, actor, snapshot, cancellationToken);
+            await changes.CommitAsync(cancellationToken);
+        }
+
+        return new IncidentBulkResult { DryRun = dryRun, Matched = matched, Changed = rows.Count, Skipped = matched - applicableCount, Remaining = applicableCount - rows.Count };
+    }
+}
