@@ -338,7 +338,8 @@ public sealed class AgentDetection(DetectionSettings settings)
         while (chain.Count < MaxDepth && !chain.Contains(current))
         {
             chain.Add(current);
-            if (!_processes.TryGetValue(current, out var node) || node.Ppid is not { } parent || parent <= 0)
+            // Ancestors detection knows of only: an unknown parent would be a nameless step in the lineage.
+            if (!_processes.TryGetValue(current, out var node) || node.Ppid is not { } parent || parent <= 0 || !_processes.ContainsKey(parent))
                 break;
             current = parent;
         }

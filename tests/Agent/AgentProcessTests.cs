@@ -128,6 +128,53 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
             new[] { ("cat", "/srv/app/application.cfg", FimOperation.Read, config.Id), ("cp", "/etc/passwd", FimOperation.Read, passwd.Id), ("vi", "/srv/app/application.cfg", FimOperation.Read, config.Id), ("vi", "/srv/app/application.cfg", FimOperation.Write, config.Id) },
             alerts.Select(a => (a.Process!.Name, a.Path, a.Action, a.RuleId)).Order());
         Assert.Equal("7f9c2ba4e88f", alerts.Single(a => a.Path == "/etc/passwd").Container!.Id);
+
+        await IncidentsOfTheSimulationAsync(agentId);
+    }
+
+    /// <summary>
+    /// What detection makes of the simulation (issue 6's acceptance): one data exfiltration with the chain as evidence,
+    /// risk context naming MYSQL_PASSWORD (no value anywhere) and mysql and vault as sensitive services, the FIM incident,
+    /// and a bundle whose timeline has the attacker's steps in order.
+    /// </summary>
+    private async Task IncidentsOfTheSimulationAsync(string agentId)
+    {
+        await Incidents.IncidentScenario.DetectAsync(api);
+        var admin = api.Admin();
+        var exfiltration = Assert.Single((await admin.ListIncidentsAsync(agentId: agentId, category: [IncidentCategory.DataExfiltration])).Items);
+        Assert.Equal(("7f9c2ba4e88f", IncidentSeverity.Critical), (exfiltration.Resource.ContainerId, exfiltration.Severity));
+        var finding = Assert.Single((await admin.ListIncidentFindingsAsync(exfiltration.Id)).Items);
+        Assert.Equal(["java", "sh", "cp", "curl"], finding.Lineage.Select(p => p.Name));
+        Assert.Contains(finding.Events.OfType<FileAccessEvent>(), e => e.Path == "/etc/passwd");
+        Assert.Contains(finding.Events.OfType<NetworkConnectEvent>(), e => (e.RemoteAddress, e.RemotePort) == ("203.0.113.9", 80));
+
+        var risk = await admin.GetIncidentRiskAsync(exfiltration.Id);
+        Assert.Equal(["MYSQL_PASSWORD"], risk.SecretEnvironment);
+        Assert.Contains(risk.Services, s => (s.Address, s.Port, s.Service, s.Sensitive) == ("10.0.3.20", 3306, "mysql", true));
+        Assert.Contains(risk.Services, s => (s.Address, s.Port, s.Service, s.Sensitive) == ("10.0.3.21", 8200, "vault", true));
+        Assert.Contains(risk.Reasons, r => r.Factor == RiskReasonFactor.ImageVulnerabilities && r.Detail.Contains("CVE-2017-5638", StringComparison.Ordinal));
+        Assert.InRange(risk.Score, 75, 100);
+        Assert.Equal(IncidentSeverity.Critical, risk.Level);
+
+        var tamper = Assert.Single((await admin.ListIncidentsAsync(agentId: agentId, category: [IncidentCategory.FimTamper])).Items);
+        Assert.Contains("vi", tamper.Summary);
+
+        // The bundle: incident.json and risk.json beside the flight data, and the attacker's steps in order in the timeline.
+        using var http = api.Http(api.AdminSecret);
+        using var response = await http.GetAsync(exfiltration.Links.Bundle);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        using var zip = new System.IO.Compression.ZipArchive(await response.Content.ReadAsStreamAsync());
+        string Entry(string name) => new StreamReader(zip.GetEntry(name)!.Open()).ReadToEnd();
+        var timeline = Entry("timeline.txt").Split('\n');
+        int Step(string text) => Array.FindIndex(timeline, line => line.Contains(text, StringComparison.Ordinal));
+        var steps = new[] { Step("java(4101) -> sh(4230)"), Step("sh(4230) -> cp(4231)"), Step("cp(4231) read /etc/passwd"), Step("sh(4230) -> curl(4232)"), Step("-> 203.0.113.9:80") };
+        Assert.All(steps, step => Assert.True(step >= 0, "a step is missing from the timeline:\n" + string.Join('\n', timeline.Take(50))));
+        Assert.Equal(steps.Order(), steps);
+        Assert.Contains(exfiltration.Id, Entry("incident.json"));
+        var riskJson = Entry("risk.json");
+        Assert.Contains("MYSQL_PASSWORD", riskJson);
+        Assert.Contains("\"vault\"", riskJson);
+        Assert.Contains("risk.json", Entry("manifest.json"));
     }
 
     [Fact]
