@@ -11,6 +11,7 @@ using Platform.Api.Http;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
+using Platform.Api.Webhooks;
 
 var builder = WebApplication.CreateBuilder(args);
 
@@ -34,7 +35,8 @@ builder.Services
     .AddAuditFeature()
     .AddFimFeature(builder.Configuration)
     .AddTelemetryFeature(builder.Configuration)
-    .AddIncidentsFeature(builder.Configuration);
+    .AddIncidentsFeature(builder.Configuration)
+    .AddWebhooksFeature(builder.Configuration);
 
 var app = builder.Build();
 
@@ -64,6 +66,7 @@ api.MapCompliance();
 api.MapTelemetry();
 api.MapForensics();
 api.MapIncidents();
+api.MapWebhooks();
 
 await app.Services.PrepareStorageAsync();
 app.Run();

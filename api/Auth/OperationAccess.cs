@@ -85,6 +85,13 @@ public static class OperationAccess
         ["assignIncident"] = Access.For(Role.Admin, Role.Operator),
         ["addIncidentNote"] = Access.For(Role.Admin, Role.Operator),
         ["changeIncidentsInBulk"] = Access.For(Role.Admin, Role.Operator),
+        ["createWebhook"] = Access.For(Role.Admin, Role.Operator),
+        ["listWebhooks"] = Access.For(Role.Admin, Role.Operator),
+        ["getWebhook"] = Access.For(Role.Admin, Role.Operator),
+        ["replaceWebhook"] = Access.For(Role.Admin, Role.Operator),
+        ["deleteWebhook"] = Access.For(Role.Admin, Role.Operator),
+        ["listWebhookDeliveries"] = Access.For(Role.Admin, Role.Operator),
+        ["redeliverWebhookDelivery"] = Access.For(Role.Admin, Role.Operator),
     };
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)

@@ -73,3 +73,8 @@ public static partial class IncidentsRoutes
 {
     public static partial IEndpointRouteBuilder MapIncidents(this IEndpointRouteBuilder app) => app.MapIncidentsOperations<Incidents.IncidentEndpoints>();
 }
+
+public static partial class WebhooksRoutes
+{
+    public static partial IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app) => app.MapWebhooksOperations<Webhooks.WebhookEndpoints>();
+}

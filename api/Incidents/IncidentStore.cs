@@ -80,7 +80,7 @@ public enum ChangeRefusal
 /// transaction-scoped advisory lock; SQLite has one writer) and takes the next <c>change_seq</c>, so the order
 /// of change numbers is the order of commits: what a SOAR poller's cursor relies on.
 /// </summary>
-public sealed class IncidentStore(Database database, AuditLog audit, DetectionOptions options, TelemetryOptions telemetry, TimeProvider time)
+public sealed class IncidentStore(Database database, AuditLog audit, DetectionOptions options, TelemetryOptions telemetry, TimeProvider time, Webhooks.WebhookStore webhooks, Webhooks.WebhookDispatcher dispatcher)
 {
     private const string Columns = """
         incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
@@ -102,7 +102,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         """;
 
     /// <summary>A writing transaction in which incidents may change (see the class summary).</summary>
-    public sealed class Changes(DbConnection db, DbTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    public sealed class Changes(DbConnection db, DbTransaction transaction, IDisposable? turn, Action committed) : IAsyncDisposable
     {
         public DbConnection Db { get; } = db;
         public DbTransaction Transaction { get; } = transaction;
@@ -115,7 +115,11 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             return ++_next;
         }
 
-        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+        public async Task CommitAsync(CancellationToken cancellationToken)
+        {
+            await Transaction.CommitAsync(cancellationToken);
+            committed();
+        }
 
         public async ValueTask DisposeAsync()
         {
@@ -135,7 +139,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         var transaction = await db.BeginTransactionAsync(cancellationToken);
         if (database.Provider == StorageProvider.Postgres)
             await db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, transaction, cancellationToken: cancellationToken));
-        return new Changes(db, transaction, turn);
+        return new Changes(db, transaction, turn, dispatcher.Wake);
     }
 
     /// <summary>
@@ -146,6 +150,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
     {
         var touched = new Dictionary<string, IncidentRow>(StringComparer.Ordinal);
+        var created = new HashSet<string>(StringComparer.Ordinal);
         var (db, transaction) = (changes.Db, changes.Transaction);
         foreach (var finding in findings.OrderBy(f => f.Time))
         {
@@ -191,6 +196,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                     PinId = Ids.New("pin"),
                 };
                 await db.ExecuteAsync(new CommandDefinition(Insert, incident, transaction, cancellationToken: cancellationToken));
+                created.Add(incident.IncidentId);
                 await db.ExecuteAsync(new CommandDefinition(
                     """
                     insert into telemetry_pin (pin_id, agent_id, container_id, from_time, until_time, reason, expires_at)
@@ -231,8 +237,15 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             touched[incident.IncidentId] = incident;
         }
 
+        // One event an incident a transaction, with its state at the end of it.
+        foreach (var incident in touched.Values)
+            await NotifyAsync(changes, incident, created.Contains(incident.IncidentId), cancellationToken);
         return touched.Values.ToList();
     }
+
+    /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
+    private Task NotifyAsync(Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
+        webhooks.EnqueueAsync(changes.Db, changes.Transaction, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentEndpoints.ToContract(row), cancellationToken);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
 
@@ -362,6 +375,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             _ => "incident.reopen",
         };
         await audit.AppendAsync(changes.Db, changes.Transaction, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
+        await NotifyAsync(changes, row, created: false, cancellationToken);
     }
 
     public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> ChangeStatusAsync(string incidentId, string? ifMatch, IncidentStatusChange change, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
@@ -392,6 +406,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         row.UpdatedAt = time.GetUtcNow();
         await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
         await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.assign", "incident", incidentId, before, snapshot(row), cancellationToken);
+        await NotifyAsync(changes, row, created: false, cancellationToken);
         await changes.CommitAsync(cancellationToken);
         return (row, ChangeRefusal.None);
     }
@@ -410,6 +425,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         row.UpdatedAt = note.CreatedAt;
         await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
         await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.note", "incident", incidentId, null, new { note = note.NoteId, text }, cancellationToken);
+        await NotifyAsync(changes, row, created: false, cancellationToken);
         await changes.CommitAsync(cancellationToken);
         return note;
     }

@@ -1,0 +1,188 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Polly;
+using Polly.Retry;
+
+namespace Platform.Api.Webhooks;
+
+/// <summary>The signature receivers check: HMAC-SHA256 of "&lt;timestamp&gt;.&lt;body&gt;" with the subscription's secret.</summary>
+public static class WebhookSignature
+{
+    public const string IdHeader = "Platform-Webhook-Id";
+    public const string TimestampHeader = "Platform-Webhook-Timestamp";
+    public const string SignatureHeader = "Platform-Webhook-Signature";
+
+    public static string Sign(string secret, long timestamp, ReadOnlySpan<byte> body)
+    {
+        var prefix = Encoding.UTF8.GetBytes(timestamp.ToString(CultureInfo.InvariantCulture) + ".");
+        var message = new byte[prefix.Length + body.Length];
+        prefix.CopyTo(message, 0);
+        body.CopyTo(message.AsSpan(prefix.Length));
+        return "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), message));
+    }
+
+    /// <summary>What a receiver does: the signature matches (compared in constant time) and the timestamp is within <paramref name="tolerance"/> of now.</summary>
+    public static bool Verify(string secret, string? timestamp, string? signature, ReadOnlySpan<byte> body, DateTimeOffset now, TimeSpan tolerance)
+    {
+        if (!long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) || signature is null)
+            return false;
+        if ((now - DateTimeOffset.FromUnixTimeSeconds(seconds)).Duration() > tolerance)
+            return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(Sign(secret, seconds, body)), Encoding.ASCII.GetBytes(signature));
+    }
+}
+
+/// <summary>
+/// Sends the outbox: due deliveries are claimed (one instance each), signed and POSTed, with a couple of quick
+/// Polly retries for connection failures within an attempt; an attempt that fails is tried again later with
+/// back-off (<see cref="WebhookOptions.Backoff"/>), up to <see cref="WebhookOptions.MaxAttempts"/>. Redirects are
+/// not followed and every address is checked (<see cref="OutboundAddresses"/>).
+/// </summary>
+public sealed class WebhookDispatcher : BackgroundService
+{
+    private const int ClaimBatch = 32;
+
+    private readonly WebhookStore _store;
+    private readonly WebhookOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<WebhookDispatcher> _logger;
+    private readonly HttpClient _http;
+    private readonly ResiliencePipeline _retry;
+    private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    public WebhookDispatcher(WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger)
+    {
+        (_store, _options, _time, _logger) = (store, options, time, logger);
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            ConnectCallback = (context, token) => addresses.ConnectAsync(context.DnsEndPoint, token),
+            ConnectTimeout = options.Timeout,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+            UseProxy = false,
+        })
+        { Timeout = options.Timeout };
+        _retry = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                // Only a connection that failed to open or broke before an answer; an answer (any status) is the attempt's result.
+                ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>(e => e.StatusCode is null && Refusal(e) is null),
+                MaxRetryAttempts = 2,
+                Delay = TimeSpan.FromMilliseconds(200),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            })
+            .Build();
+    }
+
+    public void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+                _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DrainAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogError(ex, "Webhook pass failed; the deliveries stay queued.");
+            }
+
+            try
+            {
+                await _wake.WaitAsync(_options.PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Sends everything due now (the service does this in the background; tests call it).</summary>
+    public async Task DrainAsync(CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                var now = _time.GetUtcNow();
+                var due = await _store.ClaimDueAsync(now, now + _options.ClaimDuration, ClaimBatch, cancellationToken);
+                if (due.Count == 0)
+                    return;
+                await Task.WhenAll(due.Select(d => SendAsync(d, cancellationToken)));
+            }
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task SendAsync(DeliveryRow delivery, CancellationToken cancellationToken)
+    {
+        var webhook = await _store.FindAsync(delivery.WebhookId, cancellationToken);
+        if (webhook is null)
+            return;
+        int? status = null;
+        string? error = null;
+        try
+        {
+            var body = Encoding.UTF8.GetBytes(delivery.Payload);
+            using var response = await _retry.ExecuteAsync(async token =>
+            {
+                var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
+                using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
+                request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
+                request.Headers.Add(WebhookSignature.IdHeader, delivery.DeliveryId);
+                request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
+                request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(webhook.Secret, timestamp, body));
+                return await _http.SendAsync(request, token);
+            }, cancellationToken);
+            status = (int)response.StatusCode;
+            if (status is >= 300 and < 400)
+                error = $"HTTP {status}: redirects are not followed (to {response.Headers.Location})";
+            else if (status is < 200 or >= 300)
+                error = $"HTTP {status} {response.ReasonPhrase}";
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            error = ex is TaskCanceledException ? $"No answer within {_options.Timeout.TotalSeconds:0} s" : Refusal(ex) ?? ex.Message;
+        }
+
+        await _store.RecordAttemptAsync(delivery, status, error, _options, CancellationToken.None);
+    }
+
+    /// <summary>The address check's refusal inside a connection failure, if that is what it was.</summary>
+    private static string? Refusal(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e.Message.StartsWith(OutboundAddresses.RefusedPrefix, StringComparison.Ordinal))
+                return e.Message;
+        }
+
+        return null;
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+}

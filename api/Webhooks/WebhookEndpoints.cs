@@ -1,0 +1,156 @@
+using FluentValidation;
+using Platform.Api.Audit;
+using Platform.Api.Auth;
+using Platform.Api.Generated;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Webhooks;
+
+public static class WebhooksFeature
+{
+    public static IServiceCollection AddWebhooksFeature(this IServiceCollection services, IConfiguration configuration) =>
+        services
+            .AddSingleton((configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions()).Checked())
+            .AddSingleton<OutboundAddresses>()
+            .AddSingleton<WebhookStore>()
+            .AddSingleton<WebhookDispatcher>()
+            .AddHostedService(services => services.GetRequiredService<WebhookDispatcher>())
+            .AddScoped<WebhookEndpoints>()
+            .AddSingleton<IValidator<WebhookSpec>, WebhookSpecValidator>();
+}
+
+public sealed class WebhookSpecValidator : AbstractValidator<WebhookSpec>
+{
+    public WebhookSpecValidator(OutboundAddresses addresses)
+    {
+        RuleFor(w => w.Url).NotEmpty().MaximumLength(2000).Custom((url, context) =>
+        {
+            if (url is not null && addresses.UrlProblem(url) is { } problem)
+                context.AddFailure("url", $"'url' {problem}.");
+        });
+        RuleFor(w => w.Events).NotEmpty().WithMessage("Subscribe to at least one event: incident.created, incident.updated.")
+            .Must(events => events.Distinct().Count() == events.Count).WithMessage("List each event once.");
+        RuleFor(w => w.Secret).MinimumLength(32).MaximumLength(200).When(w => w.Secret is not null);
+        RuleFor(w => w.Description).MaximumLength(500);
+    }
+}
+
+public sealed class WebhookEndpoints(Database database, WebhookStore store, AuditLog audit, TimeProvider time, WebhookDispatcher dispatcher) : WebhooksHandlersBase
+{
+    public override async Task<IResult> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var secret = body.Secret ?? Secrets.New("whsec_");
+        var row = new WebhookRow
+        {
+            WebhookId = Ids.New("whk"), Url = body.Url, Events = Events(body), Description = body.Description, Secret = secret,
+            Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
+        };
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await store.InsertAsync(db, transaction, row, cancellationToken);
+        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.create", "webhook", row.WebhookId, null, ToContract(row), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = secret });
+    }
+
+    public override async Task<IResult> ListWebhooks(HttpContext http, int limit, string? cursor, CancellationToken cancellationToken)
+    {
+        var rows = await store.ListAsync(Cursor.Decode(cursor), limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, w => w.WebhookId);
+        return TypedResults.Ok(new WebhookPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> GetWebhook(HttpContext http, string webhookId, CancellationToken cancellationToken)
+    {
+        var row = await store.FindAsync(webhookId, cancellationToken);
+        if (row is null)
+            return NotFound(webhookId);
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(ToContract(row));
+    }
+
+    public override async Task<IResult> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
+        if (row is null)
+            return NotFound(webhookId);
+        if (!ETags.Matches(if_Match, row.Version))
+            return Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row.Version}; read it again and retry.");
+        var before = ToContract(row);
+        var enable = body.Enabled != false;
+        var expected = row.Version;
+        (row.Url, row.Events, row.Description, row.Secret) = (body.Url, Events(body), body.Description, body.Secret ?? row.Secret);
+        if (enable && row.Enabled == 0)
+            (row.ConsecutiveFailures, row.DisabledReason) = (0, null); // enabled again: a fresh start
+        row.Enabled = enable ? 1 : 0;
+        row.UpdatedAt = time.GetUtcNow();
+        row.Version++;
+        if (!await store.UpdateAsync(db, transaction, row, expected, cancellationToken))
+            return Problems.PreconditionFailed($"Webhook '{webhookId}' changed meanwhile; read it again and retry.");
+        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.replace", "webhook", webhookId, before, ToContract(row), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        dispatcher.Wake();
+        http.Response.Headers.ETag = ETags.For(row.Version);
+        return TypedResults.Ok(ToContract(row));
+    }
+
+    public override async Task<IResult> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
+        if (row is null)
+            return NotFound(webhookId);
+        if (!ETags.Matches(if_Match, row.Version))
+            return Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row.Version}; read it again and retry.");
+        await store.DeleteAsync(db, transaction, webhookId, cancellationToken);
+        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.delete", "webhook", webhookId, ToContract(row), null, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public override async Task<IResult> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
+    {
+        if (await store.FindAsync(webhookId, cancellationToken) is null)
+            return NotFound(webhookId);
+        var rows = await store.DeliveriesAsync(webhookId, Cursor.Decode(cursor), limit + 1, cancellationToken);
+        var (items, next) = Cursor.Page(rows, limit, d => d.DeliveryId);
+        return TypedResults.Ok(new WebhookDeliveryPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+    }
+
+    public override async Task<IResult> RedeliverWebhookDelivery(HttpContext http, string webhookId, string deliveryId, CancellationToken cancellationToken)
+    {
+        var copy = await store.RedeliverAsync(webhookId, deliveryId, cancellationToken);
+        if (copy is null)
+            return Problems.NotFound($"Webhook '{webhookId}' has no delivery '{deliveryId}'.");
+        dispatcher.Wake();
+        return TypedResults.Accepted($"/api/v1/webhooks/{webhookId}/deliveries", ToContract(copy));
+    }
+
+    private static IResult NotFound(string webhookId) => Problems.NotFound($"There is no webhook '{webhookId}'.");
+
+    private static string Events(WebhookSpec body) => string.Join(',', body.Events.Select(SpecEnum.ToSpec));
+
+    public static Webhook ToContract(WebhookRow row) => new()
+    {
+        Id = row.WebhookId, Url = row.Url, Events = row.Events.Split(',').Select(SpecEnum.FromSpec<WebhookEventType>).ToList(), Description = row.Description,
+        Enabled = row.Enabled == 1, DisabledReason = row.DisabledReason, ConsecutiveFailures = row.ConsecutiveFailures, CreatedAt = row.CreatedAt, UpdatedAt = row.UpdatedAt,
+        Version = row.Version,
+    };
+
+    private static WebhookDelivery ToContract(DeliveryRow row) => new()
+    {
+        Id = row.DeliveryId, WebhookId = row.WebhookId, EventId = row.EventId, EventType = SpecEnum.FromSpec<WebhookEventType>(row.EventType), IncidentId = row.IncidentId,
+        Status = SpecEnum.FromSpec<WebhookDeliveryStatus>(row.Status), Attempts = row.Attempts, NextAttemptAt = row.NextAttemptAt, LastAttemptAt = row.LastAttemptAt,
+        LastStatusCode = row.LastStatusCode, LastError = row.LastError, CreatedAt = row.CreatedAt, DeliveredAt = row.DeliveredAt, RedeliveryOf = row.RedeliveryOf,
+    };
+}

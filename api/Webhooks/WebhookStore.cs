@@ -1,0 +1,221 @@
+using System.Data.Common;
+using System.Text.Json;
+using Dapper;
+using Platform.Api.Http;
+using Platform.Api.Storage;
+using Platform.Contracts;
+
+namespace Platform.Api.Webhooks;
+
+public sealed class WebhookRow
+{
+    public required string WebhookId { get; init; }
+    public required string Url { get; set; }
+    public required string Events { get; set; }
+    public string? Description { get; set; }
+    public required string Secret { get; set; }
+    public int Enabled { get; set; }
+    public string? DisabledReason { get; set; }
+    public int ConsecutiveFailures { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public int Version { get; set; }
+}
+
+public sealed class DeliveryRow
+{
+    public required string DeliveryId { get; init; }
+    public required string WebhookId { get; init; }
+    public required string EventId { get; init; }
+    public required string EventType { get; init; }
+    public required string IncidentId { get; init; }
+    public required string Payload { get; init; }
+    public required string Status { get; set; }
+    public int Attempts { get; set; }
+    public DateTimeOffset? NextAttemptAt { get; set; }
+    public DateTimeOffset? LastAttemptAt { get; set; }
+    public int? LastStatusCode { get; set; }
+    public string? LastError { get; set; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset? DeliveredAt { get; set; }
+    public string? RedeliveryOf { get; init; }
+}
+
+/// <summary>Subscriptions, and the outbox of deliveries (written with the incident change they tell of).</summary>
+public sealed class WebhookStore(Database database, TimeProvider time)
+{
+    private const string Columns = "webhook_id, url, events, description, secret, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
+
+    private const string DeliveryColumns =
+        "delivery_id, webhook_id, event_id, event_type, incident_id, payload, status, attempts, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, delivered_at, redelivery_of";
+
+    private static readonly JsonSerializerOptions PayloadJson = new(Telemetry.Segments.Json);
+
+    public async Task InsertAsync(DbConnection db, DbTransaction transaction, WebhookRow row, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            $"insert into webhook ({Columns}) values (@WebhookId, @Url, @Events, @Description, @Secret, @Enabled, @DisabledReason, @ConsecutiveFailures, @CreatedAt, @UpdatedAt, @Version)",
+            row, transaction, cancellationToken: cancellationToken));
+
+    public async Task<bool> UpdateAsync(DbConnection db, DbTransaction transaction, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
+        await db.ExecuteAsync(new CommandDefinition(
+            """
+            update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, enabled = @Enabled, disabled_reason = @DisabledReason,
+                consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt, version = @Version
+            where webhook_id = @WebhookId and version = @expectedVersion
+            """,
+            new { row.Url, row.Events, row.Description, row.Secret, row.Enabled, row.DisabledReason, row.ConsecutiveFailures, row.UpdatedAt, row.Version, row.WebhookId, expectedVersion },
+            transaction, cancellationToken: cancellationToken)) == 1;
+
+    public async Task DeleteAsync(DbConnection db, DbTransaction transaction, string webhookId, CancellationToken cancellationToken)
+    {
+        await db.ExecuteAsync(new CommandDefinition("delete from webhook_delivery where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
+        await db.ExecuteAsync(new CommandDefinition("delete from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
+    }
+
+    public async Task<WebhookRow?> FindAsync(string webhookId, CancellationToken cancellationToken, DbConnection? db = null, DbTransaction? transaction = null)
+    {
+        if (db is not null)
+            return await db.QuerySingleOrDefaultAsync<WebhookRow>(new CommandDefinition($"select {Columns} from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
+        await using var own = await database.OpenAsync(cancellationToken);
+        return await FindAsync(webhookId, cancellationToken, own);
+    }
+
+    public async Task<IReadOnlyList<WebhookRow>> ListAsync(string? afterId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<WebhookRow>(new CommandDefinition(
+            $"select {Columns} from webhook where (@afterId is null or webhook_id > @afterId) order by webhook_id limit @take", new { afterId, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>Queues the event for every enabled subscription to its type, in the transaction of the change it tells of.</summary>
+    public async Task<int> EnqueueAsync(DbConnection db, DbTransaction transaction, WebhookEventType type, Incident incident, CancellationToken cancellationToken)
+    {
+        var typeName = SpecEnum.ToSpec(type);
+        var subscribers = (await db.QueryAsync<(string WebhookId, string Events)>(new CommandDefinition(
+            "select webhook_id, events from webhook where enabled = 1", transaction: transaction, cancellationToken: cancellationToken)))
+            .Where(w => w.Events.Split(',').Contains(typeName)).ToList();
+        if (subscribers.Count == 0)
+            return 0;
+        var now = time.GetUtcNow();
+        var eventId = Ids.New("evt");
+        var payload = JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
+        var ids = Ids.New("whd", subscribers.Count);
+        await db.ExecuteAsync(new CommandDefinition(
+            $"""
+            insert into webhook_delivery ({DeliveryColumns})
+            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
+            """,
+            subscribers.Select((w, i) => new DeliveryRow
+            {
+                DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payload,
+                Status = "pending", NextAttemptAt = now, CreatedAt = now,
+            }), transaction, cancellationToken: cancellationToken));
+        return subscribers.Count;
+    }
+
+    /// <summary>
+    /// Takes up to <paramref name="take"/> due deliveries of enabled subscriptions for this instance until
+    /// <paramref name="claimUntil"/>. PostgreSQL skips rows another instance is taking (SKIP LOCKED); each delivery
+    /// is sent by one instance at a time.
+    /// </summary>
+    public async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int take, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        var skipLocked = database.Provider == StorageProvider.Postgres ? "for update skip locked" : "";
+        return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
+            $"""
+            update webhook_delivery set claimed_until = @claimUntil
+            where delivery_id in (
+                select delivery_id from webhook_delivery
+                where status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)
+                  and webhook_id in (select webhook_id from webhook where enabled = 1)
+                order by next_attempt_at, delivery_id
+                limit @take
+                {skipLocked})
+            returning {DeliveryColumns}
+            """,
+            new { now, claimUntil, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>What an attempt came to: the delivery's state, and the subscription's failure count (disabled past the limit).</summary>
+    public async Task RecordAttemptAsync(DeliveryRow delivery, int? statusCode, string? error, WebhookOptions options, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var success = error is null && statusCode is >= 200 and < 300;
+        delivery.Attempts++;
+        delivery.LastAttemptAt = now;
+        delivery.LastStatusCode = statusCode;
+        delivery.LastError = error;
+        if (success)
+        {
+            (delivery.Status, delivery.DeliveredAt, delivery.NextAttemptAt) = ("delivered", now, null);
+        }
+        else if (delivery.Attempts >= options.MaxAttempts)
+        {
+            (delivery.Status, delivery.NextAttemptAt) = ("failed", null);
+        }
+        else
+        {
+            delivery.NextAttemptAt = now + WebhookOptions.Backoff(delivery.Attempts);
+        }
+
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await db.ExecuteAsync(new CommandDefinition(
+            """
+            update webhook_delivery set status = @Status, attempts = @Attempts, next_attempt_at = @NextAttemptAt, last_attempt_at = @LastAttemptAt,
+                last_status_code = @LastStatusCode, last_error = @LastError, delivered_at = @DeliveredAt, claimed_until = null
+            where delivery_id = @DeliveryId
+            """, delivery, transaction, cancellationToken: cancellationToken));
+        if (success)
+        {
+            await db.ExecuteAsync(new CommandDefinition("update webhook set consecutive_failures = 0 where webhook_id = @WebhookId", delivery, transaction, cancellationToken: cancellationToken));
+        }
+        else
+        {
+            var reason = $"{options.DisableAfterFailures} attempts in a row failed (last: {error ?? $"HTTP {statusCode}"}).";
+            await db.ExecuteAsync(new CommandDefinition(
+                """
+                update webhook set consecutive_failures = consecutive_failures + 1,
+                    enabled = case when consecutive_failures + 1 >= @limit then 0 else enabled end,
+                    disabled_reason = case when consecutive_failures + 1 >= @limit and enabled = 1 then @reason else disabled_reason end
+                where webhook_id = @webhookId
+                """,
+                new { webhookId = delivery.WebhookId, limit = options.DisableAfterFailures, reason }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(string webhookId, string? beforeId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
+            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and (@beforeId is null or delivery_id < @beforeId) order by delivery_id desc limit @take",
+            new { webhookId, beforeId, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    public async Task<DeliveryRow?> RedeliverAsync(string webhookId, string deliveryId, CancellationToken cancellationToken)
+    {
+        using var turn = await database.WriterTurnAsync(cancellationToken);
+        await using var db = await database.OpenAsync(cancellationToken);
+        var original = await db.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
+            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, cancellationToken: cancellationToken));
+        if (original is null)
+            return null;
+        var now = time.GetUtcNow();
+        var copy = new DeliveryRow
+        {
+            DeliveryId = Ids.New("whd"), WebhookId = webhookId, EventId = original.EventId, EventType = original.EventType, IncidentId = original.IncidentId,
+            Payload = original.Payload, Status = "pending", NextAttemptAt = now, CreatedAt = now, RedeliveryOf = original.DeliveryId,
+        };
+        await db.ExecuteAsync(new CommandDefinition(
+            $"""
+            insert into webhook_delivery ({DeliveryColumns})
+            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
+            """, copy, cancellationToken: cancellationToken));
+        return copy;
+    }
+}
