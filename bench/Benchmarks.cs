@@ -34,6 +34,9 @@ public static class Benchmarks
         ("telemetry-postgres", "telemetry", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => TelemetryBenchmarks.RunAsync(StorageProvider.Postgres, settings, results)),
         ("forensics", "forensics", _ => true, ForensicBenchmarks.RunAsync),
         ("agent", "agent", _ => true, AgentBenchmarks.RunAsync),
+        ("incidents-detection", "incidents", _ => true, IncidentBenchmarks.DetectionAsync),
+        ("incidents-list-sqlite", "incidents", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Sqlite, settings, results)),
+        ("incidents-list-postgres", "incidents", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Postgres, settings, results)),
     ];
 
     public static async Task Main(string[] args)
@@ -109,11 +112,13 @@ public sealed class BenchApi : WebApplicationFactory<Program>
     private readonly string _data;
     private readonly bool _ownsData;
     private readonly StorageProvider _provider;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
     /// <param name="dataDirectory">The data directory to use and leave in place; by default a temp directory, deleted at the end.</param>
-    public BenchApi(StorageProvider provider, string? dataDirectory = null)
+    public BenchApi(StorageProvider provider, string? dataDirectory = null, IReadOnlyDictionary<string, string>? settings = null)
     {
         _provider = provider;
+        _settings = settings ?? new Dictionary<string, string>();
         _ownsData = dataDirectory is null;
         _data = dataDirectory ?? Directory.CreateTempSubdirectory("platform-bench-").FullName;
         // The factory looks for the api's content root next to a test project; tell it where it is.
@@ -144,6 +149,8 @@ public sealed class BenchApi : WebApplicationFactory<Program>
         builder.UseSetting("PLATFORM_ADMIN_TOKEN", AdminSecret);
         builder.UseSetting("Platform:RateLimit:PermitsPerMinute", "1000000000");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in _settings)
+            builder.UseSetting(key, value);
         if (_provider == StorageProvider.Postgres)
         {
             Platform.Tests.Infrastructure.PostgresCluster.Durable = true;

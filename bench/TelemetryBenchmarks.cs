@@ -106,7 +106,7 @@ public static class TelemetryBenchmarks
     }
 
     /// <summary>Runs one task per sender at once; wall time and CPU (percent of one core) of the whole process.</summary>
-    private static async Task<(double Seconds, double Cpu)> Measure(int senders, Func<int, Task> send)
+    internal static async Task<(double Seconds, double Cpu)> Measure(int senders, Func<int, Task> send)
     {
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();

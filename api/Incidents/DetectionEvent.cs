@@ -20,7 +20,10 @@ public sealed class DetectionEvent
     public int? Ppid { get; private set; }
     public string? ParentProcessName { get; private set; }
     public string? Executable { get; private set; }
-    public List<string>? Args { get; private set; }
+    /// <summary>The argument vector, read from the JSON when asked for (most rules never look at it).</summary>
+    public List<string>? Args => _argsLength == 0 ? null : ReadArgs();
+
+    private int _argsStart, _argsLength;
     public string? User { get; private set; }
     public string? Cwd { get; private set; }
     public string? Path { get; private set; }
@@ -45,8 +48,18 @@ public sealed class DetectionEvent
 
     public TelemetryEvent ToContract() => JsonSerializer.Deserialize(Json.Span, Telemetry.Segments.EventInfo)!;
 
-    public static DetectionEvent Parse(ReadOnlyMemory<byte> json)
+    /// <summary>Kinds no rule looks at.</summary>
+    private static readonly byte[][] Ignored = ["{\"kind\":\"process_exit\""u8.ToArray(), "{\"kind\":\"network_listen\""u8.ToArray()];
+
+    /// <summary>The event, or null for a kind no rule looks at (stored events have their kind first).</summary>
+    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json)
     {
+        foreach (var prefix in Ignored)
+        {
+            if (json.Span.StartsWith(prefix))
+                return null;
+        }
+
         var e = new DetectionEvent { Json = json };
         var reader = new Utf8JsonReader(json.Span);
         reader.Read();
@@ -73,7 +86,11 @@ public sealed class DetectionEvent
             else if (property.SequenceEqual("executable"u8))
                 e.Executable = reader.GetString();
             else if (property.SequenceEqual("args"u8))
-                e.Args = ReadStrings(ref reader);
+            {
+                e._argsStart = (int)reader.TokenStartIndex;
+                reader.Skip();
+                e._argsLength = (int)reader.BytesConsumed - e._argsStart;
+            }
             else if (property.SequenceEqual("user"u8))
                 e.User = reader.GetString();
             else if (property.SequenceEqual("cwd"u8))
@@ -116,8 +133,10 @@ public sealed class DetectionEvent
         }
     }
 
-    private static List<string>? ReadStrings(ref Utf8JsonReader reader)
+    private List<string>? ReadArgs()
     {
+        var reader = new Utf8JsonReader(Json.Span.Slice(_argsStart, _argsLength));
+        reader.Read();
         if (reader.TokenType != JsonTokenType.StartArray)
             return null;
         var items = new List<string>();

@@ -18,11 +18,11 @@ public sealed class IncidentDetector(
     Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionOptions options, TimeProvider time, ILogger<IncidentDetector> logger)
     : BackgroundService
 {
-    private const int BatchesPerPass = 32;
+    private const int BatchesPerPass = 64;
     private const int ContextBatches = 500;
 
     private readonly DetectionSettings _settings = new(options);
-    private readonly Dictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly string _owner = Ids.New("det");
@@ -90,20 +90,27 @@ public sealed class IncidentDetector(
                     "select agent_id, min(sequence) from detection_queue group by agent_id order by agent_id limit 64", cancellationToken: cancellationToken))).AsList();
             }
 
-            var worked = false;
+            var leased = new List<string>();
             foreach (var (agentId, _) in queued)
             {
-                if (!await LeaseAsync(agentId, cancellationToken))
-                {
-                    _contexts.Remove(agentId);
-                    continue;
-                }
+                if (await LeaseAsync(agentId, cancellationToken))
+                    leased.Add(agentId);
+                else
+                    _contexts.TryRemove(agentId, out _);
+            }
 
-                worked |= await DetectAsync(agentId, cancellationToken);
+            // One agent after another: measured with agents in parallel, detection took more of the cores ingest
+            // needs (2 cores: ingest with detection 66% of without, against 74-89% one at a time) for a small gain
+            // in how soon it caught up (bench/run.sh suite=incidents).
+            var worked = 0;
+            foreach (var agentId in leased)
+            {
+                if (await DetectAsync(agentId, cancellationToken))
+                    worked = 1;
             }
 
             ForgetIdleAgents();
-            return worked;
+            return worked == 1;
         }
         finally
         {
@@ -111,9 +118,23 @@ public sealed class IncidentDetector(
         }
     }
 
+    /// <summary>Leases this instance holds, and until when: renewed when half gone, not on every pass (on SQLite each renewal is a write).</summary>
+    private readonly Dictionary<string, DateTimeOffset> _leases = new(StringComparer.Ordinal);
+
     private async Task<bool> LeaseAsync(string agentId, CancellationToken cancellationToken)
     {
         var now = TimeProvider.System.GetUtcNow();
+        if (_leases.TryGetValue(agentId, out var until) && until - now > options.LeaseDuration / 2)
+            return true;
+        _leases.Remove(agentId);
+        if (!await RenewAsync(agentId, now, cancellationToken))
+            return false;
+        _leases[agentId] = now + options.LeaseDuration;
+        return true;
+    }
+
+    private async Task<bool> RenewAsync(string agentId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
         await using var db = await database.OpenAsync(cancellationToken);
         return await db.ExecuteAsync(new CommandDefinition(
             """
@@ -180,7 +201,10 @@ public sealed class IncidentDetector(
         {
             var content = segment.Open();
             for (var i = 0; i < content.Count; i++)
-                events.Add(DetectionEvent.Parse(content.EventJson(i)));
+            {
+                if (DetectionEvent.Parse(content.EventJson(i)) is { } e)
+                    events.Add(e);
+            }
         }
 
         // Stable: events of one time keep their order in the batch.
@@ -192,6 +216,6 @@ public sealed class IncidentDetector(
         var now = time.GetUtcNow();
         var keep = options.DownloadWindow;
         foreach (var agentId in _contexts.Where(c => now - c.Value.LastActivity > keep).Select(c => c.Key).ToList())
-            _contexts.Remove(agentId);
+            _contexts.TryRemove(agentId, out _);
     }
 }

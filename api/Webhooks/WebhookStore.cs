@@ -120,15 +120,19 @@ public sealed class WebhookStore(Database database, TimeProvider time)
     /// </summary>
     public async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int take, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
+        const string Due = "status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)";
         await using var db = await database.OpenAsync(cancellationToken);
+        // A read first: most polls find nothing, and should not take SQLite's one writer lock to say so.
+        if (!await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken)))
+            return [];
+        using var turn = await database.WriterTurnAsync(cancellationToken);
         var skipLocked = database.Provider == StorageProvider.Postgres ? "for update skip locked" : "";
         return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
             $"""
             update webhook_delivery set claimed_until = @claimUntil
             where delivery_id in (
                 select delivery_id from webhook_delivery
-                where status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)
+                where {Due}
                   and webhook_id in (select webhook_id from webhook where enabled = 1)
                 order by next_attempt_at, delivery_id
                 limit @take

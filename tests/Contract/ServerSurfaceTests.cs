@@ -118,11 +118,11 @@ public sealed class ServerSurfaceTests(BuildCopy copy) : IClassFixture<BuildCopy
     {
         var (exitCode, output) = copy.BuildWith("openapi.yaml", spec => spec.Replace(
             "  /api/v1/enrollment-tokens:\n",
-            NewOperation.Replace("\r", "").Replace("tags: [Tokens]", "tags: [Webhooks]", StringComparison.Ordinal) + "\n",
+            NewOperation.Replace("\r", "").Replace("tags: [Tokens]", "tags: [Reports]", StringComparison.Ordinal) + "\n",
             StringComparison.Ordinal));
 
         Assert.NotEqual(0, exitCode);
-        Assert.True(Regex.IsMatch(output, "CS8795.*MapWebhooks"), output);
+        Assert.True(Regex.IsMatch(output, "CS8795.*MapReports"), output);
     }
 
     [Fact]
