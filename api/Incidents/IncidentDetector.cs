@@ -16,7 +16,7 @@ namespace Platform.Api.Incidents;
 /// </summary>
 public sealed class IncidentDetector(
     Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionOptions options, TimeProvider time, ILogger<IncidentDetector> logger)
-    : BackgroundService
+    : QueueWorker(logger, "Detection pass failed; the batches stay queued and are tried again.")
 {
     private const int BatchesPerPass = 64;
     private const int ContextBatches = 500;
@@ -24,53 +24,13 @@ public sealed class IncidentDetector(
     private readonly DetectionSettings _settings = new(options);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly string _owner = Ids.New("det");
 
-    /// <summary>Something was queued on this instance: look now rather than at the next poll.</summary>
-    public void Wake()
-    {
-        try
-        {
-            if (_wake.CurrentCount == 0)
-                _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
-    }
+    protected override TimeSpan PollInterval => options.PollInterval;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        if (!options.Enabled)
-            return;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                while (await RunOnceAsync(stoppingToken))
-                {
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                logger.LogError(ex, "Detection pass failed; the batches stay queued and are tried again.");
-            }
+    protected override bool Enabled => options.Enabled;
 
-            try
-            {
-                // Paced by the machine's clock (tests move the API's).
-                await _wake.WaitAsync(options.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
-
-    /// <summary>Everything queued now, detected (tests and tools; the service does this in the background).</summary>
-    public async Task DrainAsync(CancellationToken cancellationToken)
+    public override async Task DrainAsync(CancellationToken cancellationToken)
     {
         while (await RunOnceAsync(cancellationToken))
         {

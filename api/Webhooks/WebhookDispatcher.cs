@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Polly;
 using Polly.Retry;
+using Platform.Api.Storage;
 
 namespace Platform.Api.Webhooks;
 
@@ -39,22 +40,21 @@ public static class WebhookSignature
 /// back-off (<see cref="WebhookOptions.Backoff"/>), up to <see cref="WebhookOptions.MaxAttempts"/>. Redirects are
 /// not followed and every address is checked (<see cref="OutboundAddresses"/>).
 /// </summary>
-public sealed class WebhookDispatcher : BackgroundService
+public sealed class WebhookDispatcher : QueueWorker
 {
     private const int ClaimBatch = 32;
 
     private readonly WebhookStore _store;
     private readonly WebhookOptions _options;
     private readonly TimeProvider _time;
-    private readonly ILogger<WebhookDispatcher> _logger;
     private readonly HttpClient _http;
     private readonly ResiliencePipeline _retry;
     private readonly SemaphoreSlim _pass = new(1, 1);
-    private readonly SemaphoreSlim _wake = new(0, 1);
 
     public WebhookDispatcher(WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger)
+        : base(logger, "Webhook pass failed; the deliveries stay queued.")
     {
-        (_store, _options, _time, _logger) = (store, options, time, logger);
+        (_store, _options, _time) = (store, options, time);
         _http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -77,44 +77,10 @@ public sealed class WebhookDispatcher : BackgroundService
             .Build();
     }
 
-    public void Wake()
-    {
-        try
-        {
-            if (_wake.CurrentCount == 0)
-                _wake.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await DrainAsync(stoppingToken);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                _logger.LogError(ex, "Webhook pass failed; the deliveries stay queued.");
-            }
-
-            try
-            {
-                await _wake.WaitAsync(_options.PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
-    }
+    protected override TimeSpan PollInterval => _options.PollInterval;
 
     /// <summary>Sends everything due now (the service does this in the background; tests call it).</summary>
-    public async Task DrainAsync(CancellationToken cancellationToken)
+    public override async Task DrainAsync(CancellationToken cancellationToken)
     {
         await _pass.WaitAsync(cancellationToken);
         try

@@ -1,0 +1,58 @@
+namespace Platform.Api.Storage;
+
+/// <summary>
+/// A background service that works off a queue in the database (detection's batches, the webhook outbox): it
+/// drains it, then waits until this instance queues something (<see cref="Wake"/>) or the poll interval passes
+/// (another instance may have queued it). A failed pass is logged; its work stays queued for the next one.
+/// </summary>
+public abstract class QueueWorker(ILogger logger, string failure) : BackgroundService
+{
+    private readonly SemaphoreSlim _wake = new(0, 1);
+
+    /// <summary>How long to wait for a wake before looking anyway (paced by the machine's clock; tests move the API's).</summary>
+    protected abstract TimeSpan PollInterval { get; }
+
+    protected virtual bool Enabled => true;
+
+    /// <summary>Everything queued now, done (the service does this in the background; tests and tools call it).</summary>
+    public abstract Task DrainAsync(CancellationToken cancellationToken);
+
+    /// <summary>Something was queued on this instance: look now rather than at the next poll.</summary>
+    public void Wake()
+    {
+        try
+        {
+            if (_wake.CurrentCount == 0)
+                _wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!Enabled)
+            return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await DrainAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "{Failure}", failure);
+            }
+
+            try
+            {
+                await _wake.WaitAsync(PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
