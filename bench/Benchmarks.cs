@@ -35,6 +35,7 @@ public static class Benchmarks
         ("forensics", "forensics", _ => true, ForensicBenchmarks.RunAsync),
         ("agent", "agent", _ => true, AgentBenchmarks.RunAsync),
         ("incidents-detection", "incidents", _ => true, IncidentBenchmarks.DetectionAsync),
+        ("incidents-detection-core", "incidents", _ => true, DetectionCoreBenchmarks.RunAsync),
         ("incidents-list-sqlite", "incidents", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Sqlite, settings, results)),
         ("incidents-list-postgres", "incidents", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Postgres, settings, results)),
     ];

@@ -1,37 +1,81 @@
+using System.Text;
 using System.Text.Json;
 using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 
 /// <summary>
-/// The fields of a stored flight-data event that detection looks at, read straight from its stored JSON (no
-/// object per field it does not need), with the JSON itself for evidence.
+/// The fields of a stored flight-data event that detection looks at, read straight from its stored JSON, with
+/// the JSON itself for evidence. Detection reads every event the API stores, so this is kept cheap: the kind
+/// comes from the stored form's first bytes, the time from the segment's time column, numbers are read once,
+/// and each string is made only when a rule first asks for it (most rules ask for two or three fields of an
+/// event); names that repeat (processes, containers, users) are shared through <see cref="Names"/>.
 /// </summary>
 public sealed class DetectionEvent
 {
+    private enum Text
+    {
+        Id, ContainerId, ContainerName, Image, ProcessName, ParentProcessName, Executable, User, Cwd, Path, NewPath, RemoteAddress, Name,
+    }
+
+    private const int TextCount = (int)Text.Name + 1;
+
+    /// <summary>Where each string field's token (quotes included) starts and how long it is; length 0 when absent.</summary>
+    private Tokens _tokens;
+
+    private Strings _strings;
+
+    // Inline in the event (one object an event, not three): detection makes one for most events stored.
+    [System.Runtime.CompilerServices.InlineArray(TextCount)]
+    private struct Tokens
+    {
+        private (int Start, int Length) _first;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(TextCount)]
+    private struct Strings
+    {
+        private string? _first;
+    }
+    private int _decoded;
+    private int _argsStart, _argsLength;
+    private Names _names = null!;
+
     public TelemetryEventKind Kind { get; private set; }
-    public string Id { get; private set; } = "";
     public DateTimeOffset Time { get; private set; }
-    public string ContainerId { get; private set; } = "";
-    public string? ContainerName { get; private set; }
-    public string? Image { get; private set; }
-    public string? ProcessName { get; private set; }
     public int? Pid { get; private set; }
     public int? Ppid { get; private set; }
-    public string? ParentProcessName { get; private set; }
-    public string? Executable { get; private set; }
+    public int? RemotePort { get; private set; }
+    public FimOperation? Operation { get; private set; }
+
+    public string Id => Get(Text.Id) ?? "";
+    public string ContainerId => Get(Text.ContainerId) ?? "";
+    public string? ContainerName => Get(Text.ContainerName);
+    public string? Image => Get(Text.Image);
+    public string? ProcessName => Get(Text.ProcessName);
+    public string? ParentProcessName => Get(Text.ParentProcessName);
+    public string? Executable => Get(Text.Executable);
+    public string? User => Get(Text.User);
+    public string? Cwd => Get(Text.Cwd);
+    public string? Path => Get(Text.Path);
+    public string? NewPath => Get(Text.NewPath);
+    public string? RemoteAddress => Get(Text.RemoteAddress);
+    public string? Name => Get(Text.Name);
+
+    /// <summary>
+    /// False when no argument can hold <paramref name="text"/> (a look at the stored bytes; escaped arguments may,
+    /// so they always can): spares making the argument vector of every process a rule might look at.
+    /// </summary>
+    public bool ArgsMayContain(ReadOnlySpan<byte> text)
+    {
+        if (_argsLength == 0)
+            return false;
+        var args = Json.Span.Slice(_argsStart, _argsLength);
+        return args.IndexOf(text) >= 0 || args.IndexOf((byte)'\\') >= 0;
+    }
+
     /// <summary>The argument vector, read from the JSON when asked for (most rules never look at it).</summary>
     public List<string>? Args => _argsLength == 0 ? null : ReadArgs();
-
-    private int _argsStart, _argsLength;
-    public string? User { get; private set; }
-    public string? Cwd { get; private set; }
-    public string? Path { get; private set; }
-    public FimOperation? Operation { get; private set; }
-    public string? NewPath { get; private set; }
-    public string? RemoteAddress { get; private set; }
-    public int? RemotePort { get; private set; }
-    public string? Name { get; private set; }
 
     /// <summary>The event as stored (the API's JSON for it).</summary>
     public ReadOnlyMemory<byte> Json { get; private set; }
@@ -39,98 +83,220 @@ public sealed class DetectionEvent
     /// <summary>The name detection goes by: the process name, else the executable's file name.</summary>
     public string? Program => ProcessName ?? (Executable is { } exe ? System.IO.Path.GetFileName(exe) : null);
 
-    /// <summary>Keeps the JSON past the segment it was read from (evidence held in a rule's window).</summary>
+    /// <summary>
+    /// Keeps the event past the batch it was read from (evidence held in a rule's window): a batch's buffers are
+    /// reused once it is detected. Its fields stay where they were, in the copy.
+    /// </summary>
     public DetectionEvent Retain()
     {
-        Json = Json.ToArray();
+        if (!_retained)
+        {
+            Json = Json.ToArray();
+            _retained = true;
+        }
+
         return this;
     }
 
+    private bool _retained;
+
     public TelemetryEvent ToContract() => JsonSerializer.Deserialize(Json.Span, Telemetry.Segments.EventInfo)!;
 
-    /// <summary>Kinds no rule looks at.</summary>
-    private static readonly byte[][] Ignored = ["{\"kind\":\"process_exit\""u8.ToArray(), "{\"kind\":\"network_listen\""u8.ToArray()];
+    /// <summary>Stored events start with their kind (<see cref="Telemetry.EventJson"/>); kinds no rule looks at are null.</summary>
+    private static readonly (byte[] Prefix, TelemetryEventKind? Kind)[] Kinds =
+    [
+        ("{\"kind\":\"file_access\""u8.ToArray(), TelemetryEventKind.File_access),
+        ("{\"kind\":\"process_start\""u8.ToArray(), TelemetryEventKind.Process_start),
+        ("{\"kind\":\"network_connect\""u8.ToArray(), TelemetryEventKind.Network_connect),
+        ("{\"kind\":\"dns_query\""u8.ToArray(), TelemetryEventKind.Dns_query),
+        ("{\"kind\":\"process_exit\""u8.ToArray(), null),
+        ("{\"kind\":\"network_listen\""u8.ToArray(), null),
+    ];
 
-    /// <summary>The event, or null for a kind no rule looks at (stored events have their kind first).</summary>
-    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json)
+    /// <summary>The event stored as <paramref name="json"/> at <paramref name="ticks"/> (UTC), or null for a kind no rule looks at.</summary>
+    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names names)
     {
-        foreach (var prefix in Ignored)
+        TelemetryEventKind? kind = null;
+        var known = false;
+        foreach (var (prefix, k) in Kinds)
         {
             if (json.Span.StartsWith(prefix))
-                return null;
+            {
+                (kind, known) = (k, true);
+                break;
+            }
         }
 
-        var e = new DetectionEvent { Json = json };
-        var reader = new Utf8JsonReader(json.Span);
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        if (known && kind is null)
+            return null;
+        var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names };
+        e.Read(kind);
+        return e;
+    }
+
+    /// <summary>
+    /// The event just written as <paramref name="json"/>, whose fields the writer says where it put
+    /// (<see cref="Telemetry.EventJson.Write"/>'s tokens): the same event <see cref="Parse"/> reads, without parsing.
+    /// </summary>
+    public static DetectionEvent? Of(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names names)
+    {
+        TelemetryEventKind? kind = null;
+        foreach (var (prefix, k) in Kinds)
         {
-            var property = reader.ValueSpan;
-            reader.Read();
-            if (property.SequenceEqual("kind"u8))
-                e.Kind = Http.SpecEnum.FromSpec<TelemetryEventKind>(reader.GetString()!);
-            else if (property.SequenceEqual("id"u8))
-                e.Id = reader.GetString()!;
-            else if (property.SequenceEqual("time"u8))
-                e.Time = reader.GetDateTimeOffset().ToUniversalTime();
-            else if (property.SequenceEqual("container"u8))
-                e.ReadContainer(ref reader);
-            else if (property.SequenceEqual("processName"u8))
-                e.ProcessName = reader.GetString();
-            else if (property.SequenceEqual("pid"u8))
-                e.Pid = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : null;
-            else if (property.SequenceEqual("ppid"u8))
-                e.Ppid = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : null;
-            else if (property.SequenceEqual("parentProcessName"u8))
-                e.ParentProcessName = reader.GetString();
-            else if (property.SequenceEqual("executable"u8))
-                e.Executable = reader.GetString();
-            else if (property.SequenceEqual("args"u8))
+            if (json.Span.StartsWith(prefix))
             {
-                e._argsStart = (int)reader.TokenStartIndex;
-                reader.Skip();
-                e._argsLength = (int)reader.BytesConsumed - e._argsStart;
+                if (k is null)
+                    return null;
+                kind = k;
+                break;
             }
-            else if (property.SequenceEqual("user"u8))
-                e.User = reader.GetString();
-            else if (property.SequenceEqual("cwd"u8))
-                e.Cwd = reader.GetString();
-            else if (property.SequenceEqual("path"u8))
-                e.Path = reader.GetString();
-            else if (property.SequenceEqual("operation"u8))
-                e.Operation = Http.SpecEnum.FromSpec<FimOperation>(reader.GetString()!);
-            else if (property.SequenceEqual("newPath"u8))
-                e.NewPath = reader.GetString();
-            else if (property.SequenceEqual("remoteAddress"u8))
-                e.RemoteAddress = reader.GetString();
-            else if (property.SequenceEqual("remotePort"u8))
-                e.RemotePort = reader.TokenType == JsonTokenType.Number ? reader.GetInt32() : null;
-            else if (property.SequenceEqual("name"u8))
-                e.Name = reader.GetString();
-            else
-                reader.Skip();
+        }
+
+        if (kind is null)
+            return Parse(json, ticks, names);
+        var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names, Kind = kind.Value };
+        for (var text = 0; text < TextCount; text++)
+            e._tokens[text] = fields[(int)FieldOf[text]];
+        (e._argsStart, e._argsLength) = fields[(int)Telemetry.Field.Args];
+        e.Pid = e.Number(fields[(int)Telemetry.Field.Pid]);
+        e.Ppid = e.Number(fields[(int)Telemetry.Field.Ppid]);
+        e.RemotePort = e.Number(fields[(int)Telemetry.Field.RemotePort]);
+        if (fields[(int)Telemetry.Field.Operation] is { Length: > 0 } operation)
+        {
+            var value = json.Span.Slice(operation.Start + 1, operation.Length - 2);
+            e.Operation = OperationOf(value) ?? Http.SpecEnum.FromSpec<FimOperation>(Encoding.UTF8.GetString(value));
         }
 
         return e;
     }
 
-    private void ReadContainer(ref Utf8JsonReader reader)
+    /// <summary>The writer's field of each string field detection reads.</summary>
+    private static readonly Telemetry.Field[] FieldOf =
+    [
+        Telemetry.Field.Id, Telemetry.Field.ContainerId, Telemetry.Field.ContainerName, Telemetry.Field.ContainerImage, Telemetry.Field.ProcessName,
+        Telemetry.Field.ParentProcessName, Telemetry.Field.Executable, Telemetry.Field.User, Telemetry.Field.Cwd, Telemetry.Field.Path, Telemetry.Field.NewPath,
+        Telemetry.Field.RemoteAddress, Telemetry.Field.Name,
+    ];
+
+    private int? Number((int Start, int Length) token) =>
+        token.Length > 0 && System.Buffers.Text.Utf8Parser.TryParse(Json.Span.Slice(token.Start, token.Length), out int value, out var used) && used == token.Length ? value : null;
+
+    /// <summary>The top-level string properties detection reads, by name.</summary>
+    private static readonly (byte[] Name, Text Field)[] StringProperties =
+    [
+        ("id"u8.ToArray(), Text.Id), ("processName"u8.ToArray(), Text.ProcessName), ("parentProcessName"u8.ToArray(), Text.ParentProcessName),
+        ("executable"u8.ToArray(), Text.Executable), ("user"u8.ToArray(), Text.User), ("cwd"u8.ToArray(), Text.Cwd), ("path"u8.ToArray(), Text.Path),
+        ("newPath"u8.ToArray(), Text.NewPath), ("remoteAddress"u8.ToArray(), Text.RemoteAddress), ("name"u8.ToArray(), Text.Name),
+    ];
+
+    private static readonly (byte[] Name, Text Field)[] ContainerProperties =
+        [("id"u8.ToArray(), Text.ContainerId), ("name"u8.ToArray(), Text.ContainerName), ("image"u8.ToArray(), Text.Image)];
+
+    private static Text? Find((byte[] Name, Text Field)[] properties, ReadOnlySpan<byte> name)
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
-            return;
+        foreach (var (candidate, field) in properties)
+        {
+            if (name.SequenceEqual(candidate))
+                return field;
+        }
+
+        return null;
+    }
+
+    private void Read(TelemetryEventKind? kind)
+    {
+        var reader = new Utf8JsonReader(Json.Span);
+        reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var property = reader.ValueSpan;
             reader.Read();
-            if (property.SequenceEqual("id"u8))
-                ContainerId = reader.GetString() ?? "";
-            else if (property.SequenceEqual("name"u8))
-                ContainerName = reader.GetString();
-            else if (property.SequenceEqual("image"u8))
-                Image = reader.GetString();
+            if (Find(StringProperties, property) is { } field)
+                Mark(ref reader, field);
+            else if (property.SequenceEqual("pid"u8))
+                Pid = Int(ref reader);
+            else if (property.SequenceEqual("ppid"u8))
+                Ppid = Int(ref reader);
+            else if (property.SequenceEqual("remotePort"u8))
+                RemotePort = Int(ref reader);
+            else if (property.SequenceEqual("kind"u8))
+                Kind = kind ?? Http.SpecEnum.FromSpec<TelemetryEventKind>(reader.GetString()!);
+            else if (property.SequenceEqual("operation"u8))
+                Operation = OperationOf(reader.ValueSpan) ?? Http.SpecEnum.FromSpec<FimOperation>(reader.GetString()!);
+            else if (property.SequenceEqual("container"u8))
+                ReadContainer(ref reader);
+            else if (property.SequenceEqual("args"u8))
+            {
+                _argsStart = (int)reader.TokenStartIndex;
+                reader.Skip();
+                _argsLength = (int)reader.BytesConsumed - _argsStart;
+            }
+            else
+                reader.Skip(); // the time too: the segment's time column has it, as ticks
+        }
+    }
+
+    private static int? Int(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
+
+    private static FimOperation? OperationOf(ReadOnlySpan<byte> value) => value switch
+    {
+        _ when value.SequenceEqual("read"u8) => FimOperation.Read,
+        _ when value.SequenceEqual("write"u8) => FimOperation.Write,
+        _ when value.SequenceEqual("create"u8) => FimOperation.Create,
+        _ when value.SequenceEqual("rename"u8) => FimOperation.Rename,
+        _ when value.SequenceEqual("delete"u8) => FimOperation.Delete,
+        _ => null,
+    };
+
+    private void Mark(ref Utf8JsonReader reader, Text field)
+    {
+        if (reader.TokenType == JsonTokenType.String)
+            _tokens[(int)field] = ((int)reader.TokenStartIndex, reader.ValueSpan.Length + 2);
+        else
+            reader.Skip();
+    }
+
+    private void ReadContainer(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var property = reader.ValueSpan;
+            reader.Read();
+            if (Find(ContainerProperties, property) is { } field)
+                Mark(ref reader, field);
             else
                 reader.Skip();
         }
+    }
+
+    private string? Get(Text field)
+    {
+        var bit = 1 << (int)field;
+        if ((_decoded & bit) != 0)
+            return _strings[(int)field];
+        _decoded |= bit;
+        var (start, length) = _tokens[(int)field];
+        if (length == 0)
+            return null;
+        var token = Json.Span.Slice(start, length);
+        var value = token[1..^1];
+        string text;
+        if (value.IndexOf((byte)'\\') < 0)
+            text = field is Text.Id or Text.Path or Text.NewPath or Text.RemoteAddress or Text.Name ? Encoding.UTF8.GetString(value) : _names.Of(value);
+        else
+        {
+            var reader = new Utf8JsonReader(token);
+            reader.Read();
+            text = reader.GetString()!;
+        }
+
+        return _strings[(int)field] = text;
     }
 
     private List<string>? ReadArgs()
@@ -143,5 +309,33 @@ public sealed class DetectionEvent
         while (reader.Read() && reader.TokenType == JsonTokenType.String)
             items.Add(reader.GetString()!);
         return items;
+    }
+
+    /// <summary>
+    /// Names read before (process names, executables, containers, images, users, working directories): one string
+    /// for each, not one an event. Bounded: emptied when it grows past a few thousand names. One per detecting
+    /// thread (it is not thread-safe).
+    /// </summary>
+    public sealed class Names
+    {
+        private const int Limit = 4096;
+        private readonly Dictionary<string, string> _names = new(StringComparer.Ordinal);
+
+        public string Of(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.Length > 256)
+                return Encoding.UTF8.GetString(utf8);
+            Span<char> chars = stackalloc char[256];
+            if (!Encoding.UTF8.TryGetChars(utf8, chars, out var length))
+                return Encoding.UTF8.GetString(utf8);
+            var lookup = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (lookup.TryGetValue(chars[..length], out var known))
+                return known;
+            if (_names.Count >= Limit)
+                _names.Clear();
+            var name = new string(chars[..length]);
+            _names[name] = name;
+            return name;
+        }
     }
 }

@@ -59,15 +59,31 @@ public sealed class DetectionOptions
     /// <summary>How often an instance looks for queued work when nothing wakes it (another instance's ingest).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Once woken by a stored batch, how long detection lets more batches arrive before it takes them: under load it
+    /// takes many an agent in one pass (one read of the queue, one transaction) instead of one.
+    /// </summary>
+    public TimeSpan Gather { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>How long an instance's claim on an agent's detection lasts unless renewed.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Batches this instance stored wait for its detector in memory, as written, up to this much (MiB); past it, or
+    /// at 0, detection reads them back from storage (<see cref="DetectionHandoff"/>).
+    /// </summary>
+    public int HandoffMegabytes { get; set; } = 64;
+
     public DetectionOptions Checked()
     {
+        if (HandoffMegabytes < 0)
+            throw new InvalidOperationException($"{Section}:HandoffMegabytes must be 0 (off) or more.");
         if (ExfiltrationWindow <= TimeSpan.Zero || DownloadWindow <= TimeSpan.Zero || PortScanWindow <= TimeSpan.Zero || GroupWindow <= TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}: windows must be positive.");
         if (PortScanThreshold < 2)
             throw new InvalidOperationException($"{Section}:PortScanThreshold must be at least 2.");
+        if (Gather < TimeSpan.Zero || Gather > TimeSpan.FromSeconds(10))
+            throw new InvalidOperationException($"{Section}:Gather must be between 0 and 10 seconds.");
         if (PollInterval <= TimeSpan.Zero || LeaseDuration < TimeSpan.FromSeconds(1))
             throw new InvalidOperationException($"{Section}: PollInterval must be positive and LeaseDuration at least a second.");
         foreach (var path in SensitivePaths)

@@ -65,7 +65,32 @@ public sealed class DetectionSettings(DetectionOptions options)
     private readonly HashSet<string> _miners = new(options.Miners, StringComparer.Ordinal);
     private readonly HashSet<string> _roots = new(options.LineageRoots, StringComparer.Ordinal);
 
-    public bool IsSensitive(string path) => _sensitive.IsMatch(path);
+    /// <summary>
+    /// Whether reading the file starts the exfiltration rule. The same files are read over and over (configuration,
+    /// libraries, data files), so verdicts are remembered (a bounded table, emptied when full): the pattern ran for
+    /// every read and was the largest part of detection's cost (bench/run.sh suite=incidents).
+    /// </summary>
+    public bool IsSensitive(string path)
+    {
+        lock (_verdicts)
+        {
+            if (_verdicts.TryGetValue(path, out var known))
+                return known;
+        }
+
+        var verdict = _sensitive.IsMatch(path);
+        lock (_verdicts)
+        {
+            if (_verdicts.Count >= MaxVerdicts)
+                _verdicts.Clear();
+            _verdicts[path] = verdict;
+        }
+
+        return verdict;
+    }
+
+    private const int MaxVerdicts = 16_384;
+    private readonly Dictionary<string, bool> _verdicts = new(StringComparer.Ordinal);
     public bool IsServer(string? name) => name is not null && _servers.Contains(name);
     public bool IsShell(string? name) => name is not null && _shells.Contains(name);
     public bool IsDownloader(string? name) => name is not null && _downloaders.Contains(name);
@@ -75,8 +100,15 @@ public sealed class DetectionSettings(DetectionOptions options)
 
     public bool IsMiningPool(string name)
     {
-        var host = name.TrimEnd('.').ToLowerInvariant();
-        return Options.MiningPools.Any(pool => host == pool || host.EndsWith("." + pool, StringComparison.Ordinal));
+        // Every DNS answer comes here: compared in place, without a string made for each pool.
+        var host = name.AsSpan().TrimEnd('.');
+        foreach (var pool in Options.MiningPools)
+        {
+            if (host.EndsWith(pool, StringComparison.OrdinalIgnoreCase) && (host.Length == pool.Length || host[^(pool.Length + 1)] == '.'))
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>An address on the internet: not private, loopback, link-local, shared (CGNAT), multicast or unspecified.</summary>
@@ -111,6 +143,7 @@ public sealed class AgentDetection(DetectionSettings settings)
 {
     private const int MaxProcesses = 20_000;
     private const int MaxDepth = 16;
+    private const int EvidenceConnections = 20;
 
     private sealed class ProcessNode
     {
@@ -126,10 +159,87 @@ public sealed class AgentDetection(DetectionSettings settings)
 
     private sealed record Download(DetectionEvent Event, string Path);
 
+    /// <summary>
+    /// One process's connections within the port-scan window, with the distinct ports of each host and hosts on
+    /// each port counted as they come and go: a process that connects thousands of times a minute (a client of a
+    /// database or an API) costs the same per connection as one that connects once.
+    /// </summary>
     private sealed class Fanout
     {
-        public readonly List<(DateTimeOffset Time, string Address, int Port, DetectionEvent Event)> Connections = [];
+        // By time, oldest first (a batch's events are in time order; batches need not be). Made at a process's second
+        // connection in the window: most processes connect once, and then this is all there is.
+        private (long Ticks, string Address, int Port)? _only;
+        private PriorityQueue<(string Address, int Port), long>? _window;
+        private Dictionary<string, Dictionary<int, int>> _portsOfHost = null!;
+        private Dictionary<int, Dictionary<string, int>> _hostsOnPort = null!;
+
+        /// <summary>The first connections in the window, kept as evidence.</summary>
+        public readonly List<DetectionEvent> Evidence = [];
+        public DateTimeOffset Last;
         public bool Reported;
+
+        public int Count => _window?.Count ?? (_only is null ? 0 : 1);
+
+        public void Add(DetectionEvent e, string address, int port, TimeSpan window)
+        {
+            var (ticks, oldest) = (e.Time.UtcTicks, (e.Time - window).UtcTicks);
+            if (_window is null && _only is { } one && one.Ticks >= oldest)
+            {
+                (_window, _portsOfHost, _hostsOnPort) = (new(), new(StringComparer.Ordinal), []);
+                Index(one.Address, one.Port, one.Ticks);
+            }
+
+            if (_window is null)
+                _only = (ticks, address, port);
+            else
+            {
+                while (_window.TryPeek(out var old, out var at) && at < oldest)
+                {
+                    _window.Dequeue();
+                    Forget(_portsOfHost, old.Address, old.Port);
+                    Forget(_hostsOnPort, old.Port, old.Address);
+                }
+
+                Index(address, port, ticks);
+            }
+
+            Evidence.RemoveAll(x => x.Time.UtcTicks < oldest);
+            if (Evidence.Count < EvidenceConnections)
+                Evidence.Add(e.Retain());
+            if (e.Time > Last)
+                Last = e.Time;
+        }
+
+        private void Index(string address, int port, long ticks)
+        {
+            _window!.Enqueue((address, port), ticks);
+            Tally(_portsOfHost, address, port);
+            Tally(_hostsOnPort, port, address);
+        }
+
+        public int PortsOf(string address) => _window is null ? Count : _portsOfHost.TryGetValue(address, out var ports) ? ports.Count : 0;
+
+        public int HostsOn(int port) => _window is null ? Count : _hostsOnPort.TryGetValue(port, out var hosts) ? hosts.Count : 0;
+
+        private static void Tally<TKey, TValue>(Dictionary<TKey, Dictionary<TValue, int>> index, TKey key, TValue value)
+            where TKey : notnull
+            where TValue : notnull
+        {
+            if (!index.TryGetValue(key, out var values))
+                index[key] = values = [];
+            values[value] = values.GetValueOrDefault(value) + 1;
+        }
+
+        private static void Forget<TKey, TValue>(Dictionary<TKey, Dictionary<TValue, int>> index, TKey key, TValue value)
+            where TKey : notnull
+            where TValue : notnull
+        {
+            var values = index[key];
+            if (values[value] > 1)
+                values[value]--;
+            else if (values.Remove(value) && values.Count == 0)
+                index.Remove(key);
+        }
     }
 
     private readonly Dictionary<int, ProcessNode> _processes = [];
@@ -220,7 +330,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         }
 
         // A download tool told where to write (-o FILE, -O FILE, --output FILE, --output-document=FILE).
-        if (settings.IsDownloader(program) && e.Args is { } arguments)
+        if (settings.IsDownloader(program) && (e.ArgsMayContain("-o"u8) || e.ArgsMayContain("-O"u8)) && e.Args is { } arguments)
         {
             for (var i = 1; i < arguments.Count; i++)
             {
@@ -231,7 +341,7 @@ public sealed class AgentDetection(DetectionSettings settings)
                 else if (arg.StartsWith("--output-document=", StringComparison.Ordinal) || arg.StartsWith("--output=", StringComparison.Ordinal))
                     target = arg[(arg.IndexOf('=') + 1)..];
                 if (target is not null && target != "-" && Resolve(target, e.Cwd) is { } path)
-                    _downloads[path] = new Download(e, path);
+                    _downloads[path] = new Download(e.Retain(), path);
             }
         }
     }
@@ -253,9 +363,9 @@ public sealed class AgentDetection(DetectionSettings settings)
     {
         var pid = e.Pid ?? -1;
         var program = e.Program ?? (_processes.TryGetValue(pid, out var node) ? node.Name : null);
-        var remote = $"{e.RemoteAddress}:{e.RemotePort}";
+        string Remote() => $"{e.RemoteAddress}:{e.RemotePort}";
 
-        if (DetectionSettings.IsPublic(e.RemoteAddress) && pid >= 0)
+        if (_reads.Count > 0 && pid >= 0 && DetectionSettings.IsPublic(e.RemoteAddress))
         {
             var reported = new HashSet<(int, string)>();
             foreach (var read in _reads)
@@ -267,21 +377,21 @@ public sealed class AgentDetection(DetectionSettings settings)
                     .Append(read.Event).Append(e.Retain()).Distinct().OrderBy(x => x.Time).ToList();
                 var reader = Describe(read.Pid, read.Event.Program ?? Name(read.Pid));
                 findings.Add(Make(DetectionRule.SensitiveReadThenEgress, IncidentSeverity.Critical, e, $"{read.Event.Id}|{read.Pid}|{read.Event.Path}|{pid}",
-                    $"{Describe(pid, program)} sent data to {remote} after {reader} read {read.Event.Path}; lineage {string.Join(" -> ", lineage.Select(Name))}",
+                    $"{Describe(pid, program)} sent data to {Remote()} after {reader} read {read.Event.Path}; lineage {string.Join(" -> ", lineage.Select(Name))}",
                     events, pid, lineage));
             }
         }
 
         if (settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
-            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{remote}",
-                $"Shell {Describe(pid, program)} connected to {remote}", [.. Evidence(pid), e.Retain()], pid));
+            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{Remote()}",
+                $"Shell {Describe(pid, program)} connected to {Remote()}", [.. Evidence(pid), e.Retain()], pid));
         }
 
         if (settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
-            findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{remote}",
-                $"{Describe(pid, program)} connected to {remote}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid));
+            findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{Remote()}",
+                $"{Describe(pid, program)} connected to {Remote()}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid));
         }
 
         if (e.RemoteAddress is { } address && e.RemotePort is { } port)
@@ -294,23 +404,22 @@ public sealed class AgentDetection(DetectionSettings settings)
         if (!_fanouts.TryGetValue(key, out var fanout))
             _fanouts[key] = fanout = new Fanout();
         var window = settings.Options.PortScanWindow;
-        fanout.Connections.RemoveAll(c => e.Time - c.Time > window);
-        fanout.Connections.Add((e.Time, address, port, e));
+        fanout.Add(e, address, port, window);
         if (fanout.Reported)
             return;
         var threshold = settings.Options.PortScanThreshold;
-        if (fanout.Connections.Count < threshold)
+        if (fanout.Count < threshold)
             return; // too few connections for that many distinct ports or hosts (most processes)
-        var portsOfOneHost = fanout.Connections.Where(c => c.Address == address).Select(c => c.Port).Distinct().Count();
-        var hostsOnOnePort = fanout.Connections.Where(c => c.Port == port).Select(c => c.Address).Distinct().Count();
+        var portsOfOneHost = fanout.PortsOf(address);
+        var hostsOnOnePort = fanout.HostsOn(port);
         if (portsOfOneHost < threshold && hostsOnOnePort < threshold)
             return;
         fanout.Reported = true;
-        var first = fanout.Connections[0].Event;
+        var first = fanout.Evidence.FirstOrDefault() ?? e;
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
         findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
             $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
-            [.. Evidence(pid), .. fanout.Connections.Take(20).Select(c => c.Event.Retain())], pid));
+            [.. Evidence(pid), .. fanout.Evidence.Append(e).Distinct().Take(EvidenceConnections)], pid));
     }
 
     private bool MayRunReverseShell(string? program) =>
@@ -406,9 +515,9 @@ public sealed class AgentDetection(DetectionSettings settings)
         _reads.RemoveAll(r => _latest - r.Event.Time > options.ExfiltrationWindow);
         foreach (var (path, download) in _downloads.Where(d => _latest - d.Value.Event.Time > options.DownloadWindow).ToList())
             _downloads.Remove(path);
-        foreach (var (key, fanout) in _fanouts.Where(f => f.Value.Connections.Count == 0 || _latest - f.Value.Connections[^1].Time > options.PortScanWindow).ToList())
+        foreach (var (key, fanout) in _fanouts.Where(f => _latest - f.Value.Last > options.PortScanWindow).ToList())
         {
-            if (!fanout.Reported || fanout.Connections.Count == 0 || _latest - fanout.Connections[^1].Time > options.GroupWindow)
+            if (!fanout.Reported || _latest - fanout.Last > options.GroupWindow)
                 _fanouts.Remove(key);
         }
 

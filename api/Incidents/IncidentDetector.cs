@@ -15,7 +15,8 @@ namespace Platform.Api.Incidents;
 /// handed over mid-batch) makes nothing twice.
 /// </summary>
 public sealed class IncidentDetector(
-    Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionOptions options, TimeProvider time, ILogger<IncidentDetector> logger)
+    Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionHandoff handoff, DetectionOptions options, TimeProvider time,
+    ILogger<IncidentDetector> logger)
     : QueueWorker(logger, "Detection pass failed; the batches stay queued and are tried again.")
 {
     private const int BatchesPerPass = 64;
@@ -25,10 +26,13 @@ public sealed class IncidentDetector(
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly string _owner = Ids.New("det");
+    private readonly DetectionEvent.Names _names = new(); // used within a pass (one at a time)
 
     protected override TimeSpan PollInterval => options.PollInterval;
 
     protected override bool Enabled => options.Enabled;
+
+    protected override TimeSpan Gather => options.Gather;
 
     public override async Task DrainAsync(CancellationToken cancellationToken)
     {
@@ -56,7 +60,10 @@ public sealed class IncidentDetector(
                 if (await LeaseAsync(agentId, cancellationToken))
                     leased.Add(agentId);
                 else
+                {
                     _contexts.TryRemove(agentId, out _);
+                    handoff.Forget(agentId);
+                }
             }
 
             // One agent after another: measured with agents in parallel, detection took more of the cores ingest
@@ -70,6 +77,7 @@ public sealed class IncidentDetector(
             }
 
             ForgetIdleAgents();
+            handoff.DropStale();
             return worked == 1;
         }
         finally
@@ -118,22 +126,42 @@ public sealed class IncidentDetector(
             return false;
         var agent = await agents.FindAsync(agentId, cancellationToken);
         var findings = new List<Finding>();
-        if (agent is not null)
+        // Batches this instance stored come from the handoff as written; the others from storage. Released
+        // after the commit: findings point into them until they are recorded.
+        var handed = sequences.Select(sequence => handoff.Take(agentId, sequence)).ToList();
+        try
         {
-            if (!_contexts.TryGetValue(agentId, out var context))
-                _contexts[agentId] = context = await ContextAsync(agentId, sequences[0], cancellationToken);
-            var segments = await telemetry.SegmentsOfBatchesAsync(agentId, sequences, cancellationToken);
-            foreach (var batch in segments.GroupBy(s => s.Sequence))
-                context.Observe(Events(batch), findings, time.GetUtcNow());
+            if (agent is not null)
+            {
+                if (!_contexts.TryGetValue(agentId, out var context))
+                    _contexts[agentId] = context = await ContextAsync(agentId, sequences[0], cancellationToken);
+                var missing = sequences.Where((_, i) => handed[i] is null).ToList();
+                var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
+                    .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
+                // The rules are CPU work of tens of milliseconds a pass: on a thread of their own, not one of the pool's
+                // few that serve requests (measured: ingest waited behind them).
+                await Task.Factory.StartNew(() =>
+                {
+                    for (var i = 0; i < sequences.Count; i++)
+                        context.Observe(Events(handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), findings, time.GetUtcNow());
+                }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+
+            await using var changes = await incidents.BeginChangesAsync(cancellationToken);
+            if (agent is not null)
+                await incidents.RecordAsync(changes, agentId, agent.Hostname, findings, cancellationToken);
+            var list = string.Join(", ", sequences);
+            await changes.Db.ExecuteAsync(new CommandDefinition(
+                $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId }, changes.Transaction, cancellationToken: cancellationToken));
+            await changes.CommitAsync(cancellationToken);
+        }
+        finally
+        {
+            foreach (var contents in handed)
+                DetectionHandoff.Release(contents ?? []);
         }
 
-        await using var changes = await incidents.BeginChangesAsync(cancellationToken);
-        if (agent is not null)
-            await incidents.RecordAsync(changes, agentId, agent.Hostname, findings, cancellationToken);
-        var list = string.Join(", ", sequences);
-        await changes.Db.ExecuteAsync(new CommandDefinition(
-            $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId }, changes.Transaction, cancellationToken: cancellationToken));
-        await changes.CommitAsync(cancellationToken);
+        handoff.Detected(agentId, sequences[^1]);
         return true;
     }
 
@@ -149,26 +177,46 @@ public sealed class IncidentDetector(
         var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, new DateTimeOffset(from, TimeSpan.Zero) - window, ContextBatches, cancellationToken);
         var ignored = new List<Finding>();
         foreach (var batch in earlier.GroupBy(s => s.Sequence))
-            context.Observe(Events(batch), ignored, time.GetUtcNow());
+            context.Observe(Events(batch.Select(s => s.Open())), ignored, time.GetUtcNow());
         return context;
     }
 
     /// <summary>A batch's events from its segments, in time order.</summary>
-    private static List<DetectionEvent> Events(IEnumerable<TelemetryStore.BatchSegment> segments)
+    /// <summary>A batch's events, in time order: its segments' (each in time order) merged, ties in segment order.</summary>
+    private List<DetectionEvent> Events(IEnumerable<SegmentContent> contents)
     {
-        var events = new List<DetectionEvent>();
-        foreach (var segment in segments)
+        var segments = new List<List<DetectionEvent>>();
+        foreach (var content in contents)
         {
-            var content = segment.Open();
+            var events = new List<DetectionEvent>(content.Count);
             for (var i = 0; i < content.Count; i++)
             {
-                if (DetectionEvent.Parse(content.EventJson(i)) is { } e)
+                var fields = content.FieldTokens(i);
+                var e = fields.IsEmpty ? DetectionEvent.Parse(content.EventJson(i), content.Ticks[i], _names) : DetectionEvent.Of(content.EventJson(i), content.Ticks[i], fields, _names);
+                if (e is not null)
                     events.Add(e);
             }
+
+            segments.Add(events);
         }
 
-        // Stable: events of one time keep their order in the batch.
-        return events.Count < 2 ? events : [.. events.OrderBy(e => e.Time)];
+        if (segments.Count == 1)
+            return segments[0];
+        var merged = new List<DetectionEvent>(segments.Sum(s => s.Count));
+        var next = new int[segments.Count];
+        while (true)
+        {
+            var pick = -1;
+            for (var s = 0; s < segments.Count; s++)
+            {
+                if (next[s] < segments[s].Count && (pick < 0 || segments[s][next[s]].Time < segments[pick][next[pick]].Time))
+                    pick = s;
+            }
+
+            if (pick < 0)
+                return merged;
+            merged.Add(segments[pick][next[pick]++]);
+        }
     }
 
     private void ForgetIdleAgents()

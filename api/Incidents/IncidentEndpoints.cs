@@ -19,6 +19,7 @@ public static class IncidentsFeature
             .AddSingleton<IncidentStore>()
             .AddSingleton<FimFindings>()
             .AddSingleton<RiskContexts>()
+            .AddSingleton<DetectionHandoff>()
             .AddSingleton<IncidentDetector>()
             .AddHostedService(services => services.GetRequiredService<IncidentDetector>())
             .AddScoped<IncidentEndpoints>()

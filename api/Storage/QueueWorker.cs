@@ -14,6 +14,9 @@ public abstract class QueueWorker(ILogger logger, string failure) : BackgroundSe
 
     protected virtual bool Enabled => true;
 
+    /// <summary>After a wake, how long to let more work gather before the pass (work taken in bulk costs less per item).</summary>
+    protected virtual TimeSpan Gather => TimeSpan.Zero;
+
     /// <summary>Everything queued now, done (the service does this in the background; tests and tools call it).</summary>
     public abstract Task DrainAsync(CancellationToken cancellationToken);
 
@@ -47,7 +50,8 @@ public abstract class QueueWorker(ILogger logger, string failure) : BackgroundSe
 
             try
             {
-                await _wake.WaitAsync(PollInterval, stoppingToken);
+                if (await _wake.WaitAsync(PollInterval, stoppingToken) && Gather > TimeSpan.Zero)
+                    await Task.Delay(Gather, stoppingToken);
             }
             catch (OperationCanceledException)
             {

@@ -19,17 +19,26 @@ public static class EventJson
     public static byte[] HostnameJson(string hostname) =>
         System.Text.Json.JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
 
+    /// <summary>How many entries <see cref="Write"/>'s <c>tokens</c> takes: one a <see cref="Field"/>.</summary>
+    public const int FieldCount = (int)Field.Answers + 1;
+
     /// <summary>Writes event <paramref name="e"/> of the batch (no line end), on the host whose <see cref="HostnameJson"/> is given.</summary>
-    public static void Write(IBufferWriter<byte> output, EventBatch b, int e, ReadOnlySpan<byte> hostnameJson)
+    /// <param name="tokens">
+    /// If not empty (<see cref="FieldCount"/> long), gets where in the line each field's JSON value went (strings with
+    /// their quotes, arrays with their brackets; (0, 0) for a field not written), so that a reader in this process
+    /// (detection) finds them without parsing the line again.
+    /// </param>
+    public static void Write(IBufferWriter<byte> output, EventBatch b, int e, ReadOnlySpan<byte> hostnameJson, Span<(int Start, int Length)> tokens = default)
     {
         var kind = b.Kind(e);
+        tokens.Clear();
         // Never longer than the object as sent plus what the server adds (host name, quotes and names, a time).
-        var w = new Line(output.GetSpan(b.SentLength(e) + hostnameJson.Length + 128));
-        w.Raw("{\"kind\":\""u8).Raw(SpecEnum.ToSpecUtf8(kind)).Raw("\",\"id\":\""u8).Raw(b.Json(e, Field.Id)).Raw("\",\"time\":\""u8);
+        var w = new Line(output.GetSpan(b.SentLength(e) + hostnameJson.Length + 128), tokens);
+        w.Raw("{\"kind\":\""u8).Raw(SpecEnum.ToSpecUtf8(kind)).Raw("\",\"id\":\""u8).Token(Field.Id, b.Json(e, Field.Id)).Raw("\",\"time\":\""u8);
         w.Time(b.Ticks(e)).Raw("\",\"hostname\":\""u8).Raw(hostnameJson).Raw("\""u8);
         if (b.Has(e, Field.ContainerId))
         {
-            w.Raw(",\"container\":{\"id\":\""u8).Raw(b.Json(e, Field.ContainerId)).Raw("\""u8);
+            w.Raw(",\"container\":{\"id\":\""u8).Token(Field.ContainerId, b.Json(e, Field.ContainerId)).Raw("\""u8);
             w.String(",\"name\":\""u8, b, e, Field.ContainerName).String(",\"image\":\""u8, b, e, Field.ContainerImage).Raw("}"u8);
         }
 
@@ -46,7 +55,7 @@ public static class EventJson
                 break;
             case TelemetryEventKind.File_access:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).String(",\"path\":\""u8, b, e, Field.Path)
-                    .Raw(",\"operation\":\""u8).Raw(SpecEnum.ToSpecUtf8((FimOperation)b.Number(e, Field.Operation)!.Value)).Raw("\""u8)
+                    .Raw(",\"operation\":\""u8).Token(Field.Operation, SpecEnum.ToSpecUtf8((FimOperation)b.Number(e, Field.Operation)!.Value)).Raw("\""u8)
                     .String(",\"newPath\":\""u8, b, e, Field.NewPath);
                 break;
             case TelemetryEventKind.Network_connect:
@@ -68,9 +77,10 @@ public static class EventJson
     }
 
     /// <summary>Appends to a span large enough for the whole line; each call returns the same line (by reference).</summary>
-    private ref struct Line(Span<byte> span)
+    private ref struct Line(Span<byte> span, Span<(int Start, int Length)> tokens)
     {
         private readonly Span<byte> _span = span;
+        private readonly Span<(int Start, int Length)> _tokens = tokens;
 
         public int Length { get; private set; }
 
@@ -80,6 +90,15 @@ public static class EventJson
             bytes.CopyTo(_span[Length..]);
             Length += bytes.Length;
             return ref this;
+        }
+
+        /// <summary>A string's content, after its opening quote: noted as the field's token (quotes included).</summary>
+        [UnscopedRef]
+        public ref Line Token(Field field, ReadOnlySpan<byte> content)
+        {
+            if (!_tokens.IsEmpty)
+                _tokens[(int)field] = (Length - 1, content.Length + 2);
+            return ref Raw(content);
         }
 
         [UnscopedRef]
@@ -95,7 +114,7 @@ public static class EventJson
         {
             if (!b.Has(e, field))
                 return ref this;
-            return ref Raw(prefix).Raw(b.Json(e, field)).Raw("\""u8);
+            return ref Raw(prefix).Token(field, b.Json(e, field)).Raw("\""u8);
         }
 
         [UnscopedRef]
@@ -105,6 +124,8 @@ public static class EventJson
                 return ref this;
             Raw(prefix);
             Utf8Formatter.TryFormat(value, _span[Length..], out var written);
+            if (!_tokens.IsEmpty)
+                _tokens[(int)field] = (Length, written);
             Length += written;
             return ref this;
         }
@@ -116,10 +137,14 @@ public static class EventJson
             if (!b.Has(e, field))
                 return ref this;
             Raw(prefix);
+            var start = Length - 1;
             var items = b.Items(e, field);
             for (var i = 0; i < items.Count; i++)
                 Raw(i == 0 ? "\""u8 : ",\""u8).Raw(items.Json(i)).Raw("\""u8);
-            return ref Raw("]"u8);
+            Raw("]"u8);
+            if (!_tokens.IsEmpty)
+                _tokens[(int)field] = (start, Length - start);
+            return ref this;
         }
     }
 }

@@ -28,6 +28,13 @@ public sealed record Segment(string ContainerId, DateTimeOffset FirstTime, DateT
     public static readonly byte[] NoSeparateTimeline = [];
 
     public SegmentContent Open() => new(Data, checked((int)RawBytes), NoSeparateTimeline, Times);
+
+    /// <summary>
+    /// The events as written, before compression (in a rented buffer), when <see cref="Segments.Build(EventBatch, string, bool)"/>
+    /// was asked to keep them: detection in this process reads them from here rather than back from storage
+    /// (Incidents/DetectionHandoff). Whoever ends up holding it releases it.
+    /// </summary>
+    public SegmentContent? Text { get; init; }
 }
 
 public static class Segments
@@ -59,7 +66,8 @@ public static class Segments
     };
 
     /// <summary>Splits a checked batch by resource; each event gets the host name of the agent that pushed it.</summary>
-    public static List<Segment> Build(EventBatch batch, string hostname)
+    /// <param name="keepText">Keep each segment's events as written (<see cref="Segment.Text"/>), for detection.</param>
+    public static List<Segment> Build(EventBatch batch, string hostname, bool keepText = false)
     {
         if (batch.Errors is not null)
             throw new ArgumentException("A batch with errors cannot be stored.", nameof(batch));
@@ -74,11 +82,14 @@ public static class Segments
             json.ResetWrittenCount();
             timeline.ResetWrittenCount();
             var times = new byte[8 * resource.Count];
+            var lines = keepText ? new int[resource.Count + 1] : null;
+            var tokens = keepText ? SegmentContent.TokenPool.Rent(resource.Count * EventJson.FieldCount) : null;
             var kinds = 0;
             for (var i = 0; i < resource.Count; i++)
             {
                 var e = resource[i];
-                EventJson.Write(json, batch, e, hostJson);
+                lines?[i] = json.WrittenCount;
+                EventJson.Write(json, batch, e, hostJson, tokens is null ? default : tokens.AsSpan(i * EventJson.FieldCount, EventJson.FieldCount));
                 json.Write("\n"u8);
                 Timeline.Write(timeline, batch, e, hostUtf8);
                 timeline.Write("\n"u8);
@@ -86,20 +97,34 @@ public static class Segments
                 kinds |= KindBit(batch.Kind(e));
             }
 
+            SegmentContent? text = null;
+            if (lines is not null)
+            {
+                lines[^1] = json.WrittenCount;
+                text = SegmentContent.Rented(json.WrittenSpan, lines, times, tokens!);
+            }
+
             segments.Add(new Segment(containerId, new DateTimeOffset(batch.Ticks(resource[0]), TimeSpan.Zero), new DateTimeOffset(batch.Ticks(resource[^1]), TimeSpan.Zero),
-                resource.Count, kinds, json.WrittenCount, Compress(json.WrittenSpan, timeline.WrittenSpan), times));
+                resource.Count, kinds, json.WrittenCount, Compress(json.WrittenSpan, timeline.WrittenSpan), times) { Text = text });
         }
 
         return segments;
     }
 
+    /// <summary>Gives back the buffers of segments' kept text (<see cref="Segment.Text"/>) that nobody took.</summary>
+    public static void Release(IEnumerable<Segment> segments)
+    {
+        foreach (var segment in segments)
+            segment.Text?.Release();
+    }
+
     /// <summary>Stores events made in code (tools, tests, benchmarks): they go through the same reader and checks as a push.</summary>
-    public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname)
+    public static List<Segment> Build(IReadOnlyList<TelemetryEvent> events, string hostname, bool keepText = false)
     {
         using var batch = EventBatch.Read(JsonSerializer.SerializeToUtf8Bytes(new TelemetryBatch { Id = "built", Sequence = 1, Events = events }, Json), hostname);
         if (batch.Errors is { } errors)
             throw new ArgumentException("Not a valid batch: " + string.Join("; ", errors.Select(p => $"{p.Key}: {string.Join(" ", p.Value)}")), nameof(events));
-        return Build(batch, hostname);
+        return Build(batch, hostname, keepText);
     }
 
     [ThreadStatic]
@@ -173,10 +198,58 @@ public static class Segments
 /// <summary>A stored segment read back: event i is line i of <see cref="Events"/> and of <see cref="Timeline"/>, at <see cref="Ticks"/>[i].</summary>
 public sealed class SegmentContent
 {
-    private readonly byte[] _events;
+    private byte[] _events;
     private readonly int[] _eventLines;
     private readonly byte[] _timeline;
-    private readonly int[] _timelineLines;
+    private readonly int[]? _timelineLines;
+    private bool _rented;
+
+    private (int Start, int Length)[]? _tokens;
+
+    // Pools of their own: buffers are rented by the request that stores a batch and returned by the detector's
+    // thread, which the shared pool (a cache per thread first) serves badly: it made a new large array (and soon
+    // a full collection) for most batches. Sized for a batch's segments waiting in the handoff.
+    private static readonly System.Buffers.ArrayPool<byte> TextPool = System.Buffers.ArrayPool<byte>.Create(4 * 1024 * 1024, 256);
+    internal static readonly System.Buffers.ArrayPool<(int, int)> TokenPool = System.Buffers.ArrayPool<(int, int)>.Create(EventBatch.MaxEvents * Telemetry.EventJson.FieldCount, 256);
+
+    private SegmentContent(byte[] events, int[] eventLines, long[] ticks)
+    {
+        (_events, _eventLines, _timeline, _timelineLines, Ticks) = (events, eventLines, [], null, ticks);
+    }
+
+    /// <summary>
+    /// A segment's events as just written (no timeline), in a rented copy, with where each field of each event went
+    /// (<paramref name="tokens"/>, rented, <see cref="EventJson.FieldCount"/> an event): <see cref="Release"/> gives both back.
+    /// </summary>
+    internal static SegmentContent Rented(ReadOnlySpan<byte> events, int[] eventLines, byte[] times, (int, int)[] tokens)
+    {
+        var copy = TextPool.Rent(events.Length);
+        events.CopyTo(copy);
+        var ticks = new long[times.Length / 8];
+        for (var i = 0; i < ticks.Length; i++)
+            ticks[i] = BinaryPrimitives.ReadInt64LittleEndian(times.AsSpan(8 * i));
+        return new SegmentContent(copy, eventLines, ticks) { _rented = true, _tokens = tokens };
+    }
+
+    /// <summary>Where each field of event i is in <see cref="EventJson(int)"/> (see <see cref="Telemetry.EventJson.Write"/>); empty if not known (read back from storage).</summary>
+    public ReadOnlySpan<(int Start, int Length)> FieldTokens(int i) =>
+        _tokens is null ? default : _tokens.AsSpan(i * Telemetry.EventJson.FieldCount, Telemetry.EventJson.FieldCount);
+
+    /// <summary>Gives a rented copy's buffers back; its events must not be read after this (detection copies what it keeps).</summary>
+    public void Release()
+    {
+        if (!_rented)
+            return;
+        _rented = false;
+        var buffer = _events;
+        _events = [];
+        TextPool.Return(buffer);
+        if (_tokens is { } tokens)
+        {
+            _tokens = null;
+            TokenPool.Return(tokens);
+        }
+    }
 
     /// <param name="events">The <c>events</c> column: the events' JSON Lines, then (when <paramref name="timeline"/> is empty) their timeline lines, compressed.</param>
     /// <param name="rawBytes">The size of the events' JSON Lines.</param>
@@ -212,7 +285,9 @@ public sealed class SegmentContent
     public ReadOnlyMemory<byte> EventJson(int i) => _events.AsMemory(_eventLines[i], _eventLines[i + 1] - _eventLines[i] - 1);
 
     /// <summary>Timeline line i, without its line end.</summary>
-    public ReadOnlyMemory<byte> TimelineLine(int i) => _timeline.AsMemory(_timelineLines[i], _timelineLines[i + 1] - _timelineLines[i] - 1);
+    public ReadOnlyMemory<byte> TimelineLine(int i) => _timelineLines is { } lines
+        ? _timeline.AsMemory(lines[i], lines[i + 1] - lines[i] - 1)
+        : throw new InvalidOperationException("Events kept for detection have no timeline.");
 
     public TelemetryEvent Event(int i) => JsonSerializer.Deserialize(EventJson(i).Span, Segments.EventInfo)!;
 

@@ -25,7 +25,7 @@ public static class TelemetryFeature
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -37,12 +37,27 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         if (body.Errors is { } errors)
             return Problems.Validation(errors);
 
-        var segments = Segments.Build(body, agent.Hostname);
-        var result = await store.IngestAsync(agentId, body.Id, body.Sequence, segments, time.GetUtcNow(), cancellationToken);
+        var segments = Segments.Build(body, agent.Hostname, keepText: handoff.Wanted);
+        BatchResult result;
+        try
+        {
+            result = await store.IngestAsync(agentId, body.Id, body.Sequence, segments, time.GetUtcNow(), cancellationToken);
+        }
+        catch
+        {
+            Segments.Release(segments);
+            throw;
+        }
+
+        if (result.Outcome != BatchOutcome.Stored)
+            Segments.Release(segments);
         if (result.Outcome == BatchOutcome.Conflict)
             return Problems.Conflict(result.Conflict!);
         if (result.Outcome == BatchOutcome.Stored)
+        {
+            handoff.Offer(agentId, body.Sequence, segments);
             detector.Wake();
+        }
         return TypedResults.Ok(new TelemetryBatchResult
         {
             BatchId = body.Id,

@@ -103,6 +103,22 @@ public abstract class DetectionTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_busy_client_of_one_service_is_not_a_port_scan_and_its_later_scan_is_found_once()
+    {
+        var s = await StartAsync(api);
+        // A thousand connections in a minute to one database: many connections, one host, one port.
+        await s.PushAsync(Enumerable.Range(0, 1000).Select(i => (TelemetryEvent)s.Connect(T0.AddMilliseconds(50 * i), 410, "app", "10.0.0.8", 5432)).ToArray());
+        Assert.Empty(await s.IncidentsAsync(IncidentCategory.PortScan));
+
+        // The same process then walks the ports of another host, still within the minute of its database traffic.
+        await s.PushAsync(Enumerable.Range(0, 30).Select(i => (TelemetryEvent)s.Connect(T0.AddSeconds(50).AddMilliseconds(10 * i), 410, "app", "10.0.0.9", 8000 + i)).ToArray());
+        var incident = Assert.Single(await s.IncidentsAsync(IncidentCategory.PortScan));
+        Assert.Contains("20 ports of 10.0.0.9", incident.Summary);
+        var finding = Assert.Single(await s.FindingsAsync(incident));
+        Assert.InRange(finding.Events.Count, 1, 20);
+    }
+
+    [SkippableFact]
     public async Task A_reverse_shell_is_found_by_its_command_or_its_connection_and_a_local_one_is_not()
     {
         var s = await StartAsync(api);
@@ -192,5 +208,14 @@ public abstract class DetectionTests(PlatformApi api)
 }
 
 public sealed class DetectionTestsOnSqlite(SqliteApi api) : DetectionTests(api), IClassFixture<SqliteApi>;
+
+/// <summary>Every rule again with batches read back from storage (as for another instance's batches), not handed over in memory.</summary>
+public sealed class DetectionTestsFromStorage(DetectionTestsFromStorage.Api api) : DetectionTests(api), IClassFixture<DetectionTestsFromStorage.Api>
+{
+    public sealed class Api : SqliteApi
+    {
+        protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Detection:HandoffMegabytes"] = "0" };
+    }
+}
 
 public sealed class DetectionTestsOnPostgres(PostgresApi api) : DetectionTests(api), IClassFixture<PostgresApi>;
