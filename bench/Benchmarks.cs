@@ -16,10 +16,11 @@ namespace Platform.Bench;
 //   FIM (FimBenchmarks): alert ingest, effective policy GET;
 //   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
 //   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory;
-//   agent (AgentBenchmarks): the spool's throughput, the agent process's CPU and RSS at 1,000 events/s.
-// Usage: bench/run.sh [suite=all|fim|telemetry|forensics|agent] [alerts=200000] [agents=10000] [rules=1000]
+//   agent (AgentBenchmarks): the spool's throughput, the agent process's CPU and RSS at 1,000 events/s;
+//   incidents (IncidentBenchmarks): ingest with detection on against off, detection alone on one thread, the incident list.
+// Usage: bench/run.sh [suite=all|fim|telemetry|forensics|agent|incidents] [alerts=200000] [agents=10000] [rules=1000]
 //                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
-//                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75]
+//                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
 public static class Benchmarks
 {
     // The parts of the run; each runs in a process of its own (see Main).

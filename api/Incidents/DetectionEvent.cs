@@ -39,7 +39,7 @@ public sealed class DetectionEvent
     }
     private int _decoded;
     private int _argsStart, _argsLength;
-    private Names _names = null!;
+    private Names? _names;
 
     public TelemetryEventKind Kind { get; private set; }
     public DateTimeOffset Time { get; private set; }
@@ -114,7 +114,7 @@ public sealed class DetectionEvent
     ];
 
     /// <summary>The event stored as <paramref name="json"/> at <paramref name="ticks"/> (UTC), or null for a kind no rule looks at.</summary>
-    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names names)
+    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names? names)
     {
         TelemetryEventKind? kind = null;
         var known = false;
@@ -288,7 +288,7 @@ public sealed class DetectionEvent
         var value = token[1..^1];
         string text;
         if (value.IndexOf((byte)'\\') < 0)
-            text = field is Text.Id or Text.Path or Text.NewPath or Text.RemoteAddress or Text.Name ? Encoding.UTF8.GetString(value) : _names.Of(value);
+            text = field is Text.Id or Text.Path or Text.NewPath or Text.RemoteAddress or Text.Name ? Encoding.UTF8.GetString(value) : _names?.Of(value) ?? Encoding.UTF8.GetString(value);
         else
         {
             var reader = new Utf8JsonReader(token);

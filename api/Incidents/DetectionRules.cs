@@ -151,8 +151,18 @@ public sealed class AgentDetection(DetectionSettings settings)
         public int? Ppid { get; set; }
         public string? Name { get; set; }
         public string? Executable { get; set; }
-        public DetectionEvent? Start { get; set; }
         public DateTimeOffset Seen { get; set; }
+
+        /// <summary>
+        /// The start event as stored (its JSON and time), made into an event again only when a finding needs it:
+        /// detection keeps one for every process it knows, and the objects of a whole event each, kept that long,
+        /// made the collector's work the largest cost of detection (bench/run.sh suite=incidents).
+        /// </summary>
+        public (ReadOnlyMemory<byte> Json, long Ticks) Started { get; init; }
+
+        private DetectionEvent? _start;
+
+        public DetectionEvent? Start => _start ??= Started.Json.IsEmpty ? null : DetectionEvent.Parse(Started.Json, Started.Ticks, null);
     }
 
     private sealed record SensitiveRead(DetectionEvent Event, int Pid);
@@ -204,7 +214,9 @@ public sealed class AgentDetection(DetectionSettings settings)
             }
 
             Evidence.RemoveAll(x => x.Time.UtcTicks < oldest);
-            if (Evidence.Count < EvidenceConnections)
+            // Kept from a process's second connection in the window on: most processes connect once, and keeping
+            // each one's first connection cost more than anything else the rule does (bench/run.sh suite=incidents).
+            if (Evidence.Count < EvidenceConnections && Count > 1)
                 Evidence.Add(e.Retain());
             if (e.Time > Last)
                 Last = e.Time;
@@ -293,7 +305,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         var program = e.Program;
         if (e.Ppid is { } ppid && !_processes.ContainsKey(ppid) && e.ParentProcessName is { } parentName)
             _processes[ppid] = new ProcessNode { Pid = ppid, Name = parentName, Seen = e.Time };
-        _processes[pid] = new ProcessNode { Pid = pid, Ppid = e.Ppid, Name = program, Executable = e.Executable, Start = e.Retain(), Seen = e.Time };
+        _processes[pid] = new ProcessNode { Pid = pid, Ppid = e.Ppid, Name = program, Executable = e.Executable, Started = (e.Json.ToArray(), e.Time.UtcTicks), Seen = e.Time };
 
         var parent = e.Ppid is { } p && _processes.TryGetValue(p, out var node) ? node : null;
         var parentName2 = e.ParentProcessName ?? parent?.Name;

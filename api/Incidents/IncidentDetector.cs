@@ -47,38 +47,67 @@ public sealed class IncidentDetector(
         await _pass.WaitAsync(cancellationToken);
         try
         {
+            // What is queued, oldest first, at most a pass's worth an agent: one query for every agent.
             List<(string AgentId, long Sequence)> queued;
             await using (var db = await database.OpenAsync(cancellationToken))
             {
                 queued = (await db.QueryAsync<(string, long)>(new CommandDefinition(
-                    "select agent_id, min(sequence) from detection_queue group by agent_id order by agent_id limit 64", cancellationToken: cancellationToken))).AsList();
+                    $"""
+                    select agent_id, sequence from (
+                        select agent_id, sequence, row_number() over (partition by agent_id order by sequence) as n from detection_queue) as q
+                    where n <= {BatchesPerPass} order by agent_id, sequence limit {BatchesPerPass * 64}
+                    """, cancellationToken: cancellationToken))).AsList();
             }
 
-            var leased = new List<string>();
-            foreach (var (agentId, _) in queued)
+            var passes = new List<AgentPass>();
+            foreach (var batches in queued.GroupBy(q => q.AgentId))
             {
-                if (await LeaseAsync(agentId, cancellationToken))
-                    leased.Add(agentId);
+                if (await LeaseAsync(batches.Key, cancellationToken))
+                    passes.Add(new AgentPass(batches.Key, batches.Select(b => b.Sequence).ToList()));
                 else
                 {
-                    _contexts.TryRemove(agentId, out _);
-                    handoff.Forget(agentId);
+                    _contexts.TryRemove(batches.Key, out _);
+                    handoff.Forget(batches.Key);
                 }
             }
 
-            // One agent after another: measured with agents in parallel, detection took more of the cores ingest
-            // needs (2 cores: ingest with detection 66% of without, against 74-89% one at a time) for a small gain
-            // in how soon it caught up (bench/run.sh suite=incidents).
-            var worked = 0;
-            foreach (var agentId in leased)
+            if (passes.Count == 0)
+                return false;
+            try
             {
-                if (await DetectAsync(agentId, cancellationToken))
-                    worked = 1;
+                // One agent after another: measured with agents in parallel, detection took more of the cores ingest
+                // needs (2 cores: ingest with detection 66% of without, against 74-89% one at a time) for a small gain
+                // in how soon it caught up (bench/run.sh suite=incidents).
+                foreach (var pass in passes)
+                    await ObserveAsync(pass, cancellationToken);
+
+                // Every agent's findings and the removal of its batches from the queue in one transaction: on SQLite
+                // each transaction takes the one writer from ingest.
+                await using var changes = await incidents.BeginChangesAsync(cancellationToken);
+                foreach (var pass in passes)
+                {
+                    if (pass.Agent is { } agent)
+                        await incidents.RecordAsync(changes, pass.AgentId, agent.Hostname, pass.Findings, cancellationToken);
+                    var list = string.Join(", ", pass.Sequences);
+                    await changes.Db.ExecuteAsync(new CommandDefinition(
+                        $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId = pass.AgentId }, changes.Transaction, cancellationToken: cancellationToken));
+                }
+
+                await changes.CommitAsync(cancellationToken);
             }
+            finally
+            {
+                // Findings point into handed batches until they are recorded.
+                foreach (var contents in passes.SelectMany(p => p.Handed))
+                    DetectionHandoff.Release(contents ?? []);
+            }
+
+            foreach (var pass in passes)
+                handoff.Detected(pass.AgentId, pass.Sequences[^1]);
 
             ForgetIdleAgents();
             handoff.DropStale();
-            return worked == 1;
+            return true;
         }
         finally
         {
@@ -113,56 +142,34 @@ public sealed class IncidentDetector(
             new { agentId, owner = _owner, expires = now + options.LeaseDuration, now }, cancellationToken: cancellationToken)) == 1;
     }
 
-    private async Task<bool> DetectAsync(string agentId, CancellationToken cancellationToken)
+    /// <summary>An agent's batches taken in one pass, and what the rules found in them.</summary>
+    private sealed record AgentPass(string AgentId, List<long> Sequences)
     {
-        List<long> sequences;
-        await using (var db = await database.OpenAsync(cancellationToken))
-        {
-            sequences = (await db.QueryAsync<long>(new CommandDefinition(
-                "select sequence from detection_queue where agent_id = @agentId order by sequence limit @take", new { agentId, take = BatchesPerPass }, cancellationToken: cancellationToken))).AsList();
-        }
+        public AgentRow? Agent { get; set; }
+        public List<IReadOnlyList<SegmentContent>?> Handed { get; } = [];
+        public List<Finding> Findings { get; } = [];
+    }
 
-        if (sequences.Count == 0)
-            return false;
-        var agent = await agents.FindAsync(agentId, cancellationToken);
-        var findings = new List<Finding>();
-        // Batches this instance stored come from the handoff as written; the others from storage. Released
-        // after the commit: findings point into them until they are recorded.
-        var handed = sequences.Select(sequence => handoff.Take(agentId, sequence)).ToList();
-        try
+    /// <summary>Runs the rules over an agent's batches, in sequence order: those this instance stored from the handoff, as written; the others from storage.</summary>
+    private async Task ObserveAsync(AgentPass pass, CancellationToken cancellationToken)
+    {
+        var (agentId, sequences) = (pass.AgentId, pass.Sequences);
+        pass.Handed.AddRange(sequences.Select(sequence => handoff.Take(agentId, sequence)));
+        pass.Agent = await agents.FindAsync(agentId, cancellationToken);
+        if (pass.Agent is null)
+            return; // deleted: its batches leave the queue
+        if (!_contexts.TryGetValue(agentId, out var context))
+            _contexts[agentId] = context = await ContextAsync(agentId, sequences[0], cancellationToken);
+        var missing = sequences.Where((_, i) => pass.Handed[i] is null).ToList();
+        var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
+            .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
+        // The rules are CPU work of tens of milliseconds a pass: on a thread of their own, not one of the pool's
+        // few that serve requests (measured: ingest waited behind them).
+        await Task.Factory.StartNew(() =>
         {
-            if (agent is not null)
-            {
-                if (!_contexts.TryGetValue(agentId, out var context))
-                    _contexts[agentId] = context = await ContextAsync(agentId, sequences[0], cancellationToken);
-                var missing = sequences.Where((_, i) => handed[i] is null).ToList();
-                var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
-                    .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
-                // The rules are CPU work of tens of milliseconds a pass: on a thread of their own, not one of the pool's
-                // few that serve requests (measured: ingest waited behind them).
-                await Task.Factory.StartNew(() =>
-                {
-                    for (var i = 0; i < sequences.Count; i++)
-                        context.Observe(Events(handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), findings, time.GetUtcNow());
-                }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            }
-
-            await using var changes = await incidents.BeginChangesAsync(cancellationToken);
-            if (agent is not null)
-                await incidents.RecordAsync(changes, agentId, agent.Hostname, findings, cancellationToken);
-            var list = string.Join(", ", sequences);
-            await changes.Db.ExecuteAsync(new CommandDefinition(
-                $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId }, changes.Transaction, cancellationToken: cancellationToken));
-            await changes.CommitAsync(cancellationToken);
-        }
-        finally
-        {
-            foreach (var contents in handed)
-                DetectionHandoff.Release(contents ?? []);
-        }
-
-        handoff.Detected(agentId, sequences[^1]);
-        return true;
+            for (var i = 0; i < sequences.Count; i++)
+                context.Observe(Events(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
+        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>
