@@ -74,6 +74,17 @@ public sealed class DetectionEvent
         return args.IndexOf(text) >= 0 || args.IndexOf((byte)'\\') >= 0;
     }
 
+    /// <summary>The path's characters into <paramref name="buffer"/>, when it is there, not escaped and fits (else false: ask <see cref="Path"/>).</summary>
+    public bool TryPath(Span<char> buffer, out int length)
+    {
+        length = 0;
+        var (start, tokenLength) = _tokens[(int)Text.Path];
+        if (tokenLength == 0 || (_decoded & (1 << (int)Text.Path)) != 0)
+            return false;
+        var value = Json.Span.Slice(start + 1, tokenLength - 2);
+        return value.IndexOf((byte)'\\') < 0 && Encoding.UTF8.TryGetChars(value, buffer, out length);
+    }
+
     /// <summary>The argument vector, read from the JSON when asked for (most rules never look at it).</summary>
     public List<string>? Args => _argsLength == 0 ? null : ReadArgs();
 
@@ -288,7 +299,7 @@ public sealed class DetectionEvent
         var value = token[1..^1];
         string text;
         if (value.IndexOf((byte)'\\') < 0)
-            text = field is Text.Id or Text.Path or Text.NewPath or Text.RemoteAddress or Text.Name ? Encoding.UTF8.GetString(value) : _names?.Of(value) ?? Encoding.UTF8.GetString(value);
+            text = field is Text.Id or Text.Path or Text.NewPath or Text.Name ? Encoding.UTF8.GetString(value) : _names?.Of(value) ?? Encoding.UTF8.GetString(value);
         else
         {
             var reader = new Utf8JsonReader(token);

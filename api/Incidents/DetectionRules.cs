@@ -70,6 +70,22 @@ public sealed class DetectionSettings(DetectionOptions options)
     /// libraries, data files), so verdicts are remembered (a bounded table, emptied when full): the pattern ran for
     /// every read and was the largest part of detection's cost (bench/run.sh suite=incidents).
     /// </summary>
+    public bool IsSensitive(DetectionEvent e)
+    {
+        // Looked up without making the path a string when it was seen before.
+        Span<char> buffer = stackalloc char[512];
+        if (e.TryPath(buffer, out var length))
+        {
+            lock (_verdicts)
+            {
+                if (_verdicts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(buffer[..length], out var known))
+                    return known;
+            }
+        }
+
+        return e.Path is { } path && IsSensitive(path);
+    }
+
     public bool IsSensitive(string path)
     {
         lock (_verdicts)
@@ -360,15 +376,22 @@ public sealed class AgentDetection(DetectionSettings settings)
 
     private void FileAccessed(DetectionEvent e)
     {
-        if (e.Path is not { } path)
-            return;
-        if (e.Operation == FimOperation.Read && e.Pid is { } pid && settings.IsSensitive(path))
-            _reads.Add(new SensitiveRead(e.Retain(), pid));
-        var writer = e.Program ?? (e.Pid is { } p && _processes.TryGetValue(p, out var node) ? node.Name : null);
-        if (settings.IsDownloader(writer) && e.Operation is FimOperation.Write or FimOperation.Create)
-            _downloads[path] = new Download(e.Retain(), path);
-        if (e.Operation == FimOperation.Rename && e.NewPath is { } moved && _downloads.Remove(path, out var download))
-            _downloads[moved] = download with { Path = moved };
+        switch (e.Operation)
+        {
+            case FimOperation.Read:
+                if (e.Pid is { } pid && settings.IsSensitive(e))
+                    _reads.Add(new SensitiveRead(e.Retain(), pid));
+                break;
+            case FimOperation.Write or FimOperation.Create:
+                var writer = e.Program ?? (e.Pid is { } p && _processes.TryGetValue(p, out var node) ? node.Name : null);
+                if (settings.IsDownloader(writer) && e.Path is { } path)
+                    _downloads[path] = new Download(e.Retain(), path);
+                break;
+            case FimOperation.Rename:
+                if (_downloads.Count > 0 && e.Path is { } from && e.NewPath is { } moved && _downloads.Remove(from, out var download))
+                    _downloads[moved] = download with { Path = moved };
+                break;
+        }
     }
 
     private void Connected(DetectionEvent e, List<Finding> findings)

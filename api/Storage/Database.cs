@@ -25,15 +25,24 @@ public sealed class Database : IAsyncDisposable
         }
         else
         {
-            ConnectionString = new SqliteConnectionStringBuilder
+            var builder = new SqliteConnectionStringBuilder
             {
                 DataSource = Path.Combine(dataDirectory.Path, "platform.db"),
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Pooling = true,
                 DefaultTimeout = Math.Max(1, _busyTimeoutMs / 1000),
-            }.ToString();
+            };
+            ConnectionString = builder.ToString();
+            // The hot writers' connections in a pool of their own (a pool is per connection string; foreign keys
+            // are on for every connection anyway): taken by a reader, a writer's connection had its page cache
+            // cut to a reader's size and the next writer started cold (ingest slowed by a fifth as soon as
+            // detection read the queue between its writes, bench/run.sh suite=incidents).
+            builder.ForeignKeys = true;
+            _writerConnectionString = builder.ToString();
         }
     }
+
+    private readonly string? _writerConnectionString;
 
     public StorageProvider Provider { get; }
 
@@ -87,17 +96,17 @@ public sealed class Database : IAsyncDisposable
     /// </summary>
     private const int ReaderCacheKib = 2 * 1024, WriterCacheKib = 64 * 1024;
 
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(ReaderCacheKib, cancellationToken);
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(ConnectionString, ReaderCacheKib, cancellationToken);
 
     /// <summary>A connection for a hot write path, taken in its <see cref="WriterTurnAsync"/>.</summary>
-    public Task<DbConnection> OpenForWritingAsync(CancellationToken cancellationToken) => OpenAsync(WriterCacheKib, cancellationToken);
+    public Task<DbConnection> OpenForWritingAsync(CancellationToken cancellationToken) => OpenAsync(_writerConnectionString ?? ConnectionString, WriterCacheKib, cancellationToken);
 
-    private async Task<DbConnection> OpenAsync(int cacheKib, CancellationToken cancellationToken)
+    private async Task<DbConnection> OpenAsync(string connectionString, int cacheKib, CancellationToken cancellationToken)
     {
         if (_postgres is not null)
             return await _postgres.OpenConnectionAsync(cancellationToken);
 
-        var connection = new SqliteConnection(ConnectionString);
+        var connection = new SqliteConnection(connectionString);
         await connection.OpenAsync(cancellationToken);
         // Per-connection settings (a pooled connection keeps the last ones: set them all every time); WAL itself
         // is persistent and set by the first migration. The WAL is checkpointed in the background
