@@ -177,18 +177,15 @@ public sealed class IncidentDetector(
     {
         var context = new AgentDetection(_settings);
         var window = new[] { options.ExfiltrationWindow, options.PortScanWindow }.Max();
-        var first = await telemetry.SegmentsOfBatchesAsync(agentId, [firstSequence], cancellationToken);
-        if (first.Count == 0)
+        if (await telemetry.BatchStartAsync(agentId, firstSequence, cancellationToken) is not { } from)
             return context;
-        var from = first.SelectMany(s => s.Open().Ticks).DefaultIfEmpty(0).Min();
-        var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, new DateTimeOffset(from, TimeSpan.Zero) - window, ContextBatches, cancellationToken);
+        var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, from - window, ContextBatches, cancellationToken);
         var ignored = new List<Finding>();
         foreach (var batch in earlier.GroupBy(s => s.Sequence))
             context.Observe(Events(batch.Select(s => s.Open())), ignored, time.GetUtcNow());
         return context;
     }
 
-    /// <summary>A batch's events from its segments, in time order.</summary>
     /// <summary>A batch's events, in time order: its segments' (each in time order) merged, ties in segment order.</summary>
     private List<DetectionEvent> Events(IEnumerable<SegmentContent> contents)
     {

@@ -245,7 +245,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
 
     /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
     private Task NotifyAsync(Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
-        webhooks.EnqueueAsync(changes.Db, changes.Transaction, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentEndpoints.ToContract(row), cancellationToken);
+        webhooks.EnqueueAsync(changes.Db, changes.Transaction, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row), cancellationToken);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
 

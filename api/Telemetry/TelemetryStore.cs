@@ -408,6 +408,14 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
             new { agentId }, cancellationToken: cancellationToken))).AsList();
     }
 
+    /// <summary>When the events of an agent's batch start (its receipt says), or null if there is no such batch.</summary>
+    public async Task<DateTimeOffset?> BatchStartAsync(string agentId, long sequence, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<DateTimeOffset?>(new CommandDefinition(
+            "select first_time from telemetry_batch where agent_id = @agentId and sequence = @sequence", new { agentId, sequence }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>The segments of an agent's batches before <paramref name="beforeSequence"/> whose events reach <paramref name="from"/> (context for detection), at most <paramref name="take"/> batches' worth.</summary>
     public async Task<IReadOnlyList<BatchSegment>> SegmentsBeforeAsync(string agentId, long beforeSequence, DateTimeOffset from, int take, CancellationToken cancellationToken)
     {
