@@ -104,7 +104,8 @@ public sealed class DetectionHandoff(DetectionOptions options, TimeProvider time
 
     private void Drop(Func<(string AgentId, long Sequence), bool> which)
     {
-        foreach (var key in _batches.Keys)
+        // Enumerated without a lock (Keys would take every lock, against ingest's Offer).
+        foreach (var (key, _) in _batches)
         {
             if (which(key) && _batches.TryRemove(key, out var handed))
             {
