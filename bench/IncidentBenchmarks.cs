@@ -62,11 +62,8 @@ public static class IncidentBenchmarks
                     var client = api.Client(agents[s].Secret);
                     for (var b = first; b < first + batchesPerSender; b++)
                     {
-                        // A recorder's time goes on: batch b holds second b of the run (the rules' windows move and
-                        // forget, as they do on a real host), from templates each sender pushes one at a time.
-                        var template = templates[s][b % 8];
-                        for (var i = 0; i < template.Count; i++)
-                            template[i].Time = start.AddSeconds(b).AddMilliseconds(i * 2);
+                        // Templates each sender pushes one at a time, moved to second b of the run.
+                        var template = AtSecond(templates[s][b % 8], start, b);
                         await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = template }, agents[s].Id);
                     }
                 });
@@ -105,6 +102,17 @@ public static class IncidentBenchmarks
         results.Add(("  with detection, until every batch was also detected (queue empty)",
             $"{Median(ratios.Select(r => r.UntilDetected)):P0} of ingest without detection (median; rounds {ratios.Min(r => r.UntilDetected):P0}-{ratios.Max(r => r.UntilDetected):P0}): {Median(ratios.Select(r => r.Detected)):N0} events/s",
             "(stricter reading)"));
+    }
+
+    /// <summary>
+    /// The template's events moved to second <paramref name="second"/> of the run, 2 ms apart: a recorder's time goes
+    /// on, so the rules' windows move and forget as they do on a real host (replayed frozen times never pruned).
+    /// </summary>
+    internal static List<TelemetryEvent> AtSecond(List<TelemetryEvent> template, DateTimeOffset start, int second)
+    {
+        for (var i = 0; i < template.Count; i++)
+            template[i].Time = start.AddSeconds(second).AddMilliseconds(i * 2);
+        return template;
     }
 
     public static async Task ListAsync(StorageProvider provider, IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
@@ -195,10 +203,7 @@ public static class DetectionCoreBenchmarks
                 (events, read, rulesTime) = (0, 0, 0);
                 for (var b = 0; b < 2000; b++)
                 {
-                    // Time goes on, a second a batch (the rules' windows move and forget).
-                    var template = templates[b % 8];
-                    for (var i = 0; i < template.Count; i++)
-                        template[i].Time = start.AddSeconds(b).AddMilliseconds(i * 2);
+                    var template = IncidentBenchmarks.AtSecond(templates[b % 8], start, b);
                     var segments = Platform.Api.Telemetry.Segments.Build(template, "node-0", keepText: handed);
                     var watch = Stopwatch.StartNew();
                     var contents = segments.Select(s => handed ? s.Text! : s.Open()).ToList();
@@ -207,8 +212,7 @@ public static class DetectionCoreBenchmarks
                     {
                         for (var i = 0; i < content.Count; i++)
                         {
-                            var e = handed ? DetectionEvent.Of(content.EventJson(i), content.Ticks[i], content.FieldTokens(i), names) : DetectionEvent.Parse(content.EventJson(i), content.Ticks[i], names);
-                            if (e is not null)
+                            if (DetectionEvent.From(content, i, names) is { } e)
                                 parsed.Add(e);
                         }
                     }

@@ -124,20 +124,33 @@ public sealed class DetectionEvent
         ("{\"kind\":\"network_listen\""u8.ToArray(), null),
     ];
 
-    /// <summary>The event stored as <paramref name="json"/> at <paramref name="ticks"/> (UTC), or null for a kind no rule looks at.</summary>
-    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names? names)
+    /// <summary>Event i of a segment: as the writer placed its fields when they are known (a handed batch), else parsed.</summary>
+    public static DetectionEvent? From(Telemetry.SegmentContent content, int i, Names names)
     {
-        TelemetryEventKind? kind = null;
-        var known = false;
+        var fields = content.FieldTokens(i);
+        return fields.IsEmpty ? Parse(content.EventJson(i), content.Ticks[i], names) : Of(content.EventJson(i), content.Ticks[i], fields, names);
+    }
+
+    /// <summary>Whether the stored event's kind is known from its first bytes, and which (null: a kind no rule looks at).</summary>
+    private static bool KindOf(ReadOnlySpan<byte> json, out TelemetryEventKind? kind)
+    {
         foreach (var (prefix, k) in Kinds)
         {
-            if (json.Span.StartsWith(prefix))
+            if (json.StartsWith(prefix))
             {
-                (kind, known) = (k, true);
-                break;
+                kind = k;
+                return true;
             }
         }
 
+        kind = null;
+        return false;
+    }
+
+    /// <summary>The event stored as <paramref name="json"/> at <paramref name="ticks"/> (UTC), or null for a kind no rule looks at.</summary>
+    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names? names)
+    {
+        var known = KindOf(json.Span, out var kind);
         if (known && kind is null)
             return null;
         var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names };
@@ -151,20 +164,10 @@ public sealed class DetectionEvent
     /// </summary>
     public static DetectionEvent? Of(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names names)
     {
-        TelemetryEventKind? kind = null;
-        foreach (var (prefix, k) in Kinds)
-        {
-            if (json.Span.StartsWith(prefix))
-            {
-                if (k is null)
-                    return null;
-                kind = k;
-                break;
-            }
-        }
-
-        if (kind is null)
+        if (!KindOf(json.Span, out var kind))
             return Parse(json, ticks, names);
+        if (kind is null)
+            return null;
         var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names, Kind = kind.Value };
         for (var text = 0; text < TextCount; text++)
             e._tokens[text] = fields[(int)FieldOf[text]];
@@ -175,7 +178,7 @@ public sealed class DetectionEvent
         if (fields[(int)Telemetry.Field.Operation] is { Length: > 0 } operation)
         {
             var value = json.Span.Slice(operation.Start + 1, operation.Length - 2);
-            e.Operation = OperationOf(value) ?? Http.SpecEnum.FromSpec<FimOperation>(Encoding.UTF8.GetString(value));
+            e.Operation = Http.SpecEnum.FindUtf8<FimOperation>(value) ?? Http.SpecEnum.FromSpec<FimOperation>(Encoding.UTF8.GetString(value));
         }
 
         return e;
@@ -233,7 +236,7 @@ public sealed class DetectionEvent
             else if (property.SequenceEqual("kind"u8))
                 Kind = kind ?? Http.SpecEnum.FromSpec<TelemetryEventKind>(reader.GetString()!);
             else if (property.SequenceEqual("operation"u8))
-                Operation = OperationOf(reader.ValueSpan) ?? Http.SpecEnum.FromSpec<FimOperation>(reader.GetString()!);
+                Operation = Http.SpecEnum.FindUtf8<FimOperation>(reader.ValueSpan) ?? Http.SpecEnum.FromSpec<FimOperation>(reader.GetString()!);
             else if (property.SequenceEqual("container"u8))
                 ReadContainer(ref reader);
             else if (property.SequenceEqual("args"u8))
@@ -248,16 +251,6 @@ public sealed class DetectionEvent
     }
 
     private static int? Int(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var value) ? value : null;
-
-    private static FimOperation? OperationOf(ReadOnlySpan<byte> value) => value switch
-    {
-        _ when value.SequenceEqual("read"u8) => FimOperation.Read,
-        _ when value.SequenceEqual("write"u8) => FimOperation.Write,
-        _ when value.SequenceEqual("create"u8) => FimOperation.Create,
-        _ when value.SequenceEqual("rename"u8) => FimOperation.Rename,
-        _ when value.SequenceEqual("delete"u8) => FimOperation.Delete,
-        _ => null,
-    };
 
     private void Mark(ref Utf8JsonReader reader, Text field)
     {
@@ -324,8 +317,8 @@ public sealed class DetectionEvent
 
     /// <summary>
     /// Names read before (process names, executables, containers, images, users, working directories): one string
-    /// for each, not one an event. Bounded: emptied when it grows past a few thousand names. One per detecting
-    /// thread (it is not thread-safe).
+    /// for each, not one an event. Bounded: emptied when it grows past a few thousand names. One per detector, used
+    /// by one pass at a time (it is not thread-safe).
     /// </summary>
     public sealed class Names
     {

@@ -31,32 +31,19 @@ public sealed class DetectionHandoff(DetectionOptions options, TimeProvider time
     public void Offer(string agentId, long sequence, IReadOnlyList<Segment> segments)
     {
         var contents = segments.Select(s => s.Text).OfType<SegmentContent>().ToList();
-        if (contents.Count != segments.Count)
+        // Nothing kept (ingest was not asked to), or already detected from storage: nothing to hand over.
+        if (contents.Count != segments.Count || (_detected.TryGetValue(agentId, out var done) && sequence <= done))
         {
             Release(contents);
             return;
         }
 
+        // Past its room (detection is behind) the batch is read from storage when its turn comes.
         var bytes = segments.Sum(s => s.RawBytes);
-        if (_detected.TryGetValue(agentId, out var done) && sequence <= done)
-        {
-            Release(contents);
+        if (Interlocked.Add(ref _bytes, bytes) <= Limit && _batches.TryAdd((agentId, sequence), new Handed(contents, bytes, time.GetUtcNow())))
             return;
-        }
-
-        if (Interlocked.Add(ref _bytes, bytes) > Limit)
-        {
-            // No room (detection is behind): the batch is read from storage when its turn comes.
-            Interlocked.Add(ref _bytes, -bytes);
-            Release(contents);
-            return;
-        }
-
-        if (!_batches.TryAdd((agentId, sequence), new Handed(contents, bytes, time.GetUtcNow())))
-        {
-            Interlocked.Add(ref _bytes, -bytes);
-            Release(contents);
-        }
+        Interlocked.Add(ref _bytes, -bytes);
+        Release(contents);
     }
 
     /// <summary>A handed batch's segments, in the order they were stored; the caller releases them (<see cref="Release"/>).</summary>
@@ -72,28 +59,21 @@ public sealed class DetectionHandoff(DetectionOptions options, TimeProvider time
     public void Detected(string agentId, long sequence)
     {
         _detected.AddOrUpdate(agentId, sequence, (_, before) => Math.Max(before, sequence));
-        Drop(key => key.AgentId == agentId && key.Sequence <= sequence);
+        Drop((key, _) => key.AgentId == agentId && key.Sequence <= sequence);
     }
 
     /// <summary>This instance no longer detects for the agent (another one holds its lease).</summary>
     public void Forget(string agentId)
     {
         _detected.TryRemove(agentId, out _);
-        Drop(key => key.AgentId == agentId);
+        Drop((key, _) => key.AgentId == agentId);
     }
 
     /// <summary>Drops what waited longer than a lease lasts: its batch was detected elsewhere, or will be read from storage.</summary>
     public void DropStale()
     {
         var before = time.GetUtcNow() - options.LeaseDuration * 2;
-        foreach (var (key, handed) in _batches)
-        {
-            if (handed.At < before && _batches.TryRemove(key, out _))
-            {
-                Interlocked.Add(ref _bytes, -handed.Bytes);
-                Release(handed.Contents);
-            }
-        }
+        Drop((_, handed) => handed.At < before);
     }
 
     public static void Release(IEnumerable<SegmentContent> contents)
@@ -102,12 +82,12 @@ public sealed class DetectionHandoff(DetectionOptions options, TimeProvider time
             content.Release();
     }
 
-    private void Drop(Func<(string AgentId, long Sequence), bool> which)
+    private void Drop(Func<(string AgentId, long Sequence), Handed, bool> which)
     {
         // Enumerated without a lock (Keys would take every lock, against ingest's Offer).
-        foreach (var (key, _) in _batches)
+        foreach (var (key, seen) in _batches)
         {
-            if (which(key) && _batches.TryRemove(key, out var handed))
+            if (which(key, seen) && _batches.TryRemove(key, out var handed))
             {
                 Interlocked.Add(ref _bytes, -handed.Bytes);
                 Release(handed.Contents);

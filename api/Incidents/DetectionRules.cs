@@ -68,7 +68,7 @@ public sealed class DetectionSettings(DetectionOptions options)
     /// <summary>
     /// Whether reading the file starts the exfiltration rule. The same files are read over and over (configuration,
     /// libraries, data files), so verdicts are remembered (a bounded table, emptied when full): the pattern ran for
-    /// every read and was the largest part of detection's cost (bench/run.sh suite=incidents).
+    /// every read, and a profile of bench/run.sh suite=incidents showed it as the largest single part of the rules.
     /// </summary>
     public bool IsSensitive(DetectionEvent e)
     {
@@ -171,8 +171,7 @@ public sealed class AgentDetection(DetectionSettings settings)
 
         /// <summary>
         /// The start event as stored (its JSON and time), made into an event again only when a finding needs it:
-        /// detection keeps one for every process it knows, and the objects of a whole event each, kept that long,
-        /// made the collector's work the largest cost of detection (bench/run.sh suite=incidents).
+        /// detection keeps one for every process it knows (up to 20,000 an agent), so each keeps as little as it can.
         /// </summary>
         public (ReadOnlyMemory<byte> Json, long Ticks) Started { get; init; }
 
@@ -230,8 +229,8 @@ public sealed class AgentDetection(DetectionSettings settings)
             }
 
             Evidence.RemoveAll(x => x.Time.UtcTicks < oldest);
-            // Kept from a process's second connection in the window on: most processes connect once, and keeping
-            // each one's first connection cost more than anything else the rule does (bench/run.sh suite=incidents).
+            // Kept from a process's second connection in the window on: most processes connect once, and a copy of
+            // every process's first connection, kept for the window, would be most of what the rule holds.
             if (Evidence.Count < EvidenceConnections && Count > 1)
                 Evidence.Add(e.Retain());
             if (e.Time > Last)

@@ -35,8 +35,7 @@ public sealed class Database : IAsyncDisposable
             ConnectionString = builder.ToString();
             // The hot writers' connections in a pool of their own (a pool is per connection string; foreign keys
             // are on for every connection anyway): taken by a reader, a writer's connection had its page cache
-            // cut to a reader's size and the next writer started cold (ingest slowed by a fifth as soon as
-            // detection read the queue between its writes, bench/run.sh suite=incidents).
+            // cut to a reader's size and the next writer started cold. Detection reads between ingest's writes.
             builder.ForeignKeys = true;
             _writerConnectionString = builder.ToString();
         }

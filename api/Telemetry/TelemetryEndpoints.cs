@@ -49,15 +49,15 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
             throw;
         }
 
-        if (result.Outcome != BatchOutcome.Stored)
-            Segments.Release(segments);
-        if (result.Outcome == BatchOutcome.Conflict)
-            return Problems.Conflict(result.Conflict!);
         if (result.Outcome == BatchOutcome.Stored)
         {
             handoff.Offer(agentId, body.Sequence, segments);
             detector.Wake();
         }
+        else
+            Segments.Release(segments);
+        if (result.Outcome == BatchOutcome.Conflict)
+            return Problems.Conflict(result.Conflict!);
         return TypedResults.Ok(new TelemetryBatchResult
         {
             BatchId = body.Id,
