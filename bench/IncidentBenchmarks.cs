@@ -53,9 +53,11 @@ public static class IncidentBenchmarks
         {
             (double Seconds, double Cpu) withoutDetection = default, withDetection = default;
             double untilDetected = 0;
+            var gc = new Dictionary<BenchApi, string>();
             foreach (var (api, agents) in round % 2 == 0 ? targets : Enumerable.Reverse(targets))
             {
                 var first = round * batchesPerSender;
+                var (pause, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
                 var watch = Stopwatch.StartNew();
                 var measured = await TelemetryBenchmarks.Measure(senders, async s =>
                 {
@@ -67,6 +69,7 @@ public static class IncidentBenchmarks
                         await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = template }, agents[s].Id);
                     }
                 });
+                gc[api] = $"GC paused {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms, collections {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
                 if (api == off)
                 {
                     withoutDetection = measured;
@@ -81,7 +84,7 @@ public static class IncidentBenchmarks
                 (withDetection, untilDetected) = (measured, watch.Elapsed.TotalSeconds);
             }
 
-            Console.Error.WriteLine($"detection round {round}{(round < WarmUp ? " (warm-up)" : "")}: off {events / withoutDetection.Seconds:N0} events/s, on {events / withDetection.Seconds:N0}, until detected {events / untilDetected:N0}");
+            Console.Error.WriteLine($"detection round {round}{(round < WarmUp ? " (warm-up)" : "")}: off {events / withoutDetection.Seconds:N0} events/s, on {events / withDetection.Seconds:N0}, until detected {events / untilDetected:N0}; off {gc[off]}; on {gc[on]}");
             if (round >= WarmUp)
             {
                 ratios.Add((withoutDetection.Seconds / withDetection.Seconds, withoutDetection.Seconds / untilDetected, events / withoutDetection.Seconds, events / withDetection.Seconds,

@@ -34,6 +34,13 @@ public sealed class IncidentDetector(
 
     protected override TimeSpan Gather => options.Gather;
 
+    /// <summary>
+    /// Passes run on a thread of their own: the rules are CPU work of tens of milliseconds a pass, kept off the pool's
+    /// few threads that serve requests, and the pass's turn at the database's writer starts as soon as ingest hands
+    /// it over (see <see cref="DedicatedThread"/>).
+    /// </summary>
+    protected override bool OwnThread => true;
+
     public override async Task DrainAsync(CancellationToken cancellationToken)
     {
         while (await RunOnceAsync(cancellationToken))
@@ -83,14 +90,14 @@ public sealed class IncidentDetector(
 
                 // Every agent's findings and the removal of its batches from the queue in one transaction: on SQLite
                 // each transaction takes the one writer from ingest.
-                await using var changes = await incidents.BeginChangesAsync(cancellationToken);
+                await using var changes = await incidents.BeginChangesAsync(cancellationToken, background: true);
                 foreach (var pass in passes)
                 {
                     if (pass.Agent is { } agent)
                         await incidents.RecordAsync(changes, pass.AgentId, agent.Hostname, pass.Findings, cancellationToken);
-                    var list = string.Join(", ", pass.Sequences);
                     await changes.Db.ExecuteAsync(new CommandDefinition(
-                        $"delete from detection_queue where agent_id = @agentId and sequence in ({list})", new { agentId = pass.AgentId }, changes.Transaction, cancellationToken: cancellationToken));
+                        $"delete from detection_queue where agent_id = @agentId and sequence {database.IsIn("sequences")}", new { agentId = pass.AgentId, sequences = pass.Sequences.ToArray() },
+                        changes.Transaction, cancellationToken: cancellationToken));
                 }
 
                 await changes.CommitAsync(cancellationToken);
@@ -163,13 +170,8 @@ public sealed class IncidentDetector(
         var missing = sequences.Where((_, i) => pass.Handed[i] is null).ToList();
         var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
             .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
-        // The rules are CPU work of tens of milliseconds a pass: on a thread of their own, not one of the pool's
-        // few that serve requests (on 2 cores the measured difference was within run-to-run noise).
-        await Task.Factory.StartNew(() =>
-        {
-            for (var i = 0; i < sequences.Count; i++)
-                context.Observe(Events(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
-        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        for (var i = 0; i < sequences.Count; i++)
+            context.Observe(Events(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
     }
 
     /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>

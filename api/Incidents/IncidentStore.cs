@@ -132,9 +132,10 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// <summary>The advisory lock's key: "incident" in ASCII.</summary>
     private const long ChangeLock = 0x696e636964656e74;
 
-    public async Task<Changes> BeginChangesAsync(CancellationToken cancellationToken)
+    /// <summary>A transaction for incident changes, in the writer's turn (<paramref name="background"/>: detection's, which lets requests go first).</summary>
+    public async Task<Changes> BeginChangesAsync(CancellationToken cancellationToken, bool background = false)
     {
-        var turn = await database.WriterTurnAsync(cancellationToken);
+        var turn = await database.WriterTurnAsync(cancellationToken, background);
         var db = await database.OpenForWritingAsync(cancellationToken);
         var transaction = await db.BeginTransactionAsync(cancellationToken);
         if (database.Provider == StorageProvider.Postgres)

@@ -66,25 +66,27 @@ public sealed class Database : IAsyncDisposable
 
     public string ConnectionString { get; }
 
-    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+    private readonly WriterGate _sqliteWriter = new(TimeProvider.System);
 
     public ValueTask DisposeAsync() => _postgres?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     /// <summary>
-    /// SQLite has one writer at a time, and a writer that finds the database busy sleeps and retries. Hot
-    /// write paths queue here instead, in order and without sleeping. PostgreSQL needs no gate.
+    /// "Is one of the list <paramref name="parameter"/>", in the provider's SQL. Dapper sends a list to PostgreSQL as
+    /// one array parameter and expands it on SQLite; either way the statement's text does not change with the values
+    /// (Dapper caches, and emits code for, each distinct text: text made of the values grew its cache on every call).
     /// </summary>
-    public async Task<IDisposable?> WriterTurnAsync(CancellationToken cancellationToken)
+    public string IsIn(string parameter) => _postgres is not null ? $"= any(@{parameter})" : $"in @{parameter}";
+
+    /// <summary>
+    /// SQLite has one writer at a time, and a writer that finds the database busy sleeps and retries. Write paths
+    /// take turns here instead, without sleeping; <paramref name="background"/> work lets requests go first
+    /// (<see cref="WriterGate"/>). PostgreSQL needs no gate.
+    /// </summary>
+    public async Task<IDisposable?> WriterTurnAsync(CancellationToken cancellationToken, bool background = false)
     {
         if (_postgres is not null)
             return null;
-        await _sqliteWriter.WaitAsync(cancellationToken);
-        return new Turn(_sqliteWriter);
-    }
-
-    private sealed class Turn(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
+        return await _sqliteWriter.EnterAsync(background, cancellationToken);
     }
 
     /// <summary>

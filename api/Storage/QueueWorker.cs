@@ -17,6 +17,9 @@ public abstract class QueueWorker(ILogger logger, string failure) : BackgroundSe
     /// <summary>After a wake, how long to let more work gather before the pass (work taken in bulk costs less per item).</summary>
     protected virtual TimeSpan Gather => TimeSpan.Zero;
 
+    /// <summary>Whether the loop runs on a thread of its own (<see cref="DedicatedThread"/>) instead of the thread pool.</summary>
+    protected virtual bool OwnThread => false;
+
     /// <summary>Everything queued now, done (the service does this in the background; tests and tools call it).</summary>
     public abstract Task DrainAsync(CancellationToken cancellationToken);
 
@@ -33,10 +36,15 @@ public abstract class QueueWorker(ILogger logger, string failure) : BackgroundSe
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!Enabled)
-            return;
+            return Task.CompletedTask;
+        return OwnThread ? DedicatedThread.RunAsync(GetType().Name, () => WorkAsync(stoppingToken)) : WorkAsync(stoppingToken);
+    }
+
+    private async Task WorkAsync(CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -191,11 +191,10 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
 
     private async Task<int> DeleteAsync(IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
+        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
         await using var db = await database.OpenAsync(cancellationToken);
-        var postgres = database.Provider == StorageProvider.Postgres;
         return await db.ExecuteAsync(new CommandDefinition(
-            postgres ? "delete from telemetry_segment where segment_id = any(@segmentIds)" : "delete from telemetry_segment where segment_id in @segmentIds",
+            $"delete from telemetry_segment where segment_id {database.IsIn("segmentIds")}",
             new { segmentIds = segmentIds.ToArray() }, cancellationToken: cancellationToken));
     }
 }

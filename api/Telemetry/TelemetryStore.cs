@@ -402,10 +402,9 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     public async Task<IReadOnlyList<BatchSegment>> SegmentsOfBatchesAsync(string agentId, IReadOnlyList<long> sequences, CancellationToken cancellationToken)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        var list = string.Join(", ", sequences.Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         return (await db.QueryAsync<BatchSegment>(new CommandDefinition(
-            $"select {BatchSegmentColumns} from telemetry_segment where agent_id = @agentId and sequence in ({list}) order by sequence, segment_id",
-            new { agentId }, cancellationToken: cancellationToken))).AsList();
+            $"select {BatchSegmentColumns} from telemetry_segment where agent_id = @agentId and sequence {database.IsIn("sequences")} order by sequence, segment_id",
+            new { agentId, sequences = sequences.ToArray() }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>When the events of an agent's batch start (its receipt says), or null if there is no such batch.</summary>

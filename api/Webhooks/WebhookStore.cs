@@ -125,7 +125,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         // A read first: most polls find nothing, and should not take SQLite's one writer lock to say so.
         if (!await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken)))
             return [];
-        using var turn = await database.WriterTurnAsync(cancellationToken);
+        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
         var skipLocked = database.Provider == StorageProvider.Postgres ? "for update skip locked" : "";
         return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
             $"""
@@ -164,7 +164,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             delivery.NextAttemptAt = now + WebhookOptions.Backoff(delivery.Attempts);
         }
 
-        using var turn = await database.WriterTurnAsync(cancellationToken);
+        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
         await db.ExecuteAsync(new CommandDefinition(
