@@ -48,7 +48,7 @@ public static class IncidentBenchmarks
         // during the second). A round is a few seconds, and the machine's own noise between two such
         // runs is a fifth either way: the figure is the median of the rounds' ratios, with their range.
         const int WarmUp = 2;
-        var rounds = Math.Max(WarmUp + 1, settings.GetValueOrDefault("rounds", 7));
+        var rounds = Math.Max(WarmUp + 1, settings.GetValueOrDefault("rounds", 11));
         for (var round = 0; round < rounds; round++)
         {
             (double Seconds, double Cpu) withoutDetection = default, withDetection = default;
@@ -57,7 +57,7 @@ public static class IncidentBenchmarks
             foreach (var (api, agents) in round % 2 == 0 ? targets : Enumerable.Reverse(targets))
             {
                 var first = round * batchesPerSender;
-                var (pause, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+                var (pause, gen0, gen1, gen2, allocated) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), GC.GetTotalAllocatedBytes());
                 var watch = Stopwatch.StartNew();
                 var measured = await TelemetryBenchmarks.Measure(senders, async s =>
                 {
@@ -69,7 +69,7 @@ public static class IncidentBenchmarks
                         await client.PushTelemetryAsync(new TelemetryBatch { Id = $"e-{b}", Sequence = b + 1, Events = template }, agents[s].Id);
                     }
                 });
-                gc[api] = $"GC paused {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms, collections {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}";
+                gc[api] = $"GC paused {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds:N0} ms, collections {GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2}, allocated {(GC.GetTotalAllocatedBytes() - allocated) >> 20:N0} MiB";
                 if (api == off)
                 {
                     withoutDetection = measured;
@@ -210,17 +210,7 @@ public static class DetectionCoreBenchmarks
                     var segments = Platform.Api.Telemetry.Segments.Build(template, "node-0", keepText: handed);
                     var watch = Stopwatch.StartNew();
                     var contents = segments.Select(s => handed ? s.Text! : s.Open()).ToList();
-                    var parsed = new List<DetectionEvent>();
-                    foreach (var content in contents)
-                    {
-                        for (var i = 0; i < content.Count; i++)
-                        {
-                            if (DetectionEvent.From(content, i, names) is { } e)
-                                parsed.Add(e);
-                        }
-                    }
-
-                    parsed = [.. parsed.OrderBy(e => e.Time)];
+                    var parsed = DetectionEvent.OfBatch(contents, names);
                     read += watch.Elapsed.TotalSeconds;
                     watch.Restart();
                     detection.Observe(parsed, findings, DateTimeOffset.UtcNow);

@@ -131,6 +131,30 @@ public sealed class DetectionEvent
         return fields.IsEmpty ? Parse(content.EventJson(i), content.Ticks[i], names) : Of(content.EventJson(i), content.Ticks[i], fields, names);
     }
 
+    /// <summary>A batch's events from its segments, in time order.</summary>
+    public static List<DetectionEvent> OfBatch(IEnumerable<Telemetry.SegmentContent> contents, Names names)
+    {
+        var events = new List<DetectionEvent>();
+        foreach (var content in contents)
+        {
+            for (var i = 0; i < content.Count; i++)
+            {
+                if (From(content, i, names) is { } e)
+                    events.Add(e);
+            }
+        }
+
+        // Stable: events of one time keep their order in the batch. Most batches are in order already (a recorder
+        // writes as things happen): sorting them anyway was a tenth of detection's time.
+        for (var i = 1; i < events.Count; i++)
+        {
+            if (events[i].Time < events[i - 1].Time)
+                return [.. events.OrderBy(e => e.Time)];
+        }
+
+        return events;
+    }
+
     /// <summary>Whether the stored event's kind is known from its first bytes, and which (null: a kind no rule looks at).</summary>
     private static bool KindOf(ReadOnlySpan<byte> json, out TelemetryEventKind? kind)
     {

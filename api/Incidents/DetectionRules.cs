@@ -228,13 +228,42 @@ public sealed class AgentDetection(DetectionSettings settings)
                 Index(address, port, ticks);
             }
 
-            Evidence.RemoveAll(x => x.Time.UtcTicks < oldest);
+            if (_oldestEvidence < oldest)
+                _oldestEvidence = Forget(Evidence, oldest);
             // Kept from a process's second connection in the window on: most processes connect once, and a copy of
             // every process's first connection, kept for the window, would be most of what the rule holds.
             if (Evidence.Count < EvidenceConnections && Count > 1)
+            {
                 Evidence.Add(e.Retain());
+                _oldestEvidence = Math.Min(_oldestEvidence, ticks);
+            }
             if (e.Time > Last)
                 Last = e.Time;
+        }
+
+        /// <summary>The time of the oldest evidence (none: the largest time): the evidence is only looked through when some has left the window.</summary>
+        private long _oldestEvidence = long.MaxValue;
+
+        /// <summary>
+        /// Drops the evidence older than the window, in place, and says when the oldest left is. Called only when some
+        /// is that old: looking through it on every connection (an event object each, far apart in memory) was a
+        /// seventh of the rules' time.
+        /// </summary>
+        private static long Forget(List<DetectionEvent> evidence, long oldest)
+        {
+            var (kept, oldestKept) = (0, long.MaxValue);
+            for (var i = 0; i < evidence.Count; i++)
+            {
+                var ticks = evidence[i].Time.UtcTicks;
+                if (ticks >= oldest)
+                {
+                    evidence[kept++] = evidence[i];
+                    oldestKept = Math.Min(oldestKept, ticks);
+                }
+            }
+
+            evidence.RemoveRange(kept, evidence.Count - kept);
+            return oldestKept;
         }
 
         private void Index(string address, int port, long ticks)

@@ -171,7 +171,7 @@ public sealed class IncidentDetector(
         var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
             .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
         for (var i = 0; i < sequences.Count; i++)
-            context.Observe(Events(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
+            context.Observe(DetectionEvent.OfBatch(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? [], _names), pass.Findings, time.GetUtcNow());
     }
 
     /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>
@@ -184,25 +184,8 @@ public sealed class IncidentDetector(
         var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, from - window, ContextBatches, cancellationToken);
         var ignored = new List<Finding>();
         foreach (var batch in earlier.GroupBy(s => s.Sequence))
-            context.Observe(Events(batch.Select(s => s.Open())), ignored, time.GetUtcNow());
+            context.Observe(DetectionEvent.OfBatch(batch.Select(s => s.Open()), _names), ignored, time.GetUtcNow());
         return context;
-    }
-
-    /// <summary>A batch's events from its segments, in time order.</summary>
-    private List<DetectionEvent> Events(IEnumerable<SegmentContent> contents)
-    {
-        var events = new List<DetectionEvent>();
-        foreach (var content in contents)
-        {
-            for (var i = 0; i < content.Count; i++)
-            {
-                if (DetectionEvent.From(content, i, _names) is { } e)
-                    events.Add(e);
-            }
-        }
-
-        // Stable: events of one time keep their order in the batch.
-        return events.Count < 2 ? events : [.. events.OrderBy(e => e.Time)];
     }
 
     private void ForgetIdleAgents()

@@ -82,6 +82,28 @@ public sealed class DetectionEventTests
     }
 
     [Fact]
+    public void A_batch_s_events_come_in_time_order_across_its_segments_and_in_their_order_at_one_time()
+    {
+        // Two segments (a container and the host), each in order, interleaved in time; two events of one segment share a time.
+        List<TelemetryEvent> batch =
+        [
+            new ProcessStartEvent { Id = "c-1", Time = T0, Container = Web, ProcessName = "sh", Pid = 1, Executable = "/bin/sh" },
+            new ProcessStartEvent { Id = "h-1", Time = T0.AddMilliseconds(1), ProcessName = "cron", Pid = 2, Executable = "/usr/sbin/cron" },
+            new ProcessStartEvent { Id = "c-2", Time = T0.AddMilliseconds(2), Container = Web, ProcessName = "sh", Pid = 3, Executable = "/bin/sh" },
+            new ProcessStartEvent { Id = "c-3", Time = T0.AddMilliseconds(2), Container = Web, ProcessName = "id", Pid = 4, Executable = "/usr/bin/id" },
+            new ProcessStartEvent { Id = "h-2", Time = T0.AddMilliseconds(3), ProcessName = "cron", Pid = 5, Executable = "/usr/sbin/cron" },
+        ];
+        foreach (var handed in new[] { true, false })
+        {
+            var segments = Segments.Build(batch, "web-01", keepText: handed);
+            Assert.Equal(2, segments.Count);
+            var events = DetectionEvent.OfBatch(segments.Select(s => handed ? s.Text! : s.Open()), new DetectionEvent.Names());
+            Assert.Equal(["c-1", "h-1", "c-2", "c-3", "h-2"], events.Select(e => e.Id));
+            Segments.Release(segments);
+        }
+    }
+
+    [Fact]
     public void A_kept_event_survives_its_batch_buffers_being_reused()
     {
         var segments = Segments.Build(Mixed(), "web-01", keepText: true);
