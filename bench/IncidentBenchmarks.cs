@@ -196,33 +196,39 @@ public static class DetectionCoreBenchmarks
         foreach (var (handed, name) in new[] { (true, "handed over at ingest"), (false, "read back from storage") })
         {
             var rules = new DetectionSettings(new DetectionOptions());
-            var names = new DetectionEvent.Names();
-            double read = 0, rulesTime = 0;
+            var cursor = new DetectionEvent.Cursor(new DetectionEvent.Names());
+            double read = 0, both = 0;
             var events = 0L;
             for (var round = 0; round < 2; round++)
             {
                 var detection = new AgentDetection(rules);
                 var findings = new List<Finding>();
-                (events, read, rulesTime) = (0, 0, 0);
+                (events, read, both) = (0, 0, 0);
                 for (var b = 0; b < 2000; b++)
                 {
                     var template = IncidentBenchmarks.AtSecond(templates[b % 8], start, b);
                     var segments = Platform.Api.Telemetry.Segments.Build(template, "node-0", keepText: handed);
+                    // Opening the batch (inflating it, when read back) and reading its events alone (passed over); then
+                    // reading them with the rules.
                     var watch = Stopwatch.StartNew();
                     var contents = segments.Select(s => handed ? s.Text! : s.Open()).ToList();
-                    var parsed = DetectionEvent.OfBatch(contents, names);
+                    var opened = watch.Elapsed.TotalSeconds;
+                    for (cursor.Start(contents); cursor.Next() is not null;)
+                    {
+                    }
+
                     read += watch.Elapsed.TotalSeconds;
                     watch.Restart();
-                    detection.Observe(parsed, findings, DateTimeOffset.UtcNow);
-                    rulesTime += watch.Elapsed.TotalSeconds;
+                    detection.Observe(cursor.Start(contents), findings, DateTimeOffset.UtcNow);
+                    both += opened + watch.Elapsed.TotalSeconds;
                     events += segments.Sum(s => s.EventCount);
                     Platform.Api.Telemetry.Segments.Release(segments);
                 }
             }
 
             results.Add(($"Detection on one thread, batches {name}: reading events", $"{events / read:N0} events/s", "-"));
-            results.Add(($"  the rules", $"{events / rulesTime:N0} events/s", "-"));
-            results.Add(($"  both", $"{events / (read + rulesTime):N0} events/s", "-"));
+            results.Add(($"  the rules", $"{events / (both - read):N0} events/s", "-"));
+            results.Add(($"  both", $"{events / both:N0} events/s", "-"));
         }
 
         return Task.CompletedTask;

@@ -95,11 +95,14 @@ public sealed class DetectionEvent
     public string? Program => ProcessName ?? (Executable is { } exe ? System.IO.Path.GetFileName(exe) : null);
 
     /// <summary>
-    /// Keeps the event past the batch it was read from (evidence held in a rule's window): a batch's buffers are
-    /// reused once it is detected. Its fields stay where they were, in the copy.
+    /// The event, to keep past the batch it was read from (evidence held in a rule's window, a finding): a batch's
+    /// buffers are reused once it is detected, and a <see cref="Cursor"/>'s event is the next event once it moves
+    /// on. Its fields stay where they were, in a copy of its JSON; a cursor's event gives one copy, however often asked.
     /// </summary>
     public DetectionEvent Retain()
     {
+        if (_cursor)
+            return _copy ??= Detached();
         if (!_retained)
         {
             Json = Json.ToArray();
@@ -109,7 +112,15 @@ public sealed class DetectionEvent
         return this;
     }
 
-    private bool _retained;
+    private DetectionEvent Detached()
+    {
+        var copy = (DetectionEvent)MemberwiseClone();
+        (copy._cursor, copy._copy, copy._retained, copy.Json) = (false, null, true, Json.ToArray());
+        return copy;
+    }
+
+    private bool _retained, _cursor;
+    private DetectionEvent? _copy;
 
     public TelemetryEvent ToContract() => JsonSerializer.Deserialize(Json.Span, Telemetry.Segments.EventInfo)!;
 
@@ -124,35 +135,55 @@ public sealed class DetectionEvent
         ("{\"kind\":\"network_listen\""u8.ToArray(), null),
     ];
 
-    /// <summary>Event i of a segment: as the writer placed its fields when they are known (a handed batch), else parsed.</summary>
-    public static DetectionEvent? From(Telemetry.SegmentContent content, int i, Names names)
+    /// <summary>
+    /// A batch's events in time order, read one at a time into one event object used again for each: detection
+    /// reads every stored event, and an object an event (alive until its pass ended) was most of what detection
+    /// allocated. A rule that keeps an event keeps its <see cref="Retain"/> copy. One pass at a time (not thread-safe).
+    /// </summary>
+    public sealed class Cursor(Names names)
     {
-        var fields = content.FieldTokens(i);
-        return fields.IsEmpty ? Parse(content.EventJson(i), content.Ticks[i], names) : Of(content.EventJson(i), content.Ticks[i], fields, names);
-    }
+        private readonly DetectionEvent _current = new() { _cursor = true };
+        private IReadOnlyList<Telemetry.SegmentContent> _contents = [];
+        private (long Ticks, int Segment, int Index)[] _order = [];
+        private int _count, _next;
 
-    /// <summary>A batch's events from its segments, in time order.</summary>
-    public static List<DetectionEvent> OfBatch(IEnumerable<Telemetry.SegmentContent> contents, Names names)
-    {
-        var events = new List<DetectionEvent>();
-        foreach (var content in contents)
+        /// <summary>Starts on a batch (its segments); <see cref="Next"/> then gives its events.</summary>
+        public Cursor Start(IReadOnlyList<Telemetry.SegmentContent> contents)
         {
-            for (var i = 0; i < content.Count; i++)
+            (_contents, _count, _next) = (contents, contents.Sum(c => c.Count), 0);
+            if (_order.Length < _count)
+                _order = new (long, int, int)[Math.Max(_count, _order.Length * 2)];
+            var (n, sorted) = (0, true);
+            for (var s = 0; s < contents.Count; s++)
             {
-                if (From(content, i, names) is { } e)
-                    events.Add(e);
+                for (var i = 0; i < contents[s].Count; i++, n++)
+                {
+                    _order[n] = (contents[s].Ticks[i], s, i);
+                    sorted &= n == 0 || _order[n - 1].Ticks <= _order[n].Ticks;
+                }
             }
+
+            // Stable (events of one time keep their order in the batch: segment, then place in it). Most batches are
+            // in order already (a recorder writes as things happen): sorting them anyway was a tenth of detection's time.
+            if (!sorted)
+                Array.Sort(_order, 0, _count);
+            return this;
         }
 
-        // Stable: events of one time keep their order in the batch. Most batches are in order already (a recorder
-        // writes as things happen): sorting them anyway was a tenth of detection's time.
-        for (var i = 1; i < events.Count; i++)
+        /// <summary>The batch's next event a rule looks at (kinds no rule looks at are passed over), or null at its end.</summary>
+        public DetectionEvent? Next()
         {
-            if (events[i].Time < events[i - 1].Time)
-                return [.. events.OrderBy(e => e.Time)];
-        }
+            while (_next < _count)
+            {
+                var (_, segment, index) = _order[_next++];
+                var content = _contents[segment];
+                if (_current.Load(content.EventJson(index), content.Ticks[index], content.FieldTokens(index), names))
+                    return _current;
+            }
 
-        return events;
+            _contents = [];
+            return null;
+        }
     }
 
     /// <summary>Whether the stored event's kind is known from its first bytes, and which (null: a kind no rule looks at).</summary>
@@ -172,40 +203,51 @@ public sealed class DetectionEvent
     }
 
     /// <summary>The event stored as <paramref name="json"/> at <paramref name="ticks"/> (UTC), or null for a kind no rule looks at.</summary>
-    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names? names)
-    {
-        var known = KindOf(json.Span, out var kind);
-        if (known && kind is null)
-            return null;
-        var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names };
-        e.Read(kind);
-        return e;
-    }
+    public static DetectionEvent? Parse(ReadOnlyMemory<byte> json, long ticks, Names? names) => New(json, ticks, [], names);
 
     /// <summary>
     /// The event just written as <paramref name="json"/>, whose fields the writer says where it put
     /// (<see cref="Telemetry.EventJson.Write"/>'s tokens): the same event <see cref="Parse"/> reads, without parsing.
     /// </summary>
-    public static DetectionEvent? Of(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names names)
+    public static DetectionEvent? Of(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names names) => New(json, ticks, fields, names);
+
+    private static DetectionEvent? New(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names? names)
     {
-        if (!KindOf(json.Span, out var kind))
-            return Parse(json, ticks, names);
-        if (kind is null)
-            return null;
-        var e = new DetectionEvent { Json = json, Time = new DateTimeOffset(ticks, TimeSpan.Zero), _names = names, Kind = kind.Value };
+        var e = new DetectionEvent();
+        return e.Load(json, ticks, fields, names) ? e : null;
+    }
+
+    /// <summary>
+    /// Makes this the event stored as <paramref name="json"/>: from where the writer put its fields when they are
+    /// given (a handed batch), else parsed. False for a kind no rule looks at.
+    /// </summary>
+    private bool Load(ReadOnlyMemory<byte> json, long ticks, ReadOnlySpan<(int Start, int Length)> fields, Names? names)
+    {
+        var known = KindOf(json.Span, out var kind);
+        if (known && kind is null)
+            return false;
+        (_tokens, _strings, _decoded, _argsStart, _argsLength, _names, _retained, _copy) = (default, default, 0, 0, 0, names, false, null);
+        (Json, Time, Kind, Pid, Ppid, RemotePort, Operation) = (json, new DateTimeOffset(ticks, TimeSpan.Zero), default, null, null, null, null);
+        if (!known || fields.IsEmpty)
+        {
+            Read(kind);
+            return true;
+        }
+
+        Kind = kind!.Value;
         for (var text = 0; text < TextCount; text++)
-            e._tokens[text] = fields[(int)FieldOf[text]];
-        (e._argsStart, e._argsLength) = fields[(int)Telemetry.Field.Args];
-        e.Pid = e.Number(fields[(int)Telemetry.Field.Pid]);
-        e.Ppid = e.Number(fields[(int)Telemetry.Field.Ppid]);
-        e.RemotePort = e.Number(fields[(int)Telemetry.Field.RemotePort]);
+            _tokens[text] = fields[(int)FieldOf[text]];
+        (_argsStart, _argsLength) = fields[(int)Telemetry.Field.Args];
+        Pid = Number(fields[(int)Telemetry.Field.Pid]);
+        Ppid = Number(fields[(int)Telemetry.Field.Ppid]);
+        RemotePort = Number(fields[(int)Telemetry.Field.RemotePort]);
         if (fields[(int)Telemetry.Field.Operation] is { Length: > 0 } operation)
         {
             var value = json.Span.Slice(operation.Start + 1, operation.Length - 2);
-            e.Operation = Http.SpecEnum.FindUtf8<FimOperation>(value) ?? Http.SpecEnum.FromSpec<FimOperation>(Encoding.UTF8.GetString(value));
+            Operation = Http.SpecEnum.FindUtf8<FimOperation>(value) ?? Http.SpecEnum.FromSpec<FimOperation>(Encoding.UTF8.GetString(value));
         }
 
-        return e;
+        return true;
     }
 
     /// <summary>The writer's field of each string field detection reads.</summary>

@@ -308,10 +308,10 @@ public sealed class AgentDetection(DetectionSettings settings)
     public DateTimeOffset LastActivity { get; private set; }
 
     /// <summary>Runs the rules over one batch's events (in time order); <paramref name="findings"/> gets what they found.</summary>
-    public void Observe(IReadOnlyList<DetectionEvent> events, List<Finding> findings, DateTimeOffset now)
+    public void Observe(DetectionEvent.Cursor events, List<Finding> findings, DateTimeOffset now)
     {
         LastActivity = now;
-        foreach (var e in events)
+        while (events.Next() is { } e)
         {
             if (e.Time > _latest)
                 _latest = e.Time;
@@ -329,7 +329,7 @@ public sealed class AgentDetection(DetectionSettings settings)
                 case TelemetryEventKind.Dns_query:
                     if (e.Name is { } name && settings.IsMiningPool(name))
                         findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"pid {e.Pid}|dns|{name}",
-                            $"{Describe(e.Pid, e.Program)} looked up mining pool {name}", [e], e.Pid));
+                            $"{Describe(e.Pid, e.Program)} looked up mining pool {name}", [e.Retain()], e.Pid));
                     break;
             }
         }
@@ -482,7 +482,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
         findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
             $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
-            [.. Evidence(pid), .. fanout.Evidence.Append(e).Distinct().Take(EvidenceConnections)], pid));
+            [.. Evidence(pid), .. fanout.Evidence.Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid));
     }
 
     private bool MayRunReverseShell(string? program) =>

@@ -26,7 +26,7 @@ public sealed class IncidentDetector(
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, AgentDetection> _contexts = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly string _owner = Ids.New("det");
-    private readonly DetectionEvent.Names _names = new(); // used within a pass (one at a time)
+    private readonly DetectionEvent.Cursor _events = new(new DetectionEvent.Names()); // used within a pass (one at a time)
 
     protected override TimeSpan PollInterval => options.PollInterval;
 
@@ -171,7 +171,7 @@ public sealed class IncidentDetector(
         var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
             .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
         for (var i = 0; i < sequences.Count; i++)
-            context.Observe(DetectionEvent.OfBatch(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? [], _names), pass.Findings, time.GetUtcNow());
+            context.Observe(_events.Start(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
     }
 
     /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>
@@ -184,7 +184,7 @@ public sealed class IncidentDetector(
         var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, from - window, ContextBatches, cancellationToken);
         var ignored = new List<Finding>();
         foreach (var batch in earlier.GroupBy(s => s.Sequence))
-            context.Observe(DetectionEvent.OfBatch(batch.Select(s => s.Open()), _names), ignored, time.GetUtcNow());
+            context.Observe(_events.Start([.. batch.Select(s => s.Open())]), ignored, time.GetUtcNow());
         return context;
     }
 

@@ -97,10 +97,32 @@ public sealed class DetectionEventTests
         {
             var segments = Segments.Build(batch, "web-01", keepText: handed);
             Assert.Equal(2, segments.Count);
-            var events = DetectionEvent.OfBatch(segments.Select(s => handed ? s.Text! : s.Open()), new DetectionEvent.Names());
-            Assert.Equal(["c-1", "h-1", "c-2", "c-3", "h-2"], events.Select(e => e.Id));
+            var cursor = new DetectionEvent.Cursor(new DetectionEvent.Names()).Start([.. segments.Select(s => handed ? s.Text! : s.Open())]);
+            var ids = new List<string>();
+            while (cursor.Next() is { } e)
+                ids.Add(e.Id);
+            Assert.Equal(["c-1", "h-1", "c-2", "c-3", "h-2"], ids);
             Segments.Release(segments);
         }
+    }
+
+    [Fact]
+    public void A_cursor_s_event_is_the_next_one_once_it_moves_on_and_what_a_rule_kept_stays_as_it_was()
+    {
+        var segments = Segments.Build(Mixed(), "web-01", keepText: true);
+        var cursor = new DetectionEvent.Cursor(new DetectionEvent.Names()).Start([.. segments.Select(s => s.Text!)]);
+        var first = cursor.Next()!;
+        var firstId = first.Id;
+        var kept = first.Retain();
+        Assert.Same(kept, first.Retain()); // one copy, however often asked
+        Assert.NotSame(first, kept);
+        var second = cursor.Next()!;
+        Assert.Same(first, second); // the cursor's one event, now the next
+        Assert.NotEqual(firstId, second.Id);
+        Assert.NotSame(kept, second.Retain());
+        Segments.Release(segments);
+        Assert.Equal(firstId, kept.Id);
+        Assert.Equal(firstId, System.Text.Json.JsonDocument.Parse(kept.Json).RootElement.GetProperty("id").GetString());
     }
 
     [Fact]
