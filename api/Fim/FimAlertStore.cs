@@ -60,9 +60,8 @@ public sealed class FimAlertStore(Database database)
 
     public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenForWritingAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await using var rows = new RowWriter(db, transaction);
 
         // A receipt that already exists is a retry: acknowledged, not counted again. Receipts go in 100 a

@@ -102,10 +102,10 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         """;
 
     /// <summary>A writing transaction in which incidents may change (see the class summary).</summary>
-    public sealed class Changes(DbConnection db, DbTransaction transaction, IDisposable? turn, Action committed) : IAsyncDisposable
+    public sealed class Changes(Database.Write write, Action committed) : IAsyncDisposable
     {
-        public DbConnection Db { get; } = db;
-        public DbTransaction Transaction { get; } = transaction;
+        public DbConnection Db => write.Db;
+        public DbTransaction Transaction => write.Transaction;
         private long _next;
 
         public async Task<long> NextChangeAsync()
@@ -117,16 +117,11 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
 
         public async Task CommitAsync(CancellationToken cancellationToken)
         {
-            await Transaction.CommitAsync(cancellationToken);
+            await write.CommitAsync(cancellationToken);
             committed();
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Transaction.DisposeAsync();
-            await Db.DisposeAsync();
-            turn?.Dispose();
-        }
+        public ValueTask DisposeAsync() => write.DisposeAsync();
     }
 
     /// <summary>The advisory lock's key: "incident" in ASCII.</summary>
@@ -135,12 +130,21 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// <summary>A transaction for incident changes, in the writer's turn (<paramref name="background"/>: detection's, which lets requests go first).</summary>
     public async Task<Changes> BeginChangesAsync(CancellationToken cancellationToken, bool background = false)
     {
-        var turn = await database.WriterTurnAsync(cancellationToken, background);
-        var db = await database.OpenForWritingAsync(cancellationToken);
-        var transaction = await db.BeginTransactionAsync(cancellationToken);
+        var write = await database.BeginWriteAsync(cancellationToken, background);
         if (database.Provider == StorageProvider.Postgres)
-            await db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, transaction, cancellationToken: cancellationToken));
-        return new Changes(db, transaction, turn, dispatcher.Wake);
+        {
+            try
+            {
+                await write.Db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, write.Transaction, cancellationToken: cancellationToken));
+            }
+            catch
+            {
+                await write.DisposeAsync();
+                throw;
+            }
+        }
+
+        return new Changes(write, dispatcher.Wake);
     }
 
     /// <summary>

@@ -99,6 +99,41 @@ public sealed class Database : IAsyncDisposable
 
     public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(ConnectionString, ReaderCacheKib, cancellationToken);
 
+    /// <summary>A write transaction in the writer's turn (<see cref="WriterTurnAsync"/>) on a writer's connection: dispose it to give all three back.</summary>
+    public async Task<Write> BeginWriteAsync(CancellationToken cancellationToken, bool background = false)
+    {
+        var turn = await WriterTurnAsync(cancellationToken, background);
+        DbConnection? db = null;
+        try
+        {
+            db = await OpenForWritingAsync(cancellationToken);
+            return new Write(db, await db.BeginTransactionAsync(cancellationToken), turn);
+        }
+        catch
+        {
+            if (db is not null)
+                await db.DisposeAsync();
+            turn?.Dispose();
+            throw;
+        }
+    }
+
+    public sealed class Write(DbConnection db, DbTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    {
+        public DbConnection Db { get; } = db;
+
+        public DbTransaction Transaction { get; } = transaction;
+
+        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await Transaction.DisposeAsync();
+            await Db.DisposeAsync();
+            turn?.Dispose();
+        }
+    }
+
     /// <summary>A connection for a hot write path, taken in its <see cref="WriterTurnAsync"/>.</summary>
     public Task<DbConnection> OpenForWritingAsync(CancellationToken cancellationToken) => OpenAsync(_writerConnectionString ?? ConnectionString, WriterCacheKib, cancellationToken);
 

@@ -48,9 +48,8 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
             WebhookId = Ids.New("whk"), Url = body.Url, Events = Events(body), Description = body.Description, Secret = secret,
             Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
         };
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await store.InsertAsync(db, transaction, row, cancellationToken);
         await audit.AppendAsync(db, transaction, http.Caller(), "webhook.create", "webhook", row.WebhookId, null, ToContract(row), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -76,9 +75,8 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     public override async Task<IResult> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
         if (row is null)
             return NotFound(webhookId);
@@ -104,9 +102,8 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     public override async Task<IResult> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
         if (row is null)
             return NotFound(webhookId);

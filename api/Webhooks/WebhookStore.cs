@@ -164,9 +164,8 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             delivery.NextAttemptAt = now + WebhookOptions.Backoff(delivery.Attempts);
         }
 
-        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
+        var (db, transaction) = (write.Db, write.Transaction);
         await db.ExecuteAsync(new CommandDefinition(
             """
             update webhook_delivery set status = @Status, attempts = @Attempts, next_attempt_at = @NextAttemptAt, last_attempt_at = @LastAttemptAt,
