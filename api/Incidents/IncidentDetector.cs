@@ -139,14 +139,17 @@ public sealed class IncidentDetector(
 
     private async Task<bool> RenewAsync(string agentId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await db.ExecuteAsync(new CommandDefinition(
+        // Detection's writes take the writer's turn after requests (Database.BeginWriteAsync), as its findings do.
+        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
+        var renewed = await write.Db.ExecuteAsync(new CommandDefinition(
             """
             insert into detection_lease (agent_id, owner, expires_at) values (@agentId, @owner, @expires)
             on conflict (agent_id) do update set owner = excluded.owner, expires_at = excluded.expires_at
             where detection_lease.owner = excluded.owner or detection_lease.expires_at < @now
             """,
-            new { agentId, owner = _owner, expires = now + options.LeaseDuration, now }, cancellationToken: cancellationToken)) == 1;
+            new { agentId, owner = _owner, expires = now + options.LeaseDuration, now }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
+        return renewed == 1;
     }
 
     /// <summary>An agent's batches taken in one pass, and what the rules found in them.</summary>

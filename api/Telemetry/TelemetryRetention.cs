@@ -191,10 +191,11 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
 
     private async Task<int> DeleteAsync(IReadOnlyCollection<string> segmentIds, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await db.ExecuteAsync(new CommandDefinition(
+        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
+        var deleted = await write.Db.ExecuteAsync(new CommandDefinition(
             $"delete from telemetry_segment where segment_id {database.IsIn("segmentIds")}",
-            new { segmentIds = segmentIds.ToArray() }, cancellationToken: cancellationToken));
+            new { segmentIds = segmentIds.ToArray() }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
+        return deleted;
     }
 }

@@ -121,13 +121,16 @@ public sealed class WebhookStore(Database database, TimeProvider time)
     public async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int take, CancellationToken cancellationToken)
     {
         const string Due = "status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)";
-        await using var db = await database.OpenAsync(cancellationToken);
-        // A read first: most polls find nothing, and should not take SQLite's one writer lock to say so.
-        if (!await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken)))
-            return [];
-        using var turn = await database.WriterTurnAsync(cancellationToken, background: true);
+        await using (var db = await database.OpenAsync(cancellationToken))
+        {
+            // A read first: most polls find nothing, and should not take SQLite's one writer lock to say so.
+            if (!await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken)))
+                return [];
+        }
+
+        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
         var skipLocked = database.Provider == StorageProvider.Postgres ? "for update skip locked" : "";
-        return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
+        var claimed = (await write.Db.QueryAsync<DeliveryRow>(new CommandDefinition(
             $"""
             update webhook_delivery set claimed_until = @claimUntil
             where delivery_id in (
@@ -139,7 +142,9 @@ public sealed class WebhookStore(Database database, TimeProvider time)
                 {skipLocked})
             returning {DeliveryColumns}
             """,
-            new { now, claimUntil, take }, cancellationToken: cancellationToken))).AsList();
+            new { now, claimUntil, take }, write.Transaction, cancellationToken: cancellationToken))).AsList();
+        await write.CommitAsync(cancellationToken);
+        return claimed;
     }
 
     /// <summary>What an attempt came to: the delivery's state, and the subscription's failure count (disabled past the limit).</summary>
@@ -202,10 +207,10 @@ public sealed class WebhookStore(Database database, TimeProvider time)
 
     public async Task<DeliveryRow?> RedeliverAsync(string webhookId, string deliveryId, CancellationToken cancellationToken)
     {
-        using var turn = await database.WriterTurnAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        var original = await db.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
-            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, cancellationToken: cancellationToken));
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var original = await write.Db.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
+            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, write.Transaction,
+            cancellationToken: cancellationToken));
         if (original is null)
             return null;
         var now = time.GetUtcNow();
@@ -214,11 +219,12 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             DeliveryId = Ids.New("whd"), WebhookId = webhookId, EventId = original.EventId, EventType = original.EventType, IncidentId = original.IncidentId,
             Payload = original.Payload, Status = "pending", NextAttemptAt = now, CreatedAt = now, RedeliveryOf = original.DeliveryId,
         };
-        await db.ExecuteAsync(new CommandDefinition(
+        await write.Db.ExecuteAsync(new CommandDefinition(
             $"""
             insert into webhook_delivery ({DeliveryColumns})
             values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
-            """, copy, cancellationToken: cancellationToken));
+            """, copy, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
         return copy;
     }
 }
