@@ -199,7 +199,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         private Dictionary<int, Dictionary<string, int>> _hostsOnPort = null!;
 
         /// <summary>The first connections in the window, kept as evidence.</summary>
-        public readonly List<DetectionEvent> Evidence = [];
+        public readonly List<(long Ticks, DetectionEvent Event)> Evidence = [];
         public DateTimeOffset Last;
         public bool Reported;
 
@@ -234,7 +234,7 @@ public sealed class AgentDetection(DetectionSettings settings)
             // every process's first connection, kept for the window, would be most of what the rule holds.
             if (Evidence.Count < EvidenceConnections && Count > 1)
             {
-                Evidence.Add(e.Retain());
+                Evidence.Add((ticks, e.Retain()));
                 _oldestEvidence = Math.Min(_oldestEvidence, ticks);
             }
             if (e.Time > Last)
@@ -246,15 +246,15 @@ public sealed class AgentDetection(DetectionSettings settings)
 
         /// <summary>
         /// Drops the evidence older than the window, in place, and says when the oldest left is. Called only when some
-        /// is that old: looking through it on every connection (an event object each, far apart in memory) was a
-        /// seventh of the rules' time.
+        /// is that old, and by the times kept beside the events: reading each event's time (an object each, far apart
+        /// in memory) on every connection was a seventh of the rules' time.
         /// </summary>
-        private static long Forget(List<DetectionEvent> evidence, long oldest)
+        private static long Forget(List<(long Ticks, DetectionEvent Event)> evidence, long oldest)
         {
             var (kept, oldestKept) = (0, long.MaxValue);
             for (var i = 0; i < evidence.Count; i++)
             {
-                var ticks = evidence[i].Time.UtcTicks;
+                var ticks = evidence[i].Ticks;
                 if (ticks >= oldest)
                 {
                     evidence[kept++] = evidence[i];
@@ -478,11 +478,11 @@ public sealed class AgentDetection(DetectionSettings settings)
         if (portsOfOneHost < threshold && hostsOnOnePort < threshold)
             return;
         fanout.Reported = true;
-        var first = fanout.Evidence.FirstOrDefault() ?? e;
+        var first = fanout.Evidence.Count > 0 ? fanout.Evidence[0].Event : e;
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
         findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
             $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
-            [.. Evidence(pid), .. fanout.Evidence.Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid));
+            [.. Evidence(pid), .. fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid));
     }
 
     private bool MayRunReverseShell(string? program) =>
