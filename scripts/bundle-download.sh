@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Downloads a forensic bundle and verifies it against its manifest. Run it again after an interrupted download:
+# it resumes where the file stopped (If-Range with the saved ETag: if the bundle changed meanwhile, the server
+# sends the whole new one).
+#   scripts/bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip
+#   BUNDLE_PATH: /api/v1/incidents/ID/bundle, /api/v1/agents/ID/forensics/bundle?from=...&until=...,
+#                or /api/v1/containers/ID/forensics/bundle?from=...&until=...
+# Exits 0 with "verified" when every entry matches the manifest, 1 otherwise.
+set -euo pipefail
+API=${1:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
+TOKEN=${2:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
+BUNDLE=${3:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
+OUT=${4:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+resume=()
+if [ -s "$OUT" ] && [ -s "$OUT.etag" ]; then
+  resume=(-C - -H "If-Range: $(cat "$OUT.etag")")
+  echo "resuming $OUT from byte $(stat -c %s "$OUT")" >&2
+else
+  rm -f "$OUT"
+fi
+download() { curl -sS "$@" -D "$work/headers" -o "$OUT" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API$BUNDLE"; }
+code=0
+status=$(download "${resume[@]}") || code=$?
+if [ "$code" = 33 ]; then
+  # The server sent the whole bundle, not the rest: it changed since (a new ETag). Start again.
+  echo "the bundle changed since the first part was downloaded; downloading it again" >&2
+  rm -f "$OUT"
+  code=0
+  status=$(download) || code=$?
+fi
+if [ "$code" != 0 ]; then
+  echo "bundle-download: the download stopped (curl exit $code); run the same command again to resume" >&2
+  exit 1
+fi
+if [ "$status" != 200 ] && [ "$status" != 206 ]; then
+  echo "bundle-download: HTTP $status" >&2
+  jq -r '"\(.title): \(.detail // "")"' "$OUT" >&2 2>/dev/null || cat "$OUT" >&2
+  rm -f "$OUT" "$OUT.etag"
+  exit 1
+fi
+grep -i '^etag:' "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r' > "$OUT.etag"
+
+unzip -tq "$OUT" >/dev/null || { echo "bundle-download: $OUT is not a whole zip" >&2; exit 1; }
+unzip -q "$OUT" -d "$work/bundle"
+(cd "$work/bundle" && jq -r '.entries[] | "\(.sha256)  \(.name)"' manifest.json | sha256sum -c --quiet -) \
+  || { echo "bundle-download: an entry does not match the manifest" >&2; exit 1; }
+rm -f "$OUT.etag"
+echo "verified $OUT: $(jq -r '"\(.entries | length) entries, \(.counts.events) events"' "$work/bundle/manifest.json")"
