@@ -52,7 +52,8 @@ again=$(scripts/incidents-pull.sh "$api" "$admin" "$state" 'category=shell-from-
 [ -z "$again" ] || { echo "a second pull with the saved cursor repeated: $again"; exit 1; }
 
 # Its bundle, downloaded and verified; then a download cut half way, resumed and verified.
-scripts/bundle-download.sh "$api" "$admin" "/api/v1/incidents/$incident/bundle" "$data/incident.zip" | grep -q '^verified'
+downloaded=$(scripts/bundle-download.sh "$api" "$admin" "/api/v1/incidents/$incident/bundle" "$data/incident.zip")
+grep -q '^verified' <<<"$downloaded" || { echo "the bundle was not verified: $downloaded"; exit 1; }
 curl -fsS -D "$data/bundle.headers" -o "$data/full.zip" -H "Authorization: Bearer $admin" "$api/api/v1/incidents/$incident/bundle"
 head -c $(( $(stat -c %s "$data/full.zip") / 2 )) "$data/full.zip" > "$data/cut.zip"
 grep -i '^etag:' "$data/bundle.headers" | cut -d' ' -f2- | tr -d '\r' > "$data/cut.zip.etag"
@@ -60,5 +61,36 @@ resumed=$(scripts/bundle-download.sh "$api" "$admin" "/api/v1/incidents/$inciden
 echo "$resumed"
 grep -q '^resuming' <<<"$resumed" && grep -q '^verified' <<<"$resumed" || { echo "the cut download was not resumed and verified"; exit 1; }
 cmp "$data/full.zip" "$data/cut.zip"
-unzip -l "$data/cut.zip" | grep -q 'incident.json' || { echo "the incident bundle has no incident.json"; exit 1; }
+entries=$(unzip -Z1 "$data/cut.zip")
+grep -qx 'incident.json' <<<"$entries" || { echo "the incident bundle has no incident.json"; exit 1; }
+
+# A refused request prints the API's problem details.
+if refused=$(scripts/incidents-pull.sh "$api" "$admin" "$data/bad.cursor" 'severity=urgent' 2>&1); then
+  echo "a bad filter was not refused"; exit 1
+fi
+echo "$refused"
+grep -q 'HTTP 400' <<<"$refused" && grep -qi 'severity' <<<"$refused" || { echo "the refusal did not say why"; exit 1; }
 echo "smoke: incidents pulled once by cursor, bundle resumed and verified"
+
+# The same tasks in PowerShell (the pwsh dotnet tool of this repository).
+ps() { dotnet pwsh -NoProfile -NonInteractive "$@"; }
+ps -File scripts/Invoke-FimApply.ps1 -Api "$api" -Token "$admin" -Rules scripts/fim-rules.example.yaml | tee "$data/ps-apply.txt"
+grep -q "nothing to apply" "$data/ps-apply.txt" || { echo "PowerShell: re-applying the same rules changed something"; exit 1; }
+pulled=$(ps -Command "& ./scripts/Get-Incidents.ps1 -Api '$api' -Token '$admin' -StateFile '$data/ps.cursor' -Filters 'category=shell-from-server' | ForEach-Object id")
+[ "$pulled" = "$incident" ] || { echo "PowerShell: expected $incident, pulled '$pulled'"; exit 1; }
+pulled=$(ps -Command "& ./scripts/Get-Incidents.ps1 -Api '$api' -Token '$admin' -StateFile '$data/ps.cursor' -Filters 'category=shell-from-server' | ForEach-Object id")
+[ -z "$pulled" ] || { echo "PowerShell: a second pull repeated $pulled"; exit 1; }
+downloaded=$(ps -File scripts/Get-Bundle.ps1 -Api "$api" -Token "$admin" -BundlePath "/api/v1/incidents/$incident/bundle" -OutFile "$data/ps.zip")
+grep -q '^verified' <<<"$downloaded" || { echo "PowerShell: the bundle was not verified: $downloaded"; exit 1; }
+head -c $(( $(stat -c %s "$data/full.zip") / 2 )) "$data/full.zip" > "$data/ps-cut.zip"
+cp "$data/cut.zip.etag" "$data/ps-cut.zip.etag" 2>/dev/null || grep -i '^etag:' "$data/bundle.headers" | cut -d' ' -f2- | tr -d '\r' > "$data/ps-cut.zip.etag"
+resumed=$(ps -File scripts/Get-Bundle.ps1 -Api "$api" -Token "$admin" -BundlePath "/api/v1/incidents/$incident/bundle" -OutFile "$data/ps-cut.zip" 2>&1)
+echo "$resumed"
+grep -q '^resuming' <<<"$resumed" && grep -q '^verified' <<<"$resumed" || { echo "PowerShell: the cut download was not resumed and verified"; exit 1; }
+cmp "$data/full.zip" "$data/ps-cut.zip"
+if refused=$(ps -Command "& ./scripts/Get-Incidents.ps1 -Api '$api' -Token '$admin' -StateFile '$data/ps-bad.cursor' -Filters 'severity=urgent'" 2>&1); then
+  echo "PowerShell: a bad filter was not refused"; exit 1
+fi
+echo "$refused" | head -5
+grep -q 'HTTP 400' <<<"$refused" || { echo "PowerShell: the refusal did not say why"; exit 1; }
+echo "smoke: the PowerShell scripts did the same"

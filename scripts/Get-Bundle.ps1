@@ -1,0 +1,47 @@
+<#
+.SYNOPSIS
+  Downloads a forensic bundle and verifies it against its manifest (scripts/bundle-download.sh in PowerShell).
+  Run it again after an interrupted download: it resumes where the file stopped (If-Range with the saved ETag;
+  if the bundle changed meanwhile, the whole new one is downloaded).
+.EXAMPLE
+  ./scripts/Get-Bundle.ps1 -Api $env:API -Token $env:SOAR_TOKEN -BundlePath "/api/v1/incidents/$id/bundle" -OutFile incident.zip
+#>
+param(
+    [Parameter(Mandatory)][string] $Api,
+    [Parameter(Mandatory)][string] $Token,
+    [Parameter(Mandatory)][string] $BundlePath,
+    [Parameter(Mandatory)][string] $OutFile
+)
+$ErrorActionPreference = 'Stop'
+$etagFile = "$OutFile.etag"
+$headers = @{ Authorization = "Bearer $Token" }
+$resume = (Test-Path $OutFile) -and (Test-Path $etagFile) -and (Get-Item $OutFile).Length -gt 0
+if ($resume) {
+    $headers['If-Range'] = (Get-Content -Raw $etagFile).Trim()
+    Write-Host "resuming $OutFile from byte $((Get-Item $OutFile).Length)"
+} elseif (Test-Path $OutFile) {
+    Remove-Item $OutFile
+}
+
+# -Resume asks for the rest of the file; a server that sends the whole bundle (it changed) overwrites it.
+$response = Invoke-WebRequest -Uri "$Api$BundlePath" -Headers $headers -OutFile $OutFile -Resume:$resume -PassThru -SkipHttpErrorCheck
+if ($response.StatusCode -ge 400) {
+    $problem = Get-Content -Raw $OutFile | ConvertFrom-Json -ErrorAction SilentlyContinue
+    Remove-Item $OutFile, $etagFile -ErrorAction SilentlyContinue
+    throw "HTTP $($response.StatusCode) $($problem.title): $($problem.detail)"
+}
+if ($response.Headers.ETag) { Set-Content -NoNewline -Path $etagFile -Value ([string]$response.Headers.ETag) }
+
+$dir = Join-Path ([IO.Path]::GetTempPath()) ([IO.Path]::GetRandomFileName())
+try {
+    Expand-Archive -Path $OutFile -DestinationPath $dir
+    $manifest = Get-Content -Raw (Join-Path $dir 'manifest.json') | ConvertFrom-Json
+    foreach ($entry in $manifest.entries) {
+        $hash = (Get-FileHash -Algorithm SHA256 (Join-Path $dir $entry.name)).Hash.ToLowerInvariant()
+        if ($hash -ne $entry.sha256) { throw "$($entry.name) does not match the manifest" }
+    }
+    Remove-Item $etagFile -ErrorAction SilentlyContinue
+    "verified ${OutFile}: $($manifest.entries.Count) entries, $($manifest.counts.events) events"
+} finally {
+    Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue
+}
