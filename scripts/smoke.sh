@@ -94,3 +94,9 @@ fi
 echo "$refused" | head -5
 grep -q 'HTTP 400' <<<"$refused" || { echo "PowerShell: the refusal did not say why"; exit 1; }
 echo "smoke: the PowerShell scripts did the same"
+
+# A client we did not write: types generated from openapi.yaml by openapi-typescript must type-check, and it calls
+# the running API (tests/typescript).
+typescript=$(tests/typescript/run.sh "$api" "$admin")
+echo "$typescript"
+grep -q "$incident" <<<"$typescript" && grep -q '^refused as expected' <<<"$typescript" || { echo "the TypeScript client did not see the incident"; exit 1; }

@@ -1,0 +1,43 @@
+// A SOAR-style caller written against types generated from openapi.yaml by openapi-typescript, not by NSwag:
+// if the spec's shapes were wrong or unusable, this would not type-check (tsc --noEmit) or its call would fail.
+//   node out/client.js API_URL TOKEN
+import createClient from "openapi-fetch";
+import type { paths, components } from "./schema.js";
+
+type Incident = components["schemas"]["Incident"];
+
+declare const process: { argv: string[]; exit(code: number): never };
+
+const [api, token] = process.argv.slice(2);
+if (!api || !token) {
+  console.error("usage: node out/client.js API_URL TOKEN");
+  process.exit(2);
+}
+
+const client = createClient<paths>({ baseUrl: api, headers: { Authorization: `Bearer ${token}` } });
+
+const health = await client.GET("/api/v1/health");
+if (health.error || health.data?.status !== "ok") {
+  console.error("health:", health.response.status, health.error);
+  process.exit(1);
+}
+
+// Typed query parameters: a misspelt filter or an unknown status would not compile.
+const page = await client.GET("/api/v1/incidents", { params: { query: { limit: 10, status: ["open"], severity: ["high", "critical"] } } });
+if (page.error) {
+  console.error("incidents:", page.response.status, page.error.title, page.error.detail);
+  process.exit(1);
+}
+const incidents: Incident[] = page.data.items;
+for (const incident of incidents) {
+  console.log(`${incident.id} ${incident.severity} ${incident.category} ${incident.resource.hostname}: ${incident.summary}`);
+}
+
+// A refusal comes back as typed problem details.
+const refused = await client.GET("/api/v1/incidents", { params: { query: { limit: 100000 } } });
+if (!refused.error || refused.response.status !== 400) {
+  console.error("expected a 400 for limit=100000, got", refused.response.status);
+  process.exit(1);
+}
+console.log(`refused as expected: ${refused.error.title} (${refused.response.status})`);
+console.log(`typescript client: ${incidents.length} incident(s), resumeCursor ${page.data.resumeCursor}`);
