@@ -56,7 +56,8 @@ downloaded=$(scripts/bundle-download.sh "$api" "$admin" "/api/v1/incidents/$inci
 grep -q '^verified' <<<"$downloaded" || { echo "the bundle was not verified: $downloaded"; exit 1; }
 curl -fsS -D "$data/bundle.headers" -o "$data/full.zip" -H "Authorization: Bearer $admin" "$api/api/v1/incidents/$incident/bundle"
 head -c $(( $(stat -c %s "$data/full.zip") / 2 )) "$data/full.zip" > "$data/cut.zip"
-grep -i '^etag:' "$data/bundle.headers" | cut -d' ' -f2- | tr -d '\r' > "$data/cut.zip.etag"
+etag=$(grep -i '^etag:' "$data/bundle.headers" | cut -d' ' -f2- | tr -d '\r')
+printf '%s' "$etag" > "$data/cut.zip.etag"
 resumed=$(scripts/bundle-download.sh "$api" "$admin" "/api/v1/incidents/$incident/bundle" "$data/cut.zip" 2>&1)
 echo "$resumed"
 grep -q '^resuming' <<<"$resumed" && grep -q '^verified' <<<"$resumed" || { echo "the cut download was not resumed and verified"; exit 1; }
@@ -83,7 +84,7 @@ pulled=$(ps -Command "& ./scripts/Get-Incidents.ps1 -Api '$api' -Token '$admin' 
 downloaded=$(ps -File scripts/Get-Bundle.ps1 -Api "$api" -Token "$admin" -BundlePath "/api/v1/incidents/$incident/bundle" -OutFile "$data/ps.zip")
 grep -q '^verified' <<<"$downloaded" || { echo "PowerShell: the bundle was not verified: $downloaded"; exit 1; }
 head -c $(( $(stat -c %s "$data/full.zip") / 2 )) "$data/full.zip" > "$data/ps-cut.zip"
-cp "$data/cut.zip.etag" "$data/ps-cut.zip.etag" 2>/dev/null || grep -i '^etag:' "$data/bundle.headers" | cut -d' ' -f2- | tr -d '\r' > "$data/ps-cut.zip.etag"
+printf '%s' "$etag" > "$data/ps-cut.zip.etag"
 resumed=$(ps -File scripts/Get-Bundle.ps1 -Api "$api" -Token "$admin" -BundlePath "/api/v1/incidents/$incident/bundle" -OutFile "$data/ps-cut.zip" 2>&1)
 echo "$resumed"
 grep -q '^resuming' <<<"$resumed" && grep -q '^verified' <<<"$resumed" || { echo "PowerShell: the cut download was not resumed and verified"; exit 1; }

@@ -35,9 +35,8 @@ public sealed class IncidentDetector(
     protected override TimeSpan Gather => options.Gather;
 
     /// <summary>
-    /// Passes run on a thread of their own: the rules are CPU work of tens of milliseconds a pass, kept off the pool's
-    /// few threads that serve requests, and the pass's turn at the database's writer starts as soon as ingest hands
-    /// it over (see <see cref="DedicatedThread"/>).
+    /// Passes run on a thread of their own (<see cref="DedicatedThread"/>): the rules are CPU work of tens of
+    /// milliseconds a pass, kept off the pool's few threads that serve requests.
     /// </summary>
     protected override bool OwnThread => true;
 

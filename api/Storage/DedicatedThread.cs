@@ -4,10 +4,9 @@ namespace Platform.Api.Storage;
 
 /// <summary>
 /// Runs asynchronous work on a thread of its own: every continuation comes back to that thread (it is the work's
-/// <see cref="SynchronizationContext"/>), and the thread is woken directly when one is due, rather than the
-/// continuation waiting in the thread pool's queue behind request work. For a background loop that takes turns
-/// with a hot path: measured on 2 busy cores, detection's turn at SQLite's one writer, handed over through the
-/// pool's queue, kept ingest waiting about 3 ms a pass for a turn detection had not yet started to use.
+/// <see cref="SynchronizationContext"/>), so a background loop's CPU work stays off the thread pool that serves
+/// requests, on one long-lived thread rather than a new one each time. (It did not, on its own, end ingest's wait
+/// for a turn handed to detection: a woken thread still starts late on busy cores. <see cref="WriterGate"/> did.)
 /// </summary>
 public sealed class DedicatedThread : SynchronizationContext
 {
