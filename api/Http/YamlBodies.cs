@@ -1,19 +1,14 @@
-using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http.Metadata;
 using Platform.Api.Docs;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
 
 namespace Platform.Api.Http;
 
 /// <summary>
 /// Operations whose request body openapi.yaml also accepts as <c>application/yaml</c> (rule sets written
 /// by people, kept in git) get the YAML turned into JSON before binding, so one validator and one
-/// handler serve both. Scalars follow the YAML 1.2 core schema; quoted ones stay strings.
+/// handler serve both (<see cref="YamlJson"/>).
 /// </summary>
-public static partial class YamlBodies
+public static class YamlBodies
 {
     private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml"];
 
@@ -60,76 +55,15 @@ public static partial class YamlBodies
         });
     }
 
-    public static byte[] ToJson(string yaml)
+    private static byte[] ToJson(string yaml)
     {
-        var stream = new YamlStream();
         try
         {
-            stream.Load(new StringReader(yaml));
+            return YamlJson.ToJson(yaml);
         }
-        catch (YamlException ex)
+        catch (FormatException ex)
         {
-            throw new BadHttpRequestException($"The YAML body is invalid at line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
-        }
-
-        if (stream.Documents.Count != 1)
-            throw new BadHttpRequestException("The YAML body must hold exactly one document.");
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-            Write(writer, stream.Documents[0].RootNode);
-        return buffer.ToArray();
-    }
-
-    private static void Write(Utf8JsonWriter writer, YamlNode node)
-    {
-        switch (node)
-        {
-            case YamlMappingNode mapping:
-                writer.WriteStartObject();
-                foreach (var (key, value) in mapping.Children)
-                {
-                    writer.WritePropertyName(((YamlScalarNode)key).Value ?? "");
-                    Write(writer, value);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case YamlSequenceNode sequence:
-                writer.WriteStartArray();
-                foreach (var item in sequence.Children)
-                    Write(writer, item);
-                writer.WriteEndArray();
-                break;
-            case YamlScalarNode scalar:
-                WriteScalar(writer, scalar);
-                break;
-            default:
-                throw new BadHttpRequestException($"The YAML body uses a construct JSON cannot hold at line {node.Start.Line}.");
+            throw new BadHttpRequestException(ex.Message);
         }
     }
-
-    private static void WriteScalar(Utf8JsonWriter writer, YamlScalarNode scalar)
-    {
-        var text = scalar.Value ?? "";
-        if (scalar.Style != ScalarStyle.Plain)
-            writer.WriteStringValue(text);
-        else if (text is "" or "~" or "null" or "Null" or "NULL")
-            writer.WriteNullValue();
-        else if (text is "true" or "True" or "TRUE")
-            writer.WriteBooleanValue(true);
-        else if (text is "false" or "False" or "FALSE")
-            writer.WriteBooleanValue(false);
-        else if (IntegerPattern().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
-            writer.WriteNumberValue(integer);
-        else if (FloatPattern().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
-            writer.WriteNumberValue(number);
-        else
-            writer.WriteStringValue(text);
-    }
-
-    [GeneratedRegex("^[-+]?[0-9]+$")]
-    private static partial Regex IntegerPattern();
-
-    [GeneratedRegex(@"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")]
-    private static partial Regex FloatPattern();
 }

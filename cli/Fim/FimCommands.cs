@@ -1,0 +1,255 @@
+using System.CommandLine;
+using System.Text.RegularExpressions;
+using Platform.Contracts;
+
+namespace Platform.Cli.Fim;
+
+/// <summary><c>fim apply|lint</c>, <c>fim rules ...</c> and <c>fim alerts ...</c>.</summary>
+public static partial class FimCommands
+{
+    private static readonly Option<FileInfo> RulesFile = new("--file", "-f")
+    {
+        Description = "The rules file (YAML or JSON): the whole desired rule set, rules matched by name.",
+        Required = true,
+    };
+
+    public static Command Fim(CliHost host) =>
+        new Command("fim", "File integrity monitoring: rules as code, rule history, alerts.")
+            .With(Apply(host), Lint(host), Rules(host), Alerts(host));
+
+    private static Command Apply(CliHost host)
+    {
+        var dryRun = new Option<bool>("--dry-run") { Description = "Show the plan only; exit 3 if it would change anything." };
+        var prune = new Option<bool>("--prune") { Description = "Delete the rules on the server that the file does not list." };
+        return new Command("apply", "Make the server's FIM rules what the file says, printing the plan as a diff.")
+            .With(RulesFile, dryRun, prune)
+            .Does(host, async (run, cancellationToken) =>
+            {
+                var file = run.Get(RulesFile)!;
+                var ruleSet = RuleSetFile.Read(file.FullName);
+                var client = run.Client();
+                var pruning = run.Get(prune);
+                FimPlan plan;
+                var kept = 0;
+                if (run.Get(dryRun))
+                {
+                    // Planned with pruning, to say how many rules the file leaves out even when they are kept.
+                    plan = await client.ApplyFimRuleSetAsync(ruleSet, dryRun: true, prune: true, cancellationToken);
+                    if (!pruning)
+                    {
+                        kept = plan.Summary.Delete;
+                        plan = WithoutDeletions(plan);
+                    }
+                }
+                else
+                {
+                    plan = await client.ApplyFimRuleSetAsync(ruleSet, dryRun: false, prune: pruning, cancellationToken);
+                }
+
+                if (run.Output.Json)
+                    run.Output.Document(plan);
+                else
+                    PlanText.Write(run.Output, plan, kept);
+                return plan.DryRun && PlanText.HasChanges(plan) ? ExitCodes.Changes : ExitCodes.Ok;
+            });
+    }
+
+    private static FimPlan WithoutDeletions(FimPlan plan) => new()
+    {
+        DryRun = plan.DryRun,
+        Applied = plan.Applied,
+        Items = plan.Items.Where(i => i.Action != FimPlanAction.Delete).ToList(),
+        Summary = new FimPlanSummary { Create = plan.Summary.Create, Update = plan.Summary.Update, Delete = 0, Unchanged = plan.Summary.Unchanged },
+    };
+
+    private static Command Lint(CliHost host) =>
+        new Command("lint", "Check a rules file without a server: YAML, known fields, types, unique names. (A --dry-run also checks it against the API's validation.)")
+            .With(RulesFile)
+            .Does(host, async (run, _) =>
+            {
+                var file = run.Get(RulesFile)!;
+                var ruleSet = RuleSetFile.Read(file.FullName);
+                await host.Error.WriteLineAsync($"{file.Name}: {ruleSet.Rules.Count} rule(s), well formed");
+                return ExitCodes.Ok;
+            });
+
+    private static Command Rules(CliHost host)
+    {
+        var rule = new Argument<string>("rule") { Description = "The rule's id or name." };
+        var version = new Argument<int>("version") { Description = "The version to bring back (see 'fim rules history')." };
+        var complianceTag = new Option<string?>("--compliance-tag") { Description = "Only rules with this tag, e.g. pci-dss:11.5." };
+        return new Command("rules", "The FIM rules on the server.")
+            .With(
+                new Command("list", "The rules, by name.").With(complianceTag).WithPaging().Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var rules = await Paging.CollectAsync(
+                        run,
+                        (cursor, limit) => client.ListFimRulesAsync(limit, cursor, run.Get(complianceTag), cancellationToken),
+                        page => page.Items,
+                        page => page.NextCursor);
+                    run.Output.Table(
+                        rules,
+                        ("id", r => r.Id),
+                        ("name", r => r.Name),
+                        ("severity", r => Output.Spec(r.Severity)),
+                        ("effect", r => Output.Spec(r.Effect)),
+                        ("operations", r => string.Join(",", r.Operations.Select(Output.Spec))),
+                        ("paths", r => string.Join(" ", r.Paths.Select(p => p.Path))),
+                        ("version", r => r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ("enabled", r => r.Enabled ? "yes" : "no"));
+                    return ExitCodes.Ok;
+                }),
+                new Command("get", "One rule.").With(rule).Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var found = await client.GetFimRuleAsync(await RuleIdAsync(client, run.Get(rule)!, cancellationToken), cancellationToken);
+                    run.Output.Fields(
+                        found,
+                        ("id", found.Id),
+                        ("name", found.Name),
+                        ("description", found.Description),
+                        ("severity", Output.Spec(found.Severity)),
+                        ("effect", Output.Spec(found.Effect)),
+                        ("enabled", found.Enabled ? "yes" : "no"),
+                        ("operations", string.Join(", ", found.Operations.Select(Output.Spec))),
+                        ("paths", string.Join(", ", found.Paths.Select(p => p.Path + (p.Recursive == true ? " (recursive)" : "")))),
+                        ("hostnames", string.Join(", ", found.Scope.Hostnames ?? [])),
+                        ("labels", string.Join(", ", (found.Scope.Labels ?? new Dictionary<string, string>()).Select(l => $"{l.Key}={l.Value}"))),
+                        ("allow append", found.AllowAppend ? "yes" : "no"),
+                        ("compliance", string.Join(", ", found.ComplianceTags)),
+                        ("version", found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ("updated", $"{Output.Time(found.UpdatedAt)} by {found.UpdatedBy ?? "-"}"));
+                    return ExitCodes.Ok;
+                }),
+                new Command("history", "Every version of a rule: who changed what, when.").With(rule).WithPaging().Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
+                    var versions = await Paging.CollectAsync(
+                        run,
+                        (cursor, limit) => client.ListFimRuleVersionsAsync(id, limit, cursor, cancellationToken),
+                        page => page.Items,
+                        page => page.NextCursor);
+                    run.Output.Table(
+                        versions,
+                        ("version", v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ("change", v => Output.Spec(v.Change)),
+                        ("at", v => Output.Time(v.ChangedAt)),
+                        ("by", v => v.ChangedBy),
+                        ("fields", v => string.Join(", ", v.Changes.Select(c => c.Field))));
+                    return ExitCodes.Ok;
+                }),
+                new Command("restore", "Make an earlier version of a rule the current one (a new version; a deleted rule comes back).")
+                    .With(rule, version)
+                    .Does(host, async (run, cancellationToken) =>
+                    {
+                        var client = run.Client();
+                        var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
+                        var restored = await client.RestoreFimRuleVersionAsync(id, run.Get(version), cancellationToken: cancellationToken);
+                        if (run.Output.Json)
+                            run.Output.Document(restored);
+                        else
+                            run.Output.Text($"restored {restored.Name} ({restored.Id}) from version {run.Get(version)}: now version {restored.Version}");
+                        return ExitCodes.Ok;
+                    }));
+    }
+
+    /// <summary>A rule id as given, or the id of the rule with that name.</summary>
+    private static async Task<string> RuleIdAsync(PlatformClient client, string rule, CancellationToken cancellationToken)
+    {
+        if (RuleIdPattern().IsMatch(rule))
+            return rule;
+        string? cursor = null;
+        do
+        {
+            var page = await client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken);
+            if (page.Items.FirstOrDefault(r => r.Name == rule) is { } found)
+                return found.Id;
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        throw new CliException($"there is no rule named '{rule}' (platformctl fim rules list).");
+    }
+
+    [GeneratedRegex("^[a-z]{3}_[0-9a-f]{32}$")]
+    private static partial Regex RuleIdPattern();
+
+    private static Command Alerts(CliHost host)
+    {
+        var filters = new AlertFilters();
+        var format = SpecValues<ExportFormat>.One("--format", "csv or jsonl");
+        var outFile = new Option<FileInfo?>("--out", "-O") { Description = "Write the export to this file (default: standard output)." };
+        var alertId = new Argument<string>("alert") { Description = "The alert's id." };
+        return new Command("alerts", "FIM alerts: what was read, written or prevented, by whom.")
+            .With(
+                filters.AddTo(new Command("list", "Alerts, newest first.")).WithPaging().Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var alerts = await Paging.CollectAsync(
+                        run,
+                        (cursor, limit) => client.ListFimAlertsAsync(
+                            limit, cursor, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId), run.Get(filters.PathPrefix),
+                            run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect), run.Get(filters.Severity),
+                            run.Get(filters.Since), run.Get(filters.Until), cancellationToken),
+                        page => page.Items,
+                        page => page.NextCursor);
+                    run.Output.Table(
+                        alerts,
+                        ("id", a => a.Id),
+                        ("last seen", a => Output.Time(a.LastSeen)),
+                        ("severity", a => Output.Spec(a.Severity)),
+                        ("effect", a => Output.Spec(a.Effect)),
+                        ("count", a => a.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        ("description", a => a.Description));
+                    return ExitCodes.Ok;
+                }),
+                filters.AddTo(new Command("export", "Every alert that matches, streamed as CSV or JSON Lines.")).With(format, outFile).Does(host, async (run, cancellationToken) =>
+                {
+                    using var export = await run.Client().ExportFimAlertsAsync(
+                        run.Get(format) ?? ExportFormat.Csv, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId),
+                        run.Get(filters.PathPrefix), run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect),
+                        run.Get(filters.Severity), run.Get(filters.Since), run.Get(filters.Until), cancellationToken);
+                    if (run.Get(outFile) is { } file)
+                    {
+                        await using var target = file.Create();
+                        await export.Stream.CopyToAsync(target, cancellationToken);
+                        await host.Error.WriteLineAsync($"wrote {file.FullName} ({target.Length} bytes)");
+                    }
+                    else
+                    {
+                        using var reader = new StreamReader(export.Stream);
+                        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                            await host.Out.WriteLineAsync(line);
+                    }
+
+                    return ExitCodes.Ok;
+                }),
+                new Command("ack", "Acknowledge an alert (new activity in its fold window opens it again).").With(alertId).Does(host, async (run, cancellationToken) =>
+                {
+                    var alert = await run.Client().AcknowledgeFimAlertAsync(run.Get(alertId)!, cancellationToken);
+                    if (run.Output.Json)
+                        run.Output.Document(alert);
+                    else
+                        run.Output.Text($"acknowledged {alert.Id}: {alert.Description}");
+                    return ExitCodes.Ok;
+                }));
+    }
+
+    private sealed class AlertFilters
+    {
+        public Option<string?> Hostname { get; } = new("--host") { Description = "Only this host." };
+        public Option<string?> AgentId { get; } = new("--agent") { Description = "Only this agent (agt_...)." };
+        public Option<string?> RuleId { get; } = new("--rule") { Description = "Only this rule's id." };
+        public Option<string?> PathPrefix { get; } = new("--path-prefix") { Description = "Only paths under this one." };
+        public Option<string?> PathGlob { get; } = new("--path-glob") { Description = "Only paths matching this glob." };
+        public Option<FimOperation?> Action { get; } = SpecValues<FimOperation>.One("--action", "Only this operation");
+        public Option<FimAlertEffect?> Effect { get; } = SpecValues<FimAlertEffect>.One("--effect", "Only this effect");
+        public Option<FimSeverity?> Severity { get; } = SpecValues<FimSeverity>.One("--severity", "Only this severity");
+        public Option<DateTimeOffset?> Since { get; } = new("--since") { Description = "Last seen at or after (RFC 3339)." };
+        public Option<DateTimeOffset?> Until { get; } = new("--until") { Description = "Last seen before (RFC 3339)." };
+
+        public Command AddTo(Command command) =>
+            command.With(Hostname, AgentId, RuleId, PathPrefix, PathGlob, Action, Effect, Severity, Since, Until);
+    }
+}

@@ -1,0 +1,212 @@
+using System.CommandLine;
+using Platform.Contracts;
+using Spectre.Console;
+
+namespace Platform.Cli.Forensics;
+
+/// <summary>
+/// <c>bundle download</c>: a forensic bundle to a file, resumed where it stopped when the connection drops (in the
+/// same run, up to <c>--retries</c> times, or by running the command again), then verified against its manifest;
+/// <c>bundle verify FILE</c>: the check alone.
+/// </summary>
+public static class BundleCommands
+{
+    public static Command Bundle(CliHost host) =>
+        new Command("bundle", "Forensic bundles: everything kept about an incident, a host or a container, as one verified zip.")
+            .With(Download(host), Verify(host));
+
+    private static Command Verify(CliHost host)
+    {
+        var file = new Argument<FileInfo>("file") { Description = "The bundle (.zip)." };
+        return new Command("verify", "Check a bundle against its manifest: every entry there, with its size and SHA-256; exit 1 if not.")
+            .With(file)
+            .Does(host, async (run, _) =>
+            {
+                var path = run.Get(file)!;
+                if (!path.Exists)
+                    throw new CliException($"{path.FullName} does not exist.", ExitCodes.Usage);
+                return await ReportAsync(run, path.FullName, BundleVerifier.Verify(path.FullName)) ? ExitCodes.Ok : ExitCodes.Error;
+            });
+    }
+
+    private static async Task<bool> ReportAsync(Invocation run, string path, BundleVerifier.Result result)
+    {
+        if (run.Output.Json)
+            run.Output.Document(new { file = path, verified = result.Verified, entries = result.Entries, events = result.Events, problems = result.Problems });
+        else if (result.Verified)
+            run.Output.Text($"verified {path}: {result.Entries} entries, {result.Events?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} events ({result.Resource})");
+        else
+        {
+            await run.Host.Error.WriteLineAsync($"error: {path} does not match its manifest:");
+            foreach (var problem in result.Problems)
+                await run.Host.Error.WriteLineAsync("  " + problem);
+        }
+
+        return result.Verified;
+    }
+
+    private static Command Download(CliHost host)
+    {
+        var incident = new Option<string?>("--incident") { Description = "An incident's bundle (its flight data, findings and risk)." };
+        var agent = new Option<string?>("--agent") { Description = "A host's bundle (agt_...), its containers included." };
+        var container = new Option<string?>("--container") { Description = "A container's bundle." };
+        var from = new Option<DateTimeOffset?>("--from") { Description = "Host and container bundles: from this time (RFC 3339; default: the oldest kept)." };
+        var until = new Option<DateTimeOffset?>("--until") { Description = "Host and container bundles: until this time (RFC 3339; default: the newest)." };
+        var outFile = new Option<FileInfo?>("--out", "-O") { Description = "Where to write it (default: <id>.zip here). While downloading: <out>.part." };
+        var retries = new Option<int>("--retries")
+        {
+            Description = "Resume this many times when the connection drops (default 5; 0: stop, and resume by running the command again).",
+            DefaultValueFactory = _ => 5,
+        };
+        var command = new Command("download", "Download a bundle with progress, resume an interrupted download, verify it against its manifest.")
+            .With(incident, agent, container, from, until, outFile, retries);
+        command.Validators.Add(result =>
+        {
+            var chosen = new[] { incident, agent, container }.Count(o => result.GetValue(o) is not null);
+            if (chosen != 1)
+                result.AddError("give one of --incident, --agent or --container.");
+            if (result.GetValue(incident) is not null && (result.GetValue(from) is not null || result.GetValue(until) is not null))
+                result.AddError("--from and --until are for --agent and --container: an incident's bundle covers the incident.");
+            if (result.GetValue(retries) < 0)
+                result.AddError("--retries must be 0 or more.");
+        });
+        return command.Does(host, async (run, cancellationToken) =>
+        {
+            var client = run.Client();
+            var (id, fetch) = (run.Get(incident), run.Get(agent), run.Get(container)) switch
+            {
+                ({ } i, _, _) => (i, (Func<string?, string?, Task<FileResponse>>)((range, ifRange) => client.GetIncidentBundleAsync(i, null, range, ifRange, cancellationToken))),
+                (_, { } a, _) => (a, (range, ifRange) => client.GetHostForensicBundleAsync(a, run.Get(from), run.Get(until), null, range, ifRange, cancellationToken)),
+                (_, _, { } c) => (c, (range, ifRange) => client.GetContainerForensicBundleAsync(c, run.Get(from), run.Get(until), null, range, ifRange, cancellationToken)),
+                _ => throw new CliException("give one of --incident, --agent or --container.", ExitCodes.Usage),
+            };
+            var target = run.Get(outFile)?.FullName ?? Path.GetFullPath(id + ".zip");
+            var download = new ResumableDownload(target, run.Host, run.Get(retries));
+            await download.RunAsync(fetch, cancellationToken);
+
+            var result = BundleVerifier.Verify(download.PartPath);
+            if (!result.Verified)
+            {
+                // A bundle that does not match its manifest is not kept: the next run downloads it whole.
+                download.Discard();
+                await ReportAsync(run, target, result);
+                return ExitCodes.Error;
+            }
+
+            download.Complete();
+            await ReportAsync(run, target, result);
+            return ExitCodes.Ok;
+        });
+    }
+}
+
+/// <summary>
+/// A download into <c>OUT.part</c> that survives a dropped connection: the ETag of what is being downloaded is kept
+/// beside it (<c>OUT.part.etag</c>), and the rest is asked for with <c>Range</c> and <c>If-Range</c>, so a bundle
+/// that changed meanwhile comes whole (200) rather than spliced onto the old part.
+/// </summary>
+public sealed class ResumableDownload(string target, CliHost host, int retries)
+{
+    public string PartPath { get; } = target + ".part";
+
+    private string EtagPath => PartPath + ".etag";
+
+    public async Task RunAsync(Func<string?, string?, Task<FileResponse>> fetch, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var offset = File.Exists(PartPath) && File.Exists(EtagPath) ? new FileInfo(PartPath).Length : 0;
+            var etag = offset > 0 ? (await File.ReadAllTextAsync(EtagPath, cancellationToken)).Trim() : null;
+            if (offset == 0)
+                Discard();
+            else
+                await host.Error.WriteLineAsync($"resuming {Path.GetFileName(target)} from byte {offset}");
+            try
+            {
+                await FetchAsync(fetch, offset, etag, cancellationToken);
+                return;
+            }
+            catch (PlatformApiException ex) when (ex.StatusCode == 416)
+            {
+                // The part is no prefix of the bundle (longer than it): start again.
+                Discard();
+                if (attempt >= retries)
+                    throw;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+            {
+                var have = File.Exists(PartPath) ? new FileInfo(PartPath).Length : 0;
+                if (attempt >= retries)
+                    throw new CliException($"the download stopped at byte {have} ({ex.Message}); run the same command again to resume.");
+                await host.Error.WriteLineAsync($"the connection dropped at byte {have} ({ex.Message}); resuming ({attempt + 1} of {retries})");
+            }
+        }
+    }
+
+    private async Task FetchAsync(Func<string?, string?, Task<FileResponse>> fetch, long offset, string? etag, CancellationToken cancellationToken)
+    {
+        using var response = await fetch(offset > 0 ? $"bytes={offset}-" : null, etag);
+        if (offset > 0 && response.StatusCode == 200)
+        {
+            await host.Error.WriteLineAsync("the bundle changed since the first part was downloaded; downloading it whole");
+            offset = 0;
+        }
+
+        var newEtag = Header(response, "ETag");
+        if (newEtag is not null)
+            await File.WriteAllTextAsync(EtagPath, newEtag, cancellationToken);
+        else
+            File.Delete(EtagPath); // without an ETag, a part cannot be resumed safely
+        var total = response.StatusCode == 206
+            ? Header(response, "Content-Range") is { } range && long.TryParse(range[(range.LastIndexOf('/') + 1)..], out var whole) ? whole : (long?)null
+            : long.TryParse(Header(response, "Content-Length"), out var length) ? length : null;
+
+        await using var file = new FileStream(PartPath, offset > 0 ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+        if (host.Interactive)
+        {
+            await Output.CreateConsole(host.Error, interactive: true).Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(Path.GetFileName(target), maxValue: total ?? 0);
+                    task.IsIndeterminate = total is null;
+                    task.Value = offset;
+                    await CopyAsync(response.Stream, file, read => task.Increment(read), cancellationToken);
+                });
+        }
+        else
+        {
+            await host.Error.WriteLineAsync($"downloading {Path.GetFileName(target)}" + (total is { } size ? $" ({size} bytes)" : ""));
+            await CopyAsync(response.Stream, file, _ => { }, cancellationToken);
+        }
+    }
+
+    private static async Task CopyAsync(Stream from, FileStream to, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = await from.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            progress(read);
+        }
+
+        await to.FlushAsync(cancellationToken);
+    }
+
+    private static string? Header(FileResponse response, string name) =>
+        response.Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+
+    /// <summary>The verified part becomes the file.</summary>
+    public void Complete()
+    {
+        File.Move(PartPath, target, overwrite: true);
+        File.Delete(EtagPath);
+    }
+
+    public void Discard()
+    {
+        File.Delete(PartPath);
+        File.Delete(EtagPath);
+    }
+}

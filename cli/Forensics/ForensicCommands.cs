@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Platform.Contracts;
+
+namespace Platform.Cli.Forensics;
+
+/// <summary><c>forensics view</c>: the most recent flight data of a host, a container or an incident's resource, one line an event.</summary>
+public static class ForensicCommands
+{
+    public static Command Forensics(CliHost host)
+    {
+        var incident = new Option<string?>("--incident") { Description = "The host or container of this incident." };
+        var agent = new Option<string?>("--agent") { Description = "A host (agt_...), its containers included." };
+        var container = new Option<string?>("--container") { Description = "One container." };
+        var limit = new Option<int?>("--limit") { Description = "How many of the most recent events (at most 500, the API's default)." };
+        var view = new Command("view", "The most recent events (500 by default), oldest first: what ran, what it touched, where it connected.")
+            .With(incident, agent, container, limit);
+        view.Validators.Add(result =>
+        {
+            if (new[] { incident, agent, container }.Count(o => result.GetValue(o) is not null) != 1)
+                result.AddError("give one of --incident, --agent or --container.");
+        });
+        view.Does(host, async (run, cancellationToken) =>
+        {
+            var client = run.Client();
+            var (agentId, containerId) = (run.Get(agent), run.Get(container));
+            if (run.Get(incident) is { } incidentId)
+            {
+                var resource = (await client.GetIncidentAsync(incidentId, cancellationToken)).Resource;
+                (agentId, containerId) = (resource.AgentId, resource.ContainerId);
+            }
+
+            var forensicView = containerId is not null
+                ? await client.GetContainerForensicViewAsync(containerId, run.Get(limit), cancellationToken)
+                : await client.GetHostForensicViewAsync(agentId!, run.Get(limit), cancellationToken);
+            if (run.Output.Json)
+            {
+                run.Output.Document(forensicView);
+                return ExitCodes.Ok;
+            }
+
+            if (forensicView.OlderEventsExist)
+                await host.Error.WriteLineAsync($"older events exist: the full record is in the bundle (platformctl bundle download {(containerId is not null ? "--container " + containerId : "--agent " + agentId)})");
+            foreach (var e in forensicView.Events)
+                run.Output.Text(Timeline.Line(e));
+            return ExitCodes.Ok;
+        });
+        return new Command("forensics", "Flight data: what happened on a host or in a container.").With(view);
+    }
+}
+
+/// <summary>An event as one timeline line, in the form of the bundle's timeline.txt (docs/bundle-format.md).</summary>
+public static class Timeline
+{
+    public static string Line(TelemetryEvent e)
+    {
+        var where = e.Container is { } container ? $" [{container.Name ?? container.Id}]" : "";
+        var what = e switch
+        {
+            ProcessStartEvent start => $"{start.ParentProcessName ?? "?"}({start.Ppid?.ToString() ?? "?"}) -> {Process(e, start.Pid)}: "
+                + (start.Args is { Count: > 0 } args ? string.Join(' ', args) : start.Executable) + (start.User is { } user ? $" (user {user})" : ""),
+            ProcessExitEvent exit => $"{Process(e, exit.Pid)} exited" + (exit.ExitCode is { } code ? $" with {code}" : ""),
+            FileAccessEvent file => $"{Process(e, file.Pid)} {Output.Spec(file.Operation)} {file.Path}" + (file.NewPath is { } to ? $" -> {to}" : ""),
+            NetworkConnectEvent connect => $"{Process(e, connect.Pid)} connect {Output.Spec(connect.Protocol)} {connect.LocalAddress}:{connect.LocalPort} -> {connect.RemoteAddress}:{connect.RemotePort}",
+            NetworkListenEvent listen => $"{Process(e, listen.Pid)} listen {Output.Spec(listen.Protocol)} {listen.LocalAddress}:{listen.LocalPort}",
+            DnsQueryEvent dns => $"{Process(e, dns.Pid)} dns {dns.Name}" + (dns.Answers is { Count: > 0 } answers ? " -> " + string.Join(", ", answers) : ""),
+            _ => e.GetType().Name,
+        };
+        return Escape($"{e.Time.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'} {e.Hostname ?? "-"}{where} {what}");
+    }
+
+    private static string Process(TelemetryEvent e, int? pid) => $"{e.ProcessName ?? "?"}({pid?.ToString() ?? "?"})";
+
+    /// <summary>Control characters from agent input stay visible and on one line.</summary>
+    private static string Escape(string line) =>
+        line.Any(char.IsControl)
+            ? string.Concat(line.Select(c => c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ when char.IsControl(c) => $"\\u{(int)c:x4}", _ => c.ToString() }))
+            : line;
+}

@@ -1,0 +1,98 @@
+using System.CommandLine;
+using Platform.Contracts;
+
+namespace Platform.Cli;
+
+/// <summary>One command being carried out: its parsed line, the host, the output format and the API connection.</summary>
+public sealed class Invocation(ParseResult parsed, CliHost host)
+{
+    public CliHost Host { get; } = host;
+
+    public Output Output { get; } = new(host, parsed.GetValue(GlobalOptions.Output));
+
+    public T? Get<T>(Option<T> option) => parsed.GetValue(option);
+
+    public T? Get<T>(Argument<T> argument) => parsed.GetValue(argument);
+
+    /// <summary>True when the option was given on the command line (not only defaulted).</summary>
+    public bool Given(Option option) => parsed.GetResult(option) is { Implicit: false };
+
+    private Connection? _connection;
+
+    public Connection Connection => _connection ??= Resolve();
+
+    public PlatformClient Client() => Connection.Client(Host);
+
+    public string ProfileName =>
+        parsed.GetValue(GlobalOptions.Profile) ?? NonEmpty(Host.Environment("PLATFORM_PROFILE"))
+        ?? CliConfig.Load(Host.ConfigDirectory).Current ?? CliConfig.DefaultProfile;
+
+    private Connection Resolve()
+    {
+        var profileName = ProfileName;
+        var profile = CliConfig.Load(Host.ConfigDirectory).Profiles.GetValueOrDefault(profileName);
+        var server = parsed.GetValue(GlobalOptions.Server) ?? NonEmpty(Host.Environment("PLATFORM_SERVER")) ?? profile?.Server
+            ?? throw new CliException(
+                "no server: give --server, set PLATFORM_SERVER, or run 'platformctl login --server URL'.", ExitCodes.Usage);
+        var token = TokenFromFile(parsed.GetValue(GlobalOptions.TokenFile)?.FullName, "--token-file")
+            ?? NonEmpty(Host.Environment("PLATFORM_TOKEN"))
+            ?? TokenFromFile(NonEmpty(Host.Environment("PLATFORM_TOKEN_FILE")), "PLATFORM_TOKEN_FILE")
+            ?? TokenFromFile(profile?.TokenFile, $"profile '{profileName}'")
+            ?? throw new CliException(
+                "no token: give --token-file, set PLATFORM_TOKEN or PLATFORM_TOKEN_FILE, or run 'platformctl login'.", ExitCodes.Usage);
+        return new Connection(Connection.ParseServer(server), token, profileName);
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+
+    private static string? TokenFromFile(string? path, string from)
+    {
+        if (path is null)
+            return null;
+        try
+        {
+            return NonEmpty(File.ReadAllText(path).Trim())
+                ?? throw new CliException($"the token file {path} ({from}) is empty.", ExitCodes.Usage);
+        }
+        catch (IOException ex)
+        {
+            throw new CliException($"cannot read the token file {path} ({from}): {ex.Message}", ExitCodes.Usage);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new CliException($"cannot read the token file {path} ({from}): {ex.Message}", ExitCodes.Usage);
+        }
+    }
+}
+
+public static class CommandExtensions
+{
+    /// <summary>What the command does, given the invocation; returns the exit code.</summary>
+    public static TCommand Does<TCommand>(this TCommand command, CliHost host, Func<Invocation, CancellationToken, Task<int>> action)
+        where TCommand : Command
+    {
+        command.SetAction((parsed, cancellationToken) => action(new Invocation(parsed, host), cancellationToken));
+        return command;
+    }
+
+    public static Command With(this Command command, params Symbol[] symbols)
+    {
+        foreach (var symbol in symbols)
+        {
+            switch (symbol)
+            {
+                case Option option:
+                    command.Options.Add(option);
+                    break;
+                case Argument argument:
+                    command.Arguments.Add(argument);
+                    break;
+                case Command subcommand:
+                    command.Subcommands.Add(subcommand);
+                    break;
+            }
+        }
+
+        return command;
+    }
+}

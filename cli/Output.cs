@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.Json;
+using Platform.Contracts;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Platform.Cli;
+
+/// <summary>
+/// What a command prints on standard output: the contract's JSON documents (<c>--output json</c>) or tables and lines
+/// for people. Messages about progress go to standard error, so that standard output stays parseable.
+/// </summary>
+public sealed class Output(CliHost host, OutputFormat format)
+{
+    private static readonly JsonSerializerOptions Indented = new(PlatformClient.SerializerOptions) { WriteIndented = true };
+
+    public bool Json => format == OutputFormat.Json;
+
+    private IAnsiConsole? _console;
+
+    /// <summary>Spectre's console on the host's standard output: colour and live progress only on a terminal.</summary>
+    public IAnsiConsole Console => _console ??= CreateConsole(host.Out, host.Interactive);
+
+    public static IAnsiConsole CreateConsole(TextWriter writer, bool interactive)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = interactive ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = interactive ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = interactive ? InteractionSupport.Detect : InteractionSupport.No,
+            Out = new AnsiConsoleOutput(writer),
+        });
+        if (!interactive)
+            console.Profile.Width = 400; // a log line is not wrapped at 80 columns
+        return console;
+    }
+
+    /// <summary>One document, indented.</summary>
+    public void Document<T>(T value) => host.Out.WriteLine(JsonSerializer.Serialize(value, Indented));
+
+    /// <summary>One document on one line (a stream of them is JSON Lines).</summary>
+    public void Line<T>(T value) => host.Out.WriteLine(JsonSerializer.Serialize(value, PlatformClient.SerializerOptions));
+
+    public void Text(string line) => host.Out.WriteLine(line);
+
+    /// <summary>Markup (<c>[green]...[/]</c>) on a terminal, the plain text elsewhere.</summary>
+    public void Markup(string markup) => Console.MarkupLine(markup);
+
+    /// <summary>Rows as a table (table output) or the items as a JSON array (json output).</summary>
+    public void Table<T>(IReadOnlyList<T> rows, params (string Header, Func<T, string?> Cell)[] columns)
+    {
+        if (Json)
+        {
+            Document(rows);
+            return;
+        }
+
+        if (rows.Count == 0)
+        {
+            host.Error.WriteLine("nothing found");
+            return;
+        }
+
+        var table = new Table().Border(TableBorder.Simple).BorderColor(Color.Grey);
+        foreach (var (header, _) in columns)
+            table.AddColumn(new TableColumn(header.ToUpperInvariant()) { NoWrap = false });
+        foreach (var row in rows)
+            table.AddRow(columns.Select(c => (IRenderable)new Text(c.Cell(row) ?? "-")).ToArray());
+        Console.Write(table);
+    }
+
+    /// <summary>A single document as "field: value" lines (table output) or as JSON.</summary>
+    public void Fields<T>(T document, params (string Name, string? Value)[] fields)
+    {
+        if (Json)
+        {
+            Document(document);
+            return;
+        }
+
+        var width = fields.Max(f => f.Name.Length) + 1;
+        foreach (var (name, value) in fields)
+            host.Out.WriteLine((name + ":").PadRight(width + 1) + (value ?? "-"));
+    }
+
+    public static string Time(DateTimeOffset? time) =>
+        time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+
+    public static string Spec<TEnum>(TEnum value) where TEnum : struct, Enum => SpecValues<TEnum>.Name(value);
+}

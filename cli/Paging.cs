@@ -1,0 +1,47 @@
+using System.CommandLine;
+
+namespace Platform.Cli;
+
+/// <summary>
+/// <c>--limit</c> and <c>--all</c> for list commands: pages are followed by their cursor until enough items are in
+/// (the API's pages are at most 200; the limit here is how many to show, not a page size).
+/// </summary>
+public static class Paging
+{
+    public const int DefaultLimit = 50;
+    private const int PageSize = 200;
+
+    public static readonly Option<int> Limit = new("--limit")
+    {
+        Description = $"Show at most this many (default {DefaultLimit}).",
+        DefaultValueFactory = _ => DefaultLimit,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) result.AddError("--limit must be at least 1."); } },
+    };
+
+    public static readonly Option<bool> All = new("--all") { Description = "Show every item (follows every page)." };
+
+    public static Command WithPaging(this Command command) => command.With(Limit, All);
+
+    /// <summary>Items from pages fetched with <paramref name="fetch"/>(cursor, page size), following the next cursor.</summary>
+    public static async Task<IReadOnlyList<TItem>> CollectAsync<TPage, TItem>(
+        Invocation run,
+        Func<string?, int, Task<TPage>> fetch,
+        Func<TPage, IReadOnlyList<TItem>> items,
+        Func<TPage, string?> next)
+    {
+        var wanted = run.Get(All) ? int.MaxValue : run.Get(Limit);
+        var collected = new List<TItem>();
+        string? cursor = null;
+        do
+        {
+            var page = await fetch(cursor, Math.Min(PageSize, wanted - collected.Count));
+            collected.AddRange(items(page).Take(wanted - collected.Count));
+            cursor = next(page);
+        }
+        while (cursor is not null && collected.Count < wanted);
+
+        if (cursor is not null && !run.Output.Json)
+            await run.Host.Error.WriteLineAsync($"showing the first {collected.Count}; --limit N or --all for more");
+        return collected;
+    }
+}
