@@ -11,6 +11,8 @@ public static class ProblemHandling
 {
     public static IServiceCollection AddPlatformProblems(this IServiceCollection services)
     {
+        // Registered before the framework's writer, which writes only for clients that accept JSON.
+        services.AddSingleton<IProblemDetailsWriter, ProblemWriter>();
         services.AddProblemDetails(options => options.CustomizeProblemDetails = Customize);
         // Binding failures throw BadHttpRequestException in every environment, so they carry a detail message.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
@@ -99,5 +101,24 @@ public static class ProblemHandling
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
             return "Send the body as application/json.";
         return bad.InnerException is JsonException json ? "The JSON body is invalid: " + JsonMessage(json) : bad.Message;
+    }
+
+    /// <summary>
+    /// Writes every problem as application/problem+json, whatever the request accepts. The framework's writer
+    /// declines when Accept excludes JSON (a bundle download sends <c>Accept: application/zip</c>), and the problem
+    /// was then written without the customisation: no trace id, and no problem+json for a client to recognise.
+    /// </summary>
+    private sealed class ProblemWriter(Microsoft.Extensions.Options.IOptions<ProblemDetailsOptions> options, Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json) : IProblemDetailsWriter
+    {
+        public bool CanWrite(ProblemDetailsContext context) => true;
+
+        public ValueTask WriteAsync(ProblemDetailsContext context)
+        {
+            options.Value.CustomizeProblemDetails?.Invoke(context);
+            var problem = context.ProblemDetails;
+            problem.Status ??= context.HttpContext.Response.StatusCode;
+            return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(
+                problem, problem.GetType(), json.Value.SerializerOptions, "application/problem+json", context.HttpContext.RequestAborted));
+        }
     }
 }

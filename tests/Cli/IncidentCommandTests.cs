@@ -1,0 +1,195 @@
+using System.Text.Json;
+using Platform.Contracts;
+using Platform.Tests.Incidents;
+using Platform.Tests.Infrastructure;
+using static Platform.Tests.Incidents.IncidentScenario;
+
+namespace Platform.Tests.Cli;
+
+/// <summary>
+/// What a SOAR tool and an analyst do with platformctl: follow incidents as detection makes them, act on them one
+/// by one or by filter, read the forensic view, download an incident's bundle over a connection that drops.
+/// Each test has hosts of its own and filters by them.
+/// </summary>
+public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
+{
+    private static string Host() => "cli-" + Guid.NewGuid().ToString("N")[..10];
+
+    private async Task<(IncidentScenario Scenario, string Host, List<Incident> Incidents)> CompromisedHostAsync()
+    {
+        var host = Host();
+        var scenario = await StartAsync(api, host);
+        await scenario.PushAsync(scenario.Struts2Compromise(T0));
+        var incidents = await scenario.IncidentsAsync();
+        Assert.NotEmpty(incidents);
+        return (scenario, host, incidents);
+    }
+
+    [Fact]
+    public async Task Watch_prints_new_incidents_as_detection_makes_them_and_changes_to_them_and_the_state_file_resumes_without_repeats()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var host = Host();
+        var state = cli.File("incidents.cursor");
+        using var stop = new CancellationTokenSource();
+        var output = new LiveWriter();
+        var watch = cli.RunAsync(["-o", "json", "incidents", "watch", "--host", host, "--state-file", state, "--interval", "00:00:00.1"], null, output, stop.Token);
+
+        // Nothing yet: the watch polls and prints nothing; then the host is compromised while it watches.
+        var scenario = await StartAsync(api, host);
+        await scenario.PushAsync(scenario.Struts2Compromise(T0));
+        var created = await scenario.IncidentsAsync();
+        Assert.NotEmpty(created);
+        await output.WaitForAsync(lines => lines.Length >= created.Count, $"the {created.Count} new incident(s)");
+        var first = output.Lines.Select(l => JsonSerializer.Deserialize<Incident>(l, PlatformClient.SerializerOptions)!).ToList();
+        Assert.Equal(created.Select(i => i.Id).Order(), first.Select(i => i.Id).Order());
+
+        // A change made by someone else arrives as the incident's new version.
+        var target = created[0];
+        await api.Admin().ChangeIncidentStatusAsync(new IncidentStatusChange { Status = IncidentStatus.Acknowledged }, target.Id);
+        await output.WaitForAsync(lines => lines.Length > created.Count, "the acknowledged incident");
+        var changed = JsonSerializer.Deserialize<Incident>(output.Lines[created.Count], PlatformClient.SerializerOptions)!;
+        Assert.Equal((target.Id, IncidentStatus.Acknowledged), (changed.Id, changed.Status));
+
+        await stop.CancelAsync();
+        var ended = await watch;
+        Assert.True(ended.ExitCode == 0, ended.ToString());
+        Assert.Equal(created.Count + 1, output.Lines.Length); // nothing printed twice
+
+        // The next run goes on from the saved cursor: nothing repeated; a later change is the only line.
+        var resumed = await cli.RunAsync("incidents", "watch", "--host", host, "--state-file", state, "--once");
+        Assert.True(resumed.ExitCode == 0 && resumed.Out.Length == 0, resumed.ToString());
+        await api.Admin().AssignIncidentAsync(new IncidentAssignment { Assignee = "analyst" }, target.Id);
+        var later = await cli.RunAsync("incidents", "watch", "--host", host, "--state-file", state, "--once");
+        Assert.True(later.ExitCode == 0, later.ToString());
+        var line = Assert.Single(later.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"changed {target.Id}", line);
+    }
+
+    [Fact]
+    public async Task Incidents_change_one_by_one_and_in_bulk_by_filter_with_a_dry_run_that_exits_3()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (_, host, incidents) = await CompromisedHostAsync();
+
+        var list = await cli.RunAsync("incidents", "list", "--host", host);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.All(incidents, i => Assert.Contains(i.Id, list.Out));
+
+        var dryRun = await cli.RunAsync("incidents", "ack", "--host", host, "--status", "open", "--dry-run");
+        Assert.True(dryRun.ExitCode == 3, dryRun.ToString());
+        Assert.Contains($"would change {incidents.Count} of {incidents.Count} matching", dryRun.Out);
+        Assert.All((await api.Admin().ListIncidentsAsync(hostname: host)).Items, i => Assert.Equal(IncidentStatus.Open, i.Status));
+
+        var acked = await cli.RunAsync("incidents", "ack", "--host", host, "--status", "open");
+        Assert.True(acked.ExitCode == 0, acked.ToString());
+        Assert.All((await api.Admin().ListIncidentsAsync(hostname: host)).Items, i => Assert.Equal(IncidentStatus.Acknowledged, i.Status));
+        var nothingLeft = await cli.RunAsync("incidents", "ack", "--host", host, "--status", "open", "--dry-run");
+        Assert.True(nothingLeft.ExitCode == 0, nothingLeft.ToString());
+
+        // One incident resolved by id; resolving without a reason is refused with the API's field errors.
+        var id = incidents[0].Id;
+        var refused = await cli.RunAsync("incidents", "resolve", id);
+        Assert.True(refused.ExitCode == 1, refused.ToString());
+        Assert.Contains("error: HTTP 400", refused.Error);
+        Assert.Contains("resolution", refused.Error);
+        var resolved = await cli.RunAsync("incidents", "resolve", id, "--resolution", "true-positive", "--reason", "contained; image rebuilt");
+        Assert.True(resolved.ExitCode == 0, resolved.ToString());
+        Assert.Contains($"{id} is resolved", resolved.Out);
+        var got = await cli.RunAsync("-o", "json", "incidents", "get", id);
+        Assert.Equal("resolved", JsonDocument.Parse(got.Out).RootElement.GetProperty("status").GetString());
+
+        var archived = await cli.RunAsync("incidents", "archive", "--host", host);
+        Assert.True(archived.ExitCode == 0, archived.ToString());
+        Assert.All((await api.Admin().ListIncidentsAsync(hostname: host)).Items, i => Assert.Equal(IncidentStatus.Archived, i.Status));
+
+        var unfiltered = await cli.RunAsync("incidents", "ack");
+        Assert.True(unfiltered.ExitCode == 2, unfiltered.ToString());
+        var both = await cli.RunAsync("incidents", "ack", id, "--host", host);
+        Assert.True(both.ExitCode == 2, both.ToString());
+    }
+
+    [Fact]
+    public async Task The_forensic_view_of_an_incident_shows_its_process_chain()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (_, _, incidents) = await CompromisedHostAsync();
+
+        var view = await cli.RunAsync("forensics", "view", "--incident", incidents[0].Id);
+        Assert.True(view.ExitCode == 0, view.ToString());
+        Assert.Contains("[struts2-web] java(4101) -> sh(4230): sh -c cp /etc/passwd", view.Out);
+        Assert.Contains("cp(4231) read /etc/passwd", view.Out);
+        Assert.Contains("curl(4232) connect tcp", view.Out);
+    }
+
+    [Fact]
+    public async Task A_bundle_download_cut_off_resumes_with_if_range_and_the_file_is_verified_against_its_manifest()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (_, _, incidents) = await CompromisedHostAsync();
+        var incident = incidents[0].Id;
+        using var whole = await api.Admin().GetIncidentBundleAsync(incident);
+        using var wholeBytes = new MemoryStream();
+        await whole.Stream.CopyToAsync(wholeBytes);
+        var half = wholeBytes.Length / 2;
+
+        // The connection drops half way and the run stops (no retries): the part is kept for the next run.
+        var cuts = new CutConnections(cuts: 1, afterBytes: half);
+        cli.Transport = cuts.Wrap;
+        var target = cli.File("incident.zip");
+        var stopped = await cli.RunAsync("bundle", "download", "--incident", incident, "-O", target, "--retries", "0");
+        Assert.True(stopped.ExitCode == 1, stopped.ToString());
+        Assert.Contains($"the download stopped at byte {half}", stopped.Error);
+        Assert.False(File.Exists(target));
+        Assert.Equal(half, new FileInfo(target + ".part").Length);
+
+        // Run again: it asks for the rest with If-Range, and the whole file is verified.
+        var resumed = await cli.RunAsync("bundle", "download", "--incident", incident, "-O", target);
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains($"resuming incident.zip from byte {half}", resumed.Error);
+        Assert.Contains("verified", resumed.Out);
+        Assert.Equal((Range: $"bytes={half}-", Status: 206), (cuts.BundleRequests[^1].Range, cuts.BundleRequests[^1].Status));
+        Assert.Equal(whole.Headers.Single(h => h.Key.Equals("ETag", StringComparison.OrdinalIgnoreCase)).Value.Single(), cuts.BundleRequests[^1].IfRange);
+        Assert.Equal(wholeBytes.ToArray(), await File.ReadAllBytesAsync(target));
+        Assert.False(File.Exists(target + ".part") || File.Exists(target + ".part.etag"));
+
+        // With retries (the default), one run rides out two drops.
+        var twice = new CutConnections(cuts: 2, afterBytes: wholeBytes.Length / 3);
+        cli.Transport = twice.Wrap;
+        var again = cli.File("again.zip");
+        var riding = await cli.RunAsync("bundle", "download", "--incident", incident, "-O", again);
+        Assert.True(riding.ExitCode == 0, riding.ToString());
+        Assert.Equal(2, riding.Error.Split("the connection dropped").Length - 1);
+        Assert.Equal(wholeBytes.ToArray(), await File.ReadAllBytesAsync(again));
+
+        var verify = await cli.RunAsync("bundle", "verify", again);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        Assert.Contains("entries", verify.Out);
+    }
+
+    [Fact]
+    public async Task Bundle_verify_refuses_a_bundle_whose_entry_was_changed()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (_, _, incidents) = await CompromisedHostAsync();
+        var file = cli.File("tampered.zip");
+        Assert.Equal(0, (await cli.RunAsync("bundle", "download", "--incident", incidents[0].Id, "-O", file)).ExitCode);
+
+        using (var zip = System.IO.Compression.ZipFile.Open(file, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            zip.GetEntry("timeline.txt")!.Delete();
+            using var writer = new StreamWriter(zip.CreateEntry("timeline.txt").Open());
+            writer.Write("nothing happened\n");
+        }
+
+        var verify = await cli.RunAsync("bundle", "verify", file);
+        Assert.True(verify.ExitCode == 1, verify.ToString());
+        Assert.Contains("timeline.txt", verify.Error);
+        Assert.Contains("does not match", verify.Error);
+
+        await File.WriteAllTextAsync(file, "not a zip");
+        var notZip = await cli.RunAsync("bundle", "verify", file);
+        Assert.True(notZip.ExitCode == 1, notZip.ToString());
+        Assert.Contains("not a whole bundle", notZip.Error);
+    }
+}
