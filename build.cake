@@ -25,15 +25,22 @@ Task("Lint")
         Run("npx", "--no-install redocly lint openapi.yaml --config redocly.yaml");
     });
 
+// The contracts package (C# automation) and platformctl (a dotnet tool).
 Task("Pack")
     .IsDependentOn("Build")
-    .Does(() => DotNetPack("./contracts/Platform.Contracts.csproj", new DotNetPackSettings
+    .Does(() =>
     {
-        Configuration = configuration,
-        NoRestore = true,
-        NoBuild = true,
-        OutputDirectory = artifacts + Directory("packages"),
-    }));
+        foreach (var project in new[] { "./contracts/Platform.Contracts.csproj", "./cli/Platform.Cli.csproj" })
+        {
+            DotNetPack(project, new DotNetPackSettings
+            {
+                Configuration = configuration,
+                NoRestore = true,
+                NoBuild = true,
+                OutputDirectory = artifacts + Directory("packages"),
+            });
+        }
+    });
 
 Task("Publish")
     .IsDependentOn("Build")

@@ -14,6 +14,9 @@ public static class ExitCodes
 
     /// <summary>A dry run found changes to make (<c>fim apply --dry-run</c>, bulk incident changes with <c>--dry-run</c>).</summary>
     public const int Changes = 3;
+
+    /// <summary>Interrupted (Ctrl+C), as shells report a process ended by SIGINT. <c>incidents watch</c> ends with 0 instead.</summary>
+    public const int Interrupted = 130;
 }
 
 /// <summary>A failure platformctl explains itself: the message is printed as it is, and the run exits with the code.</summary>

@@ -45,7 +45,7 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 
-    private static string? TokenFromFile(string? path, string from)
+    internal static string? TokenFromFile(string? path, string from)
     {
         if (path is null)
             return null;

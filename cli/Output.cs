@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Platform.Contracts;
 using Spectre.Console;
-using Spectre.Console.Rendering;
 
 namespace Platform.Cli;
 
@@ -61,13 +60,18 @@ public sealed class Output(CliHost host, OutputFormat format)
             return;
         }
 
-        var table = new Table().Border(TableBorder.Simple).BorderColor(Color.Grey);
-        foreach (var (header, _) in columns)
-            table.AddColumn(new TableColumn(header.ToUpperInvariant()) { NoWrap = false });
-        foreach (var row in rows)
-            table.AddRow(columns.Select(c => (IRenderable)new Text(c.Cell(row) ?? "-")).ToArray());
-        Console.Write(table);
+        // Plain columns, as kubectl and gh print them: easy to read, to grep and to cut; no borders to strip.
+        var cells = rows.Select(row => columns.Select(c => Clean(c.Cell(row))).ToArray()).ToList();
+        var widths = columns.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(r => r[i].Length))).ToArray();
+        host.Out.WriteLine(Join(columns.Select(c => c.Header.ToUpperInvariant()).ToArray(), widths));
+        foreach (var row in cells)
+            host.Out.WriteLine(Join(row, widths));
     }
+
+    private static string Clean(string? cell) => string.IsNullOrEmpty(cell) ? "-" : cell.ReplaceLineEndings(" ");
+
+    private static string Join(string[] cells, int[] widths) =>
+        string.Join("   ", cells.Select((cell, i) => i == cells.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd();
 
     /// <summary>A single document as "field: value" lines (table output) or as JSON.</summary>
     public void Fields<T>(T document, params (string Name, string? Value)[] fields)

@@ -68,10 +68,11 @@ public static class PlatformCtl
             await host.Error.WriteLineAsync($"error: cannot reach the API: {Reason(ex)}");
             return ExitCodes.Error;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
-            await host.Error.WriteLineAsync("cancelled");
-            return ExitCodes.Error;
+            // Ctrl+C (or the caller's token); a bundle download keeps its part for the next run.
+            await host.Error.WriteLineAsync("interrupted");
+            return ExitCodes.Interrupted;
         }
     }
 

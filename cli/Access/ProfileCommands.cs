@@ -29,9 +29,7 @@ public static class ProfileCommands
                 if (tokenFile is null && string.IsNullOrWhiteSpace(token))
                     throw new CliException("login needs a token: --token-stdin, --token-file PATH or PLATFORM_TOKEN.", ExitCodes.Usage);
                 var uri = Connection.ParseServer(server);
-                var check = tokenFile is not null
-                    ? new Connection(uri, (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim(), profileName)
-                    : new Connection(uri, token!, profileName);
+                var check = new Connection(uri, Invocation.TokenFromFile(tokenFile, "--token-file") ?? token!, profileName);
 
                 // Any person's token may list rules: this proves the address and the token before anything is saved.
                 await check.Client(host).ListFimRulesAsync(limit: 1, cancellationToken: cancellationToken);

@@ -9,19 +9,20 @@ public static class PlanText
 {
     public static void Write(Output output, FimPlan plan, int keptOutsideFile)
     {
+        var done = plan.Applied;
         foreach (var item in plan.Items.Where(i => i.Action != FimPlanAction.Unchanged))
         {
             var name = Markup.Escape(item.Name);
             switch (item.Action)
             {
                 case FimPlanAction.Create:
-                    output.Markup($"[green]+ create  {name}[/]");
+                    output.Markup($"[green]+ {(done ? "created" : "create ")} {name}[/]");
                     break;
                 case FimPlanAction.Delete:
-                    output.Markup($"[red]- delete  {name}[/]");
+                    output.Markup($"[red]- {(done ? "deleted" : "delete ")} {name}[/]");
                     break;
                 default:
-                    output.Markup($"[yellow]~ update  {name}[/]");
+                    output.Markup($"[yellow]~ {(done ? "updated" : "update ")} {name}[/]");
                     foreach (var change in item.Changes)
                         output.Markup($"      {Markup.Escape(change.Field)}: [red]{Markup.Escape(Value(change.Before))}[/] -> [green]{Markup.Escape(Value(change.After))}[/]");
                     break;
@@ -29,8 +30,11 @@ public static class PlanText
         }
 
         var summary = plan.Summary;
-        var verb = plan.DryRun ? "Plan" : plan.Applied ? "Applied" : "Nothing to apply";
-        output.Text($"{verb}: {summary.Create} to create, {summary.Update} to update, {summary.Delete} to delete, {summary.Unchanged} unchanged.");
+        output.Text(plan.DryRun
+            ? $"Plan: {summary.Create} to create, {summary.Update} to update, {summary.Delete} to delete, {summary.Unchanged} unchanged."
+            : done
+                ? $"Applied: {summary.Create} created, {summary.Update} updated, {summary.Delete} deleted, {summary.Unchanged} unchanged."
+                : $"Nothing to apply: {summary.Unchanged} unchanged.");
         if (keptOutsideFile > 0)
             output.Text($"{keptOutsideFile} rule(s) on the server are not in the file and are kept; --prune deletes them.");
     }

@@ -47,7 +47,7 @@ public sealed class FimApplyCommandTests(SqliteApi api) : IClassFixture<SqliteAp
 
         var applied = await cli.RunAsync("fim", "apply", "-f", rules);
         Assert.True(applied.ExitCode == 0, applied.ToString());
-        Assert.Contains("Applied: 3 to create", applied.Out);
+        Assert.Contains("Applied: 3 created", applied.Out);
         Assert.Equal(3, (await api.Admin().ListFimRulesAsync()).Items.Count);
 
         var again = await cli.RunAsync("fim", "apply", "-f", rules, "--dry-run");
@@ -70,7 +70,7 @@ public sealed class FimApplyCommandTests(SqliteApi api) : IClassFixture<SqliteAp
 
         var withoutPrune = await cli.RunAsync("fim", "apply", "-f", rules);
         Assert.True(withoutPrune.ExitCode == 0, withoutPrune.ToString());
-        Assert.Contains("Applied: 0 to create, 1 to update, 0 to delete, 1 unchanged.", withoutPrune.Out);
+        Assert.Contains("Applied: 0 created, 1 updated, 0 deleted, 1 unchanged.", withoutPrune.Out);
         Assert.Contains((await api.Admin().ListFimRulesAsync()).Items, r => r.Name == "audit-logs");
 
         var pruned = await cli.RunAsync("-o", "json", "fim", "apply", "-f", rules, "--prune");
