@@ -162,9 +162,59 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
         Assert.Equal(2, riding.Error.Split("the connection dropped").Length - 1);
         Assert.Equal(wholeBytes.ToArray(), await File.ReadAllBytesAsync(again));
 
+        // On a terminal the same, with a progress bar.
+        cli.Transport = new CutConnections(cuts: 1, afterBytes: half).Wrap;
+        cli.Interactive = true;
+        var drawn = await cli.RunAsync("bundle", "download", "--incident", incident, "-O", cli.File("terminal.zip"));
+        Assert.True(drawn.ExitCode == 0, drawn.ToString());
+        Assert.Equal(wholeBytes.ToArray(), await File.ReadAllBytesAsync(cli.File("terminal.zip")));
+
         var verify = await cli.RunAsync("bundle", "verify", again);
         Assert.True(verify.ExitCode == 0, verify.ToString());
         Assert.Contains("entries", verify.Out);
+    }
+
+    [Fact]
+    public async Task Fim_alerts_are_listed_exported_and_acknowledged()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.AppConfig(FimRules.Unique("app-config")));
+        var scenario = await StartAsync(api, Host());
+        var hostname = (await api.Admin().GetAgentAsync(scenario.AgentId)).Hostname;
+        await scenario.Agent.PushFimAlertsAsync(
+            new FimAlertBatch
+            {
+                Alerts =
+                [
+                    new FimAlertReport
+                    {
+                        Id = "a-1", Time = T0, RuleId = rule.Id, RuleVersion = rule.Version, Path = "/srv/app/application.cfg", Action = FimOperation.Write,
+                        Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Available, Process = new FimProcess { Pid = 4242, Name = "vi", User = "deploy" },
+                    },
+                ],
+            },
+            scenario.AgentId);
+
+        var list = await cli.RunAsync("fim", "alerts", "list", "--host", hostname);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains($"application.cfg written by vi (pid 4242, user deploy) on {hostname}", list.Out);
+
+        var jsonl = await cli.RunAsync("fim", "alerts", "export", "--format", "jsonl", "--host", hostname);
+        Assert.True(jsonl.ExitCode == 0, jsonl.ToString());
+        var alert = JsonDocument.Parse(Assert.Single(jsonl.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries))).RootElement;
+        Assert.Equal("/srv/app/application.cfg", alert.GetProperty("path").GetString());
+
+        var csv = await cli.RunAsync("fim", "alerts", "export", "--format", "csv", "--host", hostname, "-O", cli.File("alerts.csv"));
+        Assert.True(csv.ExitCode == 0, csv.ToString());
+        Assert.Equal(2, (await File.ReadAllLinesAsync(cli.File("alerts.csv"))).Length); // the header and the alert
+
+        var id = alert.GetProperty("id").GetString()!;
+        var ack = await cli.RunAsync("fim", "alerts", "ack", id);
+        Assert.True(ack.ExitCode == 0, ack.ToString());
+        Assert.NotNull((await api.Admin().ListFimAlertsAsync(hostname: hostname)).Items.Single().AcknowledgedAt);
+
+        var badFilter = await cli.RunAsync("fim", "alerts", "list", "--action", "teleport");
+        Assert.True(badFilter.ExitCode == 2, badFilter.ToString());
     }
 
     [Fact]

@@ -26,6 +26,9 @@ public sealed class PlatformCtlRunner(PlatformApi api, string secret) : IDisposa
         ["PLATFORM_TOKEN"] = secret,
     };
 
+    /// <summary>As on a terminal: progress bars drawn (into the captured standard error).</summary>
+    public bool Interactive { get; set; }
+
     /// <summary>Wraps the api's handler for each command (e.g. to cut a download short).</summary>
     public Func<HttpMessageHandler, HttpMessageHandler>? Transport { get; set; }
 
@@ -47,6 +50,7 @@ public sealed class PlatformCtlRunner(PlatformApi api, string secret) : IDisposa
             ConfigDirectory = ConfigDirectory,
             Handler = () => Transport is { } wrap ? wrap(api.Server.CreateHandler()) : api.Server.CreateHandler(),
             DefaultPollInterval = TimeSpan.FromMilliseconds(100),
+            Interactive = Interactive,
         };
         var code = await PlatformCtl.RunAsync(args, host, cancellationToken);
         return new CliRun(code, stdout.ToString() ?? "", stderr.ToString());
