@@ -14,9 +14,6 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 
     public T? Get<T>(Argument<T> argument) => parsed.GetValue(argument);
 
-    /// <summary>True when the option was given on the command line (not only defaulted).</summary>
-    public bool Given(Option option) => parsed.GetResult(option) is { Implicit: false };
-
     private Connection? _connection;
 
     public Connection Connection => _connection ??= Resolve();

@@ -30,7 +30,7 @@ public sealed class Output(CliHost host, OutputFormat format)
             Out = new AnsiConsoleOutput(writer),
         });
         if (!interactive)
-            console.Profile.Width = 400; // a log line is not wrapped at 80 columns
+            console.Profile.Width = 16384; // a log line (a plan's long JSON value) is not wrapped at 80 columns
         return console;
     }
 

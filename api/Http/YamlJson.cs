@@ -23,11 +23,11 @@ internal static partial class YamlJson
         }
         catch (YamlException ex)
         {
-            throw new FormatException($"The YAML body is invalid at line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
+            throw new FormatException($"The YAML is invalid at line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}");
         }
 
         if (stream.Documents.Count != 1)
-            throw new FormatException("The YAML body must hold exactly one document.");
+            throw new FormatException("The YAML must hold exactly one document.");
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
             Write(writer, stream.Documents[0].RootNode);
@@ -58,7 +58,7 @@ internal static partial class YamlJson
                 WriteScalar(writer, scalar);
                 break;
             default:
-                throw new FormatException($"The YAML body uses a construct JSON cannot hold at line {node.Start.Line}.");
+                throw new FormatException($"The YAML uses a construct JSON cannot hold at line {node.Start.Line}.");
         }
     }
 
