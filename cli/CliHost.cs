@@ -28,6 +28,9 @@ public sealed class CliHost
     /// <summary>How long <c>incidents watch</c> waits between polls when none is given.</summary>
     public TimeSpan DefaultPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>The first wait before a failed request is tried again (then doubled, with jitter; Retry-After wins).</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     public static CliHost FromProcess()
     {
         var configHome = System.Environment.GetEnvironmentVariable("PLATFORMCTL_CONFIG_DIR")

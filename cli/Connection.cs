@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
+using Microsoft.Extensions.Http.Resilience;
+using Polly;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Platform.Contracts;
 
 namespace Platform.Cli;
@@ -14,9 +17,13 @@ namespace Platform.Cli;
 /// </summary>
 public sealed record Connection(Uri Server, string Token, string Profile)
 {
+    /// <summary>Failed requests tried again at most this many times (safe and idempotent methods only).</summary>
+    public const int Retries = 3;
+
     public PlatformClient Client(CliHost host)
     {
-        var http = new HttpClient(host.Handler?.Invoke() ?? new SocketsHttpHandler(), disposeHandler: true)
+        var transport = new ResilienceHandler(RetryPipeline(host)) { InnerHandler = host.Handler?.Invoke() ?? new SocketsHttpHandler() };
+        var http = new HttpClient(transport, disposeHandler: true)
         {
             BaseAddress = Server,
             // Bundles and exports stream for as long as they take; a stalled connection is caught by the read itself.
@@ -25,6 +32,29 @@ public sealed record Connection(Uri Server, string Token, string Profile)
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         http.DefaultRequestHeaders.UserAgent.Add(new ProductInfoHeaderValue("platformctl", typeof(Connection).Assembly.GetName().Version?.ToString(3) ?? "1.0.0"));
         return new PlatformClient(http);
+    }
+
+    /// <summary>
+    /// A dropped connection, a timeout, 429 or a 5xx is tried again (Retry-After honoured), but only for GET, HEAD, PUT
+    /// and DELETE: a POST (a new token, a status change) is not sent twice behind the user's back.
+    /// </summary>
+    private static ResiliencePipeline<HttpResponseMessage> RetryPipeline(CliHost host)
+    {
+        var retry = new HttpRetryStrategyOptions
+        {
+            MaxRetryAttempts = Retries,
+            Delay = host.RetryDelay,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            OnRetry = arguments =>
+            {
+                var what = arguments.Outcome.Exception?.Message ?? $"HTTP {(int)arguments.Outcome.Result!.StatusCode}";
+                host.Error.WriteLine($"the API did not answer ({what}); trying again in {arguments.RetryDelay.TotalSeconds:0.#} s ({arguments.AttemptNumber + 1} of {Retries})");
+                return default;
+            },
+        };
+        retry.DisableFor(HttpMethod.Post, HttpMethod.Patch);
+        return new ResiliencePipelineBuilder<HttpResponseMessage>().AddRetry(retry).Build();
     }
 
     public static Uri ParseServer(string value)
@@ -36,7 +66,7 @@ public sealed record Connection(Uri Server, string Token, string Profile)
 }
 
 /// <summary><c>config.json</c> in the configuration directory: the profiles and which one is in use.</summary>
-public sealed class CliConfig
+public sealed partial class CliConfig
 {
     public const string DefaultProfile = "default";
 
@@ -49,6 +79,15 @@ public sealed class CliConfig
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    /// <summary>A profile's name becomes a file name (its saved token): letters, digits, '.', '_' and '-' only.</summary>
+    public static string CheckProfileName(string name) =>
+        ProfileNamePattern().IsMatch(name) && name is not ("." or "..")
+            ? name
+            : throw new CliException($"'{name}' is not a profile name: use letters, digits, '.', '_' and '-' (at most 64).", ExitCodes.Usage);
+
+    [GeneratedRegex("^[A-Za-z0-9._-]{1,64}$")]
+    private static partial Regex ProfileNamePattern();
 
     public static string PathIn(string directory) => System.IO.Path.Combine(directory, "config.json");
 

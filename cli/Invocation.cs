@@ -20,9 +20,9 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 
     public PlatformClient Client() => Connection.Client(Host);
 
-    public string ProfileName =>
+    public string ProfileName => CliConfig.CheckProfileName(
         parsed.GetValue(GlobalOptions.Profile) ?? NonEmpty(Host.Environment("PLATFORM_PROFILE"))
-        ?? CliConfig.Load(Host.ConfigDirectory).Current ?? CliConfig.DefaultProfile;
+        ?? CliConfig.Load(Host.ConfigDirectory).Current ?? CliConfig.DefaultProfile);
 
     private Connection Resolve()
     {

@@ -87,11 +87,27 @@ public static class IncidentCommands
                 var wait = run.Get(interval) ?? host.DefaultPollInterval;
                 if (wait < TimeSpan.FromMilliseconds(100))
                     throw new CliException("--interval must be at least 00:00:00.1.", ExitCodes.Usage);
+                var outage = 0;
                 try
                 {
                     while (true)
                     {
-                        var page = await filters.ListAsync(client, run, 200, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+                        IncidentPage page;
+                        try
+                        {
+                            page = await filters.ListAsync(client, run, 200, string.IsNullOrEmpty(cursor) ? null : cursor, cancellationToken);
+                            outage = 0;
+                        }
+                        catch (Exception ex) when (!run.Get(once) && IsTransient(ex) && !cancellationToken.IsCancellationRequested)
+                        {
+                            // A watcher outlives API restarts and network trouble: it waits (up to a minute) and asks
+                            // again from the same cursor, so nothing is missed. Refusals (401, 403, 400) still end it.
+                            var pause = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, host.RetryDelay.Ticks << Math.Min(++outage, 16)));
+                            await host.Error.WriteLineAsync($"watch: the API is not answering ({Reason(ex)}); polling again in {pause.TotalSeconds:0.#} s");
+                            await Task.Delay(pause, cancellationToken);
+                            continue;
+                        }
+
                         foreach (var incident in page.Items)
                         {
                             if (run.Output.Json)
@@ -118,6 +134,11 @@ public static class IncidentCommands
                 }
             });
     }
+
+    private static bool IsTransient(Exception ex) =>
+        ex is HttpRequestException or IOException || ex is PlatformApiException { StatusCode: 408 or 429 or >= 500 };
+
+    private static string Reason(Exception ex) => ex is PlatformApiException api ? $"HTTP {api.StatusCode}" : ex.Message;
 
     private static async Task SaveCursorAsync(FileInfo state, string cursor, CancellationToken cancellationToken)
     {

@@ -114,6 +114,35 @@ public sealed class AccessCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
     }
 
     [Fact]
+    public async Task A_dropped_read_is_tried_again_but_a_post_is_never_sent_twice()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var reads = new Outage("/api/v1/fim/rules", failures: 2);
+        cli.Transport = reads.Wrap;
+        var list = await cli.RunAsync("fim", "rules", "list");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Equal(3, reads.Requests);
+        Assert.Equal(2, list.Error.Split("trying again").Length - 1);
+
+        var creates = new Outage("/api/v1/tokens", failures: 1);
+        cli.Transport = creates.Wrap;
+        var create = await cli.RunAsync("tokens", "create", "--name", "not-twice", "--role", "analyst");
+        Assert.True(create.ExitCode == 1, create.ToString());
+        Assert.Equal(1, creates.Requests);
+        Assert.Contains("cannot reach the API", create.Error);
+    }
+
+    [Fact]
+    public async Task A_profile_name_cannot_leave_the_configuration_directory()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var login = await cli.RunAsync(["login", "--profile", "../../escape", "--token-stdin"], api.AdminSecret, null, CancellationToken.None);
+        Assert.True(login.ExitCode == 2, login.ToString());
+        Assert.Contains("not a profile name", login.Error);
+        Assert.False(Directory.Exists(Path.Combine(cli.ConfigDirectory, "tokens")));
+    }
+
+    [Fact]
     public async Task An_unreachable_server_exits_1_and_says_so()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

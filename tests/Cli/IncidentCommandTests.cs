@@ -67,6 +67,31 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task A_watch_rides_out_an_api_outage_and_then_prints_what_happened_meanwhile()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var host = Host();
+        var outage = new Outage("/api/v1/incidents", failures: 3 * (1 + 3)); // three polls, each tried 1 + 3 times
+        cli.Transport = outage.Wrap;
+        using var stop = new CancellationTokenSource();
+        var output = new LiveWriter();
+        var watch = cli.RunAsync(["-o", "json", "incidents", "watch", "--host", host, "--interval", "00:00:00.1"], null, output, stop.Token);
+
+        var scenario = await StartAsync(api, host);
+        await scenario.PushAsync(scenario.Struts2Compromise(T0));
+        var created = await scenario.IncidentsAsync();
+        await output.WaitForAsync(lines => lines.Length >= created.Count, "the incidents made during the outage");
+        await stop.CancelAsync();
+        var ended = await watch;
+
+        Assert.True(ended.ExitCode == 0, ended.ToString());
+        Assert.True(outage.Requests > 12, $"{outage.Requests} requests");
+        Assert.Equal(3, ended.Error.Split("watch: the API is not answering").Length - 1);
+        Assert.Contains("trying again", ended.Error);
+        Assert.Equal(created.Select(i => i.Id).Order(), output.Lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()).Order());
+    }
+
+    [Fact]
     public async Task Incidents_change_one_by_one_and_in_bulk_by_filter_with_a_dry_run_that_exits_3()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

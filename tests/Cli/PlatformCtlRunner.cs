@@ -50,6 +50,7 @@ public sealed class PlatformCtlRunner(PlatformApi api, string secret) : IDisposa
             ConfigDirectory = ConfigDirectory,
             Handler = () => Transport is { } wrap ? wrap(api.Server.CreateHandler()) : api.Server.CreateHandler(),
             DefaultPollInterval = TimeSpan.FromMilliseconds(100),
+            RetryDelay = TimeSpan.FromMilliseconds(10),
             Interactive = Interactive,
         };
         var code = await PlatformCtl.RunAsync(args, host, cancellationToken);
@@ -149,4 +150,31 @@ public sealed class CutConnections(int cuts, long afterBytes)
         private int Checked(int read, int wanted) =>
             read == 0 && wanted > 0 ? throw new IOException("Unable to read data from the transport connection: Connection reset by peer.") : read;
     }
+}
+
+/// <summary>The API unreachable for a while: the first <c>failures</c> requests whose path ends with <c>pathEnd</c> fail as a refused connection does.</summary>
+public sealed class Outage(string pathEnd, int failures)
+{
+    private int _left = failures;
+    private int _requests;
+
+    /// <summary>Requests to the path, failed or not.</summary>
+    public int Requests => _requests;
+
+    public HttpMessageHandler Wrap(HttpMessageHandler inner) => new Handler(this) { InnerHandler = inner };
+
+    private sealed class Handler(Outage state) : DelegatingHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (!request.RequestUri!.AbsolutePath.EndsWith(state._pathEnd, StringComparison.Ordinal))
+                return base.SendAsync(request, cancellationToken);
+            Interlocked.Increment(ref state._requests);
+            return Interlocked.Decrement(ref state._left) >= 0
+                ? throw new HttpRequestException("Connection refused (localhost:80)", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused))
+                : base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private readonly string _pathEnd = pathEnd;
 }
