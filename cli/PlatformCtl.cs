@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using Platform.Cli.Access;
+using Platform.Cli.Agents;
 using Platform.Cli.Fim;
 using Platform.Cli.Forensics;
 using Platform.Cli.Incidents;
@@ -27,6 +28,7 @@ public static class PlatformCtl
         root.Subcommands.Add(ProfileCommands.Login(host));
         root.Subcommands.Add(ProfileCommands.Logout(host));
         root.Subcommands.Add(ProfileCommands.Profile(host));
+        root.Subcommands.Add(AgentCommands.Agents(host));
         root.Subcommands.Add(FimCommands.Fim(host));
         root.Subcommands.Add(IncidentCommands.Incidents(host));
         root.Subcommands.Add(ForensicCommands.Forensics(host));

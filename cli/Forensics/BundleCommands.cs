@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Platform.Cli.Agents;
 using Platform.Contracts;
 using Spectre.Console;
 
@@ -48,7 +49,7 @@ public static class BundleCommands
     private static Command Download(CliHost host)
     {
         var incident = new Option<string?>("--incident") { Description = "An incident's bundle (its flight data, findings and risk)." };
-        var agent = new Option<string?>("--agent") { Description = "A host's bundle (agt_...), its containers included." };
+        var agent = new Option<string?>("--agent") { Description = "A host's bundle (its agent's id, or its host name), its containers included." };
         var container = new Option<string?>("--container") { Description = "A container's bundle." };
         var from = new Option<DateTimeOffset?>("--from") { Description = "Host and container bundles: from this time (RFC 3339; default: the oldest kept)." };
         var until = new Option<DateTimeOffset?>("--until") { Description = "Host and container bundles: until this time (RFC 3339; default: the newest)." };
@@ -73,7 +74,8 @@ public static class BundleCommands
         return command.Does(host, async (run, cancellationToken) =>
         {
             var client = run.Client();
-            var (id, fetch) = (run.Get(incident), run.Get(agent), run.Get(container)) switch
+            var agentId = run.Get(agent) is { } given ? await AgentCommands.IdAsync(client, given, cancellationToken) : null;
+            var (id, fetch) = (run.Get(incident), agentId, run.Get(container)) switch
             {
                 ({ } i, _, _) => (i, (Func<string?, string?, Task<FileResponse>>)((range, ifRange) => client.GetIncidentBundleAsync(i, null, range, ifRange, cancellationToken))),
                 (_, { } a, _) => (a, (range, ifRange) => client.GetHostForensicBundleAsync(a, run.Get(from), run.Get(until), null, range, ifRange, cancellationToken)),

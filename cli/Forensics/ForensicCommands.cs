@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Platform.Cli.Agents;
 using Platform.Contracts;
 
 namespace Platform.Cli.Forensics;
@@ -9,7 +10,7 @@ public static class ForensicCommands
     public static Command Forensics(CliHost host)
     {
         var incident = new Option<string?>("--incident") { Description = "The host or container of this incident." };
-        var agent = new Option<string?>("--agent") { Description = "A host (agt_...), its containers included." };
+        var agent = new Option<string?>("--agent") { Description = "A host (its agent's id, or its host name), its containers included." };
         var container = new Option<string?>("--container") { Description = "One container." };
         var limit = new Option<int?>("--limit") { Description = "How many of the most recent events (at most 500, the API's default)." };
         var view = new Command("view", "The most recent events (500 by default), oldest first: what ran, what it touched, where it connected.")
@@ -22,7 +23,7 @@ public static class ForensicCommands
         view.Does(host, async (run, cancellationToken) =>
         {
             var client = run.Client();
-            var (agentId, containerId) = (run.Get(agent), run.Get(container));
+            var (agentId, containerId) = (run.Get(agent) is { } given ? await AgentCommands.IdAsync(client, given, cancellationToken) : null, run.Get(container));
             if (run.Get(incident) is { } incidentId)
             {
                 var resource = (await client.GetIncidentAsync(incidentId, cancellationToken)).Resource;

@@ -200,6 +200,35 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task Agents_are_listed_and_a_host_name_stands_for_its_agent_in_the_forensic_view_and_bundle()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (scenario, host, _) = await CompromisedHostAsync();
+
+        var list = await cli.RunAsync("agents", "list", "--host", host);
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains(scenario.AgentId, list.Out);
+        var get = await cli.RunAsync("-o", "json", "agents", "get", host);
+        Assert.Equal(scenario.AgentId, JsonDocument.Parse(get.Out).RootElement.GetProperty("id").GetString());
+
+        var view = await cli.RunAsync("forensics", "view", "--agent", host);
+        Assert.True(view.ExitCode == 0, view.ToString());
+        Assert.Contains("cp(4231) read /etc/passwd", view.Out);
+        var bundle = await cli.RunAsync("bundle", "download", "--agent", host, "-O", cli.File("host.zip"));
+        Assert.True(bundle.ExitCode == 0, bundle.ToString());
+        Assert.Contains("verified", bundle.Out);
+
+        // Two agents on hosts of one name: the id is needed.
+        await api.EnrolledAgent(host);
+        var ambiguous = await cli.RunAsync("forensics", "view", "--agent", host);
+        Assert.True(ambiguous.ExitCode == 1, ambiguous.ToString());
+        Assert.Contains("give the id", ambiguous.Error);
+        var unknown = await cli.RunAsync("agents", "get", "no-such-host");
+        Assert.True(unknown.ExitCode == 1, unknown.ToString());
+        Assert.Contains("there is no agent on a host named 'no-such-host'", unknown.Error);
+    }
+
+    [Fact]
     public async Task Fim_alerts_are_listed_exported_and_acknowledged()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

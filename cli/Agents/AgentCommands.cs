@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Platform.Contracts;
+
+namespace Platform.Cli.Agents;
+
+/// <summary><c>agents list|get</c>: the enrolled agents, and where an agent id comes from for the other commands.</summary>
+public static partial class AgentCommands
+{
+    public static Command Agents(CliHost host)
+    {
+        var prefix = new Option<string?>("--host") { Description = "Only hosts whose name starts with this." };
+        var agent = new Argument<string>("agent") { Description = "The agent's id (agt_...) or its host name." };
+        return new Command("agents", "The enrolled agents: hosts, labels, what each can do.")
+            .With(
+                new Command("list", "The agents, with when each was last heard from.").With(prefix).WithPaging().Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var agents = await Paging.CollectAsync(
+                        run,
+                        (cursor, limit) => client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
+                        page => page.Items,
+                        page => page.NextCursor);
+                    run.Output.Table(
+                        agents,
+                        ("id", a => a.Id),
+                        ("host", a => a.Hostname),
+                        ("os", a => a.Os),
+                        ("version", a => a.AgentVersion),
+                        ("labels", a => string.Join(",", a.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                        ("last seen", a => Output.Time(a.LastSeenAt)));
+                    return ExitCodes.Ok;
+                }),
+                new Command("get", "One agent and the status of its last heartbeat.").With(agent).Does(host, async (run, cancellationToken) =>
+                {
+                    var client = run.Client();
+                    var found = await client.GetAgentAsync(await IdAsync(client, run.Get(agent)!, cancellationToken), cancellationToken);
+                    var status = found.Status;
+                    run.Output.Fields(
+                        found,
+                        ("id", found.Id),
+                        ("host", found.Hostname),
+                        ("os", found.Os),
+                        ("version", found.AgentVersion),
+                        ("labels", string.Join(", ", found.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                        ("enrolled", Output.Time(found.EnrolledAt)),
+                        ("last seen", Output.Time(found.LastSeenAt)),
+                        ("fim", status is null ? null : $"{status.Fim.Rules} rules, {status.Fim.WatchedDirectories} directories watched"),
+                        ("spool", status is null ? null : string.Create(CultureInfo.InvariantCulture,
+                            $"{status.Spool.Bytes} bytes; {status.Spool.DroppedTelemetry} telemetry dropped, {status.Spool.RejectedBatches} batches refused")),
+                        ("attribution", status is null ? null : Capability(status.Capabilities.ProcessAttribution)),
+                        ("prevention", status is null ? null : Capability(status.Capabilities.Prevention)),
+                        ("process events", status?.Capabilities.ProcessEvents is { } events ? Output.Spec(events) : null));
+                    return ExitCodes.Ok;
+                }));
+    }
+
+    private static string Capability(AgentCapability capability) => capability.Available ? "available" : $"unavailable: {capability.Reason}";
+
+    /// <summary>An agent id as given, or the id of the one agent whose host name is exactly that.</summary>
+    public static async Task<string> IdAsync(PlatformClient client, string agent, CancellationToken cancellationToken)
+    {
+        if (AgentIdPattern().IsMatch(agent))
+            return agent;
+        var matches = new List<Agent>();
+        string? cursor = null;
+        do
+        {
+            var page = await client.ListAgentsAsync(200, cursor, agent, cancellationToken);
+            matches.AddRange(page.Items.Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase)));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+        return matches switch
+        {
+            [var one] => one.Id,
+            [] => throw new CliException($"there is no agent on a host named '{agent}' (platformctl agents list)."),
+            _ => throw new CliException($"{matches.Count} agents are on hosts named '{agent}' ({string.Join(", ", matches.Select(m => m.Id))}): give the id."),
+        };
+    }
+
+    [GeneratedRegex("^agt_[0-9a-f]{32}$")]
+    private static partial Regex AgentIdPattern();
+}
