@@ -22,6 +22,24 @@ public static class Paging
 
     public static Command WithPaging(this Command command) => command.With(Limit, All);
 
+    /// <summary>
+    /// A list command: <c>--limit</c>/<c>--all</c>, pages fetched by <paramref name="fetch"/>(client, run, cursor, page
+    /// size) and followed by their next cursor, the items printed as a table (or a JSON array).
+    /// </summary>
+    public static Command Lists<TPage, TItem>(
+        this Command command,
+        CliHost host,
+        Func<Contracts.PlatformClient, Invocation, string?, int, CancellationToken, Task<TPage>> fetch,
+        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page,
+        params (string Header, Func<TItem, string?> Cell)[] columns) =>
+        command.WithPaging().Does(host, async (run, cancellationToken) =>
+        {
+            var client = run.Client();
+            var items = await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken), p => page(p).Items, p => page(p).Next);
+            run.Output.Table(items, columns);
+            return ExitCodes.Ok;
+        });
+
     /// <summary>Items from pages fetched with <paramref name="fetch"/>(cursor, page size), following the next cursor.</summary>
     public static async Task<IReadOnlyList<TItem>> CollectAsync<TPage, TItem>(
         Invocation run,

@@ -42,26 +42,18 @@ public static class TokenCommands
                         new TokenCreate { Name = run.Get(name)!, Role = run.Get(role)!.Value, ExpiresAt = run.Get(expires) }, cancellationToken);
                     return await SecretAsync(run, created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
                 }),
-                new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).WithPaging().Does(host, async (run, cancellationToken) =>
-                {
-                    var client = run.Client();
-                    var tokens = await Paging.CollectAsync(
-                        run,
-                        (cursor, limit) => client.ListTokensAsync(limit, cursor, run.Get(filterRole), run.Get(IncludeRevoked), cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
-                    run.Output.Table(
-                        tokens,
-                        ("id", t => t.Id),
-                        ("name", t => t.Name),
-                        ("role", t => Output.Spec(t.Role)),
-                        ("prefix", t => t.Prefix),
-                        ("created", t => Output.Time(t.CreatedAt)),
-                        ("expires", t => t.ExpiresAt is null ? "never" : Output.Time(t.ExpiresAt)),
-                        ("last used", t => Output.Time(t.LastUsedAt)),
-                        ("revoked", t => t.RevokedAt is null ? "" : Output.Time(t.RevokedAt)));
-                    return ExitCodes.Ok;
-                }),
+                new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists(
+                    host,
+                    (client, run, cursor, limit, cancellationToken) => client.ListTokensAsync(limit, cursor, run.Get(filterRole), run.Get(IncludeRevoked), cancellationToken),
+                    page => (page.Items, page.NextCursor),
+                    ("id", t => t.Id),
+                    ("name", t => t.Name),
+                    ("role", t => Output.Spec(t.Role)),
+                    ("prefix", t => t.Prefix),
+                    ("created", t => Output.Time(t.CreatedAt)),
+                    ("expires", t => t.ExpiresAt is null ? "never" : Output.Time(t.ExpiresAt)),
+                    ("last used", t => Output.Time(t.LastUsedAt)),
+                    ("revoked", t => t.RevokedAt is null ? "" : Output.Time(t.RevokedAt))),
                 new Command("revoke", "Revoke a token: it stops working at once.").With(id).Does(host, async (run, cancellationToken) =>
                 {
                     await run.Client().RevokeTokenAsync(run.Get(id)!, cancellationToken);
@@ -97,24 +89,16 @@ public static class TokenCommands
                         cancellationToken);
                     return await SecretAsync(run, created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
                 }),
-                new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).WithPaging().Does(host, async (run, cancellationToken) =>
-                {
-                    var client = run.Client();
-                    var tokens = await Paging.CollectAsync(
-                        run,
-                        (cursor, limit) => client.ListEnrollmentTokensAsync(limit, cursor, run.Get(IncludeRevoked), cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
-                    run.Output.Table(
-                        tokens,
-                        ("id", t => t.Id),
-                        ("name", t => t.Name),
-                        ("labels", t => string.Join(",", t.Labels.Select(l => $"{l.Key}={l.Value}"))),
-                        ("uses", t => t.MaxUses is { } max ? $"{t.Uses}/{max}" : t.Uses.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        ("expires", t => t.ExpiresAt is null ? "never" : Output.Time(t.ExpiresAt)),
-                        ("revoked", t => t.RevokedAt is null ? "" : Output.Time(t.RevokedAt)));
-                    return ExitCodes.Ok;
-                }),
+                new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists(
+                    host,
+                    (client, run, cursor, limit, cancellationToken) => client.ListEnrollmentTokensAsync(limit, cursor, run.Get(IncludeRevoked), cancellationToken),
+                    page => (page.Items, page.NextCursor),
+                    ("id", t => t.Id),
+                    ("name", t => t.Name),
+                    ("labels", t => string.Join(",", t.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                    ("uses", t => t.MaxUses is { } max ? $"{t.Uses}/{max}" : t.Uses.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("expires", t => t.ExpiresAt is null ? "never" : Output.Time(t.ExpiresAt)),
+                    ("revoked", t => t.RevokedAt is null ? "" : Output.Time(t.RevokedAt))),
                 new Command("revoke", "Revoke an enrollment token (agents already enrolled keep working).").With(id).Does(host, async (run, cancellationToken) =>
                 {
                     await run.Client().RevokeEnrollmentTokenAsync(run.Get(id)!, cancellationToken);

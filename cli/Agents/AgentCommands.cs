@@ -14,24 +14,16 @@ public static partial class AgentCommands
         var agent = new Argument<string>("agent") { Description = "The agent's id (agt_...) or its host name." };
         return new Command("agents", "The enrolled agents: hosts, labels, what each can do.")
             .With(
-                new Command("list", "The agents, with when each was last heard from.").With(prefix).WithPaging().Does(host, async (run, cancellationToken) =>
-                {
-                    var client = run.Client();
-                    var agents = await Paging.CollectAsync(
-                        run,
-                        (cursor, limit) => client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
-                    run.Output.Table(
-                        agents,
-                        ("id", a => a.Id),
-                        ("host", a => a.Hostname),
-                        ("os", a => a.Os),
-                        ("version", a => a.AgentVersion),
-                        ("labels", a => string.Join(",", a.Labels.Select(l => $"{l.Key}={l.Value}"))),
-                        ("last seen", a => Output.Time(a.LastSeenAt)));
-                    return ExitCodes.Ok;
-                }),
+                new Command("list", "The agents, with when each was last heard from.").With(prefix).Lists(
+                    host,
+                    (client, run, cursor, limit, cancellationToken) => client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
+                    page => (page.Items, page.NextCursor),
+                    ("id", a => a.Id),
+                    ("host", a => a.Hostname),
+                    ("os", a => a.Os),
+                    ("version", a => a.AgentVersion),
+                    ("labels", a => string.Join(",", a.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                    ("last seen", a => Output.Time(a.LastSeenAt))),
                 new Command("get", "One agent and the status of its last heartbeat.").With(agent).Does(host, async (run, cancellationToken) =>
                 {
                     var client = run.Client();

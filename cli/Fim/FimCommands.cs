@@ -80,26 +80,18 @@ public static partial class FimCommands
         var complianceTag = new Option<string?>("--compliance-tag") { Description = "Only rules with this tag, e.g. pci-dss:11.5." };
         return new Command("rules", "The FIM rules on the server.")
             .With(
-                new Command("list", "The rules, by name.").With(complianceTag).WithPaging().Does(host, async (run, cancellationToken) =>
-                {
-                    var client = run.Client();
-                    var rules = await Paging.CollectAsync(
-                        run,
-                        (cursor, limit) => client.ListFimRulesAsync(limit, cursor, run.Get(complianceTag), cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
-                    run.Output.Table(
-                        rules,
-                        ("id", r => r.Id),
-                        ("name", r => r.Name),
-                        ("severity", r => Output.Spec(r.Severity)),
-                        ("effect", r => Output.Spec(r.Effect)),
-                        ("operations", r => string.Join(",", r.Operations.Select(Output.Spec))),
-                        ("paths", r => string.Join(" ", r.Paths.Select(p => p.Path))),
-                        ("version", r => r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        ("enabled", r => r.Enabled ? "yes" : "no"));
-                    return ExitCodes.Ok;
-                }),
+                new Command("list", "The rules, by name.").With(complianceTag).Lists(
+                    host,
+                    (client, run, cursor, limit, cancellationToken) => client.ListFimRulesAsync(limit, cursor, run.Get(complianceTag), cancellationToken),
+                    page => (page.Items, page.NextCursor),
+                    ("id", r => r.Id),
+                    ("name", r => r.Name),
+                    ("severity", r => Output.Spec(r.Severity)),
+                    ("effect", r => Output.Spec(r.Effect)),
+                    ("operations", r => string.Join(",", r.Operations.Select(Output.Spec))),
+                    ("paths", r => string.Join(" ", r.Paths.Select(p => p.Path))),
+                    ("version", r => r.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("enabled", r => r.Enabled ? "yes" : "no")),
                 new Command("get", "One rule.").With(rule).Does(host, async (run, cancellationToken) =>
                 {
                     var client = run.Client();
@@ -183,27 +175,19 @@ public static partial class FimCommands
         var alertId = new Argument<string>("alert") { Description = "The alert's id." };
         return new Command("alerts", "FIM alerts: what was read, written or prevented, by whom.")
             .With(
-                filters.AddTo(new Command("list", "Alerts, newest first.")).WithPaging().Does(host, async (run, cancellationToken) =>
-                {
-                    var client = run.Client();
-                    var alerts = await Paging.CollectAsync(
-                        run,
-                        (cursor, limit) => client.ListFimAlertsAsync(
+                filters.AddTo(new Command("list", "Alerts, newest first.")).Lists(
+                    host,
+                    (client, run, cursor, limit, cancellationToken) => client.ListFimAlertsAsync(
                             limit, cursor, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId), run.Get(filters.PathPrefix),
                             run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect), run.Get(filters.Severity),
                             run.Get(filters.Since), run.Get(filters.Until), cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
-                    run.Output.Table(
-                        alerts,
-                        ("id", a => a.Id),
-                        ("last seen", a => Output.Time(a.LastSeen)),
-                        ("severity", a => Output.Spec(a.Severity)),
-                        ("effect", a => Output.Spec(a.Effect)),
-                        ("count", a => a.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        ("description", a => a.Description));
-                    return ExitCodes.Ok;
-                }),
+                    page => (page.Items, page.NextCursor),
+                    ("id", a => a.Id),
+                    ("last seen", a => Output.Time(a.LastSeen)),
+                    ("severity", a => Output.Spec(a.Severity)),
+                    ("effect", a => Output.Spec(a.Effect)),
+                    ("count", a => a.Count.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    ("description", a => a.Description)),
                 filters.AddTo(new Command("export", "Every alert that matches, streamed as CSV or JSON Lines.")).With(format, outFile).Does(host, async (run, cancellationToken) =>
                 {
                     using var export = await run.Client().ExportFimAlertsAsync(

@@ -21,25 +21,17 @@ public static class IncidentCommands
     private static Command List(CliHost host)
     {
         var filters = new IncidentFilters();
-        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last.")).WithPaging().Does(host, async (run, cancellationToken) =>
-        {
-            var client = run.Client();
-            var incidents = await Paging.CollectAsync(
-                run,
-                (cursor, limit) => filters.ListAsync(client, run, limit, cursor, cancellationToken),
-                page => page.Items,
-                page => page.NextCursor);
-            run.Output.Table(
-                incidents,
-                ("id", i => i.Id),
-                ("severity", i => Output.Spec(i.Severity)),
-                ("status", i => Output.Spec(i.Status)),
-                ("category", i => Output.Spec(i.Category)),
-                ("where", Where),
-                ("last seen", i => Output.Time(i.LastSeen)),
-                ("summary", i => i.Summary));
-            return ExitCodes.Ok;
-        });
+        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last.")).Lists(
+            host,
+            (client, run, cursor, limit, cancellationToken) => filters.ListAsync(client, run, limit, cursor, cancellationToken),
+            page => (page.Items, page.NextCursor),
+            ("id", i => i.Id),
+            ("severity", i => Output.Spec(i.Severity)),
+            ("status", i => Output.Spec(i.Status)),
+            ("category", i => Output.Spec(i.Category)),
+            ("where", Where),
+            ("last seen", i => Output.Time(i.LastSeen)),
+            ("summary", i => i.Summary));
     }
 
     private static Command Get(CliHost host)
