@@ -87,6 +87,22 @@ public sealed class Output(CliHost host, OutputFormat format)
             host.Out.WriteLine((name + ":").PadRight(width + 1) + (value ?? "-"));
     }
 
+    /// <summary>A new secret: alone on standard output (for $(...) in a script), what it is on standard error; or the whole document as JSON.</summary>
+    public async Task<int> SecretAsync<T>(T created, string what, string secret)
+    {
+        if (Json)
+        {
+            Document(created);
+        }
+        else
+        {
+            await host.Error.WriteLineAsync($"created {what}; the secret is shown only now:");
+            Text(secret);
+        }
+
+        return ExitCodes.Ok;
+    }
+
     public static string Time(DateTimeOffset? time) =>
         time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
 

@@ -5,6 +5,7 @@ using Platform.Cli.Agents;
 using Platform.Cli.Fim;
 using Platform.Cli.Forensics;
 using Platform.Cli.Incidents;
+using Platform.Cli.Webhooks;
 using Platform.Contracts;
 
 namespace Platform.Cli;
@@ -33,6 +34,7 @@ public static class PlatformCtl
         root.Subcommands.Add(IncidentCommands.Incidents(host));
         root.Subcommands.Add(ForensicCommands.Forensics(host));
         root.Subcommands.Add(BundleCommands.Bundle(host));
+        root.Subcommands.Add(WebhookCommands.Webhooks(host));
         root.Subcommands.Add(TokenCommands.Tokens(host));
         root.Subcommands.Add(TokenCommands.Enroll(host));
         return root;

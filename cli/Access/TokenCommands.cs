@@ -10,22 +10,6 @@ public static class TokenCommands
 
     private static Option<DateTimeOffset?> Expires() => new("--expires") { Description = "When it stops working (RFC 3339); default: never." };
 
-    /// <summary>A new secret: alone on standard output (for $(...) in a script), what it is on standard error; or the whole document as JSON.</summary>
-    private static async Task<int> SecretAsync<T>(Invocation run, T created, string what, string secret)
-    {
-        if (run.Output.Json)
-        {
-            run.Output.Document(created);
-        }
-        else
-        {
-            await run.Host.Error.WriteLineAsync($"created {what}; the secret is shown only now:");
-            run.Output.Text(secret);
-        }
-
-        return ExitCodes.Ok;
-    }
-
     public static Command Tokens(CliHost host)
     {
         var name = new Option<string>("--name") { Description = "What it is for, e.g. ci-fim-rules.", Required = true };
@@ -40,7 +24,7 @@ public static class TokenCommands
                 {
                     var created = await run.Client().CreateTokenAsync(
                         new TokenCreate { Name = run.Get(name)!, Role = run.Get(role)!.Value, ExpiresAt = run.Get(expires) }, cancellationToken);
-                    return await SecretAsync(run, created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
+                    return await run.Output.SecretAsync(created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
                 }),
                 new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists(
                     host,
@@ -87,7 +71,7 @@ public static class TokenCommands
                             ExpiresAt = run.Get(expires),
                         },
                         cancellationToken);
-                    return await SecretAsync(run, created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
+                    return await run.Output.SecretAsync(created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
                 }),
                 new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists(
                     host,

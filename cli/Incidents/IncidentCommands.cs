@@ -16,7 +16,10 @@ public static class IncidentCommands
                 Change(host, "ack", IncidentStatus.Acknowledged, "Acknowledge incidents: someone is on it."),
                 Change(host, "resolve", IncidentStatus.Resolved, "Resolve incidents (needs --resolution and --reason)."),
                 Change(host, "archive", IncidentStatus.Archived, "Archive incidents (their pinned flight data is released after the retention period)."),
-                Change(host, "reopen", IncidentStatus.Open, "Open incidents again (needs --reason)."));
+                Change(host, "reopen", IncidentStatus.Open, "Open incidents again (needs --reason)."),
+                Assign(host),
+                Note(host),
+                Notes(host));
 
     private static Command List(CliHost host)
     {
@@ -36,7 +39,7 @@ public static class IncidentCommands
 
     private static Command Get(CliHost host)
     {
-        var id = new Argument<string>("incident") { Description = "The incident's id (inc_...)." };
+        var id = IncidentIdArgument();
         return new Command("get", "One incident.").With(id).Does(host, async (run, cancellationToken) =>
         {
             var incident = await run.Client().GetIncidentAsync(run.Get(id)!, cancellationToken);
@@ -58,6 +61,57 @@ public static class IncidentCommands
                 ("bundle", $"platformctl bundle download --incident {incident.Id}"));
             return ExitCodes.Ok;
         });
+    }
+
+    private static Argument<string> IncidentIdArgument() => new("incident") { Description = "The incident's id (inc_...)." };
+
+    private static Command Assign(CliHost host)
+    {
+        var to = new Option<string?>("--to") { Description = "Who works on it (a name or e-mail address)." };
+        var nobody = new Option<bool>("--nobody") { Description = "Unassign it." };
+        var incidentId = IncidentIdArgument();
+        var command = new Command("assign", "Say who works on an incident.").With(incidentId, to, nobody);
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(to) is null) == !result.GetValue(nobody))
+                result.AddError("give --to NAME or --nobody.");
+        });
+        return command.Does(host, async (run, cancellationToken) =>
+        {
+            var incident = await run.Client().AssignIncidentAsync(new IncidentAssignment { Assignee = run.Get(to) }, run.Get(incidentId)!, cancellationToken: cancellationToken);
+            if (run.Output.Json)
+                run.Output.Document(incident);
+            else
+                run.Output.Text($"{incident.Id} is {(incident.Assignee is { } who ? "assigned to " + who : "unassigned")}");
+            return ExitCodes.Ok;
+        });
+    }
+
+    private static Command Note(CliHost host)
+    {
+        var text = new Argument<string>("text") { Description = "The note (what was found, what was done)." };
+        var incidentId = IncidentIdArgument();
+        return new Command("note", "Add a note to an incident: what was found, what was done.").With(incidentId, text).Does(host, async (run, cancellationToken) =>
+        {
+            var note = await run.Client().AddIncidentNoteAsync(new IncidentNoteSpec { Text = run.Get(text)! }, run.Get(incidentId)!, cancellationToken);
+            if (run.Output.Json)
+                run.Output.Document(note);
+            else
+                run.Output.Text($"noted {note.Id} on {run.Get(incidentId)}");
+            return ExitCodes.Ok;
+        });
+    }
+
+    private static Command Notes(CliHost host)
+    {
+        var incidentId = IncidentIdArgument();
+        return new Command("notes", "An incident's notes, oldest first.").With(incidentId).Lists(
+            host,
+            (client, run, cursor, limit, cancellationToken) => client.ListIncidentNotesAsync(run.Get(incidentId)!, limit, cursor, cancellationToken),
+            page => (page.Items, page.NextCursor),
+            ("at", n => Output.Time(n.CreatedAt)),
+            ("by", n => n.Author),
+            ("note", n => n.Text));
     }
 
     private static Command Watch(CliHost host)

@@ -124,6 +124,14 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
         var got = await cli.RunAsync("-o", "json", "incidents", "get", id);
         Assert.Equal("resolved", JsonDocument.Parse(got.Out).RootElement.GetProperty("status").GetString());
 
+        var assigned = await cli.RunAsync("incidents", "assign", id, "--to", "alice@example.com");
+        Assert.True(assigned.ExitCode == 0, assigned.ToString());
+        Assert.Equal("alice@example.com", (await api.Admin().GetIncidentAsync(id)).Assignee);
+        Assert.Equal(2, (await cli.RunAsync("incidents", "assign", id)).ExitCode);
+        Assert.Equal(0, (await cli.RunAsync("incidents", "note", id, "image rebuilt from 2.5.33")).ExitCode);
+        var notes = await cli.RunAsync("incidents", "notes", id);
+        Assert.Contains("image rebuilt from 2.5.33", notes.Out);
+
         var archived = await cli.RunAsync("incidents", "archive", "--host", host);
         Assert.True(archived.ExitCode == 0, archived.ToString());
         Assert.All((await api.Admin().ListIncidentsAsync(hostname: host)).Items, i => Assert.Equal(IncidentStatus.Archived, i.Status));
