@@ -37,6 +37,7 @@ public static class PlatformCtl
         root.Subcommands.Add(WebhookCommands.Webhooks(host));
         root.Subcommands.Add(TokenCommands.Tokens(host));
         root.Subcommands.Add(TokenCommands.Enroll(host));
+        root.Subcommands.Add(AuditCommands.Audit(host));
         return root;
     }
 

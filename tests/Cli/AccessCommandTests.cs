@@ -75,6 +75,11 @@ public sealed class AccessCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Contains("tier=web", enrollments.Out);
         Assert.Contains("1/2", enrollments.Out);
 
+        // Who did it: the audit log.
+        var audit = await cli.RunAsync("audit", "list", "--action", "token.revoke");
+        Assert.True(audit.ExitCode == 0, audit.ToString());
+        Assert.Contains(token.GetProperty("id").GetString()!, audit.Out);
+
         var badLabel = await cli.RunAsync("enroll", "create", "--name", "x", "--label", "tier");
         Assert.True(badLabel.ExitCode == 2, badLabel.ToString());
     }
