@@ -162,7 +162,9 @@ public static class IncidentCommands
                                 run.Output.Text(WatchLine(incident));
                         }
 
-                        await host.Out.FlushAsync(cancellationToken);
+                        // What was printed and the cursor past it are saved together, whatever Ctrl+C interrupts: a
+                        // restarted watcher may print a page again, never skip one.
+                        await host.Out.FlushAsync(CancellationToken.None);
                         cursor = page.ResumeCursor;
                         if (state is not null)
                             await SaveCursorAsync(state, cursor, cancellationToken);
