@@ -20,15 +20,23 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 
     public PlatformClient Client() => Connection.Client(Host);
 
+    private CliConfig? _config;
+
+    /// <summary>The profiles (config.json), read once per command.</summary>
+    public CliConfig Config => _config ??= CliConfig.Load(Host.ConfigDirectory);
+
     public string ProfileName => CliConfig.CheckProfileName(
-        parsed.GetValue(GlobalOptions.Profile) ?? NonEmpty(Host.Environment("PLATFORM_PROFILE"))
-        ?? CliConfig.Load(Host.ConfigDirectory).Current ?? CliConfig.DefaultProfile);
+        parsed.GetValue(GlobalOptions.Profile) ?? NonEmpty(Host.Environment("PLATFORM_PROFILE")) ?? Config.Current ?? CliConfig.DefaultProfile);
+
+    /// <summary>The server: <c>--server</c>, <c>PLATFORM_SERVER</c>, then the profile's; null when none is set.</summary>
+    public string? Server(ProfileSettings? profile) =>
+        parsed.GetValue(GlobalOptions.Server) ?? NonEmpty(Host.Environment("PLATFORM_SERVER")) ?? profile?.Server;
 
     private Connection Resolve()
     {
         var profileName = ProfileName;
-        var profile = CliConfig.Load(Host.ConfigDirectory).Profiles.GetValueOrDefault(profileName);
-        var server = parsed.GetValue(GlobalOptions.Server) ?? NonEmpty(Host.Environment("PLATFORM_SERVER")) ?? profile?.Server
+        var profile = Config.Profiles.GetValueOrDefault(profileName);
+        var server = Server(profile)
             ?? throw new CliException(
                 "no server: give --server, set PLATFORM_SERVER, or run 'platformctl login --server URL'.", ExitCodes.Usage);
         var token = TokenFromFile(parsed.GetValue(GlobalOptions.TokenFile)?.FullName, "--token-file")
@@ -51,11 +59,7 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
             return NonEmpty(File.ReadAllText(path).Trim())
                 ?? throw new CliException($"the token file {path} ({from}) is empty.", ExitCodes.Usage);
         }
-        catch (IOException ex)
-        {
-            throw new CliException($"cannot read the token file {path} ({from}): {ex.Message}", ExitCodes.Usage);
-        }
-        catch (UnauthorizedAccessException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException($"cannot read the token file {path} ({from}): {ex.Message}", ExitCodes.Usage);
         }

@@ -62,7 +62,7 @@ public sealed class Output(CliHost host, OutputFormat format)
 
         // Plain columns, as kubectl and gh print them: easy to read, to grep and to cut; no borders to strip.
         var cells = rows.Select(row => columns.Select(c => Clean(c.Cell(row))).ToArray()).ToList();
-        var widths = columns.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(r => r[i].Length))).ToArray();
+        var widths = columns.Select((c, i) => Math.Max(c.Header.Length, cells.Max(r => r[i].Length))).ToArray();
         host.Out.WriteLine(Join(columns.Select(c => c.Header.ToUpperInvariant()).ToArray(), widths));
         foreach (var row in cells)
             host.Out.WriteLine(Join(row, widths));

@@ -35,31 +35,45 @@ public static class Paging
         command.WithPaging().Does(host, async (run, cancellationToken) =>
         {
             var client = run.Client();
-            var items = await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken), p => page(p).Items, p => page(p).Next);
-            run.Output.Table(items, columns);
+            run.Output.Table(await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken), page), columns);
             return ExitCodes.Ok;
         });
 
-    /// <summary>Items from pages fetched with <paramref name="fetch"/>(cursor, page size), following the next cursor.</summary>
+    /// <summary>As many items as <c>--limit</c>/<c>--all</c> ask for, from pages fetched with <paramref name="fetch"/>(cursor, page size).</summary>
     public static async Task<IReadOnlyList<TItem>> CollectAsync<TPage, TItem>(
         Invocation run,
         Func<string?, int, Task<TPage>> fetch,
-        Func<TPage, IReadOnlyList<TItem>> items,
-        Func<TPage, string?> next)
+        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page)
     {
         var wanted = run.Get(All) ? int.MaxValue : run.Get(Limit);
         var collected = new List<TItem>();
         string? cursor = null;
         do
         {
-            var page = await fetch(cursor, Math.Min(PageSize, wanted - collected.Count));
-            collected.AddRange(items(page).Take(wanted - collected.Count));
-            cursor = next(page);
+            var (items, next) = page(await fetch(cursor, Math.Min(PageSize, wanted - collected.Count)));
+            collected.AddRange(items.Take(wanted - collected.Count));
+            cursor = next;
         }
         while (cursor is not null && collected.Count < wanted);
 
         if (cursor is not null && !run.Output.Json)
             await run.Host.Error.WriteLineAsync($"showing the first {collected.Count}; --limit N or --all for more");
         return collected;
+    }
+
+    /// <summary>Every item, page after page (for a lookup by name, which may stop early).</summary>
+    public static async IAsyncEnumerable<TItem> EveryAsync<TPage, TItem>(
+        Func<string?, Task<TPage>> fetch,
+        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page)
+    {
+        string? cursor = null;
+        do
+        {
+            var (items, next) = page(await fetch(cursor));
+            foreach (var item in items)
+                yield return item;
+            cursor = next;
+        }
+        while (cursor is not null);
     }
 }

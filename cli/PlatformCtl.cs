@@ -20,24 +20,24 @@ public static class PlatformCtl
             platformctl: the Platform API from pipelines, SOAR tools and a terminal.
 
             Exit codes: 0 done; 1 the API refused (its problem details are printed), could not be reached, or a
-            check failed; 2 wrong usage or no server/token configured; 3 a dry run found changes to make.
+            check failed; 2 wrong usage or no server/token configured; 3 a dry run found changes to make; 130
+            interrupted (Ctrl+C).
             Server and token: --server / PLATFORM_SERVER and --token-file / PLATFORM_TOKEN / PLATFORM_TOKEN_FILE,
             else the profile saved by 'platformctl login'.
             """);
-        foreach (var option in GlobalOptions.All)
-            root.Options.Add(option);
-        root.Subcommands.Add(ProfileCommands.Login(host));
-        root.Subcommands.Add(ProfileCommands.Logout(host));
-        root.Subcommands.Add(ProfileCommands.Profile(host));
-        root.Subcommands.Add(AgentCommands.Agents(host));
-        root.Subcommands.Add(FimCommands.Fim(host));
-        root.Subcommands.Add(IncidentCommands.Incidents(host));
-        root.Subcommands.Add(ForensicCommands.Forensics(host));
-        root.Subcommands.Add(BundleCommands.Bundle(host));
-        root.Subcommands.Add(WebhookCommands.Webhooks(host));
-        root.Subcommands.Add(TokenCommands.Tokens(host));
-        root.Subcommands.Add(TokenCommands.Enroll(host));
-        root.Subcommands.Add(AuditCommands.Audit(host));
+        root.With([.. GlobalOptions.All]).With(
+            ProfileCommands.Login(host),
+            ProfileCommands.Logout(host),
+            ProfileCommands.Profile(host),
+            AgentCommands.Agents(host),
+            FimCommands.Fim(host),
+            IncidentCommands.Incidents(host),
+            ForensicCommands.Forensics(host),
+            BundleCommands.Bundle(host),
+            WebhookCommands.Webhooks(host),
+            TokenCommands.Tokens(host),
+            TokenCommands.Enroll(host),
+            AuditCommands.Audit(host));
         return root;
     }
 

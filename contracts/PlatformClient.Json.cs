@@ -15,10 +15,7 @@ public partial class PlatformClient
         settings.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
         settings.Converters.Add(new TelemetryBatchWriter());
     }
-}
 
-public partial class PlatformClient
-{
     /// <summary>
     /// The options this client reads and writes the contract's documents with (enums as the spec's strings, its
     /// timestamps, its polymorphic events): for tools that print documents or read them from files as the API would.

@@ -16,9 +16,8 @@ public static class ProfileCommands
             .Does(host, async (run, cancellationToken) =>
             {
                 var profileName = run.ProfileName;
-                var config = CliConfig.Load(host.ConfigDirectory);
-                var saved = config.Profiles.GetValueOrDefault(profileName);
-                var server = run.Get(GlobalOptions.Server) ?? host.Environment("PLATFORM_SERVER") ?? saved?.Server
+                var config = run.Config;
+                var server = run.Server(config.Profiles.GetValueOrDefault(profileName))
                     ?? throw new CliException("login needs --server URL (or PLATFORM_SERVER).", ExitCodes.Usage);
                 var tokenFile = run.Get(GlobalOptions.TokenFile)?.FullName;
                 string? token = null;
@@ -50,7 +49,7 @@ public static class ProfileCommands
             .Does(host, async (run, _) =>
             {
                 var profileName = run.ProfileName;
-                var config = CliConfig.Load(host.ConfigDirectory);
+                var config = run.Config;
                 if (!config.Profiles.Remove(profileName, out var profile))
                     throw new CliException($"there is no profile '{profileName}'.");
                 var savedTokens = Path.GetFullPath(Path.Combine(host.ConfigDirectory, "tokens"));
@@ -70,7 +69,7 @@ public static class ProfileCommands
             .With(
                 new Command("list", "The profiles, their servers and where their tokens are.").Does(host, (run, _) =>
                 {
-                    var config = CliConfig.Load(host.ConfigDirectory);
+                    var config = run.Config;
                     var current = config.Current ?? CliConfig.DefaultProfile;
                     run.Output.Table(
                         config.Profiles.Select(p => (Name: p.Key, p.Value)).ToList(),
@@ -82,7 +81,7 @@ public static class ProfileCommands
                 }),
                 new Command("use", "Make a profile the one commands use.").With(name).Does(host, async (run, _) =>
                 {
-                    var config = CliConfig.Load(host.ConfigDirectory);
+                    var config = run.Config;
                     var chosen = run.Get(name)!;
                     if (!config.Profiles.ContainsKey(chosen))
                         throw new CliException($"there is no profile '{chosen}' (platformctl profile list).", ExitCodes.Usage);

@@ -55,15 +55,9 @@ public static partial class AgentCommands
     {
         if (AgentIdPattern().IsMatch(agent))
             return agent;
-        var matches = new List<Agent>();
-        string? cursor = null;
-        do
-        {
-            var page = await client.ListAgentsAsync(200, cursor, agent, cancellationToken);
-            matches.AddRange(page.Items.Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase)));
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
+        var matches = await Paging.EveryAsync(cursor => client.ListAgentsAsync(200, cursor, agent, cancellationToken), page => (page.Items, page.NextCursor))
+            .Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase))
+            .ToListAsync(cancellationToken);
         return matches switch
         {
             [var one] => one.Id,

@@ -121,8 +121,7 @@ public static partial class FimCommands
                     var versions = await Paging.CollectAsync(
                         run,
                         (cursor, limit) => client.ListFimRuleVersionsAsync(id, limit, cursor, cancellationToken),
-                        page => page.Items,
-                        page => page.NextCursor);
+                        page => (page.Items, page.NextCursor));
                     run.Output.Table(
                         versions,
                         ("version", v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -152,16 +151,10 @@ public static partial class FimCommands
     {
         if (RuleIdPattern().IsMatch(rule))
             return rule;
-        string? cursor = null;
-        do
-        {
-            var page = await client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken);
-            if (page.Items.FirstOrDefault(r => r.Name == rule) is { } found)
-                return found.Id;
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-        throw new CliException($"there is no rule named '{rule}' (platformctl fim rules list).");
+        var rules = Paging.EveryAsync(cursor => client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken), page => (page.Items, page.NextCursor));
+        return await rules.FirstOrDefaultAsync(r => r.Name == rule, cancellationToken) is { } found
+            ? found.Id
+            : throw new CliException($"there is no rule named '{rule}' (platformctl fim rules list).");
     }
 
     [GeneratedRegex("^[a-z]{3}_[0-9a-f]{32}$")]
