@@ -20,6 +20,12 @@ public sealed class FimOptions
 
     /// <summary>Identical alerts within this many seconds of the first are folded into it.</summary>
     public int FoldWindowSeconds { get; set; } = 300;
+
+    /// <summary>Alerts one listFimAlerts request looks at, at most, however few match its filters (documented in openapi.yaml).</summary>
+    public int ListScanAlerts { get; set; } = 10_000;
+
+    /// <summary>Alerts one exportFimAlerts request looks at, at most; the export goes on with the cursor it returns.</summary>
+    public int ExportScanAlerts { get; set; } = 100_000;
 }
 
 /// <summary>
@@ -125,36 +131,49 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
-        var rows = await alerts.QueryAsync(filter, Cursor.Decode(cursor), limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.AlertId);
-        return TypedResults.Ok(new FimAlertPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+        var after = Cursor.Decode(cursor);
+        var end = await alerts.ScanEndAsync(after, options.ListScanAlerts, cancellationToken);
+        var scan = await alerts.ScanAsync(filter, after, end, limit, cancellationToken);
+        return TypedResults.Ok(new FimAlertPage { Items = scan.Rows.Select(ToContract).ToList(), NextCursor = scan.More ? Cursor.Encode(scan.ResumeAfter!) : null });
     }
 
-    public override Task<IResult> ExportFimAlerts(HttpContext http, ExportFormat? format, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<IResult> ExportFimAlerts(HttpContext http, ExportFormat? format, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
         var csv = format == ExportFormat.Csv;
+        var after = Cursor.Decode(cursor);
+        // The export's share is known before the first byte, so the cursor of the rest can be a header.
+        var end = await alerts.ScanEndAsync(after, options.ExportScanAlerts, cancellationToken);
+        if (end is not null)
+        {
+            var next = Cursor.Encode(end);
+            http.Response.Headers["X-Next-Cursor"] = next;
+            var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(http.Request.QueryString.Value);
+            query["cursor"] = next;
+            http.Response.Headers.Link = $"<{Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(http.Request.Path.Value!, query)}>; rel=\"next\"";
+        }
+
         var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"fim-alerts-{stamp}.{(csv ? "csv" : "jsonl")}\"";
-        return Task.FromResult<IResult>(Results.Stream(
+        return Results.Stream(
             async stream =>
             {
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 64 * 1024);
-                if (csv)
+                if (csv && after is null)
                     await writer.WriteLineAsync(AlertCsv.Header);
-                string? after = null;
+                var from = after;
                 while (true)
                 {
-                    var rows = await alerts.QueryAsync(filter, after, 1000, cancellationToken);
-                    foreach (var row in rows)
+                    var scan = await alerts.ScanAsync(filter, from, end, 1000, cancellationToken);
+                    foreach (var row in scan.Rows)
                         await writer.WriteLineAsync(csv ? AlertCsv.Row(ToContract(row)) : JsonSerializer.Serialize(ToContract(row), DetailsJson));
                     await writer.FlushAsync(cancellationToken);
-                    if (rows.Count < 1000)
+                    if (scan.ResumeAfter is null || scan.ResumeAfter == end)
                         break;
-                    after = rows[^1].AlertId;
+                    from = scan.ResumeAfter;
                 }
             },
-            csv ? "text/csv; charset=utf-8" : "application/x-ndjson"));
+            csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
     }
 
     public static FimAlert ToContract(FimAlertRow row)

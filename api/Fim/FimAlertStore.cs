@@ -47,6 +47,9 @@ public sealed record FimAlertFilter(
 
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
+/// <summary>The alerts one bounded read found; when there may be more, the next read starts after <c>ResumeAfter</c>.</summary>
+public sealed record AlertScan(IReadOnlyList<FimAlertRow> Rows, string? ResumeAfter, bool More);
+
 /// <summary>
 /// FIM alert storage. Ingest is the hot path: one transaction per batch in the SQLite writer's turn, a receipt
 /// per alert id (inserted 100 a statement) to recognise retries, and one upsert per distinct alert, on a statement
@@ -151,12 +154,55 @@ public sealed class FimAlertStore(Database database)
         return ids;
     }
 
-    /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
-    public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
+    /// <summary>
+    /// Where a bounded read after <paramref name="afterId"/> stops: the <paramref name="scanRows"/>-th alert in storage
+    /// order (a walk of the primary key's index), or null when fewer are left. A sparse filter (a host without alerts,
+    /// a glob that matches nothing) over millions of alerts would otherwise read them all in one request; a request
+    /// reads up to this end and the caller pages on from it.
+    /// </summary>
+    public async Task<string?> ScanEndAsync(string? afterId, int scanRows, CancellationToken cancellationToken)
     {
-        const string sql = $"""
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            $"select alert_id from fim_alert {(afterId is null ? "" : "where alert_id > @afterId")} order by alert_id limit 1 offset @skip",
+            new { afterId, skip = scanRows - 1 }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/> alerts after <paramref name="afterId"/> and up to <paramref name="end"/> (null: the
+    /// last) that match. <see cref="AlertScan.ResumeAfter"/> is where the next page starts: after the page's last alert
+    /// when more matches are known, else <paramref name="end"/>.
+    /// </summary>
+    public async Task<AlertScan> ScanAsync(FimAlertFilter filter, string? afterId, string? end, int limit, CancellationToken cancellationToken)
+    {
+        var sql = $"""
             select {ReadColumns} from fim_alert
-            where (@afterId is null or alert_id > @afterId)
+            where alert_id > @afterId {(end is null ? "" : "and alert_id <= @end")}
+              {FilterConditions}
+            order by alert_id
+            limit @chunk
+            """;
+        await using var db = await database.OpenAsync(cancellationToken);
+        // One more than the page: it says whether the page ends the matches.
+        var result = new List<FimAlertRow>(limit + 1);
+        // Without a glob SQL does all the filtering in one query; with one, rows come in chunks and are matched here.
+        var chunk = filter.PathGlob is null ? limit + 1 : Math.Max(limit * 4, 500);
+        var from = afterId ?? "";
+        while (result.Count <= limit)
+        {
+            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, Parameters(filter, from, end, chunk), cancellationToken: cancellationToken))).AsList();
+            result.AddRange(filter.PathGlob is null ? rows : rows.Where(r => filter.PathGlob.IsMatch(r.Path)));
+            if (rows.Count < chunk)
+                break;
+            from = rows[^1].AlertId;
+        }
+
+        return result.Count > limit
+            ? new AlertScan(result.GetRange(0, limit), result[limit - 1].AlertId, More: true)
+            : new AlertScan(result, end, More: end is not null);
+    }
+
+    private const string FilterConditions = """
               and (@hostname is null or lower(hostname) = lower(@hostname))
               and (@agentId is null or agent_id = @agentId)
               and (@ruleId is null or rule_id = @ruleId)
@@ -166,6 +212,31 @@ public sealed class FimAlertStore(Database database)
               and (@severity is null or severity = @severity)
               and (@since is null or last_seen >= @since)
               and (@until is null or last_seen < @until)
+        """;
+
+    private static object Parameters(FimAlertFilter filter, string? afterId, string? end, int chunk) => new
+    {
+        afterId,
+        end,
+        hostname = filter.Hostname,
+        agentId = filter.AgentId,
+        ruleId = filter.RuleId,
+        pathPrefix = filter.PathPrefix,
+        action = filter.Action,
+        effect = filter.Effect,
+        severity = filter.Severity,
+        since = filter.Since,
+        until = filter.Until,
+        chunk,
+    };
+
+    /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
+    public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
+    {
+        const string sql = $"""
+            select {ReadColumns} from fim_alert
+            where (@afterId is null or alert_id > @afterId)
+              {FilterConditions}
             order by alert_id
             limit @chunk
             """;
@@ -174,20 +245,7 @@ public sealed class FimAlertStore(Database database)
         var chunk = filter.PathGlob is null ? take : Math.Max(take * 4, 500);
         while (result.Count < take)
         {
-            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, new
-            {
-                afterId,
-                hostname = filter.Hostname,
-                agentId = filter.AgentId,
-                ruleId = filter.RuleId,
-                pathPrefix = filter.PathPrefix,
-                action = filter.Action,
-                effect = filter.Effect,
-                severity = filter.Severity,
-                since = filter.Since,
-                until = filter.Until,
-                chunk,
-            }, cancellationToken: cancellationToken))).AsList();
+            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, Parameters(filter, afterId, null, chunk), cancellationToken: cancellationToken))).AsList();
             result.AddRange(filter.PathGlob is null ? rows : rows.Where(r => filter.PathGlob.IsMatch(r.Path)));
             if (rows.Count < chunk)
                 break;

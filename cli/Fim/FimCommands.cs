@@ -183,23 +183,32 @@ public static partial class FimCommands
                     ("description", a => a.Description)),
                 filters.AddTo(new Command("export", "Every alert that matches, streamed as CSV or JSON Lines.")).With(format, outFile).Does(host, async (run, cancellationToken) =>
                 {
-                    using var export = await run.Client().ExportFimAlertsAsync(
-                        run.Get(format) ?? ExportFormat.Csv, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId),
-                        run.Get(filters.PathPrefix), run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect),
-                        run.Get(filters.Severity), run.Get(filters.Since), run.Get(filters.Until), cancellationToken);
-                    if (run.Get(outFile) is { } file)
+                    // The api exports in parts (a bounded number of stored alerts a request): follow X-Next-Cursor to the end.
+                    var file = run.Get(outFile);
+                    await using var target = file?.Create();
+                    string? cursor = null;
+                    do
                     {
-                        await using var target = file.Create();
-                        await export.Stream.CopyToAsync(target, cancellationToken);
-                        await host.Error.WriteLineAsync($"wrote {file.FullName} ({target.Length} bytes)");
+                        using var export = await run.Client().ExportFimAlertsAsync(
+                            run.Get(format) ?? ExportFormat.Csv, cursor, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId),
+                            run.Get(filters.PathPrefix), run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect),
+                            run.Get(filters.Severity), run.Get(filters.Since), run.Get(filters.Until), cancellationToken);
+                        cursor = export.Headers.TryGetValue("X-Next-Cursor", out var next) ? next.FirstOrDefault() : null;
+                        if (target is not null)
+                        {
+                            await export.Stream.CopyToAsync(target, cancellationToken);
+                        }
+                        else
+                        {
+                            using var reader = new StreamReader(export.Stream);
+                            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                                await host.Out.WriteLineAsync(line);
+                        }
                     }
-                    else
-                    {
-                        using var reader = new StreamReader(export.Stream);
-                        while (await reader.ReadLineAsync(cancellationToken) is { } line)
-                            await host.Out.WriteLineAsync(line);
-                    }
+                    while (cursor is not null);
 
+                    if (target is not null)
+                        await host.Error.WriteLineAsync($"wrote {file!.FullName} ({target.Length} bytes)");
                     return ExitCodes.Ok;
                 }),
                 new Command("ack", "Acknowledge an alert (new activity in its fold window opens it again).").With(alertId).Does(host, async (run, cancellationToken) =>
