@@ -98,7 +98,7 @@ public static class ForensicBenchmarks
     }
 
     /// <summary>Stores <paramref name="count"/> events for the host in batches of 500, a millisecond apart, through the store.</summary>
-    private static async Task Fill(TelemetryStore store, string agentId, string hostname, DateTimeOffset start, long count)
+    internal static async Task Fill(TelemetryStore store, string agentId, string hostname, DateTimeOffset start, long count)
     {
         var templates = Enumerable.Range(0, 16).Select(t => TelemetryBenchmarks.Events(t, 500)).ToList();
         var batches = count / 500;

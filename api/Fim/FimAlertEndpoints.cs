@@ -24,8 +24,11 @@ public sealed class FimOptions
     /// <summary>Alerts one listFimAlerts request looks at, at most, however few match its filters (documented in openapi.yaml).</summary>
     public int ListScanAlerts { get; set; } = 10_000;
 
-    /// <summary>Alerts one exportFimAlerts request looks at, at most; the export goes on with the cursor it returns.</summary>
-    public int ExportScanAlerts { get; set; } = 100_000;
+    /// <summary>
+    /// Alerts one exportFimAlerts request looks at, at most; the export goes on with the cursor it returns. Writing an
+    /// alert costs about 50 µs of CPU (bench suite=analyst): 10,000 keep a request well under a second.
+    /// </summary>
+    public int ExportScanAlerts { get; set; } = 10_000;
 }
 
 /// <summary>
