@@ -47,6 +47,14 @@ public sealed record FimAlertFilter(
 
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
+public sealed class FimAlertVersion
+{
+    public required string AlertId { get; init; }
+    public required long Count { get; init; }
+    public required DateTimeOffset LastSeen { get; init; }
+    public DateTimeOffset? AcknowledgedAt { get; init; }
+}
+
 /// <summary>The alerts one bounded read found; when there may be more, the next read starts after <c>ResumeAfter</c>.</summary>
 public sealed record AlertScan(IReadOnlyList<FimAlertRow> Rows, string? ResumeAfter, bool More);
 
@@ -253,6 +261,15 @@ public sealed class FimAlertStore(Database database)
         }
 
         return result.Count > take ? result.GetRange(0, take) : result;
+    }
+
+    /// <summary>What identifies the state of an agent's alerts last seen in a window: each one's id, count, last sighting and acknowledgement.</summary>
+    public async Task<IReadOnlyList<FimAlertVersion>> VersionsAsync(string agentId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FimAlertVersion>(new CommandDefinition(
+            "select alert_id, count, last_seen, acknowledged_at from fim_alert where agent_id = @agentId and last_seen >= @since and last_seen < @until order by alert_id",
+            new { agentId, since, until }, cancellationToken: cancellationToken))).AsList();
     }
 
     public async Task<FimAlertRow?> FindAsync(string alertId, CancellationToken cancellationToken)

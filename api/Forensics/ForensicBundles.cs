@@ -23,7 +23,7 @@ public sealed class ForensicsOptions
 
 /// <summary>A bundle ready to build: its scope, its identity, and what it holds besides the events.</summary>
 /// <summary>What a bundle holds besides its events; <c>Extras</c> are entries added by the caller (an incident's incident.json and risk.json).</summary>
-public sealed record BundlePlan(BundleScope Scope, string Identity, IReadOnlyList<FimAlert> FimAlerts, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
+public sealed record BundlePlan(BundleScope Scope, string Identity, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
 
 public sealed record BundleExtra(string Name, byte[] Content);
 
@@ -81,13 +81,13 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             : null;
 
     /// <summary>
-    /// What the bundle will hold besides its events (read once, for its identity and its build), and its
-    /// identity: a hash of everything in it, which is its ETag and its file name.
+    /// What the bundle will hold besides its events and alerts (read once, for its identity and its build), and its
+    /// identity: a hash of everything in it, which is its ETag and its file name. Every download and revalidation
+    /// plans, built bundle or not, so the plan reads the events' and alerts' versions only, never their content.
     /// </summary>
     public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken, IReadOnlyList<BundleExtra>? extras = null)
     {
         extras ??= [];
-        var fimAlerts = await AlertsAsync(scope, cancellationToken);
         var inventory = await InventoryAsync(scope, cancellationToken);
         var gaps = await GapsAsync(scope, cancellationToken);
 
@@ -96,14 +96,16 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
         await foreach (var segment in store.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken))
             Add($"s|{segment.SegmentId}|{segment.EventCount}|{segment.StoredBytes}");
-        foreach (var alert in fimAlerts)
-            Add($"a|{alert.Id}|{alert.Count}|{alert.LastSeen.UtcTicks}|{alert.AcknowledgedAt?.UtcTicks}");
+        // The host's alerts in the window, a container bundle's too (which of them were raised in the container is
+        // in their details): a change to any of them makes a new bundle, never a stale one.
+        foreach (var alert in await alerts.VersionsAsync(scope.Agent.AgentId, scope.From, scope.UntilExclusive, cancellationToken))
+            Add($"a|{alert.AlertId}|{alert.Count}|{alert.LastSeen.UtcTicks}|{alert.AcknowledgedAt?.UtcTicks}");
         Add("i|" + JsonSerializer.Serialize(inventory, Telemetry.Segments.Json));
         foreach (var gap in gaps)
             Add($"g|{gap.From}|{gap.To}");
         foreach (var extra in extras)
             Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), fimAlerts, inventory, gaps, extras);
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), inventory, gaps, extras);
     }
 
     /// <summary>The bundle's file, built now if it is not there yet.</summary>
@@ -144,7 +146,8 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
-        var (scope, _, fimAlerts, inventory, gaps, extras) = plan;
+        var (scope, _, inventory, gaps, extras) = plan;
+        var fimAlerts = await AlertsAsync(scope, cancellationToken);
         // Each entry is compressed into a file of its own first (a zip entry's header needs its sizes and CRC),
         // then the entries are put together, copied as they are.
         var temporary = new List<FileStream>();
