@@ -43,14 +43,18 @@ public static class AnalystCostBenchmarks
                 ("500-line host view", $"/api/v1/agents/{agentId}/forensics/recent?limit=500", false),
                 ("incidents, a host with none", "/api/v1/incidents?limit=200&hostname=nobody.example.com", false),
                 ("PCI report of the host", $"/api/v1/agents/{agentId}/pci-report", false),
-                ($"host bundle, one minute of {eventCount:N0} events, built", $"/api/v1/agents/{agentId}/forensics/bundle?from={Uri.EscapeDataString(Window(0))}&until={Uri.EscapeDataString(Window(1))}", true),
-                ($"host bundle, all {eventCount:N0} events, built", $"/api/v1/agents/{agentId}/forensics/bundle", true),
-                ($"host bundle, all {eventCount:N0} events, built already", $"/api/v1/agents/{agentId}/forensics/bundle", false),
+                ($"host bundle, one minute of {eventCount:N0} events, not built yet", $"/api/v1/agents/{agentId}/forensics/bundle?from={Uri.EscapeDataString(Window(0))}&until={Uri.EscapeDataString(Window(1))}", true),
+                ($"host bundle, all {eventCount:N0} events, not built yet (202: built in the background)", $"/api/v1/agents/{agentId}/forensics/bundle?from={Uri.EscapeDataString(Start.ToString("O", CultureInfo.InvariantCulture))}&until={Uri.EscapeDataString(Start.AddDays(1).ToString("O", CultureInfo.InvariantCulture))}", true),
+                ($"host bundle, all {eventCount:N0} events, built already", $"/api/v1/agents/{agentId}/forensics/bundle?from={Uri.EscapeDataString(Start.ToString("O", CultureInfo.InvariantCulture))}&until={Uri.EscapeDataString(Start.AddDays(1).ToString("O", CultureInfo.InvariantCulture))}", false),
             };
 
             // Warm up every path (the JIT's cost is not the request's), then measure each three times, one at a time.
+            // A bundle built in the background is waited for here, so that "built already" is.
             foreach (var request in requests)
-                await SendAsync(http, request.Path);
+            {
+                while ((await SendAsync(http, request.Path)).Status == HttpStatusCode.Accepted)
+                    await Task.Delay(100);
+            }
             double? baseline = null;
             foreach (var (name, path, cold) in requests)
             {
@@ -63,6 +67,9 @@ public static class AnalystCostBenchmarks
                     var before = CpuSeconds(api.Pid);
                     var (answer, bytes) = await SendAsync(http, path);
                     worst = Math.Max(worst, CpuSeconds(api.Pid) - before);
+                    // A build this request queued runs now, before the next measurement (its CPU is not the request's).
+                    if (answer == HttpStatusCode.Accepted)
+                        await WaitForBuildsAsync(http, [path]);
                     status = answer;
                     if (round == 0 && name.StartsWith("baseline", StringComparison.Ordinal) is false)
                         Console.Error.WriteLine($"{name}: {(int)answer}, {bytes:N0} bytes");
@@ -100,6 +107,16 @@ public static class AnalystCostBenchmarks
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+    }
+
+    /// <summary>Background builds queued by a measured request finish before the next measurement starts.</summary>
+    private static async Task WaitForBuildsAsync(HttpClient http, IEnumerable<string> paths)
+    {
+        foreach (var path in paths)
+        {
+            while ((await SendAsync(http, path)).Status == HttpStatusCode.Accepted)
+                await Task.Delay(100);
+        }
     }
 
     private static void DeleteBundles(string data)

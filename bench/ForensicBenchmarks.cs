@@ -77,7 +77,18 @@ public static class ForensicBenchmarks
         async Task<TimeSpan> Download()
         {
             var watch = Stopwatch.StartNew();
-            using var response = await http.GetAsync($"/api/v1/agents/{agentId}/forensics/bundle", HttpCompletionOption.ResponseHeadersRead);
+            var url = $"/api/v1/agents/{agentId}/forensics/bundle";
+            var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            // A bundle this large is built in the background: ask its Location again until it is there.
+            while (response.StatusCode == System.Net.HttpStatusCode.Accepted)
+            {
+                url = response.Headers.Location!.OriginalString;
+                response.Dispose();
+                await Task.Delay(50);
+                response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+            }
+
+            using var _ = response;
             response.EnsureSuccessStatusCode();
             await using var body = await response.Content.ReadAsStreamAsync();
             await body.CopyToAsync(Stream.Null);

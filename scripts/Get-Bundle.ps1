@@ -2,7 +2,8 @@
 .SYNOPSIS
   Downloads a forensic bundle and verifies it against its manifest (scripts/bundle-download.sh in PowerShell).
   Run it again after an interrupted download: it resumes where the file stopped (If-Range with the saved ETag;
-  if the bundle changed meanwhile, the whole new one is downloaded).
+  if the bundle changed meanwhile, the whole new one is downloaded). A bundle too large to build within one
+  request answers 202 while the api builds it: the script waits as told (Retry-After) and asks for its Location.
 .EXAMPLE
   ./scripts/Get-Bundle.ps1 -Api $env:API -Token $env:SOAR_TOKEN -BundlePath "/api/v1/incidents/$id/bundle" -OutFile incident.zip
 #>
@@ -25,6 +26,16 @@ if ($resume) {
 
 # -Resume asks for the rest of the file; a server that sends the whole bundle (it changed) overwrites it.
 $response = Invoke-WebRequest -Uri "$Api$BundlePath" -Headers $headers -OutFile $OutFile -Resume:$resume -PassThru -SkipHttpErrorCheck
+# A large bundle is built in the background: 202 until it is, with the request that gets it (its window pinned).
+while ($response.StatusCode -eq 202) {
+    $build = Get-Content -Raw $OutFile | ConvertFrom-Json
+    $wait = if ($response.Headers['Retry-After']) { [int]([string]$response.Headers['Retry-After']) } else { 5 }
+    Write-Host "the api is building this bundle ($($build.events) events, $($build.state)); asking again in $wait s"
+    Remove-Item $OutFile
+    Start-Sleep -Seconds $wait
+    $BundlePath = [string]$response.Headers['Location']
+    $response = Invoke-WebRequest -Uri "$Api$BundlePath" -Headers $headers -OutFile $OutFile -PassThru -SkipHttpErrorCheck
+}
 if ($response.StatusCode -ge 400) {
     $problem = Get-Content -Raw $OutFile | ConvertFrom-Json -ErrorAction SilentlyContinue
     Remove-Item $OutFile, $etagFile -ErrorAction SilentlyContinue

@@ -5,6 +5,8 @@
 #   scripts/bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip
 #   BUNDLE_PATH: /api/v1/incidents/ID/bundle, /api/v1/agents/ID/forensics/bundle?from=...&until=...,
 #                or /api/v1/containers/ID/forensics/bundle?from=...&until=...
+# A bundle too large to build within one request answers 202 while the api builds it: the script waits as told
+# (Retry-After) and asks for its Location.
 # Exits 0 with "verified" when every entry matches the manifest, 1 otherwise.
 set -euo pipefail
 API=${1:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
@@ -31,6 +33,15 @@ if [ "$code" = 33 ]; then
   code=0
   status=$(download) || code=$?
 fi
+# A large bundle is built in the background: 202 until it is, with the request that gets it (its window pinned).
+while [ "$code" = 0 ] && [ "$status" = 202 ]; do
+  BUNDLE=$(grep -i '^location:' "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r')
+  wait=$(grep -i '^retry-after:' "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r')
+  echo "the api is building this bundle ($(jq -r '"\(.events) events, \(.state)"' "$OUT")); asking again in ${wait:-5} s" >&2
+  rm -f "$OUT"
+  sleep "${wait:-5}"
+  status=$(download) || code=$?
+done
 if [ "$code" != 0 ]; then
   echo "bundle-download: the download stopped (curl exit $code); run the same command again to resume" >&2
   exit 1

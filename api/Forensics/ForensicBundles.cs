@@ -19,11 +19,19 @@ public sealed class ForensicsOptions
 
     /// <summary>Built bundles kept in the data directory's <c>bundles/</c> for re-download and resume; the least recently served go first.</summary>
     public long BundleCacheBytes { get; set; } = 4L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// Bundles of at most this many events are built in the request that asks for them; larger ones in the background
+    /// (202 until built, see <see cref="BundleBuilds"/>). A build costs about 1 s of CPU per 150,000 events here.
+    /// </summary>
+    public long InlineBuildEvents { get; set; } = 100_000;
+
+    /// <summary>Background builds queued or running at once, at most; a request for another gets 503 with Retry-After.</summary>
+    public int QueuedBuilds { get; set; } = 16;
 }
 
-/// <summary>A bundle ready to build: its scope, its identity, and what it holds besides the events.</summary>
-/// <summary>What a bundle holds besides its events; <c>Extras</c> are entries added by the caller (an incident's incident.json and risk.json).</summary>
-public sealed record BundlePlan(BundleScope Scope, string Identity, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
+/// <summary>What a bundle holds besides its events and alerts; <c>Events</c> counts the events of the segments in its window (its build's cost).</summary>
+public sealed record BundlePlan(BundleScope Scope, string Identity, long Events, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
 
 public sealed record BundleExtra(string Name, byte[] Content);
 
@@ -94,8 +102,12 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
         Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
+        long events = 0;
         await foreach (var segment in store.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken))
+        {
             Add($"s|{segment.SegmentId}|{segment.EventCount}|{segment.StoredBytes}");
+            events += segment.EventCount;
+        }
         // The host's alerts in the window, a container bundle's too (which of them were raised in the container is
         // in their details): a change to any of them makes a new bundle, never a stale one.
         foreach (var alert in await alerts.VersionsAsync(scope.Agent.AgentId, scope.From, scope.UntilExclusive, cancellationToken))
@@ -105,7 +117,17 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             Add($"g|{gap.From}|{gap.To}");
         foreach (var extra in extras)
             Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), inventory, gaps, extras);
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), events, inventory, gaps, extras);
+    }
+
+    /// <summary>The bundle's file if it is built, else null.</summary>
+    public string? Built(BundlePlan plan)
+    {
+        var path = Path.Combine(Directory, plan.Identity + ".zip");
+        if (!File.Exists(path))
+            return null;
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow); // recently served: evicted last
+        return path;
     }
 
     /// <summary>The bundle's file, built now if it is not there yet.</summary>
@@ -146,7 +168,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
-        var (scope, _, inventory, gaps, extras) = plan;
+        var (scope, _, _, inventory, gaps, extras) = plan;
         var fimAlerts = await AlertsAsync(scope, cancellationToken);
         // Each entry is compressed into a file of its own first (a zip entry's header needs its sizes and CRC),
         // then the entries are put together, copied as they are.

@@ -8,7 +8,7 @@ using Platform.Contracts;
 namespace Platform.Api.Forensics;
 
 /// <summary>What happened on a host or in a container: the short view (the most recent events) and the full bundle.</summary>
-public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles) : ForensicsHandlersBase
+public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles, BundleDownloads downloads) : ForensicsHandlersBase
 {
     // Range, If-Range and If-None-Match are documented in openapi.yaml and handled by the file result.
     public override async Task<IResult> GetHostForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, CancellationToken cancellationToken)
@@ -33,18 +33,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
         var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
         var plan = await bundles.PlanAsync(scope, cancellationToken);
-        var identity = plan.Identity;
-        var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{identity}\"");
-        // Unchanged: say so without building (or even finding) the file. (Any other form of the tag, the file
-        // result below still answers; it only costs the build.)
-        if (Http.ETags.NoneMatch(ifNoneMatch, etag.Tag.Value!))
-        {
-            http.Response.Headers.ETag = etag.ToString();
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
-        }
-
-        var path = await bundles.FileAsync(plan, cancellationToken);
-        return TypedResults.PhysicalFile(path, "application/zip", $"forensics-{identity[..16]}.zip", entityTag: etag, enableRangeProcessing: true);
+        return await downloads.AnswerAsync(http, plan, ifNoneMatch, $"forensics-{plan.Identity[..16]}.zip", BundleDownloads.Pinned(http, scope), cancellationToken);
     }
 
     /// <summary>A container is known by its flight data: the agent that recorded it last is its host.</summary>

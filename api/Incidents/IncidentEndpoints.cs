@@ -30,7 +30,7 @@ public static class IncidentsFeature
             .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
 }
 
-public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, TelemetryOptions telemetry) : IncidentsHandlersBase
+public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry) : IncidentsHandlersBase
 {
     public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
@@ -157,15 +157,7 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
         var risk = JsonSerializer.SerializeToUtf8Bytes(await risks.ComputeAsync(row, cancellationToken), json);
         var scope = await bundles.ScopeAsync(agent, row.ContainerId.Length == 0 ? null : row.ContainerId, row.FirstSeen - telemetry.PinBefore, row.LastSeen + telemetry.PinAfter, cancellationToken);
         var plan = await bundles.PlanAsync(scope, cancellationToken, [new BundleExtra("incident.json", incident), new BundleExtra("risk.json", risk)]);
-        var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{plan.Identity}\"");
-        if (ETags.NoneMatch(if_None_Match, etag.Tag.Value!))
-        {
-            http.Response.Headers.ETag = etag.ToString();
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
-        }
-
-        var path = await bundles.FileAsync(plan, cancellationToken);
-        return TypedResults.PhysicalFile(path, "application/zip", $"incident-{incidentId}.zip", entityTag: etag, enableRangeProcessing: true);
+        return await downloads.AnswerAsync(http, plan, if_None_Match, $"incident-{incidentId}.zip", http.Request.Path.Value!, cancellationToken);
     }
 
     private static IResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");

@@ -22,6 +22,9 @@ public static class TelemetryFeature
             .AddScoped<Forensics.ForensicEndpoints>()
             .AddSingleton(configuration.GetSection(Forensics.ForensicsOptions.Section).Get<Forensics.ForensicsOptions>() ?? new Forensics.ForensicsOptions())
             .AddSingleton<Forensics.ForensicBundles>()
+            .AddSingleton<Forensics.BundleBuilds>()
+            .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())
+            .AddSingleton<Forensics.BundleDownloads>()
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 

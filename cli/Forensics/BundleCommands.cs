@@ -75,16 +75,23 @@ public static class BundleCommands
         {
             var client = run.Client();
             var agentId = run.Get(agent) is { } given ? await AgentCommands.IdAsync(client, given, cancellationToken) : null;
+            // A large bundle is built by the api in the background (202): the window it pins is asked for from then on.
+            var (windowFrom, windowUntil) = (run.Get(from), run.Get(until));
             var (id, fetch) = (run.Get(incident), agentId, run.Get(container)) switch
             {
                 ({ } i, _, _) => (i, (Func<string?, string?, Task<FileResponse>>)((range, ifRange) => client.GetIncidentBundleAsync(i, null, range, ifRange, cancellationToken))),
-                (_, { } a, _) => (a, (range, ifRange) => client.GetHostForensicBundleAsync(a, run.Get(from), run.Get(until), null, range, ifRange, cancellationToken)),
-                (_, _, { } c) => (c, (range, ifRange) => client.GetContainerForensicBundleAsync(c, run.Get(from), run.Get(until), null, range, ifRange, cancellationToken)),
+                (_, { } a, _) => (a, (range, ifRange) => client.GetHostForensicBundleAsync(a, windowFrom, windowUntil, null, range, ifRange, cancellationToken)),
+                (_, _, { } c) => (c, (range, ifRange) => client.GetContainerForensicBundleAsync(c, windowFrom, windowUntil, null, range, ifRange, cancellationToken)),
                 _ => throw new CliException("give one of --incident, --agent or --container.", ExitCodes.Usage),
             };
             var target = run.Get(outFile)?.FullName ?? Path.GetFullPath(id + ".zip");
             var download = new ResumableDownload(target, run.Host, run.Get(retries));
-            await download.RunAsync(fetch, cancellationToken);
+            await download.RunAsync(fetch, cancellationToken, location =>
+            {
+                var query = System.Web.HttpUtility.ParseQueryString(new Uri(new Uri("http://api"), location).Query);
+                if (query["from"] is { } pinnedFrom && query["until"] is { } pinnedUntil)
+                    (windowFrom, windowUntil) = (DateTimeOffset.Parse(pinnedFrom, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.Parse(pinnedUntil, System.Globalization.CultureInfo.InvariantCulture));
+            });
 
             var result = BundleVerifier.Verify(download.PartPath);
             if (!result.Verified)
@@ -113,8 +120,13 @@ public sealed class ResumableDownload(string target, CliHost host, int retries)
 
     private string EtagPath => PartPath + ".etag";
 
-    public async Task RunAsync(Func<string?, string?, Task<FileResponse>> fetch, CancellationToken cancellationToken)
+    /// <summary>How long to keep asking while the api builds a bundle in the background (202).</summary>
+    public static readonly TimeSpan MaxBuildWait = TimeSpan.FromHours(1);
+
+    /// <param name="pin">Told the <c>Location</c> of a bundle the api is building (202), which the next fetches must ask for.</param>
+    public async Task RunAsync(Func<string?, string?, Task<FileResponse>> fetch, CancellationToken cancellationToken, Action<string>? pin = null)
     {
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         for (var attempt = 0; ; attempt++)
         {
             var offset = File.Exists(PartPath) && File.Exists(EtagPath) ? new FileInfo(PartPath).Length : 0;
@@ -127,6 +139,15 @@ public sealed class ResumableDownload(string target, CliHost host, int retries)
             {
                 await FetchAsync(fetch, offset, etag, cancellationToken);
                 return;
+            }
+            catch (PlatformApiException<BundleBuild> ex) when (ex.StatusCode == 202 && waiting.Elapsed < MaxBuildWait)
+            {
+                // Being built: ask again when the api says, for the window it pinned. Not a retry of a failure.
+                pin?.Invoke(ex.Result.Location);
+                var seconds = Header(ex.Headers, "Retry-After") is { } text && int.TryParse(text, out var s) ? Math.Clamp(s, 1, 60) : 5;
+                await host.Error.WriteLineAsync($"the api is building this bundle ({ex.Result.Events} events, {ex.Result.State.ToString().ToLowerInvariant()}, {ex.Result.BuildsAhead} builds ahead); asking again in {seconds} s");
+                await Task.Delay(TimeSpan.FromSeconds(seconds), cancellationToken);
+                attempt--;
             }
             catch (PlatformApiException ex) when (ex.StatusCode == 416)
             {
@@ -196,8 +217,10 @@ public sealed class ResumableDownload(string target, CliHost host, int retries)
         await to.FlushAsync(cancellationToken);
     }
 
-    private static string? Header(FileResponse response, string name) =>
-        response.Headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+    private static string? Header(FileResponse response, string name) => Header(response.Headers, name);
+
+    private static string? Header(IReadOnlyDictionary<string, IEnumerable<string>> headers, string name) =>
+        headers.FirstOrDefault(h => string.Equals(h.Key, name, StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
 
     /// <summary>The verified part becomes the file.</summary>
     public void Complete()
