@@ -42,7 +42,7 @@ public sealed class FimAlertRow
 }
 
 public sealed record FimAlertFilter(
-    string? Hostname, string? AgentId, string? RuleId, string? PathPrefix, System.Text.RegularExpressions.Regex? PathGlob,
+    string? Hostname, string? AgentId, string? RuleId, string? PathPrefix, Platform.Contracts.FimGlob? PathGlob,
     string? Action, string? Effect, string? Severity, DateTimeOffset? Since, DateTimeOffset? Until);
 
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);

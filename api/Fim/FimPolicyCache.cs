@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -72,11 +71,11 @@ public sealed class FimPolicyCache(FimRuleStore store)
 
     private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All);
 
-    private sealed record CompiledRule(FimRule Contract, IReadOnlyList<Regex> Hostnames, IReadOnlyDictionary<string, string> Labels)
+    private sealed record CompiledRule(FimRule Contract, IReadOnlyList<FimGlob> Hostnames, IReadOnlyDictionary<string, string> Labels)
     {
         public static CompiledRule From(FimRule rule) => new(
             rule,
-            rule.Scope.Hostnames?.Select(Glob.HostnameRegex).ToList() ?? [],
+            rule.Scope.Hostnames?.Select(FimGlob.Hostname).ToList() ?? [],
             rule.Scope.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : new Dictionary<string, string>());
 
         /// <summary>An empty scope applies nowhere; otherwise host name (any glob) and labels (all) must match.</summary>

@@ -173,7 +173,7 @@ public sealed class FimWatcherTests : IDisposable
     [InlineData("/etc/ssh/ssh_host_*_key", "/etc/ssh/ssh_host_rsa_key", true)]
     [InlineData("/var/log/app?.log", "/var/log/app1.log", true)]
     [InlineData("/var/log/app[0-9].log", "/var/log/appx.log", false)]
-    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimRuleMatcher.Glob(glob).IsMatch(path));
+    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimGlob.Path(glob).IsMatch(path));
 
     [Fact]
     public async Task The_agents_own_reads_of_a_file_are_not_alerts_and_other_reads_are()
