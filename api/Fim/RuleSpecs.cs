@@ -61,9 +61,11 @@ public static class RuleSpecs
     }
 
     /// <summary>The API representation of a stored rule.</summary>
-    public static FimRule ToContract(FimRuleRow row)
+    public static FimRule ToContract(FimRuleRow row) => ToContract(row, FromJson(row.SpecJson));
+
+    /// <summary>The API representation of a stored rule whose spec is already read.</summary>
+    public static FimRule ToContract(FimRuleRow row, FimRuleSpec spec)
     {
-        var spec = FromJson(row.SpecJson);
         return new FimRule
         {
             Id = row.RuleId,
