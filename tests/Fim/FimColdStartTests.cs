@@ -1,0 +1,55 @@
+using Platform.Contracts;
+using Platform.Tests.Infrastructure;
+
+namespace Platform.Tests.Fim;
+
+/// <summary>
+/// A freshly started api (its own process: static state is the process's) whose first FIM request is an alert push:
+/// it was a 500 then and on every push after, until a restart (a type initializer asked a serializer options
+/// instance without a resolver for its metadata, which only worked once a rule had been serialised).
+/// </summary>
+public sealed class FimColdStartTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("fim-cold-").FullName;
+    private readonly string _admin = "plt_cold-" + Guid.NewGuid().ToString("N");
+    private ApiProcess? _api;
+
+    public async Task InitializeAsync()
+    {
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // tests/bin/<configuration>/net10.0/
+        _api = await ApiProcess.StartAsync(_data, _admin, configuration);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_api is not null)
+            await _api.DisposeAsync();
+        Directory.Delete(_data, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_fim_alert_pushed_before_any_rule_was_handled_is_stored_and_so_is_the_next()
+    {
+        var admin = new PlatformClient(_api!.Http(_admin));
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "cold" });
+        var enrolled = await new PlatformClient(_api.Http(enrollment.Secret)).EnrollAgentAsync(new AgentEnroll { Hostname = "cold-01", Os = "linux", AgentVersion = "1.0.0" });
+        var agent = new PlatformClient(_api.Http(enrolled.Secret));
+        FimAlertBatch Batch(string id, string path) => new()
+        {
+            Alerts =
+            [
+                new FimAlertReport
+                {
+                    Id = id, Time = DateTimeOffset.UtcNow, RuleId = "fim_unknown", RuleVersion = 1, Path = path,
+                    Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "cold start",
+                },
+            ],
+        };
+
+        var first = await agent.PushFimAlertsAsync(Batch("cold-1", "/etc/passwd"), enrolled.Agent.Id);
+        var second = await agent.PushFimAlertsAsync(Batch("cold-2", "/etc/shadow"), enrolled.Agent.Id);
+
+        Assert.Equal((1, 1), (first.Stored, second.Stored));
+        Assert.Equal(2, (await admin.ListFimAlertsAsync(agentId: enrolled.Agent.Id)).Items.Count);
+    }
+}
