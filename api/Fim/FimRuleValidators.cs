@@ -26,7 +26,7 @@ public sealed class FimRuleSpecValidator : AbstractValidator<FimRuleSpec>
             .WithMessage("'allowAppend' only matters for rules that watch 'write'.");
         RuleFor(r => r.Exclusions!).SetValidator(new FimExclusionsValidator()).When(r => r.Exclusions is not null);
         RuleFor(r => r.ComplianceTags!).Must(tags => tags.Count <= 20).WithMessage("At most 20 compliance tags.").When(r => r.ComplianceTags is not null);
-        RuleForEach(r => r.ComplianceTags).Matches("^[a-z0-9-]+:[A-Za-z0-9.-]+$").WithMessage("Compliance tags look like 'pci-dss:10.5.5'.");
+        RuleForEach(r => r.ComplianceTags).MaximumLength(64).Matches("^[a-z0-9-]+:[A-Za-z0-9.-]+$").WithMessage("Compliance tags look like 'pci-dss:10.5.5'.");
     }
 }
 
@@ -35,8 +35,8 @@ public sealed class FimScopeValidator : AbstractValidator<FimScope>
     public FimScopeValidator()
     {
         RuleFor(s => s.Hostnames!).Must(h => h.Count <= 100).WithMessage("At most 100 host name globs.").When(s => s.Hostnames is not null);
-        RuleForEach(s => s.Hostnames).Must(glob => Glob.HostnameProblem(glob) is null)
-            .WithMessage((_, glob) => $"'{glob}' {Glob.HostnameProblem(glob)}.");
+        RuleForEach(s => s.Hostnames).Must(glob => glob is not null && Glob.HostnameProblem(glob) is null)
+            .WithMessage((_, glob) => glob is null ? "A host name glob must not be null." : $"{Glob.Quote(glob)} {Glob.HostnameProblem(glob)}.");
         RuleFor(s => s.Labels!).SetValidator(new LabelsValidator()).When(s => s.Labels is not null);
     }
 }
@@ -46,7 +46,7 @@ public sealed class FimPathValidator : AbstractValidator<FimPath>
     public FimPathValidator()
     {
         RuleFor(p => p.Path).NotEmpty().MaximumLength(4096)
-            .Must(path => Glob.PathProblem(path) is null).WithMessage((_, path) => $"'{path}' {Glob.PathProblem(path)}.");
+            .Must(path => Glob.PathProblem(path) is null).WithMessage((_, path) => $"{Glob.Quote(path)} {Glob.PathProblem(path)}.");
     }
 }
 
@@ -56,11 +56,11 @@ public sealed class FimExclusionsValidator : AbstractValidator<FimExclusions>
     {
         RuleFor(e => e.Processes!).Must(p => p.Count <= 100).WithMessage("At most 100 processes.").When(e => e.Processes is not null);
         RuleForEach(e => e.Processes).NotEmpty().MaximumLength(4096)
-            .Must(process => !process.Contains('/') || (process.StartsWith('/') && Glob.PathProblem(process) is null))
-            .WithMessage((_, process) => $"'{process}' must be a process name (no '/') or an absolute executable path.");
+            .Must(process => (!process.Contains('\0') && !process.Contains('/')) || (process.StartsWith('/') && Glob.PathProblem(process) is null))
+            .WithMessage((_, process) => $"{Glob.Quote(process)} must be a process name (no '/') or an absolute executable path.");
         RuleFor(e => e.Paths!).Must(p => p.Count <= 100).WithMessage("At most 100 paths.").When(e => e.Paths is not null);
         RuleForEach(e => e.Paths).NotEmpty().MaximumLength(4096)
-            .Must(path => Glob.PathProblem(path) is null).WithMessage((_, path) => $"'{path}' {Glob.PathProblem(path)}.");
+            .Must(path => Glob.PathProblem(path) is null).WithMessage((_, path) => $"{Glob.Quote(path)} {Glob.PathProblem(path)}.");
     }
 }
 
