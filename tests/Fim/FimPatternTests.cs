@@ -86,6 +86,24 @@ public abstract class FimPatternTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task Null_items_in_a_rules_lists_are_400_naming_each()
+    {
+        var http = api.Http(api.AdminSecret);
+        const string rule = """
+            {"name":"nulls","severity":"high","scope":{"hostnames":[null]},"paths":[null],"operations":["write"],"effect":"alert",
+             "exclusions":{"paths":[null],"processes":[null]},"complianceTags":[null]}
+            """;
+        var response = await http.PostAsync("/api/v1/fim/rules", new StringContent(rule, System.Text.Encoding.UTF8, "application/json"));
+
+        var errors = (await ProblemAssert.IsProblem(response, 400)).GetProperty("errors");
+        foreach (var field in new[] { "scope.hostnames[0]", "paths[0]", "exclusions.paths[0]", "exclusions.processes[0]", "complianceTags[0]" })
+            Assert.True(errors.TryGetProperty(field, out _), $"{field} in {errors}");
+
+        var set = await http.PutAsync("/api/v1/fim/ruleset", new StringContent("""{"rules":[null]}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True((await ProblemAssert.IsProblem(set, 400)).GetProperty("errors").TryGetProperty("rules[0]", out _));
+    }
+
+    [SkippableFact]
     public async Task A_stored_rule_whose_glob_cannot_compile_leaves_the_other_rules_and_agents_working()
     {
         var marker = FimRules.Unique("broken");
