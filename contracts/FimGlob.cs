@@ -24,11 +24,20 @@ public sealed class FimGlob
     public static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(250);
 
     private readonly Regex _regex;
+    private readonly StringComparison _comparison;
+    private readonly string _prefix, _suffix;
+    private readonly int _minLength;
+    private readonly bool _literal;
 
-    private FimGlob(string glob, Regex regex)
+    private FimGlob(string glob, Regex regex, StringComparison comparison, string prefix = "", string suffix = "", int minLength = 0, bool literal = false)
     {
         Glob = glob;
         _regex = regex;
+        _comparison = comparison;
+        _prefix = prefix;
+        _suffix = suffix;
+        _minLength = minLength;
+        _literal = literal;
     }
 
     /// <summary>The glob as given.</summary>
@@ -41,7 +50,18 @@ public sealed class FimGlob
     public TimeSpan Timeout => _regex.MatchTimeout;
 
     /// <summary>Whether the whole of <paramref name="text"/> matches. Throws <see cref="RegexMatchTimeoutException"/> past <see cref="MatchTimeout"/>.</summary>
-    public bool IsMatch(string text) => _regex.IsMatch(text);
+    /// <remarks>
+    /// What the glob fixes is checked first, as globset does: its length at least, the text before its first
+    /// wildcard, the text after its last (vectorised comparisons); the automaton only sees what passes them.
+    /// </remarks>
+    public bool IsMatch(string text)
+    {
+        if (_literal)
+            return string.Equals(text, Glob, _comparison);
+        if (text.Length < _minLength || !text.StartsWith(_prefix, _comparison) || !text.EndsWith(_suffix, _comparison))
+            return false;
+        return _regex.IsMatch(text);
+    }
 
     /// <summary>A path glob, compiled; or why it cannot be.</summary>
     public static bool TryPath(string glob, [NotNullWhen(true)] out FimGlob? compiled, [NotNullWhen(false)] out string? problem) =>
@@ -68,7 +88,7 @@ public sealed class FimGlob
         foreach (var glob in list)
             sources.Add(Translate(glob, hostname: false, out var problem) ?? throw new FormatException($"'{glob}' {problem}."));
         var source = sources.Count == 0 ? "(?!)" : string.Join("|", sources.Select(s => $"(?:{s})"));
-        return new FimGlob(string.Join(" ", list), new Regex(source, PathOptions, MatchTimeout));
+        return new FimGlob(string.Join(" ", list), new Regex(source, PathOptions, MatchTimeout), StringComparison.Ordinal);
     }
 
     private const RegexOptions PathOptions = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant | RegexOptions.Singleline;
@@ -86,7 +106,13 @@ public sealed class FimGlob
         problem = null;
         try
         {
-            compiled = new FimGlob(glob, new Regex(source, hostname ? HostnameOptions : PathOptions, MatchTimeout));
+            var comparison = hostname ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+            var first = glob.IndexOfAny(Wildcards);
+            var last = glob.LastIndexOfAny(Wildcards);
+            compiled = first < 0
+                ? new FimGlob(glob, new Regex(source, hostname ? HostnameOptions : PathOptions, MatchTimeout), comparison, literal: true)
+                : new FimGlob(glob, new Regex(source, hostname ? HostnameOptions : PathOptions, MatchTimeout), comparison,
+                    prefix: glob[..first], suffix: glob[(last + 1)..], minLength: MinLength(glob));
             return true;
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException)
@@ -95,6 +121,35 @@ public sealed class FimGlob
             problem = "is not a glob this server can match";
             return false;
         }
+    }
+
+    private static readonly char[] Wildcards = ['*', '?', '[', ']'];
+
+    /// <summary>The fewest characters a text the glob matches can have: a literal, '?' or a class is one; '*', '**' and the '/' of '**/' none.</summary>
+    private static int MinLength(string glob)
+    {
+        var length = 0;
+        for (var i = 0; i < glob.Length; i++)
+        {
+            switch (glob[i])
+            {
+                case '*':
+                    while (i + 1 < glob.Length && glob[i + 1] == '*')
+                        i++;
+                    if (i > 0 && glob[i - 1] == '*' && i + 1 < glob.Length && glob[i + 1] == '/')
+                        i++;
+                    break;
+                case '[':
+                    i = glob.IndexOf(']', i + 1);
+                    length++;
+                    break;
+                default:
+                    length++;
+                    break;
+            }
+        }
+
+        return length;
     }
 
     /// <summary>The regex of a glob (anchored at both ends), or null and why not.</summary>

@@ -48,12 +48,24 @@ public sealed class FimGlobTests
     [InlineData("/etc/(x)+", "/etc/(x)+", true)]
     [InlineData("/etc/passwd", "/etc/passwd\n", false)]
     [InlineData("/tmp/**", "/tmp/a\nb", true)]
+    [InlineData("/srv/**/x.cfg", "/srv/x.cfg", true)]
+    [InlineData("/srv/**/x.cfg", "/srv/ax.cfg", false)]
+    [InlineData("/srv/**", "/srv", false)]
+    [InlineData("/srv/**", "/srv/", true)]
+    [InlineData("/a*b", "/ab", true)]
+    [InlineData("/ab*b", "/ab", false)]
+    [InlineData("/[ab]?[!c]", "/b/d", false)]
+    [InlineData("/[ab]?[!c]", "/bxd", true)]
+    [InlineData("/etc/passwd", "/etc/passwd", true)]
+    [InlineData("/etc/passwd", "/etc/passwdx", false)]
     public void Path_globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimGlob.Path(glob).IsMatch(path));
 
     [Theory]
     [InlineData("web-*", "WEB-01.example.com", true)]
     [InlineData("web-0?", "web-01", true)]
     [InlineData("db-[a-c]", "db-d", false)]
+    [InlineData("DB-01.example.COM", "db-01.EXAMPLE.com", true)]
+    [InlineData("*.Example.com", "web.example.COM", true)]
     public void Host_name_globs_match_case_insensitively_across_dots(string glob, string hostname, bool matches) =>
         Assert.Equal(matches, FimGlob.Hostname(glob).IsMatch(hostname));
 
