@@ -151,50 +151,73 @@ public sealed class FimAlertStore(Database database)
         return ids;
     }
 
-    /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
+    private const string QueryWhere = """
+        where (@afterId is null or alert_id > @afterId)
+          and (@hostname is null or lower(hostname) = lower(@hostname))
+          and (@agentId is null or agent_id = @agentId)
+          and (@ruleId is null or rule_id = @ruleId)
+          and (@pathPrefix is null or substr(path, 1, length(@pathPrefix)) = @pathPrefix)
+          and (@action is null or action = @action)
+          and (@effect is null or effect = @effect)
+          and (@severity is null or severity = @severity)
+          and (@since is null or last_seen >= @since)
+          and (@until is null or last_seen < @until)
+        order by alert_id
+        limit @chunk
+        """;
+
+    /// <summary>How many (id, path) pairs a glob query reads a statement.</summary>
+    private const int GlobChunk = 2000;
+
+    /// <summary>
+    /// Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here:
+    /// on ids and paths only (a glob may have to look at every alert), then the matching alerts are read whole.
+    /// </summary>
     public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
     {
-        const string sql = $"""
-            select {ReadColumns} from fim_alert
-            where (@afterId is null or alert_id > @afterId)
-              and (@hostname is null or lower(hostname) = lower(@hostname))
-              and (@agentId is null or agent_id = @agentId)
-              and (@ruleId is null or rule_id = @ruleId)
-              and (@pathPrefix is null or substr(path, 1, length(@pathPrefix)) = @pathPrefix)
-              and (@action is null or action = @action)
-              and (@effect is null or effect = @effect)
-              and (@severity is null or severity = @severity)
-              and (@since is null or last_seen >= @since)
-              and (@until is null or last_seen < @until)
-            order by alert_id
-            limit @chunk
-            """;
         await using var db = await database.OpenAsync(cancellationToken);
-        var result = new List<FimAlertRow>();
-        var chunk = filter.PathGlob is null ? take : Math.Max(take * 4, 500);
-        while (result.Count < take)
+        object Parameters(string? after, int chunk) => new
         {
-            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, new
+            afterId = after,
+            hostname = filter.Hostname,
+            agentId = filter.AgentId,
+            ruleId = filter.RuleId,
+            pathPrefix = filter.PathPrefix,
+            action = filter.Action,
+            effect = filter.Effect,
+            severity = filter.Severity,
+            since = filter.Since,
+            until = filter.Until,
+            chunk,
+        };
+
+        if (filter.PathGlob is not { } glob)
+        {
+            return (await db.QueryAsync<FimAlertRow>(new CommandDefinition(
+                $"select {ReadColumns} from fim_alert {QueryWhere}", Parameters(afterId, take), cancellationToken: cancellationToken))).AsList();
+        }
+
+        var matched = new List<string>();
+        while (matched.Count < take)
+        {
+            var rows = (await db.QueryAsync<(string AlertId, string Path)>(new CommandDefinition(
+                $"select alert_id, path from fim_alert {QueryWhere}", Parameters(afterId, GlobChunk), cancellationToken: cancellationToken))).AsList();
+            foreach (var (id, path) in rows)
             {
-                afterId,
-                hostname = filter.Hostname,
-                agentId = filter.AgentId,
-                ruleId = filter.RuleId,
-                pathPrefix = filter.PathPrefix,
-                action = filter.Action,
-                effect = filter.Effect,
-                severity = filter.Severity,
-                since = filter.Since,
-                until = filter.Until,
-                chunk,
-            }, cancellationToken: cancellationToken))).AsList();
-            result.AddRange(filter.PathGlob is null ? rows : rows.Where(r => filter.PathGlob.IsMatch(r.Path)));
-            if (rows.Count < chunk)
+                if (matched.Count < take && glob.IsMatch(path))
+                    matched.Add(id);
+            }
+
+            if (rows.Count < GlobChunk)
                 break;
             afterId = rows[^1].AlertId;
         }
 
-        return result.Count > take ? result.GetRange(0, take) : result;
+        if (matched.Count == 0)
+            return [];
+        var ids = database.Provider == StorageProvider.Postgres ? "alert_id = any(@matched)" : "alert_id in @matched";
+        return (await db.QueryAsync<FimAlertRow>(new CommandDefinition(
+            $"select {ReadColumns} from fim_alert where {ids} order by alert_id", new { matched = matched.ToArray() }, cancellationToken: cancellationToken))).AsList();
     }
 
     public async Task<FimAlertRow?> FindAsync(string alertId, CancellationToken cancellationToken)
