@@ -263,6 +263,23 @@ public sealed class FimWatcherTests : IDisposable
     }
 
     [Fact]
+    public async Task A_rule_whose_glob_cannot_compile_is_left_out_and_the_other_rules_are_watched()
+    {
+        // One the api would refuse now, from an older server: it must not stop the watcher for every rule.
+        var broken = Rule("broken", [new FimPath { Path = _root + "/[z-a]*.cfg" }], [FimOperation.Write]);
+        broken.Exclusions = new FimExclusions { Paths = [_root + "/[]"] };
+        var good = Rule("good", [new FimPath { Path = _root + "/*.cfg" }], [FimOperation.Write]);
+        Watch(broken, good);
+
+        var cfg = Path.Combine(_root, "a.cfg");
+        await File.WriteAllTextAsync(cfg, "x");
+        var alert = await Seen(cfg, FimOperation.Write);
+
+        Assert.Equal(good.Id, alert.RuleId);
+        Assert.All(_alerts, a => Assert.Equal(good.Id, a.RuleId));
+    }
+
+    [Fact]
     public void A_process_exclusion_applies_when_the_process_is_known_by_name_or_executable()
     {
         var logs = Rule("logs", [new FimPath { Path = "/var/log/app", Recursive = true }]);

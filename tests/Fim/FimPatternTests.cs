@@ -86,6 +86,42 @@ public abstract class FimPatternTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_path_glob_query_pages_through_matches_beyond_what_one_read_holds()
+    {
+        // More alerts than the store reads a statement for a glob (2,000): matches on both sides of the boundary.
+        var hostname = "paging-" + Guid.NewGuid().ToString("N")[..8];
+        var (agent, enrolled) = await api.EnrolledAgent(hostname);
+        var t0 = DateTimeOffset.UtcNow.AddHours(-1);
+        var expected = new List<string>();
+        foreach (var chunk in Enumerable.Range(0, 2300).Chunk(500))
+        {
+            await agent.PushFimAlertsAsync(new FimAlertBatch
+            {
+                Alerts = chunk.Select(i => new FimAlertReport
+                {
+                    Id = $"p{i}", Time = t0.AddMilliseconds(i), RuleId = "fim_paging", RuleVersion = 1, Path = i % 250 == 7 ? $"/srv/p/{i}.cfg" : $"/srv/p/{i}.log",
+                    Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "test",
+                }).ToList(),
+            }, enrolled.Agent.Id);
+            expected.AddRange(chunk.Where(i => i % 250 == 7).Select(i => $"/srv/p/{i}.cfg"));
+        }
+
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var page = await api.Admin().ListFimAlertsAsync(limit: 3, cursor: cursor, agentId: enrolled.Agent.Id, pathGlob: "/srv/p/*.cfg");
+            Assert.True(page.Items.Count <= 3);
+            seen.AddRange(page.Items.Select(a => a.Path));
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+    }
+
+    [SkippableFact]
     public async Task Null_items_in_a_rules_lists_are_400_naming_each()
     {
         var http = api.Http(api.AdminSecret);
