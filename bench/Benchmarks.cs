@@ -14,12 +14,13 @@ namespace Platform.Bench;
 
 // End-to-end benchmarks against the api on real Kestrel, printed as one table:
 //   FIM (FimBenchmarks): alert ingest, effective policy GET;
+//   FIM globs (FimGlobBenchmarks, suite=fim-globs): pathGlob and host globs against the longest texts the spec allows;
 //   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
 //   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory;
 //   agent (AgentBenchmarks): the spool's throughput, the agent process's CPU and RSS at 1,000 events/s;
 //   incidents (IncidentBenchmarks): ingest with detection on against off, detection alone on one thread, the incident list;
 //   analyst (AnalystCostBenchmarks): the CPU the costliest requests of an analyst token cost the api, one at a time.
-// Usage: bench/run.sh [suite=all|fim|telemetry|forensics|agent|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
+// Usage: bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
 //                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
 //                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
 //                     [analystAlerts=300000] [analystEvents=2000000]
@@ -32,6 +33,11 @@ public static class Benchmarks
         {
             await using var api = new BenchApi(StorageProvider.Sqlite);
             await FimBenchmarks.RunAsync(api, settings, results);
+        }),
+        ("fim-globs", "fim-globs", _ => true, async (settings, results) =>
+        {
+            await using var api = new BenchApi(StorageProvider.Sqlite);
+            await FimGlobBenchmarks.RunAsync(api, settings, results);
         }),
         ("telemetry-sqlite", "telemetry", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => TelemetryBenchmarks.RunAsync(StorageProvider.Sqlite, settings, results)),
         ("telemetry-postgres", "telemetry", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => TelemetryBenchmarks.RunAsync(StorageProvider.Postgres, settings, results)),

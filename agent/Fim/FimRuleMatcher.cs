@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.RegularExpressions;
 using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
@@ -7,18 +5,62 @@ namespace Platform.Agent.Fim;
 /// <summary>
 /// The enabled FIM rules, compiled: which directories hold what they protect, and which rules an action on a path
 /// falls under (the operation is one the rule watches, a path of the rule covers it, no exclusion of the rule
-/// matches it). Shared by the inotify watcher and the simulator, so both judge a path the same way.
+/// matches it). Shared by the inotify watcher and the simulator, so both judge a path the same way. Globs are
+/// the api's (<see cref="FimGlob"/>: linear-time matching); a rule with a glob that does not compile (one the api
+/// did not check, from an older server) is left out whole and listed in <see cref="Skipped"/>, the others are used.
 /// </summary>
-public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
+public sealed class FimRuleMatcher
 {
+    public FimRuleMatcher(IReadOnlyList<FimRule> rules)
+    {
+        var paths = new List<WatchedPath>();
+        var skipped = new List<(FimRule, string)>();
+        foreach (var rule in rules.Where(r => r.Enabled))
+        {
+            if (Problem(rule) is { } problem)
+                skipped.Add((rule, problem));
+            else
+                paths.AddRange(rule.Paths.Select(p => Compile(rule, p) with { Spec = p.Path }));
+        }
+
+        Paths = paths;
+        Skipped = skipped;
+    }
+
     /// <summary>A rule's path, compiled: the directory to watch (and below it, when recursive) and which paths it covers.</summary>
-    public sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<Regex> Excluded)
+    public sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<FimGlob> Excluded)
     {
         /// <summary>The path as the rule gives it (a file, a directory or a glob).</summary>
         public string Spec { get; init; } = Root;
     }
 
-    public IReadOnlyList<WatchedPath> Paths { get; } = rules.Where(r => r.Enabled).SelectMany(r => r.Paths.Select(p => Compile(r, p) with { Spec = p.Path })).ToList();
+    public IReadOnlyList<WatchedPath> Paths { get; }
+
+    /// <summary>Enabled rules left out, and why (a glob of theirs does not compile).</summary>
+    public IReadOnlyList<(FimRule Rule, string Problem)> Skipped { get; }
+
+    private static string? Problem(FimRule rule)
+    {
+        foreach (var path in rule.Paths)
+        {
+            if (path?.Path is not { Length: > 0 } p || !p.StartsWith('/'))
+                return "a path is not absolute";
+            if (IsGlob(p) && !FimGlob.TryPath(p, out _, out var problem))
+                return $"path '{p}' {problem}";
+        }
+
+        foreach (var excluded in rule.Exclusions?.Paths ?? [])
+        {
+            if (excluded is null)
+                return "an excluded path is null";
+            if (!FimGlob.TryPath(excluded, out _, out var problem))
+                return $"excluded path '{excluded}' {problem}";
+        }
+
+        return null;
+    }
+
+    private static bool IsGlob(string path) => path.IndexOfAny(['*', '?', '[']) >= 0;
 
     /// <summary>
     /// An alert of <paramref name="rule"/> on <paramref name="path"/>, with no process known (the reason says why). This
@@ -50,12 +92,12 @@ public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
     private static WatchedPath Compile(FimRule rule, FimPath spec)
     {
         var path = spec.Path.Length > 1 ? spec.Path.TrimEnd('/') : spec.Path;
-        var excluded = (rule.Exclusions?.Paths ?? []).Select(Glob).ToList();
+        var excluded = (rule.Exclusions?.Paths ?? []).Select(FimGlob.Path).ToList();
         var wild = path.IndexOfAny(['*', '?', '[']);
         if (wild >= 0)
         {
             var root = path[..path.LastIndexOf('/', wild)];
-            var pattern = Glob(path);
+            var pattern = FimGlob.Path(path);
             var deeper = path[wild..].Contains('/') || path.Contains("**", StringComparison.Ordinal) || spec.Recursive == true;
             return new WatchedPath(rule, root.Length == 0 ? "/" : root, deeper, p => pattern.IsMatch(p) || (spec.Recursive == true && Under(p, pattern)), excluded);
         }
@@ -77,7 +119,7 @@ public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
     }
 
     /// <summary>A path below one the glob matches (a recursive glob rule covers what is inside the directories it names).</summary>
-    private static bool Under(string path, Regex pattern)
+    private static bool Under(string path, FimGlob pattern)
     {
         for (var cut = path.LastIndexOf('/'); cut > 0; cut = path.LastIndexOf('/', cut - 1))
         {
@@ -86,41 +128,5 @@ public sealed class FimRuleMatcher(IReadOnlyList<FimRule> rules)
         }
 
         return false;
-    }
-
-    /// <summary><c>*</c> within a name, <c>**</c> any depth, <c>?</c> one character, <c>[abc]</c> a class.</summary>
-    public static Regex Glob(string glob)
-    {
-        var regex = new StringBuilder("^");
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
-            {
-                var slash = i + 2 < glob.Length && glob[i + 2] == '/';
-                regex.Append(slash ? "(?:.*/)?" : ".*");
-                i += slash ? 2 : 1;
-            }
-            else if (c == '*')
-            {
-                regex.Append("[^/]*");
-            }
-            else if (c == '?')
-            {
-                regex.Append("[^/]");
-            }
-            else if (c == '[' && glob.IndexOf(']', i + 1) is var close && close > i + 1)
-            {
-                var set = glob[(i + 1)..close];
-                regex.Append('[').Append(set.StartsWith('!') ? "^" + Regex.Escape(set[1..]) : Regex.Escape(set)).Append(']');
-                i = close;
-            }
-            else
-            {
-                regex.Append(Regex.Escape(c.ToString()));
-            }
-        }
-
-        return new Regex(regex.Append('$').ToString(), RegexOptions.CultureInvariant);
     }
 }

@@ -59,6 +59,8 @@ public sealed class FimWatcher : IDisposable
         _time = time;
         _log = log;
         _rules = new FimRuleMatcher(rules);
+        foreach (var (rule, problem) in _rules.Skipped)
+            _log.LogWarning("FIM rule {RuleId} version {Version} is not watched: {Problem}", rule.Id, rule.Version, problem);
         // The append-only files' states first: once fanotify marks are in, opening them here would wait for a
         // permission that only the reader (not started yet) can give.
         foreach (var rule in _rules.Paths.Where(p => p.Rule.AllowAppend))

@@ -42,7 +42,7 @@ public sealed class FimAlertRow
 }
 
 public sealed record FimAlertFilter(
-    string? Hostname, string? AgentId, string? RuleId, string? PathPrefix, System.Text.RegularExpressions.Regex? PathGlob,
+    string? Hostname, string? AgentId, string? RuleId, string? PathPrefix, Platform.Contracts.FimGlob? PathGlob,
     string? Action, string? Effect, string? Severity, DateTimeOffset? Since, DateTimeOffset? Until);
 
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
@@ -176,15 +176,19 @@ public sealed class FimAlertStore(Database database)
             new { afterId, skip = scanRows - 1 }, cancellationToken: cancellationToken));
     }
 
+    /// <summary>How many (id, path) pairs a glob read takes a statement.</summary>
+    private const int GlobChunk = 2000;
+
     /// <summary>
     /// Up to <paramref name="limit"/> alerts after <paramref name="afterId"/> and up to <paramref name="end"/> (null: the
     /// last) that match. <see cref="AlertScan.ResumeAfter"/> is where the next page starts: after the page's last alert
-    /// when more matches are known, else <paramref name="end"/>.
+    /// when more matches are known, else <paramref name="end"/>. A glob, which SQL cannot do, is matched here on ids and
+    /// paths only (it may have to look at every alert in the range); the matching alerts are then read whole.
     /// </summary>
     public async Task<AlertScan> ScanAsync(FimAlertFilter filter, string? afterId, string? end, int limit, CancellationToken cancellationToken)
     {
-        var sql = $"""
-            select {ReadColumns} from fim_alert
+        string Sql(string columns) => $"""
+            select {columns} from fim_alert
             where alert_id > @afterId {(end is null ? "" : "and alert_id <= @end")}
               {FilterConditions}
             order by alert_id
@@ -192,23 +196,43 @@ public sealed class FimAlertStore(Database database)
             """;
         await using var db = await database.OpenAsync(cancellationToken);
         // One more than the page: it says whether the page ends the matches.
-        var result = new List<FimAlertRow>(limit + 1);
-        // Without a glob SQL does all the filtering in one query; with one, rows come in chunks and are matched here.
-        var chunk = filter.PathGlob is null ? limit + 1 : Math.Max(limit * 4, 500);
-        var from = afterId ?? "";
-        while (result.Count <= limit)
+        if (filter.PathGlob is not { } glob)
         {
-            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, Parameters(filter, from, end, chunk), cancellationToken: cancellationToken))).AsList();
-            result.AddRange(filter.PathGlob is null ? rows : rows.Where(r => filter.PathGlob.IsMatch(r.Path)));
-            if (rows.Count < chunk)
+            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(Sql(ReadColumns), Parameters(filter, afterId ?? "", end, limit + 1), cancellationToken: cancellationToken))).AsList();
+            var (page, resume, more) = Page(rows, limit, end, row => row.AlertId);
+            return new AlertScan(page, resume, more);
+        }
+
+        var matched = new List<string>(limit + 1);
+        var from = afterId ?? "";
+        while (matched.Count <= limit)
+        {
+            var rows = (await db.QueryAsync<(string AlertId, string Path)>(new CommandDefinition(Sql("alert_id, path"), Parameters(filter, from, end, GlobChunk), cancellationToken: cancellationToken))).AsList();
+            foreach (var (id, path) in rows)
+            {
+                if (matched.Count <= limit && glob.IsMatch(path))
+                    matched.Add(id);
+            }
+
+            if (rows.Count < GlobChunk)
                 break;
             from = rows[^1].AlertId;
         }
 
-        return result.Count > limit
-            ? new AlertScan(result.GetRange(0, limit), result[limit - 1].AlertId, More: true)
-            : new AlertScan(result, end, More: end is not null);
+        var (found, after, further) = Page(matched, limit, end, id => id);
+        if (found.Count == 0)
+            return new AlertScan([], after, further);
+        var ids = database.Provider == StorageProvider.Postgres ? "alert_id = any(@matched)" : "alert_id in @matched";
+        var alerts = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(
+            $"select {ReadColumns} from fim_alert where {ids} order by alert_id", new { matched = found.ToArray() }, cancellationToken: cancellationToken))).AsList();
+        return new AlertScan(alerts, after, further);
     }
+
+    /// <summary>At most <paramref name="limit"/> of up to limit + 1 matches, and where the next page starts.</summary>
+    private static (IReadOnlyList<T> Rows, string? ResumeAfter, bool More) Page<T>(List<T> matches, int limit, string? end, Func<T, string> id) =>
+        matches.Count > limit
+            ? (matches.GetRange(0, limit), id(matches[limit - 1]), true)
+            : (matches, end, end is not null);
 
     private const string FilterConditions = """
               and (@hostname is null or lower(hostname) = lower(@hostname))
@@ -222,7 +246,7 @@ public sealed class FimAlertStore(Database database)
               and (@until is null or last_seen < @until)
         """;
 
-    private static object Parameters(FimAlertFilter filter, string? afterId, string? end, int chunk) => new
+    private static object Parameters(FimAlertFilter filter, string afterId, string? end, int chunk) => new
     {
         afterId,
         end,
@@ -238,29 +262,13 @@ public sealed class FimAlertStore(Database database)
         chunk,
     };
 
-    /// <summary>Alerts in storage order after <paramref name="afterId"/>; filters that SQL cannot do (glob) are applied here.</summary>
-    public async Task<IReadOnlyList<FimAlertRow>> QueryAsync(FimAlertFilter filter, string? afterId, int take, CancellationToken cancellationToken)
+    /// <summary>An agent's alerts last seen in a window, in storage order after <paramref name="afterId"/>, through the agent's index.</summary>
+    public async Task<IReadOnlyList<FimAlertRow>> OfAgentAsync(string agentId, DateTimeOffset since, DateTimeOffset until, string? afterId, int take, CancellationToken cancellationToken)
     {
-        const string sql = $"""
-            select {ReadColumns} from fim_alert
-            where (@afterId is null or alert_id > @afterId)
-              {FilterConditions}
-            order by alert_id
-            limit @chunk
-            """;
         await using var db = await database.OpenAsync(cancellationToken);
-        var result = new List<FimAlertRow>();
-        var chunk = filter.PathGlob is null ? take : Math.Max(take * 4, 500);
-        while (result.Count < take)
-        {
-            var rows = (await db.QueryAsync<FimAlertRow>(new CommandDefinition(sql, Parameters(filter, afterId, null, chunk), cancellationToken: cancellationToken))).AsList();
-            result.AddRange(filter.PathGlob is null ? rows : rows.Where(r => filter.PathGlob.IsMatch(r.Path)));
-            if (rows.Count < chunk)
-                break;
-            afterId = rows[^1].AlertId;
-        }
-
-        return result.Count > take ? result.GetRange(0, take) : result;
+        return (await db.QueryAsync<FimAlertRow>(new CommandDefinition(
+            $"select {ReadColumns} from fim_alert where agent_id = @agentId and alert_id > @afterId and last_seen >= @since and last_seen < @until order by alert_id limit @take",
+            new { agentId, afterId = afterId ?? "", since, until, take }, cancellationToken: cancellationToken))).AsList();
     }
 
     /// <summary>What identifies the state of an agent's alerts last seen in a window: each one's id, count, last sighting and acknowledgement.</summary>

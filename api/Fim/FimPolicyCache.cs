@@ -1,6 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.RegularExpressions;
+using System.Text.Json;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -8,11 +9,14 @@ namespace Platform.Api.Fim;
 /// <summary>
 /// The enabled rules, compiled for scope matching, reloaded only when the policy generation moves (any
 /// rule change bumps it, on any API instance). Agents poll their policy often; this keeps a poll to two
-/// small queries and an in-memory match.
+/// small queries and an in-memory match. A stored rule that cannot be used (a glob that does not compile, a
+/// spec that does not read: written directly into the database, or by an older version) is left out of every
+/// policy with a warning, once; the other rules are served as usual.
 /// </summary>
-public sealed class FimPolicyCache(FimRuleStore store)
+public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> logger)
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
+    private readonly HashSet<(string RuleId, int Version)> _warned = [];
     private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>());
 
     /// <summary>The rules that apply to a host, by name, and an ETag that changes exactly when they do.</summary>
@@ -34,8 +38,23 @@ public sealed class FimPolicyCache(FimRuleStore store)
             if (_snapshot.Generation != generation)
             {
                 var (loadedGeneration, rows) = await store.SnapshotAsync(cancellationToken);
-                var all = rows.Select(RuleSpecs.ToContract).ToList();
-                _snapshot = new Snapshot(loadedGeneration, all.Where(r => r.Enabled).Select(CompiledRule.From).ToList(), all.ToDictionary(r => r.Id, StringComparer.Ordinal));
+                var compiled = new List<CompiledRule>();
+                var all = new Dictionary<string, FimRule>(StringComparer.Ordinal);
+                foreach (var row in rows)
+                {
+                    if (Usable(row, out var rule, out var problem))
+                    {
+                        all[rule.Id] = rule;
+                        if (rule.Enabled)
+                            compiled.Add(CompiledRule.From(rule));
+                    }
+                    else if (_warned.Add((row.RuleId, row.Version)))
+                    {
+                        logger.LogWarning("FIM rule {RuleId} version {Version} is left out of every policy: {Problem}", row.RuleId, row.Version, problem);
+                    }
+                }
+
+                _snapshot = new Snapshot(loadedGeneration, compiled, all);
             }
 
             return _snapshot;
@@ -61,22 +80,67 @@ public sealed class FimPolicyCache(FimRuleStore store)
         var snapshot = await CurrentAsync(cancellationToken);
         if (snapshot.All.TryGetValue(ruleId, out var rule) && rule.Version == version)
             return (rule.Name, rule.Severity);
-        if (await store.FindVersionAsync(ruleId, version, cancellationToken) is { } old)
-        {
-            var spec = RuleSpecs.FromJson(old.SpecJson);
+        if (await store.FindVersionAsync(ruleId, version, cancellationToken) is { } old && TryRead(old.SpecJson) is { Name: not null } spec)
             return (spec.Name, spec.Severity);
-        }
 
         return rule is not null ? (rule.Name, rule.Severity) : ("(unknown rule)", FimSeverity.Medium);
     }
 
+    /// <summary>The stored rule as the API gives it, when its spec reads and every glob of it compiles.</summary>
+    private static bool Usable(FimRuleRow row, [NotNullWhen(true)] out FimRule? rule, [NotNullWhen(false)] out string? problem)
+    {
+        rule = null;
+        if (TryRead(row.SpecJson) is not { Name: not null, Paths: not null, Operations: not null } spec)
+        {
+            problem = "its stored spec cannot be read";
+            return false;
+        }
+
+        rule = RuleSpecs.ToContract(row, spec);
+        foreach (var glob in rule.Scope.Hostnames ?? [])
+        {
+            string? why = null;
+            if (glob is null || !FimGlob.TryHostname(glob, out _, out why))
+            {
+                problem = $"scope.hostnames: {(glob is null ? "null" : Glob.Quote(glob))} {why}";
+                return false;
+            }
+        }
+
+        foreach (var (field, glob) in rule.Paths.Select(p => ("paths", p?.Path)).Concat((rule.Exclusions?.Paths ?? []).Select(p => ("exclusions.paths", (string?)p))))
+        {
+            string? why = null;
+            if (glob is null || !FimGlob.TryPath(glob, out _, out why))
+            {
+                problem = $"{field}: {(glob is null ? "null" : Glob.Quote(glob))} {why}";
+                return false;
+            }
+        }
+
+        problem = null;
+        return true;
+    }
+
+    private static FimRuleSpec? TryRead(string json)
+    {
+        try
+        {
+            return RuleSpecs.FromJson(json);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All);
 
-    private sealed record CompiledRule(FimRule Contract, IReadOnlyList<Regex> Hostnames, IReadOnlyDictionary<string, string> Labels)
+    private sealed record CompiledRule(FimRule Contract, IReadOnlyList<FimGlob> Hostnames, IReadOnlyDictionary<string, string> Labels)
     {
+        /// <summary>Of a rule <see cref="Usable"/> found fine.</summary>
         public static CompiledRule From(FimRule rule) => new(
             rule,
-            rule.Scope.Hostnames?.Select(Glob.HostnameRegex).ToList() ?? [],
+            rule.Scope.Hostnames?.Select(FimGlob.Hostname).ToList() ?? [],
             rule.Scope.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : new Dictionary<string, string>());
 
         /// <summary>An empty scope applies nowhere; otherwise host name (any glob) and labels (all) must match.</summary>

@@ -1,18 +1,24 @@
-using System.Text;
-using System.Text.RegularExpressions;
+using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 
 /// <summary>
-/// The glob language of FIM rules: <c>*</c> (any characters within a path segment), <c>**</c> (any
-/// depth, a whole segment), <c>?</c> (one character), <c>[abc]</c>/<c>[a-z]</c>/<c>[!a]</c> (a class).
-/// Host name globs use the same syntax, case-insensitively, where <c>*</c> may span dots.
+/// What the api asks of a glob beyond compiling it (<see cref="FimGlob"/>, shared with the agent): a path glob is
+/// absolute and made of real segments; a host name glob uses host name characters and fits a host name.
 /// </summary>
 public static class Glob
 {
+    /// <summary>openapi.yaml FimScope.hostnames items: a host name is at most 253 characters, and so is a glob for one.</summary>
+    public const int MaxHostnameGlobLength = 253;
+
+    /// <summary>openapi.yaml FimPath.path, FimExclusions.paths items and the pathGlob query.</summary>
+    public const int MaxPathLength = 4096;
+
     /// <summary>Why an absolute path glob is unusable, or null when it is fine.</summary>
     public static string? PathProblem(string path)
     {
+        if (path.Length > MaxPathLength)
+            return $"must be at most {MaxPathLength} characters";
         if (!path.StartsWith('/'))
             return "must be an absolute path (start with '/')";
         if (path.Contains('\0'))
@@ -29,74 +35,23 @@ public static class Glob
                 return "may use '**' only as a whole segment ('/a/**/b')";
         }
 
-        return ClassProblem(path);
+        return FimGlob.TryPath(path, out _, out var problem) ? null : problem;
     }
 
     /// <summary>Why a host name glob is unusable, or null.</summary>
-    public static string? HostnameProblem(string glob) =>
-        glob.Length == 0 || !Regex.IsMatch(glob, @"^[A-Za-z0-9.*?\[\]!-]+$")
-            ? "must be a host name glob (letters, digits, '.', '-', '*', '?', '[...]')"
-            : ClassProblem(glob);
-
-    public static Regex HostnameRegex(string glob) =>
-        new("^" + Translate(glob, anyChars: ".*", oneChar: ".") + "$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled);
-
-    public static Regex PathRegex(string glob) =>
-        new("^" + Translate(glob.Replace("/**/", "/\u0001/", StringComparison.Ordinal), anyChars: "[^/]*", oneChar: "[^/]")
-            .Replace("/\u0001/", "/(?:.*/)?", StringComparison.Ordinal) + "$", RegexOptions.CultureInvariant);
-
-    private static string? ClassProblem(string glob)
+    public static string? HostnameProblem(string glob)
     {
-        var open = false;
-        foreach (var c in glob)
-        {
-            if (c == '[')
-            {
-                if (open)
-                    return "has '[' inside a '[...]' class";
-                open = true;
-            }
-            else if (c == ']')
-            {
-                if (!open)
-                    return "has ']' without '['";
-                open = false;
-            }
-        }
-
-        return open ? "has '[' without ']'" : null;
+        if (glob.Length > MaxHostnameGlobLength)
+            return $"must be at most {MaxHostnameGlobLength} characters";
+        if (glob.Length == 0 || !glob.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '*' or '?' or '[' or ']' or '!' or '-'))
+            return "must be a host name glob (letters, digits, '.', '-', '*', '?', '[...]')";
+        return FimGlob.TryHostname(glob, out _, out var problem) ? null : problem;
     }
 
-    private static string Translate(string glob, string anyChars, string oneChar)
-    {
-        var regex = new StringBuilder();
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            switch (c)
-            {
-                case '*' when i + 1 < glob.Length && glob[i + 1] == '*':
-                    regex.Append(".*");
-                    i++;
-                    break;
-                case '*':
-                    regex.Append(anyChars);
-                    break;
-                case '?':
-                    regex.Append(oneChar);
-                    break;
-                case '[':
-                    var end = glob.IndexOf(']', i + 1);
-                    var body = glob[(i + 1)..end];
-                    regex.Append('[').Append(body.StartsWith('!') ? "^" + Regex.Escape(body[1..]) : Regex.Escape(body)).Append(']');
-                    i = end;
-                    break;
-                default:
-                    regex.Append(Regex.Escape(c.ToString()));
-                    break;
-            }
-        }
+    /// <summary>A glob as a message quotes it: long ones cut (a refused 70,000-character glob is not echoed whole).</summary>
+    public static string Quote(string glob) => glob.Length <= 80 ? $"'{glob}'" : $"'{glob[..80]}...' ({glob.Length} characters)";
 
-        return regex.ToString();
-    }
+    /// <summary>A path glob that <see cref="PathProblem"/> found fine, compiled; else a 400 naming <paramref name="field"/>.</summary>
+    public static FimGlob PathOrBadRequest(string glob, string field) =>
+        PathProblem(glob) is { } problem ? throw new BadHttpRequestException($"Query parameter '{field}' {problem}.") : FimGlob.Path(glob);
 }

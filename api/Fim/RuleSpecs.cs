@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -12,11 +13,23 @@ namespace Platform.Api.Fim;
 /// </summary>
 public static class RuleSpecs
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    /// <summary>
+    /// Complete and read-only from the start: metadata may be asked of it (GetTypeInfo) before anything was
+    /// serialised with it. Without a resolver that failed in a type initializer, which failed the feature (FIM
+    /// alert pushes) for the life of the process.
+    /// </summary>
+    public static readonly JsonSerializerOptions Json = ReadOnly(new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false) },
-    };
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    });
+
+    private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly();
+        return options;
+    }
 
     public static FimRuleSpec Canonical(FimRuleSpec spec)
     {
@@ -61,9 +74,11 @@ public static class RuleSpecs
     }
 
     /// <summary>The API representation of a stored rule.</summary>
-    public static FimRule ToContract(FimRuleRow row)
+    public static FimRule ToContract(FimRuleRow row) => ToContract(row, FromJson(row.SpecJson));
+
+    /// <summary>The API representation of a stored rule whose spec is already read.</summary>
+    public static FimRule ToContract(FimRuleRow row, FimRuleSpec spec)
     {
-        var spec = FromJson(row.SpecJson);
         return new FimRule
         {
             Id = row.RuleId,

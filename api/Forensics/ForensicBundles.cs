@@ -259,12 +259,11 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     /// <summary>The host's FIM alerts last seen in the window (a container's: those raised in it), oldest first.</summary>
     private async Task<List<FimAlert>> AlertsAsync(BundleScope scope, CancellationToken cancellationToken)
     {
-        var filter = new FimAlertFilter(null, scope.Agent.AgentId, null, null, null, null, null, null, scope.From, scope.UntilExclusive);
         var result = new List<FimAlert>();
         string? after = null;
         while (true)
         {
-            var rows = await alerts.QueryAsync(filter, after, 1000, cancellationToken);
+            var rows = await alerts.OfAgentAsync(scope.Agent.AgentId, scope.From, scope.UntilExclusive, after, 1000, cancellationToken);
             result.AddRange(rows.Select(FimAlertEndpoints.ToContract).Where(a => scope.ContainerId is null || a.Container?.Id == scope.ContainerId));
             if (rows.Count < 1000)
                 return result;

@@ -57,7 +57,8 @@ public sealed class DetectionSettings(DetectionOptions options)
 {
     public DetectionOptions Options { get; } = options;
     // One compiled alternation, not a regex a glob: a quarter of flight data is file reads, each checked here.
-    private readonly Regex _sensitive = new(string.Join("|", options.SensitivePaths.Select(g => $"(?:{Fim.Glob.PathRegex(g)})")), RegexOptions.CultureInvariant | RegexOptions.Compiled);
+    // Matched against paths agents report: a linear matcher (FimGlob), whatever the path.
+    private readonly Platform.Contracts.FimGlob _sensitive = Platform.Contracts.FimGlob.AnyPath(options.SensitivePaths);
     private readonly HashSet<string> _servers = new(options.ServerProcesses, StringComparer.Ordinal);
     private readonly HashSet<string> _shells = new(options.Shells, StringComparer.Ordinal);
     private readonly HashSet<string> _downloaders = new(options.DownloadTools, StringComparer.Ordinal);

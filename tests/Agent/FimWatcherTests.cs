@@ -173,7 +173,7 @@ public sealed class FimWatcherTests : IDisposable
     [InlineData("/etc/ssh/ssh_host_*_key", "/etc/ssh/ssh_host_rsa_key", true)]
     [InlineData("/var/log/app?.log", "/var/log/app1.log", true)]
     [InlineData("/var/log/app[0-9].log", "/var/log/appx.log", false)]
-    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimRuleMatcher.Glob(glob).IsMatch(path));
+    public void Globs_match_as_documented(string glob, string path, bool matches) => Assert.Equal(matches, FimGlob.Path(glob).IsMatch(path));
 
     [Fact]
     public async Task The_agents_own_reads_of_a_file_are_not_alerts_and_other_reads_are()
@@ -260,6 +260,23 @@ public sealed class FimWatcherTests : IDisposable
             await shell.WaitForExitAsync();
             return shell.ExitCode;
         }
+    }
+
+    [Fact]
+    public async Task A_rule_whose_glob_cannot_compile_is_left_out_and_the_other_rules_are_watched()
+    {
+        // One the api would refuse now, from an older server: it must not stop the watcher for every rule.
+        var broken = Rule("broken", [new FimPath { Path = _root + "/[z-a]*.cfg" }], [FimOperation.Write]);
+        broken.Exclusions = new FimExclusions { Paths = [_root + "/[]"] };
+        var good = Rule("good", [new FimPath { Path = _root + "/*.cfg" }], [FimOperation.Write]);
+        Watch(broken, good);
+
+        var cfg = Path.Combine(_root, "a.cfg");
+        await File.WriteAllTextAsync(cfg, "x");
+        var alert = await Seen(cfg, FimOperation.Write);
+
+        Assert.Equal(good.Id, alert.RuleId);
+        Assert.All(_alerts, a => Assert.Equal(good.Id, a.RuleId));
     }
 
     [Fact]

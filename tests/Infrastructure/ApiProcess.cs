@@ -27,7 +27,8 @@ public sealed class ApiProcess : IAsyncDisposable
     /// <summary>Where it listens (the same after a restart on the same data directory).</summary>
     public string SocketPath => _socket;
 
-    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret, string configuration = "Release")
+    /// <param name="environment">More settings, as environment variables (e.g. <c>Platform__Storage__Provider</c>).</param>
+    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string>? environment = null)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
@@ -52,6 +53,8 @@ public sealed class ApiProcess : IAsyncDisposable
                 ["Logging__LogLevel__Default"] = "Warning",
             },
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("api: " + e.Data); };
