@@ -524,8 +524,6 @@ public sealed class FuzzCases
         public string? ContentType;
         public string? ContentEncoding;
 
-        public FuzzOperation Op => op;
-
         public Draft Auth(string? authorization)
         {
             Headers.RemoveAll(h => h.Key == "Authorization");

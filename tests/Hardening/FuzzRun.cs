@@ -61,6 +61,7 @@ public sealed class FuzzRun : IAsyncDisposable
     private readonly ConcurrentDictionary<(FuzzRequest, string), Failure> _failures = new(); // the same request failing in both passes counts once
     private readonly List<string> _crashes = [];
     private readonly SemaphoreSlim _restart = new(1, 1);
+    private readonly ConcurrentDictionary<FuzzRequest, byte> _inFlight = new(ReferenceEqualityComparer.Instance);
     private ApiProcess? _api;
     private HttpClient? _http;
     private WebhookReceiver? _receiver;
@@ -283,6 +284,7 @@ public sealed class FuzzRun : IAsyncDisposable
 
         var api = _api!;
         using var timeout = new CancellationTokenSource(RequestTimeout);
+        _inFlight[request] = 0;
         try
         {
             using var response = await _http!.SendAsync(message, timeout.Token);
@@ -301,8 +303,13 @@ public sealed class FuzzRun : IAsyncDisposable
         catch (HttpRequestException ex)
         {
             _failures.TryAdd((request, "connection"), new Failure(request.Operation, request.Kind, "connection failed: " + ex.Message, 0, ""));
-            await RestartIfDeadAsync(api, $"{request.Operation} {request.Kind} in flight");
+            var inFlight = string.Join(", ", _inFlight.Keys.Select(r => $"{r.Operation} {r.Kind}").Order());
+            await RestartIfDeadAsync(api, "in flight: " + inFlight);
             return (0, "");
+        }
+        finally
+        {
+            _inFlight.TryRemove(request, out _);
         }
     }
 
