@@ -15,7 +15,7 @@ public abstract class FimColdStartTests : IAsyncLifetime
     private ApiProcess? _api;
 
     /// <summary>The storage settings, as environment variables; null: this provider cannot run here (skipped).</summary>
-    protected abstract IReadOnlyDictionary<string, string>? Storage();
+    protected abstract IReadOnlyDictionary<string, string?>? Storage();
 
     public async Task InitializeAsync()
     {
@@ -62,12 +62,12 @@ public abstract class FimColdStartTests : IAsyncLifetime
 
 public sealed class FimColdStartTestsOnSqlite : FimColdStartTests
 {
-    protected override IReadOnlyDictionary<string, string>? Storage() => new Dictionary<string, string>();
+    protected override IReadOnlyDictionary<string, string?>? Storage() => new Dictionary<string, string?>();
 }
 
 public sealed class FimColdStartTestsOnPostgres : FimColdStartTests
 {
-    protected override IReadOnlyDictionary<string, string>? Storage()
+    protected override IReadOnlyDictionary<string, string?>? Storage()
     {
         if (PostgresCluster.Problem is { } problem)
         {
@@ -77,7 +77,7 @@ public sealed class FimColdStartTestsOnPostgres : FimColdStartTests
             return null;
         }
 
-        return new Dictionary<string, string>
+        return new Dictionary<string, string?>
         {
             ["Platform__Storage__Provider"] = "Postgres",
             ["Platform__Storage__ConnectionString"] = PostgresCluster.CreateDatabase(),

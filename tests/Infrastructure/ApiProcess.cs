@@ -27,8 +27,24 @@ public sealed class ApiProcess : IAsyncDisposable
     /// <summary>Where it listens (the same after a restart on the same data directory).</summary>
     public string SocketPath => _socket;
 
-    /// <param name="environment">More settings, as environment variables (e.g. <c>Platform__Storage__Provider</c>).</param>
-    public static async Task<ApiProcess> StartAsync(string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Whether the process has ended (crashed or stopped), and its exit code then.</summary>
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>The process's resident memory now (VmRSS), in KiB; 0 once it has exited.</summary>
+    public long ResidentKilobytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return line is null ? 0 : long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+    }
+
+    /// <param name="settings">More configuration (environment variables: <c>Platform__Storage__Provider</c> and so on); they override the defaults here.</param>
+    /// <param name="log">Receives the process's stdout and stderr as raw bytes (nothing decoded, split or dropped), instead of the test's stderr.</param>
+    public static async Task<ApiProcess> StartAsync(
+        string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string?>? settings = null, ApiLog? log = null)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
@@ -53,13 +69,22 @@ public sealed class ApiProcess : IAsyncDisposable
                 ["Logging__LogLevel__Default"] = "Warning",
             },
         };
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
             start.Environment[name] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("api: " + e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        if (log is null)
+        {
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("api: " + e.Data); };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+        else
+        {
+            log.Follow(process.StandardOutput.BaseStream);
+            log.Follow(process.StandardError.BaseStream);
+        }
+
         var api = new ApiProcess(process, socket);
 
         // Ready when it answers its readiness probe (it migrates and binds the socket first).
@@ -137,5 +162,46 @@ public sealed class ApiProcess : IAsyncDisposable
 
         _process.Dispose();
         File.Delete(_socket);
+    }
+}
+
+/// <summary>
+/// What started apis wrote to stdout and stderr, byte for byte (nothing decoded, split or dropped). Each stream is
+/// kept apart, so lines of one are never cut by chunks of another.
+/// </summary>
+public sealed class ApiLog
+{
+    private readonly List<(MemoryStream Bytes, Task Reader)> _streams = [];
+
+    internal void Follow(Stream output)
+    {
+        var bytes = new MemoryStream();
+        var reader = Task.Run(async () =>
+        {
+            var buffer = new byte[16 * 1024];
+            int read;
+            while ((read = await output.ReadAsync(buffer)) > 0)
+            {
+                lock (bytes)
+                    bytes.Write(buffer, 0, read);
+            }
+        });
+        lock (_streams)
+            _streams.Add((bytes, reader));
+    }
+
+    /// <summary>Each stream's bytes so far, in the order they were started; <paramref name="drain"/> waits for the pipes of exited processes to close first.</summary>
+    public async Task<IReadOnlyList<byte[]>> ReadAsync(bool drain = false)
+    {
+        List<(MemoryStream Bytes, Task Reader)> streams;
+        lock (_streams)
+            streams = [.. _streams];
+        if (drain)
+            await Task.WhenAll(streams.Select(s => s.Reader));
+        return streams.Select(s =>
+        {
+            lock (s.Bytes)
+                return s.Bytes.ToArray();
+        }).ToList();
     }
 }
