@@ -63,7 +63,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -125,8 +125,8 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
-        var rows = await alerts.QueryAsync(filter, Cursor.Decode(cursor), limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.AlertId);
+        var rows = await alerts.QueryAsync(filter, cursors.TryDecode(CursorLists.FimAlerts, cursor, out var after) ? after : null, limit + 1, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.FimAlerts, row => row.AlertId);
         return TypedResults.Ok(new FimAlertPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 

@@ -48,6 +48,12 @@ public static class ProblemHandling
                 break;
             case null:
                 break;
+            case InvalidCursorException invalidCursor:
+                problem.Type = InvalidCursorException.ProblemType;
+                problem.Title = TitleFor(invalidCursor.StatusCode);
+                problem.Detail = invalidCursor.Message;
+                problem.Extensions["errors"] = new Dictionary<string, string[]> { ["cursor"] = [invalidCursor.Message] };
+                break;
             case BadHttpRequestException bad:
                 problem.Title = TitleFor(bad.StatusCode);
                 problem.Detail = DescribeBadRequest(bad);
