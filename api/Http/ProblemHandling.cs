@@ -27,7 +27,24 @@ public static class ProblemHandling
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(ProblemForEmptyErrorAsync);
         return app;
+    }
+
+    /// <summary>
+    /// An error answered with an empty body of another type becomes a problem too: a file result's 416 (a Range
+    /// beyond the end of a bundle) is application/zip with no body, which status code pages leave alone.
+    /// </summary>
+    private static async Task ProblemForEmptyErrorAsync(HttpContext http, RequestDelegate next)
+    {
+        await next(http);
+        var response = http.Response;
+        if (response.HasStarted || response.StatusCode < 400 || response.ContentLength is not 0)
+            return;
+        response.ContentLength = null;
+        response.ContentType = null;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = { Status = response.StatusCode } });
     }
 
     private static void Customize(ProblemDetailsContext context)
@@ -89,6 +106,7 @@ public static class ProblemHandling
         StatusCodes.Status405MethodNotAllowed => "Method not allowed.",
         StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
         StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
+        StatusCodes.Status416RangeNotSatisfiable => "The range is outside the bundle.",
         _ when status >= 500 => "An unexpected error occurred.",
         _ => "The request is invalid.",
     };
@@ -99,6 +117,7 @@ public static class ProblemHandling
         StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not accept {http.Request.Method}. See /openapi.yaml.",
         StatusCodes.Status413PayloadTooLarge => $"Request bodies may be at most {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.",
         StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+        StatusCodes.Status416RangeNotSatisfiable => $"The bundle's length is in Content-Range ({http.Response.Headers.ContentRange}); ask for a range that starts before it.",
         _ => null,
     };
 
