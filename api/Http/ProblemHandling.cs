@@ -19,6 +19,8 @@ public static class ProblemHandling
         services.AddExceptionHandler(options =>
         {
             options.StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            // A client's mistake is not an unhandled error: no error-level entry, no stack trace (logged at debug in Customize).
+            options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
         });
         return services;
     }
@@ -66,6 +68,7 @@ public static class ProblemHandling
             case null:
                 break;
             case InvalidCursorException invalidCursor:
+                LogClientError(context.HttpContext, invalidCursor.StatusCode, invalidCursor.Message);
                 problem.Type = InvalidCursorException.ProblemType;
                 problem.Title = TitleFor(invalidCursor.StatusCode);
                 problem.Detail = invalidCursor.Message;
@@ -74,6 +77,7 @@ public static class ProblemHandling
             case BadHttpRequestException bad:
                 problem.Title = TitleFor(bad.StatusCode);
                 problem.Detail = DescribeBadRequest(bad);
+                LogClientError(context.HttpContext, bad.StatusCode, problem.Detail);
                 if (bad.InnerException is JsonException { Path: { } path } json)
                     problem.Extensions["errors"] = new Dictionary<string, string[]> { [FieldName(path)] = [FieldMessage(json)] };
                 break;
@@ -86,6 +90,10 @@ public static class ProblemHandling
                 break;
         }
     }
+
+    private static void LogClientError(HttpContext http, int status, string detail) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProblemHandling).FullName!)
+            .LogDebug("Client error {Status}: {Detail}", status, RequestLogging.Escape(detail));
 
     /// <summary>"$.rules[0].operations[1]" becomes "rules[0].operations[1]", as validation errors name fields.</summary>
     private static string FieldName(string jsonPath) => jsonPath is "$" ? "body" : jsonPath.TrimStart('$', '.');
