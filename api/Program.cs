@@ -16,6 +16,7 @@ using Platform.Api.Webhooks;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.WebHost.UsePlatformRequestLimits(builder.Configuration);   // body size (413), from Platform:Limits
+builder.Logging.AddPlatformLogging();                              // one request line each; no URLs, secrets or stack traces of client errors
 ValidationFilter.UseJsonNames();                                   // field errors named as in the JSON
 
 builder.Services
@@ -40,6 +41,7 @@ builder.Services
 
 var app = builder.Build();
 
+app.UseRequestLog();                                    // method, route, status, duration, token id: one line a request
 app.UsePlatformProblems();
 app.UseRequestDecompression();                          // gzip/br/deflate bodies; the body limit applies after decompression
 app.UseAuthentication();

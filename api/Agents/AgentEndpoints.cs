@@ -88,7 +88,7 @@ public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
     }
 }
 
-public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time) : AgentsHandlersBase
+public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time, Cursors cursors) : AgentsHandlersBase
 {
     public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
@@ -125,8 +125,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
     {
-        var rows = await agents.ListAsync(Cursor.Decode(cursor), limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.AgentId);
+        var rows = await agents.ListAsync(cursors.TryDecode(CursorLists.Agents, cursor, out var after) ? after : null, limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.Agents, row => row.AgentId);
         return TypedResults.Ok(new AgentPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 

@@ -29,7 +29,7 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
     }
 }
 
-public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrollments, AuditLog audit, TimeProvider time) : EnrollmentHandlersBase
+public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrollments, AuditLog audit, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
 {
     public override async Task<IResult> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
     {
@@ -58,8 +58,8 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
 
     public override async Task<IResult> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
     {
-        var rows = await enrollments.ListAsync(Cursor.Decode(cursor), limit, includeRevoked, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.EnrollmentTokenId);
+        var rows = await enrollments.ListAsync(cursors.TryDecode(CursorLists.EnrollmentTokens, cursor, out var after) ? after : null, limit, includeRevoked, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.EnrollmentTokens, row => row.EnrollmentTokenId);
         return TypedResults.Ok(new EnrollmentTokenPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 

@@ -72,7 +72,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -134,7 +134,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
-        var after = Cursor.Decode(cursor);
+        var after = cursors.TryDecode(CursorLists.FimAlerts, cursor, out var key) ? key : null;
         var end = await alerts.ScanEndAsync(after, options.ListScanAlerts, cancellationToken);
         AlertScan scan;
         try
@@ -147,19 +147,19 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
             throw new BadHttpRequestException($"Query parameter 'pathGlob' took longer than {FimGlob.MatchTimeout.TotalMilliseconds} ms to match one path.");
         }
 
-        return TypedResults.Ok(new FimAlertPage { Items = scan.Rows.Select(ToContract).ToList(), NextCursor = scan.More ? Cursor.Encode(scan.ResumeAfter!) : null });
+        return TypedResults.Ok(new FimAlertPage { Items = scan.Rows.Select(ToContract).ToList(), NextCursor = scan.More ? cursors.Encode(CursorLists.FimAlerts, scan.ResumeAfter!) : null });
     }
 
     public override async Task<IResult> ExportFimAlerts(HttpContext http, ExportFormat? format, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
         var csv = format == ExportFormat.Csv;
-        var after = Cursor.Decode(cursor);
+        var after = cursors.TryDecode(CursorLists.FimAlertExport, cursor, out var key) ? key : null;
         // The export's share is known before the first byte, so the cursor of the rest can be a header.
         var end = await alerts.ScanEndAsync(after, options.ExportScanAlerts, cancellationToken);
         if (end is not null)
         {
-            var next = Cursor.Encode(end);
+            var next = cursors.Encode(CursorLists.FimAlertExport, end);
             http.Response.Headers["X-Next-Cursor"] = next;
             var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(http.Request.QueryString.Value);
             query["cursor"] = next;

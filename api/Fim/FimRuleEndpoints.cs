@@ -28,7 +28,7 @@ public static class FimFeature
             .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
 }
 
-public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer) : FimRulesHandlersBase
+public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer, Cursors cursors) : FimRulesHandlersBase
 {
     public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
     {
@@ -46,8 +46,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     public override async Task<IResult> ListFimRules(HttpContext http, int limit, string? cursor, string? complianceTag, CancellationToken cancellationToken)
     {
-        var rows = await rules.ListAsync(Cursor.Decode(cursor), limit, complianceTag, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.Name);
+        var rows = await rules.ListAsync(cursors.TryDecode(CursorLists.FimRules, cursor, out var after) ? after : null, limit, complianceTag, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.FimRules, row => row.Name);
         return TypedResults.Ok(new FimRulePage { Items = items.Select(RuleSpecs.ToContract).ToList(), NextCursor = next });
     }
 
@@ -93,7 +93,7 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     public override async Task<IResult> ListFimRuleVersions(HttpContext http, int limit, string? cursor, string ruleId, CancellationToken cancellationToken)
     {
-        var before = Cursor.Decode(cursor) is { } key ? int.Parse(key, CultureInfo.InvariantCulture) : (int?)null;
+        var before = cursors.TryDecode(CursorLists.FimRuleVersions, cursor, out var version) ? version : (int?)null;
         // One row more than the page: it says there is a next page and is the base of the last item's diff.
         var rows = await rules.ListVersionsAsync(ruleId, before, limit + 1, cancellationToken);
         if (rows.Count == 0 && before is null)
@@ -107,7 +107,7 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
             Rule = RuleSpecs.FromJson(row.SpecJson),
             Changes = RuleSpecs.Diff(i + 1 < rows.Count ? rows[i + 1].SpecJson : null, row.SpecJson),
         }).ToList();
-        var next = rows.Count > limit ? Cursor.Encode(items[^1].Version.ToString(CultureInfo.InvariantCulture)) : null;
+        var next = rows.Count > limit ? cursors.Encode(CursorLists.FimRuleVersions, items[^1].Version) : null;
         return TypedResults.Ok(new FimRuleVersionPage { Items = items, NextCursor = next });
     }
 

@@ -19,6 +19,8 @@ public static class ProblemHandling
         services.AddExceptionHandler(options =>
         {
             options.StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
+            // A client's mistake is not an unhandled error: no error-level entry, no stack trace (logged at debug in Customize).
+            options.SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException;
         });
         return services;
     }
@@ -27,7 +29,24 @@ public static class ProblemHandling
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(ProblemForEmptyErrorAsync);
         return app;
+    }
+
+    /// <summary>
+    /// An error answered with an empty body of another type becomes a problem too: a file result's 416 (a Range
+    /// beyond the end of a bundle) is application/zip with no body, which status code pages leave alone.
+    /// </summary>
+    private static async Task ProblemForEmptyErrorAsync(HttpContext http, RequestDelegate next)
+    {
+        await next(http);
+        var response = http.Response;
+        if (response.HasStarted || response.StatusCode < 400 || response.ContentLength is not 0)
+            return;
+        response.ContentLength = null;
+        response.ContentType = null;
+        var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
+        await problems.WriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = { Status = response.StatusCode } });
     }
 
     private static void Customize(ProblemDetailsContext context)
@@ -48,9 +67,17 @@ public static class ProblemHandling
                 break;
             case null:
                 break;
+            case InvalidCursorException invalidCursor:
+                LogClientError(context.HttpContext, invalidCursor.StatusCode, invalidCursor.Message);
+                problem.Type = InvalidCursorException.ProblemType;
+                problem.Title = TitleFor(invalidCursor.StatusCode);
+                problem.Detail = invalidCursor.Message;
+                problem.Extensions["errors"] = new Dictionary<string, string[]> { ["cursor"] = [invalidCursor.Message] };
+                break;
             case BadHttpRequestException bad:
                 problem.Title = TitleFor(bad.StatusCode);
                 problem.Detail = DescribeBadRequest(bad);
+                LogClientError(context.HttpContext, bad.StatusCode, problem.Detail);
                 if (bad.InnerException is JsonException { Path: { } path } json)
                     problem.Extensions["errors"] = new Dictionary<string, string[]> { [FieldName(path)] = [FieldMessage(json)] };
                 break;
@@ -63,6 +90,10 @@ public static class ProblemHandling
                 break;
         }
     }
+
+    private static void LogClientError(HttpContext http, int status, string detail) =>
+        http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProblemHandling).FullName!)
+            .LogDebug("Client error {Status}: {Detail}", status, RequestLogging.Escape(detail));
 
     /// <summary>"$.rules[0].operations[1]" becomes "rules[0].operations[1]", as validation errors name fields.</summary>
     private static string FieldName(string jsonPath) => jsonPath is "$" ? "body" : jsonPath.TrimStart('$', '.');
@@ -83,6 +114,7 @@ public static class ProblemHandling
         StatusCodes.Status405MethodNotAllowed => "Method not allowed.",
         StatusCodes.Status413PayloadTooLarge => "The request body is too large.",
         StatusCodes.Status415UnsupportedMediaType => "Unsupported media type.",
+        StatusCodes.Status416RangeNotSatisfiable => "The range is outside the bundle.",
         _ when status >= 500 => "An unexpected error occurred.",
         _ => "The request is invalid.",
     };
@@ -93,6 +125,7 @@ public static class ProblemHandling
         StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not accept {http.Request.Method}. See /openapi.yaml.",
         StatusCodes.Status413PayloadTooLarge => $"Request bodies may be at most {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.",
         StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+        StatusCodes.Status416RangeNotSatisfiable => $"The bundle's length is in Content-Range ({http.Response.Headers.ContentRange}); ask for a range that starts before it.",
         _ => null,
     };
 

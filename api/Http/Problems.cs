@@ -31,6 +31,7 @@ public static class Problems
         412 => "precondition-failed",
         413 => "payload-too-large",
         415 => "unsupported-media-type",
+        416 => "range-not-satisfiable",
         429 => "too-many-requests",
         503 => "unavailable",
         _ when status >= 500 => "internal",

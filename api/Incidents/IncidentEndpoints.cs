@@ -30,7 +30,7 @@ public static class IncidentsFeature
             .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
 }
 
-public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry) : IncidentsHandlersBase
+public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, Cursors cursors) : IncidentsHandlersBase
 {
     public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
@@ -38,20 +38,17 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
     {
         if (since > until)
             return Problems.Validation("since", "'since' must not be after 'until'.");
-        var after = Cursor.Decode(cursor) is { } key
-            ? long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var position) ? position
-                : throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' or 'resumeCursor' unchanged.")
-            : 0;
+        var after = cursors.TryDecode(CursorLists.Incidents, cursor, out var position) ? position : 0;
         var query = new IncidentQuery(status?.ToList(), category?.ToList(), severity?.ToList(), agentId, hostname, containerId, since?.ToUniversalTime(), until?.ToUniversalTime(), updatedAfter?.ToUniversalTime());
         var (rows, last) = await store.ListAsync(query, after, limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.ChangeSeq.ToString(CultureInfo.InvariantCulture));
+        var (items, next) = cursors.Page(rows, limit, CursorLists.Incidents, row => row.ChangeSeq);
         // Where a poller goes on from: the last incident returned, or (nothing more now) every change looked at.
         var resume = next is not null ? items[^1].ChangeSeq : Math.Max(after, last);
         return TypedResults.Ok(new IncidentPage
         {
             Items = items.Select(ToContract).ToList(),
             NextCursor = next,
-            ResumeCursor = Cursor.Encode(resume.ToString(CultureInfo.InvariantCulture)),
+            ResumeCursor = cursors.Encode(CursorLists.Incidents, resume),
         });
     }
 
@@ -96,10 +93,11 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
 
     public override async Task<IResult> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
+        var after = cursors.TryDecode(CursorLists.IncidentNotes, cursor, out var noteId) ? noteId : null;
         if (await store.FindAsync(incidentId, cancellationToken) is null)
             return NotFound(incidentId);
-        var rows = await store.NotesAsync(incidentId, Cursor.Decode(cursor), limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, n => n.NoteId);
+        var rows = await store.NotesAsync(incidentId, after, limit + 1, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.IncidentNotes, n => n.NoteId);
         return TypedResults.Ok(new IncidentNotePage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
@@ -111,19 +109,12 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
 
     public override async Task<IResult> ListIncidentFindings(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
+        (DateTimeOffset, string)? after = cursors.TryDecode(CursorLists.IncidentFindings, cursor, out var key) ? key : null;
         if (await store.FindAsync(incidentId, cancellationToken) is null)
             return NotFound(incidentId);
-        (DateTimeOffset, string)? after = null;
-        if (Cursor.Decode(cursor) is { } key)
-        {
-            var parts = key.Split('|');
-            if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks))
-                throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' unchanged.");
-            after = (new DateTimeOffset(ticks, TimeSpan.Zero), parts[1]);
-        }
 
         var rows = await store.FindingsAsync(incidentId, after, limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, f => $"{f.Time.UtcTicks.ToString(CultureInfo.InvariantCulture)}|{f.FindingId}");
+        var (items, next) = cursors.Page(rows, limit, CursorLists.IncidentFindings, f => (f.Time, f.FindingId));
         return TypedResults.Ok(new IncidentFindingPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 

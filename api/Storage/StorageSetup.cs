@@ -12,6 +12,8 @@ public static class StorageSetup
         services.AddSingleton<Database>();
         services.AddSingleton<Migrator>();
         services.AddSingleton<FirstAdminToken>();
+        services.AddSingleton<ServerSecrets>();
+        services.AddSingleton<Http.Cursors>();
         services.AddHostedService<SqliteCheckpointer>();
         services.AddSingleton(TimeProvider.System);
         return services;
@@ -21,6 +23,7 @@ public static class StorageSetup
     public static async Task PrepareStorageAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
     {
         await services.GetRequiredService<Migrator>().MigrateAsync(cancellationToken);
+        await services.GetRequiredService<ServerSecrets>().EnsureAsync(cancellationToken);
         await services.GetRequiredService<FirstAdminToken>().EnsureAsync(cancellationToken);
     }
 }

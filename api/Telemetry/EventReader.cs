@@ -18,16 +18,6 @@ public readonly record struct EventPosition(long Ticks, string SegmentId, int In
     }
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Ticks}:{SegmentId}:{Index}");
-
-    public static EventPosition? Parse(string? text)
-    {
-        var parts = text?.Split(':');
-        return parts is { Length: 3 }
-            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
-            && int.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
-            ? new EventPosition(ticks, parts[1], index)
-            : null;
-    }
 }
 
 /// <summary>An event read back, with its position; its JSON and timeline line are as stored.</summary>

@@ -28,7 +28,7 @@ public static class TelemetryFeature
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -73,12 +73,12 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
 
     public override async Task<IResult> ListTelemetryGaps(HttpContext http, int limit, string? cursor, string agentId, CancellationToken cancellationToken)
     {
+        var after = cursors.TryDecode(CursorLists.TelemetryGaps, cursor, out var from) ? from : 0;
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own coverage gaps.", cancellationToken);
         if (agent is null)
             return refusal!;
-        var after = Cursor.Decode(cursor) is { } key ? long.Parse(key, CultureInfo.InvariantCulture) : 0;
         var gaps = await store.GapsAsync(agentId, after, limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(gaps, limit, gap => gap.From.ToString(CultureInfo.InvariantCulture));
+        var (items, next) = cursors.Page(gaps, limit, CursorLists.TelemetryGaps, gap => gap.From);
         return TypedResults.Ok(new TelemetryGapPage { Items = items.Select(g => ToContract(agentId, g)).ToList(), NextCursor = next });
     }
 
@@ -110,9 +110,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         var caller = http.Caller();
         if (caller.Role == Role.Agent && (agentId is null || !caller.MaySee(agentId)))
             return Problems.Forbidden("An agent may only read its own flight data: pass its own 'agentId'.");
-        var after = Cursor.Decode(cursor) is { } key
-            ? EventPosition.Parse(key) ?? throw new BadHttpRequestException("Query parameter 'cursor' is not a cursor this API issued; pass 'nextCursor' from the previous page unchanged.")
-            : (EventPosition?)null;
+        var after = cursors.TryDecode(CursorLists.TelemetryEvents, cursor, out var position) ? position : (EventPosition?)null;
 
         var rows = new List<StoredEvent>(limit + 1);
         var filter = new SegmentFilter(agentId, containerId, kind is { } k ? Segments.KindBit(k) : 0);
@@ -123,7 +121,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
                 break;
         }
 
-        var (items, next) = Cursor.Page(rows, limit, e => e.Position.ToString());
+        var (items, next) = cursors.Page(rows, limit, CursorLists.TelemetryEvents, e => e.Position);
         return TypedResults.Ok(new TelemetryEventPage { Items = items.Select(e => e.Event()).ToList(), NextCursor = next });
     }
 

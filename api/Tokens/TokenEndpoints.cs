@@ -29,7 +29,7 @@ public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
     }
 }
 
-public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time) : TokensHandlersBase
+public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time, Cursors cursors) : TokensHandlersBase
 {
     public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
     {
@@ -46,8 +46,8 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
     public override async Task<IResult> ListTokens(HttpContext http, int limit, string? cursor, Role? role, bool includeRevoked, CancellationToken cancellationToken)
     {
         var roleText = role is { } r ? SpecEnum.ToSpec(r) : null;
-        var rows = await tokens.ListAsync(Cursor.Decode(cursor), limit, roleText, includeRevoked, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, row => row.TokenId);
+        var rows = await tokens.ListAsync(cursors.TryDecode(CursorLists.Tokens, cursor, out var after) ? after : null, limit, roleText, includeRevoked, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.Tokens, row => row.TokenId);
         return TypedResults.Ok(new TokenPage { Items = items.Select(TokenIssuer.ToContract).ToList(), NextCursor = next });
     }
 

@@ -24,19 +24,64 @@ public sealed class OutboundAddresses(WebhookOptions options)
         IPNetwork.Parse("64:ff9b::/96"), IPNetwork.Parse("2001:db8::/32"),
     ];
 
+    /// <summary>
+    /// Prefixes whose packets leave through a translator or tunnel to wherever the embedding says; their IPv4
+    /// cannot be judged from here (local-use NAT64 places it per network, Teredo obfuscates the client's), so they
+    /// are refused whole unless allowed.
+    /// </summary>
+    private static readonly IPNetwork[] Tunnels = [IPNetwork.Parse("64:ff9b:1::/48"), IPNetwork.Parse("2001::/32")];
+
     /// <summary>Why the API may not send to <paramref name="address"/>, or null when it may.</summary>
     public string? Refusal(IPAddress address)
     {
-        if (address.IsIPv4MappedToIPv6)
-            address = address.MapToIPv4();
-        if (_allowed.Any(n => n.Contains(address)))
+        // Judged by the IPv4 address the packets actually reach when the IPv6 address embeds one.
+        var reached = EmbeddedIPv4(address) ?? address;
+        if (_allowed.Any(n => n.Contains(address) || n.Contains(reached)))
             return null;
-        foreach (var network in Internal)
+        foreach (var network in Tunnels)
         {
             if (network.Contains(address))
-                return $"{address} is an internal address ({network}): loopback, private, link-local (cloud metadata) and similar networks are refused";
+                return $"{address} is in {network} (local-use NAT64 or Teredo), which reaches IPv4 addresses that cannot be checked";
         }
 
+        foreach (var network in Internal)
+        {
+            if (network.Contains(reached))
+                return reached.Equals(address)
+                    ? $"{address} is an internal address ({network}): loopback, private, link-local (cloud metadata) and similar networks are refused"
+                    : $"{address} reaches {reached}, an internal address ({network}): loopback, private, link-local (cloud metadata) and similar networks are refused";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The IPv4 address an IPv6 one stands for: IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d),
+    /// IPv4-compatible (::a.b.c.d), 6to4 (2002:aabb:ccdd::/48) and well-known NAT64 (64:ff9b::a.b.c.d).
+    /// </summary>
+    public static IPAddress? EmbeddedIPv4(IPAddress address)
+    {
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+            return null;
+        Span<byte> b = stackalloc byte[16];
+        address.TryWriteBytes(b, out _);
+        var last = b[12..];
+        if (b[..10].IndexOfAnyExcept((byte)0) < 0)
+        {
+            // ::ffff:a.b.c.d, ::a.b.c.d (but not :: and ::1, which are judged as they are)
+            if (b[10] == 0xff && b[11] == 0xff)
+                return new IPAddress(last);
+            if (b[10] == 0 && b[11] == 0 && (last[0] | last[1]) != 0)
+                return new IPAddress(last);
+            return null;
+        }
+
+        if (b[..8].IndexOfAnyExcept((byte)0) < 0 && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0)
+            return new IPAddress(last);
+        if (b[0] == 0x20 && b[1] == 0x02)
+            return new IPAddress(b[2..6]);
+        if (b[..12].SequenceEqual((ReadOnlySpan<byte>)[0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]))
+            return new IPAddress(last);
         return null;
     }
 
@@ -47,10 +92,28 @@ public sealed class OutboundAddresses(WebhookOptions options)
             return "must be an absolute http or https URL";
         if (!string.IsNullOrEmpty(uri.UserInfo))
             return "must not carry credentials (user:password@)";
+        // Forms that name one host here and another to a resolver or a parser elsewhere.
+        if (uri.Host.EndsWith('.') || uri.IdnHost.EndsWith('.'))
+            return "must not end the host name with a dot";
+        foreach (var c in Authority(url))
+        {
+            if (c > 0x7f && char.IsDigit(c))
+                return "must write digits in the host as ASCII digits";
+        }
+
         if (uri.IsLoopback || uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || uri.Host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
             return Literal(uri) is { } loopback && Refusal(loopback) is null ? null : "must not point at this machine (loopback)";
         // Uri reads 2130706433, 0x7f000001 and 0177.0.0.1 as 127.0.0.1, and [::ffff:127.0.0.1] as what it is.
         return Literal(uri) is { } address && Refusal(address) is { } refusal ? $"must not point at an internal address: {refusal}" : null;
+    }
+
+    /// <summary>The authority as written, before Uri maps full-width digits and dots to ASCII ones.</summary>
+    private static ReadOnlySpan<char> Authority(string url)
+    {
+        var start = url.IndexOf("://", StringComparison.Ordinal) is var i and >= 0 ? i + 3 : 0;
+        var rest = url.AsSpan(start);
+        var end = rest.IndexOfAny('/', '?', '#');
+        return end < 0 ? rest : rest[..end];
     }
 
     private static IPAddress? Literal(Uri uri) =>

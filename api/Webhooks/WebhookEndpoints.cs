@@ -37,7 +37,7 @@ public sealed class WebhookSpecValidator : AbstractValidator<WebhookSpec>
     }
 }
 
-public sealed class WebhookEndpoints(Database database, WebhookStore store, AuditLog audit, TimeProvider time, WebhookDispatcher dispatcher) : WebhooksHandlersBase
+public sealed class WebhookEndpoints(Database database, WebhookStore store, AuditLog audit, TimeProvider time, WebhookDispatcher dispatcher, Cursors cursors) : WebhooksHandlersBase
 {
     public override async Task<IResult> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
     {
@@ -59,8 +59,8 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     public override async Task<IResult> ListWebhooks(HttpContext http, int limit, string? cursor, CancellationToken cancellationToken)
     {
-        var rows = await store.ListAsync(Cursor.Decode(cursor), limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, w => w.WebhookId);
+        var rows = await store.ListAsync(cursors.TryDecode(CursorLists.Webhooks, cursor, out var after) ? after : null, limit + 1, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.Webhooks, w => w.WebhookId);
         return TypedResults.Ok(new WebhookPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
@@ -117,10 +117,11 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     public override async Task<IResult> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
     {
+        var after = cursors.TryDecode(CursorLists.WebhookDeliveries, cursor, out var deliveryId) ? deliveryId : null;
         if (await store.FindAsync(webhookId, cancellationToken) is null)
             return NotFound(webhookId);
-        var rows = await store.DeliveriesAsync(webhookId, Cursor.Decode(cursor), limit + 1, cancellationToken);
-        var (items, next) = Cursor.Page(rows, limit, d => d.DeliveryId);
+        var rows = await store.DeliveriesAsync(webhookId, after, limit + 1, cancellationToken);
+        var (items, next) = cursors.Page(rows, limit, CursorLists.WebhookDeliveries, d => d.DeliveryId);
         return TypedResults.Ok(new WebhookDeliveryPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 

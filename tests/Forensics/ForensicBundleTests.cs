@@ -169,6 +169,9 @@ public abstract class ForensicBundleTests(PlatformApi api)
         Assert.Equal(HttpStatusCode.OK, stale.StatusCode);
         Assert.Equal(whole.Length, (await stale.Content.ReadAsByteArrayAsync()).Length);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, outside.StatusCode);
+        Assert.Equal(whole.Length, outside.Content.Headers.ContentRange!.Length);
+        var problem = await ProblemAssert.IsProblem(outside, 416);
+        Assert.Equal("https://platform.dev/problems/range-not-satisfiable", problem.GetProperty("type").GetString());
     }
 
     [SkippableFact]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Platform.Contracts;
 
@@ -21,6 +22,9 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
 
     /// <summary>The api's clock: tests move it instead of waiting.</summary>
     public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    /// <summary>What the api logged, as its console gets it (the same levels and filters).</summary>
+    public LogCapture Log { get; } = new();
 
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-test-").FullName;
 
@@ -48,6 +52,7 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
         foreach (var (key, value) in StorageSettings().Concat(Settings))
             builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        builder.ConfigureLogging(logging => logging.AddProvider(Log));
     }
 
     public HttpClient Http(string? secret = null)

@@ -164,6 +164,16 @@ public abstract class WebhookAddressTests(PlatformApi api)
     [InlineData("http://localhost:8080/hook")]
     [InlineData("http://192.168.1.10/hook")]
     [InlineData("http://[fd00:ec2::254]/hook")]
+    [InlineData("http://[64:ff9b:1::a9fe:a9fe]/hook")]
+    [InlineData("http://[64:ff9b::a9fe:a9fe]/hook")]
+    [InlineData("http://[2002:a9fe:a9fe::]/hook")]
+    [InlineData("http://[::127.0.0.1]/hook")]
+    [InlineData("http://[::ffff:0:a9fe:a9fe]/hook")]
+    [InlineData("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook")]
+    [InlineData("http://localhost./hook")]
+    [InlineData("http://metadata.google.internal./hook")]
+    [InlineData("http://\uFF11\uFF12\uFF17.0.0.1/hook")]
+    [InlineData("http://\u0661\u0662\u0667.0.0.1/hook")]
     [InlineData("ftp://example.com/hook")]
     [InlineData("https://user:pass@example.com/hook")]
     public async Task Internal_addresses_are_refused(string url)
@@ -186,6 +196,34 @@ public abstract class WebhookAddressTests(PlatformApi api)
         Assert.Contains("internal address", refused.Message);
         Assert.Null(addresses.Refusal(IPAddress.Parse("198.51.100.7")));
         Assert.NotNull(addresses.Refusal(IPAddress.Parse("::ffff:10.1.2.3")));
+    }
+
+    [SkippableTheory]
+    [InlineData("64:ff9b:1::a9fe:a9fe")]
+    [InlineData("64:ff9b::a9fe:a9fe")]
+    [InlineData("2002:a9fe:a9fe::")]
+    [InlineData("2002:7f00:1::1")]
+    [InlineData("::127.0.0.1")]
+    [InlineData("::ffff:0:a9fe:a9fe")]
+    [InlineData("::ffff:169.254.169.254")]
+    [InlineData("2001:0:4136:e378:8000:63bf:3fff:fdd2")]
+    public async Task IPv6_forms_embedding_an_internal_IPv4_are_refused_when_connecting(string literal)
+    {
+        // As a name resolving to it would be: the connection is refused before a socket is opened.
+        var addresses = new OutboundAddresses(new WebhookOptions());
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(async () =>
+            await addresses.ConnectAsync(new DnsEndPoint($"[{literal}]", 80), CancellationToken.None));
+        Assert.StartsWith(OutboundAddresses.RefusedPrefix, refused.Message);
+    }
+
+    [SkippableFact]
+    public void IPv6_forms_embedding_a_public_IPv4_are_judged_by_it()
+    {
+        var addresses = new OutboundAddresses(new WebhookOptions());
+        Assert.Null(addresses.Refusal(IPAddress.Parse("64:ff9b::c633:6407")));   // 198.51.100.7 through NAT64
+        Assert.Null(addresses.Refusal(IPAddress.Parse("2002:c633:6407::1")));     // 198.51.100.7 through 6to4
+        Assert.Equal(IPAddress.Parse("169.254.169.254"), OutboundAddresses.EmbeddedIPv4(IPAddress.Parse("::ffff:0:a9fe:a9fe")));
+        Assert.Null(OutboundAddresses.EmbeddedIPv4(IPAddress.Parse("::1")));
     }
 }
 
