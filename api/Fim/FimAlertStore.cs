@@ -47,12 +47,15 @@ public sealed record FimAlertFilter(
 
 public sealed record IngestResult(int Stored, int Folded, int Duplicates);
 
-public sealed class FimAlertVersion
+/// <summary>The alerts of an agent in a window, summed up: see <see cref="FimAlertStore.WindowAsync"/>.</summary>
+public sealed class FimAlertWindow
 {
-    public required string AlertId { get; init; }
-    public required long Count { get; init; }
-    public required DateTimeOffset LastSeen { get; init; }
-    public DateTimeOffset? AcknowledgedAt { get; init; }
+    public required long Alerts { get; init; }
+    public required long Sightings { get; init; }
+    public required string LastId { get; init; }
+    public required string LastSeen { get; init; }
+    public required long Acknowledged { get; init; }
+    public required string LastAcknowledged { get; init; }
 }
 
 /// <summary>The alerts one bounded read found; when there may be more, the next read starts after <c>ResumeAfter</c>.</summary>
@@ -271,13 +274,21 @@ public sealed class FimAlertStore(Database database)
             new { agentId, afterId = afterId ?? "", since, until, take }, cancellationToken: cancellationToken))).AsList();
     }
 
-    /// <summary>What identifies the state of an agent's alerts last seen in a window: each one's id, count, last sighting and acknowledgement.</summary>
-    public async Task<IReadOnlyList<FimAlertVersion>> VersionsAsync(string agentId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+    /// <summary>
+    /// What identifies the state of an agent's alerts last seen in a window, in one aggregate over the agent's index:
+    /// an alert changes only by folding (its count grows), acknowledgement (one more acknowledged, at a newer time) or
+    /// reopening (its count grows), and new alerts add to the count and the newest id.
+    /// </summary>
+    public async Task<FimAlertWindow> WindowAsync(string agentId, DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<FimAlertVersion>(new CommandDefinition(
-            "select alert_id, count, last_seen, acknowledged_at from fim_alert where agent_id = @agentId and last_seen >= @since and last_seen < @until order by alert_id",
-            new { agentId, since, until }, cancellationToken: cancellationToken))).AsList();
+        return await db.QuerySingleAsync<FimAlertWindow>(new CommandDefinition("""
+            select count(*) as alerts, cast(coalesce(sum(count), 0) as bigint) as sightings, coalesce(max(alert_id), '') as last_id,
+                   coalesce(cast(max(last_seen) as text), '') as last_seen, count(acknowledged_at) as acknowledged,
+                   coalesce(cast(max(acknowledged_at) as text), '') as last_acknowledged
+            from fim_alert where agent_id = @agentId and last_seen >= @since and last_seen < @until
+            """,
+            new { agentId, since, until }, cancellationToken: cancellationToken));
     }
 
     public async Task<FimAlertRow?> FindAsync(string alertId, CancellationToken cancellationToken)

@@ -102,22 +102,20 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
         Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
-        long events = 0;
-        await foreach (var segment in store.OldestFirstAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken))
-        {
-            Add($"s|{segment.SegmentId}|{segment.EventCount}|{segment.StoredBytes}");
-            events += segment.EventCount;
-        }
+        // Summed up in the database rather than read row by row: every download and revalidation plans, and a host's
+        // window can hold millions of events and alerts.
+        var segments = await store.WindowAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken);
+        Add($"s|{segments.Segments}|{segments.Events}|{segments.StoredBytes}|{segments.FirstId}|{segments.LastId}");
         // The host's alerts in the window, a container bundle's too (which of them were raised in the container is
         // in their details): a change to any of them makes a new bundle, never a stale one.
-        foreach (var alert in await alerts.VersionsAsync(scope.Agent.AgentId, scope.From, scope.UntilExclusive, cancellationToken))
-            Add($"a|{alert.AlertId}|{alert.Count}|{alert.LastSeen.UtcTicks}|{alert.AcknowledgedAt?.UtcTicks}");
+        var fim = await alerts.WindowAsync(scope.Agent.AgentId, scope.From, scope.UntilExclusive, cancellationToken);
+        Add($"a|{fim.Alerts}|{fim.Sightings}|{fim.LastId}|{fim.LastSeen}|{fim.Acknowledged}|{fim.LastAcknowledged}");
         Add("i|" + JsonSerializer.Serialize(inventory, Telemetry.Segments.Json));
         foreach (var gap in gaps)
             Add($"g|{gap.From}|{gap.To}");
         foreach (var extra in extras)
             Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), events, inventory, gaps, extras);
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), segments.Events, inventory, gaps, extras);
     }
 
     /// <summary>The bundle's file if it is built, else null.</summary>

@@ -19,6 +19,16 @@ public class SegmentRow
     public required long StoredBytes { get; init; }
 }
 
+/// <summary>The segments of a window, summed up: see <see cref="TelemetryStore.WindowAsync"/>.</summary>
+public sealed class SegmentWindow
+{
+    public required long Segments { get; init; }
+    public required long Events { get; init; }
+    public required long StoredBytes { get; init; }
+    public required string FirstId { get; init; }
+    public required string LastId { get; init; }
+}
+
 /// <summary>A segment listed with its stored (compressed) data, decompressed when a reader gets to it.</summary>
 public sealed class StoredSegment : SegmentRow
 {
@@ -458,20 +468,42 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
         }
     }
 
+    /// <summary>
+    /// Only the conditions that apply, so that the planner can use the (resource, time) indexes: an
+    /// "(@x is null or column = @x)" would make every page a scan of the whole table.
+    /// </summary>
+    private static string Resource(SegmentFilter filter) => (filter.AgentId, filter.ContainerId) switch
+    {
+        (not null, not null) => "agent_id = @agentId and container_id = @containerId",
+        (not null, null) => "agent_id = @agentId",
+        (null, not null) => "container_id = @containerId",
+        _ => throw new ArgumentException("Segments are read for a host, a container or both.", nameof(filter)),
+    };
+
+    /// <summary>
+    /// What identifies the segments of a window, in one aggregate over the (resource, time) index instead of a row each:
+    /// segments are never changed once stored, only added (new or late ones get newer ids) and removed by retention,
+    /// and either changes the count, the sums or the newest id.
+    /// </summary>
+    public async Task<SegmentWindow> WindowAsync(SegmentFilter filter, DateTimeOffset from, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        // Widened as OldestFirstAsync widens them (PostgreSQL keeps microseconds, events keep ticks).
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleAsync<SegmentWindow>(new CommandDefinition($"""
+            select count(*) as segments, cast(coalesce(sum(event_count), 0) as bigint) as events,
+                   cast(coalesce(sum(stored_bytes), 0) as bigint) as stored_bytes,
+                   coalesce(cast(min(segment_id) as text), '') as first_id, coalesce(cast(max(segment_id) as text), '') as last_id
+            from telemetry_segment
+            where {Resource(filter)} and first_time < @until and last_time >= @from
+            """,
+            new { agentId = filter.AgentId, containerId = filter.ContainerId, from = from.AddTicks(-10), until = until.AddTicks(10) }, cancellationToken: cancellationToken));
+    }
+
     private async Task<List<T>> QuerySegmentsAsync<T>(string columns, SegmentFilter filter, string conditionAndOrder, object parameters, int take, CancellationToken cancellationToken)
     {
-        // Only the conditions that apply, so that the planner can use the (resource, time) indexes: an
-        // "(@x is null or column = @x)" would make every page a scan of the whole table.
-        var resource = (filter.AgentId, filter.ContainerId) switch
-        {
-            (not null, not null) => "agent_id = @agentId and container_id = @containerId",
-            (not null, null) => "agent_id = @agentId",
-            (null, not null) => "container_id = @containerId",
-            _ => throw new ArgumentException("Segments are read for a host, a container or both.", nameof(filter)),
-        };
         var sql = $"""
             select {columns} from telemetry_segment
-            where {resource}{(filter.KindBits == 0 ? "" : " and (kinds & @kindBits) <> 0")}
+            where {Resource(filter)}{(filter.KindBits == 0 ? "" : " and (kinds & @kindBits) <> 0")}
               and {conditionAndOrder}
             limit @take
             """;

@@ -143,6 +143,37 @@ public abstract class ForensicBundleTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_fim_alert_folded_or_acknowledged_in_the_window_makes_a_new_bundle()
+    {
+        var (id, agent) = await Recorded("bundle-fim", new ContainerRef { Id = "c-bundle-fim" });
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.AppConfig(FimRules.Unique("bundle-fim")));
+        FimAlertReport Alert(string alertId) => new()
+        {
+            Id = alertId, Time = T0.AddSeconds(5), RuleId = rule.Id, RuleVersion = rule.Version, Path = "/srv/app/application.cfg",
+            Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Available,
+            Process = new FimProcess { Pid = 4242, Name = "vi", Executable = "/usr/bin/vi", CommandLine = "vi", User = "deploy", Uid = 1001 },
+        };
+        var url = $"/api/v1/agents/{id}/forensics/bundle?from={Uri.EscapeDataString(T0.ToString("O"))}&until={Uri.EscapeDataString(T0.AddSeconds(11).ToString("O"))}";
+        async Task<EntityTagHeaderValue> ETag()
+        {
+            using var response = await Get(url);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.ETag!;
+        }
+
+        await agent.PushFimAlertsAsync(new FimAlertBatch { Alerts = [Alert("f-1")] }, id);
+        var stored = await ETag();
+        Assert.Equal(stored, await ETag());
+        await agent.PushFimAlertsAsync(new FimAlertBatch { Alerts = [Alert("f-2")] }, id);   // folded into f-1: its count grows
+        var folded = await ETag();
+        var alertId = Assert.Single((await api.Admin().ListFimAlertsAsync(agentId: id)).Items).Id;
+        await api.Admin().AcknowledgeFimAlertAsync(alertId);
+        var acknowledged = await ETag();
+
+        Assert.Equal(3, new[] { stored, folded, acknowledged }.Distinct().Count());
+    }
+
+    [SkippableFact]
     public async Task A_download_cut_in_the_middle_resumes_with_a_range()
     {
         var (id, _) = await Recorded("bundle-03", new ContainerRef { Id = "c-bundle-03" });
