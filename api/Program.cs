@@ -41,7 +41,7 @@ builder.Services
 var app = builder.Build();
 
 app.UsePlatformProblems();
-app.UseRequestDecompression();                          // gzip/br/deflate bodies; the body limit applies after decompression
+app.UsePlatformRequestDecompression();                  // gzip/br/deflate bodies (others 415, corrupt 400); the body limit applies after decompression
 app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();
