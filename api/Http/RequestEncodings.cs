@@ -69,8 +69,9 @@ public static class RequestEncodings
             {
                 return inner.Read(buffer);
             }
-            catch (InvalidDataException)
+            catch (Exception e) when (e is InvalidDataException or InvalidOperationException)
             {
+                // BrotliStream reports corrupt data as InvalidOperationException, GZip and Deflate as InvalidDataException.
                 throw Corrupt();
             }
         }
@@ -84,8 +85,9 @@ public static class RequestEncodings
             {
                 return await inner.ReadAsync(buffer, cancellationToken);
             }
-            catch (InvalidDataException)
+            catch (Exception e) when (e is InvalidDataException or InvalidOperationException)
             {
+                // BrotliStream reports corrupt data as InvalidOperationException, GZip and Deflate as InvalidDataException.
                 throw Corrupt();
             }
         }
