@@ -43,7 +43,7 @@ var app = builder.Build();
 
 app.UseRequestLog();                                    // method, route, status, duration, token id: one line a request
 app.UsePlatformProblems();
-app.UseRequestDecompression();                          // gzip/br/deflate bodies; the body limit applies after decompression
+app.UsePlatformRequestDecompression();                  // gzip/br/deflate bodies (others 415, corrupt 400); the body limit applies after decompression
 app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();

@@ -7,7 +7,7 @@ namespace Platform.Api.Http;
 /// Every error is an RFC 9457 problem, in every environment: bad JSON, unknown fields, wrong content type,
 /// oversized bodies, unknown routes and unexpected exceptions (without internals outside Development).
 /// </summary>
-public static class ProblemHandling
+public static partial class ProblemHandling
 {
     public static IServiceCollection AddPlatformProblems(this IServiceCollection services)
     {
@@ -105,8 +105,43 @@ public static class ProblemHandling
         return end > 0 ? message[..end] : message;
     }
 
-    /// <summary>The serializer's message, which names the member and position, without our namespace.</summary>
-    private static string JsonMessage(JsonException json) => json.Message.Replace("Platform.Contracts.", "", StringComparison.Ordinal);
+    /// <summary>
+    /// The serializer's message in the spec's terms: its own wording names .NET types and members ("could not be mapped
+    /// to any .NET member contained in type 'EnvironmentVariable'"), which mean nothing to a client and leak internals.
+    /// Messages our converters raise are already in spec terms; the serializer's are matched and reworded, and any
+    /// other is reduced to where the error is.
+    /// </summary>
+    private static string JsonMessage(JsonException json)
+    {
+        var message = json.Message;
+        var at = message.IndexOf(" Path: ", StringComparison.Ordinal);
+        var position = at >= 0 ? message[at..] : "";
+        var text = at >= 0 ? message[..at] : message;
+        var spec = text switch
+        {
+            _ when text.Contains("could not be mapped to any .NET member", StringComparison.Ordinal)
+                => (QuotedProperty().Match(text) is { Success: true } p ? $"'{p.Groups[1].Value}' is not" : "Not") + " a field of this object.",
+            _ when text.Contains("missing required properties", StringComparison.Ordinal) && QuotedNames().Match(text) is { Success: true } m
+                => "Missing required field(s): " + m.Groups[1].Value + ".",
+            _ when text.Contains("Duplicate", StringComparison.OrdinalIgnoreCase) || text.Contains("duplicate", StringComparison.Ordinal) => "The field is given twice.",
+            _ when text.Contains("could not be converted to System.DateTimeOffset", StringComparison.Ordinal) => $"Must be an RFC 3339 time between {Rfc3339.RangeText}.",
+            _ when text.Contains("could not be converted to System.Int", StringComparison.Ordinal) || text.Contains("could not be converted to System.Double", StringComparison.Ordinal)
+                => "Must be a number in range.",
+            _ when text.Contains("could not be converted to System.Boolean", StringComparison.Ordinal) => "Must be true or false.",
+            _ when text.Contains("could not be converted to System.String", StringComparison.Ordinal) => "Must be a string.",
+            _ when text.Contains("could not be converted to", StringComparison.Ordinal) => "Has the wrong type.",
+            _ when text.Contains(".NET", StringComparison.Ordinal) || text.Contains("System.", StringComparison.Ordinal) || text.Contains("Platform.", StringComparison.Ordinal)
+                || text.Contains(" type '", StringComparison.Ordinal) => "Is not valid here.",
+            _ => text,
+        };
+        return spec + position;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("property '(.*?)'")]
+    private static partial System.Text.RegularExpressions.Regex QuotedProperty();
+
+    [System.Text.RegularExpressions.GeneratedRegex("including: (.*?)\\.?$")]
+    private static partial System.Text.RegularExpressions.Regex QuotedNames();
 
     private static string TitleFor(int status) => status switch
     {
@@ -132,7 +167,7 @@ public static class ProblemHandling
     private static string DescribeBadRequest(BadHttpRequestException bad)
     {
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
-            return "Send the body as application/json.";
+            return bad.Message.StartsWith("Content-Encoding", StringComparison.Ordinal) ? bad.Message : "Send the body as application/json.";
         return bad.InnerException is JsonException json ? "The JSON body is invalid: " + JsonMessage(json) : bad.Message;
     }
 

@@ -11,6 +11,18 @@ public static class Rfc3339
 {
     public const int MaxLength = 28;
 
+    /// <summary>
+    /// The times the API accepts: a day inside what a timestamp can hold at either end, so that windows, offsets and
+    /// cursors computed from a time given by a client stay representable. Documented in openapi.yaml.
+    /// </summary>
+    public static readonly DateTimeOffset Earliest = new(1, 1, 2, 0, 0, 0, TimeSpan.Zero);
+
+    public static readonly DateTimeOffset Latest = new(9999, 12, 30, 23, 59, 59, TimeSpan.Zero);
+
+    public const string RangeText = "0001-01-02T00:00:00Z and 9999-12-30T23:59:59Z";
+
+    public static bool IsInRange(DateTimeOffset time) => time.UtcTicks >= Earliest.UtcTicks && time.UtcTicks <= Latest.UtcTicks;
+
     /// <summary>Writes the time with its fraction to 100 ns, trailing zeros dropped (none at all for a whole second).</summary>
     public static int Write(long utcTicks, Span<byte> destination)
     {

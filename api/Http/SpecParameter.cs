@@ -15,11 +15,21 @@ public static class SpecParameter
     {
         if (value is null)
             return null;
+        if (value.Contains('\0', StringComparison.Ordinal))
+            throw new BadHttpRequestException($"Parameter '{name}' must not contain NUL (U+0000) characters.");
         if (maxLength is { } max && value.Length > max)
             throw new BadHttpRequestException($"Parameter '{name}' may be at most {max} characters; got {value.Length}.");
         if (pattern is not null && !Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100))).IsMatch(value))
             throw new BadHttpRequestException($"Parameter '{name}' must match {pattern}; got '{value}'.");
         return value;
+    }
+
+    /// <summary>A time parameter in UTC, inside the range every time in the API must lie in (<see cref="Rfc3339.IsInRange"/>).</summary>
+    public static DateTimeOffset? CheckTime(DateTimeOffset? value, string name)
+    {
+        if (value is { } time && !Rfc3339.IsInRange(time))
+            throw new BadHttpRequestException($"Parameter '{name}' must be between {Rfc3339.RangeText}.");
+        return value?.ToUniversalTime();
     }
 
     public static int CheckRange(int value, string name, long? minimum, long? maximum) =>

@@ -37,6 +37,8 @@ public static class YamlBodies
     public static IApplicationBuilder UseYamlBodies(this IApplicationBuilder app)
     {
         var operations = Contract.OperationsAcceptingYaml;
+        var limit = app.ApplicationServices.GetRequiredService<IConfiguration>().GetSection(RequestLimits.Section).Get<RequestLimits>()?.MaxRequestBodyBytes
+            ?? new RequestLimits().MaxRequestBodyBytes;
         return app.Use(async (http, next) =>
         {
             var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -44,8 +46,7 @@ public static class YamlBodies
                 && http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName is { } operationId
                 && operations.Contains(operationId))
             {
-                using var reader = new StreamReader(http.Request.Body);
-                var json = ToJson(await reader.ReadToEndAsync(http.RequestAborted));
+                var json = ToJson(await ReadText(http, limit), limit);
                 http.Request.Body = new MemoryStream(json);
                 http.Request.ContentType = "application/json";
                 http.Request.ContentLength = json.Length;
@@ -55,15 +56,44 @@ public static class YamlBodies
         });
     }
 
-    private static byte[] ToJson(string yaml)
+    /// <summary>The body as strict UTF-8, held to the body limit however it is served (Kestrel enforces it too, test hosts do not).</summary>
+    private static async Task<string> ReadText(HttpContext http, long limit)
+    {
+        using var body = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
+        {
+            if (body.Length + read > limit)
+                throw new BadHttpRequestException($"Request bodies may be at most {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
+            body.Write(chunk, 0, read);
+        }
+
+        try
+        {
+            return StrictUtf8.GetString(body.GetBuffer(), 0, (int)body.Length);
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new BadHttpRequestException("The YAML body is not valid UTF-8.");
+        }
+    }
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    private static byte[] ToJson(string yaml, long limit)
     {
         try
         {
-            return YamlJson.ToJson(yaml);
+            return YamlJson.ToJson(yaml, limit);
         }
         catch (FormatException ex)
         {
             throw new BadHttpRequestException(ex.Message);
+        }
+        catch (YamlTooLargeException ex)
+        {
+            throw new BadHttpRequestException(ex.Message, StatusCodes.Status413PayloadTooLarge);
         }
     }
 }

@@ -203,7 +203,12 @@ public sealed class EventBatch : IDisposable
         {
             var name = PropertyName(ref reader);
             reader.Read();
-            if (name.SequenceEqual("id"u8))
+            if ((name.SequenceEqual("id"u8) && hasId) || (name.SequenceEqual("sequence"u8) && hasSequence) || (name.SequenceEqual("events"u8) && hasEvents))
+            {
+                Fail(Encoding.UTF8.GetString(name), $"'{Encoding.UTF8.GetString(name)}' is given twice.");
+                reader.Skip();
+            }
+            else if (name.SequenceEqual("id"u8))
             {
                 hasId = true;
                 var id = reader.TokenType == JsonTokenType.String ? StringValue(ref reader).Span(this) : default;
@@ -457,6 +462,10 @@ public sealed class EventBatch : IDisposable
             throw new JsonException("A string holds an invalid escape (a lone UTF-16 surrogate).", e);
         }
 
+        // Only an escape can put a NUL in a string (JSON forbids raw control characters), so only escaped strings are searched.
+        if (_b.Text.AsSpan(_textLength, written).Contains((byte)0))
+            throw new JsonException($"The string at byte {raw - 1} holds a NUL (\\u0000) character, which no field accepts.");
+
         var range = new TextRange(_textLength, written, raw, reader.ValueSpan.Length);
         _textLength += written;
         return range;
@@ -472,7 +481,16 @@ public sealed class EventBatch : IDisposable
     {
         if (!reader.ValueIsEscaped)
             return reader.ValueSpan;
-        var written = reader.CopyString(_b.Text.AsSpan(_textLength));
+        int written;
+        try
+        {
+            written = reader.CopyString(_b.Text.AsSpan(_textLength));
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonException("A field name holds an invalid escape (a lone UTF-16 surrogate).", e);
+        }
+
         _textLength += written;
         return _b.Text.AsSpan(_textLength - written, written);
     }
