@@ -5,6 +5,7 @@ using Platform.Api.Agents;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
+using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -18,6 +19,7 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
         RuleFor(b => b.Checks).NotEmpty().Must(c => c.Count <= MaxChecks).WithMessage($"At most {MaxChecks} checks a call.");
         RuleForEach(b => b.Checks).ChildRules(check =>
         {
+            check.RuleFor(c => c.RuleId).Must(id => Ids.IsOf("fim", id)).WithMessage("'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
             check.RuleFor(c => c.Path).NotEmpty().MaximumLength(4096).Must(p => p.StartsWith('/')).WithMessage("'path' must be absolute.");
             check.RuleFor(c => c.Result).IsInEnum();
         });

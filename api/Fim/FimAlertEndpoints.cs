@@ -55,6 +55,8 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
 
                 if (string.IsNullOrEmpty(a.Id) || a.Id.Length > 64 || !a.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
                     context.AddFailure($"alerts[{i}].id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
+                if (!Ids.IsOf("fim", a.RuleId))
+                    context.AddFailure($"alerts[{i}].ruleId", "'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
                 if (string.IsNullOrEmpty(a.Path) || a.Path.Length > 4096 || a.Path[0] != '/')
                     context.AddFailure($"alerts[{i}].path", "'path' must be absolute and at most 4096 characters.");
                 if (!Enum.IsDefined(a.Action))

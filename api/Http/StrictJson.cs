@@ -8,7 +8,8 @@ namespace Platform.Api.Http;
 /// <summary>
 /// Request bodies are read as the spec writes them and nothing looser: names in their exact case and once each,
 /// enums as the spec's exact strings (no numbers, no other case, no padding), numbers as numbers, no NUL in any
-/// string (PostgreSQL cannot store it) and no null items in arrays or maps. Each violation is a JsonException
+/// string (PostgreSQL cannot store it), no null for a field the contract does not make nullable and no null items
+/// in arrays or maps. Each violation is a JsonException
 /// that <see cref="ProblemHandling"/> turns into a 400 naming the field.
 /// </summary>
 public static class StrictJson
@@ -18,6 +19,7 @@ public static class StrictJson
         json.AllowDuplicateProperties = false;
         json.PropertyNameCaseInsensitive = false;
         json.NumberHandling = JsonNumberHandling.Strict;
+        json.RespectNullableAnnotations = true;
         json.Converters.Add(new NoNulString());
         json.Converters.Add(new SpecEnumConverterFactory());
     }
@@ -32,6 +34,11 @@ public static class StrictJson
             return;
         foreach (var property in typeInfo.Properties)
         {
+            // RespectNullableAnnotations (Apply) refuses an explicit null for a field the contract does not declare
+            // nullable, which would reach validators and handlers as a missing object; it would refuse to write
+            // one too, and what the api writes is not checked this way: writing accepts null everywhere.
+            if (!property.PropertyType.IsValueType || Nullable.GetUnderlyingType(property.PropertyType) is not null)
+                property.IsGetNullable = true;
             var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
             if (type.IsEnum && property.CustomConverter is not null)
                 property.CustomConverter = null; // the options' strict factory, which also serves nullable enums

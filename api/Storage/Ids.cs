@@ -15,6 +15,11 @@ public static class Ids
     private static long _lastMilliseconds;
     private static int _counter;
 
+    /// <summary>Whether <paramref name="id"/> has the form of an id of the type (<c>fim_</c> and 32 lowercase hex digits).</summary>
+    public static bool IsOf(string type, string? id) =>
+        id is not null && id.Length == type.Length + 33 && id.StartsWith(type, StringComparison.Ordinal) && id[type.Length] == '_'
+        && id.AsSpan(type.Length + 1).ContainsAnyExcept("0123456789abcdef") is false;
+
     public static string New(string type) => New(type, 1)[0];
 
     /// <summary><paramref name="count"/> increasing ids at once: one lock and one read of the random source for all.</summary>

@@ -387,7 +387,8 @@ public sealed class EventBatch : IDisposable
         switch (field)
         {
             case Field.Time:
-                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
+                // An escaped time is no RFC 3339 time (and a lone surrogate in it would throw): only plain strings are read.
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
                     slot = new Slot { Length = 0, Number = time.UtcTicks };
                 else
                     FailEvent(e, "time", "'time' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");

@@ -46,7 +46,7 @@ public abstract class FimColdStartTests : IAsyncLifetime
             [
                 new FimAlertReport
                 {
-                    Id = id, Time = DateTimeOffset.UtcNow, RuleId = "fim_unknown", RuleVersion = 1, Path = path,
+                    Id = id, Time = DateTimeOffset.UtcNow, RuleId = "fim_" + new string('e', 32), RuleVersion = 1, Path = path,
                     Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "cold start",
                 },
             ],
