@@ -33,7 +33,7 @@ public static class FimGlobBenchmarks
             {
                 Alerts = chunk.Select(i => new FimAlertReport
                 {
-                    Id = $"g{i}", Time = t0.AddMilliseconds(i), RuleId = "fim_bench", RuleVersion = 1, Path = PathOf(i),
+                    Id = $"g{i}", Time = t0.AddMilliseconds(i), RuleId = "fim_" + new string('b', 32), RuleVersion = 1, Path = PathOf(i),
                     Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "bench",
                 }).ToList(),
             }, writer.Agent.Id);
