@@ -25,6 +25,7 @@ builder.Services
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
     .AddPlatformAuth(builder.Configuration)             // bearer tokens, the authorization table
     .AddPlatformRateLimiting(builder.Configuration)     // per token, 429 + Retry-After
+    .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400
     .AddPlatformDocs()                                  // /openapi.yaml, /swagger
     .AddRequestDecompression();
 

@@ -193,7 +193,7 @@ public sealed class BenchApi : WebApplicationFactory<Program>
                     return;
                 }
 
-                using var batch = await Platform.Api.Telemetry.EventBatch.ReadAsync(context.Request, "node-0", context.RequestAborted);
+                using var batch = await Platform.Api.Telemetry.EventBatch.ReadAsync(context.Request, "node-0", context.RequestServices.GetRequiredService<Platform.Api.Http.IngestClock>(), context.RequestAborted);
                 if (batch.Errors is { } errors)
                     throw new InvalidOperationException("bench batch is invalid: " + string.Join("; ", errors.Keys));
                 await context.Response.WriteAsJsonAsync(new TelemetryBatchResult { BatchId = batch.Id, Sequence = batch.Sequence, Received = batch.Count, Duplicate = false }, json);

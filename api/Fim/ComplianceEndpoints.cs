@@ -14,7 +14,7 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
 {
     public const int MaxChecks = 1000;
 
-    public FimBaselineCheckBatchValidator()
+    public FimBaselineCheckBatchValidator(IngestClock clock)
     {
         RuleFor(b => b.Checks).NotEmpty().Must(c => c.Count <= MaxChecks).WithMessage($"At most {MaxChecks} checks a call.");
         RuleForEach(b => b.Checks).ChildRules(check =>
@@ -22,6 +22,7 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
             check.RuleFor(c => c.RuleId).Must(id => Ids.IsOf("fim", id)).WithMessage("'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
             check.RuleFor(c => c.Path).NotEmpty().MaximumLength(4096).Must(p => p.StartsWith('/')).WithMessage("'path' must be absolute.");
             check.RuleFor(c => c.Result).IsInEnum();
+            check.RuleFor(c => c.CheckedAt).Must(at => !clock.InTheFuture(at)).WithMessage(_ => clock.Refusal("checkedAt"));
         });
     }
 }
@@ -68,7 +69,8 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
                     Path = x.Path,
                     LastCheckedAt = check?.CheckedAt,
                     Result = check is null ? null : SpecEnum.FromSpec<FimBaselineResult>(check.Result),
-                    WithinSevenDays = check is not null && now - check.CheckedAt <= BaselineMaxAge,
+                    // A comparison dated after now (stored before times were checked, or a clock gone wrong) proves nothing.
+                    WithinSevenDays = check is not null && check.CheckedAt <= now && now - check.CheckedAt <= BaselineMaxAge,
                 };
             })
             .ToList();

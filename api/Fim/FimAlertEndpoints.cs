@@ -39,7 +39,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
 {
     public const int MaxAlerts = 500;
 
-    public FimAlertBatchValidator()
+    public FimAlertBatchValidator(IngestClock clock)
     {
         RuleFor(b => b.Alerts).NotEmpty().Must(a => a.Count <= MaxAlerts).WithMessage($"At most {MaxAlerts} alerts a batch.");
         RuleFor(b => b.Alerts).Custom((alerts, context) =>
@@ -55,6 +55,8 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
 
                 if (string.IsNullOrEmpty(a.Id) || a.Id.Length > 64 || !a.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
                     context.AddFailure($"alerts[{i}].id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
+                if (clock.InTheFuture(a.Time))
+                    context.AddFailure($"alerts[{i}].time", clock.Refusal("time"));
                 if (!Ids.IsOf("fim", a.RuleId))
                     context.AddFailure($"alerts[{i}].ruleId", "'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
                 if (string.IsNullOrEmpty(a.Path) || a.Path.Length > 4096 || a.Path[0] != '/')

@@ -34,12 +34,18 @@ public sealed class EventBatch : IDisposable
     private Dictionary<string, List<string>>? _errors;
     private readonly string _hostname;
 
-    private EventBatch(Buffers buffers, int length, string hostname)
+    private EventBatch(Buffers buffers, int length, string hostname, IngestClock? clock)
     {
         _b = buffers;
         _textLength = length;
         _hostname = hostname;
+        _clock = clock;
+        _latestTicks = clock?.Latest.UtcTicks ?? long.MaxValue;
     }
+
+    /// <summary>Event times after this are refused (the API's clock plus the allowed skew); none without a clock.</summary>
+    private readonly long _latestTicks;
+    private readonly IngestClock? _clock;
 
     public string Id { get; private set; } = "";
 
@@ -51,7 +57,8 @@ public sealed class EventBatch : IDisposable
     public Dictionary<string, string[]>? Errors => _errors?.ToDictionary(p => p.Key, p => p.Value.ToArray());
 
     /// <summary>Reads the request's JSON body (after any decompression; Kestrel's body limit applies while reading).</summary>
-    public static async Task<EventBatch> ReadAsync(HttpRequest request, string hostname, CancellationToken cancellationToken)
+    /// <param name="clock">Refuses event times ahead of the API's clock (ingest); null reads any time (tools, tests).</param>
+    public static async Task<EventBatch> ReadAsync(HttpRequest request, string hostname, IngestClock? clock, CancellationToken cancellationToken)
     {
         if (!request.HasJsonContentType())
             throw new BadHttpRequestException("Send the body as application/json.", StatusCodes.Status415UnsupportedMediaType);
@@ -73,7 +80,7 @@ public sealed class EventBatch : IDisposable
             throw;
         }
 
-        return Read(buffers, length, hostname);
+        return Read(buffers, length, hostname, clock);
     }
 
     /// <summary>Reads a batch from JSON text (tools and tests); the text is copied.</summary>
@@ -83,15 +90,15 @@ public sealed class EventBatch : IDisposable
         if (buffers.Text.Length < 2 * json.Length)
             buffers.Text = new byte[2 * json.Length];
         json.CopyTo(buffers.Text);
-        return Read(buffers, json.Length, hostname);
+        return Read(buffers, json.Length, hostname, null);
     }
 
-    private static EventBatch Read(Buffers buffers, int length, string hostname)
+    private static EventBatch Read(Buffers buffers, int length, string hostname, IngestClock? clock)
     {
         // Unescaped strings are added after the body: never longer than their escaped form.
         if (buffers.Text.Length < 2 * length)
             Array.Resize(ref buffers.Text, 2 * length);
-        var batch = new EventBatch(buffers, length, hostname);
+        var batch = new EventBatch(buffers, length, hostname, clock);
         try
         {
             if (!System.Text.Unicode.Utf8.IsValid(buffers.Text.AsSpan(0, length)))
@@ -389,7 +396,12 @@ public sealed class EventBatch : IDisposable
             case Field.Time:
                 // An escaped time is no RFC 3339 time (and a lone surrogate in it would throw): only plain strings are read.
                 if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
-                    slot = new Slot { Length = 0, Number = time.UtcTicks };
+                {
+                    if (time.UtcTicks > _latestTicks)
+                        FailEvent(e, "time", _clock!.Refusal("time"));
+                    else
+                        slot = new Slot { Length = 0, Number = time.UtcTicks };
+                }
                 else
                     FailEvent(e, "time", "'time' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");
 

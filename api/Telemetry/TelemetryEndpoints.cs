@@ -28,7 +28,7 @@ public static class TelemetryFeature
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
 }
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -36,7 +36,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         if (agent is null)
             return refusal!;
         // openapi.yaml marks this body raw: it is read and checked here, in one pass (see EventBatch).
-        using var body = await EventBatch.ReadAsync(http.Request, agent.Hostname, cancellationToken);
+        using var body = await EventBatch.ReadAsync(http.Request, agent.Hostname, clock, cancellationToken);
         if (body.Errors is { } errors)
             return Problems.Validation(errors);
 
