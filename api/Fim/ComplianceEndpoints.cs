@@ -28,7 +28,7 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
 }
 
 /// <summary>PCI DSS evidence: 10.5.5 (log files watched with allowAppend) and 11.5 (weekly baseline comparison).</summary>
-public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time) : ComplianceHandlersBase
+public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time, IngestClock clock) : ComplianceHandlersBase
 {
     public const string LogIntegrityTag = "pci-dss:10.5.5";
     public const string BaselineTag = "pci-dss:11.5";
@@ -69,8 +69,8 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
                     Path = x.Path,
                     LastCheckedAt = check?.CheckedAt,
                     Result = check is null ? null : SpecEnum.FromSpec<FimBaselineResult>(check.Result),
-                    // A comparison dated after now (stored before times were checked, or a clock gone wrong) proves nothing.
-                    WithinSevenDays = check is not null && check.CheckedAt <= now && now - check.CheckedAt <= BaselineMaxAge,
+                    // A comparison dated later than ingest accepts (stored before times were checked) proves nothing.
+                    WithinSevenDays = check is not null && !clock.InTheFuture(check.CheckedAt) && now - check.CheckedAt <= BaselineMaxAge,
                 };
             })
             .ToList();

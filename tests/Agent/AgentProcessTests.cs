@@ -20,6 +20,7 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
 {
     private readonly string _state = Directory.CreateTempSubdirectory("agent-process-").FullName;
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
+    private readonly PlatformApi _api = api.WithMachineClock();
 
     public void Dispose() => Directory.Delete(_state, recursive: true);
 

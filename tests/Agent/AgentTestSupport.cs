@@ -26,6 +26,18 @@ public static class AgentTestSupport
     }
 
     /// <summary>Waits for a condition the agent reaches by itself, checked every 10 ms (for at most a minute).</summary>
+    /// <summary>
+    /// Brings the api's test clock up to the machine's: an agent reports times from the machine's clock, and the api
+    /// refuses those more than a few minutes ahead of its own (a fixture's clock stands still from its creation).
+    /// </summary>
+    public static PlatformApi WithMachineClock(this PlatformApi api)
+    {
+        var lag = DateTimeOffset.UtcNow - api.Time.GetUtcNow();
+        if (lag > TimeSpan.Zero)
+            api.Time.Advance(lag);
+        return api;
+    }
+
     public static Task Until(Func<bool> condition, string what) => Wait(() => Task.FromResult(condition()), what, maxPause: 10);
 
     /// <summary>Waits for a condition that asks the api: checked every 10 ms at first, then every 200 ms (under the api's rate limit).</summary>

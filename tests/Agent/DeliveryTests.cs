@@ -18,7 +18,11 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     private readonly Outage _outage = new();
     private IHost? _agent;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync()
+    {
+        api.WithMachineClock();
+        return Task.CompletedTask;
+    }
 
     public async Task DisposeAsync()
     {
