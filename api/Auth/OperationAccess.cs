@@ -21,7 +21,12 @@ public static class OperationAccess
 {
     public const string PolicyName = "operation-access";
 
-    private static readonly Role[] People = [Role.Admin, Role.Operator, Role.Analyst];
+    /// <summary>Every role a person (or a person's integration) holds: all of them read.</summary>
+    private static readonly Role[] People = [Role.Admin, Role.Operator, Role.Responder, Role.Analyst];
+
+    /// <summary>Who runs triage: the incident lifecycle and FIM alert acknowledgement. A SOAR integration
+    /// holds `responder`, which changes no rule, token, enrollment or webhook.</summary>
+    private static readonly Role[] Triage = [Role.Admin, Role.Operator, Role.Responder];
 
     public static readonly IReadOnlyDictionary<string, Access> Table = new Dictionary<string, Access>(StringComparer.Ordinal)
     {
@@ -60,7 +65,7 @@ public static class OperationAccess
         ["pushFimAlerts"] = Access.For(Role.Agent),
         ["listFimAlerts"] = Access.For(People),
         ["exportFimAlerts"] = Access.For(People),
-        ["acknowledgeFimAlert"] = Access.For(Role.Admin, Role.Operator),
+        ["acknowledgeFimAlert"] = Access.For(Triage),
         // Compliance evidence: agents report their baseline checks, people read the reports
         ["pushFimBaselineChecks"] = Access.For(Role.Agent),
         ["getPciReport"] = Access.For(People),
@@ -70,7 +75,7 @@ public static class OperationAccess
         ["replaceInventory"] = Access.For(Role.Agent),
         ["getInventory"] = Access.For([.. People, Role.Agent]),
         ["listTelemetryEvents"] = Access.For([.. People, Role.Agent]),
-        // Forensics: people only
+        // Forensics and incidents: people read; triage roles run the lifecycle
         ["getHostForensicView"] = Access.For(People),
         ["getContainerForensicView"] = Access.For(People),
         ["getHostForensicBundle"] = Access.For(People),
@@ -81,10 +86,11 @@ public static class OperationAccess
         ["getIncidentRisk"] = Access.For(People),
         ["getIncidentBundle"] = Access.For(People),
         ["listIncidentNotes"] = Access.For(People),
-        ["changeIncidentStatus"] = Access.For(Role.Admin, Role.Operator),
-        ["assignIncident"] = Access.For(Role.Admin, Role.Operator),
-        ["addIncidentNote"] = Access.For(Role.Admin, Role.Operator),
-        ["changeIncidentsInBulk"] = Access.For(Role.Admin, Role.Operator),
+        ["changeIncidentStatus"] = Access.For(Triage),
+        ["assignIncident"] = Access.For(Triage),
+        ["addIncidentNote"] = Access.For(Triage),
+        ["changeIncidentsInBulk"] = Access.For(Triage),
+        // Webhooks: where incidents go, so not for responders
         ["createWebhook"] = Access.For(Role.Admin, Role.Operator),
         ["listWebhooks"] = Access.For(Role.Admin, Role.Operator),
         ["getWebhook"] = Access.For(Role.Admin, Role.Operator),

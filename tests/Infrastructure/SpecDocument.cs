@@ -34,6 +34,9 @@ public sealed class SpecDocument
 
     public IReadOnlyList<SpecOperation> Operations { get; }
 
+    /// <summary>operationId to its first tag (the feature it belongs to), in the document's order.</summary>
+    public IReadOnlyList<(string OperationId, string Tag)> Tags => ReadTags().ToList();
+
     public static SpecDocument Parse(string text) => new(text);
 
     /// <summary>The repository's openapi.yaml.</summary>
@@ -61,6 +64,20 @@ public sealed class SpecDocument
                     responses.Children
                         .Select(r => $"{Scalar(r.Key)}:{BodySchema(Resolve((YamlMappingNode)r.Value)) ?? "-"}")
                         .Order(StringComparer.Ordinal).ToList());
+            }
+        }
+    }
+
+    private IEnumerable<(string, string)> ReadTags()
+    {
+        foreach (var (_, pathItemNode) in Mapping(_root, "paths")!.Children)
+        {
+            foreach (var method in Methods)
+            {
+                if (Mapping((YamlMappingNode)pathItemNode, method) is not { } operation)
+                    continue;
+                var tag = operation.Children.TryGetValue("tags", out var tags) ? Scalar(((YamlSequenceNode)tags).Children[0]) : null;
+                yield return (Scalar(operation, "operationId") ?? "(none)", tag ?? "(none)");
             }
         }
     }
