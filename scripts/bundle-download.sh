@@ -4,7 +4,7 @@
 # sends the whole new one).
 #   scripts/bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip
 #   BUNDLE_PATH: /api/v1/incidents/ID/bundle, /api/v1/agents/ID/forensics/bundle?from=...&until=...,
-#                or /api/v1/containers/ID/forensics/bundle?from=...&until=...
+#                or /api/v1/agents/ID/containers/CONTAINER_ID/forensics/bundle?from=...&until=...
 # A bundle too large to build within one request answers 202 while the api builds it: the script waits as told
 # (Retry-After) and asks for its Location.
 # Exits 0 with "verified" when every entry matches the manifest, 1 otherwise.

@@ -55,7 +55,7 @@ curl -fsS -X PUT "$API/api/v1/agents/$agent_id/inventory" -H "Authorization: Bea
 
 step "an analyst reads the short view of the container as a timeline"
 analyst=$(curl -fsS -X POST "$API/api/v1/tokens" -H "Authorization: Bearer $ADMIN" "${json[@]}" -d '{"name":"analyst","role":"analyst"}' | jq -r .secret)
-curl -fsS "$API/api/v1/containers/7f9c2ba4e88f/forensics/recent?limit=500" -H "Authorization: Bearer $analyst" -H 'Accept: text/plain' > "$tmp/view.txt"
+curl -fsS "$API/api/v1/agents/$agent_id/containers/7f9c2ba4e88f/forensics/recent?limit=500" -H "Authorization: Bearer $analyst" -H 'Accept: text/plain' > "$tmp/view.txt"
 grep -q 'java(1234) -> sh(1240): sh -c cp /etc/passwd /tmp/p' "$tmp/view.txt"
 
 step "downloads the full bundle, resumes it from the middle, and checks it against its manifest"

@@ -35,10 +35,10 @@ public sealed record BundlePlan(BundleScope Scope, string Identity, long Events,
 
 public sealed record BundleExtra(string Name, byte[] Content);
 
-/// <summary>What a bundle holds: a host (its containers included) or one container, from..until inclusive.</summary>
+/// <summary>What a bundle holds: a host (its containers included) or one of its containers, from..until inclusive.</summary>
 public sealed record BundleScope(AgentRow Agent, string? ContainerId, DateTimeOffset From, DateTimeOffset Until)
 {
-    public SegmentFilter Segments => new(ContainerId is null ? Agent.AgentId : null, ContainerId);
+    public SegmentFilter Segments => new(Agent.AgentId, ContainerId);
 
     /// <summary>The reader's until is exclusive.</summary>
     public DateTimeOffset UntilExclusive => Until.AddTicks(1);
@@ -72,7 +72,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     /// <summary>The window asked for, or all the data kept (oldest to newest event) where it was not.</summary>
     public async Task<BundleScope> ScopeAsync(AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, CancellationToken cancellationToken)
     {
-        var filter = new SegmentFilter(containerId is null ? agent.AgentId : null, containerId);
+        var filter = new SegmentFilter(agent.AgentId, containerId);
         // The exact times of the first and last events (the store's columns may be rounded to microseconds).
         if (from is null && await store.OldestFirstAsync(filter, null, null, cancellationToken).FirstOrDefaultAsync(cancellationToken) is { } oldest)
             from = await EventTimeAsync(oldest.SegmentId, first: true, cancellationToken);

@@ -19,11 +19,11 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await BundleAsync(http, agent, null, from, until, if_None_Match, cancellationToken);
     }
 
-    public override async Task<IResult> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string containerId, CancellationToken cancellationToken)
+    public override async Task<IResult> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, string containerId, CancellationToken cancellationToken)
     {
-        var agent = await HostOfAsync(containerId, cancellationToken);
+        var (agent, refusal) = await ContainerAsync(http, agentId, containerId, cancellationToken);
         if (agent is null)
-            return Http.Problems.NotFound($"There is no flight data for container '{containerId}'.");
+            return refusal!;
         return await BundleAsync(http, agent, containerId, from, until, if_None_Match, cancellationToken);
     }
 
@@ -36,11 +36,17 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await downloads.AnswerAsync(http, plan, ifNoneMatch, $"forensics-{plan.Identity[..16]}.zip", BundleDownloads.Pinned(http, scope), cancellationToken);
     }
 
-    /// <summary>A container is known by its flight data: the agent that recorded it last is its host.</summary>
-    private async Task<AgentRow?> HostOfAsync(string containerId, CancellationToken cancellationToken)
+    /// <summary>
+    /// A container is one agent's (the same id from two agents is two containers), known by that agent's flight data:
+    /// 404 when the agent recorded nothing in it, whoever else did.
+    /// </summary>
+    private async Task<(AgentRow? Agent, IResult? Refusal)> ContainerAsync(HttpContext http, string agentId, string containerId, CancellationToken cancellationToken)
     {
-        var newest = await store.NewestFirstAsync(new SegmentFilter(null, containerId), cancellationToken).FirstOrDefaultAsync(cancellationToken);
-        return newest is null ? null : await agents.FindAsync(newest.AgentId, cancellationToken);
+        var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not read forensic views or bundles.", cancellationToken);
+        if (agent is null)
+            return (null, refusal);
+        var recorded = await store.NewestFirstAsync(new SegmentFilter(agentId, containerId), cancellationToken).AnyAsync(cancellationToken);
+        return recorded ? (agent, null) : (null, Http.Problems.NotFound($"Agent '{agentId}' has no flight data for container '{containerId}'."));
     }
 
     public override async Task<IResult> GetHostForensicView(HttpContext http, int limit, string agentId, CancellationToken cancellationToken)
@@ -51,17 +57,17 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await ViewAsync(http, agent, null, limit, cancellationToken);
     }
 
-    public override async Task<IResult> GetContainerForensicView(HttpContext http, int limit, string containerId, CancellationToken cancellationToken)
+    public override async Task<IResult> GetContainerForensicView(HttpContext http, int limit, string agentId, string containerId, CancellationToken cancellationToken)
     {
-        var agent = await HostOfAsync(containerId, cancellationToken);
+        var (agent, refusal) = await ContainerAsync(http, agentId, containerId, cancellationToken);
         if (agent is null)
-            return Http.Problems.NotFound($"There is no flight data for container '{containerId}'.");
+            return refusal!;
         return await ViewAsync(http, agent, containerId, limit, cancellationToken);
     }
 
     private async Task<IResult> ViewAsync(HttpContext http, AgentRow agent, string? containerId, int limit, CancellationToken cancellationToken)
     {
-        var (events, older) = await reader.NewestAsync(new SegmentFilter(containerId is null ? agent.AgentId : null, containerId), limit, cancellationToken);
+        var (events, older) = await reader.NewestAsync(new SegmentFilter(agent.AgentId, containerId), limit, cancellationToken);
         if (WantsText(http))
         {
             var text = new StringBuilder(events.Count * 120);

@@ -33,7 +33,7 @@ public static class IncidentContracts
         {
             Findings = $"/api/v1/incidents/{row.IncidentId}/findings",
             Risk = $"/api/v1/incidents/{row.IncidentId}/risk",
-            ForensicView = row.ContainerId.Length == 0 ? $"/api/v1/agents/{row.AgentId}/forensics/recent" : $"/api/v1/containers/{Uri.EscapeDataString(row.ContainerId)}/forensics/recent",
+            ForensicView = row.ContainerId.Length == 0 ? $"/api/v1/agents/{row.AgentId}/forensics/recent" : $"/api/v1/agents/{row.AgentId}/containers/{Uri.EscapeDataString(row.ContainerId)}/forensics/recent",
             Bundle = $"/api/v1/incidents/{row.IncidentId}/bundle",
         },
     };

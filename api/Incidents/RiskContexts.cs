@@ -112,7 +112,7 @@ public sealed class RiskContexts(TelemetryStore store, EventReader reader, Telem
 
     private async Task<List<ReachableService>> ServicesAsync(IncidentRow incident, CancellationToken cancellationToken)
     {
-        var filter = new SegmentFilter(incident.ContainerId.Length == 0 ? incident.AgentId : null, incident.ContainerId.Length == 0 ? null : incident.ContainerId,
+        var filter = new SegmentFilter(incident.AgentId, incident.ContainerId.Length == 0 ? null : incident.ContainerId,
             Segments.KindBit(TelemetryEventKind.Network_connect));
         var seen = new Dictionary<(string, int, NetworkProtocol), ReachableService>();
         var count = 0;

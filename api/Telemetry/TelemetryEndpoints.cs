@@ -105,10 +105,11 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
 
     public override async Task<IResult> ListTelemetryEvents(HttpContext http, int limit, string? cursor, string? agentId, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
-        if (agentId is null && containerId is null)
-            return Problems.Validation("agentId", "Say whose events: 'agentId', 'containerId' or both.");
+        // A container is one agent's: the same container id from two agents is two containers, never one listing.
+        if (agentId is null)
+            return Problems.Validation("agentId", "Say whose events: 'agentId' (and 'containerId' for one of its containers).");
         var caller = http.Caller();
-        if (caller.Role == Role.Agent && (agentId is null || !caller.MaySee(agentId)))
+        if (caller.Role == Role.Agent && !caller.MaySee(agentId))
             return Problems.Forbidden("An agent may only read its own flight data: pass its own 'agentId'.");
         var after = cursors.TryDecode(CursorLists.TelemetryEvents, cursor, out var position) ? position : (EventPosition?)null;
 

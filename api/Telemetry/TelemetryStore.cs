@@ -54,8 +54,12 @@ public sealed record SequenceGap(long From, long To, DateTimeOffset? Before, Dat
 
 public sealed record BatchResult(BatchOutcome Outcome, string? Conflict = null, SequenceGap? Gap = null);
 
-/// <summary>Which segments: of a host (its containers included) or of one container; optionally only those holding a kind of event.</summary>
-public sealed record SegmentFilter(string? AgentId, string? ContainerId, int KindBits = 0);
+/// <summary>
+/// Which segments: of a host (its containers included) or of one of its containers; optionally only those holding a
+/// kind of event. A container is always one agent's: the same container id reported by two agents is two resources,
+/// so there is no filter by container id alone (an agent could otherwise plant events in another's container).
+/// </summary>
+public sealed record SegmentFilter(string AgentId, string? ContainerId, int KindBits = 0);
 
 /// <summary>
 /// Flight data storage: batch receipts (idempotency and coverage gaps), segments (one row per batch and
@@ -472,13 +476,8 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     /// Only the conditions that apply, so that the planner can use the (resource, time) indexes: an
     /// "(@x is null or column = @x)" would make every page a scan of the whole table.
     /// </summary>
-    private static string Resource(SegmentFilter filter) => (filter.AgentId, filter.ContainerId) switch
-    {
-        (not null, not null) => "agent_id = @agentId and container_id = @containerId",
-        (not null, null) => "agent_id = @agentId",
-        (null, not null) => "container_id = @containerId",
-        _ => throw new ArgumentException("Segments are read for a host, a container or both.", nameof(filter)),
-    };
+    private static string Resource(SegmentFilter filter) =>
+        filter.ContainerId is null ? "agent_id = @agentId" : "agent_id = @agentId and container_id = @containerId";
 
     /// <summary>
     /// What identifies the segments of a window, in one aggregate over the (resource, time) index instead of a row each:

@@ -50,7 +50,7 @@ public static class BundleCommands
     {
         var incident = new Option<string?>("--incident") { Description = "An incident's bundle (its flight data, findings and risk)." };
         var agent = new Option<string?>("--agent") { Description = "A host's bundle (its agent's id, or its host name), its containers included." };
-        var container = new Option<string?>("--container") { Description = "A container's bundle." };
+        var container = new Option<string?>("--container") { Description = "A container's bundle: one container of the --agent (a container is one agent's)." };
         var from = new Option<DateTimeOffset?>("--from") { Description = "Host and container bundles: from this time (RFC 3339; default: the oldest kept)." };
         var until = new Option<DateTimeOffset?>("--until") { Description = "Host and container bundles: until this time (RFC 3339; default: the newest)." };
         var outFile = new Option<FileInfo?>("--out", "-O") { Description = "Where to write it (default: <id>.zip here). While downloading: <out>.part." };
@@ -63,9 +63,8 @@ public static class BundleCommands
             .With(incident, agent, container, from, until, outFile, retries);
         command.Validators.Add(result =>
         {
-            var chosen = new[] { incident, agent, container }.Count(o => result.GetValue(o) is not null);
-            if (chosen != 1)
-                result.AddError("give one of --incident, --agent or --container.");
+            if (ResourceOptions.Problem(result.GetValue(incident), result.GetValue(agent), result.GetValue(container)) is { } problem)
+                result.AddError(problem);
             if (result.GetValue(incident) is not null && (result.GetValue(from) is not null || result.GetValue(until) is not null))
                 result.AddError("--from and --until are for --agent and --container: an incident's bundle covers the incident.");
             if (result.GetValue(retries) < 0)
@@ -80,9 +79,9 @@ public static class BundleCommands
             var (id, fetch) = (run.Get(incident), agentId, run.Get(container)) switch
             {
                 ({ } i, _, _) => (i, (Func<string?, string?, Task<FileResponse>>)((range, ifRange) => client.GetIncidentBundleAsync(i, null, range, ifRange, cancellationToken))),
+                (_, { } a, { } c) => (c, (range, ifRange) => client.GetContainerForensicBundleAsync(a, c, windowFrom, windowUntil, null, range, ifRange, cancellationToken)),
                 (_, { } a, _) => (a, (range, ifRange) => client.GetHostForensicBundleAsync(a, windowFrom, windowUntil, null, range, ifRange, cancellationToken)),
-                (_, _, { } c) => (c, (range, ifRange) => client.GetContainerForensicBundleAsync(c, windowFrom, windowUntil, null, range, ifRange, cancellationToken)),
-                _ => throw new CliException("give one of --incident, --agent or --container.", ExitCodes.Usage),
+                _ => throw new CliException("give one of --incident, --agent, or --agent with --container.", ExitCodes.Usage),
             };
             var target = run.Get(outFile)?.FullName ?? Path.GetFullPath(id + ".zip");
             var download = new ResumableDownload(target, run.Host, run.Get(retries));

@@ -11,14 +11,14 @@ public static class ForensicCommands
     {
         var incident = new Option<string?>("--incident") { Description = "The host or container of this incident." };
         var agent = new Option<string?>("--agent") { Description = "A host (its agent's id, or its host name), its containers included." };
-        var container = new Option<string?>("--container") { Description = "One container." };
+        var container = new Option<string?>("--container") { Description = "One container of the --agent (a container is one agent's)." };
         var limit = new Option<int?>("--limit") { Description = "How many of the most recent events (at most 500, the API's default)." };
         var view = new Command("view", "The most recent events (500 by default), oldest first: what ran, what it touched, where it connected.")
             .With(incident, agent, container, limit);
         view.Validators.Add(result =>
         {
-            if (new[] { incident, agent, container }.Count(o => result.GetValue(o) is not null) != 1)
-                result.AddError("give one of --incident, --agent or --container.");
+            if (ResourceOptions.Problem(result.GetValue(incident), result.GetValue(agent), result.GetValue(container)) is { } problem)
+                result.AddError(problem);
         });
         view.Does(host, async (run, cancellationToken) =>
         {
@@ -31,7 +31,7 @@ public static class ForensicCommands
             }
 
             var forensicView = containerId is not null
-                ? await client.GetContainerForensicViewAsync(containerId, run.Get(limit), cancellationToken)
+                ? await client.GetContainerForensicViewAsync(agentId!, containerId, run.Get(limit), cancellationToken)
                 : await client.GetHostForensicViewAsync(agentId!, run.Get(limit), cancellationToken);
             if (run.Output.Json)
             {
@@ -40,13 +40,25 @@ public static class ForensicCommands
             }
 
             if (forensicView.OlderEventsExist)
-                await host.Error.WriteLineAsync($"older events exist: the full record is in the bundle (platformctl bundle download {(containerId is not null ? "--container " + containerId : "--agent " + agentId)})");
+                await host.Error.WriteLineAsync($"older events exist: the full record is in the bundle (platformctl bundle download {"--agent " + agentId + (containerId is not null ? " --container " + containerId : "")})");
             foreach (var e in forensicView.Events)
                 run.Output.Text(Timeline.Line(e));
             return ExitCodes.Ok;
         });
         return new Command("forensics", "Flight data: what happened on a host or in a container.").With(view);
     }
+}
+
+/// <summary>Which resource a command is about: an incident, a host (--agent), or one of its containers (--agent with --container).</summary>
+public static class ResourceOptions
+{
+    /// <summary>What is wrong with the combination given, or null.</summary>
+    public static string? Problem(string? incident, string? agent, string? container) => (incident, agent, container) switch
+    {
+        (null, null, not null) => "--container needs --agent: a container is one agent's (the same id on two hosts is two containers).",
+        (not null, null, null) or (null, not null, _) => null,
+        _ => "give one of --incident, --agent, or --agent with --container.",
+    };
 }
 
 /// <summary>An event as one timeline line, in the form of the bundle's timeline.txt (docs/bundle-format.md).</summary>

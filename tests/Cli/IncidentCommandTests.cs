@@ -237,6 +237,30 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task A_container_is_named_with_its_agent_in_the_forensic_view_and_bundle()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var (_, host, _) = await CompromisedHostAsync();
+
+        var view = await cli.RunAsync("forensics", "view", "--agent", host, "--container", Web.Id);
+        Assert.True(view.ExitCode == 0, view.ToString());
+        Assert.Contains($"{host} [struts2-web] cp(4231) read /etc/passwd", view.Out);
+        var bundle = await cli.RunAsync("bundle", "download", "--agent", host, "--container", Web.Id, "-O", cli.File("container.zip"));
+        Assert.True(bundle.ExitCode == 0, bundle.ToString());
+        Assert.Contains("verified", bundle.Out);
+
+        // A container id alone is no container: the same id on two hosts is two containers.
+        var alone = await cli.RunAsync("forensics", "view", "--container", Web.Id);
+        Assert.True(alone.ExitCode == 2, alone.ToString());
+        Assert.Contains("--container needs --agent", alone.Error);
+        var bundleAlone = await cli.RunAsync("bundle", "download", "--container", Web.Id);
+        Assert.True(bundleAlone.ExitCode == 2, bundleAlone.ToString());
+        var elsewhere = await cli.RunAsync("forensics", "view", "--agent", (await api.EnrolledAgent(Host())).Enrolled.Agent.Id, "--container", Web.Id);
+        Assert.True(elsewhere.ExitCode == 1, elsewhere.ToString());
+        Assert.Contains("no flight data for container", elsewhere.Error);
+    }
+
+    [Fact]
     public async Task Fim_alerts_are_listed_exported_and_acknowledged()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

@@ -209,11 +209,11 @@ public abstract class ForensicBundleTests(PlatformApi api)
     public async Task A_container_bundle_holds_the_containers_events_and_inventory_in_a_window()
     {
         var container = new ContainerRef { Id = "c-bundle-04", Name = "web-b4" };
-        await Recorded("bundle-04", container);
+        var (id, _) = await Recorded("bundle-04", container);
         var from = Uri.EscapeDataString(T0.AddSeconds(1).ToString("O"));
         var until = Uri.EscapeDataString(T0.AddSeconds(10).ToString("O"));
 
-        using var response = await Get($"/api/v1/containers/{container.Id}/forensics/bundle?from={from}&until={until}");
+        using var response = await Get($"/api/v1/agents/{id}/containers/{container.Id}/forensics/bundle?from={from}&until={until}");
         var zip = await response.Content.ReadAsByteArrayAsync();
 
         var manifest = await Verified(zip);
@@ -225,7 +225,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
         var inventory = JsonDocument.Parse(entries["inventory.json"]).RootElement;
         Assert.Equal([container.Id], inventory.GetProperty("containers").EnumerateArray().Select(c => c.GetProperty("id").GetString()));
         Assert.Equal(["struts2-app:2.5"], inventory.GetProperty("images").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
-        using var none = await Get("/api/v1/containers/never-seen/forensics/bundle");
+        using var none = await Get($"/api/v1/agents/{id}/containers/never-seen/forensics/bundle");
         await ProblemAssert.IsProblem(none, 404);
     }
 }

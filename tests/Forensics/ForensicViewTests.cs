@@ -34,15 +34,15 @@ public abstract class ForensicViewTests(PlatformApi api)
     public async Task The_container_view_holds_only_the_containers_events()
     {
         var container = new ContainerRef { Id = "c-view-02", Name = "web-view-02" };
-        await RecordedHost("view-02", container);
+        var id = await RecordedHost("view-02", container);
 
-        var view = await api.Admin().GetContainerForensicViewAsync(container.Id);
+        var view = await api.Admin().GetContainerForensicViewAsync(id, container.Id);
 
         Assert.Equal(500, view.Events.Count);
         Assert.True(view.OlderEventsExist);
         Assert.All(view.Events, e => Assert.Equal(container.Id, e.Container!.Id));
         Assert.Equal(("view-02", container.Id), (view.Hostname, view.ContainerId));
-        await ProblemAssert.Refused(404, () => api.Admin().GetContainerForensicViewAsync("never-seen"));
+        await ProblemAssert.Refused(404, () => api.Admin().GetContainerForensicViewAsync(id, "never-seen"));
     }
 
     [SkippableFact]
