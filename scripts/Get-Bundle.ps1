@@ -1,6 +1,6 @@
 <#
 .SYNOPSIS
-  Downloads a forensic bundle and verifies it against its manifest (scripts/bundle-download.sh in PowerShell).
+  Downloads a forensic bundle and verifies its signature (with openssl) and its manifest (scripts/bundle-download.sh in PowerShell).
   Run it again after an interrupted download: it resumes where the file stopped (If-Range with the saved ETag;
   if the bundle changed meanwhile, the whole new one is downloaded). A bundle too large to build within one
   request answers 202 while the api builds it: the script waits as told (Retry-After) and asks for its Location.
@@ -11,7 +11,9 @@ param(
     [Parameter(Mandatory)][string] $Api,
     [Parameter(Mandatory)][string] $Token,
     [Parameter(Mandatory)][string] $BundlePath,
-    [Parameter(Mandatory)][string] $OutFile
+    [Parameter(Mandatory)][string] $OutFile,
+    # A PEM public key you trust; default: the api's (GET /api/v1/signing-keys)
+    [string] $SigningKey
 )
 $ErrorActionPreference = 'Stop'
 $etagFile = "$OutFile.etag"
@@ -47,12 +49,24 @@ $dir = Join-Path ([IO.Path]::GetTempPath()) ([IO.Path]::GetRandomFileName())
 try {
     Expand-Archive -Path $OutFile -DestinationPath $dir
     $manifest = Get-Content -Raw (Join-Path $dir 'manifest.json') | ConvertFrom-Json
+    # The signature, checked with openssl (.NET has no Ed25519) against the api's key, never the bundle's own.
+    $trusted = Join-Path $dir 'trusted.pem'
+    if ($SigningKey) { Copy-Item $SigningKey $trusted }
+    else { Set-Content -NoNewline -Path $trusted -Value ((Invoke-RestMethod -Uri "$Api/api/v1/signing-keys").items | Where-Object current).publicKeyPem }
+    $der = [Convert]::FromBase64String(((Get-Content $trusted) | Where-Object { $_ -notmatch '-----' }) -join '')
+    $keyId = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($der)).ToLowerInvariant()
+    if ($manifest.signature.keyId -ne $keyId) { throw "the manifest names signing key $($manifest.signature.keyId), not the trusted $keyId" }
+    & openssl pkeyutl -verify -pubin -inkey $trusted -rawin -in (Join-Path $dir 'manifest.json') -sigfile (Join-Path $dir 'manifest.sig') | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw "manifest.sig is not key $keyId's signature of manifest.json" }
+    $listed = @($manifest.entries.name) + 'manifest.json', 'manifest.sig'
+    $extra = Get-ChildItem -Recurse -File $dir | Where-Object { $_.Name -ne 'trusted.pem' -and $listed -notcontains $_.Name }
+    if ($extra) { throw "not in the manifest: $($extra.Name -join ', ')" }
     foreach ($entry in $manifest.entries) {
         $hash = (Get-FileHash -Algorithm SHA256 (Join-Path $dir $entry.name)).Hash.ToLowerInvariant()
         if ($hash -ne $entry.sha256) { throw "$($entry.name) does not match the manifest" }
     }
     Remove-Item $etagFile -ErrorAction SilentlyContinue
-    "verified ${OutFile}: $($manifest.entries.Count) entries, $($manifest.counts.events) events"
+    "verified ${OutFile}: signed by key $keyId, $($manifest.entries.Count) entries, $($manifest.counts.events) events $($manifest.state)"
 } finally {
     Remove-Item -Recurse -Force $dir -ErrorAction SilentlyContinue
 }

@@ -7,7 +7,10 @@
 #                or /api/v1/agents/ID/containers/CONTAINER_ID/forensics/bundle?from=...&until=...
 # A bundle too large to build within one request answers 202 while the api builds it: the script waits as told
 # (Retry-After) and asks for its Location.
-# Exits 0 with "verified" when every entry matches the manifest, 1 otherwise.
+# The manifest's Ed25519 signature is checked with openssl against the api's signing key (GET /api/v1/signing-keys),
+# or against the PEM public key file in SIGNING_KEY when set (a key you trust from elsewhere).
+# Exits 0 with "verified" when the signature holds and every entry matches the manifest (and nothing else is in
+# the zip), 1 otherwise.
 set -euo pipefail
 API=${1:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
 TOKEN=${2:?usage: bundle-download.sh API_URL TOKEN BUNDLE_PATH OUT.zip}
@@ -56,7 +59,21 @@ grep -i '^etag:' "$work/headers" | head -1 | cut -d' ' -f2- | tr -d '\r' > "$OUT
 
 unzip -tq "$OUT" >/dev/null || { echo "bundle-download: $OUT is not a whole zip" >&2; exit 1; }
 unzip -q "$OUT" -d "$work/bundle"
+# The trusted key: never the signing-key.pem inside the bundle (a forger would put their own there).
+if [ -n "${SIGNING_KEY:-}" ]; then
+  cp "$SIGNING_KEY" "$work/trusted.pem"
+else
+  curl -sSf "$API/api/v1/signing-keys" | jq -r '.items[] | select(.current) | .publicKeyPem' > "$work/trusted.pem"
+fi
+key_id=$(openssl pkey -pubin -in "$work/trusted.pem" -outform DER | sha256sum | cut -d' ' -f1)
+signed_by=$(jq -r '.signature.keyId // "none"' "$work/bundle/manifest.json")
+[ "$signed_by" = "$key_id" ] || { echo "bundle-download: the manifest names signing key $signed_by, not the trusted $key_id" >&2; exit 1; }
+openssl pkeyutl -verify -pubin -inkey "$work/trusted.pem" -rawin -in "$work/bundle/manifest.json" -sigfile "$work/bundle/manifest.sig" >/dev/null \
+  || { echo "bundle-download: manifest.sig is not key $key_id's signature of manifest.json" >&2; exit 1; }
 (cd "$work/bundle" && jq -r '.entries[] | "\(.sha256)  \(.name)"' manifest.json | sha256sum -c --quiet -) \
   || { echo "bundle-download: an entry does not match the manifest" >&2; exit 1; }
+# Nothing in the zip that the manifest does not list (besides the manifest and its signature).
+extra=$(comm -13 <(jq -r '.entries[].name, "manifest.json", "manifest.sig"' "$work/bundle/manifest.json" | sort) <(unzip -Z1 "$OUT" | sort))
+[ -z "$extra" ] || { echo "bundle-download: not in the manifest: $extra" >&2; exit 1; }
 rm -f "$OUT.etag"
-echo "verified $OUT: $(jq -r '"\(.entries | length) entries, \(.counts.events) events"' "$work/bundle/manifest.json")"
+echo "verified $OUT: signed by key $key_id, $(jq -r '"\(.entries | length) entries, \(.counts.events) events\(if .state then ", " + .state else "" end)"' "$work/bundle/manifest.json")"

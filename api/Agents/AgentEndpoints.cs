@@ -119,6 +119,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
         };
         await AgentStore.InsertAsync(db, transaction, agent, cancellationToken);
         var (credential, secret) = await issuer.IssueAsync(db, transaction, $"agent {body.Hostname}", Role.Agent, agent.AgentId, expiresAt: null, createdBy: null, cancellationToken);
+        // Who enrolled what: the enrollment token is the actor (chain of custody of the agent's evidence).
+        await audit.AppendAsync(db, transaction, enrollmentTokenId, PlatformClaims.EnrollmentRole, "agent.enroll", "agent", agent.AgentId, null, agent.ToContract(), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/agents/{agent.AgentId}", new AgentEnrolled { Agent = agent.ToContract(), TokenId = credential.TokenId, Secret = secret });
     }

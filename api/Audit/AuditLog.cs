@@ -40,14 +40,18 @@ public sealed class AuditLog(Database database, TimeProvider time)
     private const string Columns = "audit_id, time, actor_token_id, actor_role, action, target_type, target_id, before_json, after_json";
 
     /// <summary>Appends one entry. <paramref name="before"/> and <paramref name="after"/> are the target's API representation (never secrets).</summary>
-    public Task AppendAsync(DbConnection db, DbTransaction transaction, Caller? actor, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken)
+    public Task AppendAsync(DbConnection db, DbTransaction transaction, Caller? actor, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken) =>
+        AppendAsync(db, transaction, actor?.TokenId, actor is null ? SystemActor : SpecEnum.ToSpec(actor.Role), action, targetType, targetId, before, after, cancellationToken);
+
+    /// <summary>Appends one entry for an actor that is no <see cref="Caller"/> (an enrollment token: role <c>enrollment</c>).</summary>
+    public Task AppendAsync(DbConnection db, DbTransaction transaction, string? actorTokenId, string actorRole, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken)
     {
         var row = new AuditRow
         {
             AuditId = Ids.New("aud"),
             Time = time.GetUtcNow(),
-            ActorTokenId = actor?.TokenId,
-            ActorRole = actor is null ? SystemActor : SpecEnum.ToSpec(actor.Role),
+            ActorTokenId = actorTokenId,
+            ActorRole = actorRole,
             Action = action,
             TargetType = targetType,
             TargetId = targetId,
@@ -57,6 +61,17 @@ public sealed class AuditLog(Database database, TimeProvider time)
         return db.ExecuteAsync(new CommandDefinition(
             $"insert into audit_entry ({Columns}) values (@AuditId, @Time, @ActorTokenId, @ActorRole, @Action, @TargetType, @TargetId, @BeforeJson, @AfterJson)",
             row, transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Appends one entry of a read of evidence (a forensic view, a bundle download: the chain of custody), in a write of
+    /// its own: one row a request, whatever the request returns. The read is not answered unless its entry is written.
+    /// </summary>
+    public async Task AppendReadAsync(Caller actor, string action, string targetType, string targetId, object details, CancellationToken cancellationToken)
+    {
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await AppendAsync(write.Db, write.Transaction, actor, action, targetType, targetId, null, details, cancellationToken);
+        await write.CommitAsync(cancellationToken);
     }
 
     /// <summary>In write order (ids are time-ordered), up to limit+1 rows.</summary>

@@ -80,6 +80,8 @@ public static class OperationAccess
         ["getContainerForensicView"] = Access.For(People),
         ["getHostForensicBundle"] = Access.For(People),
         ["getContainerForensicBundle"] = Access.For(People),
+        // The bundle signing key: public, so that whoever holds a bundle can check it
+        ["listSigningKeys"] = Access.Public,
         ["listIncidents"] = Access.For(People),
         ["getIncident"] = Access.For(People),
         ["listIncidentFindings"] = Access.For(People),

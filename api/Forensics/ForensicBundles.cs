@@ -30,8 +30,18 @@ public sealed class ForensicsOptions
     public int QueuedBuilds { get; set; } = 16;
 }
 
-/// <summary>What a bundle holds besides its events and alerts; <c>Events</c> counts the events of the segments in its window (its build's cost).</summary>
-public sealed record BundlePlan(BundleScope Scope, string Identity, long Events, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras);
+/// <summary>
+/// What a bundle holds besides its events and alerts; <c>Events</c> counts the events of the segments in its window (its
+/// build's cost). <c>State</c> is an incident bundle's <c>final</c> or <c>provisional</c> (null for host and container
+/// bundles); <c>Incident</c> is the incident a final bundle is kept for.
+/// </summary>
+public sealed record BundlePlan(BundleScope Scope, string Identity, long Events, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras, string? State = null, string? Incident = null);
+
+/// <summary>A built bundle: its file, the SHA-256 of the whole zip (what the audit log records) and its size.</summary>
+public sealed record BuiltBundle(string Path, string Sha256, long Length);
+
+/// <summary>An incident's final bundle as it was kept when it became final: served as it is from then on.</summary>
+public sealed record FinalBundle(string Identity, BuiltBundle File);
 
 public sealed record BundleExtra(string Name, byte[] Content);
 
@@ -51,9 +61,16 @@ public sealed record BundleScope(AgentRow Agent, string? ContainerId, DateTimeOf
 /// data in the window makes a new bundle and identical data the same bytes (entries in a fixed order, fixed
 /// times, fixed compression level).
 /// </summary>
-public sealed class ForensicBundles(TelemetryStore store, EventReader reader, FimAlertStore alerts, DataDirectory data, ForensicsOptions options)
+public sealed class ForensicBundles(TelemetryStore store, EventReader reader, FimAlertStore alerts, DataDirectory data, ForensicsOptions options, BundleSigner signer)
 {
     public const string FormatVersion = "1";
+
+    public const string Final = "final";
+    public const string Provisional = "provisional";
+
+    /// <summary>The entries a bundle's signature adds: the signer's public key (listed in the manifest) and the manifest's signature (not listed: it signs the manifest).</summary>
+    public const string PublicKeyEntry = "signing-key.pem";
+    public const string SignatureEntry = "manifest.sig";
 
     /// <summary>
     /// How the zip is laid out and compressed. It is part of a bundle's identity (its ETag and file name): a bundle
@@ -93,7 +110,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
     /// identity: a hash of everything in it, which is its ETag and its file name. Every download and revalidation
     /// plans, built bundle or not, so the plan reads the events' and alerts' versions only, never their content.
     /// </summary>
-    public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken, IReadOnlyList<BundleExtra>? extras = null)
+    public async Task<BundlePlan> PlanAsync(BundleScope scope, CancellationToken cancellationToken, IReadOnlyList<BundleExtra>? extras = null, string? state = null, string? incident = null)
     {
         extras ??= [];
         var inventory = await InventoryAsync(scope, cancellationToken);
@@ -101,7 +118,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
-        Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}");
+        Add($"{FormatVersion}|{Builder}|{scope.Agent.AgentId}|{scope.Agent.Hostname}|{scope.ContainerId}|{scope.From.UtcTicks}|{scope.Until.UtcTicks}|{state}|{signer.KeyId}");
         // Summed up in the database rather than read row by row: every download and revalidation plans, and a host's
         // window can hold millions of events and alerts.
         var segments = await store.WindowAsync(scope.Segments, scope.From, scope.UntilExclusive, cancellationToken);
@@ -115,21 +132,81 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             Add($"g|{gap.From}|{gap.To}");
         foreach (var extra in extras)
             Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), segments.Events, inventory, gaps, extras);
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), segments.Events, inventory, gaps, extras, state, state == Final ? incident : null);
     }
 
     /// <summary>The bundle's file if it is built, else null.</summary>
-    public string? Built(BundlePlan plan)
+    public async Task<BuiltBundle?> BuiltAsync(BundlePlan plan, CancellationToken cancellationToken)
     {
         var path = Path.Combine(Directory, plan.Identity + ".zip");
         if (!File.Exists(path))
             return null;
         File.SetLastWriteTimeUtc(path, DateTime.UtcNow); // recently served: evicted last
-        return path;
+        return await DescribeAsync(path, cancellationToken);
+    }
+
+    /// <summary>
+    /// An incident's final bundle if it has been kept (<c>bundles/final/&lt;incident&gt;/&lt;identity&gt;.zip</c>, outside
+    /// the cache cap): once final, an incident's bundle is this file whatever happens to the data afterwards (retention,
+    /// late events, status changes), so its bytes never change again.
+    /// </summary>
+    public async Task<FinalBundle?> FinalAsync(string incidentId, CancellationToken cancellationToken)
+    {
+        var folder = FinalFolder(incidentId);
+        var kept = System.IO.Directory.Exists(folder) ? System.IO.Directory.GetFiles(folder, "*.zip").Order(StringComparer.Ordinal).FirstOrDefault() : null;
+        return kept is null ? null : new FinalBundle(Path.GetFileNameWithoutExtension(kept), await DescribeAsync(kept, cancellationToken));
+    }
+
+    /// <summary>Keeps a final plan's bundle as its incident's final bundle, unless one is kept already (then that one is the final bundle).</summary>
+    public async Task<FinalBundle> KeepFinalAsync(BundlePlan plan, BuiltBundle built, CancellationToken cancellationToken)
+    {
+        var incident = plan.Incident ?? throw new InvalidOperationException("Only a final incident bundle is kept.");
+        if (await FinalAsync(incident, cancellationToken) is { } kept)
+            return kept;
+        var folder = FinalFolder(incident);
+        System.IO.Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, plan.Identity + ".zip");
+        var temporary = Path.Combine(folder, $"{plan.Identity}.{Guid.NewGuid():N}.part");
+        try
+        {
+            File.Copy(built.Path, temporary);
+            File.Copy(built.Path + ".sha256", temporary + ".sha256");
+            File.Move(temporary + ".sha256", path + ".sha256", overwrite: true);
+            File.Move(temporary, path, overwrite: false);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Another request kept it first: the same bytes (same plan).
+        }
+        finally
+        {
+            File.Delete(temporary);
+            File.Delete(temporary + ".sha256");
+        }
+
+        return (await FinalAsync(incident, cancellationToken))!;
+    }
+
+    private string FinalFolder(string incidentId) =>
+        Path.Combine(Directory, "final", incidentId.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-') ? incidentId : throw new ArgumentException("Not an incident id.", nameof(incidentId)));
+
+    /// <summary>The file with its SHA-256, from the <c>.sha256</c> file written beside it at build (hashed now if that is missing).</summary>
+    private static async Task<BuiltBundle> DescribeAsync(string path, CancellationToken cancellationToken)
+    {
+        var sidecar = path + ".sha256";
+        var sha256 = File.Exists(sidecar) ? (await File.ReadAllTextAsync(sidecar, cancellationToken)).Trim() : null;
+        if (sha256 is not { Length: 64 })
+        {
+            await using (var file = File.OpenRead(path))
+                sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            await File.WriteAllTextAsync(sidecar, sha256, cancellationToken);
+        }
+
+        return new BuiltBundle(path, sha256, new FileInfo(path).Length);
     }
 
     /// <summary>The bundle's file, built now if it is not there yet.</summary>
-    public async Task<string> FileAsync(BundlePlan plan, CancellationToken cancellationToken)
+    public async Task<BuiltBundle> FileAsync(BundlePlan plan, CancellationToken cancellationToken)
     {
         var identity = plan.Identity;
         System.IO.Directory.CreateDirectory(Directory);
@@ -141,13 +218,16 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             if (File.Exists(path))
             {
                 File.SetLastWriteTimeUtc(path, DateTime.UtcNow); // recently served: evicted last
-                return path;
+                return await DescribeAsync(path, cancellationToken);
             }
 
             var temporary = Path.Combine(Directory, $"{identity}.{Guid.NewGuid():N}.part");
             try
             {
                 await BuildAsync(plan, temporary, cancellationToken);
+                // Hashed once here: every download's audit entry names the bundle by it.
+                await using (var built = File.OpenRead(temporary))
+                    await File.WriteAllTextAsync(path + ".sha256", Convert.ToHexStringLower(await SHA256.HashDataAsync(built, cancellationToken)), cancellationToken);
                 File.Move(temporary, path);
             }
             finally
@@ -161,12 +241,12 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         }
 
         Evict(keep: path);
-        return path;
+        return await DescribeAsync(path, cancellationToken);
     }
 
     private async Task BuildAsync(BundlePlan plan, string path, CancellationToken cancellationToken)
     {
-        var (scope, _, _, inventory, gaps, extras) = plan;
+        var (scope, _, _, inventory, gaps, extras, state, _) = plan;
         var fimAlerts = await AlertsAsync(scope, cancellationToken);
         // Each entry is compressed into a file of its own first (a zip entry's header needs its sizes and CRC),
         // then the entries are put together, copied as they are.
@@ -209,6 +289,8 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
             entries.Add(("inventory.json", await DeflateAsync(Temporary("inventory.json"), (d, ct) => d.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(inventory, Json), ct), cancellationToken)));
             foreach (var extra in extras)
                 entries.Add((extra.Name, await DeflateAsync(Temporary(extra.Name), (d, ct) => d.WriteAsync(extra.Content, ct), cancellationToken)));
+            var publicKey = Encoding.ASCII.GetBytes(signer.PublicKeyPem);
+            entries.Add((PublicKeyEntry, await DeflateAsync(Temporary(PublicKeyEntry), (d, ct) => d.WriteAsync(publicKey, ct), cancellationToken)));
 
             var manifest = new BundleManifest(
                 FormatVersion,
@@ -216,8 +298,14 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
                 new BundleWindow(scope.From, scope.Until),
                 new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
                 gaps.Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
-                entries.Select(e => new BundleEntry(e.Name, e.Data.Length, e.Data.Sha256)).ToList());
-            entries.Add(("manifest.json", await DeflateAsync(Temporary("manifest.json"), (d, ct) => d.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(manifest, Json), ct), cancellationToken)));
+                entries.Select(e => new BundleEntry(e.Name, e.Data.Length, e.Data.Sha256)).ToList(),
+                state,
+                new BundleSignature(BundleSigner.Algorithm, signer.KeyId, PublicKeyEntry, SignatureEntry));
+            // The manifest's exact bytes are signed: openssl verifies the entry as it is unzipped.
+            var manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Json);
+            var signature = signer.Sign(manifestBytes);
+            entries.Add(("manifest.json", await DeflateAsync(Temporary("manifest.json"), (d, ct) => d.WriteAsync(manifestBytes, ct), cancellationToken)));
+            entries.Add((SignatureEntry, await DeflateAsync(Temporary(SignatureEntry), (d, ct) => d.WriteAsync(signature, ct), cancellationToken)));
 
             await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
             using var zip = new ZipOutputStream(file) { IsStreamOwner = false };
@@ -293,8 +381,13 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         inventory.json    the containers and images the agent last reported (environment variable names only)
         incident.json     (an incident's bundle) the incident and its findings with their evidence
         risk.json         (an incident's bundle) its risk context: container, secrets by name, vulnerabilities, services
-        manifest.json     format version, resource, window, counts, coverage gaps, and the size and SHA-256
-                          of every other entry: check them with `sha256sum` after unzipping
+        manifest.json     format version, resource, window, counts, coverage gaps, state (an incident's bundle:
+                          final or provisional), the signing key's id, and the size and SHA-256 of every
+                          other entry: check them with `sha256sum -c` after unzipping
+        signing-key.pem   the public key that signed manifest.json (Ed25519); trust it only if its id is
+                          the one your platform serves (GET /api/v1/signing-keys)
+        manifest.sig      the Ed25519 signature of manifest.json's bytes:
+                          openssl pkeyutl -verify -pubin -inkey KEY.pem -rawin -in manifest.json -sigfile manifest.sig
 
         The format is documented in docs/bundle-format.md of the Platform repository.
 
@@ -309,11 +402,16 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         {
             total += file.Length;
             if (total > options.BundleCacheBytes && file.FullName != keep)
+            {
                 file.Delete();
+                File.Delete(file.FullName + ".sha256");
+            }
         }
     }
 
-    private sealed record BundleManifest(string FormatVersion, BundleResource Resource, BundleWindow Window, BundleCounts Counts, IReadOnlyList<BundleGap> CoverageGaps, IReadOnlyList<BundleEntry> Entries);
+    private sealed record BundleManifest(string FormatVersion, BundleResource Resource, BundleWindow Window, BundleCounts Counts, IReadOnlyList<BundleGap> CoverageGaps, IReadOnlyList<BundleEntry> Entries, string? State, BundleSignature Signature);
+
+    private sealed record BundleSignature(string Algorithm, string KeyId, string PublicKey, string File);
 
     private sealed record BundleResource(string Kind, string AgentId, string Hostname, string? ContainerId);
 

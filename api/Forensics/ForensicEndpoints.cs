@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Platform.Api.Agents;
+using Platform.Api.Auth;
 using Platform.Api.Generated;
 using Platform.Api.Telemetry;
 using Platform.Contracts;
@@ -8,8 +9,14 @@ using Platform.Contracts;
 namespace Platform.Api.Forensics;
 
 /// <summary>What happened on a host or in a container: the short view (the most recent events) and the full bundle.</summary>
-public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles, BundleDownloads downloads) : ForensicsHandlersBase
+public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles, BundleDownloads downloads, BundleSigner signer, Audit.AuditLog audit) : ForensicsHandlersBase
 {
+    public override Task<IResult> ListSigningKeys(HttpContext http, CancellationToken cancellationToken) =>
+        Task.FromResult<IResult>(TypedResults.Ok(new SigningKeyList
+        {
+            Items = [new SigningKey { KeyId = signer.KeyId, Algorithm = SigningKeyAlgorithm.Ed25519, PublicKeyPem = signer.PublicKeyPem, Current = true }],
+        }));
+
     // Range, If-Range and If-None-Match are documented in openapi.yaml and handled by the file result.
     public override async Task<IResult> GetHostForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, CancellationToken cancellationToken)
     {
@@ -33,7 +40,8 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
         var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
         var plan = await bundles.PlanAsync(scope, cancellationToken);
-        return await downloads.AnswerAsync(http, plan, ifNoneMatch, $"forensics-{plan.Identity[..16]}.zip", BundleDownloads.Pinned(http, scope), cancellationToken);
+        var target = containerId is null ? new BundleDownloads.Target("agent", agent.AgentId) : new BundleDownloads.Target("container", containerId);
+        return await downloads.AnswerAsync(http, plan, ifNoneMatch, $"forensics-{plan.Identity[..16]}.zip", BundleDownloads.Pinned(http, scope), target, cancellationToken);
     }
 
     /// <summary>
@@ -68,12 +76,23 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
     private async Task<IResult> ViewAsync(HttpContext http, AgentRow agent, string? containerId, int limit, CancellationToken cancellationToken)
     {
         var (events, older) = await reader.NewestAsync(new SegmentFilter(agent.AgentId, containerId), limit, cancellationToken);
-        if (WantsText(http))
+        var text = WantsText(http);
+        // Chain of custody: who read which view, one entry a request (not one an event).
+        await audit.AppendReadAsync(http.Caller(), "forensic-view.read", containerId is null ? "agent" : "container", containerId ?? agent.AgentId, new
         {
-            var text = new StringBuilder(events.Count * 120);
+            agentId = agent.AgentId,
+            format = text ? "timeline" : "json",
+            limit,
+            events = events.Count,
+            from = events.Count > 0 ? new DateTimeOffset(events[0].Position.Ticks, TimeSpan.Zero) : (DateTimeOffset?)null,
+            until = events.Count > 0 ? new DateTimeOffset(events[^1].Position.Ticks, TimeSpan.Zero) : (DateTimeOffset?)null,
+        }, cancellationToken);
+        if (text)
+        {
+            var lines = new StringBuilder(events.Count * 120);
             foreach (var e in events)
-                text.Append(Encoding.UTF8.GetString(e.TimelineLine.Span)).Append('\n');
-            return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
+                lines.Append(Encoding.UTF8.GetString(e.TimelineLine.Span)).Append('\n');
+            return TypedResults.Text(lines.ToString(), "text/plain; charset=utf-8");
         }
 
         // The events are stored in the API's own JSON: write them out as they are rather than parse and

@@ -30,7 +30,7 @@ public static class IncidentsFeature
             .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
 }
 
-public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, Cursors cursors) : IncidentsHandlersBase
+public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
 {
     public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
@@ -130,6 +130,10 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
         var agent = row is null ? null : await agents.FindAsync(row.AgentId, cancellationToken);
         if (row is null || agent is null)
             return NotFound(incidentId);
+        var target = new BundleDownloads.Target("incident", incidentId);
+        var fileName = $"incident-{incidentId}.zip";
+        if (await bundles.FinalAsync(incidentId, cancellationToken) is { } final)
+            return await downloads.ServeFinalAsync(http, final, if_None_Match, fileName, target, cancellationToken);
 
         // The incident with every finding, and its risk context: entries of the bundle, part of its identity.
         var findings = new List<IncidentFinding>();
@@ -147,8 +151,19 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
         var incident = JsonSerializer.SerializeToUtf8Bytes(new { incident = ToContract(row), findings }, json);
         var risk = JsonSerializer.SerializeToUtf8Bytes(await risks.ComputeAsync(row, cancellationToken), json);
         var scope = await bundles.ScopeAsync(agent, row.ContainerId.Length == 0 ? null : row.ContainerId, row.FirstSeen - telemetry.PinBefore, row.LastSeen + telemetry.PinAfter, cancellationToken);
-        var plan = await bundles.PlanAsync(scope, cancellationToken, [new BundleExtra("incident.json", incident), new BundleExtra("risk.json", risk)]);
-        return await downloads.AnswerAsync(http, plan, if_None_Match, $"incident-{incidentId}.zip", http.Request.Path.Value!, cancellationToken);
+        var plan = await bundles.PlanAsync(scope, cancellationToken, [new BundleExtra("incident.json", incident), new BundleExtra("risk.json", risk)], BundleState(row), incidentId);
+        return await downloads.AnswerAsync(http, plan, if_None_Match, fileName, http.Request.Path.Value!, target, cancellationToken);
+    }
+
+    /// <summary>
+    /// Final once the window has closed: its end (lastSeen + PinAfter) has passed, and no finding can join the incident
+    /// to move it (resolved or archived, or the group window since lastSeen has passed). docs/bundle-format.md.
+    /// </summary>
+    private string BundleState(IncidentRow row)
+    {
+        var now = time.GetUtcNow();
+        var closed = row.Status is "resolved" or "archived" || now > row.LastSeen + detection.GroupWindow;
+        return now > row.LastSeen + telemetry.PinAfter && closed ? ForensicBundles.Final : ForensicBundles.Provisional;
     }
 
     private static IResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");

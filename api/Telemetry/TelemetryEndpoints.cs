@@ -21,6 +21,7 @@ public static class TelemetryFeature
             .AddScoped<TelemetryEndpoints>()
             .AddScoped<Forensics.ForensicEndpoints>()
             .AddSingleton(configuration.GetSection(Forensics.ForensicsOptions.Section).Get<Forensics.ForensicsOptions>() ?? new Forensics.ForensicsOptions())
+            .AddSingleton(services => Forensics.BundleSigner.Load(configuration.GetSection(Forensics.SigningOptions.Section).Get<Forensics.SigningOptions>() ?? new Forensics.SigningOptions(), services.GetRequiredService<Storage.DataDirectory>(), services.GetRequiredService<ILogger<Forensics.BundleSigner>>()))
             .AddSingleton<Forensics.ForensicBundles>()
             .AddSingleton<Forensics.BundleBuilds>()
             .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())

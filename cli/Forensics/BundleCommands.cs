@@ -16,29 +16,64 @@ public static class BundleCommands
         new Command("bundle", "Forensic bundles: everything kept about an incident, a host or a container, as one verified zip.")
             .With(Download(host), Verify(host));
 
+    private static Option<FileInfo?> PublicKeyOption() => new("--public-key")
+    {
+        Description = "Trust this Ed25519 public key (PEM) for the bundle's signature instead of fetching the api's (GET /api/v1/signing-keys).",
+    };
+
     private static Command Verify(CliHost host)
     {
         var file = new Argument<FileInfo>("file") { Description = "The bundle (.zip)." };
-        return new Command("verify", "Check a bundle against its manifest: every entry there, with its size and SHA-256; exit 1 if not.")
-            .With(file)
-            .Does(host, async (run, _) =>
+        var publicKey = PublicKeyOption();
+        return new Command("verify", "Check a bundle: its manifest signed by a trusted key (--public-key, else the api's), every entry there with its size and SHA-256, nothing else; exit 1 if not.")
+            .With(file, publicKey)
+            .Does(host, async (run, cancellationToken) =>
             {
                 var path = run.Get(file)!;
                 if (!path.Exists)
                     throw new CliException($"{path.FullName} does not exist.", ExitCodes.Usage);
-                return await ReportAsync(run, path.FullName, BundleVerifier.Verify(path.FullName)) ? ExitCodes.Ok : ExitCodes.Error;
+                var trusted = await TrustedAsync(run, run.Get(publicKey), cancellationToken);
+                return await ReportAsync(run, path.FullName, BundleVerifier.Verify(path.FullName, trusted)) ? ExitCodes.Ok : ExitCodes.Error;
             });
+    }
+
+    /// <summary>The keys a bundle's signature may be by: the one given, or those the api serves (never the one the bundle carries).</summary>
+    private static async Task<IReadOnlyCollection<TrustedKey>> TrustedAsync(Invocation run, FileInfo? publicKey, CancellationToken cancellationToken)
+    {
+        if (publicKey is not null)
+        {
+            if (!publicKey.Exists)
+                throw new CliException($"--public-key: {publicKey.FullName} does not exist.", ExitCodes.Usage);
+            return [TrustedKey.FromPem(await File.ReadAllTextAsync(publicKey.FullName, cancellationToken), "--public-key")];
+        }
+
+        PlatformClient client;
+        try
+        {
+            client = run.Client();
+        }
+        catch (CliException ex)
+        {
+            throw new CliException($"no trusted key to check the signature with: give --public-key FILE, or an api to fetch it from ({ex.Message})", ExitCodes.Usage);
+        }
+
+        var keys = await client.ListSigningKeysAsync(cancellationToken);
+        return keys.Items.Select(k =>
+        {
+            var key = TrustedKey.FromPem(k.PublicKeyPem, "the api's signing key " + k.KeyId);
+            return key.KeyId == k.KeyId ? key : throw new CliException($"the api's signing key {k.KeyId} has the id {key.KeyId}: not trusted.");
+        }).ToList();
     }
 
     private static async Task<bool> ReportAsync(Invocation run, string path, BundleVerifier.Result result)
     {
         if (run.Output.Json)
-            run.Output.Document(new { file = path, verified = result.Verified, entries = result.Entries, events = result.Events, problems = result.Problems });
+            run.Output.Document(new { file = path, verified = result.Verified, entries = result.Entries, events = result.Events, keyId = result.KeyId, state = result.State, problems = result.Problems });
         else if (result.Verified)
-            run.Output.Text($"verified {path}: {result.Entries} entries, {result.Events?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} events ({result.Resource})");
+            run.Output.Text($"verified {path}: signed by key {result.KeyId}, {result.Entries} entries, {result.Events?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} events ({result.Resource})" + (result.State is { } state ? $", {state}" : ""));
         else
         {
-            await run.Host.Error.WriteLineAsync($"error: {path} does not match its manifest:");
+            await run.Host.Error.WriteLineAsync($"error: {path} does not verify" + (result.KeyId is { } keyId ? $" (its manifest names signing key {keyId}):" : ":"));
             foreach (var problem in result.Problems)
                 await run.Host.Error.WriteLineAsync("  " + problem);
         }
@@ -59,8 +94,9 @@ public static class BundleCommands
             Description = "Resume this many times when the connection drops (default 5; 0: stop, and resume by running the command again).",
             DefaultValueFactory = _ => 5,
         };
-        var command = new Command("download", "Download a bundle with progress, resume an interrupted download, verify it against its manifest.")
-            .With(incident, agent, container, from, until, outFile, retries);
+        var publicKey = PublicKeyOption();
+        var command = new Command("download", "Download a bundle with progress, resume an interrupted download, verify its signature and its manifest.")
+            .With(incident, agent, container, from, until, outFile, retries, publicKey);
         command.Validators.Add(result =>
         {
             if (ResourceOptions.Problem(result.GetValue(incident), result.GetValue(agent), result.GetValue(container)) is { } problem)
@@ -92,7 +128,7 @@ public static class BundleCommands
                     (windowFrom, windowUntil) = (DateTimeOffset.Parse(pinnedFrom, System.Globalization.CultureInfo.InvariantCulture), DateTimeOffset.Parse(pinnedUntil, System.Globalization.CultureInfo.InvariantCulture));
             });
 
-            var result = BundleVerifier.Verify(download.PartPath);
+            var result = BundleVerifier.Verify(download.PartPath, await TrustedAsync(run, run.Get(publicKey), cancellationToken));
             if (!result.Verified)
             {
                 // A bundle that does not match its manifest is not kept: the next run downloads it whole.

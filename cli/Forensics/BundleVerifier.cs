@@ -1,70 +1,163 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Org.BouncyCastle.Crypto.Parameters;
+using Org.BouncyCastle.Crypto.Signers;
+using Org.BouncyCastle.Security;
+using Org.BouncyCastle.X509;
 
 namespace Platform.Cli.Forensics;
 
+/// <summary>A public key a bundle's signature is checked with; its id is the SHA-256 of its DER SubjectPublicKeyInfo, as the api computes it.</summary>
+public sealed record TrustedKey(string KeyId, Ed25519PublicKeyParameters Key)
+{
+    public static TrustedKey FromPem(string pem, string source)
+    {
+        try
+        {
+            var fields = PemEncoding.Find(pem);
+            if (pem.AsSpan()[fields.Label].ToString() != "PUBLIC KEY")
+                throw new CliException($"{source}: expected a PEM public key ('-----BEGIN PUBLIC KEY-----').", ExitCodes.Usage);
+            var key = PublicKeyFactory.CreateKey(Convert.FromBase64String(pem[fields.Base64Data])) as Ed25519PublicKeyParameters
+                ?? throw new CliException($"{source}: not an Ed25519 public key.", ExitCodes.Usage);
+            var spki = SubjectPublicKeyInfoFactory.CreateSubjectPublicKeyInfo(key).GetDerEncoded();
+            return new TrustedKey(Convert.ToHexStringLower(SHA256.HashData(spki)), key);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException or IOException or SecurityUtilityException)
+        {
+            throw new CliException($"{source}: not a PEM Ed25519 public key ({ex.Message}).", ExitCodes.Usage);
+        }
+    }
+
+    public bool Verifies(byte[] data, byte[] signature)
+    {
+        var verifier = new Ed25519Signer();
+        verifier.Init(false, Key);
+        verifier.BlockUpdate(data, 0, data.Length);
+        return verifier.VerifySignature(signature);
+    }
+}
+
 /// <summary>
-/// A forensic bundle checked against its manifest (docs/bundle-format.md): the zip is whole, every entry the
-/// manifest lists is there with its size and SHA-256, and nothing is there that the manifest does not list.
+/// A forensic bundle checked (docs/bundle-format.md): the zip is whole; <c>manifest.sig</c> is an Ed25519 signature of
+/// <c>manifest.json</c>'s bytes by a trusted key (never the key the bundle carries: a forger would carry their own);
+/// every entry the manifest lists is there once, with its size and SHA-256; and nothing is there that it does not list.
 /// </summary>
 public static class BundleVerifier
 {
-    public sealed record Result(int Entries, long? Events, string? Resource, IReadOnlyList<string> Problems)
+    public const string ManifestEntry = "manifest.json";
+    public const string SignatureEntry = "manifest.sig";
+
+    /// <summary>manifest.json is small (a few entries and gaps); a larger one is refused before it is read.</summary>
+    private const long MaxManifestBytes = 16 * 1024 * 1024;
+
+    public sealed record Result(int Entries, long? Events, string? Resource, string? KeyId, string? State, IReadOnlyList<string> Problems)
     {
         public bool Verified => Problems.Count == 0;
     }
 
-    public static Result Verify(string path)
+    public static Result Verify(string path, IReadOnlyCollection<TrustedKey> trusted)
     {
         try
         {
             using var zip = ZipFile.OpenRead(path);
-            var manifestEntry = zip.GetEntry("manifest.json");
+            var problems = new List<string>();
+            foreach (var twice in zip.Entries.GroupBy(e => e.FullName, StringComparer.Ordinal).Where(g => g.Count() > 1))
+                problems.Add($"{twice.Key}: in the zip {twice.Count()} times");
+            var manifestEntry = zip.GetEntry(ManifestEntry);
             if (manifestEntry is null)
-                return new Result(0, null, null, ["there is no manifest.json"]);
-            JsonDocument manifest;
-            using (var stream = manifestEntry.Open())
-                manifest = JsonDocument.Parse(stream);
-            using (manifest)
-            {
-                var problems = new List<string>();
-                var listed = new HashSet<string>(StringComparer.Ordinal);
-                if (!manifest.RootElement.TryGetProperty("entries", out var entries) || entries.ValueKind != JsonValueKind.Array)
-                    return new Result(0, null, null, ["manifest.json has no entries list"]);
-                foreach (var entry in entries.EnumerateArray())
-                {
-                    var name = entry.GetProperty("name").GetString() ?? "";
-                    listed.Add(name);
-                    var file = zip.GetEntry(name);
-                    if (file is null)
-                    {
-                        problems.Add($"{name}: listed in the manifest but missing");
-                        continue;
-                    }
+                return new Result(0, null, null, null, null, ["there is no manifest.json", .. problems]);
+            if (manifestEntry.Length > MaxManifestBytes)
+                return new Result(0, null, null, null, null, [$"manifest.json is {manifestEntry.Length} bytes, more than a manifest can be", .. problems]);
+            var manifestBytes = Read(manifestEntry);
+            using var manifest = JsonDocument.Parse(manifestBytes);
+            var root = manifest.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                return new Result(0, null, null, null, null, ["manifest.json is not a JSON object", .. problems]);
 
-                    var (size, sha256) = Measure(file);
-                    if (entry.TryGetProperty("size", out var expectedSize) && expectedSize.GetInt64() != size)
-                        problems.Add($"{name}: {size} bytes, the manifest says {expectedSize.GetInt64()}");
-                    if (!string.Equals(entry.GetProperty("sha256").GetString(), sha256, StringComparison.OrdinalIgnoreCase))
-                        problems.Add($"{name}: SHA-256 {sha256} does not match the manifest's {entry.GetProperty("sha256").GetString()}");
+            var keyId = CheckSignature(zip, root, manifestBytes, trusted, problems);
+
+            var listed = new HashSet<string>(StringComparer.Ordinal);
+            if (!root.TryGetProperty("entries", out var entries) || entries.ValueKind != JsonValueKind.Array)
+                return new Result(0, null, null, keyId, null, ["manifest.json has no entries list", .. problems]);
+            foreach (var entry in entries.EnumerateArray())
+            {
+                var name = entry.GetProperty("name").GetString() ?? "";
+                if (!listed.Add(name) || name is ManifestEntry or SignatureEntry)
+                {
+                    problems.Add($"{name}: listed in the manifest twice, or a name the manifest cannot list");
+                    continue;
                 }
 
-                foreach (var extra in zip.Entries.Where(e => e.FullName != "manifest.json" && !listed.Contains(e.FullName)))
-                    problems.Add($"{extra.FullName}: in the zip but not in the manifest");
+                var file = zip.GetEntry(name);
+                if (file is null)
+                {
+                    problems.Add($"{name}: listed in the manifest but missing");
+                    continue;
+                }
 
-                var root = manifest.RootElement;
-                long? events = root.TryGetProperty("counts", out var counts) && counts.TryGetProperty("events", out var count) ? count.GetInt64() : null;
-                var resource = root.TryGetProperty("resource", out var r)
-                    ? string.Join(" ", new[] { "kind", "hostname", "containerId", "incidentId" }.Select(p => r.TryGetProperty(p, out var v) ? v.ToString() : null).Where(v => v is not null))
-                    : null;
-                return new Result(listed.Count, events, resource, problems);
+                var (size, sha256) = Measure(file);
+                if (entry.TryGetProperty("size", out var expectedSize) && expectedSize.GetInt64() != size)
+                    problems.Add($"{name}: {size} bytes, the manifest says {expectedSize.GetInt64()}");
+                if (!string.Equals(entry.GetProperty("sha256").GetString(), sha256, StringComparison.OrdinalIgnoreCase))
+                    problems.Add($"{name}: SHA-256 {sha256} does not match the manifest's {entry.GetProperty("sha256").GetString()}");
             }
+
+            foreach (var extra in zip.Entries.Select(e => e.FullName).Distinct(StringComparer.Ordinal).Where(n => n is not ManifestEntry and not SignatureEntry && !listed.Contains(n)))
+                problems.Add($"{extra}: in the zip but not in the manifest");
+
+            long? events = root.TryGetProperty("counts", out var counts) && counts.TryGetProperty("events", out var count) ? count.GetInt64() : null;
+            var resource = root.TryGetProperty("resource", out var r)
+                ? string.Join(" ", new[] { "kind", "hostname", "containerId", "incidentId" }.Select(p => r.TryGetProperty(p, out var v) ? v.ToString() : null).Where(v => v is not null))
+                : null;
+            var state = root.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            return new Result(listed.Count, events, resource, keyId, state, problems);
         }
-        catch (Exception ex) when (ex is InvalidDataException or JsonException or IOException or KeyNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (ex is InvalidDataException or JsonException or IOException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            return new Result(0, null, null, [$"not a whole bundle: {ex.Message}"]);
+            return new Result(0, null, null, null, null, [$"not a whole bundle: {ex.Message}"]);
         }
+    }
+
+    /// <summary>The key id the manifest names, after checking its signature with the trusted key of that id.</summary>
+    private static string? CheckSignature(ZipArchive zip, JsonElement root, byte[] manifestBytes, IReadOnlyCollection<TrustedKey> trusted, List<string> problems)
+    {
+        var keyId = root.TryGetProperty("signature", out var signature) && signature.ValueKind == JsonValueKind.Object
+            && signature.TryGetProperty("keyId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
+        var algorithm = signature.ValueKind == JsonValueKind.Object && signature.TryGetProperty("algorithm", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+        var signatureEntry = zip.GetEntry(SignatureEntry);
+        if (keyId is null || signatureEntry is null)
+        {
+            problems.Add("the bundle is not signed (manifest.json names no signing key, or there is no manifest.sig)");
+            return keyId;
+        }
+
+        if (algorithm != "Ed25519")
+            problems.Add($"manifest.json is signed with '{algorithm}', not Ed25519");
+        if (signatureEntry.Length != 64)
+        {
+            problems.Add($"manifest.sig is {signatureEntry.Length} bytes; an Ed25519 signature is 64");
+            return keyId;
+        }
+
+        var key = trusted.FirstOrDefault(k => k.KeyId == keyId);
+        if (key is null)
+        {
+            problems.Add($"manifest.json is signed by key {keyId}, which is not trusted (trusted: {string.Join(", ", trusted.Select(k => k.KeyId))})");
+            return keyId;
+        }
+
+        if (!key.Verifies(manifestBytes, Read(signatureEntry)))
+            problems.Add($"manifest.sig is not key {keyId}'s signature of this manifest.json: the manifest was changed or signed by another key");
+        return keyId;
+    }
+
+    private static byte[] Read(ZipArchiveEntry entry)
+    {
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     private static (long Size, string Sha256) Measure(ZipArchiveEntry entry)

@@ -15,7 +15,7 @@ namespace Platform.Tests.Forensics;
 
 public abstract class ForensicBundleTests(PlatformApi api)
 {
-    private static readonly string[] EntryNames = ["README.txt", "events.jsonl", "timeline.txt", "fim-alerts.jsonl", "inventory.json", "manifest.json"];
+    private static readonly string[] EntryNames = ["README.txt", "events.jsonl", "timeline.txt", "fim-alerts.jsonl", "inventory.json", "signing-key.pem", "manifest.json", "manifest.sig"];
 
     private async Task<(string AgentId, PlatformClient Agent)> Recorded(string hostname, ContainerRef container)
     {
@@ -55,7 +55,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
         var entries = Entries(zip);
         var manifest = JsonDocument.Parse(entries["manifest.json"]).RootElement;
         var listed = manifest.GetProperty("entries").EnumerateArray().ToList();
-        Assert.Equal(EntryNames[..^1], listed.Select(e => e.GetProperty("name").GetString()));
+        Assert.Equal(EntryNames[..^2], listed.Select(e => e.GetProperty("name").GetString()));
         foreach (var entry in listed)
         {
             var bytes = entries[entry.GetProperty("name").GetString()!];
