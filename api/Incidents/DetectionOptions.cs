@@ -56,6 +56,16 @@ public sealed class DetectionOptions
     public string[] LineageRoots { get; set; } =
         ["systemd", "init", "containerd-shim", "containerd-shim-runc-v2", "runc", "tini", "dumb-init", "docker-init", "s6-svscan", "supervisord", "sshd", "cron", "crond", "kthreadd"];
 
+    /// <summary>
+    /// A batch that arrives after a later one was detected (an agent resending after an outage) is looked at again
+    /// with the flight data stored around it: the batches whose events reach within <see cref="ReexamineWindow"/> of
+    /// its own, at most this many (the nearest by sequence), so that findings do not depend on the order batches came in.
+    /// </summary>
+    public int ReexamineBatches { get; set; } = 500;
+
+    /// <summary>How far either side of a late batch's events detection looks again: the longest of the rules' windows.</summary>
+    public TimeSpan ReexamineWindow => new[] { ExfiltrationWindow, DownloadWindow, PortScanWindow }.Max();
+
     /// <summary>How often an instance looks for queued work when nothing wakes it (another instance's ingest).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -80,6 +90,8 @@ public sealed class DetectionOptions
             throw new InvalidOperationException($"{Section}:HandoffMegabytes must be 0 (off) or more.");
         if (ExfiltrationWindow <= TimeSpan.Zero || DownloadWindow <= TimeSpan.Zero || PortScanWindow <= TimeSpan.Zero || GroupWindow <= TimeSpan.Zero)
             throw new InvalidOperationException($"{Section}: windows must be positive.");
+        if (ReexamineBatches < 1 || ReexamineBatches > 10_000)
+            throw new InvalidOperationException($"{Section}:ReexamineBatches must be between 1 and 10000.");
         if (PortScanThreshold < 2)
             throw new InvalidOperationException($"{Section}:PortScanThreshold must be at least 2.");
         if (Gather < TimeSpan.Zero || Gather > TimeSpan.FromSeconds(10))

@@ -22,8 +22,15 @@ public sealed record Finding(
     string Summary,
     IReadOnlyList<LineageProcess> Lineage,
     IReadOnlyList<DetectionEvent> Events,
-    IReadOnlyList<string> FimAlertIds)
+    IReadOnlyList<string> FimAlertIds,
+    string? KeyBeforeStart = null)
 {
+    /// <summary>
+    /// The id it has when detection had not yet seen its process start (a key naming the start): the batch with the
+    /// start came later. The finding stored under it is the same finding, revised when the start comes.
+    /// </summary>
+    public string? EarlierId(string agentId) => KeyBeforeStart is { } key && key != Key ? (this with { Key = key }).Id(agentId) : null;
+
     public string Id(string agentId) => "fnd_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{agentId}|{Rule}|{Key}")))[..32];
 
     public IncidentCategory Category => Categories[Rule];
@@ -308,6 +315,16 @@ public sealed class AgentDetection(DetectionSettings settings)
 
     public DateTimeOffset LastActivity { get; private set; }
 
+    /// <summary>The highest batch sequence this context has observed: a batch below it is late (<see cref="IncidentDetector"/>).</summary>
+    public long HighestSequence { get; set; }
+
+    /// <summary>Takes the processes another context knows (detection looking again at a late batch knows the tree the agent's context does).</summary>
+    public void AdoptProcesses(AgentDetection other)
+    {
+        foreach (var (pid, node) in other._processes)
+            _processes[pid] = node;
+    }
+
     /// <summary>Runs the rules over one batch's events (in time order); <paramref name="findings"/> gets what they found.</summary>
     public void Observe(DetectionEvent.Cursor events, List<Finding> findings, DateTimeOffset now)
     {
@@ -441,7 +458,7 @@ public sealed class AgentDetection(DetectionSettings settings)
                     .Append(read.Event).Append(e.Retain()).Distinct().OrderBy(x => x.Time).ToList();
                 var reader = Describe(read.Pid, read.Event.Program ?? Name(read.Pid));
                 findings.Add(Make(DetectionRule.SensitiveReadThenEgress, IncidentSeverity.Critical, e, $"{read.Event.Id}|{read.Pid}|{read.Event.Path}|{pid}",
-                    $"{Describe(pid, program)} sent data to {Remote()} after {reader} read {read.Event.Path}; lineage {string.Join(" -> ", lineage.Select(Name))}",
+                    $"{Describe(pid, program)} sent data to {Remote()} after {reader} read {read.Event.Path}; lineage {Tree(lineage)}",
                     events, pid, lineage));
             }
         }
@@ -449,13 +466,13 @@ public sealed class AgentDetection(DetectionSettings settings)
         if (settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
             findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{Remote()}",
-                $"Shell {Describe(pid, program)} connected to {Remote()}", [.. Evidence(pid), e.Retain()], pid));
+                $"Shell {Describe(pid, program)} connected to {Remote()}", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||connect|{Remote()}" });
         }
 
         if (settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
             findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{Remote()}",
-                $"{Describe(pid, program)} connected to {Remote()}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid));
+                $"{Describe(pid, program)} connected to {Remote()}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||port|{Remote()}" });
         }
 
         if (e.RemoteAddress is { } address && e.RemotePort is { } port)
@@ -483,7 +500,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
         findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
             $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
-            [.. Evidence(pid), .. fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid));
+            [.. Evidence(pid), .. fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid) with { KeyBeforeStart = $"{e.ContainerId}|{pid}||{first.Id}" });
     }
 
     private bool MayRunReverseShell(string? program) =>
@@ -551,6 +568,40 @@ public sealed class AgentDetection(DetectionSettings settings)
 
     private string? Name(int pid) => _processes.TryGetValue(pid, out var node) ? node.Name : null;
 
+    private int? Parent(int pid) => _processes.TryGetValue(pid, out var node) ? node.Ppid : null;
+
+    /// <summary>
+    /// A lineage as the tree it is: <c>java -> sh -> {cp, curl}</c> when cp and curl are both children of sh, not
+    /// <c>java -> sh -> cp -> curl</c>. Children in the lineage's order; several roots in braces too.
+    /// </summary>
+    public static string Tree(IReadOnlyList<LineageProcess> lineage)
+    {
+        var pids = lineage.Select(p => p.Pid).ToHashSet();
+        var children = lineage.Where(p => p.Ppid is { } parent && parent != p.Pid && pids.Contains(parent)).ToLookup(p => p.Ppid!.Value);
+        var roots = lineage.Where(p => p.Ppid is not { } parent || parent == p.Pid || !pids.Contains(parent)).ToList();
+        var shown = new HashSet<int>();
+        string Render(LineageProcess p)
+        {
+            var name = p.Name ?? $"pid {p.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+            if (!shown.Add(p.Pid) || shown.Count > 64)
+                return name;
+            var below = children[p.Pid].Where(c => !shown.Contains(c.Pid)).ToList();
+            return below.Count switch
+            {
+                0 => name,
+                1 => $"{name} -> {Render(below[0])}",
+                _ => $"{name} -> {{{string.Join(", ", below.Select(Render))}}}",
+            };
+        }
+
+        return roots.Count == 1 ? Render(roots[0]) : $"{{{string.Join(", ", roots.Select(Render))}}}";
+    }
+
+    private string Tree(List<int> lineage) => Tree(Lineage(lineage));
+
+    private List<LineageProcess> Lineage(List<int> pids) =>
+        pids.Select(x => new LineageProcess { Pid = x, Ppid = Parent(x), Name = Name(x), Executable = _processes.TryGetValue(x, out var n) ? n.Executable : null }).ToList();
+
     private string Start(int pid) => _processes.TryGetValue(pid, out var node) && node.Start is { } start ? start.Id : "";
 
     private static string Describe(int? pid, string? name) => $"{name ?? "a process"} (pid {pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"})";
@@ -558,9 +609,7 @@ public sealed class AgentDetection(DetectionSettings settings)
     private Finding Make(DetectionRule rule, IncidentSeverity severity, DetectionEvent at, string key, string summary, IReadOnlyList<DetectionEvent> events, int? pid, List<int>? lineage = null)
     {
         var chain = lineage ?? (pid is { } p ? Chain(p) : []);
-        return new Finding(key, rule, severity, at.Time, at.ContainerId, at.ContainerName, at.Image, summary,
-            chain.Select(x => new LineageProcess { Pid = x, Name = Name(x), Executable = _processes.TryGetValue(x, out var n) ? n.Executable : null }).ToList(),
-            events.Take(64).ToList(), []);
+        return new Finding(key, rule, severity, at.Time, at.ContainerId, at.ContainerName, at.Image, summary, Lineage(chain), events.Take(64).ToList(), []);
     }
 
     private static string? Resolve(string path, string? cwd)

@@ -29,6 +29,13 @@ public static class IncidentContracts
         CreatedAt = row.CreatedAt,
         UpdatedAt = row.UpdatedAt,
         Version = row.Version,
+        RelatedIncidents = row.Related.Split(',', StringSplitOptions.RemoveEmptyEntries),
+        History = (JsonSerializer.Deserialize<List<IncidentHistoryRecord>>(row.HistoryJson, IncidentStore.HistoryJson) ?? []).Select(h => new IncidentHistoryEntry
+        {
+            At = h.At, Actor = h.Actor, From = SpecEnum.FromSpec<IncidentStatus>(h.From), To = SpecEnum.FromSpec<IncidentStatus>(h.To),
+            Resolution = h.Resolution is null ? null : SpecEnum.FromSpec<IncidentResolution>(h.Resolution), Reason = h.Reason,
+            PreviousResolution = h.PreviousResolution is null ? null : SpecEnum.FromSpec<IncidentResolution>(h.PreviousResolution), PreviousResolutionReason = h.PreviousResolutionReason,
+        }).ToList(),
         Links = new IncidentLinks
         {
             Findings = $"/api/v1/incidents/{row.IncidentId}/findings",

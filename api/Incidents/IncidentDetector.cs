@@ -13,6 +13,10 @@ namespace Platform.Api.Incidents;
 /// the instance that takes over an agent rebuilds its context from the flight data before the batches it
 /// takes. Findings are keyed by what they found, so a batch seen twice (a crash before the commit, a lease
 /// handed over mid-batch) makes nothing twice.
+/// A batch that comes after a later one was detected (an agent resending after an outage) is late: the rules run
+/// again over the flight data stored around it (<see cref="DetectionOptions.ReexamineWindow"/> either side, at most
+/// <see cref="DetectionOptions.ReexamineBatches"/> batches), in event-time order, and what they find with its events
+/// is stored or revises what was stored with less: the findings do not depend on the order batches arrive in.
 /// </summary>
 public sealed class IncidentDetector(
     Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionHandoff handoff, DetectionOptions options, TimeProvider time,
@@ -93,7 +97,13 @@ public sealed class IncidentDetector(
                 foreach (var pass in passes)
                 {
                     if (pass.Agent is { } agent)
-                        await incidents.RecordAsync(changes, pass.AgentId, agent.Hostname, pass.Findings, cancellationToken);
+                    {
+                        // What looking again found stands for what the same batches' pass found with less.
+                        var revised = pass.Revisions.Select(f => f.Id(pass.AgentId)).ToHashSet(StringComparer.Ordinal);
+                        var findings = pass.Findings.Where(f => !revised.Contains(f.Id(pass.AgentId))).Concat(pass.Revisions).ToList();
+                        var revisions = pass.Revisions.ToHashSet();
+                        await incidents.RecordAsync(changes, pass.AgentId, agent.Hostname, findings, cancellationToken, revisions.Contains);
+                    }
                     await changes.Db.ExecuteAsync(new CommandDefinition(
                         $"delete from detection_queue where agent_id = @agentId and sequence {database.IsIn("sequences")}", new { agentId = pass.AgentId, sequences = pass.Sequences.ToArray() },
                         changes.Transaction, cancellationToken: cancellationToken));
@@ -157,9 +167,16 @@ public sealed class IncidentDetector(
         public AgentRow? Agent { get; set; }
         public List<IReadOnlyList<SegmentContent>?> Handed { get; } = [];
         public List<Finding> Findings { get; } = [];
+
+        /// <summary>What looking again around late batches found with their events.</summary>
+        public List<Finding> Revisions { get; } = [];
     }
 
-    /// <summary>Runs the rules over an agent's batches, in sequence order: those this instance stored from the handoff, as written; the others from storage.</summary>
+    /// <summary>
+    /// Runs the rules over an agent's batches, in sequence order: those this instance stored from the handoff, as
+    /// written; the others from storage. A late batch (below one the context has seen) is observed too, so the context
+    /// knows its processes, but what it finds comes from looking again (<see cref="ReexamineAsync"/>).
+    /// </summary>
     private async Task ObserveAsync(AgentPass pass, CancellationToken cancellationToken)
     {
         var (agentId, sequences) = (pass.AgentId, pass.Sequences);
@@ -172,21 +189,62 @@ public sealed class IncidentDetector(
         var missing = sequences.Where((_, i) => pass.Handed[i] is null).ToList();
         var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
             .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
+        var late = new List<(long Sequence, IReadOnlyList<SegmentContent> Contents)>();
+        var ignored = new List<Finding>();
         for (var i = 0; i < sequences.Count; i++)
-            context.Observe(_events.Start(pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? []), pass.Findings, time.GetUtcNow());
+        {
+            var contents = pass.Handed[i] ?? stored.GetValueOrDefault(sequences[i]) ?? [];
+            if (sequences[i] < context.HighestSequence)
+            {
+                late.Add((sequences[i], contents));
+                context.Observe(_events.Start(contents), ignored, time.GetUtcNow());
+                continue;
+            }
+
+            context.Observe(_events.Start(contents), pass.Findings, time.GetUtcNow());
+            context.HighestSequence = sequences[i];
+        }
+
+        foreach (var (sequence, contents) in late)
+            await ReexamineAsync(pass, context, sequence, contents, cancellationToken);
     }
 
-    /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back).</summary>
+    /// <summary>
+    /// Runs the rules again over what is stored around a late batch, with a context that knows the agent's processes,
+    /// in event-time order (as if every batch had come in order), and keeps what they find with the late batch's events.
+    /// </summary>
+    private async Task ReexamineAsync(AgentPass pass, AgentDetection context, long sequence, IReadOnlyList<SegmentContent> contents, CancellationToken cancellationToken)
+    {
+        var lateEvents = new HashSet<string>(StringComparer.Ordinal);
+        var cursor = _events.Start(contents);
+        while (cursor.Next() is { } e)
+            lateEvents.Add(e.Id);
+        if (lateEvents.Count == 0 || await telemetry.BatchSpanAsync(pass.AgentId, sequence, cancellationToken) is not { } span)
+            return;
+        var window = options.ReexamineWindow;
+        var around = await telemetry.SegmentsAroundAsync(pass.AgentId, sequence, span.First - window, span.Last + window, options.ReexamineBatches, cancellationToken);
+        var again = new AgentDetection(_settings);
+        again.AdoptProcesses(context);
+        var found = new List<Finding>();
+        again.Observe(_events.Start([.. around.Select(s => s.Open())]), found, time.GetUtcNow());
+        var kept = new HashSet<string>(pass.Revisions.Select(f => f.Id(pass.AgentId)), StringComparer.Ordinal);
+        // The first of each: the one the events in order make (a later connection is the same finding, not a newer one).
+        foreach (var finding in found.Where(f => f.Events.Any(e => lateEvents.Contains(e.Id))))
+        {
+            if (kept.Add(finding.Id(pass.AgentId)))
+                pass.Revisions.Add(finding);
+        }
+    }
+
+    /// <summary>An agent's context, rebuilt from the flight data before <paramref name="firstSequence"/> (the rules' windows back), in event-time order.</summary>
     private async Task<AgentDetection> ContextAsync(string agentId, long firstSequence, CancellationToken cancellationToken)
     {
-        var context = new AgentDetection(_settings);
+        var context = new AgentDetection(_settings) { HighestSequence = await telemetry.HighestDetectedAsync(agentId, cancellationToken) };
         var window = new[] { options.ExfiltrationWindow, options.PortScanWindow }.Max();
         if (await telemetry.BatchStartAsync(agentId, firstSequence, cancellationToken) is not { } from)
             return context;
         var earlier = await telemetry.SegmentsBeforeAsync(agentId, firstSequence, from - window, ContextBatches, cancellationToken);
-        var ignored = new List<Finding>();
-        foreach (var batch in earlier.GroupBy(s => s.Sequence))
-            context.Observe(_events.Start([.. batch.Select(s => s.Open())]), ignored, time.GetUtcNow());
+        context.Observe(_events.Start([.. earlier.Select(s => s.Open())]), [], time.GetUtcNow());
         return context;
     }
 

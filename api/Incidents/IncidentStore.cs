@@ -25,7 +25,7 @@ public sealed class IncidentRow
     public required string ContainerId { get; init; }
     public string? ContainerName { get; set; }
     public string? Image { get; set; }
-    public required string Summary { get; init; }
+    public required string Summary { get; set; }
     public required string Techniques { get; set; }
     public int FindingCount { get; set; }
     public DateTimeOffset FirstSeen { get; set; }
@@ -34,7 +34,20 @@ public sealed class IncidentRow
     public DateTimeOffset UpdatedAt { get; set; }
     public int Version { get; set; }
     public string? PinId { get; set; }
+
+    /// <summary>The chain its findings belong to: pids of their lineages' processes (no inits or supervisors), sorted, comma-separated.</summary>
+    public string Processes { get; set; } = "";
+
+    /// <summary>Incidents of the same chain, comma-separated, in the order they were linked.</summary>
+    public string Related { get; set; } = "";
+
+    /// <summary>Its status changes (<see cref="IncidentHistoryRecord"/>), a JSON array, oldest first.</summary>
+    public string HistoryJson { get; set; } = "[]";
 }
+
+/// <summary>One status change as the incident keeps it (<c>history_json</c>).</summary>
+public sealed record IncidentHistoryRecord(
+    DateTimeOffset At, string? Actor, string From, string To, string? Resolution, string? Reason, string? PreviousResolution, string? PreviousResolutionReason);
 
 public sealed class FindingRow
 {
@@ -84,20 +97,21 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
 {
     private const string Columns = """
         incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
-        container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id
+        container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id, processes, related, history_json
         """;
 
     private const string Insert = """
         insert into incident (incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
-            container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id)
+            container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id, processes, related, history_json)
         values (@IncidentId, @ChangeSeq, @Category, @Severity, @Status, @Resolution, @ResolutionReason, @Assignee, @AgentId, @Hostname, @ContainerId,
-            @ContainerName, @Image, @Summary, @Techniques, @FindingCount, @FirstSeen, @LastSeen, @CreatedAt, @UpdatedAt, @Version, @PinId)
+            @ContainerName, @Image, @Summary, @Techniques, @FindingCount, @FirstSeen, @LastSeen, @CreatedAt, @UpdatedAt, @Version, @PinId, @Processes, @Related, @HistoryJson)
         """;
 
     private const string Update = """
         update incident set change_seq = @ChangeSeq, severity = @Severity, status = @Status, resolution = @Resolution, resolution_reason = @ResolutionReason,
             assignee = @Assignee, container_name = @ContainerName, image = @Image, techniques = @Techniques, finding_count = @FindingCount,
-            first_seen = @FirstSeen, last_seen = @LastSeen, updated_at = @UpdatedAt, version = @Version
+            first_seen = @FirstSeen, last_seen = @LastSeen, updated_at = @UpdatedAt, version = @Version, summary = @Summary, processes = @Processes,
+            related = @Related, history_json = @HistoryJson
         where incident_id = @IncidentId
         """;
 
@@ -148,31 +162,60 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     }
 
     /// <summary>
-    /// Stores findings not stored before, each grouped into the open (or acknowledged) incident of its resource
-    /// and category last seen within the group window, or into a new incident that pins its flight data.
+    /// Stores findings not stored before, each grouped into the open (or acknowledged) incident of its resource and
+    /// category that shares a process of its chain (<see cref="ChainOf"/>) and was last seen within the group window, or
+    /// into a new incident that pins its flight data; incidents of other categories sharing a process are linked
+    /// (<see cref="IncidentRow.Related"/>). A finding stored before is revised where <paramref name="revise"/> says so
+    /// (detection looked again with a late batch and knows more: a longer lineage, more evidence).
     /// Returns the incidents created or changed.
     /// </summary>
-    public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken,
+        Func<Finding, bool>? revise = null)
     {
         var touched = new Dictionary<string, IncidentRow>(StringComparer.Ordinal);
         var created = new HashSet<string>(StringComparer.Ordinal);
         var (db, transaction) = (changes.Db, changes.Transaction);
-        foreach (var finding in findings.OrderBy(f => f.Time))
+        // In time order, then by what they found: the same findings are grouped the same way whatever the order they came in.
+        foreach (var finding in findings.OrderBy(f => f.Time).ThenBy(f => f.Id(agentId), StringComparer.Ordinal))
         {
             var findingId = finding.Id(agentId);
-            if (await db.ExecuteScalarAsync<int>(new CommandDefinition("select count(*) from incident_finding where finding_id = @findingId", new { findingId }, transaction, cancellationToken: cancellationToken)) > 0)
+            var detail = JsonSerializer.Serialize(
+                new FindingDetail(finding.Lineage, finding.Events.Select(e => JsonDocument.Parse(e.Json).RootElement).ToList(), finding.FimAlertIds), Segments.Json);
+            var summary = Truncate(finding.Summary, 2000);
+            var chain = ChainOf(finding);
+            var before = await StoredFindingAsync(db, transaction, findingId, cancellationToken)
+                ?? (finding.EarlierId(agentId) is { } earlier ? await StoredFindingAsync(db, transaction, earlier, cancellationToken) : null);
+            if (before is not null)
+            {
+                if (revise?.Invoke(finding) != true || (before.Summary == summary && before.DetailJson == detail))
+                    continue;
+                await db.ExecuteAsync(new CommandDefinition(
+                    "update incident_finding set summary = @summary, detail_json = @detail where finding_id = @findingId",
+                    new { findingId = before.FindingId, summary, detail }, transaction, cancellationToken: cancellationToken));
+                var revised = touched.GetValueOrDefault(before.IncidentId) ?? await db.QuerySingleAsync<IncidentRow>(new CommandDefinition(
+                    $"select {Columns} from incident where incident_id = @incidentId", new { incidentId = before.IncidentId }, transaction, cancellationToken: cancellationToken));
+                if (revised.Summary == before.Summary)
+                    revised.Summary = summary;
+                revised.Processes = Join(Split(revised.Processes).Union(chain).Order());
+                await ChangedAsync(changes, revised, cancellationToken);
+                touched[revised.IncidentId] = revised;
+                await RelateAsync(changes, revised, chain, finding.Time, touched, cancellationToken);
                 continue;
+            }
 
             var category = SpecEnum.ToSpec(finding.Category);
-            var incident = touched.Values.FirstOrDefault(i => i.Category == category && i.ContainerId == finding.ContainerId && i.AgentId == agentId
-                    && i.Status is "open" or "acknowledged" && finding.Time >= i.LastSeen - options.GroupWindow)
-                ?? await db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition(
-                    $"""
-                    select {Columns} from incident
-                    where agent_id = @agentId and container_id = @containerId and category = @category and status in ('open', 'acknowledged') and last_seen >= @since
-                    order by last_seen desc limit 1
-                    """,
-                    new { agentId, containerId = finding.ContainerId, category, since = finding.Time - options.GroupWindow }, transaction, cancellationToken: cancellationToken));
+            var candidates = await db.QueryAsync<IncidentRow>(new CommandDefinition(
+                $"""
+                select {Columns} from incident
+                where agent_id = @agentId and container_id = @containerId and category = @category and status in ('open', 'acknowledged') and last_seen >= @since
+                order by last_seen desc limit 64
+                """,
+                new { agentId, containerId = finding.ContainerId, category, since = finding.Time - options.GroupWindow }, transaction, cancellationToken: cancellationToken));
+            // A finding of a chain joins the incident of that chain; one whose processes are not known, one of none either.
+            var incident = candidates.Select(c => touched.GetValueOrDefault(c.IncidentId) ?? c)
+                .Where(i => i.Status is "open" or "acknowledged" && finding.Time >= i.LastSeen - options.GroupWindow)
+                .OrderByDescending(i => i.LastSeen).ThenBy(i => i.IncidentId, StringComparer.Ordinal)
+                .FirstOrDefault(i => chain.Count == 0 ? i.Processes.Length == 0 : Split(i.Processes).Overlaps(chain));
 
             var now = time.GetUtcNow();
             var techniques = Finding.Techniques[finding.Rule];
@@ -190,7 +233,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                     ContainerId = finding.ContainerId,
                     ContainerName = finding.ContainerName,
                     Image = finding.Image,
-                    Summary = Truncate(finding.Summary, 2000),
+                    Summary = summary,
                     Techniques = string.Join(',', techniques),
                     FindingCount = 1,
                     FirstSeen = finding.Time,
@@ -199,6 +242,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                     UpdatedAt = now,
                     Version = 1,
                     PinId = Ids.New("pin"),
+                    Processes = Join(chain.Order()),
                 };
                 await db.ExecuteAsync(new CommandDefinition(Insert, incident, transaction, cancellationToken: cancellationToken));
                 created.Add(incident.IncidentId);
@@ -215,10 +259,10 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             }
             else
             {
-                incident.ChangeSeq = await changes.NextChangeAsync();
                 incident.FindingCount++;
+                // Its summary is its earliest finding's, whichever came in first.
                 if (finding.Time < incident.FirstSeen)
-                    incident.FirstSeen = finding.Time;
+                    (incident.FirstSeen, incident.Summary) = (finding.Time, summary);
                 if (finding.Time > incident.LastSeen)
                     incident.LastSeen = finding.Time;
                 if (Rank(SpecEnum.ToSpec(finding.Severity)) > Rank(incident.Severity))
@@ -226,20 +270,19 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                 incident.Techniques = string.Join(',', incident.Techniques.Split(',').Union(techniques));
                 incident.ContainerName ??= finding.ContainerName;
                 incident.Image ??= finding.Image;
-                incident.UpdatedAt = now;
-                incident.Version++;
-                await db.ExecuteAsync(new CommandDefinition(Update, incident, transaction, cancellationToken: cancellationToken));
+                incident.Processes = Join(Split(incident.Processes).Union(chain).Order());
+                await ChangedAsync(changes, incident, cancellationToken);
                 await db.ExecuteAsync(new CommandDefinition(
                     "update telemetry_pin set from_time = @from, until_time = @until where pin_id = @pinId",
                     new { pinId = incident.PinId, from = incident.FirstSeen - telemetry.PinBefore, until = incident.LastSeen + telemetry.PinAfter }, transaction, cancellationToken: cancellationToken));
             }
 
-            var detail = new FindingDetail(finding.Lineage, finding.Events.Select(e => JsonDocument.Parse(e.Json).RootElement).ToList(), finding.FimAlertIds);
             await db.ExecuteAsync(new CommandDefinition(
                 "insert into incident_finding (finding_id, incident_id, rule, time, summary, detail_json) values (@findingId, @incidentId, @rule, @time, @summary, @detail)",
-                new { findingId, incidentId = incident.IncidentId, rule = SpecEnum.ToSpec(finding.Rule), time = finding.Time, summary = Truncate(finding.Summary, 2000), detail = JsonSerializer.Serialize(detail, Segments.Json) },
+                new { findingId, incidentId = incident.IncidentId, rule = SpecEnum.ToSpec(finding.Rule), time = finding.Time, summary, detail },
                 transaction, cancellationToken: cancellationToken));
             touched[incident.IncidentId] = incident;
+            await RelateAsync(changes, incident, chain, finding.Time, touched, cancellationToken);
         }
 
         // One event an incident a transaction, with its state at the end of it.
@@ -247,6 +290,81 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             await NotifyAsync(changes, incident, created.Contains(incident.IncidentId), cancellationToken);
         return touched.Values.ToList();
     }
+
+    private static Task<FindingRow?> StoredFindingAsync(DbConnection db, DbTransaction transaction, string findingId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
+            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Most incidents an incident is linked to (the contract's <c>relatedIncidents</c> maximum).</summary>
+    public const int MaxRelated = 32;
+
+    /// <summary>
+    /// Links <paramref name="incident"/> and the other incidents of its resource that share a process of
+    /// <paramref name="chain"/> and were seen within the group window of <paramref name="time"/>, both ways.
+    /// </summary>
+    private async Task RelateAsync(Changes changes, IncidentRow incident, IReadOnlySet<int> chain, DateTimeOffset time, Dictionary<string, IncidentRow> touched, CancellationToken cancellationToken)
+    {
+        if (chain.Count == 0)
+            return;
+        var others = await changes.Db.QueryAsync<IncidentRow>(new CommandDefinition(
+            $"""
+            select {Columns} from incident
+            where agent_id = @agentId and container_id = @containerId and incident_id <> @incidentId and processes <> '' and last_seen >= @from and first_seen <= @until
+            order by first_seen, incident_id limit 64
+            """,
+            new { agentId = incident.AgentId, containerId = incident.ContainerId, incidentId = incident.IncidentId, from = time - options.GroupWindow, until = time + options.GroupWindow },
+            changes.Transaction, cancellationToken: cancellationToken));
+        var changed = false;
+        foreach (var found in others)
+        {
+            var other = touched.GetValueOrDefault(found.IncidentId) ?? found;
+            if (!Split(other.Processes).Overlaps(chain))
+                continue;
+            changed |= Link(incident, other.IncidentId);
+            if (Link(other, incident.IncidentId))
+            {
+                await ChangedAsync(changes, other, cancellationToken);
+                touched[other.IncidentId] = other;
+            }
+        }
+
+        if (changed)
+            await ChangedAsync(changes, incident, cancellationToken);
+    }
+
+    private static bool Link(IncidentRow row, string incidentId)
+    {
+        var related = row.Related.Split(',', StringSplitOptions.RemoveEmptyEntries);
+        if (related.Contains(incidentId) || related.Length >= MaxRelated)
+            return false;
+        row.Related = string.Join(',', related.Append(incidentId));
+        return true;
+    }
+
+    /// <summary>Stores a changed incident as its next change.</summary>
+    private async Task ChangedAsync(Changes changes, IncidentRow row, CancellationToken cancellationToken)
+    {
+        row.ChangeSeq = await changes.NextChangeAsync();
+        row.UpdatedAt = time.GetUtcNow();
+        row.Version++;
+        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The chain a finding belongs to: the pids of its lineage but inits and supervisors (<see cref="DetectionOptions.LineageRoots"/>),
+    /// which start everything and so join nothing. FIM findings have none: they group by resource and category.
+    /// </summary>
+    private IReadOnlySet<int> ChainOf(Finding finding) => finding.Rule == DetectionRule.FimProtectedWrite
+        ? new HashSet<int>()
+        : finding.Lineage.Where(p => p.Pid > 1 && !(p.Name is { } name && (_roots.Contains(name) || name.StartsWith("containerd-shim", StringComparison.Ordinal))))
+            .Select(p => p.Pid).ToHashSet();
+
+    private readonly HashSet<string> _roots = new(options.LineageRoots, StringComparer.Ordinal);
+
+    private static HashSet<int> Split(string pids) =>
+        pids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
+
+    private static string Join(IEnumerable<int> pids) => string.Join(',', pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
     private Task NotifyAsync(Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
@@ -359,6 +477,13 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     {
         var before = snapshot(row);
         var now = time.GetUtcNow();
+        var reopened = change.Status == IncidentStatus.Open;
+        var entry = new IncidentHistoryRecord(now, actor?.TokenId, row.Status, SpecEnum.ToSpec(change.Status),
+            change.Status == IncidentStatus.Resolved ? SpecEnum.ToSpec(change.Resolution!.Value) : null, change.Reason,
+            reopened ? row.Resolution : null, reopened ? row.ResolutionReason : null);
+        var history = JsonSerializer.Deserialize<List<IncidentHistoryRecord>>(row.HistoryJson, HistoryJson) ?? [];
+        history.Add(entry);
+        row.HistoryJson = JsonSerializer.Serialize(history.TakeLast(MaxHistory), HistoryJson);
         row.Status = SpecEnum.ToSpec(change.Status);
         (row.Resolution, row.ResolutionReason) = change.Status == IncidentStatus.Resolved
             ? (SpecEnum.ToSpec(change.Resolution!.Value), change.Reason)
@@ -382,6 +507,11 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         await audit.AppendAsync(changes.Db, changes.Transaction, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
         await NotifyAsync(changes, row, created: false, cancellationToken);
     }
+
+    /// <summary>Status changes an incident keeps (the newest; the audit log has them all).</summary>
+    public const int MaxHistory = 100;
+
+    public static readonly JsonSerializerOptions HistoryJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
     public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> ChangeStatusAsync(string incidentId, string? ifMatch, IncidentStatusChange change, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
     {

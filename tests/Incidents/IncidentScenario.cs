@@ -33,6 +33,13 @@ public sealed class IncidentScenario(PlatformApi api, PlatformClient agent, stri
         await DetectAsync(api);
     }
 
+    /// <summary>Pushes the events as the agent's batch <paramref name="sequence"/> (batches may come in any order) and waits until detection has seen it.</summary>
+    public async Task PushBatchAsync(long sequence, params TelemetryEvent[] events)
+    {
+        await agent.PushTelemetryAsync(new TelemetryBatch { Id = $"b-{sequence}", Sequence = sequence, Events = events }, agentId);
+        await DetectAsync(api);
+    }
+
     public static Task DetectAsync(PlatformApi api) => api.Services.GetRequiredService<IncidentDetector>().DrainAsync(CancellationToken.None);
 
     public async Task<List<Incident>> IncidentsAsync(IncidentCategory? category = null)
