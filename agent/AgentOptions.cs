@@ -49,6 +49,12 @@ public sealed class AgentOptions
     /// <summary>Docker's state directory (its <c>containers/</c> are read for the inventory).</summary>
     public string DockerRoot { get; set; } = "/var/lib/docker";
 
+    /// <summary>
+    /// Patterns and secret names added to the built-in redaction rules (docs/redaction.md), applied before anything
+    /// is spooled: <c>Platform:Agent:Redaction:Patterns:0:Name</c>, <c>...:Pattern</c>, <c>Platform:Agent:Redaction:SecretNames:0</c>.
+    /// </summary>
+    public Platform.Contracts.RedactionOptions Redaction { get; set; } = new();
+
     /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
     public int LingerMilliseconds { get; set; } = 1000;
 }

@@ -44,6 +44,15 @@ public static class AgentProgram
             return 2;
         }
 
+        // Checked here, before anything runs: a pattern that cannot be used is a clear error at start-up.
+        if (Platform.Contracts.SecretRedactor.Create(options.Redaction, $"{AgentOptions.Section}:Redaction", out var redactionProblems) is not { } redactor)
+        {
+            foreach (var problem in redactionProblems)
+                await Console.Error.WriteLineAsync(problem);
+            return 2;
+        }
+
+        builder.Services.AddSingleton(redactor);
         if (simulate)
             (options.CollectorMilliseconds, options.InventorySeconds, options.WatchFiles, options.BaselineHours) = (0, 0, false, 0); // the scenarios stand in for what the node would show
         builder.Services.AddPlatformAgent(options);
@@ -67,7 +76,7 @@ public static class AgentProgram
     {
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes));
+        services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes, provider.GetService<Platform.Contracts.SecretRedactor>()));
         services.AddSingleton<CredentialStore>();
         services.AddPlatformClient(options, transport);
         services.AddSingleton<DeliveryService>();

@@ -12,11 +12,14 @@ namespace Platform.Agent.Delivery;
 public sealed class Spool : IDisposable
 {
     private readonly long _maxBytes;
+    private readonly SecretRedactor _redactor;
     private readonly SemaphoreSlim _telemetryRecorded = new(0, 1), _alertsRecorded = new(0, 1);
 
-    public Spool(string directory, long maxBytes)
+    /// <param name="redactor">Secrets in what is recorded are redacted before it reaches the disk (the built-in rules if null).</param>
+    public Spool(string directory, long maxBytes, SecretRedactor? redactor = null)
     {
         _maxBytes = maxBytes;
+        _redactor = redactor ?? SecretRedactor.Default;
         // Telemetry is dropped a segment at a time: segments small beside the budget keep a drop small.
         var limits = new SpoolLimits { SegmentBytes = Math.Clamp(maxBytes / 16, 16 * 1024, 1 << 20) };
         Telemetry = new SpoolQueue(Path.Combine(directory, "telemetry"), "t", limits);
@@ -37,6 +40,8 @@ public sealed class Spool : IDisposable
 
     public void Record(IReadOnlyList<TelemetryEvent> events)
     {
+        foreach (var e in events)
+            Redact(e);
         Telemetry.Append(events.Select(e => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(e, Json)).ToList());
         KeepWithinBudget();
         Signal(_telemetryRecorded);
@@ -44,10 +49,62 @@ public sealed class Spool : IDisposable
 
     public void Record(IReadOnlyList<FimAlertReport> alerts)
     {
+        foreach (var alert in alerts)
+        {
+            if (alert.Process is { } process)
+            {
+                process.CommandLine = _redactor.Redact(process.CommandLine, out _) ?? process.CommandLine;
+                process.Executable = _redactor.Redact(process.Executable, out _) ?? process.Executable;
+            }
+        }
+
         Alerts.Append(alerts.Select(a => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(a, Json)).ToList());
         KeepWithinBudget();
         Signal(_alertsRecorded);
     }
+
+    /// <summary>
+    /// Replaces secrets in the event's free text (arguments as one command line; executable, working directory,
+    /// names and paths each on its own) and says why in <see cref="TelemetryEvent.Redacted"/>.
+    /// </summary>
+    private void Redact(TelemetryEvent e)
+    {
+        ulong mask = 0;
+        e.ProcessName = One(e.ProcessName, 256);
+        if (e.Container is { } container)
+            (container.Name, container.Image) = (One(container.Name, 256), One(container.Image, 512));
+        switch (e)
+        {
+            case ProcessStartEvent start:
+                if (start.Args is { Count: > 0 } args)
+                {
+                    var copy = args.ToList();
+                    if (_redactor.Redact(copy) is var found and not 0)
+                        (start.Args, mask) = (copy.Select(a => Fit(a, 4096)).ToList(), mask | found);
+                }
+
+                (start.Executable, start.Cwd, start.ParentProcessName) = (One(start.Executable, 4096)!, One(start.Cwd, 4096), One(start.ParentProcessName, 256));
+                break;
+            case FileAccessEvent file:
+                (file.Path, file.NewPath) = (One(file.Path, 4096)!, One(file.NewPath, 4096));
+                break;
+        }
+
+        if (mask != 0)
+            e.Redacted = [.. (e.Redacted ?? []).Union(_redactor.ReasonNames(mask))];
+
+        string? One(string? text, int max)
+        {
+            if (_redactor.Redact(text, out var found) is not { } redacted)
+                return text;
+            mask |= found;
+            return Fit(redacted, max);
+        }
+    }
+
+    /// <summary>The marker may be longer than the secret it replaced: kept within the field's limit (openapi.yaml).</summary>
+    private static string Fit(string text, int max) =>
+        text.Length <= max ? text : text[..(char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)];
 
     /// <summary>Returns when something was recorded in the queue since the last call (or at once if it was).</summary>
     public Task WaitForRecordsAsync(SpoolQueue queue, CancellationToken cancellationToken) =>

@@ -11,7 +11,7 @@ public enum Field
 {
     Id, Time, Hostname, ContainerId, ContainerName, ContainerImage, ProcessName,
     Pid, Ppid, ParentProcessName, Executable, Args, User, Uid, Cwd, ExitCode,
-    Path, Operation, NewPath, Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort, Name, Answers,
+    Path, Operation, NewPath, Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort, Name, Answers, Redacted,
 }
 
 /// <summary>
@@ -26,7 +26,7 @@ public enum Field
 public sealed class EventBatch : IDisposable
 {
     public const int MaxEvents = 1000;
-    private const int FieldCount = (int)Field.Answers + 1;
+    private const int FieldCount = (int)Field.Redacted + 1;
     private const int Absent = -1;
 
     private readonly Buffers _b;
@@ -137,6 +137,8 @@ public sealed class EventBatch : IDisposable
         public readonly Slot[] Slots = new Slot[MaxEvents * FieldCount];
         public readonly TelemetryEventKind[] Kinds = new TelemetryEventKind[MaxEvents];
         public readonly int[] ObjectLengths = new int[MaxEvents];
+        public readonly ulong[] Redactions = new ulong[MaxEvents];
+        public readonly int[] Growth = new int[MaxEvents];
         public readonly List<TextRange> Items = new(4 * MaxEvents);
 
         private static readonly System.Collections.Concurrent.ConcurrentQueue<Buffers> Free = new();
@@ -187,8 +189,16 @@ public sealed class EventBatch : IDisposable
         public ReadOnlySpan<byte> Json(int i) => batch!._b.Text.AsSpan(batch._b.Items[first + i].RawStart, batch._b.Items[first + i].RawLength);
     }
 
-    /// <summary>Event e's object as sent: its JSON is never longer than this plus the fields the server adds.</summary>
-    public int SentLength(int e) => _b.ObjectLengths[e];
+    /// <summary>Event e's object as sent, and what redaction added: its JSON is never longer than this plus the fields the server adds.</summary>
+    public int SentLength(int e) => _b.ObjectLengths[e] + _b.Growth[e];
+
+    /// <summary>The reasons found by <see cref="Redact"/> in event e (a mask of <see cref="RedactedBy"/>'s reasons), 0 for none.</summary>
+    public ulong Redactions(int e) => _redactor is null ? 0 : _b.Redactions[e];
+
+    /// <summary>The redactor of <see cref="Redact"/> (null before it ran).</summary>
+    public SecretRedactor? RedactedBy => _redactor;
+
+    private SecretRedactor? _redactor;
 
     private ReadOnlySpan<byte> Text(Slot slot) => slot.Length > 0 ? _b.Text.AsSpan(slot.Start, slot.Length) : default;
 
@@ -197,6 +207,106 @@ public sealed class EventBatch : IDisposable
         public int Start;
         public int Length;
         public long Number;
+    }
+
+    // ---- Redaction (docs/redaction.md) ----
+
+    /// <summary>
+    /// Replaces secrets in every free-text field of a checked batch (the arguments as one command line), whatever the
+    /// agent did before: an old agent sends them in clear. The replaced text is written after the body, so the stored
+    /// form, the timeline and detection read only the redacted text; the reasons go to the event's <c>redacted</c>.
+    /// </summary>
+    public void Redact(SecretRedactor redactor)
+    {
+        if (_errors is not null)
+            throw new InvalidOperationException("A batch with errors is not redacted.");
+        _redactor = redactor;
+        var output = t_redacted ??= new ArrayBufferWriter<byte>(8 * 1024);
+        for (var e = 0; e < Count; e++)
+        {
+            ulong mask = 0;
+            var growth = 0;
+            One(e, Field.ProcessName, 256);
+            One(e, Field.ContainerName, 256);
+            One(e, Field.ContainerImage, 512);
+            switch (_b.Kinds[e])
+            {
+                case TelemetryEventKind.Process_start:
+                    One(e, Field.ParentProcessName, 256);
+                    One(e, Field.Executable, 4096);
+                    One(e, Field.Cwd, 4096);
+                    var args = _b.Slots[e * FieldCount + (int)Field.Args];
+                    if (args.Length > 0)
+                    {
+                        var state = new SecretRedactor.State();
+                        for (var i = 0; i < args.Length; i++)
+                        {
+                            var item = _b.Items[args.Start + i];
+                            output.ResetWrittenCount();
+                            var found = redactor.Redact(_b.Text.AsSpan(item.Start, item.Length), ref state, output);
+                            if (found == 0)
+                                continue;
+                            mask |= found;
+                            var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, 4096));
+                            growth += Math.Max(0, rawLength - item.RawLength);
+                            _b.Items[args.Start + i] = new TextRange(start, length, rawStart, rawLength);
+                        }
+                    }
+
+                    break;
+                case TelemetryEventKind.File_access:
+                    One(e, Field.Path, 4096);
+                    One(e, Field.NewPath, 4096);
+                    break;
+            }
+
+            _b.Redactions[e] = mask;
+            // The reasons' array: a name and its quotes and comma each.
+            _b.Growth[e] = mask == 0 ? growth : growth + 16 + 52 * System.Numerics.BitOperations.PopCount(mask);
+
+            void One(int e, Field field, int max)
+            {
+                ref var slot = ref _b.Slots[e * FieldCount + (int)field];
+                if (slot.Length <= 0)
+                    return;
+                output.ResetWrittenCount();
+                var state = new SecretRedactor.State();
+                var found = redactor.Redact(_b.Text.AsSpan(slot.Start, slot.Length), ref state, output);
+                if (found == 0)
+                    return;
+                mask |= found;
+                var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, max));
+                growth += Math.Max(0, rawLength - (int)(uint)slot.Number);
+                slot = new Slot { Start = start, Length = length, Number = (long)rawStart << 32 | (uint)rawLength };
+            }
+        }
+    }
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_redacted;
+
+    /// <summary>Adds a replaced text after the body: as text, then as JSON string content.</summary>
+    private TextRange Append(ReadOnlySpan<byte> text)
+    {
+        var needed = _textLength + 7 * text.Length + 16;
+        if (needed > _b.Text.Length)
+            Array.Resize(ref _b.Text, Math.Max(needed, 2 * _b.Text.Length));
+        var start = _textLength;
+        text.CopyTo(_b.Text.AsSpan(start));
+        _textLength += text.Length;
+        System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping.EncodeUtf8(text, _b.Text.AsSpan(_textLength), out _, out var written);
+        var raw = _textLength;
+        _textLength += written;
+        return new TextRange(start, text.Length, raw, written);
+    }
+
+    /// <summary>The marker may be longer than the secret it replaced: kept within the field's limit (openapi.yaml).</summary>
+    private static ReadOnlySpan<byte> Fit(ReadOnlySpan<byte> utf8, int max)
+    {
+        if (FitsIn(utf8, max))
+            return utf8;
+        var text = Encoding.UTF8.GetString(utf8);
+        return Encoding.UTF8.GetBytes(text[..(char.IsHighSurrogate(text[max - 1]) ? max - 1 : max)]);
     }
 
     // ---- Reading ----
@@ -420,7 +530,7 @@ public sealed class EventBatch : IDisposable
                 else
                     FailEvent(e, Names[(int)field], field == Field.Operation ? $"'operation' must be one of: {string.Join(", ", SpecEnum.Values<FimOperation>())}." : "'protocol' must be tcp or udp.");
                 break;
-            case Field.Args or Field.Answers:
+            case Field.Args or Field.Answers or Field.Redacted:
                 if (reader.TokenType != JsonTokenType.StartArray)
                 {
                     FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an array of strings.");
@@ -575,6 +685,16 @@ public sealed class EventBatch : IDisposable
                 break;
         }
 
+        if (S(Field.Redacted).Length != Absent)
+        {
+            var reasons = this.Items(e, Field.Redacted);
+            var valid = reasons.Count <= 64;
+            for (var i = 0; valid && i < reasons.Count; i++)
+                valid = reasons[i].Length <= 48 && SecretRedactor.ReasonName.IsMatch(Encoding.ASCII.GetString(reasons[i]));
+            if (!valid)
+                FailEvent(e, "redacted", "'redacted' holds at most 64 reasons, each 1 to 48 lowercase letters, digits or '-' starting with a letter.");
+        }
+
         void Required(Field field)
         {
             if (S(field).Length == Absent && !HasError(e, Names[(int)field]))
@@ -649,7 +769,7 @@ public sealed class EventBatch : IDisposable
     [
         "id", "time", "hostname", "id", "name", "image", "processName",
         "pid", "ppid", "parentProcessName", "executable", "args", "user", "uid", "cwd", "exitCode",
-        "path", "operation", "newPath", "protocol", "localAddress", "localPort", "remoteAddress", "remotePort", "name", "answers",
+        "path", "operation", "newPath", "protocol", "localAddress", "localPort", "remoteAddress", "remotePort", "name", "answers", "redacted",
     ];
 
     private static readonly byte[][] Utf8Names = Names.Select(Encoding.UTF8.GetBytes).ToArray();
@@ -672,7 +792,7 @@ public sealed class EventBatch : IDisposable
         .Select(length => Enum.GetValues<Field>().Where(f => f is not (Field.ContainerId or Field.ContainerName or Field.ContainerImage) && Utf8Names[(int)f].Length == length).ToArray())
         .ToArray();
 
-    private static readonly long Common = Bit(Field.Id) | Bit(Field.Time) | Bit(Field.Hostname) | Bit(Field.ContainerId) | Bit(Field.ContainerName) | Bit(Field.ContainerImage) | Bit(Field.ProcessName);
+    private static readonly long Common = Bit(Field.Id) | Bit(Field.Time) | Bit(Field.Hostname) | Bit(Field.ContainerId) | Bit(Field.ContainerName) | Bit(Field.ContainerImage) | Bit(Field.ProcessName) | Bit(Field.Redacted);
 
     private static long Allowed(TelemetryEventKind kind) => Common | kind switch
     {

@@ -20,7 +20,7 @@ public static class EventJson
         System.Text.Json.JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
 
     /// <summary>How many entries <see cref="Write"/>'s <c>tokens</c> takes: one a <see cref="Field"/>.</summary>
-    public const int FieldCount = (int)Field.Answers + 1;
+    public const int FieldCount = (int)Field.Redacted + 1;
 
     /// <summary>Writes event <paramref name="e"/> of the batch (no line end), on the host whose <see cref="HostnameJson"/> is given.</summary>
     /// <param name="tokens">
@@ -72,6 +72,7 @@ public static class EventJson
                 break;
         }
 
+        w.Redacted(b, e);
         w.Raw("}"u8);
         output.Advance(w.Length);
     }
@@ -128,6 +129,33 @@ public static class EventJson
                 _tokens[(int)field] = (Length, written);
             Length += written;
             return ref this;
+        }
+
+        /// <summary>The reasons the agent sent and those redaction at ingest added (last: the order of fields is not the contract's concern).</summary>
+        [UnscopedRef]
+        public ref Line Redacted(EventBatch b, int e)
+        {
+            var mask = b.Redactions(e);
+            if (mask == 0)
+                return ref Items(",\"redacted\":["u8, b, e, Field.Redacted);
+            Raw(",\"redacted\":["u8);
+            var sent = b.Items(e, Field.Redacted);
+            for (var i = 0; i < sent.Count; i++)
+            {
+                Raw(i == 0 ? "\""u8 : ",\""u8).Raw(sent.Json(i)).Raw("\""u8);
+                mask &= ~b.RedactedBy!.ReasonBit(sent[i]);
+            }
+
+            var first = sent.Count == 0;
+            foreach (var name in b.RedactedBy!.ReasonNames(mask))
+            {
+                Raw(first ? "\""u8 : ",\""u8);
+                Length += System.Text.Encoding.ASCII.GetBytes(name, _span[Length..]);
+                Raw("\""u8);
+                first = false;
+            }
+
+            return ref Raw("]"u8);
         }
 
         /// <summary>An array of strings, if present: <paramref name="prefix"/> is ',"name":['.</summary>

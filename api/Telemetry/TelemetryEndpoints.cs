@@ -13,6 +13,7 @@ public static class TelemetryFeature
     public static IServiceCollection AddTelemetryFeature(this IServiceCollection services, IConfiguration configuration) =>
         services
             .AddSingleton((configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).Checked())
+            .AddSingleton(Redactor(configuration))
             .AddSingleton<TelemetryPins>()
             .AddSingleton<TelemetryRetention>()
             .AddHostedService(services => services.GetRequiredService<TelemetryRetention>())
@@ -27,9 +28,16 @@ public static class TelemetryFeature
             .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())
             .AddSingleton<Forensics.BundleDownloads>()
             .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
+
+    /// <summary>Platform:Redaction: the built-in rules and those configured, refused at start-up with each setting named.</summary>
+    public const string RedactionSection = "Platform:Redaction";
+
+    private static SecretRedactor Redactor(IConfiguration configuration) =>
+        SecretRedactor.Create(configuration.GetSection(RedactionSection).Get<RedactionOptions>() ?? new RedactionOptions(), RedactionSection, out var problems)
+        ?? throw new InvalidOperationException("Redaction settings are not usable: " + string.Join(" ", problems));
 }
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -41,6 +49,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         if (body.Errors is { } errors)
             return Problems.Validation(errors);
 
+        body.Redact(redactor); // before anything is stored, logged or detected
         var segments = Segments.Build(body, agent.Hostname, keepText: handoff.Wanted);
         BatchResult result;
         try
