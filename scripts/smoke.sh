@@ -26,6 +26,8 @@ curl -fsS "$api/api/v1/health" >/dev/null
 curl -fsS "$api/openapi.yaml" -o "$data/openapi.yaml" && head -1 "$data/openapi.yaml" | grep -q '^openapi: 3'
 curl -fsS -L "$api/swagger" -o "$data/swagger.html" && grep -qi 'swagger-ui' "$data/swagger.html"
 [ "$(stat -c %a "$data/admin-token")" = 600 ] || { echo "admin-token is not mode 0600"; exit 1; }
+[ "$(stat -c %a "$data/bundle-signing-key.pem")" = 600 ] || { echo "bundle-signing-key.pem is not mode 0600"; exit 1; }
+curl -fsS "$api/api/v1/signing-keys" | jq -e '.items[0].algorithm == "Ed25519"' >/dev/null
 
 scripts/quickstart.sh "$api" "$(cat "$data/admin-token")"
 

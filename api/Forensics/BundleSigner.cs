@@ -3,7 +3,6 @@ using System.Text;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
-using Org.BouncyCastle.Pkcs;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
 using Platform.Api.Storage;
@@ -32,6 +31,8 @@ public sealed class BundleSigner
 {
     public const string Algorithm = "Ed25519";
     public const string KeyFileName = "bundle-signing-key.pem";
+
+    private static readonly byte[] Pkcs8Ed25519Prefix = Convert.FromHexString("302e020100300506032b657004220420");
 
     private readonly Ed25519PrivateKeyParameters _privateKey;
 
@@ -86,7 +87,9 @@ public sealed class BundleSigner
         var generator = new Ed25519KeyPairGenerator();
         generator.Init(new Ed25519KeyGenerationParameters(new SecureRandom()));
         var key = (Ed25519PrivateKeyParameters)generator.GenerateKeyPair().Private;
-        var pem = PemEncoding.WriteString("PRIVATE KEY", PrivateKeyInfoFactory.CreatePrivateKeyInfo(key).GetDerEncoded()) + "\n";
+        // RFC 8410's PKCS#8 form, as openssl genpkey writes it (version 0, no public key attribute): OpenSSL 3.0 does
+        // not read the version 1 form BouncyCastle's PrivateKeyInfoFactory writes.
+        var pem = PemEncoding.WriteString("PRIVATE KEY", [.. Pkcs8Ed25519Prefix, .. key.GetEncoded()]) + "\n";
         var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
         var file = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

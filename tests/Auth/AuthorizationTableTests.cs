@@ -24,9 +24,10 @@ public sealed class AuthorizationTableTests
     }
 
     [Fact]
-    public void Only_health_is_open_and_only_enrollment_takes_an_enrollment_token()
+    public void Only_health_and_the_bundle_signing_keys_are_open_and_only_enrollment_takes_an_enrollment_token()
     {
-        Assert.Equal(["getHealth", "getReadiness"], OperationAccess.Table.Where(e => e.Value.Anonymous).Select(e => e.Key).Order());
+        // The signing keys are public keys: whoever is handed a bundle may need them to check it.
+        Assert.Equal(["getHealth", "getReadiness", "listSigningKeys"], OperationAccess.Table.Where(e => e.Value.Anonymous).Select(e => e.Key).Order());
         Assert.Equal(["enrollAgent"], OperationAccess.Table.Where(e => e.Value.Enrollment).Select(e => e.Key));
     }
 
