@@ -58,10 +58,19 @@ public static class IncidentCommands
                 ("first seen", Output.Time(incident.FirstSeen)),
                 ("last seen", Output.Time(incident.LastSeen)),
                 ("version", incident.Version.ToString(CultureInfo.InvariantCulture)),
+                ("related", incident.RelatedIncidents.Count == 0 ? null : string.Join(", ", incident.RelatedIncidents)),
+                ("history", incident.History.Count == 0 ? null : string.Join("; ", incident.History.Select(History))),
                 ("bundle", $"platformctl bundle download --incident {incident.Id}"));
             return ExitCodes.Ok;
         });
     }
+
+    /// <summary>One status change: when, from and to, the resolution and reason; a reopen with the resolution it undid.</summary>
+    private static string History(IncidentHistoryEntry entry) =>
+        $"{Output.Time(entry.At)} {Output.Spec(entry.From)} -> {Output.Spec(entry.To)}"
+        + (entry.Resolution is { } resolution ? $" ({Output.Spec(resolution)})" : "")
+        + (entry.Reason is { } reason ? $": {reason}" : "")
+        + (entry.PreviousResolution is { } previous ? $" [was {Output.Spec(previous)}: {entry.PreviousResolutionReason}]" : "");
 
     private static Argument<string> IncidentIdArgument() => new("incident") { Description = "The incident's id (inc_...)." };
 

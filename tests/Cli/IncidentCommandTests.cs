@@ -136,6 +136,13 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
         Assert.True(archived.ExitCode == 0, archived.ToString());
         Assert.All((await api.Admin().ListIncidentsAsync(hostname: host)).Items, i => Assert.Equal(IncidentStatus.Archived, i.Status));
 
+        // Reopened: its reason and the resolution it undid stay in the history `get` shows.
+        var reopened = await cli.RunAsync("incidents", "reopen", id, "--reason", "it came back");
+        Assert.True(reopened.ExitCode == 0, reopened.ToString());
+        var shown = await cli.RunAsync("incidents", "get", id);
+        Assert.Contains("acknowledged -> resolved (true-positive): contained; image rebuilt", shown.Out);
+        Assert.Contains("archived -> open: it came back [was true-positive: contained; image rebuilt]", shown.Out);
+
         var unfiltered = await cli.RunAsync("incidents", "ack");
         Assert.True(unfiltered.ExitCode == 2, unfiltered.ToString());
         var both = await cli.RunAsync("incidents", "ack", id, "--host", host);

@@ -37,7 +37,17 @@ public abstract class DetectionOrderTests(PlatformApi api)
         // Sent again (the same batches): nothing more.
         await s.PushBatchAsync(1, steps[..3]);
         await s.PushBatchAsync(2, steps[3..]);
-        Assert.Equal(1, Assert.Single(await s.IncidentsAsync(IncidentCategory.DataExfiltration)).FindingCount);
+        var again = Assert.Single(await s.IncidentsAsync(IncidentCategory.DataExfiltration));
+        Assert.Equal((1, incident.Version), (again.FindingCount, again.Version));
+
+        // Another agent with the same event ids and pids, late too: its own findings, nothing joined to the first agent's.
+        var other = await StartAsync(api);
+        await other.PushBatchAsync(2, steps[3..]);
+        await other.PushBatchAsync(1, steps[..3]);
+        var theirs = Assert.Single(await other.IncidentsAsync(IncidentCategory.DataExfiltration));
+        Assert.NotEqual(incident.Id, theirs.Id);
+        Assert.DoesNotContain(incident.Id, theirs.RelatedIncidents);
+        Assert.Equal(again.Version, (await api.Admin().GetIncidentAsync(incident.Id)).Version);
     }
 
     [SkippableFact]
