@@ -40,7 +40,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
         var scope = await bundles.ScopeAsync(agent, containerId, from, until, cancellationToken);
         var plan = await bundles.PlanAsync(scope, cancellationToken);
-        var target = containerId is null ? new BundleDownloads.Target("agent", agent.AgentId) : new BundleDownloads.Target("container", containerId);
+        var target = containerId is null ? new BundleDownloads.Target("agent", agent.AgentId) : new BundleDownloads.Target("container", ContainerTarget(agent.AgentId, containerId));
         return await downloads.AnswerAsync(http, plan, ifNoneMatch, $"forensics-{plan.Identity[..16]}.zip", BundleDownloads.Pinned(http, scope), target, cancellationToken);
     }
 
@@ -73,12 +73,15 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await ViewAsync(http, agent, containerId, limit, cancellationToken);
     }
 
+    /// <summary>How the audit log names a container: the same id on two agents is two containers.</summary>
+    private static string ContainerTarget(string agentId, string containerId) => $"{agentId}/{containerId}";
+
     private async Task<IResult> ViewAsync(HttpContext http, AgentRow agent, string? containerId, int limit, CancellationToken cancellationToken)
     {
         var (events, older) = await reader.NewestAsync(new SegmentFilter(agent.AgentId, containerId), limit, cancellationToken);
         var text = WantsText(http);
         // Chain of custody: who read which view, one entry a request (not one an event).
-        await audit.AppendReadAsync(http.Caller(), "forensic-view.read", containerId is null ? "agent" : "container", containerId ?? agent.AgentId, new
+        await audit.AppendReadAsync(http.Caller(), "forensic-view.read", containerId is null ? "agent" : "container", containerId is null ? agent.AgentId : ContainerTarget(agent.AgentId, containerId), new
         {
             agentId = agent.AgentId,
             format = text ? "timeline" : "json",

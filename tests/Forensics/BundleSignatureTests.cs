@@ -156,7 +156,7 @@ public abstract class BundleSignatureTests(PlatformApi api)
         using var partial = await http.SendAsync(part);
         Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
         await analyst.GetHostForensicViewAsync(agentId, 50);
-        using var timeline = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/containers/{Web.Id}/forensics/recent");
+        using var timeline = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/agents/{agentId}/containers/{Web.Id}/forensics/recent");
         timeline.Headers.Accept.ParseAdd("text/plain");
         using var text = await http.SendAsync(timeline);
         Assert.Equal(HttpStatusCode.OK, text.StatusCode);
@@ -170,7 +170,7 @@ public abstract class BundleSignatureTests(PlatformApi api)
         var views = entries.Where(e => e.Action == "forensic-view.read").ToList();
         Assert.Equal(2, views.Count);
         Assert.Equal(("agent", agentId, "json", "20"), (views[0].TargetType, views[0].TargetId, views[0].After!.AdditionalProperties["format"].ToString(), views[0].After!.AdditionalProperties["events"].ToString()));
-        Assert.Equal(("container", Web.Id, "timeline"), (views[1].TargetType, views[1].TargetId, views[1].After!.AdditionalProperties["format"].ToString()));
+        Assert.Equal(("container", $"{agentId}/{Web.Id}", "timeline"), (views[1].TargetType, views[1].TargetId, views[1].After!.AdditionalProperties["format"].ToString()));
 
         var enrollment = Assert.Single((await api.Admin().ListAuditEntriesAsync(limit: 10, action: "agent.enroll", targetId: agentId)).Items);
         Assert.Equal(("enrollment", enrolled.Agent.EnrollmentTokenId), (enrollment.ActorRole, enrollment.ActorTokenId));
