@@ -124,7 +124,20 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         var ruleVersions = new Dictionary<(string, int), HeldRule?>();
         foreach (var key in body.Alerts.Select(a => (a.RuleId, a.RuleVersion)).Distinct())
             ruleVersions[key] = await rules.HeldAsync(key.RuleId, key.RuleVersion, cancellationToken);
-        if (OutsidePolicy(agent, body.Alerts, ruleVersions) is { Count: > 0 } errors)
+        Dictionary<string, string[]> errors;
+        try
+        {
+            errors = OutsidePolicy(agent, body.Alerts, ruleVersions);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            // Matching is linear on paths of at most 4,096 characters: only a starved CPU gets here. Not the agent's
+            // fault, so not a refusal (which it would set aside): it tries again.
+            http.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: Problems.TypeFor(503), title: "The API is too busy to check these alerts now.", detail: "Try again after Retry-After seconds.");
+        }
+
+        if (errors.Count > 0)
             return Problems.Unprocessable("Alerts of this batch are not under this agent's FIM policy; nothing of the batch was stored.", errors);
 
         var incoming = new List<IncomingAlert>(body.Alerts.Count);
@@ -176,7 +189,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 { ReplacedAt: { } replaced } when a.Time > replaced + grace => ("ruleVersion",
                     string.Create(CultureInfo.InvariantCulture, $"Version {a.RuleVersion} of rule {a.RuleId} was replaced at {replaced.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; alerts dated more than {options.RuleVersionGraceSeconds} s later cannot name it.")),
                 _ when !rule.Operations.Contains(a.Action) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
-                _ when !Covers(rule, a.Path) => ("path", $"The path is not one rule {a.RuleId} (version {a.RuleVersion}) watches (outside its paths, or excluded)."),
+                _ when !rule.Covers(a.Path) => ("path", $"The path is not one rule {a.RuleId} (version {a.RuleVersion}) watches (outside its paths, or excluded)."),
                 _ => (null, null),
             };
             if (field is not null)
@@ -184,18 +197,6 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         }
 
         return errors;
-    }
-
-    private static bool Covers(HeldRule rule, string path)
-    {
-        try
-        {
-            return rule.Covers(path);
-        }
-        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
-        {
-            return false;
-        }
     }
 
     public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
