@@ -59,7 +59,7 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
         var (overflows, unwatchable) = fim.BlindSpots;
         return new AgentStatus
         {
-            Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable },
+            Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable, Paths = fim.PathStates },
             Spool = new AgentSpoolStatus
             {
                 TelemetryRecords = telemetry.Records,

@@ -24,6 +24,12 @@ public static class FimGlobBenchmarks
         // --- 1. pathGlob over long paths ---------------------------------------------------------------------
         var writer = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "glob-writer", Os = "linux", AgentVersion = "bench" });
         var agent = api.Client(writer.Secret);
+        // The api takes alerts only under a rule of the agent's policy that watches their path.
+        var rule = await admin.CreateFimRuleAsync(new FimRuleSpec
+        {
+            Name = "bench-globs", Severity = FimSeverity.High, Scope = new FimScope { Hostnames = ["glob-writer"] },
+            Paths = [new FimPath { Path = "/", Recursive = true }], Operations = [FimOperation.Write], Effect = FimEffect.Alert,
+        });
         var t0 = DateTimeOffset.UtcNow;
         // One long name, mostly 'a's (what makes '*a*a...' backtrack), made distinct near its start.
         string PathOf(int i) => "/b" + i.ToString("D6", System.Globalization.CultureInfo.InvariantCulture) + new string('a', 1992);
@@ -33,7 +39,7 @@ public static class FimGlobBenchmarks
             {
                 Alerts = chunk.Select(i => new FimAlertReport
                 {
-                    Id = $"g{i}", Time = t0.AddMilliseconds(i), RuleId = "fim_" + new string('b', 32), RuleVersion = 1, Path = PathOf(i),
+                    Id = $"g{i}", Time = t0.AddMilliseconds(i), RuleId = rule.Id, RuleVersion = rule.Version, Path = PathOf(i),
                     Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "bench",
                 }).ToList(),
             }, writer.Agent.Id);

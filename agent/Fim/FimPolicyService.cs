@@ -22,6 +22,12 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// <summary>Why FIM alerts of reads and writes come without their process (null when fanotify names it).</summary>
     public string? NoAttributionReason => _watcher is { } w ? w.NoAttributionReason : "no FIM policy received yet";
 
+    /// <summary>What is at each watched rule path now (null until the first policy arrived); see <see cref="FimWatcher.PathStates"/>.</summary>
+    public List<AgentFimPathStatus>? PathStates => _watcher?.PathStates(MaxReportedPaths);
+
+    /// <summary>The heartbeat's bound on <c>fim.paths</c> (openapi.yaml).</summary>
+    public const int MaxReportedPaths = 1000;
+
     /// <summary>Kernel queue overflows and unwatchable directories since the agent started (each a blind spot).</summary>
     public (long Overflows, long Unwatchable) BlindSpots => _watcher is { } w ? (w.Overflows, w.Unwatchable) : (0, 0);
 

@@ -434,6 +434,43 @@ public sealed class FimWatcher : IDisposable
         }
     }
 
+    /// <summary>Entries a glob's existence check looks at, at most (every heartbeat asks): beyond, the glob is taken as matching nothing.</summary>
+    public const int MaxEntriesLookedAt = 10_000;
+
+    /// <summary>
+    /// Each path of each rule watched, in rule and path order (at most <paramref name="max"/>), and what is there now:
+    /// <c>watched</c> when it exists and the directory it is watched through is watched, <c>unwatchable</c> when it
+    /// exists but that directory could not be watched, <c>missing</c> when nothing is there (a glob: nothing matches).
+    /// The PCI report's evidence that log files are watched where they really are.
+    /// </summary>
+    public List<AgentFimPathStatus> PathStates(int max)
+    {
+        HashSet<string> watched;
+        lock (_directories)
+            watched = _directories.Values.ToHashSet(StringComparer.Ordinal);
+        return _rules.Paths
+            .OrderBy(p => p.Rule.Id, StringComparer.Ordinal).ThenBy(p => p.Spec, StringComparer.Ordinal)
+            .Take(max)
+            .Select(p => new AgentFimPathStatus
+            {
+                RuleId = p.Rule.Id,
+                RuleVersion = p.Rule.Version,
+                Path = p.Spec,
+                State = !Exists(p) ? AgentFimPathState.Missing : watched.Contains(p.Root) ? AgentFimPathState.Watched : AgentFimPathState.Unwatchable,
+            })
+            .ToList();
+    }
+
+    private static bool Exists(FimRuleMatcher.WatchedPath path)
+    {
+        if (path.Spec.IndexOfAny(['*', '?', '[']) < 0)
+            return File.Exists(path.Spec) || Directory.Exists(path.Spec);
+        return Directory.Exists(path.Root)
+            && Directory.EnumerateFileSystemEntries(path.Root, "*", new EnumerationOptions { RecurseSubdirectories = path.Recursive, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })
+                .Take(MaxEntriesLookedAt)
+                .Any(path.Covers);
+    }
+
     private void Watch(string root, bool recursive)
     {
         Add(root);

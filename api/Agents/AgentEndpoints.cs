@@ -77,6 +77,32 @@ public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
         RuleFor(s => s.Fim.WatchedDirectories).InclusiveBetween(0, 100_000_000).OverridePropertyName("fim.watchedDirectories");
         RuleFor(s => s.Fim.Overflows).GreaterThanOrEqualTo(0).OverridePropertyName("fim.overflows");
         RuleFor(s => s.Fim.Unwatchable).GreaterThanOrEqualTo(0).OverridePropertyName("fim.unwatchable");
+        // The PCI report's evidence: each path as a rule gives it, and what the agent found there.
+        RuleFor(s => s.Fim.Paths).Custom((paths, context) =>
+        {
+            if (paths is null)
+                return;
+            if (paths.Count > 1000)
+                context.AddFailure("fim.paths", "At most 1000 paths.");
+            for (var i = 0; i < Math.Min(paths.Count, 1000); i++)
+            {
+                var p = paths[i];
+                if (p is null)
+                {
+                    context.AddFailure($"fim.paths[{i}]", "A path must not be null.");
+                    continue;
+                }
+
+                if (!Ids.IsOf("fim", p.RuleId))
+                    context.AddFailure($"fim.paths[{i}].ruleId", "'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
+                if (p.RuleVersion < 1)
+                    context.AddFailure($"fim.paths[{i}].ruleVersion", "'ruleVersion' must be at least 1.");
+                if (string.IsNullOrEmpty(p.Path) || p.Path.Length > 4096 || p.Path[0] != '/')
+                    context.AddFailure($"fim.paths[{i}].path", "'path' must be absolute and at most 4096 characters.");
+                if (!Enum.IsDefined(p.State))
+                    context.AddFailure($"fim.paths[{i}].state", "'state' is not a path state.");
+            }
+        });
         RuleFor(s => s.Spool.TelemetryRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.telemetryRecords");
         RuleFor(s => s.Spool.AlertRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.alertRecords");
         RuleFor(s => s.Spool.Bytes).GreaterThanOrEqualTo(0).OverridePropertyName("spool.bytes");

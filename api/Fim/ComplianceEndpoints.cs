@@ -27,11 +27,15 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
     }
 }
 
-/// <summary>PCI DSS evidence: 10.5.5 (log files watched with allowAppend) and 11.5 (weekly baseline comparison).</summary>
-public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time, IngestClock clock) : ComplianceHandlersBase
+/// <summary>
+/// PCI DSS evidence, from what the agent reported and never from the policy alone: 10.3.4 (v3.2.1 10.5.5, audit log
+/// files watched with allowAppend, seen on the node, no open tamper alert) and 11.5.2 (v3.2.1 11.5, critical files
+/// compared with their baseline at least weekly). Each requirement and path is pass, fail or no-evidence.
+/// </summary>
+public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time, IngestClock clock, FimOptions options) : ComplianceHandlersBase
 {
-    public const string LogIntegrityTag = "pci-dss:10.5.5";
-    public const string BaselineTag = "pci-dss:11.5";
+    public static readonly string[] LogIntegrityTags = ["pci-dss:10.3.4", "pci-dss:10.5.5"];
+    public static readonly string[] BaselineTags = ["pci-dss:11.5.2", "pci-dss:11.5"];
     private static readonly TimeSpan BaselineMaxAge = TimeSpan.FromDays(7);
 
     public override async Task<IResult> PushFimBaselineChecks(HttpContext http, FimBaselineCheckBatch body, string agentId, CancellationToken cancellationToken)
@@ -56,38 +60,25 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
             return Problems.NotFound($"Agent '{agentId}' does not exist.");
         var now = time.GetUtcNow();
         var (rules, _) = await policies.PolicyForAsync(agent.Hostname, Labels.Read(agent.LabelsJson), cancellationToken);
-        var checks = (await compliance.ChecksAsync(agentId, cancellationToken)).ToDictionary(c => (c.RuleId, c.Path));
-
-        var baselines = rules.Where(r => r.ComplianceTags.Contains(BaselineTag))
-            .SelectMany(r => r.Paths.Select(p => (Rule: r, p.Path)))
-            .Select(x =>
-            {
-                checks.TryGetValue((x.Rule.Id, x.Path), out var check);
-                return new PciBaseline
-                {
-                    RuleId = x.Rule.Id,
-                    Path = x.Path,
-                    LastCheckedAt = check?.CheckedAt,
-                    Result = check is null ? null : SpecEnum.FromSpec<FimBaselineResult>(check.Result),
-                    // A comparison dated later than ingest accepts (stored before times were checked) proves nothing.
-                    WithinSevenDays = check is not null && !clock.InTheFuture(check.CheckedAt) && now - check.CheckedAt <= BaselineMaxAge,
-                };
-            })
-            .ToList();
+        // A comparison dated later than ingest accepts (stored before times were checked) proves nothing.
+        var checks = (await compliance.ChecksAsync(agentId, cancellationToken)).Where(c => !clock.InTheFuture(c.CheckedAt)).ToDictionary(c => (c.RuleId, c.Path));
+        var openAlerts = (await alerts.OpenAlertsAsync(agentId, 200, cancellationToken)).Select(FimAlertEndpoints.ToContract).ToList();
+        var status = agent.ToContract().Status;
+        var watched = (status?.Fim.Paths ?? []).GroupBy(p => (p.RuleId, p.Path)).ToDictionary(g => g.Key, g => g.First().State);
+        var heartbeat = Heartbeat(agent.StatusReportedAt, now);
 
         var report = new PciReport
         {
             AgentId = agentId,
             Hostname = agent.Hostname,
             GeneratedAt = now,
+            LastHeartbeatAt = agent.StatusReportedAt,
             Rules = rules.Select(r => new PciRuleCoverage
             {
                 RuleId = r.Id, Name = r.Name, Paths = r.Paths.Select(p => p.Path).ToList(), AllowAppend = r.AllowAppend, ComplianceTags = r.ComplianceTags,
             }).ToList(),
-            LogIntegrity = LogIntegrity(rules),
-            BaselineStatus = baselines.Count == 0 ? ComplianceStatus.NotApplicable : baselines.All(b => b.WithinSevenDays) ? ComplianceStatus.Pass : ComplianceStatus.Fail,
-            Baselines = baselines,
-            OpenAlerts = (await alerts.OpenAlertsAsync(agentId, 200, cancellationToken)).Select(FimAlertEndpoints.ToContract).ToList(),
+            Requirements = [LogIntegrity(rules, watched, heartbeat, openAlerts), Baselines(rules, watched, checks, agent.StatusReportedAt is not null, now)],
+            OpenAlerts = openAlerts,
         };
 
         if (format != ReportFormat.Csv)
@@ -96,17 +87,83 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         return TypedResults.Text(Csv(report), "text/csv", Encoding.UTF8);
     }
 
-    private static PciLogIntegrity LogIntegrity(IReadOnlyList<FimRule> rules)
+    /// <summary>Why the agent's reported watch states are no evidence (null when they are).</summary>
+    private string? Heartbeat(DateTimeOffset? reportedAt, DateTimeOffset now) => reportedAt switch
     {
-        var logRules = rules.Where(r => r.ComplianceTags.Contains(LogIntegrityTag)).ToList();
-        if (logRules.Count == 0)
-            return new PciLogIntegrity { Status = ComplianceStatus.Fail, Detail = $"No rule tagged {LogIntegrityTag} covers this host." };
-        var withoutAppend = logRules.Where(r => !r.AllowAppend).Select(r => r.Name).ToList();
-        if (withoutAppend.Count > 0)
-            return new PciLogIntegrity { Status = ComplianceStatus.Fail, Detail = $"Rules tagged {LogIntegrityTag} without allowAppend (every append would alert): {string.Join(", ", withoutAppend)}." };
-        var paths = logRules.SelectMany(r => r.Paths.Select(p => p.Path)).Distinct();
-        return new PciLogIntegrity { Status = ComplianceStatus.Pass, Detail = $"Log paths {string.Join(", ", paths)} are watched with allowAppend by {string.Join(", ", logRules.Select(r => r.Name))}." };
+        null => "the agent never reported its status in a heartbeat",
+        { } at when now - at > TimeSpan.FromSeconds(options.PciHeartbeatMaxAgeSeconds) => $"the agent's last heartbeat ({Time(at)}) is older than {options.PciHeartbeatMaxAgeSeconds} s",
+        _ => null,
+    };
+
+    private static PciRequirement Requirement(string id, string v321Id, string title, List<PciPathEvidence> paths, string? policyFailure, Func<string> passing)
+    {
+        var state = policyFailure is not null || paths.Any(p => p.State == PciState.Fail) ? PciState.Fail
+            : paths.Count == 0 || paths.Any(p => p.State == PciState.NoEvidence) ? PciState.NoEvidence
+            : PciState.Pass;
+        var detail = policyFailure
+            ?? (state == PciState.Pass ? passing() : $"{paths.Count(p => p.State == PciState.Fail)} failing, {paths.Count(p => p.State == PciState.NoEvidence)} without evidence, {paths.Count(p => p.State == PciState.Pass)} passing of {paths.Count} paths.");
+        return new PciRequirement { Id = id, V321Id = v321Id, Title = title, State = state, Detail = detail, Paths = paths };
     }
+
+    private static PciRequirement LogIntegrity(IReadOnlyList<FimRule> rules, Dictionary<(string, string), AgentFimPathState> watched, string? noHeartbeat, List<FimAlert> openAlerts)
+    {
+        var logRules = rules.Where(r => r.ComplianceTags.Intersect(LogIntegrityTags).Any()).ToList();
+        var paths = logRules.SelectMany(rule => rule.Paths.Select(path =>
+        {
+            watched.TryGetValue((rule.Id, path.Path), out var state);
+            var evidence = new PciPathEvidence { RuleId = rule.Id, Path = path.Path, Watch = watched.ContainsKey((rule.Id, path.Path)) ? state : null };
+            var tamper = openAlerts.FirstOrDefault(a => a.Action != FimOperation.Read && HeldRule.Covers(path, a.Path));
+            (evidence.State, evidence.Detail) = (tamper, noHeartbeat, evidence.Watch) switch
+            {
+                ({ } alert, _, _) => (PciState.Fail, $"open tamper alert {alert.Id}: {alert.Description}"),
+                (_, { } why, _) => (PciState.NoEvidence, why),
+                (_, _, null) => (PciState.NoEvidence, $"the agent does not report watching it (an agent older than this report, or it has not taken version {rule.Version} of the rule yet)"),
+                (_, _, AgentFimPathState.Missing) => (PciState.NoEvidence, "it does not exist on the node"),
+                (_, _, AgentFimPathState.Unwatchable) => (PciState.Fail, "it exists on the node but the agent cannot watch it"),
+                _ when !rule.AllowAppend => (PciState.Fail, $"watched by {rule.Name} without allowAppend"),
+                _ => (PciState.Pass, $"watched with allowAppend by {rule.Name}"),
+            };
+            return evidence;
+        })).ToList();
+        var withoutAppend = logRules.Where(r => !r.AllowAppend).Select(r => r.Name).ToList();
+        var policyFailure = logRules.Count == 0 ? $"No enabled rule tagged {string.Join(" or ", LogIntegrityTags)} covers this host."
+            : withoutAppend.Count > 0 ? $"Rules tagged {string.Join(" or ", LogIntegrityTags)} without allowAppend (every append would alert): {string.Join(", ", withoutAppend)}."
+            : null;
+        return Requirement("10.3.4", "10.5.5", "Audit log files are monitored for changes (appends pass, any other change alerts)", paths, policyFailure,
+            () => $"Log paths {string.Join(", ", paths.Select(p => p.Path).Distinct())} are on the node and watched with allowAppend by {string.Join(", ", logRules.Select(r => r.Name))}; no open tamper alert.");
+    }
+
+    private static PciRequirement Baselines(IReadOnlyList<FimRule> rules, Dictionary<(string, string), AgentFimPathState> watched, Dictionary<(string, string), BaselineCheckRow> checks, bool heartbeating, DateTimeOffset now)
+    {
+        var baselineRules = rules.Where(r => r.ComplianceTags.Intersect(BaselineTags).Any()).ToList();
+        var paths = baselineRules.SelectMany(rule => rule.Paths.Select(path =>
+        {
+            checks.TryGetValue((rule.Id, path.Path), out var check);
+            var result = check is null ? (FimBaselineResult?)null : SpecEnum.FromSpec<FimBaselineResult>(check.Result);
+            var evidence = new PciPathEvidence
+            {
+                RuleId = rule.Id, Path = path.Path, LastCheckedAt = check?.CheckedAt, Result = result,
+                Watch = watched.TryGetValue((rule.Id, path.Path), out var state) ? state : null,
+            };
+            var compared = check is null ? "" : $"compared {Time(check.CheckedAt)} ({check.Result})";
+            (evidence.State, evidence.Detail) = (check, result) switch
+            {
+                (null, _) when !heartbeating => (PciState.NoEvidence, "never compared, and the agent never reported its status in a heartbeat"),
+                (null, _) => (PciState.Fail, "never compared"),
+                (_, FimBaselineResult.Missing) => (PciState.NoEvidence, compared + ": it does not exist on the node"),
+                _ when now - check.CheckedAt > BaselineMaxAge => (PciState.Fail, compared + ": more than 7 days ago"),
+                (_, FimBaselineResult.Match) => (PciState.Pass, compared),
+                (_, FimBaselineResult.Changed) => (PciState.Fail, compared + ": it differs from its baseline"),
+                _ => (PciState.Fail, compared + ": it could not be read"),
+            };
+            return evidence;
+        })).ToList();
+        var policyFailure = baselineRules.Count == 0 ? $"No enabled rule tagged {string.Join(" or ", BaselineTags)} covers this host: no critical file is compared." : null;
+        return Requirement("11.5.2", "11.5", "Critical files are compared with their baseline at least weekly", paths, policyFailure,
+            () => $"{paths.Count} of {paths.Count} paths compared within 7 days and matching their baseline.");
+    }
+
+    private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     private static string Csv(PciReport report)
     {
@@ -114,21 +171,19 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         void Row(string section, string item, string status, string detail) =>
             csv.Append(AlertCsv.Cell(section)).Append(',').Append(AlertCsv.Cell(item)).Append(',').Append(AlertCsv.Cell(status)).Append(',').Append(AlertCsv.Cell(detail)).Append('\n');
 
-        Row("host", report.Hostname, "", $"agent {report.AgentId}, generated {report.GeneratedAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}");
+        Row("host", report.Hostname, "", $"agent {report.AgentId}, generated {Time(report.GeneratedAt)}, last heartbeat {(report.LastHeartbeatAt is { } at ? Time(at) : "never")}");
         foreach (var rule in report.Rules)
             Row("rule", rule.Name, "covers", string.Join(" ", rule.Paths) + (rule.ComplianceTags.Count > 0 ? $" [{string.Join(" ", rule.ComplianceTags)}]" : ""));
-        Row("10.5.5", "log integrity", SpecEnum.ToSpec(report.LogIntegrity.Status), report.LogIntegrity.Detail);
-        Row("11.5", "baseline comparison", SpecEnum.ToSpec(report.BaselineStatus), $"{report.Baselines.Count(b => b.WithinSevenDays)} of {report.Baselines.Count} protected paths compared within 7 days");
-        foreach (var baseline in report.Baselines)
+        foreach (var requirement in report.Requirements)
         {
-            var detail = baseline.LastCheckedAt is { } at
-                ? $"compared {at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)} ({SpecEnum.ToSpec(baseline.Result!.Value)})"
-                : "never compared";
-            Row("11.5", baseline.Path, baseline.WithinSevenDays ? "pass" : "fail", detail);
+            var section = $"{requirement.Id} (v3.2.1 {requirement.V321Id})";
+            Row(section, requirement.Title, SpecEnum.ToSpec(requirement.State), requirement.Detail);
+            foreach (var path in requirement.Paths)
+                Row(section, path.Path, SpecEnum.ToSpec(path.State), path.Detail);
         }
 
         foreach (var alert in report.OpenAlerts)
-            Row("open alert", alert.Id, SpecEnum.ToSpec(alert.Severity), $"{alert.Description} (x{alert.Count}, last {alert.LastSeen.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'})");
+            Row("open alert", alert.Id, SpecEnum.ToSpec(alert.Severity), $"{alert.Description} (x{alert.Count}, last {Time(alert.LastSeen)})");
         return csv.ToString();
     }
 }

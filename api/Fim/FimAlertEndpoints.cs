@@ -6,6 +6,7 @@ using FluentValidation;
 using Platform.Api.Agents;
 using Platform.Api.Audit;
 using Platform.Api.Auth;
+using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
 using Platform.Api.Storage;
@@ -29,6 +30,20 @@ public sealed class FimOptions
     /// alert costs about 50 µs of CPU (bench suite=analyst): 10,000 keep a request well under a second.
     /// </summary>
     public int ExportScanAlerts { get; set; } = 10_000;
+
+    /// <summary>
+    /// How long after a rule version was replaced (updated, disabled, deleted) alerts dated later still name it: the
+    /// agent polls its policy (every 30 s by default) and may hold the old version until then, plus its clock may run
+    /// up to Platform:Ingest:MaxClockSkew ahead. An alert dated before the replacement is accepted whenever it arrives
+    /// (spooled through an outage).
+    /// </summary>
+    public int RuleVersionGraceSeconds { get; set; } = 900;
+
+    /// <summary>
+    /// The PCI report takes an agent's reported watch states as evidence only from a heartbeat this recent (agents send
+    /// one every 30 s by default): an agent silent longer may be gone, and what it last said proves nothing now.
+    /// </summary>
+    public int PciHeartbeatMaxAgeSeconds { get; set; } = 900;
 }
 
 /// <summary>
@@ -105,15 +120,31 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         if (agent is null)
             return refusal!;
 
-        // A batch names few rule versions: describe each once.
-        var ruleVersions = new Dictionary<(string, int), (string Name, FimSeverity Severity)>();
+        // A batch names few rule versions: look each up once.
+        var ruleVersions = new Dictionary<(string, int), HeldRule?>();
         foreach (var key in body.Alerts.Select(a => (a.RuleId, a.RuleVersion)).Distinct())
-            ruleVersions[key] = await rules.DescribeRuleAsync(key.RuleId, key.RuleVersion, cancellationToken);
+            ruleVersions[key] = await rules.HeldAsync(key.RuleId, key.RuleVersion, cancellationToken);
+        Dictionary<string, string[]> errors;
+        try
+        {
+            errors = OutsidePolicy(agent, body.Alerts, ruleVersions);
+        }
+        catch (System.Text.RegularExpressions.RegexMatchTimeoutException)
+        {
+            // Matching is linear on paths of at most 4,096 characters: only a starved CPU gets here. Not the agent's
+            // fault, so not a refusal (which it would set aside): it tries again.
+            http.Response.Headers.RetryAfter = "5";
+            return TypedResults.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, type: Problems.TypeFor(503), title: "The API is too busy to check these alerts now.", detail: "Try again after Retry-After seconds.");
+        }
+
+        if (errors.Count > 0)
+            return Problems.Unprocessable("Alerts of this batch are not under this agent's FIM policy; nothing of the batch was stored.", errors);
 
         var incoming = new List<IncomingAlert>(body.Alerts.Count);
         foreach (var report in body.Alerts)
         {
-            var (ruleName, severity) = ruleVersions[(report.RuleId, report.RuleVersion)];
+            var held = ruleVersions[(report.RuleId, report.RuleVersion)]!;
+            var (ruleName, severity) = (held.Name, held.Severity);
             incoming.Add(new IncomingAlert(
                 report.Id,
                 report.Time.ToUniversalTime(),
@@ -133,6 +164,39 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         // Duplicates too: a retry after a crash between the two still makes the incident (findings are kept once).
         await findings.RecordAsync(agent, body.Alerts, incoming, cancellationToken);
         return TypedResults.Ok(new FimAlertBatchResult { Received = body.Alerts.Count, Stored = result.Stored, Folded = result.Folded, Duplicates = result.Duplicates });
+    }
+
+    /// <summary>
+    /// Each alert must name a rule version that was in force for this agent when the alert happened (it existed, was
+    /// enabled, its scope matches the agent's host name and labels, and it had not been replaced more than
+    /// <see cref="FimOptions.RuleVersionGraceSeconds"/> before), and an action and path that version watches. An agent
+    /// cannot file alerts under rules it was never given, nor on paths outside them.
+    /// </summary>
+    private Dictionary<string, string[]> OutsidePolicy(AgentRow agent, IReadOnlyList<FimAlertReport> reports, Dictionary<(string, int), HeldRule?> held)
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var labels = Labels.Read(agent.LabelsJson);
+        var grace = TimeSpan.FromSeconds(options.RuleVersionGraceSeconds);
+        for (var i = 0; i < reports.Count; i++)
+        {
+            var a = reports[i];
+            var rule = held[(a.RuleId, a.RuleVersion)];
+            var (field, reason) = rule switch
+            {
+                null => ("ruleVersion", $"Rule {a.RuleId} has no version {a.RuleVersion}: no agent was given it."),
+                { Enabled: false } => ("ruleVersion", $"Version {a.RuleVersion} of rule {a.RuleId} is disabled."),
+                _ when !rule.AppliesTo(agent.Hostname, labels) => ("ruleId", $"Rule {a.RuleId} (version {a.RuleVersion}) does not apply to this agent: its scope matches neither its host name nor its labels."),
+                { ReplacedAt: { } replaced } when a.Time > replaced + grace => ("ruleVersion",
+                    string.Create(CultureInfo.InvariantCulture, $"Version {a.RuleVersion} of rule {a.RuleId} was replaced at {replaced.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; alerts dated more than {options.RuleVersionGraceSeconds} s later cannot name it.")),
+                _ when !rule.Operations.Contains(a.Action) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
+                _ when !rule.Covers(a.Path) => ("path", $"The path is not one rule {a.RuleId} (version {a.RuleVersion}) watches (outside its paths, or excluded)."),
+                _ => (null, null),
+            };
+            if (field is not null)
+                errors[$"alerts[{i}].{field}"] = [reason!];
+        }
+
+        return errors;
     }
 
     public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
@@ -234,14 +298,17 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     }
 
     /// <summary>
-    /// Same host (agent), path, action, process executable and rule, in the same fold window (windows of
-    /// FoldWindowSeconds aligned to the Unix epoch): the same alert, folded into one.
+    /// Same host (agent), path, action, effect, process executable and user, rule, and file states before and after,
+    /// in the same fold window (windows of FoldWindowSeconds aligned to the Unix epoch): the same alert, folded into
+    /// one. What differs in any of these is another alert: a write that got through never hides in a prevented one,
+    /// a second user or another content is never lost in a count.
     /// </summary>
     private static string FoldKey(string agentId, FimAlertReport report, int windowSeconds)
     {
         var executable = report.Process?.Executable ?? report.Process?.Name ?? "";
         var window = report.Time.ToUnixTimeSeconds() / Math.Max(1, windowSeconds);
-        var identity = string.Join('\n', agentId, report.Path, SpecEnum.ToSpec(report.Action), executable, report.RuleId);
+        var identity = string.Join('\n', agentId, report.Path, SpecEnum.ToSpec(report.Action), SpecEnum.ToSpec(report.Effect), executable,
+            report.Process?.User ?? "", report.Process?.Uid?.ToString(CultureInfo.InvariantCulture) ?? "", report.RuleId, State(report.Before), State(report.After));
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)), 0, 16);
         // The hash is the identity; what comes before it orders the index. The window first, then the agent
         // and the start of the path: the alerts of a burst (one host, one directory tree, one window) land on
@@ -252,6 +319,9 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     }
 
     private const int FoldKeyPathChars = 200;
+
+    private static string State(FimFileState? state) =>
+        state is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{state.Sha256}/{state.Size}/{state.Mode}");
 
     internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After);
 }

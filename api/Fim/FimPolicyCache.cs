@@ -17,7 +17,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
     private readonly HashSet<(string RuleId, int Version)> _warned = [];
-    private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>());
+    private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>(), new Dictionary<string, HeldRule>());
 
     /// <summary>The rules that apply to a host, by name, and an ETag that changes exactly when they do.</summary>
     public async Task<(IReadOnlyList<FimRule> Rules, string ETag)> PolicyForAsync(string hostname, IDictionary<string, string> labels, CancellationToken cancellationToken)
@@ -40,11 +40,13 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
                 var (loadedGeneration, rows) = await store.SnapshotAsync(cancellationToken);
                 var compiled = new List<CompiledRule>();
                 var all = new Dictionary<string, FimRule>(StringComparer.Ordinal);
+                var held = new Dictionary<string, HeldRule>(StringComparer.Ordinal);
                 foreach (var row in rows)
                 {
                     if (Usable(row, out var rule, out var problem))
                     {
                         all[rule.Id] = rule;
+                        held[rule.Id] = HeldRule.TryCompile(rule.Id, rule.Version, TryRead(row.SpecJson))!;
                         if (rule.Enabled)
                             compiled.Add(CompiledRule.From(rule));
                     }
@@ -54,7 +56,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
                     }
                 }
 
-                _snapshot = new Snapshot(loadedGeneration, compiled, all);
+                _snapshot = new Snapshot(loadedGeneration, compiled, all, held);
             }
 
             return _snapshot;
@@ -71,19 +73,32 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
         return $"\"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32]}\"";
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string RuleId, int Version), HeldRule> _held = new();
+
     /// <summary>
-    /// The name and severity of the rule version an alert names: from the current rules, else from the
-    /// rule's history (the rule changed or was deleted since). An unknown rule is still stored, never refused.
+    /// The rule version an alert names, as agents were served it, with when it was replaced; null when the rule never
+    /// had that version (or it cannot be used: no agent was served it). The current version comes from the snapshot
+    /// (no query); an older one from the rule's history, compiled once (versions never change), and when it was
+    /// replaced (known for good once it is).
     /// </summary>
-    public async Task<(string Name, FimSeverity Severity)> DescribeRuleAsync(string ruleId, int version, CancellationToken cancellationToken)
+    public async Task<HeldRule?> HeldAsync(string ruleId, int version, CancellationToken cancellationToken)
     {
         var snapshot = await CurrentAsync(cancellationToken);
-        if (snapshot.All.TryGetValue(ruleId, out var rule) && rule.Version == version)
-            return (rule.Name, rule.Severity);
-        if (await store.FindVersionAsync(ruleId, version, cancellationToken) is { } old && TryRead(old.SpecJson) is { Name: not null } spec)
-            return (spec.Name, spec.Severity);
-
-        return rule is not null ? (rule.Name, rule.Severity) : ("(unknown rule)", FimSeverity.Medium);
+        if (snapshot.All.TryGetValue(ruleId, out var current) && current.Version == version)
+            return snapshot.Held[ruleId];
+        if (_held.TryGetValue((ruleId, version), out var known) && known.ReplacedAt is not null)
+            return known;
+        var rows = await store.VersionAndNextAsync(ruleId, version, cancellationToken);
+        if (rows.FirstOrDefault(r => r.Version == version) is not { Change: not "deleted" } row)
+            return null;
+        var held = HeldRule.TryCompile(ruleId, version, TryRead(row.SpecJson));
+        if (held is null)
+            return null;
+        held = held with { ReplacedAt = rows.FirstOrDefault(r => r.Version == version + 1)?.ChangedAt };
+        if (_held.Count > 10_000)
+            _held.Clear();
+        _held[(ruleId, version)] = held;
+        return held;
     }
 
     /// <summary>The stored rule as the API gives it, when its spec reads and every glob of it compiles.</summary>
@@ -133,7 +148,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
         }
     }
 
-    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All);
+    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All, IReadOnlyDictionary<string, HeldRule> Held);
 
     private sealed record CompiledRule(FimRule Contract, IReadOnlyList<FimGlob> Hostnames, IReadOnlyDictionary<string, string> Labels)
     {

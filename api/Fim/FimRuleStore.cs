@@ -126,6 +126,15 @@ public sealed class FimRuleStore(Database database)
         return await FindVersionAsync(db, null, ruleId, version, cancellationToken);
     }
 
+    /// <summary>A version and the one after it (when there is one: what replaced it, and when).</summary>
+    public async Task<IReadOnlyList<FimRuleVersionRow>> VersionAndNextAsync(string ruleId, int version, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FimRuleVersionRow>(new CommandDefinition(
+            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version in (@version, @next) order by version",
+            new { ruleId, version, next = version + 1 }, cancellationToken: cancellationToken))).AsList();
+    }
+
     public static Task<FimRuleVersionRow?> LatestVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
             $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, transaction, cancellationToken: cancellationToken));

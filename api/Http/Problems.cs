@@ -17,6 +17,10 @@ public static class Problems
     public static IResult Validation(IDictionary<string, string[]> errors) =>
         TypedResults.ValidationProblem(errors, title: "The request is invalid.", type: TypeBase + "validation");
 
+    /// <summary>A well-formed request that cannot be done as asked (422); <paramref name="errors"/> names each item and why.</summary>
+    public static IResult Unprocessable(string detail, IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status422UnprocessableEntity, Type = TypeBase + "unprocessable", Title = "The request cannot be done as asked.", Detail = detail });
+
     public static IResult Validation(string field, string message) => Validation(new Dictionary<string, string[]> { [field] = [message] });
 
     /// <summary>The <c>type</c> URI for a status code, for problems written by the framework (status code pages, exceptions).</summary>
@@ -32,6 +36,7 @@ public static class Problems
         413 => "payload-too-large",
         415 => "unsupported-media-type",
         416 => "range-not-satisfiable",
+        422 => "unprocessable",
         429 => "too-many-requests",
         503 => "unavailable",
         _ when status >= 500 => "internal",

@@ -258,7 +258,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         });
         await StartAgentAsync("baseline-01", baselineHours: 168);
         var agentId = await AgentIdAsync();
-        await UntilAsync(async () => (await api.Admin().GetPciReportAsync(agentId)).Baselines.Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Match && b.WithinSevenDays),
+        await UntilAsync(async () => Baselines(await api.Admin().GetPciReportAsync(agentId)).Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Match && b.State == PciState.Pass),
             "the first comparison in the PCI report");
 
         // Changed while the agent is down: found at its next start.
@@ -271,8 +271,56 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         var alert = Assert.Single(alerts);
         Assert.Equal((config, FimOperation.Write, FimAttribution.Unavailable, Platform.Agent.Fim.FimBaseline.FoundByComparison), (alert.Path, alert.Action, alert.Attribution, alert.AttributionReason));
         Assert.NotEqual(alert.Before!.Sha256, alert.After!.Sha256);
-        await UntilAsync(async () => (await api.Admin().GetPciReportAsync(agentId)).Baselines.Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Changed),
+        await UntilAsync(async () => Baselines(await api.Admin().GetPciReportAsync(agentId)).Any(b => b.Path == protectedFiles && b.Result == FimBaselineResult.Changed),
             "the comparison in the PCI report");
+    }
+
+    [Fact]
+    public async Task The_pci_report_takes_a_log_path_as_watched_only_once_the_agent_finds_it_on_the_node()
+    {
+        var logs = Directory.CreateTempSubdirectory("pci-logs-").FullName;
+        try
+        {
+            var audit = Directory.CreateDirectory(Path.Combine(logs, "audit")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(audit, "audit.log"), "type=LOGIN msg=audit(1)\n");
+            var secure = Path.Combine(logs, "secure"); // not on the node (yet)
+            var rule = await api.Admin().CreateFimRuleAsync(new FimRuleSpec
+            {
+                Name = "audit-logs-" + Guid.NewGuid().ToString("N")[..8],
+                Severity = FimSeverity.Medium,
+                Scope = new FimScope { Hostnames = ["pci-agent-*"] },
+                ComplianceTags = ["pci-dss:10.3.4"],
+                Paths = [new FimPath { Path = audit, Recursive = true }, new FimPath { Path = secure }],
+                Operations = [FimOperation.Write, FimOperation.Delete],
+                Effect = FimEffect.Alert,
+                AllowAppend = true,
+            });
+            await StartAgentAsync("pci-agent-01");
+            var agentId = await AgentIdAsync();
+            var policy = _agent!.Services.GetRequiredService<Platform.Agent.Fim.FimPolicyService>();
+            await Until(() => policy.Rules?.Any(r => r.Id == rule.Id) == true, "the policy with the log rule");
+            var heartbeat = _agent.Services.GetServices<IHostedService>().OfType<HeartbeatService>().Single();
+
+            await heartbeat.BeatAsync(CancellationToken.None);
+            var report = await api.Admin().GetPciReportAsync(agentId);
+            var logIntegrity = report.Requirements.Single(r => r.Id == "10.3.4");
+            Assert.Equal("10.5.5", logIntegrity.V321Id);
+            var byPath = logIntegrity.Paths.ToDictionary(p => p.Path);
+            Assert.Equal((PciState.Pass, AgentFimPathState.Watched), (byPath[audit].State, byPath[audit].Watch));
+            Assert.Equal((PciState.NoEvidence, AgentFimPathState.Missing), (byPath[secure].State, byPath[secure].Watch));
+            Assert.Equal(PciState.NoEvidence, logIntegrity.State);
+
+            // The log appears on the node: the next heartbeat says so, and the requirement passes.
+            await File.WriteAllTextAsync(secure, "");
+            await heartbeat.BeatAsync(CancellationToken.None);
+            logIntegrity = (await api.Admin().GetPciReportAsync(agentId)).Requirements.Single(r => r.Id == "10.3.4");
+            Assert.Equal(PciState.Pass, logIntegrity.State);
+            Assert.All(logIntegrity.Paths, p => Assert.Equal(AgentFimPathState.Watched, p.Watch));
+        }
+        finally
+        {
+            Directory.Delete(logs, recursive: true);
+        }
     }
 
     [Fact]
@@ -356,6 +404,8 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         await shell.WaitForExitAsync();
         Assert.Equal(0, shell.ExitCode);
     }
+
+    private static IEnumerable<PciPathEvidence> Baselines(PciReport report) => report.Requirements.Single(r => r.Id == "11.5.2").Paths;
 
     private async Task<string> AgentIdAsync()
     {

@@ -16,8 +16,8 @@ public abstract class FimAlertScanTests(PlatformApi api)
     /// <summary>57 alerts of a busy host with the quiet host's 3 among them, at the 16th, 36th and 56th places stored.</summary>
     private async Task<(string Quiet, string Suffix, IReadOnlyList<string> QuietPaths)> StoreAsync()
     {
-        var rule = await api.Admin().CreateFimRuleAsync(FimRules.AppConfig(FimRules.Unique("scan")));
         var suffix = Guid.NewGuid().ToString("N")[..8];
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.Everywhere(FimRules.Unique("scan"), "*-" + suffix));
         var (busy, busyAgent) = await api.EnrolledAgent("busy-" + suffix);
         var (quiet, quietAgent) = await api.EnrolledAgent("quiet-" + suffix);
         var quietPaths = new List<string>();

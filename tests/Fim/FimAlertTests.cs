@@ -13,7 +13,12 @@ public abstract class FimAlertTests(PlatformApi api)
 
     private async Task<(PlatformClient Agent, AgentEnrolled Enrolled, FimRule Rule)> Scenario(string hostname = "web-01")
     {
-        var rule = await api.Admin().CreateFimRuleAsync(FimRules.AppConfig(FimRules.Unique("app-config")));
+        // The application's configuration, and whatever else these tests alert on (the api takes alerts only on paths
+        // and actions of the agent's rules).
+        var spec = FimRules.AppConfig(FimRules.Unique("app-config"));
+        spec.Paths = [.. spec.Paths, new FimPath { Path = "/", Recursive = true }];
+        spec.Operations = [.. spec.Operations, FimOperation.Delete];
+        var rule = await api.Admin().CreateFimRuleAsync(spec);
         var (agent, enrolled) = await api.EnrolledAgent(hostname, new Dictionary<string, string> { ["role"] = "app" });
         return (agent, enrolled, rule);
     }

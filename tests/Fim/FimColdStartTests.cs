@@ -33,27 +33,31 @@ public abstract class FimColdStartTests : IAsyncLifetime
     }
 
     [SkippableFact]
-    public async Task A_fim_alert_pushed_before_any_rule_was_handled_is_stored_and_so_is_the_next()
+    public async Task A_fim_alert_pushed_before_any_rule_was_handled_is_answered_and_the_next_ones_are_stored()
     {
         Skip.If(_api is null, "PostgreSQL is not available here: " + PostgresCluster.Problem);
         var admin = new PlatformClient(_api!.Http(_admin));
         var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "cold" });
         var enrolled = await new PlatformClient(_api.Http(enrollment.Secret)).EnrollAgentAsync(new AgentEnroll { Hostname = "cold-01", Os = "linux", AgentVersion = "1.0.0" });
         var agent = new PlatformClient(_api.Http(enrolled.Secret));
-        FimAlertBatch Batch(string id, string path) => new()
+        FimAlertBatch Batch(string id, string path, string ruleId = "fim_eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee") => new()
         {
             Alerts =
             [
                 new FimAlertReport
                 {
-                    Id = id, Time = DateTimeOffset.UtcNow, RuleId = "fim_" + new string('e', 32), RuleVersion = 1, Path = path,
+                    Id = id, Time = DateTimeOffset.UtcNow, RuleId = ruleId, RuleVersion = 1, Path = path,
                     Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "cold start",
                 },
             ],
         };
 
-        var first = await agent.PushFimAlertsAsync(Batch("cold-1", "/etc/passwd"), enrolled.Agent.Id);
-        var second = await agent.PushFimAlertsAsync(Batch("cold-2", "/etc/shadow"), enrolled.Agent.Id);
+        // The first push of the process, under a rule that does not exist: a problem, not a failure of the feature.
+        var refused = await ProblemAssert.Refused(422, () => agent.PushFimAlertsAsync(Batch("cold-0", "/etc/passwd"), enrolled.Agent.Id));
+        Assert.Contains("alerts[0].ruleVersion", refused.Errors!.Keys);
+        var rule = await admin.CreateFimRuleAsync(FimRules.Everywhere("cold", "cold-01"));
+        var first = await agent.PushFimAlertsAsync(Batch("cold-1", "/etc/passwd", rule.Id), enrolled.Agent.Id);
+        var second = await agent.PushFimAlertsAsync(Batch("cold-2", "/etc/shadow", rule.Id), enrolled.Agent.Id);
 
         Assert.Equal((1, 1), (first.Stored, second.Stored));
         Assert.Equal(2, (await admin.ListFimAlertsAsync(agentId: enrolled.Agent.Id)).Items.Count);

@@ -91,6 +91,7 @@ public abstract class FimPatternTests(PlatformApi api)
         // More alerts than the store reads a statement for a glob (2,000): matches on both sides of the boundary.
         var hostname = "paging-" + Guid.NewGuid().ToString("N")[..8];
         var (agent, enrolled) = await api.EnrolledAgent(hostname);
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.Everywhere(FimRules.Unique("paging"), hostname));
         var t0 = DateTimeOffset.UtcNow.AddHours(-1);
         var expected = new List<string>();
         foreach (var chunk in Enumerable.Range(0, 2300).Chunk(500))
@@ -99,7 +100,7 @@ public abstract class FimPatternTests(PlatformApi api)
             {
                 Alerts = chunk.Select(i => new FimAlertReport
                 {
-                    Id = $"p{i}", Time = t0.AddMilliseconds(i), RuleId = "fim_" + new string('a', 32), RuleVersion = 1, Path = i % 250 == 7 ? $"/srv/p/{i}.cfg" : $"/srv/p/{i}.log",
+                    Id = $"p{i}", Time = t0.AddMilliseconds(i), RuleId = rule.Id, RuleVersion = rule.Version, Path = i % 250 == 7 ? $"/srv/p/{i}.cfg" : $"/srv/p/{i}.log",
                     Action = FimOperation.Write, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Unavailable, AttributionReason = "test",
                 }).ToList(),
             }, enrolled.Agent.Id);

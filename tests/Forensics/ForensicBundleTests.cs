@@ -146,7 +146,7 @@ public abstract class ForensicBundleTests(PlatformApi api)
     public async Task A_fim_alert_folded_or_acknowledged_in_the_window_makes_a_new_bundle()
     {
         var (id, agent) = await Recorded("bundle-fim", new ContainerRef { Id = "c-bundle-fim" });
-        var rule = await api.Admin().CreateFimRuleAsync(FimRules.AppConfig(FimRules.Unique("bundle-fim")));
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.Everywhere(FimRules.Unique("bundle-fim"), "bundle-fim"));
         FimAlertReport Alert(string alertId) => new()
         {
             Id = alertId, Time = T0.AddSeconds(5), RuleId = rule.Id, RuleVersion = rule.Version, Path = "/srv/app/application.cfg",

@@ -39,5 +39,19 @@ public static class FimRules
         ComplianceTags = ["pci-dss:10.5.5"],
     };
 
+    /// <summary>
+    /// A rule over every path and operation on the hosts a glob names: for tests about storing, listing and folding alerts, which
+    /// the api only takes under a rule of the agent's policy that watches their action and path.
+    /// </summary>
+    public static FimRuleSpec Everywhere(string name, string hostnames) => new()
+    {
+        Name = name,
+        Severity = FimSeverity.High,
+        Scope = new FimScope { Hostnames = [hostnames] },
+        Paths = [new FimPath { Path = "/", Recursive = true }],
+        Operations = [FimOperation.Read, FimOperation.Write, FimOperation.Create, FimOperation.Delete, FimOperation.Metadata, FimOperation.Rename],
+        Effect = FimEffect.Alert,
+    };
+
     public static string Unique(string prefix) => prefix + "-" + Guid.NewGuid().ToString("N")[..8];
 }
