@@ -304,6 +304,14 @@ public sealed class SecretRedactor
     {
         var multiWord = text.ContainsAny(Space);
         Patterns(text, found);
+        // A value pending from the argument before is this whole argument, spaces and all.
+        if (state.Pending == Pending.Value && text.Length > 0 && text[0] != '-')
+        {
+            state.Pending = Pending.None;
+            found.Add(new Hit(0, text.Length, state.PendingReason));
+            return;
+        }
+
         var position = 0;
         while (position < text.Length)
         {
@@ -527,8 +535,12 @@ public sealed class SecretRedactor
     {
         if (start >= text.Length)
             return text.Length;
-        if (Quotes.Contains(text[start]) && multiWord)
+        var open = start;
+        while (multiWord && open < text.Length && text[open] == '\\')
+            open++;
+        if (multiWord && open < text.Length && Quotes.Contains(text[open]))
         {
+            start = open;
             var close = text[(start + 1)..].IndexOf(text[start]);
             var stop = close < 0 ? text.Length : start + 1 + close;
             if (stop > start + 1)
@@ -543,9 +555,8 @@ public sealed class SecretRedactor
             var space = rest.IndexOfAny(Space);
             if (space >= 0)
                 length = space;
-            var quote = rest[..length].IndexOfAny(Quotes);
-            if (quote >= 0)
-                length = quote;
+            // A closing quote (or bracket) after the value belongs to the command around it.
+            length = rest[..length].TrimEnd("\"'`;)"u8).Length;
         }
 
         if (stopAtAmpersand && rest[..length].IndexOf((byte)'&') is >= 0 and var amp)
