@@ -200,6 +200,20 @@ public sealed class SecretRedactor
         return mask == 0 ? null : Encoding.UTF8.GetString(output.WrittenSpan);
     }
 
+    /// <summary>A FIM alert's process: its command line and executable (the alert has no field for reasons).</summary>
+    public ulong Redact(FimProcess? process)
+    {
+        if (process is null)
+            return 0;
+        process.CommandLine = Redact(process.CommandLine, out var line) ?? process.CommandLine;
+        process.Executable = Redact(process.Executable, out var executable) ?? process.Executable;
+        if (process.CommandLine is { Length: > 8192 } tooLong)
+            process.CommandLine = tooLong[..(char.IsHighSurrogate(tooLong[8191]) ? 8191 : 8192)];
+        if (process.Executable is { Length: > 4096 } longer)
+            process.Executable = longer[..(char.IsHighSurrogate(longer[4095]) ? 4095 : 4096)];
+        return line | executable;
+    }
+
     // ---- UTF-8 (the api's ingest) ----
 
     /// <summary>Where the scan of a command's arguments is between one argument and the next.</summary>
