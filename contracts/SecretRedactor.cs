@@ -723,6 +723,9 @@ public sealed class SecretRedactor
         Span<byte> lower = stackalloc byte[name.Length];
         for (var i = 0; i < name.Length; i++)
             lower[i] = (byte)(name[i] is >= (byte)'A' and <= (byte)'Z' ? name[i] | 0x20 : name[i]);
+        // Most names hold none of the words: settled without splitting (this runs for every option and NAME= seen).
+        if (_names.Length == 0 && !MayBeSecret(lower))
+            return false;
 
         Span<Range> parts = stackalloc Range[32];
         var count = 0;
@@ -769,6 +772,11 @@ public sealed class SecretRedactor
 
         return false;
     }
+
+    private static bool MayBeSecret(ReadOnlySpan<byte> lower) =>
+        lower.IndexOf("pass"u8) >= 0 || lower.IndexOf("pw"u8) >= 0 || lower.IndexOf("secret"u8) >= 0 || lower.IndexOf("token"u8) >= 0
+        || lower.IndexOf("key"u8) >= 0 || lower.IndexOf("auth"u8) >= 0 || lower.IndexOf("dsn"u8) >= 0 || lower.IndexOf("sig"u8) >= 0
+        || lower.IndexOf("credential"u8) >= 0 || lower.IndexOf("bearer"u8) >= 0;
 
     private static bool Contains(byte[][] words, ReadOnlySpan<byte> word)
     {
@@ -836,6 +844,8 @@ public sealed class SecretRedactor
         if (word.Length > 256)
             return null;
         var name = word[(word.LastIndexOf((byte)'/') + 1)..];
+        if (name.Length is < 4 or > 13)
+            return null;
         foreach (var (command, program) in Commands)
         {
             if (name.SequenceEqual(command))
