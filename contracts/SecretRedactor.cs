@@ -200,6 +200,20 @@ public sealed class SecretRedactor
         return mask == 0 ? null : Encoding.UTF8.GetString(output.WrittenSpan);
     }
 
+    /// <summary>A FIM alert's process: its command line and executable (the alert has no field for reasons).</summary>
+    public ulong Redact(FimProcess? process)
+    {
+        if (process is null)
+            return 0;
+        process.CommandLine = Redact(process.CommandLine, out var line) ?? process.CommandLine;
+        process.Executable = Redact(process.Executable, out var executable) ?? process.Executable;
+        if (process.CommandLine is { Length: > 8192 } tooLong)
+            process.CommandLine = tooLong[..(char.IsHighSurrogate(tooLong[8191]) ? 8191 : 8192)];
+        if (process.Executable is { Length: > 4096 } longer)
+            process.Executable = longer[..(char.IsHighSurrogate(longer[4095]) ? 4095 : 4096)];
+        return line | executable;
+    }
+
     // ---- UTF-8 (the api's ingest) ----
 
     /// <summary>Where the scan of a command's arguments is between one argument and the next.</summary>
@@ -304,6 +318,14 @@ public sealed class SecretRedactor
     {
         var multiWord = text.ContainsAny(Space);
         Patterns(text, found);
+        // A value pending from the argument before is this whole argument, spaces and all.
+        if (state.Pending == Pending.Value && text.Length > 0 && text[0] != '-')
+        {
+            state.Pending = Pending.None;
+            found.Add(new Hit(0, text.Length, state.PendingReason));
+            return;
+        }
+
         var position = 0;
         while (position < text.Length)
         {
@@ -527,8 +549,12 @@ public sealed class SecretRedactor
     {
         if (start >= text.Length)
             return text.Length;
-        if (Quotes.Contains(text[start]) && multiWord)
+        var open = start;
+        while (multiWord && open < text.Length && text[open] == '\\')
+            open++;
+        if (multiWord && open < text.Length && Quotes.Contains(text[open]))
         {
+            start = open;
             var close = text[(start + 1)..].IndexOf(text[start]);
             var stop = close < 0 ? text.Length : start + 1 + close;
             if (stop > start + 1)
@@ -543,9 +569,8 @@ public sealed class SecretRedactor
             var space = rest.IndexOfAny(Space);
             if (space >= 0)
                 length = space;
-            var quote = rest[..length].IndexOfAny(Quotes);
-            if (quote >= 0)
-                length = quote;
+            // A closing quote (or bracket) after the value belongs to the command around it.
+            length = rest[..length].TrimEnd("\"'`;)"u8).Length;
         }
 
         if (stopAtAmpersand && rest[..length].IndexOf((byte)'&') is >= 0 and var amp)
@@ -698,6 +723,9 @@ public sealed class SecretRedactor
         Span<byte> lower = stackalloc byte[name.Length];
         for (var i = 0; i < name.Length; i++)
             lower[i] = (byte)(name[i] is >= (byte)'A' and <= (byte)'Z' ? name[i] | 0x20 : name[i]);
+        // Most names hold none of the words: settled without splitting (this runs for every option and NAME= seen).
+        if (_names.Length == 0 && !MayBeSecret(lower))
+            return false;
 
         Span<Range> parts = stackalloc Range[32];
         var count = 0;
@@ -744,6 +772,11 @@ public sealed class SecretRedactor
 
         return false;
     }
+
+    private static bool MayBeSecret(ReadOnlySpan<byte> lower) =>
+        lower.IndexOf("pass"u8) >= 0 || lower.IndexOf("pw"u8) >= 0 || lower.IndexOf("secret"u8) >= 0 || lower.IndexOf("token"u8) >= 0
+        || lower.IndexOf("key"u8) >= 0 || lower.IndexOf("auth"u8) >= 0 || lower.IndexOf("dsn"u8) >= 0 || lower.IndexOf("sig"u8) >= 0
+        || lower.IndexOf("credential"u8) >= 0 || lower.IndexOf("bearer"u8) >= 0;
 
     private static bool Contains(byte[][] words, ReadOnlySpan<byte> word)
     {
@@ -811,6 +844,8 @@ public sealed class SecretRedactor
         if (word.Length > 256)
             return null;
         var name = word[(word.LastIndexOf((byte)'/') + 1)..];
+        if (name.Length is < 4 or > 13)
+            return null;
         foreach (var (command, program) in Commands)
         {
             if (name.SequenceEqual(command))

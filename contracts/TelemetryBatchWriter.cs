@@ -22,7 +22,8 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         User = JsonEncodedText.Encode("user"), Uid = JsonEncodedText.Encode("uid"), Cwd = JsonEncodedText.Encode("cwd"), ExitCode = JsonEncodedText.Encode("exitCode"),
         Path = JsonEncodedText.Encode("path"), Operation = JsonEncodedText.Encode("operation"), NewPath = JsonEncodedText.Encode("newPath"),
         Protocol = JsonEncodedText.Encode("protocol"), LocalAddress = JsonEncodedText.Encode("localAddress"), LocalPort = JsonEncodedText.Encode("localPort"),
-        RemoteAddress = JsonEncodedText.Encode("remoteAddress"), RemotePort = JsonEncodedText.Encode("remotePort"), Answers = JsonEncodedText.Encode("answers");
+        RemoteAddress = JsonEncodedText.Encode("remoteAddress"), RemotePort = JsonEncodedText.Encode("remotePort"), Answers = JsonEncodedText.Encode("answers"),
+        Redacted = JsonEncodedText.Encode("redacted");
 
     private static readonly JsonEncodedText ProcessStart = JsonEncodedText.Encode("process_start"), ProcessExit = JsonEncodedText.Encode("process_exit"),
         FileAccess = JsonEncodedText.Encode("file_access"), NetworkConnect = JsonEncodedText.Encode("network_connect"),
@@ -134,6 +135,7 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         }
 
         Text(writer, ProcessName, e.ProcessName);
+        Texts(writer, Redacted, e.Redacted);
     }
 
     private static void WriteLocalEnd(Utf8JsonWriter writer, int? pid, NetworkProtocol protocol, string? address, int? port)

@@ -50,13 +50,7 @@ public sealed class Spool : IDisposable
     public void Record(IReadOnlyList<FimAlertReport> alerts)
     {
         foreach (var alert in alerts)
-        {
-            if (alert.Process is { } process)
-            {
-                process.CommandLine = _redactor.Redact(process.CommandLine, out _) ?? process.CommandLine;
-                process.Executable = _redactor.Redact(process.Executable, out _) ?? process.Executable;
-            }
-        }
+            _redactor.Redact(alert.Process);
 
         Alerts.Append(alerts.Select(a => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(a, Json)).ToList());
         KeepWithinBudget();

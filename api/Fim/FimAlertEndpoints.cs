@@ -119,6 +119,8 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own alerts.", cancellationToken);
         if (agent is null)
             return refusal!;
+        foreach (var report in body.Alerts)
+            http.RequestServices.GetRequiredService<SecretRedactor>().Redact(report.Process); // again, for agents that did not (docs/redaction.md)
 
         // A batch names few rule versions: look each up once.
         var ruleVersions = new Dictionary<(string, int), HeldRule?>();
