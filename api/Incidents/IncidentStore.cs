@@ -260,13 +260,17 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             else
             {
                 incident.FindingCount++;
-                // Its summary is its earliest finding's, whichever came in first.
+                // Its summary tells the worst of it: its earliest finding's, unless a later one is more severe (a write that
+                // got through after a prevented one), whichever came in first.
+                var rank = Rank(SpecEnum.ToSpec(finding.Severity));
+                if (rank > Rank(incident.Severity))
+                    (incident.Severity, incident.Summary) = (SpecEnum.ToSpec(finding.Severity), summary);
+                else if (rank == Rank(incident.Severity) && finding.Time < incident.FirstSeen)
+                    incident.Summary = summary;
                 if (finding.Time < incident.FirstSeen)
-                    (incident.FirstSeen, incident.Summary) = (finding.Time, summary);
+                    incident.FirstSeen = finding.Time;
                 if (finding.Time > incident.LastSeen)
                     incident.LastSeen = finding.Time;
-                if (Rank(SpecEnum.ToSpec(finding.Severity)) > Rank(incident.Severity))
-                    incident.Severity = SpecEnum.ToSpec(finding.Severity);
                 incident.Techniques = string.Join(',', incident.Techniques.Split(',').Union(techniques));
                 incident.ContainerName ??= finding.ContainerName;
                 incident.Image ??= finding.Image;

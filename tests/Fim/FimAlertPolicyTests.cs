@@ -143,6 +143,7 @@ public abstract class FimAlertPolicyTests(PlatformApi api)
         Assert.Equal((FimAlertEffect.Alerted, "mallory", 1L), alerts.Where(a => a.Effect == FimAlertEffect.Alerted).Select(a => (a.Effect, a.Process!.User, a.Count)).Single());
         var incident = Assert.Single((await api.Admin().ListIncidentsAsync(agentId: agentId)).Items);
         Assert.Equal(IncidentSeverity.High, incident.Severity); // raised to the rule's, never left one lower
+        Assert.DoesNotContain("prevented", incident.Summary); // and it says what got through
         Assert.Equal(2, incident.FindingCount);
     }
 
