@@ -86,7 +86,15 @@ public sealed class LiveWriter : TextWriter
             return _text.ToString();
     }
 
-    public string[] Lines => ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The lines written whole: a line still being written (no newline yet) is not one.</summary>
+    public string[] Lines
+    {
+        get
+        {
+            var text = ToString();
+            return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        }
+    }
 
     /// <summary>Waits (a minute at most) until the lines written satisfy the condition.</summary>
     public async Task WaitForAsync(Func<string[], bool> condition, string what)
