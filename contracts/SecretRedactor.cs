@@ -47,7 +47,7 @@ public sealed class SecretRedactor
     public const int FirstPatternBit = 16;
 
     /// <summary>A reason's name: letters, digits and '-', starting with a letter (configured patterns are named so too).</summary>
-    public static readonly Regex ReasonName = new("^[a-z][a-z0-9-]{0,47}$", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
+    public static readonly Regex ReasonName = new(@"^[a-z][a-z0-9-]{0,47}\z", RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
 
     /// <summary>The redactor with the built-in rules only.</summary>
     public static SecretRedactor Default { get; } = new([], []);
@@ -207,6 +207,9 @@ public sealed class SecretRedactor
             return 0;
         process.CommandLine = Redact(process.CommandLine, out var line) ?? process.CommandLine;
         process.Executable = Redact(process.Executable, out var executable) ?? process.Executable;
+        // What was taken out is said beside it, added to what an earlier pass (the agent's) said.
+        if ((line | executable) != 0)
+            process.Redacted = [.. (process.Redacted ?? []).Union(ReasonNames(line | executable), StringComparer.Ordinal)];
         if (process.CommandLine is { Length: > 8192 } tooLong)
             process.CommandLine = tooLong[..(char.IsHighSurrogate(tooLong[8191]) ? 8191 : 8192)];
         if (process.Executable is { Length: > 4096 } longer)

@@ -86,6 +86,8 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
                     context.AddFailure($"alerts[{i}].attributionReason", "'attributionReason' is required when attribution is 'unavailable'.");
                 if (a.Process is { } p && (string.IsNullOrEmpty(p.Name) || p.Name.Length > 256))
                     context.AddFailure($"alerts[{i}].process.name", "'name' must be 1 to 256 characters.");
+                if (a.Process?.Redacted is { } reasons && (reasons.Count > 64 || !reasons.All(r => r is { Length: <= 48 } && SecretRedactor.ReasonName.IsMatch(r))))
+                    context.AddFailure($"alerts[{i}].process.redacted", "'redacted' holds at most 64 reasons, each 1 to 48 lowercase letters, digits or '-' starting with a letter.");
             }
         });
     }

@@ -75,6 +75,42 @@ public abstract class IngestRedactionTests(PlatformApi api)
         Assert.Equal(["curl", "-u", "bob:[REDACTED]", "https://x"], stored.Args);
     }
 
+    [Fact]
+    public async Task A_fim_alert_s_command_line_is_redacted_at_ingest_and_says_so()
+    {
+        var canaries = new Canaries();
+        var host = FimRules.Unique("fim-old-agent");
+        var rule = await api.Admin().CreateFimRuleAsync(FimRules.Everywhere(FimRules.Unique("everything"), host));
+        var (_, enrolled) = await api.EnrolledAgent(host);
+        var time = Rfc(api.Time.GetUtcNow().AddMinutes(-1));
+        JsonObject Alert(string id, string path, JsonObject process) => new()
+        {
+            ["id"] = id, ["time"] = time, ["ruleId"] = rule.Id, ["ruleVersion"] = rule.Version, ["path"] = path,
+            ["action"] = "write", ["effect"] = "alerted", ["attribution"] = "available", ["process"] = process,
+        };
+        var curl = canaries.Forms[0];
+        var alerts = new JsonArray(
+            Alert("clear", "/srv/app/a.cfg", new JsonObject { ["pid"] = 7, ["name"] = "curl", ["commandLine"] = string.Join(' ', [curl.Program, .. curl.Args]) }),
+            Alert("own", "/srv/app/b.cfg", new JsonObject { ["pid"] = 8, ["name"] = "mysql", ["commandLine"] = $"mysql -uroot -p{canaries.C(4)}", ["redacted"] = new JsonArray("site-pin") }),
+            Alert("plain", "/srv/app/c.cfg", new JsonObject { ["pid"] = 9, ["name"] = "vi", ["commandLine"] = "vi /srv/app/c.cfg" }));
+        using (var response = await api.Http(enrolled.Secret).PostAsJsonAsync($"/api/v1/agents/{enrolled.Agent.Id}/fim-alerts", new JsonObject { ["alerts"] = alerts }))
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+
+        var stored = (await api.Admin().ListFimAlertsAsync(agentId: enrolled.Agent.Id)).Items.ToDictionary(a => a.Path);
+        Assert.Contains("authorization", stored["/srv/app/a.cfg"].Process!.Redacted ?? []);
+        Assert.Contains(SecretRedactor.Marker, stored["/srv/app/a.cfg"].Process!.CommandLine);
+        Assert.Equal(["site-pin", "secret-option"], stored["/srv/app/b.cfg"].Process!.Redacted);
+        Assert.Null(stored["/srv/app/c.cfg"].Process!.Redacted);
+        Assert.Empty(canaries.FoundIn(await Canaries.DumpStore(api)));
+        Assert.Empty(canaries.FoundIn(Canaries.DumpLog(api)));
+
+        // Reasons an agent sends are names, not text: anything else is a 400 naming the field.
+        alerts = new JsonArray(Alert("bad", "/srv/app/d.cfg", new JsonObject { ["pid"] = 7, ["name"] = "vi", ["redacted"] = new JsonArray("Not A Reason") }));
+        using var refused = await api.Http(enrolled.Secret).PostAsJsonAsync($"/api/v1/agents/{enrolled.Agent.Id}/fim-alerts", new JsonObject { ["alerts"] = alerts });
+        Assert.Equal(400, (int)refused.StatusCode);
+        Assert.Contains("alerts[0].process.redacted", await refused.Content.ReadAsStringAsync());
+    }
+
     private static string Rfc(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     [Theory]
