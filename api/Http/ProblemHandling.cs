@@ -80,6 +80,8 @@ public static partial class ProblemHandling
                 LogClientError(context.HttpContext, bad.StatusCode, problem.Detail);
                 if (bad.InnerException is JsonException { Path: { } path } json)
                     problem.Extensions["errors"] = new Dictionary<string, string[]> { [FieldName(path)] = [FieldMessage(json)] };
+                else if (MissingParameter(bad) is { } missing)
+                    problem.Extensions["errors"] = new Dictionary<string, string[]> { [missing] = [problem.Detail] };
                 break;
             default:
                 problem.Title = "An unexpected error occurred.";
@@ -168,8 +170,19 @@ public static partial class ProblemHandling
     {
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
             return bad.Message.StartsWith("Content-Encoding", StringComparison.Ordinal) ? bad.Message : "Send the body as application/json.";
+        if (MissingParameter(bad) is { } missing)
+            return $"Query parameter '{missing}' is required.";
         return bad.InnerException is JsonException json ? "The JSON body is invalid: " + JsonMessage(json) : bad.Message;
     }
+
+    /// <summary>The framework's message for a required query parameter left out names its .NET type
+    /// (<c>Required parameter "string agentId" was not provided from query string.</c>): the name alone is the client's.</summary>
+    private static readonly System.Text.RegularExpressions.Regex MissingQueryParameter = new(
+        "^Required parameter \"[^\"]+ (?<name>[A-Za-z][A-Za-z0-9]*)\" was not provided from query string\\.$",
+        System.Text.RegularExpressions.RegexOptions.NonBacktracking | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private static string? MissingParameter(BadHttpRequestException bad) =>
+        bad.InnerException is null && MissingQueryParameter.Match(bad.Message) is { Success: true } match ? match.Groups["name"].Value : null;
 
     /// <summary>
     /// Writes every problem as application/problem+json, whatever the request accepts. The framework's writer

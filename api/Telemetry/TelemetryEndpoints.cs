@@ -113,11 +113,10 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = report.Containers, Images = report.Images });
     }
 
-    public override async Task<IResult> ListTelemetryEvents(HttpContext http, int limit, string? cursor, string? agentId, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<IResult> ListTelemetryEvents(HttpContext http, string agentId, int limit, string? cursor, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
-        // A container is one agent's: the same container id from two agents is two containers, never one listing.
-        if (agentId is null)
-            return Problems.Validation("agentId", "Say whose events: 'agentId' (and 'containerId' for one of its containers).");
+        // agentId is required by the contract: a container is one agent's, the same container id from two agents is
+        // two containers, never one listing.
         var caller = http.Caller();
         if (caller.Role == Role.Agent && !caller.MaySee(agentId))
             return Problems.Forbidden("An agent may only read its own flight data: pass its own 'agentId'.");

@@ -180,8 +180,10 @@ public abstract class ContainerOwnershipTests(PlatformApi api)
         var badContainer = await ProblemAssert.Refused(400, () => admin.GetContainerForensicViewAsync(p.Victim.AgentId, "-x/../y"));
         Assert.Contains("'containerId'", badContainer.Detail, StringComparison.Ordinal);
         // Flight data by container id alone would mix agents: agentId is required.
-        var unowned = await ProblemAssert.FieldErrors(() => admin.ListTelemetryEventsAsync(containerId: p.Container.Id));
-        Assert.Contains("agentId", unowned.Keys);
+        using var unowned = await api.Http(api.AdminSecret).GetAsync($"/api/v1/telemetry/events?containerId={p.Container.Id}");
+        var problem = await ProblemAssert.IsProblem(unowned, 400);
+        Assert.Equal("Query parameter 'agentId' is required.", problem.GetProperty("detail").GetString());
+        Assert.True(problem.GetProperty("errors").TryGetProperty("agentId", out _), problem.ToString());
     }
 
     private static string Entry(ZipArchive zip, string name)
