@@ -123,7 +123,10 @@ public sealed class FimWatcherTests : IDisposable
             RandomAccess.Write(handle, "forged\n"u8, fileOffset: 7);
         var rewrite = await Seen(log, FimOperation.Write);
 
-        Assert.Equal([sentinel, log], _alerts.Select(a => a.Path));
+        // The appends raised nothing: the log's one alert is the rewrite. (One write to the sentinel may be two alerts
+        // when its IN_MODIFY and IN_CLOSE_WRITE come in two reads of the queue, as on a loaded machine.)
+        Assert.Equal([log], _alerts.Where(a => a.Path == log).Select(a => a.Path));
+        Assert.All(_alerts.Where(a => a.Path != log), a => Assert.Equal((sentinel, FimOperation.Write), (a.Path, a.Action)));
         Assert.Equal(21, rewrite.Before!.Size);
         Assert.Equal(21, rewrite.After!.Size);
         Assert.NotEqual(rewrite.Before.Sha256, rewrite.After.Sha256);
