@@ -609,8 +609,7 @@ public sealed class SecretRedactor
                 return;
             var start = from + i;
             var bodyStart = start + prefix.Length;
-            var run = text[bodyStart..].IndexOfAnyExcept(Base64Url);
-            var bodyEnd = run < 0 ? text.Length : bodyStart + run;
+            var bodyEnd = RunEnd(text, bodyStart, Base64Url);
             if (bodyEnd - bodyStart >= min && (start == 0 || !AlnumUnderscore.Contains(text[start - 1])))
                 found.Add(new Hit(start, bodyEnd, reason));
             from = Math.Max(bodyEnd, start + 1);
@@ -627,8 +626,7 @@ public sealed class SecretRedactor
             if (i < 0)
                 return;
             var start = from + i;
-            var run = text[(start + 4)..].IndexOfAnyExcept(UpperDigits);
-            var end = run < 0 ? text.Length : start + 4 + run;
+            var end = RunEnd(text, start + 4, UpperDigits);
             if (end - start == 20 && (start == 0 || !UpperDigits.Contains(text[start - 1])))
                 found.Add(new Hit(start, end, AwsAccessKey));
             from = Math.Max(end, start + 1);
@@ -645,24 +643,25 @@ public sealed class SecretRedactor
             if (i < 0)
                 return;
             var start = from + i;
-            var end = Run(text, start);
+            var end = RunEnd(text, start, Base64Url);
             // Any later "eyJ" inside this run ends at the same place and fails or succeeds the same way: go past it.
             from = end;
             if (end - start < 10 || end >= text.Length || text[end] != '.')
                 continue;
-            var second = Run(text, end + 1);
+            var second = RunEnd(text, end + 1, Base64Url);
             if (second - (end + 1) < 2 || second >= text.Length || text[second] != '.')
                 continue;
-            var third = Run(text, second + 1);
+            var third = RunEnd(text, second + 1, Base64Url);
             found.Add(new Hit(start, third, Jwt));
             from = third;
         }
+    }
 
-        static int Run(ReadOnlySpan<byte> text, int start)
-        {
-            var run = text[start..].IndexOfAnyExcept(Base64Url);
-            return run < 0 ? text.Length : start + run;
-        }
+    /// <summary>Where the run of bytes of <paramref name="set"/> that begins at <paramref name="start"/> ends.</summary>
+    private static int RunEnd(ReadOnlySpan<byte> text, int start, SearchValues<byte> set)
+    {
+        var run = text[start..].IndexOfAnyExcept(set);
+        return run < 0 ? text.Length : start + run;
     }
 
     /// <summary>-----BEGIN … PRIVATE KEY----- to its END line (or the end of the text): the key itself, not the armour.</summary>
