@@ -188,46 +188,22 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
         Assert.False(File.Exists(Path.Combine(_state, "credential.json")));
     }
 
-    /// <summary>
-    /// The agent's own build (agent/bin/&lt;configuration&gt;/), as it is deployed: the copy beside the tests runs
-    /// with the tests' runtime settings (ASP.NET Core's shared framework), which the agent does not have.
-    /// </summary>
-    private static string AgentDll
-    {
-        get
-        {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // tests/bin/<configuration>/net10.0/
-            var dll = Path.Combine(Repository.Root, "agent", "bin", configuration, "net10.0", "Platform.Agent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's build is missing (it is built with the tests).", dll);
-        }
-    }
-
     private Process Start(string enrollToken, string hostname = "sigkill-01", params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet", [AgentDll, .. args])
+        var settings = new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["Platform__Agent__Server"] = api.Http().BaseAddress!.ToString(),
-                ["Platform__Agent__EnrollToken"] = enrollToken,
-                ["Platform__Agent__StateDirectory"] = _state,
-                ["Platform__Agent__Hostname"] = hostname,
-                ["Platform__Agent__LingerMilliseconds"] = "0",
-                ["Platform__Agent__TelemetryBatchEvents"] = "10",
-                ["Platform__Agent__HeartbeatSeconds"] = "3600",
-                ["Platform__Agent__CollectorMilliseconds"] = "0", // the node's own processes would mix with the events the test counts
-                ["Platform__Agent__PolicySeconds"] = "3600",
-                ["Logging__LogLevel__Default"] = "Warning",
-            },
+            ["Platform__Agent__Server"] = api.Http().BaseAddress!.ToString(),
+            ["Platform__Agent__EnrollToken"] = enrollToken,
+            ["Platform__Agent__StateDirectory"] = _state,
+            ["Platform__Agent__Hostname"] = hostname,
+            ["Platform__Agent__LingerMilliseconds"] = "0",
+            ["Platform__Agent__TelemetryBatchEvents"] = "10",
+            ["Platform__Agent__HeartbeatSeconds"] = "3600",
+            ["Platform__Agent__CollectorMilliseconds"] = "0", // the node's own processes would mix with the events the test counts
+            ["Platform__Agent__PolicySeconds"] = "3600",
+            ["Logging__LogLevel__Default"] = "Warning",
         };
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        return StartAgentProcess(args, settings, _output);
     }
 
     /// <summary>Where the agent's telemetry cursor stands (what the api has acknowledged), as written on disk.</summary>

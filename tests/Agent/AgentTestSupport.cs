@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using Platform.Contracts;
 using Platform.Tests.Infrastructure;
 
@@ -6,6 +8,35 @@ namespace Platform.Tests.Agent;
 /// <summary>What the agent tests share: reading back what arrived, and waiting for what the agent does by itself.</summary>
 public static class AgentTestSupport
 {
+    /// <summary>
+    /// The agent's own build (agent/bin/&lt;configuration&gt;/), as it is deployed: the copy beside the tests runs
+    /// with the tests' runtime settings (ASP.NET Core's shared framework), which the agent does not have.
+    /// </summary>
+    public static string AgentDll
+    {
+        get
+        {
+            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // tests/bin/<configuration>/net10.0/
+            var dll = Path.Combine(Repository.Root, "agent", "bin", configuration, "net10.0", "Platform.Agent.dll");
+            return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's build is missing (it is built with the tests).", dll);
+        }
+    }
+
+    /// <summary>Starts the agent's build with these arguments and settings (environment variables); every line it
+    /// writes, on either stream, goes into <paramref name="output"/>.</summary>
+    public static Process StartAgentProcess(IEnumerable<string> args, IReadOnlyDictionary<string, string> settings, ConcurrentQueue<string> output)
+    {
+        var start = new ProcessStartInfo("dotnet", [AgentDll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in settings)
+            start.Environment[name] = value;
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     /// <summary>The ids of every event the api stored for an agent, all pages.</summary>
     public static async Task<List<string>> AllEventIds(this PlatformApi api, string agentId) =>
         (await api.Admin().AllEvents(agentId)).Select(e => e.Id).ToList();

@@ -145,41 +145,21 @@ public abstract class AgentRedactionTests(PlatformApi api) : IDisposable
     private Process StartAgent(string enrollToken, string hostname)
     {
         // The enrollment token on the agent's own command line, as the docs show it.
-        var start = new ProcessStartInfo("dotnet", [AgentDll, "--enroll-token", enrollToken])
+        var settings = new Dictionary<string, string>
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["Platform__Agent__Server"] = _api.Http().BaseAddress!.ToString(),
-                ["Platform__Agent__StateDirectory"] = _state,
-                ["Platform__Agent__Hostname"] = hostname,
-                ["Platform__Agent__LingerMilliseconds"] = "0",
-                ["Platform__Agent__HeartbeatSeconds"] = "3600",
-                ["Platform__Agent__CollectorMilliseconds"] = "200",
-                ["Platform__Agent__InventorySeconds"] = "0",
-                ["Platform__Agent__WatchFiles"] = "false",
-                ["Platform__Agent__BaselineHours"] = "0",
-                ["Platform__Agent__PolicySeconds"] = "3600",
-                ["Logging__LogLevel__Default"] = "Debug",
-            },
+            ["Platform__Agent__Server"] = _api.Http().BaseAddress!.ToString(),
+            ["Platform__Agent__StateDirectory"] = _state,
+            ["Platform__Agent__Hostname"] = hostname,
+            ["Platform__Agent__LingerMilliseconds"] = "0",
+            ["Platform__Agent__HeartbeatSeconds"] = "3600",
+            ["Platform__Agent__CollectorMilliseconds"] = "200",
+            ["Platform__Agent__InventorySeconds"] = "0",
+            ["Platform__Agent__WatchFiles"] = "false",
+            ["Platform__Agent__BaselineHours"] = "0",
+            ["Platform__Agent__PolicySeconds"] = "3600",
+            ["Logging__LogLevel__Default"] = "Debug",
         };
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static string AgentDll
-    {
-        get
-        {
-            var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // tests/bin/<configuration>/net10.0/
-            var dll = Path.Combine(Repository.Root, "agent", "bin", configuration, "net10.0", "Platform.Agent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's build is missing (it is built with the tests).", dll);
-        }
+        return StartAgentProcess(["--enroll-token", enrollToken], settings, _output);
     }
 }
 
