@@ -93,7 +93,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors, SecretRedactor redactor) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -122,7 +122,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         if (agent is null)
             return refusal!;
         foreach (var report in body.Alerts)
-            http.RequestServices.GetRequiredService<SecretRedactor>().Redact(report.Process); // again, for agents that did not (docs/redaction.md)
+            redactor.Redact(report.Process); // again, for agents that did not (docs/redaction.md)
 
         // A batch names few rule versions: look each up once.
         var ruleVersions = new Dictionary<(string, int), HeldRule?>();
