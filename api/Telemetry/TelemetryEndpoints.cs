@@ -139,6 +139,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
     {
         AgentId = agentId, FromSequence = gap.From, ToSequence = gap.To, LastBatchBefore = gap.Before, FirstBatchAfter = gap.After,
         LastEventBefore = gap.LastEventBefore, FirstEventAfter = gap.FirstEventAfter,
+        Reason = CoverageGapReason.MissingBatches, From = gap.LastEventBefore, Until = gap.FirstEventAfter,
     };
 
     /// <summary>Names that usually hold credentials: flagged even if the agent did not flag them.</summary>
