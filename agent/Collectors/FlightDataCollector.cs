@@ -28,7 +28,6 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
     private readonly ConcurrentDictionary<int, ProcessInfo> _processes = new();
     private readonly HashSet<long> _sockets = [];
     private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? ProcFs.Users() : [];
-    private readonly DateTimeOffset _boot = OperatingSystem.IsLinux() ? ProcFs.BootTime() : default;
     private long _scans;
     private ProcConnector? _connector;
     private bool _reconcile;
@@ -94,7 +93,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
 
                 foreach (var e in connector.Read(200))
                 {
-                    var at = _boot.AddTicks((long)(e.TimestampNanoseconds / 100));
+                    var at = KernelClock.FromMonotonic(e.TimestampNanoseconds);
                     if (e.Kind == ProcEventKind.Exec && ProcFs.Process(e.Pid) is { } process)
                     {
                         _processes[e.Pid] = process;
@@ -151,7 +150,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
     private ProcessStartEvent Started(ProcessInfo process, DateTimeOffset now)
     {
         // The kernel's start time; a scan only finds the process later.
-        var started = _boot.AddSeconds(process.StartTicks / (double)ProcFs.TicksPerSecond);
+        var started = KernelClock.FromBoottime((ulong)process.StartTicks * (1_000_000_000UL / (ulong)ProcFs.TicksPerSecond));
         return new ProcessStartEvent
         {
             Id = NewId(),

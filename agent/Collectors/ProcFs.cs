@@ -161,10 +161,6 @@ public static partial class ProcFs
         return owners;
     }
 
-    /// <summary>When the machine booted (btime of /proc/stat): process start ticks count from there.</summary>
-    public static DateTimeOffset BootTime(string proc = "/proc") =>
-        DateTimeOffset.FromUnixTimeSeconds(long.Parse(File.ReadLines(Path.Join(proc, "stat")).First(l => l.StartsWith("btime ", StringComparison.Ordinal))[6..], CultureInfo.InvariantCulture));
-
     /// <summary>User names by uid, from /etc/passwd.</summary>
     public static Dictionary<long, string> Users(string passwd = "/etc/passwd")
     {
