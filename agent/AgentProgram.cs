@@ -88,6 +88,7 @@ public static class AgentProgram
         services.AddHostedService(provider => provider.GetRequiredService<FimBaseline>());
         services.AddSingleton<FlightDataCollector>();
         services.AddHostedService(provider => provider.GetRequiredService<FlightDataCollector>());
+        services.AddHostedService<Downtime>(); // after the collectors: the gap ends when they record again
         services.AddHostedService<ContainerInventoryCollector>();
         services.AddHostedService<HeartbeatService>();
         return services;

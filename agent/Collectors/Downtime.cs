@@ -1,0 +1,61 @@
+using Platform.Agent.Delivery;
+using Platform.Contracts;
+
+namespace Platform.Agent.Collectors;
+
+/// <summary>
+/// The agent's own downtime as a coverage gap: while the flight data recorder runs, the time is written to
+/// <c>alive</c> in the state directory every second; when the agent starts again (after a stop, a crash, a SIGKILL or
+/// a reboot) it records a <c>coverage_gap</c> event (reason <c>agent-down</c>) from the last time it knew it was
+/// running to now, because whatever ran on the node in between was not seen. A first start (no <c>alive</c> yet)
+/// has nothing to report. The stamp is not forced to disk each second: after a crash of the machine itself it may be
+/// older than the last moment the agent ran, so the gap reported is longer, never shorter, than the real one.
+/// </summary>
+public sealed class Downtime(Spool spool, AgentOptions options, TimeProvider time, ILogger<Downtime> log) : BackgroundService
+{
+    /// <summary>How often the agent writes that it is alive: the most by which a reported gap can overstate downtime.</summary>
+    public static readonly TimeSpan Beat = TimeSpan.FromSeconds(1);
+
+    public const string FileName = "alive";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.CollectorMilliseconds <= 0 || !OperatingSystem.IsLinux())
+            return; // no flight data is recorded here (simulate, or collectors off): nothing can be missed
+
+        var path = Path.Combine(options.StateDirectory, FileName);
+        Directory.CreateDirectory(options.StateDirectory);
+        using var stamp = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var now = time.GetUtcNow();
+        if (LastAlive(stamp) is { } last && last < now)
+        {
+            spool.Record([new CoverageGapEvent
+            {
+                Id = Guid.CreateVersion7().ToString("N"),
+                Time = last,
+                Until = now,
+                Reason = CoverageGapReason.AgentDown,
+            }]);
+            log.LogWarning("The agent was not running from {From:O} to {Until:O}: recorded as a coverage gap", last, now);
+        }
+
+        var bytes = new byte[sizeof(long)];
+        using var timer = new PeriodicTimer(Beat, time);
+        do
+        {
+            BitConverter.TryWriteBytes(bytes, time.GetUtcNow().UtcTicks);
+            RandomAccess.Write(stamp, bytes, 0);
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    /// <summary>The time last written, or null on a first start (or a stamp that is not one).</summary>
+    private static DateTimeOffset? LastAlive(Microsoft.Win32.SafeHandles.SafeFileHandle stamp)
+    {
+        var bytes = new byte[sizeof(long)];
+        if (RandomAccess.Read(stamp, bytes, 0) != bytes.Length)
+            return null;
+        var ticks = BitConverter.ToInt64(bytes);
+        return ticks > DateTimeOffset.UnixEpoch.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+    }
+}
