@@ -18,16 +18,27 @@ public sealed class Downtime(Spool spool, AgentOptions options, TimeProvider tim
 
     public const string FileName = "alive";
 
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _stamp;
+    private readonly byte[] _bytes = new byte[sizeof(long)];
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (options.CollectorMilliseconds <= 0 || !OperatingSystem.IsLinux())
             return; // no flight data is recorded here (simulate, or collectors off): nothing can be missed
 
-        var path = Path.Combine(options.StateDirectory, FileName);
+        Begin();
+        using var timer = new PeriodicTimer(Beat, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+            Stamp();
+    }
+
+    /// <summary>Reports the time since the last stamp, if there is one, as downtime, and stamps now.</summary>
+    public void Begin()
+    {
         Directory.CreateDirectory(options.StateDirectory);
-        using var stamp = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        _stamp ??= File.OpenHandle(Path.Combine(options.StateDirectory, FileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
         var now = time.GetUtcNow();
-        if (LastAlive(stamp) is { } last && last < now)
+        if (LastAlive(_stamp) is { } last && last < now)
         {
             spool.Record([new CoverageGapEvent
             {
@@ -39,14 +50,19 @@ public sealed class Downtime(Spool spool, AgentOptions options, TimeProvider tim
             log.LogWarning("The agent was not running from {From:O} to {Until:O}: recorded as a coverage gap", last, now);
         }
 
-        var bytes = new byte[sizeof(long)];
-        using var timer = new PeriodicTimer(Beat, time);
-        do
-        {
-            BitConverter.TryWriteBytes(bytes, time.GetUtcNow().UtcTicks);
-            RandomAccess.Write(stamp, bytes, 0);
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        Stamp();
+    }
+
+    private void Stamp()
+    {
+        BitConverter.TryWriteBytes(_bytes, time.GetUtcNow().UtcTicks);
+        RandomAccess.Write(_stamp!, _bytes, 0);
+    }
+
+    public override void Dispose()
+    {
+        _stamp?.Dispose();
+        base.Dispose();
     }
 
     /// <summary>The time last written, or null on a first start (or a stamp that is not one).</summary>
