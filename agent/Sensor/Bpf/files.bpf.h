@@ -8,6 +8,8 @@
  * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file. */
 #pragma once
 
+#include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_NR */
+
 #define SENSOR_FILE_OPEN 32
 
 #define FILE_PATH_MAX 4096
@@ -241,15 +243,14 @@ static __always_inline void file_open_exit(long ret)
 	emit(record, size);
 }
 
-SEC("raw_tp/sys_exit")
-int sensor_file_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sensor_file_exit, struct pt_regs *regs, long ret)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_openat && nr != NR_open && nr != NR_openat2 && nr != NR_creat)
 		return 0;
 	if (is_agent(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	file_open_exit((long)ctx->args[1]);
+	file_open_exit(ret);
 	return 0;
 }

@@ -55,7 +55,7 @@
 #define NR_listen 50
 #define NR_accept4 288
 #define NR_sendmmsg 307
-#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
 #define NET_PARM6(regs) BPF_CORE_READ(regs, r9)
 #elif defined(__TARGET_ARCH_arm64)
 #define NR_write 64
@@ -66,7 +66,7 @@
 #define NR_sendmsg 211
 #define NR_accept4 242
 #define NR_sendmmsg 269
-#define SYSCALL_NR(regs) BPF_CORE_READ((struct pt_regs___sensor *)(regs), syscallno)
+#define SYSCALL_NR(regs) (((struct pt_regs___sensor *)(regs))->syscallno)
 #define NET_PARM6(regs) BPF_CORE_READ((struct pt_regs___sensor *)(regs), regs[5])
 struct pt_regs___sensor { long syscallno; __u64 regs[31]; } __attribute__((preserve_access_index));
 #else
@@ -481,15 +481,13 @@ static __always_inline void net_write_enter(struct pt_regs *regs)
 	net_dns_send(sk, NULL, 0, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs), 0);
 }
 
-SEC("raw_tp/sys_enter")
-int sensor_net_enter(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sensor_net_enter, struct pt_regs *regs, long nr)
 {
-	long nr = (long)ctx->args[1];
 	if (nr != NR_connect && nr != NR_sendto && nr != NR_sendmsg && nr != NR_sendmmsg && nr != NR_write)
 		return 0;
 	if (is_agent(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	switch (nr) {
 	case NR_connect:
 		net_connect_enter(regs);
@@ -510,16 +508,14 @@ int sensor_net_enter(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int sensor_net_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sensor_net_exit, struct pt_regs *regs, long ret)
 {
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
 	long nr = SYSCALL_NR(regs);
 	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_listen)
 		return 0;
 	if (is_agent(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	long ret = (long)ctx->args[1];
 	if (nr == NR_connect)
 		net_connect_exit(regs, ret);
 	else if (nr == NR_listen)
