@@ -40,7 +40,7 @@ public sealed class AgentOptions
     /// <summary>How often protected files are compared with their SHA-256 baseline, in hours (weekly; 0: never). Also at start and when the policy changes.</summary>
     public int BaselineHours { get; set; } = 168;
 
-    /// <summary>How often the flight-data collectors scan /proc for processes and sockets, in milliseconds (0: no collectors).</summary>
+    /// <summary>How often the flight-data collectors scan /proc for processes and sockets, in milliseconds (0: no collectors, and no kernel sensor either).</summary>
     public int CollectorMilliseconds { get; set; } = 1000;
 
     /// <summary>How often the container inventory is read and, when it changed, reported, in seconds (0: never).</summary>
@@ -54,6 +54,9 @@ public sealed class AgentOptions
     /// is spooled: <c>Platform:Agent:Redaction:Patterns:0:Name</c>, <c>...:Pattern</c>, <c>Platform:Agent:Redaction:SecretNames:0</c>.
     /// </summary>
     public Platform.Contracts.RedactionOptions Redaction { get; set; } = new();
+
+    /// <summary>The kernel sensor and its fallbacks (<c>Platform:Agent:Sensor</c>, docs/sensor.md).</summary>
+    public Sensor.SensorOptions Sensor { get; set; } = new();
 
     /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
     public int LingerMilliseconds { get; set; } = 1000;

@@ -1,7 +1,9 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.Agent.Collectors;
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
+using Platform.Agent.Sensor;
 using Platform.Agent.Simulation;
 
 namespace Platform.Agent;
@@ -52,9 +54,27 @@ public static class AgentProgram
             return 2;
         }
 
+        if (options.Sensor.Problem() is { } sensorProblem)
+        {
+            await Console.Error.WriteLineAsync(sensorProblem);
+            return 2;
+        }
+
         builder.Services.AddSingleton(redactor);
         if (simulate)
             (options.CollectorMilliseconds, options.InventorySeconds, options.WatchFiles, options.BaselineHours) = (0, 0, false, 0); // the scenarios stand in for what the node would show
+
+        // The sensor is chosen once, here: with Mode=ebpf, one that cannot load stops the agent before it runs.
+        var sensor = SensorChoice.Choose(options);
+        if (options.Sensor.Mode == SensorMode.Ebpf && sensor.Sensor is null && options.CollectorMilliseconds > 0)
+        {
+            await Console.Error.WriteLineAsync($"The kernel sensor ({SensorOptions.Section}:Mode=ebpf) could not be loaded: {sensor.State.Reason}");
+            foreach (var line in sensor.Warnings.SelectMany(w => w.Split('\n')).TakeLast(20))
+                await Console.Error.WriteLineAsync($"libbpf: {line}");
+            return 3;
+        }
+
+        builder.Services.AddSingleton(sensor);
         builder.Services.AddPlatformAgent(options);
         if (simulate)
         {
@@ -86,6 +106,12 @@ public static class AgentProgram
         services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());
         services.AddSingleton<FimBaseline>();
         services.AddHostedService(provider => provider.GetRequiredService<FimBaseline>());
+        services.TryAddSingleton(_ => SensorChoice.Choose(options));
+        services.AddSingleton(provider => provider.GetRequiredService<SensorChoice>().State);
+        services.AddSingleton<ProcessTable>();
+        services.AddSingleton<ISensorRecordConverter, ProcessRecordConverter>();
+        services.AddSingleton<SensorService>();
+        services.AddHostedService(provider => provider.GetRequiredService<SensorService>());
         services.AddSingleton<FlightDataCollector>();
         services.AddHostedService(provider => provider.GetRequiredService<FlightDataCollector>());
         services.AddHostedService<ContainerInventoryCollector>();

@@ -10,7 +10,7 @@ namespace Platform.Agent;
 /// holds, what it lost, what it can and cannot do here and why), at <see cref="AgentOptions.HeartbeatSeconds"/>.
 /// Flushes the spool to disk on the same beat.
 /// </summary>
-public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
+public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, Sensor.SensorState sensor, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
 {
     /// <summary>What refusing writes needs.</summary>
     public const string NoPrevention = "refusing writes needs fanotify permission events";
@@ -59,6 +59,7 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
         var (overflows, unwatchable) = fim.BlindSpots;
         return new AgentStatus
         {
+            Sensor = sensor.Status(),
             Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable, Paths = fim.PathStates },
             Spool = new AgentSpoolStatus
             {

@@ -15,12 +15,15 @@ namespace Platform.Agent.Collectors;
 /// <item>connections out (TCP and connected UDP, v4 and v6) and listening sockets, each with the process that holds
 /// the socket (found through /proc/pid/fd) and its container.</item>
 /// </list>
+/// With the kernel sensor (<see cref="Sensor.SensorService"/>, <c>ebpf</c>), process starts and exits come from it and
+/// these collectors only scan sockets, until the sensor's network records replace that too
+/// (<see cref="Sensor.SensorState.SocketsFromKernel"/>).
 /// The first scan is the baseline: what runs and is connected when the agent starts is not reported as started.
 /// Scanning, a process that starts and ends between two scans is not seen (the heartbeat says <c>proc-poll</c>);
 /// with the connector (<c>netlink</c>) every one is, though one gone before its /proc entry was read is reported
 /// by its exit only.
 /// </summary>
-public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log) : BackgroundService
+public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log, Sensor.SensorState? sensor = null) : BackgroundService
 {
     private static readonly (string Table, NetworkProtocol Protocol)[] Tables =
         [("tcp", NetworkProtocol.Tcp), ("tcp6", NetworkProtocol.Tcp), ("udp", NetworkProtocol.Udp), ("udp6", NetworkProtocol.Udp)];
@@ -39,14 +42,19 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
     public long Scans => Interlocked.Read(ref _scans);
 
     /// <summary>How process starts and exits are seen (for the heartbeat).</summary>
-    public AgentProcessEvents Mode => options.CollectorMilliseconds <= 0 || !OperatingSystem.IsLinux() ? AgentProcessEvents.None
+    public AgentProcessEvents Mode => options.CollectorMilliseconds <= 0 || !OperatingSystem.IsLinux() || sensor?.Mode == AgentSensorMode.None ? AgentProcessEvents.None
+        : ProcessesFromSensor ? AgentProcessEvents.Ebpf
         : _connector is not null ? AgentProcessEvents.Netlink : AgentProcessEvents.ProcPoll;
+
+    /// <summary>The kernel sensor reports process starts and exits: these collectors do not.</summary>
+    private bool ProcessesFromSensor => sensor?.Mode == AgentSensorMode.Ebpf;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (Mode == AgentProcessEvents.None)
+        if (Mode == AgentProcessEvents.None || (ProcessesFromSensor && sensor!.SocketsFromKernel))
             return;
-        ListenToKernel(stoppingToken); // first: a process started meanwhile is then in the baseline or reported by the kernel
+        if (!ProcessesFromSensor)
+            ListenToKernel(stoppingToken); // first: a process started meanwhile is then in the baseline or reported by the kernel
         Scan(); // the baseline
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(options.CollectorMilliseconds), time);
         do
@@ -126,7 +134,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
         Volatile.Write(ref _reconcile, false);
 
         var seen = new HashSet<int>();
-        foreach (var pid in ProcFs.Pids())
+        foreach (var pid in ProcessesFromSensor ? [] : ProcFs.Pids())
         {
             seen.Add(pid);
             if (fromKernel || _processes.ContainsKey(pid) || ProcFs.Process(pid) is not { } process)
@@ -136,7 +144,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
                 events.Add(Started(process, now));
         }
 
-        foreach (var gone in _processes.Keys.Where(pid => !seen.Contains(pid)).ToList())
+        foreach (var gone in ProcessesFromSensor ? [] : _processes.Keys.Where(pid => !seen.Contains(pid)).ToList())
         {
             // With the kernel's events, its exit was (or is about to be) reported from there.
             if (_processes.TryRemove(gone, out var process) && !fromKernel)

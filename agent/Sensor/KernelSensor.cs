@@ -1,0 +1,247 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Platform.Agent.Sensor;
+
+/// <summary>
+/// The kernel sensor's BPF object (sensor.bpf.o, beside the agent) loaded into the kernel, its programs attached, and
+/// its ring buffer drained on a thread of its own into a <see cref="RecordQueue"/> (nothing is allocated per record;
+/// the records are turned into events elsewhere, in batches). Losses the kernel counted are read with
+/// <see cref="ReadLosses"/>. Disposing detaches the programs and frees the object.
+/// </summary>
+public sealed unsafe class KernelSensor : IDisposable
+{
+    /// <summary>The object's file name, beside the agent's assembly.</summary>
+    public const string ObjectFile = "sensor.bpf.o";
+
+    private readonly List<nint> _links = [];
+    private readonly int _cpus;
+    private readonly LossCounter[] _losses;
+    private readonly LossCounter[] _reported;
+    private nint _object, _ringBuffer;
+    private GCHandle _queueHandle;
+    private Thread? _drain;
+    private bool _stopping;
+
+    private KernelSensor(nint obj, int cpus, RecordQueue queue)
+    {
+        (_object, _cpus, Queue) = (obj, cpus, queue);
+        _losses = new LossCounter[cpus];
+        _reported = new LossCounter[cpus];
+    }
+
+    /// <summary>Where the records go as the kernel writes them.</summary>
+    public RecordQueue Queue { get; }
+
+    /// <summary>The programs attached, by name.</summary>
+    public IReadOnlyList<string> Programs { get; private set; } = [];
+
+    /// <summary>Errors the drain thread met (ring_buffer__poll), for the log.</summary>
+    public int PollError { get; private set; }
+
+    /// <summary>
+    /// Opens, loads and attaches the sensor; null, with the reason (libbpf's error, and its warnings such as the
+    /// verifier's log in <paramref name="warnings"/>), when the kernel refuses it or it is missing.
+    /// </summary>
+    /// <param name="configure">Called after the object is opened and before it is loaded (map sizes), and again after it is loaded and before its programs are attached (map contents).</param>
+    public static KernelSensor? TryLoad(string objectPath, long ringBufferBytes, List<string> warnings, out string? reason, Action<BpfObjectView, bool>? configure = null)
+    {
+        reason = null;
+        if (!File.Exists(objectPath))
+        {
+            reason = $"the sensor's BPF object {objectPath} is missing";
+            return null;
+        }
+
+        try
+        {
+            lock (warnings)
+                Libbpf.RouteWarnings(line => { lock (warnings) warnings.Add(line); });
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            reason = $"libbpf 1.x (libbpf.so.1) is not installed: {e.Message}";
+            return null;
+        }
+
+        var obj = Libbpf.ObjectOpenFile(objectPath, 0);
+        if (obj == 0)
+        {
+            reason = $"libbpf could not open {objectPath}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+            return null;
+        }
+
+        var cpus = Libbpf.PossibleCpus();
+        var sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
+        try
+        {
+            reason = sensor.Load(ringBufferBytes, cpus, configure);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            reason = e.Message;
+        }
+
+        if (reason is null)
+            return sensor;
+        sensor.Dispose();
+        return null;
+    }
+
+    /// <summary>The user-space queue: twice the kernel's ring buffer, at least 1 MiB, at most 64 MiB.</summary>
+    private static int QueueBytes(long ringBufferBytes) => (int)Math.Clamp(ringBufferBytes * 2, 1L << 20, 64L << 20);
+
+    private string? Load(long ringBufferBytes, int cpus, Action<BpfObjectView, bool>? configure)
+    {
+        var view = new BpfObjectView(_object);
+        if (cpus <= 0)
+            return $"libbpf could not count the CPUs: {Libbpf.Error(cpus)}";
+        if (Libbpf.MapSetMaxEntries(view.Map("events"), (uint)ringBufferBytes) is var sized and < 0)
+            return $"the ring buffer's size ({ringBufferBytes}) was refused: {Libbpf.Error(sized)}";
+        if (Libbpf.MapSetMaxEntries(view.Map("scratch"), (uint)cpus) is var scratch and < 0)
+            return $"the scratch buffers could not be sized: {Libbpf.Error(scratch)}";
+        configure?.Invoke(view, false);
+        if (NeedsTracefs() is { } tracefsProblem)
+            return tracefsProblem;
+
+        if (Libbpf.ObjectLoad(_object) is var loaded and < 0)
+            return $"the kernel refused the sensor's BPF programs (bpf_object__load: {Libbpf.Error(loaded)})";
+
+        var config = new SensorConfig { AgentTgid = (uint)Environment.ProcessId };
+        var zero = 0u;
+        if (Libbpf.MapUpdate(Libbpf.MapFd(view.Map("agent_config")), &zero, &config, Libbpf.Any) is var set and < 0)
+            return $"the sensor's configuration could not be set: {Libbpf.Error(set)}";
+        configure?.Invoke(view, true);
+
+        _queueHandle = GCHandle.Alloc(this);
+        _ringBuffer = Libbpf.RingBufferNew(Libbpf.MapFd(view.Map("events")), &OnRecord, GCHandle.ToIntPtr(_queueHandle), 0);
+        if (_ringBuffer == 0)
+            return $"the ring buffer could not be opened: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+
+        var names = new List<string>();
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+        {
+            var link = Libbpf.ProgramAttach(program);
+            if (link == 0)
+                return $"the kernel refused to attach {Libbpf.Name(program)}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+            _links.Add(link);
+            names.Add(Libbpf.Name(program) ?? "?");
+        }
+
+        Programs = names;
+        return null;
+    }
+
+    /// <summary>
+    /// Programs on <c>tracepoint/</c> need tracefs (libbpf reads the tracepoint's id there): mounted at
+    /// /sys/kernel/tracing when it is not. Raw and BTF tracepoints attach by name and need nothing.
+    /// </summary>
+    private string? NeedsTracefs()
+    {
+        var needs = false;
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+            needs |= Marshal.PtrToStringUTF8(Libbpf.ProgramSectionName(program))?.StartsWith("tracepoint/", StringComparison.Ordinal) == true;
+        if (!needs || Directory.Exists("/sys/kernel/tracing/events") || Directory.Exists("/sys/kernel/debug/tracing/events"))
+            return null;
+        return Libbpf.Mount("nodev", "/sys/kernel/tracing", "tracefs", 0, 0) == 0 ? null
+            : $"tracefs is not mounted and could not be (mount -t tracefs nodev /sys/kernel/tracing: {Libbpf.Error(Marshal.GetLastPInvokeError())})";
+    }
+
+    /// <summary>Starts draining the ring buffer on a thread of its own.</summary>
+    public void Start()
+    {
+        _drain = new Thread(Drain) { IsBackground = true, Name = "sensor-drain" };
+        _drain.Start();
+    }
+
+    private void Drain()
+    {
+        while (!Volatile.Read(ref _stopping))
+        {
+            var polled = Libbpf.RingBufferPoll(_ringBuffer, 100);
+            if (polled < 0 && polled != -4) // EINTR: a signal; poll again
+            {
+                PollError = polled;
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int OnRecord(nint context, nint data, nuint size)
+    {
+        var sensor = (KernelSensor)GCHandle.FromIntPtr(context).Target!;
+        sensor.Queue.Write(new ReadOnlySpan<byte>((void*)data, (int)size), ref sensor._stopping);
+        return 0;
+    }
+
+    /// <summary>
+    /// Losses the kernel counted since the last call (records it could not put in the ring buffer): how many, and the
+    /// boot-clock times of the first and the last; (0, 0, 0) when none. Not thread-safe: one caller.
+    /// </summary>
+    public (long Lost, ulong FirstNs, ulong LastNs) ReadLosses()
+    {
+        ObjectDisposedException.ThrowIf(_object == 0, this);
+        var zero = 0u;
+        var fd = Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "losses"));
+        fixed (LossCounter* values = _losses)
+        {
+            if (Libbpf.MapLookup(fd, &zero, values) < 0)
+                return (0, 0, 0);
+        }
+
+        var (lost, first, last) = (0L, ulong.MaxValue, 0UL);
+        for (var cpu = 0; cpu < _cpus; cpu++)
+        {
+            var (now, before) = (_losses[cpu], _reported[cpu]);
+            if (now.Count <= before.Count)
+                continue;
+            lost += (long)(now.Count - before.Count);
+            // A loss between the last read and the kernel learning of it keeps the older first: the span then starts just after what was reported.
+            first = Math.Min(first, Math.Max(now.FirstNs, before.LastNs + 1));
+            last = Math.Max(last, now.LastNs);
+            _reported[cpu] = now;
+        }
+
+        if (lost == 0)
+            return (0, 0, 0);
+        var config = new SensorConfig { AgentTgid = (uint)Environment.ProcessId, LossesReportedNs = last };
+        Libbpf.MapUpdate(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config, Libbpf.Any);
+        return (lost, first, Math.Max(first, last));
+    }
+
+    /// <summary>Detaches the programs and stops draining (what was drained stays in <see cref="Queue"/>; the losses can still be read).</summary>
+    public void Stop()
+    {
+        foreach (var link in _links)
+            Libbpf.LinkDestroy(link);
+        _links.Clear();
+        Volatile.Write(ref _stopping, true);
+        _drain?.Join();
+        _drain = null;
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        if (_ringBuffer != 0)
+            Libbpf.RingBufferFree(_ringBuffer);
+        _ringBuffer = 0;
+        if (_object != 0)
+            Libbpf.ObjectClose(_object);
+        _object = 0;
+        if (_queueHandle.IsAllocated)
+            _queueHandle.Free();
+    }
+}
+
+/// <summary>The sensor's BPF object, for the parts of the agent that size or fill its maps (<see cref="KernelSensor.TryLoad"/>).</summary>
+public readonly struct BpfObjectView(nint obj)
+{
+    /// <summary>A map of the object by name (libbpf's struct bpf_map*).</summary>
+    public nint Map(string name) => Libbpf.ObjectFindMap(obj, name) is var map and not 0 ? map
+        : throw new InvalidOperationException($"the sensor's BPF object has no map {name}");
+
+    /// <summary>A loaded map's file descriptor, for bpf_map_update_elem.</summary>
+    public int MapFd(string name) => Libbpf.MapFd(Map(name));
+}

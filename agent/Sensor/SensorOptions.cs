@@ -1,0 +1,41 @@
+namespace Platform.Agent.Sensor;
+
+/// <summary>How process starts and exits, connections and sensitive file reads are seen (docs/sensor.md).</summary>
+public enum SensorMode
+{
+    /// <summary>The kernel sensor when it loads, else the fallback collectors (the heartbeat says why).</summary>
+    Auto,
+
+    /// <summary>The kernel sensor or nothing: when it cannot load, the agent says why on stderr and exits with code 3.</summary>
+    Ebpf,
+
+    /// <summary>The proc connector, /proc scans and fanotify, as before the kernel sensor.</summary>
+    Fallback,
+
+    /// <summary>No process or network flight data.</summary>
+    None,
+}
+
+/// <summary>
+/// Bound from <c>Platform:Agent:Sensor</c> (<c>Platform__Agent__Sensor__Mode=ebpf</c>, ...), checked at start
+/// (<see cref="Problem"/>: exit code 2).
+/// </summary>
+public sealed class SensorOptions
+{
+    public const string Section = AgentOptions.Section + ":Sensor";
+
+    /// <summary><c>auto</c> (default), <c>ebpf</c>, <c>fallback</c>, <c>none</c>.</summary>
+    public SensorMode Mode { get; set; } = SensorMode.Auto;
+
+    /// <summary>The kernel's ring buffer between the sensor and the agent, in bytes: a power of two, a multiple of the page size, at least 4096 (default 8 MiB).</summary>
+    public long RingBufferBytes { get; set; } = 8L << 20;
+
+    /// <summary>What is wrong with these options (null when nothing is).</summary>
+    public string? Problem()
+    {
+        var page = Environment.SystemPageSize;
+        if (RingBufferBytes < 4096 || RingBufferBytes > (1L << 30) || (RingBufferBytes & (RingBufferBytes - 1)) != 0 || RingBufferBytes % page != 0)
+            return $"{Section}:RingBufferBytes must be a power of two, a multiple of the page size ({page}), from 4096 to 1073741824; it is {RingBufferBytes}.";
+        return null;
+    }
+}
