@@ -116,6 +116,10 @@ public static class AgentProgram
         services.AddSingleton(provider => provider.GetRequiredService<SensorChoice>().State);
         services.AddSingleton<ProcessTable>();
         services.AddSingleton<ISensorRecordConverter, ProcessRecordConverter>();
+        services.AddSingleton<ISensorRecordConverter, NetworkRecordConverter>();
+        services.AddSingleton(new SensitiveFiles(options.Sensor.SensitivePaths));
+        services.AddSingleton<ISensorRecordConverter, FileRecordConverter>();
+        services.AddHostedService<SensitiveFileService>();
         services.AddSingleton<SensorService>();
         services.AddHostedService(provider => provider.GetRequiredService<SensorService>());
         services.AddSingleton<FlightDataCollector>();

@@ -33,6 +33,9 @@ public sealed unsafe class KernelSensor : IDisposable
     /// <summary>Where the records go as the kernel writes them.</summary>
     public RecordQueue Queue { get; }
 
+    /// <summary>The loaded object, for the parts of the agent that fill its maps while it runs (the sensitive files).</summary>
+    public BpfObjectView Object => new(_object);
+
     /// <summary>The programs attached, by name.</summary>
     public IReadOnlyList<string> Programs { get; private set; } = [];
 

@@ -30,9 +30,28 @@ public sealed class SensorOptions
     /// <summary>The kernel's ring buffer between the sensor and the agent, in bytes: a power of two, a multiple of the page size, at least 4096 (default 8 MiB).</summary>
     public long RingBufferBytes { get; set; } = 8L << 20;
 
+    /// <summary>
+    /// Files whose opens the kernel reports with no FIM rule (FIM globs; default: the detection's list,
+    /// <see cref="Platform.Contracts.SensitivePaths.Defaults"/>): <c>Platform__Agent__Sensor__SensitivePaths__0=...</c>.
+    /// </summary>
+    public string[] SensitivePaths { get; set; } = [.. Platform.Contracts.SensitivePaths.Defaults];
+
+    /// <summary>How often the sensitive files that exist are looked for again (a file created or hard-linked since), in seconds.</summary>
+    public int SensitiveRefreshSeconds { get; set; } = 60;
+
     /// <summary>What is wrong with these options (null when nothing is).</summary>
     public string? Problem()
     {
+        foreach (var path in SensitivePaths)
+        {
+            if (!path.StartsWith('/'))
+                return $"{Section}:SensitivePaths: '{path}' must be an absolute path (start with '/').";
+            if (!Platform.Contracts.FimGlob.TryPath(path, out _, out var problem))
+                return $"{Section}:SensitivePaths: '{path}' {problem}.";
+        }
+
+        if (SensitiveRefreshSeconds < 1)
+            return $"{Section}:SensitiveRefreshSeconds must be at least 1; it is {SensitiveRefreshSeconds}.";
         var page = Environment.SystemPageSize;
         if (RingBufferBytes < 4096 || RingBufferBytes > (1L << 30) || (RingBufferBytes & (RingBufferBytes - 1)) != 0 || RingBufferBytes % page != 0)
             return $"{Section}:RingBufferBytes must be a power of two, a multiple of the page size ({page}), from 4096 to 1073741824; it is {RingBufferBytes}.";

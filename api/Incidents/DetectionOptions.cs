@@ -23,13 +23,7 @@ public sealed class DetectionOptions
     public TimeSpan GroupWindow { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>Files whose reading starts the exfiltration rule (FIM globs: <c>*</c>, <c>**</c>, <c>?</c>, classes).</summary>
-    public string[] SensitivePaths { get; set; } =
-    [
-        "/etc/passwd", "/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/etc/master.passwd",
-        "/root/.ssh/*", "/home/*/.ssh/id_*", "/home/*/.ssh/authorized_keys", "/**/*.pem", "/**/*.key",
-        "/**/.aws/credentials", "/**/.config/gcloud/**", "/**/.azure/**", "/**/.kube/config", "/**/.docker/config.json",
-        "/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/**",
-    ];
+    public string[] SensitivePaths { get; set; } = [.. Platform.Contracts.SensitivePaths.Defaults];
 
     /// <summary>Web and application servers: a shell started by one of these is a finding.</summary>
     public string[] ServerProcesses { get; set; } =

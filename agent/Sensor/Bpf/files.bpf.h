@@ -1,0 +1,256 @@
+/* File programs of the sensor (included at the end of sensor.bpf.c; kinds 32-47).
+ *
+ * Sensitive file opens with no FIM rule: at the exit of a successful open/openat/openat2/creat, the opened file's
+ * inode (dev, ino) is looked up in `sensitive_inodes`, which the agent fills with the existing files that match the
+ * sensitive paths; then its name in `sensitive_names`: a basename, an extension or the name of a directory above it
+ * (for `**` globs, whose files may be created at any time), a candidate that user space checks against the full
+ * glob. A hit leaves the kernel with the path of the file opened, resolved by walking its dentries up to the root
+ * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file. */
+#pragma once
+
+#include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_NR */
+
+#define SENSOR_FILE_OPEN 32
+
+#define FILE_PATH_MAX 4096
+#define FILE_PATH_DEPTH 64
+#define FILE_NAME_KEY 63
+#define FILE_DIR_DEPTH 8
+
+#define FILE_MATCH_INODE 1
+#define FILE_MATCH_BASENAME 2
+#define FILE_MATCH_EXTENSION 3
+#define FILE_MATCH_DIRECTORY 4
+
+#define FILE_O_PATH 010000000
+#define FILE_S_IFMT 00170000
+#define FILE_S_IFREG 0100000
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_open 2
+#define NR_creat 85
+#define NR_openat 257
+#define NR_openat2 437
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_open -1
+#define NR_creat -1
+#define NR_openat 56
+#define NR_openat2 437
+#endif
+
+/* The kernel's dev_t of the inode's filesystem (MKDEV: major << 20 | minor) and the inode number. */
+struct file_inode_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/* kind: FILE_MATCH_BASENAME ("credentials"), FILE_MATCH_EXTENSION (".pem") or FILE_MATCH_DIRECTORY (".azure"). */
+struct file_name_key {
+	__u8 kind;
+	char name[FILE_NAME_KEY];
+};
+
+struct file_open_record {
+	struct record_header header;
+	__u64 dev;
+	__u64 ino;
+	__u32 flags;      /* the open file's f_flags (O_ACCMODE: read or write) */
+	__u16 path_len;   /* bytes of path, without its NUL */
+	__u8 match;       /* FILE_MATCH_* */
+	__u8 truncated;   /* deeper than FILE_PATH_DEPTH or longer than FILE_PATH_MAX: the path is its tail */
+	char path[FILE_PATH_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct file_inode_key);
+	__type(value, __u32);
+} sensitive_inodes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_name_key);
+	__type(value, __u32);
+} sensitive_names SEC(".maps");
+
+struct file_scratch {
+	char buf[FILE_PATH_MAX * 2];
+	struct file_open_record record;
+	struct file_name_key key;
+	__u32 off;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_scratch);
+} file_scratch SEC(".maps");
+
+static __always_inline int file_name_hit(struct file_name_key *key, __u8 kind, const unsigned char *name)
+{
+	__builtin_memset(key, 0, sizeof(*key));
+	key->kind = kind;
+	if (bpf_probe_read_kernel_str(key->name, sizeof(key->name), name) < 0)
+		return 0;
+	return bpf_map_lookup_elem(&sensitive_names, key) != NULL;
+}
+
+/* The extension (".pem") of a name of len bytes, from its last 15. */
+static __always_inline int file_extension_hit(struct file_name_key *key, const unsigned char *name, __u32 len)
+{
+	char tail[16] = {};
+	__u32 n = len < 15 ? len : 15;
+	if (bpf_probe_read_kernel(tail, n & 15, name + len - n))
+		return 0;
+	int dot = -1;
+	for (int i = 0; i < 15; i++) {
+		if (i < (int)n && tail[i] == '.')
+			dot = i;
+	}
+	if (dot < 0)
+		return 0;
+	__builtin_memset(key, 0, sizeof(*key));
+	key->kind = FILE_MATCH_EXTENSION;
+	for (int i = 0; i < 15; i++) {
+		int from = dot + i;
+		if (from >= (int)n || from < 0 || from > 14)
+			break;
+		key->name[i] = tail[from];
+	}
+	return bpf_map_lookup_elem(&sensitive_names, key) != NULL;
+}
+
+/* Writes the path of (vfsmnt, dentry) into record->path; returns its length, or 0. A global function, so that the
+ * verifier checks its loop once; the write offset lives in the scratch map (read back as any value and masked), so
+ * that the verifier's states at the loop's head do not differ by it. */
+__noinline int file_resolve(struct file_scratch *scratch, __u64 vfsmnt_ptr, __u64 dentry_ptr)
+{
+	if (!scratch)
+		return 0;
+	volatile __u32 *off = &scratch->off;
+	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_ptr;
+	struct dentry *dentry = (struct dentry *)dentry_ptr;
+	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
+	*off = FILE_PATH_MAX;
+	scratch->record.truncated = 1;
+	for (int i = 0; i < FILE_PATH_DEPTH; i++) {
+		struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
+		if (dentry == root) {
+			/* The root of a mount: continue from where it is mounted, unless it is the namespace's root. */
+			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up == mnt || !up) {
+				scratch->record.truncated = 0;
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
+			continue;
+		}
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		if (dentry == parent) {
+			scratch->record.truncated = 0; /* a detached tree's top */
+			break;
+		}
+		__u32 len = BPF_CORE_READ(dentry, d_name.len);
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		__u32 at = *off;
+		if (len > 255 || len + 1 > at || at > FILE_PATH_MAX)
+			break;
+		at -= len + 1;
+		at &= FILE_PATH_MAX - 1;
+		scratch->buf[at] = '/';
+		bpf_probe_read_kernel(&scratch->buf[at + 1], len & 255, name);
+		*off = at;
+		dentry = parent;
+	}
+	__u32 at = *off;
+	if (at == FILE_PATH_MAX) {
+		at = FILE_PATH_MAX - 1;
+		scratch->buf[at] = '/';
+	}
+	if (at == 0 || at > FILE_PATH_MAX)
+		return 0;
+	__u32 len = FILE_PATH_MAX - at;
+	len &= FILE_PATH_MAX - 1;
+	at &= FILE_PATH_MAX - 1;
+	bpf_probe_read_kernel(scratch->record.path, len, &scratch->buf[at]);
+	scratch->record.path[len] = 0;
+	return (int)len;
+}
+
+static __always_inline void file_open_exit(long ret)
+{
+	if (ret < 0)
+		return;
+	struct file *file = net_fd_file((int)ret);
+	if (!file)
+		return;
+	unsigned int flags = BPF_CORE_READ(file, f_flags);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if ((flags & FILE_O_PATH) || (BPF_CORE_READ(inode, i_mode) & FILE_S_IFMT) != FILE_S_IFREG)
+		return;
+	struct file_inode_key ikey = { .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino) };
+	__u32 zero = 0;
+	struct file_scratch *scratch = bpf_map_lookup_elem(&file_scratch, &zero);
+	if (!scratch)
+		return;
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	__u8 match = 0;
+	if (bpf_map_lookup_elem(&sensitive_inodes, &ikey)) {
+		match = FILE_MATCH_INODE;
+	} else {
+		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+		__u32 len = BPF_CORE_READ(dentry, d_name.len);
+		if (file_name_hit(&scratch->key, FILE_MATCH_BASENAME, name))
+			match = FILE_MATCH_BASENAME;
+		else if (file_extension_hit(&scratch->key, name, len))
+			match = FILE_MATCH_EXTENSION;
+		else {
+			struct dentry *at = dentry;
+			for (int i = 0; i < FILE_DIR_DEPTH; i++) {
+				struct dentry *parent = BPF_CORE_READ(at, d_parent);
+				if (parent == at)
+					break;
+				at = parent;
+				if (file_name_hit(&scratch->key, FILE_MATCH_DIRECTORY, BPF_CORE_READ(at, d_name.name))) {
+					match = FILE_MATCH_DIRECTORY;
+					break;
+				}
+			}
+		}
+	}
+	if (!match)
+		return;
+	struct file_open_record *record = &scratch->record;
+	int len = file_resolve(scratch, (__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)dentry);
+	if (len <= 0 || len >= FILE_PATH_MAX)
+		return;
+	record->dev = ikey.dev;
+	record->ino = ikey.ino;
+	record->flags = flags;
+	record->path_len = len;
+	record->match = match;
+	__u32 size = (__u32)__builtin_offsetof(struct file_open_record, path) + len + 1;
+	barrier_var(size); /* the verifier, not clang, needs the bound below */
+	if (size > sizeof(*record))
+		return;
+	net_header(&record->header, SENSOR_FILE_OPEN, size);
+	emit(record, size);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sensor_file_exit, struct pt_regs *regs, long ret)
+{
+	long nr = SYSCALL_NR(regs);
+	if (nr != NR_openat && nr != NR_open && nr != NR_openat2 && nr != NR_creat)
+		return 0;
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	file_open_exit(ret);
+	return 0;
+}

@@ -1,0 +1,526 @@
+/* Network programs of the sensor (included at the end of sensor.bpf.c; kinds 16-31).
+ *
+ * connect: one record per attempt, with its final result. The attempt is kept in `pending_connects`, keyed by the
+ * socket, from the syscall's entry: on loopback the handshake (or the reset) can complete inside a non-blocking
+ * connect(2), before it returns EINPROGRESS, so the TCP state change may come first. A blocking connect's result is
+ * the syscall's return; a non-blocking one's (EINPROGRESS) is the state change SYN_SENT -> ESTABLISHED (connected)
+ * or SYN_SENT -> CLOSE (sk_err: refused, timed out, unreachable; none: the socket was closed while in progress).
+ * accept/accept4 -> an inbound connection with the peer; listen -> a listening socket. DNS: the first bytes of a
+ * UDP datagram to port 53 (sendto/sendmsg/sendmmsg, or send/write on a socket connected to port 53); the name is
+ * parsed in user space. Syscall entries and exits are raw tracepoints filtered by number, the state change a BTF
+ * tracepoint: both fire for every network namespace. */
+#pragma once
+
+#include <bpf/bpf_endian.h>
+
+#define SENSOR_NET_CONNECT 16
+#define SENSOR_NET_ACCEPT 17
+#define SENSOR_NET_LISTEN 18
+#define SENSOR_NET_DNS 19
+
+#define NET_RESULT_CONNECTED 0
+#define NET_RESULT_REFUSED 1
+#define NET_RESULT_TIMED_OUT 2
+#define NET_RESULT_UNREACHABLE 3
+#define NET_RESULT_FAILED 4
+#define NET_RESULT_IN_PROGRESS 5
+
+#define NET_AF_INET 2
+#define NET_AF_INET6 10
+#define NET_SOCK_STREAM 1
+#define NET_SOCK_DGRAM 2
+#define NET_IPPROTO_TCP 6
+#define NET_IPPROTO_UDP 17
+#define NET_S_IFMT 00170000
+#define NET_S_IFSOCK 0140000
+
+#define NET_EINTR 4
+#define NET_ENETUNREACH 101
+#define NET_ECONNREFUSED 111
+#define NET_ETIMEDOUT 110
+#define NET_EHOSTUNREACH 113
+#define NET_EALREADY 114
+#define NET_EINPROGRESS 115
+#define NET_EISCONN 106
+
+#define NET_DNS_PAYLOAD 512
+#define NET_DNS_MESSAGES 4
+
+#if defined(__TARGET_ARCH_x86)
+#define NR_write 1
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_sendmsg 46
+#define NR_listen 50
+#define NR_accept4 288
+#define NR_sendmmsg 307
+#define SYSCALL_NR(regs) ((regs)->orig_ax)
+#define NET_PARM6(regs) BPF_CORE_READ(regs, r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_write 64
+#define NR_listen 201
+#define NR_accept 202
+#define NR_connect 203
+#define NR_sendto 206
+#define NR_sendmsg 211
+#define NR_accept4 242
+#define NR_sendmmsg 269
+#define SYSCALL_NR(regs) (((struct pt_regs___sensor *)(regs))->syscallno)
+#define NET_PARM6(regs) BPF_CORE_READ((struct pt_regs___sensor *)(regs), regs[5])
+struct pt_regs___sensor { long syscallno; __u64 regs[31]; } __attribute__((preserve_access_index));
+#else
+#error "the sensor knows the syscall numbers of x86_64 and arm64"
+#endif
+
+/* connect (outbound, every attempt with its result) and accept (inbound). Addresses in network byte order (IPv4 in
+ * the first 4 bytes), ports in host order. */
+struct net_connect_record {
+	struct record_header header;
+	__u16 family;      /* AF_INET or AF_INET6 (an IPv6 socket may carry a v4-mapped address) */
+	__u16 protocol;    /* IPPROTO_TCP or IPPROTO_UDP */
+	__u16 local_port;
+	__u16 remote_port;
+	__u8 local_addr[16];
+	__u8 remote_addr[16];
+	__s32 error;       /* the errno of a failed attempt, 0 otherwise */
+	__u8 result;       /* NET_RESULT_* */
+	__u8 pad[3];
+};
+
+struct net_listen_record {
+	struct record_header header;
+	__u16 family;
+	__u16 protocol;
+	__u16 local_port;
+	__u16 pad;
+	__u8 local_addr[16];
+};
+
+/* A datagram to port 53: its first bytes (a DNS query: 12-byte header, then the question's name). */
+struct net_dns_record {
+	struct record_header header;
+	__u16 family;
+	__u16 protocol;
+	__u16 remote_port;
+	__u16 payload_len; /* bytes of payload copied (at most NET_DNS_PAYLOAD) */
+	__u8 remote_addr[16];
+	__u32 index;       /* the message's place in a sendmmsg vector (0 otherwise) */
+	__u32 pad;
+	__u8 payload[NET_DNS_PAYLOAD];
+};
+
+/* A connect between its syscall's entry and its final result. */
+struct net_pending_connect {
+	struct net_connect_record record;
+	__u8 returned;     /* the syscall returned EINPROGRESS: the state change emits it */
+	__u8 decided;      /* the state change came while the syscall ran: result and error hold the outcome */
+	__u8 has_local;    /* local address captured at the state change (before the port is released) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64); /* struct sock * */
+	__type(value, struct net_pending_connect);
+} pending_connects SEC(".maps");
+
+/* Sockets (tgid, fd) connected to UDP port 53, so that write(2), which every process calls all the time, costs one
+ * hash lookup unless its fd is one of them. */
+struct net_fd_key {
+	__u32 tgid;
+	__s32 fd;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct net_fd_key);
+	__type(value, __u8);
+} dns_sockets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_pending_connect);
+} net_connect_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_dns_record);
+} net_dns_scratch SEC(".maps");
+
+/* The record header of the current task (sensor.bpf.c's fill_header) and the record's size. */
+static __always_inline void net_header(struct record_header *header, __u16 kind, __u32 size)
+{
+	fill_header(header, kind, (struct task_struct *)bpf_get_current_task());
+	header->size = size;
+}
+
+/* The file open as fd in the current task, or NULL. */
+static __always_inline struct file *net_fd_file(int fd)
+{
+	if (fd < 0)
+		return NULL;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return NULL;
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	return file;
+}
+
+/* The inet (v4 or v6) socket open as fd in the current task, or NULL. */
+static __always_inline struct sock *net_fd_sock(int fd)
+{
+	struct file *file = net_fd_file(fd);
+	if (!file)
+		return NULL;
+	umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);
+	if ((mode & NET_S_IFMT) != NET_S_IFSOCK)
+		return NULL;
+	struct socket *socket = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(socket, sk);
+	if (!sk)
+		return NULL;
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == NET_AF_INET || family == NET_AF_INET6 ? sk : NULL;
+}
+
+static __always_inline __u16 net_sock_protocol(struct sock *sk)
+{
+	__u16 type = BPF_CORE_READ(sk, sk_type);
+	__u16 protocol = BPF_CORE_READ(sk, sk_protocol);
+	if (type == NET_SOCK_STREAM && protocol == NET_IPPROTO_TCP)
+		return NET_IPPROTO_TCP;
+	if (type == NET_SOCK_DGRAM && protocol == NET_IPPROTO_UDP)
+		return NET_IPPROTO_UDP;
+	return 0;
+}
+
+static __always_inline void net_sock_local(struct sock *sk, __u16 family, __u8 addr[16], __u16 *port)
+{
+	*port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == NET_AF_INET6)
+		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+	else
+		bpf_core_read(addr, 4, &sk->__sk_common.skc_rcv_saddr);
+}
+
+static __always_inline void net_sock_remote(struct sock *sk, __u16 family, __u8 addr[16], __u16 *port)
+{
+	*port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == NET_AF_INET6)
+		bpf_core_read(addr, 16, &sk->__sk_common.skc_v6_daddr);
+	else
+		bpf_core_read(addr, 4, &sk->__sk_common.skc_daddr);
+}
+
+/* A sockaddr_in / sockaddr_in6 in user memory: family (0 when neither), address and port. */
+static __always_inline __u16 net_user_sockaddr(const void *uaddr, int len, __u8 addr[16], __u16 *port)
+{
+	struct sockaddr_in6 sa = {};
+	if (!uaddr || len < (int)sizeof(struct sockaddr_in))
+		return 0;
+	if (bpf_probe_read_user(&sa, len >= (int)sizeof(sa) ? sizeof(sa) : sizeof(struct sockaddr_in), uaddr))
+		return 0;
+	if (sa.sin6_family == NET_AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+		*port = bpf_ntohs(in->sin_port);
+		__builtin_memcpy(addr, &in->sin_addr.s_addr, 4);
+		return NET_AF_INET;
+	}
+	if (sa.sin6_family == NET_AF_INET6 && len >= (int)sizeof(sa)) {
+		*port = bpf_ntohs(sa.sin6_port);
+		__builtin_memcpy(addr, &sa.sin6_addr, 16);
+		return NET_AF_INET6;
+	}
+	return 0;
+}
+
+static __always_inline __u8 net_result_of(int error)
+{
+	switch (error) {
+	case 0:
+		return NET_RESULT_CONNECTED;
+	case NET_ECONNREFUSED:
+		return NET_RESULT_REFUSED;
+	case NET_ETIMEDOUT:
+		return NET_RESULT_TIMED_OUT;
+	case NET_ENETUNREACH:
+	case NET_EHOSTUNREACH:
+		return NET_RESULT_UNREACHABLE;
+	default:
+		return NET_RESULT_FAILED;
+	}
+}
+
+static __always_inline void net_connect_enter(struct pt_regs *regs)
+{
+	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	struct sock *sk = net_fd_sock(fd);
+	if (!sk)
+		return;
+	__u16 protocol = net_sock_protocol(sk);
+	if (!protocol)
+		return;
+	__u32 zero = 0;
+	struct net_pending_connect *pending = bpf_map_lookup_elem(&net_connect_scratch, &zero);
+	if (!pending)
+		return;
+	__builtin_memset(pending, 0, sizeof(*pending));
+	struct net_connect_record *record = &pending->record;
+	record->family = net_user_sockaddr((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), (int)PT_REGS_PARM3_CORE_SYSCALL(regs),
+		record->remote_addr, &record->remote_port);
+	if (!record->family) /* AF_UNSPEC (a UDP socket dissolving its association) or malformed: not an attempt */
+		return;
+	record->protocol = protocol;
+	net_header(&record->header, SENSOR_NET_CONNECT, sizeof(*record));
+	__u64 key = (__u64)sk;
+	bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY);
+}
+
+static __always_inline void net_connect_exit(struct pt_regs *regs, long ret)
+{
+	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	struct sock *sk = net_fd_sock(fd);
+	if (!sk)
+		return;
+	__u64 key = (__u64)sk;
+	struct net_pending_connect *pending = bpf_map_lookup_elem(&pending_connects, &key);
+	if (!pending || pending->returned)
+		return;
+	struct net_connect_record *record = &pending->record;
+	int error = ret < 0 ? (int)-ret : 0;
+	if (error == NET_EALREADY || error == NET_EISCONN) {
+		/* Asked again about an attempt already under way (or made): not a new one. */
+		bpf_map_delete_elem(&pending_connects, &key);
+		return;
+	}
+	if ((error == NET_EINPROGRESS || error == NET_EINTR) && record->protocol == NET_IPPROTO_TCP) {
+		if (!pending->decided) {
+			pending->returned = 1; /* the state change has the outcome */
+			return;
+		}
+	} else {
+		record->error = error;
+		record->result = net_result_of(error);
+	}
+	if (!error || !pending->has_local)
+		net_sock_local(sk, record->family, record->local_addr, &record->local_port);
+	if (!error && record->protocol == NET_IPPROTO_UDP && record->remote_port == 53) {
+		struct net_fd_key socket = { .tgid = record->header.tgid, .fd = fd };
+		__u8 one = 1;
+		bpf_map_update_elem(&dns_sockets, &socket, &one, BPF_ANY);
+	}
+	emit(record, sizeof(*record));
+	bpf_map_delete_elem(&pending_connects, &key);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(sensor_net_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (oldstate != BPF_TCP_SYN_SENT || (newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE))
+		return 0;
+	__u64 key = (__u64)sk;
+	struct net_pending_connect *pending = bpf_map_lookup_elem(&pending_connects, &key);
+	if (!pending)
+		return 0;
+	struct net_connect_record *record = &pending->record;
+	/* sk_err is set before the move to CLOSE (tcp_done_with_error); none: the process closed it while in progress. */
+	int error = newstate == BPF_TCP_ESTABLISHED ? 0 : BPF_CORE_READ(sk, sk_err);
+	record->error = error;
+	record->result = newstate == BPF_TCP_ESTABLISHED ? NET_RESULT_CONNECTED : error ? net_result_of(error) : NET_RESULT_IN_PROGRESS;
+	/* On the way to CLOSE the port is already released (inet_num is 0): the bound source port is in inet_sport. */
+	net_sock_local((struct sock *)sk, record->family, record->local_addr, &record->local_port);
+	record->local_port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	pending->has_local = 1;
+	if (!pending->returned) {
+		pending->decided = 1; /* the syscall, still running, emits it */
+		return 0;
+	}
+	emit(record, sizeof(*record));
+	bpf_map_delete_elem(&pending_connects, &key);
+	return 0;
+}
+
+static __always_inline void net_accept_exit(long ret)
+{
+	if (ret < 0)
+		return;
+	struct sock *sk = net_fd_sock((int)ret);
+	if (!sk)
+		return;
+	__u16 protocol = net_sock_protocol(sk);
+	if (!protocol)
+		return;
+	__u32 zero = 0;
+	struct net_pending_connect *scratch = bpf_map_lookup_elem(&net_connect_scratch, &zero);
+	if (!scratch)
+		return;
+	struct net_connect_record *record = &scratch->record;
+	__builtin_memset(record, 0, sizeof(*record));
+	record->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	record->protocol = protocol;
+	record->result = NET_RESULT_CONNECTED;
+	net_sock_local(sk, record->family, record->local_addr, &record->local_port);
+	net_sock_remote(sk, record->family, record->remote_addr, &record->remote_port);
+	net_header(&record->header, SENSOR_NET_ACCEPT, sizeof(*record));
+	emit(record, sizeof(*record));
+}
+
+static __always_inline void net_listen_exit(struct pt_regs *regs, long ret)
+{
+	if (ret != 0)
+		return;
+	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk)
+		return;
+	__u16 protocol = net_sock_protocol(sk);
+	if (protocol != NET_IPPROTO_TCP)
+		return;
+	struct net_listen_record record = {};
+	record.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	record.protocol = protocol;
+	net_sock_local(sk, record.family, record.local_addr, &record.local_port);
+	net_header(&record.header, SENSOR_NET_LISTEN, sizeof(record));
+	emit(&record, sizeof(record));
+}
+
+/* One datagram of a UDP socket: a DNS record when it goes to port 53 (named, or the socket's connected peer). */
+static __always_inline void net_dns_send(struct sock *sk, const void *uaddr, int addrlen, const void *payload, __u64 len, __u32 index)
+{
+	if (net_sock_protocol(sk) != NET_IPPROTO_UDP)
+		return;
+	__u32 zero = 0;
+	struct net_dns_record *record = bpf_map_lookup_elem(&net_dns_scratch, &zero);
+	if (!record)
+		return;
+	__builtin_memset(record->remote_addr, 0, sizeof(record->remote_addr));
+	record->family = uaddr ? net_user_sockaddr(uaddr, addrlen, record->remote_addr, &record->remote_port) : 0;
+	if (!record->family) {
+		record->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		net_sock_remote(sk, record->family, record->remote_addr, &record->remote_port);
+	}
+	if (record->remote_port != 53 || !payload || len < 13)
+		return;
+	__u32 size = len > NET_DNS_PAYLOAD ? NET_DNS_PAYLOAD : (__u32)len;
+	size &= 0x3ff;
+	if (size > NET_DNS_PAYLOAD || bpf_probe_read_user(record->payload, size, payload))
+		return;
+	record->payload_len = size;
+	record->protocol = NET_IPPROTO_UDP;
+	record->index = index;
+	record->pad = 0;
+	net_header(&record->header, SENSOR_NET_DNS, sizeof(*record));
+	emit(record, sizeof(*record));
+}
+
+/* sendto(fd, buf, len, flags, addr, addrlen); send(2) is sendto with no address. */
+static __always_inline void net_sendto_enter(struct pt_regs *regs)
+{
+	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk)
+		return;
+	net_dns_send(sk, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs), (int)NET_PARM6(regs),
+		(const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs), 0);
+}
+
+/* One struct msghdr in user memory: its name and its first iovec. */
+static __always_inline void net_dns_msghdr(struct sock *sk, const struct user_msghdr *umsg, __u32 index)
+{
+	struct user_msghdr msg = {};
+	if (bpf_probe_read_user(&msg, sizeof(msg), umsg) || !msg.msg_iov || !msg.msg_iovlen)
+		return;
+	struct iovec iov = {};
+	if (bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
+		return;
+	net_dns_send(sk, msg.msg_name, msg.msg_namelen, iov.iov_base, iov.iov_len, index);
+}
+
+static __always_inline void net_sendmsg_enter(struct pt_regs *regs)
+{
+	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk)
+		return;
+	net_dns_msghdr(sk, (const struct user_msghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+}
+
+static __always_inline void net_sendmmsg_enter(struct pt_regs *regs)
+{
+	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (!sk)
+		return;
+	const struct mmsghdr *vector = (const struct mmsghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+	unsigned int count = (unsigned int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	for (__u32 i = 0; i < NET_DNS_MESSAGES; i++) {
+		if (i >= count)
+			break;
+		net_dns_msghdr(sk, &vector[i].msg_hdr, i);
+	}
+}
+
+static __always_inline void net_write_enter(struct pt_regs *regs)
+{
+	struct net_fd_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs) };
+	if (!bpf_map_lookup_elem(&dns_sockets, &key))
+		return;
+	struct sock *sk = net_fd_sock(key.fd);
+	if (!sk) {
+		bpf_map_delete_elem(&dns_sockets, &key);
+		return;
+	}
+	net_dns_send(sk, NULL, 0, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs), 0);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sensor_net_enter, struct pt_regs *regs, long nr)
+{
+	if (nr != NR_connect && nr != NR_sendto && nr != NR_sendmsg && nr != NR_sendmmsg && nr != NR_write)
+		return 0;
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	switch (nr) {
+	case NR_connect:
+		net_connect_enter(regs);
+		break;
+	case NR_sendto:
+		net_sendto_enter(regs);
+		break;
+	case NR_sendmsg:
+		net_sendmsg_enter(regs);
+		break;
+	case NR_sendmmsg:
+		net_sendmmsg_enter(regs);
+		break;
+	default:
+		net_write_enter(regs);
+		break;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sensor_net_exit, struct pt_regs *regs, long ret)
+{
+	long nr = SYSCALL_NR(regs);
+	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_listen)
+		return 0;
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (nr == NR_connect)
+		net_connect_exit(regs, ret);
+	else if (nr == NR_listen)
+		net_listen_exit(regs, ret);
+	else
+		net_accept_exit(ret);
+	return 0;
+}

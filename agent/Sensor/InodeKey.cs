@@ -1,0 +1,36 @@
+using System.Runtime.InteropServices;
+
+namespace Platform.Agent.Sensor;
+
+/// <summary>A file as the kernel knows it: its filesystem's dev_t (MKDEV: major &lt;&lt; 20 | minor) and its inode number.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public readonly partial record struct InodeKey(ulong Device, ulong Inode)
+{
+    private const int AtFdCwd = -100;
+    private const uint StatxIno = 0x100;
+    private const uint StatxType = 0x1;
+    private const int FileTypeMask = 0xF000;
+    private const int RegularFile = 0x8000;
+
+    /// <summary>The regular file at <paramref name="path"/> (a symlink followed), or null when there is none.</summary>
+    public static unsafe InodeKey? Of(string path)
+    {
+        Statx buffer;
+        if (StatX(AtFdCwd, path, 0, StatxIno | StatxType, &buffer) != 0 || (buffer.Mode & FileTypeMask) != RegularFile)
+            return null;
+        return new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino);
+    }
+
+    /// <summary>struct statx (linux/stat.h): the same layout on every architecture.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct Statx
+    {
+        [FieldOffset(28)] public ushort Mode;
+        [FieldOffset(32)] public ulong Ino;
+        [FieldOffset(136)] public uint DevMajor;
+        [FieldOffset(140)] public uint DevMinor;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatX(int dirfd, string path, int flags, uint mask, Statx* buffer);
+}

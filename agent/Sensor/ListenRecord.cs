@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+using Platform.Contracts;
+
+namespace Platform.Agent.Sensor;
+
+/// <summary><c>struct net_listen_record</c> (Bpf/network.bpf.h): a TCP socket began listening (listen(2) succeeded).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct ListenRecord
+{
+    public const ushort Kind = 18;
+
+    public RecordHeader Header;
+    public ushort Family;
+    public ushort Protocol;
+    public ushort LocalPort;
+    private readonly ushort _pad;
+    public IpBytes LocalAddress;
+
+    public readonly NetworkListenEvent ToEvent(string id, SensorProcess? process) => new()
+    {
+        Id = id,
+        Time = KernelClock.FromBoottime(Header.TimeNs),
+        Pid = (int)Header.Tgid,
+        ProcessName = process?.Name ?? Header.CommText(),
+        Container = process.Container(),
+        Protocol = NetworkProtocol.Tcp,
+        LocalAddress = LocalAddress.ToAddress(Family).ToString(),
+        LocalPort = LocalPort,
+    };
+}

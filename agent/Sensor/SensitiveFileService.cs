@@ -1,0 +1,78 @@
+using System.Runtime.InteropServices;
+
+namespace Platform.Agent.Sensor;
+
+/// <summary>
+/// Keeps the kernel sensor's sensitive-file maps filled (files.bpf.h): the name candidates once, and the inodes of the
+/// files that match the sensitive paths at start and every <see cref="SensorOptions.SensitiveRefreshSeconds"/> (a key
+/// written since, a file removed), so that an open of one is reported with no FIM rule. The number of files watched
+/// is the heartbeat's <c>status.sensor.sensitiveFiles</c>.
+/// </summary>
+public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveFiles files, SensorState state, AgentOptions options, ILogger<SensitiveFileService> log)
+    : BackgroundService
+{
+    private readonly HashSet<InodeKey> _inKernel = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (choice.Sensor is not { } sensor)
+            return;
+        var inodes = sensor.Object.MapFd("sensitive_inodes");
+        FillNames(sensor.Object.MapFd("sensitive_names"));
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Sensor.SensitiveRefreshSeconds));
+        do
+        {
+            try
+            {
+                Refresh(inodes);
+            }
+            catch (Exception failure) when (failure is IOException or UnauthorizedAccessException)
+            {
+                log.LogWarning(failure, "Looking for sensitive files failed; the next refresh tries again");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private unsafe void FillNames(int map)
+    {
+        var value = 1u;
+        foreach (var name in files.Names)
+        {
+            fixed (byte* key = name.ToBytes())
+            {
+                if (Libbpf.MapUpdate(map, key, &value, Libbpf.Any) is var set and < 0)
+                    log.LogWarning("The sensitive name {Name} could not be given to the kernel: {Error}", name.Name, Libbpf.Error(set));
+            }
+        }
+    }
+
+    /// <summary>Finds the sensitive files again and brings the kernel's inode map to them.</summary>
+    private unsafe void Refresh(int map)
+    {
+        var found = files.Scan();
+        var value = 1u;
+        foreach (var key in found.Keys)
+        {
+            if (_inKernel.Contains(key))
+                continue;
+            var k = key;
+            if (Libbpf.MapUpdate(map, &k, &value, Libbpf.Any) is var set and < 0)
+                log.LogWarning("The sensitive file {Path} could not be given to the kernel: {Error}", found[key], Libbpf.Error(set));
+            else
+                _inKernel.Add(key);
+        }
+
+        foreach (var key in _inKernel.Where(key => !found.ContainsKey(key)).ToList())
+        {
+            var k = key;
+            MapDelete(map, &k);
+            _inKernel.Remove(key);
+        }
+
+        state.SensitiveFiles = _inKernel.Count;
+    }
+
+    [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")] // Libbpf.cs has no delete; kept here
+    private static unsafe partial int MapDelete(int fd, void* key);
+}
