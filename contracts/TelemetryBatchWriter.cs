@@ -23,7 +23,9 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         Path = JsonEncodedText.Encode("path"), Operation = JsonEncodedText.Encode("operation"), NewPath = JsonEncodedText.Encode("newPath"),
         Protocol = JsonEncodedText.Encode("protocol"), LocalAddress = JsonEncodedText.Encode("localAddress"), LocalPort = JsonEncodedText.Encode("localPort"),
         RemoteAddress = JsonEncodedText.Encode("remoteAddress"), RemotePort = JsonEncodedText.Encode("remotePort"), Answers = JsonEncodedText.Encode("answers"),
-        Redacted = JsonEncodedText.Encode("redacted");
+        Redacted = JsonEncodedText.Encode("redacted"), Interpreter = JsonEncodedText.Encode("interpreter"), Stdio = JsonEncodedText.Encode("stdio"),
+        Stdin = JsonEncodedText.Encode("stdin"), Stdout = JsonEncodedText.Encode("stdout"), Stderr = JsonEncodedText.Encode("stderr"),
+        Direction = JsonEncodedText.Encode("direction"), Result = JsonEncodedText.Encode("result");
 
     private static readonly JsonEncodedText ProcessStart = JsonEncodedText.Encode("process_start"), ProcessExit = JsonEncodedText.Encode("process_exit"),
         FileAccess = JsonEncodedText.Encode("file_access"), NetworkConnect = JsonEncodedText.Encode("network_connect"),
@@ -31,6 +33,9 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
 
     private static readonly Dictionary<FimOperation, JsonEncodedText> Operations = SpecNames<FimOperation>();
     private static readonly Dictionary<NetworkProtocol, JsonEncodedText> Protocols = SpecNames<NetworkProtocol>();
+    private static readonly Dictionary<StdioKind, JsonEncodedText> StdioKinds = SpecNames<StdioKind>();
+    private static readonly Dictionary<NetworkDirection, JsonEncodedText> Directions = SpecNames<NetworkDirection>();
+    private static readonly Dictionary<ConnectResult, JsonEncodedText> Results = SpecNames<ConnectResult>();
 
     private JsonSerializerOptions? _reading;
 
@@ -75,6 +80,18 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
                     Text(writer, User, p.User);
                     Number(writer, Uid, p.Uid);
                     Text(writer, Cwd, p.Cwd);
+                    Text(writer, Interpreter, p.Interpreter);
+                    if (p.Stdio is { } stdio)
+                    {
+                        writer.WriteStartObject(Stdio);
+                        SpecEnum(writer, Stdin, stdio.Stdin, StdioKinds);
+                        SpecEnum(writer, Stdout, stdio.Stdout, StdioKinds);
+                        SpecEnum(writer, Stderr, stdio.Stderr, StdioKinds);
+                        Text(writer, RemoteAddress, stdio.RemoteAddress);
+                        Number(writer, RemotePort, stdio.RemotePort);
+                        writer.WriteEndObject();
+                    }
+
                     break;
                 case ProcessExitEvent p:
                     Number(writer, Pid, p.Pid);
@@ -90,6 +107,8 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
                     WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
                     Text(writer, RemoteAddress, n.RemoteAddress);
                     Number(writer, RemotePort, n.RemotePort);
+                    SpecEnum(writer, Direction, n.Direction, Directions);
+                    SpecEnum(writer, Result, n.Result, Results);
                     break;
                 case NetworkListenEvent n:
                     WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
@@ -160,6 +179,12 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         foreach (var value in values)
             writer.WriteStringValue(value);
         writer.WriteEndArray();
+    }
+
+    private static void SpecEnum<T>(Utf8JsonWriter writer, JsonEncodedText name, T? value, Dictionary<T, JsonEncodedText> names) where T : struct, System.Enum
+    {
+        if (value is { } v)
+            writer.WriteString(name, names[v]);
     }
 
     private static void Number(Utf8JsonWriter writer, JsonEncodedText name, long? value)

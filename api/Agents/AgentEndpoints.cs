@@ -111,6 +111,14 @@ public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
         RuleFor(s => s.Spool.RejectedBatches).GreaterThanOrEqualTo(0).OverridePropertyName("spool.rejectedBatches");
         RuleFor(s => s.Capabilities.ProcessAttribution.Reason).MaximumLength(500).OverridePropertyName("capabilities.processAttribution.reason");
         RuleFor(s => s.Capabilities.Prevention.Reason).MaximumLength(500).OverridePropertyName("capabilities.prevention.reason");
+        // Absent from agents older than the kernel sensor.
+        When(s => s.Sensor is not null, () =>
+        {
+            RuleFor(s => s.Sensor!.Reason).MaximumLength(500).OverridePropertyName("sensor.reason");
+            RuleFor(s => s.Sensor!.LostEvents).GreaterThanOrEqualTo(0).OverridePropertyName("sensor.lostEvents");
+            RuleFor(s => s.Sensor!.SensitiveFiles).InclusiveBetween(0, 1_000_000).OverridePropertyName("sensor.sensitiveFiles");
+            RuleFor(s => s.Sensor!.Mode).IsInEnum().OverridePropertyName("sensor.mode");
+        });
     }
 }
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using ICSharpCode.SharpZipLib.Zip;
 using Platform.Api.Agents;
 using Platform.Api.Fim;
+using Platform.Api.Http;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Contracts;
@@ -35,7 +36,11 @@ public sealed class ForensicsOptions
 /// build's cost). <c>State</c> is an incident bundle's <c>final</c> or <c>provisional</c> (null for host and container
 /// bundles); <c>Incident</c> is the incident a final bundle is kept for.
 /// </summary>
-public sealed record BundlePlan(BundleScope Scope, string Identity, long Events, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras, string? State = null, string? Incident = null);
+public sealed record BundlePlan(BundleScope Scope, string Identity, long Events, Inventory Inventory, IReadOnlyList<SequenceGap> Gaps, IReadOnlyList<BundleExtra> Extras, string? State = null, string? Incident = null)
+{
+    /// <summary>The losses the agent reported that overlap the window (its sensor overflowed, it was down).</summary>
+    public IReadOnlyList<ReportedGap> ReportedGaps { get; init; } = [];
+}
 
 /// <summary>A built bundle: its file, the SHA-256 of the whole zip (what the audit log records) and its size.</summary>
 public sealed record BuiltBundle(string Path, string Sha256, long Length);
@@ -115,6 +120,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         extras ??= [];
         var inventory = await InventoryAsync(scope, cancellationToken);
         var gaps = await GapsAsync(scope, cancellationToken);
+        var reported = await store.ReportedGapsAsync(scope.Agent.AgentId, scope.ContainerId, scope.From, scope.Until, cancellationToken);
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         void Add(string text) => hash.AppendData(Encoding.UTF8.GetBytes(text + "\n"));
@@ -130,9 +136,11 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         Add("i|" + JsonSerializer.Serialize(inventory, Telemetry.Segments.Json));
         foreach (var gap in gaps)
             Add($"g|{gap.From}|{gap.To}");
+        foreach (var gap in reported)
+            Add($"r|{gap.Sequence}|{gap.Ordinal}|{gap.ContainerId}|{SpecEnum.ToSpec(gap.Reason)}|{gap.From.UtcTicks}|{gap.Until.UtcTicks}|{gap.LostEvents}");
         foreach (var extra in extras)
             Add($"x|{extra.Name}|{Convert.ToHexStringLower(SHA256.HashData(extra.Content))}");
-        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), segments.Events, inventory, gaps, extras, state, state == Final ? incident : null);
+        return new BundlePlan(scope, Convert.ToHexStringLower(hash.GetHashAndReset()), segments.Events, inventory, gaps, extras, state, state == Final ? incident : null) { ReportedGaps = reported };
     }
 
     /// <summary>The bundle's file if it is built, else null.</summary>
@@ -297,7 +305,7 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
                 new BundleResource(scope.ContainerId is null ? "host" : "container", scope.Agent.AgentId, scope.Agent.Hostname, scope.ContainerId),
                 new BundleWindow(scope.From, scope.Until),
                 new BundleCounts(events, fimAlerts.Count, inventory.Containers.Count, inventory.Images.Count),
-                gaps.Select(g => new BundleGap(g.From, g.To, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After)).ToList(),
+                CoverageGaps(gaps, plan.ReportedGaps),
                 entries.Select(e => new BundleEntry(e.Name, e.Data.Length, e.Data.Sha256)).ToList(),
                 state,
                 new BundleSignature(BundleSigner.Algorithm, signer.KeyId, PublicKeyEntry, SignatureEntry));
@@ -370,6 +378,14 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
         (await store.GapsAsync(scope.Agent.AgentId, 0, 10_000, cancellationToken))
             .Where(g => (g.LastEventBefore ?? DateTimeOffset.MinValue) <= scope.Until && (g.FirstEventAfter ?? DateTimeOffset.MaxValue) >= scope.From).ToList();
 
+    /// <summary>Missing batches and reported losses in one list, by the batch sequence number they are at (then place in the batch).</summary>
+    private static List<BundleGap> CoverageGaps(IReadOnlyList<SequenceGap> missing, IReadOnlyList<ReportedGap> reported) =>
+        missing.Select(g => (Key: (g.From, -1), Gap: new BundleGap(SpecEnum.ToSpec(CoverageGapReason.MissingBatches), g.From, g.To, g.LastEventBefore, g.FirstEventAfter, null, g.LastEventBefore, g.FirstEventAfter, g.Before, g.After, null)))
+            .Concat(reported.Select(g => (Key: (g.Sequence, g.Ordinal), Gap: new BundleGap(SpecEnum.ToSpec(g.Reason), g.Sequence, g.Sequence, g.From, g.Until, g.LostEvents, null, null, null, null, g.ContainerId.Length == 0 ? null : g.ContainerId))))
+            .OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
+            .Select(g => g.Gap)
+            .ToList();
+
     private static string Readme(BundleScope scope) => string.Create(CultureInfo.InvariantCulture, $"""
         Platform forensic bundle, format {FormatVersion}
         {(scope.ContainerId is null ? "Host" : "Container")}: {(scope.ContainerId is null ? scope.Agent.AgentId : "(see manifest.json)")}
@@ -419,7 +435,9 @@ public sealed class ForensicBundles(TelemetryStore store, EventReader reader, Fi
 
     private sealed record BundleCounts(long Events, int FimAlerts, int Containers, int Images);
 
-    private sealed record BundleGap(long FromSequence, long ToSequence, DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter, DateTimeOffset? LastBatchBefore, DateTimeOffset? FirstBatchAfter);
+    /// <summary>A coverage gap as the manifest lists it (docs/bundle-format.md): the fields of openapi.yaml's TelemetryGap, and a reported gap's container.</summary>
+    private sealed record BundleGap(string Reason, long FromSequence, long ToSequence, DateTimeOffset? From, DateTimeOffset? Until, long? LostEvents,
+        DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter, DateTimeOffset? LastBatchBefore, DateTimeOffset? FirstBatchAfter, string? ContainerId);
 
     private sealed record BundleEntry(string Name, long Size, string Sha256);
 }

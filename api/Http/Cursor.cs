@@ -33,7 +33,8 @@ public static class CursorLists
     public static readonly CursorList<string> FimAlerts = Text("listFimAlerts");
     /// <summary>X-Next-Cursor of exportFimAlerts: the last alert the previous part looked at.</summary>
     public static readonly CursorList<string> FimAlertExport = Text("exportFimAlerts");
-    public static readonly CursorList<long> TelemetryGaps = Int64("listTelemetryGaps");
+    /// <summary>listTelemetryGaps: the batch sequence number and the place in it (-1 for missing batches) of the last gap.</summary>
+    public static readonly CursorList<(long Sequence, int Ordinal)> TelemetryGaps = new("listTelemetryGaps", (w, k) => w.Int64(k.Sequence).Int64(k.Ordinal), r => (r.Int64(), r.Int32()));
     public static readonly CursorList<Telemetry.EventPosition> TelemetryEvents = new("listTelemetryEvents",
         (w, p) => w.Int64(p.Ticks).Text(p.SegmentId).Int64(p.Index),
         r => new Telemetry.EventPosition(r.Int64(), r.Text(), r.Int32()));

@@ -12,6 +12,8 @@ public enum Field
     Id, Time, Hostname, ContainerId, ContainerName, ContainerImage, ProcessName,
     Pid, Ppid, ParentProcessName, Executable, Args, User, Uid, Cwd, ExitCode,
     Path, Operation, NewPath, Protocol, LocalAddress, LocalPort, RemoteAddress, RemotePort, Name, Answers, Redacted,
+    // Added after the others: detection and stored readers keep the positions above.
+    Interpreter, Stdio, Stdin, Stdout, Stderr, StdioRemoteAddress, StdioRemotePort, Direction, Result, Until, Reason, LostEvents,
 }
 
 /// <summary>
@@ -26,7 +28,7 @@ public enum Field
 public sealed class EventBatch : IDisposable
 {
     public const int MaxEvents = 1000;
-    private const int FieldCount = (int)Field.Redacted + 1;
+    private const int FieldCount = EventJson.FieldCount;
     private const int Absent = -1;
 
     private readonly Buffers _b;
@@ -235,6 +237,7 @@ public sealed class EventBatch : IDisposable
                     One(e, Field.ParentProcessName, 256);
                     One(e, Field.Executable, 4096);
                     One(e, Field.Cwd, 4096);
+                    One(e, Field.Interpreter, 4096);
                     var args = _b.Slots[e * FieldCount + (int)Field.Args];
                     if (args.Length > 0)
                     {
@@ -426,6 +429,18 @@ public sealed class EventBatch : IDisposable
                 continue;
             }
 
+            if (name.SequenceEqual("stdio"u8))
+            {
+                if ((present & Bit(Field.Stdio)) != 0)
+                {
+                    FailEvent(e, "stdio", "'stdio' is given twice.");
+                    reader.Skip();
+                }
+                else
+                    ReadStdio(ref reader, e, slots, ref present);
+                continue;
+            }
+
             if (Lookup(name) is not { } field)
             {
                 FailEvent(e, Encoding.UTF8.GetString(name), "Not a field of an event.");
@@ -454,7 +469,8 @@ public sealed class EventBatch : IDisposable
         }
 
         _b.Kinds[e] = k;
-        var foreign = present & ~Allowed(k);
+        // A stdio object on another kind is named once, as 'stdio', not by its parts.
+        var foreign = present & ~Allowed(k) & ~StdioParts;
         for (var f = 0; foreign != 0 && f < FieldCount; f++)
         {
             if ((foreign & (1L << f)) != 0)
@@ -464,7 +480,38 @@ public sealed class EventBatch : IDisposable
         Check(e, k);
     }
 
-    private const string KindRequired = "'kind' is required: one of process_start, process_exit, file_access, network_connect, network_listen, dns_query.";
+    private static readonly string KindRequired = $"'kind' is required: one of {string.Join(", ", SpecEnum.Values<TelemetryEventKind>())}.";
+
+    private void ReadStdio(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+            return;
+        present |= Bit(Field.Stdio);
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            FailEvent(e, "stdio", "'stdio' must be an object (stdin, stdout, stderr, remoteAddress, remotePort).");
+            reader.Skip();
+            return;
+        }
+
+        slots[(int)Field.Stdio] = new Slot { Length = 0 };
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = PropertyName(ref reader);
+            reader.Read();
+            Field? field = name.SequenceEqual("stdin"u8) ? Field.Stdin : name.SequenceEqual("stdout"u8) ? Field.Stdout : name.SequenceEqual("stderr"u8) ? Field.Stderr
+                : name.SequenceEqual("remoteAddress"u8) ? Field.StdioRemoteAddress : name.SequenceEqual("remotePort"u8) ? Field.StdioRemotePort : null;
+            if (field is not { } f || (present & Bit(f)) != 0)
+            {
+                FailEvent(e, "stdio." + Encoding.UTF8.GetString(name), field is null ? "Not a field of stdio (stdin, stdout, stderr, remoteAddress, remotePort)." : "Given twice.");
+                reader.Skip();
+                continue;
+            }
+
+            present |= Bit(f);
+            ReadValue(ref reader, e, f, ref slots[(int)f]);
+        }
+    }
 
     private void ReadContainer(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
     {
@@ -503,20 +550,30 @@ public sealed class EventBatch : IDisposable
             return;
         switch (field)
         {
-            case Field.Time:
+            case Field.Time or Field.Until:
                 // An escaped time is no RFC 3339 time (and a lone surrogate in it would throw): only plain strings are read.
                 if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
                 {
                     if (time.UtcTicks > _latestTicks)
-                        FailEvent(e, "time", _clock!.Refusal("time"));
+                        FailEvent(e, Names[(int)field], _clock!.Refusal(Names[(int)field]));
                     else
                         slot = new Slot { Length = 0, Number = time.UtcTicks };
                 }
                 else
-                    FailEvent(e, "time", "'time' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an RFC 3339 date-time (2026-11-22T10:01:02Z).");
 
                 break;
-            case Field.Pid or Field.Ppid or Field.Uid or Field.ExitCode or Field.LocalPort or Field.RemotePort:
+            case Field.Stdin or Field.Stdout or Field.Stderr or Field.Direction or Field.Result or Field.Reason:
+                if ((reader.TokenType == JsonTokenType.String ? SpecValue(field, StringValue(ref reader).Span(this)) : null) is { } specValue)
+                    slot = new Slot { Length = 0, Number = specValue };
+                else
+                {
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be one of: {string.Join(", ", SpecValues(field))}.");
+                    reader.Skip();
+                }
+
+                break;
+            case Field.Pid or Field.Ppid or Field.Uid or Field.ExitCode or Field.LocalPort or Field.RemotePort or Field.StdioRemotePort or Field.LostEvents:
                 if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var number))
                     slot = new Slot { Length = 0, Number = number };
                 else
@@ -568,6 +625,24 @@ public sealed class EventBatch : IDisposable
                 break;
         }
     }
+
+    /// <summary>An enum field's value (the contract's enum as a number), or null if the text is none of its values.</summary>
+    private static int? SpecValue(Field field, ReadOnlySpan<byte> text) => field switch
+    {
+        Field.Stdin or Field.Stdout or Field.Stderr => (int?)SpecEnum.FindUtf8<StdioKind>(text),
+        Field.Direction => (int?)SpecEnum.FindUtf8<NetworkDirection>(text),
+        Field.Result => (int?)SpecEnum.FindUtf8<ConnectResult>(text),
+        Field.Reason => (int?)SpecEnum.FindUtf8<CoverageGapReason>(text),
+        _ => null,
+    };
+
+    private static IEnumerable<string> SpecValues(Field field) => field switch
+    {
+        Field.Stdin or Field.Stdout or Field.Stderr => SpecEnum.Values<StdioKind>(),
+        Field.Direction => SpecEnum.Values<NetworkDirection>(),
+        Field.Result => SpecEnum.Values<ConnectResult>(),
+        _ => SpecEnum.Values<CoverageGapReason>(),
+    };
 
     /// <summary>The current string's text: its bytes in the body, or unescaped after the body.</summary>
     private TextRange StringValue(ref Utf8JsonReader reader)
@@ -648,6 +723,9 @@ public sealed class EventBatch : IDisposable
                 if (S(Field.Uid) is { Length: not Absent, Number: < 0 or > 4294967295 })
                     FailEvent(e, "uid", "'uid' must be between 0 and 4294967295.");
                 MaxLength(e, Field.Cwd, 4096);
+                MaxLength(e, Field.Interpreter, 4096);
+                Address(Field.StdioRemoteAddress, required: false);
+                Port(Field.StdioRemotePort, required: false);
                 break;
             case TelemetryEventKind.Process_exit:
                 Pid(Field.Pid, required: true);
@@ -682,6 +760,16 @@ public sealed class EventBatch : IDisposable
                 if (name.IsEmpty || !FitsIn(name, 253))
                     FailEvent(e, "name", "'name' must be 1 to 253 characters.");
                 Items(Field.Answers, 64, 253, "'answers' holds at most 64 entries of at most 253 characters.");
+                break;
+            case TelemetryEventKind.Coverage_gap:
+                Required(Field.Until);
+                Required(Field.Reason);
+                if (S(Field.Reason) is { Length: not Absent, Number: (int)CoverageGapReason.MissingBatches })
+                    FailEvent(e, "reason", "'missing-batches' is the API's own finding (batches whose sequence numbers never arrived): an agent reports sensor-overflow, collector-overflow or agent-down.");
+                if (S(Field.Until) is { Length: not Absent } until && S(Field.Time) is { Length: not Absent } from && until.Number < from.Number)
+                    FailEvent(e, "until", "'until' must not be before 'time' (the span is time to until).");
+                if (S(Field.LostEvents) is { Length: not Absent, Number: < 0 })
+                    FailEvent(e, "lostEvents", "'lostEvents' must be 0 or more.");
                 break;
         }
 
@@ -770,6 +858,7 @@ public sealed class EventBatch : IDisposable
         "id", "time", "hostname", "id", "name", "image", "processName",
         "pid", "ppid", "parentProcessName", "executable", "args", "user", "uid", "cwd", "exitCode",
         "path", "operation", "newPath", "protocol", "localAddress", "localPort", "remoteAddress", "remotePort", "name", "answers", "redacted",
+        "interpreter", "stdio", "stdio.stdin", "stdio.stdout", "stdio.stderr", "stdio.remoteAddress", "stdio.remotePort", "direction", "result", "until", "reason", "lostEvents",
     ];
 
     private static readonly byte[][] Utf8Names = Names.Select(Encoding.UTF8.GetBytes).ToArray();
@@ -789,19 +878,25 @@ public sealed class EventBatch : IDisposable
     }
 
     private static readonly Field[][] ByLength = Enumerable.Range(0, 19)
-        .Select(length => Enum.GetValues<Field>().Where(f => f is not (Field.ContainerId or Field.ContainerName or Field.ContainerImage) && Utf8Names[(int)f].Length == length).ToArray())
+        .Select(length => Enum.GetValues<Field>().Where(f => f is not (Field.ContainerId or Field.ContainerName or Field.ContainerImage or Field.Stdio) && (Bit(f) & StdioParts) == 0 && Utf8Names[(int)f].Length == length).ToArray())
         .ToArray();
 
     private static readonly long Common = Bit(Field.Id) | Bit(Field.Time) | Bit(Field.Hostname) | Bit(Field.ContainerId) | Bit(Field.ContainerName) | Bit(Field.ContainerImage) | Bit(Field.ProcessName) | Bit(Field.Redacted);
 
+    /// <summary>The fields inside an event's 'stdio' (read apart, as the container's are).</summary>
+    private const long StdioParts = 1L << (int)Field.Stdin | 1L << (int)Field.Stdout | 1L << (int)Field.Stderr | 1L << (int)Field.StdioRemoteAddress | 1L << (int)Field.StdioRemotePort;
+
     private static long Allowed(TelemetryEventKind kind) => Common | kind switch
     {
-        TelemetryEventKind.Process_start => Bit(Field.Pid) | Bit(Field.Ppid) | Bit(Field.ParentProcessName) | Bit(Field.Executable) | Bit(Field.Args) | Bit(Field.User) | Bit(Field.Uid) | Bit(Field.Cwd),
+        TelemetryEventKind.Process_start => Bit(Field.Pid) | Bit(Field.Ppid) | Bit(Field.ParentProcessName) | Bit(Field.Executable) | Bit(Field.Args) | Bit(Field.User) | Bit(Field.Uid) | Bit(Field.Cwd)
+            | Bit(Field.Interpreter) | Bit(Field.Stdio) | StdioParts,
         TelemetryEventKind.Process_exit => Bit(Field.Pid) | Bit(Field.ExitCode),
         TelemetryEventKind.File_access => Bit(Field.Pid) | Bit(Field.Path) | Bit(Field.Operation) | Bit(Field.NewPath),
-        TelemetryEventKind.Network_connect => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort) | Bit(Field.RemoteAddress) | Bit(Field.RemotePort),
+        TelemetryEventKind.Network_connect => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort) | Bit(Field.RemoteAddress) | Bit(Field.RemotePort)
+            | Bit(Field.Direction) | Bit(Field.Result),
         TelemetryEventKind.Network_listen => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort),
         TelemetryEventKind.Dns_query => Bit(Field.Pid) | Bit(Field.Name) | Bit(Field.Answers),
+        TelemetryEventKind.Coverage_gap => Bit(Field.Until) | Bit(Field.Reason) | Bit(Field.LostEvents),
         _ => 0,
     };
 }

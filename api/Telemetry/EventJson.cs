@@ -20,7 +20,7 @@ public static class EventJson
         System.Text.Json.JsonEncodedText.Encode(hostname, System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes.ToArray();
 
     /// <summary>How many entries <see cref="Write"/>'s <c>tokens</c> takes: one a <see cref="Field"/>.</summary>
-    public const int FieldCount = (int)Field.Redacted + 1;
+    public const int FieldCount = (int)Field.LostEvents + 1;
 
     /// <summary>Writes event <paramref name="e"/> of the batch (no line end), on the host whose <see cref="HostnameJson"/> is given.</summary>
     /// <param name="tokens">
@@ -48,7 +48,20 @@ public static class EventJson
             case TelemetryEventKind.Process_start:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).Number(",\"ppid\":"u8, b, e, Field.Ppid).String(",\"parentProcessName\":\""u8, b, e, Field.ParentProcessName)
                     .String(",\"executable\":\""u8, b, e, Field.Executable).Items(",\"args\":["u8, b, e, Field.Args)
-                    .String(",\"user\":\""u8, b, e, Field.User).Number(",\"uid\":"u8, b, e, Field.Uid).String(",\"cwd\":\""u8, b, e, Field.Cwd);
+                    .String(",\"user\":\""u8, b, e, Field.User).Number(",\"uid\":"u8, b, e, Field.Uid).String(",\"cwd\":\""u8, b, e, Field.Cwd)
+                    .String(",\"interpreter\":\""u8, b, e, Field.Interpreter);
+                if (b.Has(e, Field.Stdio))
+                {
+                    w.Raw(",\"stdio\":{"u8);
+                    var first = true;
+                    w.Enum<StdioKind>("\"stdin\":\""u8, b, e, Field.Stdin, ref first).Enum<StdioKind>("\"stdout\":\""u8, b, e, Field.Stdout, ref first)
+                        .Enum<StdioKind>("\"stderr\":\""u8, b, e, Field.Stderr, ref first);
+                    if (b.Has(e, Field.StdioRemoteAddress))
+                        w.Raw(first ? "\"remoteAddress\":\""u8 : ",\"remoteAddress\":\""u8).Token(Field.StdioRemoteAddress, b.Json(e, Field.StdioRemoteAddress)).Raw("\""u8);
+                    first &= !b.Has(e, Field.StdioRemoteAddress);
+                    w.Number(first ? "\"remotePort\":"u8 : ",\"remotePort\":"u8, b, e, Field.StdioRemotePort).Raw("}"u8);
+                }
+
                 break;
             case TelemetryEventKind.Process_exit:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).Number(",\"exitCode\":"u8, b, e, Field.ExitCode);
@@ -62,6 +75,8 @@ public static class EventJson
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Raw("\""u8)
                     .String(",\"localAddress\":\""u8, b, e, Field.LocalAddress).Number(",\"localPort\":"u8, b, e, Field.LocalPort)
                     .String(",\"remoteAddress\":\""u8, b, e, Field.RemoteAddress).Number(",\"remotePort\":"u8, b, e, Field.RemotePort);
+                var started = false;
+                w.Enum<NetworkDirection>(",\"direction\":\""u8, b, e, Field.Direction, ref started).Enum<ConnectResult>(",\"result\":\""u8, b, e, Field.Result, ref started);
                 break;
             case TelemetryEventKind.Network_listen:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).Raw(",\"protocol\":\""u8).Raw(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Raw("\""u8)
@@ -69,6 +84,11 @@ public static class EventJson
                 break;
             case TelemetryEventKind.Dns_query:
                 w.Number(",\"pid\":"u8, b, e, Field.Pid).String(",\"name\":\""u8, b, e, Field.Name).Items(",\"answers\":["u8, b, e, Field.Answers);
+                break;
+            case TelemetryEventKind.Coverage_gap:
+                var reasonFirst = false;
+                w.Raw(",\"until\":\""u8).Time(b.Number(e, Field.Until)!.Value).Raw("\""u8)
+                    .Enum<CoverageGapReason>(",\"reason\":\""u8, b, e, Field.Reason, ref reasonFirst).Number(",\"lostEvents\":"u8, b, e, Field.LostEvents);
                 break;
         }
 
@@ -116,6 +136,23 @@ public static class EventJson
             if (!b.Has(e, field))
                 return ref this;
             return ref Raw(prefix).Token(field, b.Json(e, field)).Raw("\""u8);
+        }
+
+        /// <summary>
+        /// An enum field (kept as the contract enum's number), if present: <paramref name="prefix"/> is '"name":"' and a
+        /// comma goes before it unless <paramref name="first"/> (which it clears); a prefix with its own comma passes false.
+        /// </summary>
+        [UnscopedRef]
+        public ref Line Enum<T>(ReadOnlySpan<byte> prefix, EventBatch b, int e, Field field, ref bool first) where T : struct, System.Enum
+        {
+            if (b.Number(e, field) is not { } value)
+                return ref this;
+            if (!first && prefix[0] != (byte)',')
+                Raw(","u8);
+            first = false;
+            Raw(prefix);
+            var number = (int)value;
+            return ref Token(field, SpecEnum.ToSpecUtf8(System.Runtime.CompilerServices.Unsafe.As<int, T>(ref number))).Raw("\""u8);
         }
 
         [UnscopedRef]

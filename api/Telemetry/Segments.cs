@@ -35,6 +35,9 @@ public sealed record Segment(string ContainerId, DateTimeOffset FirstTime, DateT
     /// (Incidents/DetectionHandoff). Whoever ends up holding it releases it.
     /// </summary>
     public SegmentContent? Text { get; init; }
+
+    /// <summary>Its <c>coverage_gap</c> events, also stored as reported gaps (listTelemetryGaps, bundles' manifests) with the batch.</summary>
+    public IReadOnlyList<ReportedGap> Gaps { get; init; } = [];
 }
 
 public static class Segments
@@ -62,6 +65,7 @@ public static class Segments
         TelemetryEventKind.Network_connect => 8,
         TelemetryEventKind.Network_listen => 16,
         TelemetryEventKind.Dns_query => 32,
+        TelemetryEventKind.Coverage_gap => 64,
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
@@ -85,6 +89,7 @@ public static class Segments
             var lines = keepText ? new int[resource.Count + 1] : null;
             var tokens = keepText ? SegmentContent.TokenPool.Rent(resource.Count * EventJson.FieldCount) : null;
             var kinds = 0;
+            List<ReportedGap>? gaps = null;
             for (var i = 0; i < resource.Count; i++)
             {
                 var e = resource[i];
@@ -95,6 +100,9 @@ public static class Segments
                 timeline.Write("\n"u8);
                 BinaryPrimitives.WriteInt64LittleEndian(times.AsSpan(8 * i), batch.Ticks(e));
                 kinds |= KindBit(batch.Kind(e));
+                if (batch.Kind(e) == TelemetryEventKind.Coverage_gap)
+                    (gaps ??= []).Add(new ReportedGap(e, System.Text.Encoding.UTF8.GetString(batch.Text(e, Field.Id)), containerId, (CoverageGapReason)batch.Number(e, Field.Reason)!.Value,
+                        new DateTimeOffset(batch.Ticks(e), TimeSpan.Zero), new DateTimeOffset(batch.Number(e, Field.Until)!.Value, TimeSpan.Zero), batch.Number(e, Field.LostEvents)));
             }
 
             SegmentContent? text = null;
@@ -105,7 +113,7 @@ public static class Segments
             }
 
             segments.Add(new Segment(containerId, new DateTimeOffset(batch.Ticks(resource[0]), TimeSpan.Zero), new DateTimeOffset(batch.Ticks(resource[^1]), TimeSpan.Zero),
-                resource.Count, kinds, json.WrittenCount, Compress(json.WrittenSpan, timeline.WrittenSpan), times) { Text = text });
+                resource.Count, kinds, json.WrittenCount, Compress(json.WrittenSpan, timeline.WrittenSpan), times) { Text = text, Gaps = gaps ?? [] });
         }
 
         return segments;

@@ -83,13 +83,21 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
 
     public override async Task<IResult> ListTelemetryGaps(HttpContext http, int limit, string? cursor, string agentId, CancellationToken cancellationToken)
     {
-        var after = cursors.TryDecode(CursorLists.TelemetryGaps, cursor, out var from) ? from : 0;
+        var after = cursors.TryDecode(CursorLists.TelemetryGaps, cursor, out var from) ? from : (Sequence: 0L, Ordinal: -1);
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own coverage gaps.", cancellationToken);
         if (agent is null)
             return refusal!;
-        var gaps = await store.GapsAsync(agentId, after, limit + 1, cancellationToken);
-        var (items, next) = cursors.Page(gaps, limit, CursorLists.TelemetryGaps, gap => gap.From);
-        return TypedResults.Ok(new TelemetryGapPage { Items = items.Select(g => ToContract(agentId, g)).ToList(), NextCursor = next });
+        // Both kinds in one order: a missing run of batches at its first sequence number, a reported gap at the batch
+        // that carried it and its place there. (Sequence, place) is unique, so a page ends exactly where the next starts.
+        var missing = await store.GapsAsync(agentId, after.Sequence, limit + 1, cancellationToken);
+        var reported = await store.ReportedGapsAsync(agentId, after.Sequence, after.Ordinal, limit + 1, cancellationToken);
+        var gaps = missing.Select(g => (Key: (g.From, Ordinal: -1), Gap: ToContract(agentId, g)))
+            .Concat(reported.Select(g => (Key: (g.Sequence, g.Ordinal), Gap: ToContract(agentId, g))))
+            .OrderBy(g => g.Key.Item1).ThenBy(g => g.Key.Item2)
+            .Take(limit + 1)
+            .ToList();
+        var (items, next) = cursors.Page(gaps, limit, CursorLists.TelemetryGaps, gap => gap.Key);
+        return TypedResults.Ok(new TelemetryGapPage { Items = items.Select(g => g.Gap).ToList(), NextCursor = next });
     }
 
     public override async Task<IResult> ReplaceInventory(HttpContext http, InventoryReport body, string agentId, CancellationToken cancellationToken)
@@ -140,6 +148,11 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         AgentId = agentId, FromSequence = gap.From, ToSequence = gap.To, LastBatchBefore = gap.Before, FirstBatchAfter = gap.After,
         LastEventBefore = gap.LastEventBefore, FirstEventAfter = gap.FirstEventAfter,
         Reason = CoverageGapReason.MissingBatches, From = gap.LastEventBefore, Until = gap.FirstEventAfter,
+    };
+
+    internal static TelemetryGap ToContract(string agentId, ReportedGap gap) => new()
+    {
+        AgentId = agentId, FromSequence = gap.Sequence, ToSequence = gap.Sequence, Reason = gap.Reason, From = gap.From, Until = gap.Until, LostEvents = gap.LostEvents,
     };
 
     /// <summary>Names that usually hold credentials: flagged even if the agent did not flag them.</summary>

@@ -52,6 +52,18 @@ public enum BatchOutcome
 /// </summary>
 public sealed record SequenceGap(long From, long To, DateTimeOffset? Before, DateTimeOffset? After, DateTimeOffset? LastEventBefore, DateTimeOffset? FirstEventAfter);
 
+/// <summary>
+/// A loss the agent reported (a <c>coverage_gap</c> event): from <c>From</c> to <c>Until</c>, of <c>ContainerId</c> ("" for
+/// the host: a sensor's loss is the whole node's), event <c>Ordinal</c> of the batch numbered <c>Sequence</c> (0 until stored).
+/// </summary>
+public sealed record ReportedGap(long Sequence, int Ordinal, string EventId, string ContainerId, Platform.Contracts.CoverageGapReason Reason, DateTimeOffset From, DateTimeOffset Until, long? LostEvents)
+{
+    public ReportedGap(int ordinal, string eventId, string containerId, Platform.Contracts.CoverageGapReason reason, DateTimeOffset from, DateTimeOffset until, long? lostEvents)
+        : this(0, ordinal, eventId, containerId, reason, from, until, lostEvents)
+    {
+    }
+}
+
 public sealed record BatchResult(BatchOutcome Outcome, string? Conflict = null, SequenceGap? Gap = null);
 
 /// <summary>
@@ -195,11 +207,28 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
                 segmentId = ids[i], agentId = batch.AgentId, sequence = batch.Sequence, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
                 kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Data, timeline = Segment.NoSeparateTimeline, times = s.Times,
             }), transaction, cancellationToken: cancellationToken));
+        if (batch.Segments.Any(s => s.Gaps.Count > 0))
+        {
+            await db.ExecuteAsync(new CommandDefinition(InsertReportedGap,
+                batch.Segments.SelectMany(s => s.Gaps).Select(g => new
+                {
+                    agentId = batch.AgentId, sequence = batch.Sequence, ordinal = g.Ordinal, eventId = g.EventId, containerId = g.ContainerId,
+                    reason = Http.SpecEnum.ToSpec(g.Reason), fromTime = g.From, untilTime = g.Until, lostEvents = g.LostEvents,
+                }), transaction, cancellationToken: cancellationToken));
+        }
+
         if (detect)
             await db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, transaction, cancellationToken: cancellationToken));
 
         return new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batch, previous));
     }
+
+    private const string ReportedGapColumns = "agent_id, sequence, ordinal, event_id, container_id, reason, from_time, until_time, lost_events";
+
+    private const string InsertReportedGap = $"""
+        insert into telemetry_reported_gap ({ReportedGapColumns})
+        values (@agentId, @sequence, @ordinal, @eventId, @containerId, @reason, @fromTime, @untilTime, @lostEvents)
+        """;
 
     /// <summary>A stored batch waits for detection (Incidents/IncidentDetector) in the transaction that stored it.</summary>
     private const string QueueForDetection = "insert into detection_queue (agent_id, sequence) values (@agentId, @sequence)";
@@ -223,6 +252,12 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
             from unnest(@segmentIds, @containerIds, @firstTimes, @lastTimes, @eventCounts, @kindBits, @rawBytes, @storedBytes, @events, @times)
                 as s(segment_id, container_id, first_time, last_time, event_count, kinds, raw_bytes, stored_bytes, events, times)
             where exists (select from receipt)
+        ), reported as (
+            insert into telemetry_reported_gap ({ReportedGapColumns})
+            select @agentId, @sequence, g.ordinal, g.event_id, g.container_id, g.reason, g.from_time, g.until_time, g.lost_events
+            from unnest(@gapOrdinals, @gapEventIds, @gapContainerIds, @gapReasons, @gapFroms, @gapUntils, @gapLostEvents)
+                as g(ordinal, event_id, container_id, reason, from_time, until_time, lost_events)
+            where exists (select from receipt)
         )
         select exists (select from receipt), p.sequence, p.received_at, p.last_time
         from (select) as one left join previous p on true
@@ -241,6 +276,7 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
         {
             var receipt = Receipt.Of(batch);
             var segments = batch.Segments;
+            var gaps = segments.SelectMany(s => s.Gaps).ToArray();
             statements.BatchCommands.Add(new Npgsql.NpgsqlBatchCommand(StoreBatch)
             {
                 Parameters =
@@ -259,6 +295,13 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
                     new("noSeparateTimeline", Segment.NoSeparateTimeline),
                     new("times", segments.Select(s => s.Times).ToArray()),
                     new("detect", detection.Enabled),
+                    new("gapOrdinals", gaps.Select(g => g.Ordinal).ToArray()),
+                    new("gapEventIds", gaps.Select(g => g.EventId).ToArray()),
+                    new("gapContainerIds", gaps.Select(g => g.ContainerId).ToArray()),
+                    new("gapReasons", gaps.Select(g => Http.SpecEnum.ToSpec(g.Reason)).ToArray()),
+                    new("gapFroms", gaps.Select(g => g.From).ToArray()),
+                    new("gapUntils", gaps.Select(g => g.Until).ToArray()),
+                    new("gapLostEvents", gaps.Select(g => g.LostEvents).ToArray()),
                 },
             });
         }
@@ -341,6 +384,49 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
         await using var db = await database.OpenAsync(cancellationToken);
         return (await db.QueryAsync<GapRow>(new CommandDefinition(sql, new { agentId, afterSequence, take }, cancellationToken: cancellationToken)))
             .Select(g => new SequenceGap(g.From, g.To, g.Before, g.After, g.LastEventBefore, g.FirstEventAfter)).ToList();
+    }
+
+    /// <summary>The gaps the agent reported after event <paramref name="afterOrdinal"/> of batch <paramref name="afterSequence"/>, by batch and place in it.</summary>
+    public async Task<IReadOnlyList<ReportedGap>> ReportedGapsAsync(string agentId, long afterSequence, int afterOrdinal, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<ReportedGapRow>(new CommandDefinition(
+            $"""
+            select {ReportedGapColumns} from telemetry_reported_gap
+            where agent_id = @agentId and (sequence > @afterSequence or (sequence = @afterSequence and ordinal > @afterOrdinal))
+            order by sequence, ordinal
+            limit @take
+            """, new { agentId, afterSequence, afterOrdinal, take }, cancellationToken: cancellationToken))).Select(r => r.ToGap()).ToList();
+    }
+
+    /// <summary>
+    /// The gaps the agent reported that overlap <paramref name="from"/>..<paramref name="until"/> (inclusive): the host's, or a
+    /// container's and the host's (a loss of the node's sensor is a loss in each of its containers), by batch and place in it.
+    /// </summary>
+    public async Task<IReadOnlyList<ReportedGap>> ReportedGapsAsync(string agentId, string? containerId, DateTimeOffset from, DateTimeOffset until, CancellationToken cancellationToken)
+    {
+        // Widened as the segments' bounds are (PostgreSQL keeps microseconds, events keep ticks).
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<ReportedGapRow>(new CommandDefinition(
+            $"""
+            select {ReportedGapColumns} from telemetry_reported_gap
+            where agent_id = @agentId and until_time >= @from and from_time <= @until{(containerId is null ? "" : " and container_id in ('', @containerId)")}
+            order by sequence, ordinal
+            """, new { agentId, containerId, from = from.AddTicks(-10), until = until.AddTicks(10) }, cancellationToken: cancellationToken))).Select(r => r.ToGap()).ToList();
+    }
+
+    private sealed class ReportedGapRow
+    {
+        public long Sequence { get; init; }
+        public int Ordinal { get; init; }
+        public required string EventId { get; init; }
+        public required string ContainerId { get; init; }
+        public required string Reason { get; init; }
+        public DateTimeOffset FromTime { get; init; }
+        public DateTimeOffset UntilTime { get; init; }
+        public long? LostEvents { get; init; }
+
+        public ReportedGap ToGap() => new(Sequence, Ordinal, EventId, ContainerId, Http.SpecEnum.FromSpec<Platform.Contracts.CoverageGapReason>(Reason), FromTime, UntilTime, LostEvents);
     }
 
     private sealed class ReceiptRow

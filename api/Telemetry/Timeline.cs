@@ -43,6 +43,9 @@ public static class Timeline
 
                 if (b.Has(e, Field.User))
                     line.Ascii(" (user "u8).Text(b.Text(e, Field.User)).Ascii(")"u8);
+                if (b.Has(e, Field.Interpreter))
+                    line.Ascii(" (interpreter "u8).Text(b.Text(e, Field.Interpreter)).Ascii(")"u8);
+                Stdio(line, b, e);
                 break;
             case TelemetryEventKind.Process_exit:
                 line.Process(process, pid).Ascii(" exited"u8);
@@ -55,8 +58,12 @@ public static class Timeline
                     line.Ascii(" -> "u8).Text(b.Text(e, Field.NewPath));
                 break;
             case TelemetryEventKind.Network_connect:
-                line.Process(process, pid).Ascii(" connect "u8).Ascii(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Ascii(" "u8)
-                    .Endpoint(b, e, Field.LocalAddress, Field.LocalPort).Ascii(" -> "u8).Endpoint(b, e, Field.RemoteAddress, Field.RemotePort);
+                // An accepted connection reads from its peer to this node's end; an attempt says how it ended.
+                var inbound = b.Number(e, Field.Direction) == (int)NetworkDirection.Inbound;
+                line.Process(process, pid).Ascii(inbound ? " accept "u8 : " connect "u8).Ascii(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Ascii(" "u8)
+                    .Endpoint(b, e, Field.LocalAddress, Field.LocalPort).Ascii(inbound ? " <- "u8 : " -> "u8).Endpoint(b, e, Field.RemoteAddress, Field.RemotePort);
+                if (b.Number(e, Field.Result) is { } result)
+                    line.Ascii(": "u8).Ascii(SpecEnum.ToSpecUtf8((ConnectResult)result));
                 break;
             case TelemetryEventKind.Network_listen:
                 line.Process(process, pid).Ascii(" listen "u8).Ascii(SpecEnum.ToSpecUtf8((NetworkProtocol)b.Number(e, Field.Protocol)!.Value)).Ascii(" "u8)
@@ -73,7 +80,56 @@ public static class Timeline
                 }
 
                 break;
+            case TelemetryEventKind.Coverage_gap:
+                CoverageGap(line, b, e);
+                break;
         }
+    }
+
+    /// <summary>What the agent says it missed, as a responder reads it: "sensor lost 1,234 events between ... and ...".</summary>
+    private static void CoverageGap(LineWriter line, EventBatch b, int e)
+    {
+        var reason = (CoverageGapReason)b.Number(e, Field.Reason)!.Value;
+        line.Ascii("coverage gap ("u8).Ascii(SpecEnum.ToSpecUtf8(reason)).Ascii("): "u8);
+        var lost = b.Number(e, Field.LostEvents);
+        if (reason == CoverageGapReason.AgentDown)
+        {
+            line.Ascii("agent was not running from "u8).Time(b.Ticks(e)).Ascii(" to "u8).Time(b.Number(e, Field.Until)!.Value);
+            if (lost is { } count)
+                line.Ascii(" ("u8).Grouped(count).Ascii(count == 1 ? " event lost)"u8 : " events lost)"u8);
+            return;
+        }
+
+        line.Ascii(reason == CoverageGapReason.CollectorOverflow ? "collectors lost "u8 : "sensor lost "u8);
+        if (lost is { } n)
+            line.Grouped(n).Ascii(n == 1 ? " event"u8 : " events"u8);
+        else
+            line.Ascii("events"u8);
+        line.Ascii(" between "u8).Time(b.Ticks(e)).Ascii(" and "u8).Time(b.Number(e, Field.Until)!.Value);
+    }
+
+    /// <summary>Standard streams on a socket (a shell reading from and writing to a network peer is a reverse shell).</summary>
+    private static void Stdio(LineWriter line, EventBatch b, int e)
+    {
+        var (stdin, stdout, stderr) = (IsSocket(Field.Stdin), IsSocket(Field.Stdout), IsSocket(Field.Stderr));
+        if (!(stdin || stdout || stderr))
+            return;
+        line.Ascii(" ("u8);
+        var first = true;
+        foreach (var (on, name) in new[] { (stdin, "stdin"), (stdout, "stdout"), (stderr, "stderr") })
+        {
+            if (!on)
+                continue;
+            line.Ascii(first ? ""u8 : ", "u8).Ascii(System.Text.Encoding.ASCII.GetBytes(name));
+            first = false;
+        }
+
+        line.Ascii(" on a socket"u8);
+        if (b.Has(e, Field.StdioRemoteAddress))
+            line.Ascii(" to "u8).Endpoint(b, e, Field.StdioRemoteAddress, Field.StdioRemotePort);
+        line.Ascii(")"u8);
+
+        bool IsSocket(Field field) => b.Number(e, field) == (int)StdioKind.Socket;
     }
 
     /// <summary>C0 controls, DEL, and the first byte of a two-byte C1 control (U+0080 to U+009F: C2 80 to C2 9F).</summary>
@@ -128,6 +184,15 @@ public static class Timeline
             var span = output.GetSpan(20);
             value.TryFormat(span, out var length, default, CultureInfo.InvariantCulture);
             output.Advance(length);
+            return this;
+        }
+
+        /// <summary>A count with thousands separators (1,234).</summary>
+        public LineWriter Grouped(long value) => Ascii(System.Text.Encoding.ASCII.GetBytes(value.ToString("N0", CultureInfo.InvariantCulture)));
+
+        public LineWriter Time(long ticks)
+        {
+            output.Advance(Rfc3339.WriteMilliseconds(ticks, output.GetSpan(Rfc3339.MaxLength)));
             return this;
         }
 
