@@ -63,6 +63,89 @@ public sealed class DetectionEvent
     public string? Name => Get(Text.Name);
 
     /// <summary>
+    /// A connection this node's process accepted (<c>direction: inbound</c>); absent or <c>outbound</c>: one it made.
+    /// Read from the stored bytes when first asked (the kernel sensor's fields are found by their names, which occur
+    /// nowhere else in a stored event: a string's quotes are escaped in it).
+    /// </summary>
+    public bool Inbound => Connection().Inbound;
+
+    /// <summary>How a connection attempt ended (<c>result</c>); null when the collector could not tell (older collectors).</summary>
+    public ConnectResult? Result => Connection().Result;
+
+    /// <summary>An attempt that may have carried data: connected, or of an unknown result (collectors that see only connections made).</summary>
+    public bool MayHaveConnected => Result is null or ConnectResult.Connected;
+
+    private (bool Inbound, ConnectResult? Result) Connection()
+    {
+        if (_connection is { } known)
+            return known;
+        var json = Json.Span;
+        var direction = StringAfter(json, "\"direction\":\""u8);
+        var result = StringAfter(json, "\"result\":\""u8);
+        var value = (direction.SequenceEqual("inbound"u8), result.IsEmpty ? (ConnectResult?)null : Http.SpecEnum.FindUtf8<ConnectResult>(result) ?? ConnectResult.Failed);
+        _connection = value;
+        return value;
+    }
+
+    private (bool Inbound, ConnectResult? Result)? _connection;
+
+    /// <summary>The interpreter the kernel ran for a <c>#!</c> script (the executable is then the script).</summary>
+    public string? Interpreter => StringField("\"interpreter\":\""u8);
+
+    /// <summary>
+    /// The peer of the internet socket the process had as standard input or output when it started (the kernel
+    /// sensor's <c>stdio</c>), or null: none, not a socket, or a socket of another family (a unix socket to journald).
+    /// </summary>
+    public (string Address, int? Port)? StdioSocketPeer()
+    {
+        var json = Json.Span;
+        var at = json.IndexOf("\"stdio\":{"u8);
+        if (at < 0)
+            return null;
+        var reader = new Utf8JsonReader(json[(at + "\"stdio\":"u8.Length)..]);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            return null;
+        var (socket, address, port) = (false, (string?)null, (int?)null);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var property = reader.ValueSpan;
+            reader.Read();
+            if ((property.SequenceEqual("stdin"u8) || property.SequenceEqual("stdout"u8)) && reader.TokenType == JsonTokenType.String)
+                socket |= reader.ValueSpan.SequenceEqual("socket"u8);
+            else if (property.SequenceEqual("remoteAddress"u8) && reader.TokenType == JsonTokenType.String)
+                address = reader.GetString();
+            else if (property.SequenceEqual("remotePort"u8))
+                port = Int(ref reader);
+            else
+                reader.Skip();
+        }
+
+        return socket && address is not null ? (address, port) : null;
+    }
+
+    /// <summary>The string value that follows <paramref name="key"/> (<c>"name":"</c>) as stored, undecoded; empty when absent.</summary>
+    private static ReadOnlySpan<byte> StringAfter(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key)
+    {
+        var at = json.IndexOf(key);
+        if (at < 0)
+            return default;
+        var rest = json[(at + key.Length)..];
+        var end = rest.IndexOf((byte)'"');
+        return end < 0 ? default : rest[..end];
+    }
+
+    /// <summary>A string field found by its name (<c>"name":"</c>), decoded.</summary>
+    private string? StringField(ReadOnlySpan<byte> key)
+    {
+        var json = Json.Span;
+        var at = json.IndexOf(key);
+        if (at < 0)
+            return null;
+        var reader = new Utf8JsonReader(json[(at + key.Length - 1)..]);
+        return reader.Read() && reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+    }
+
+    /// <summary>
     /// False when no argument can hold <paramref name="text"/> (a look at the stored bytes; escaped arguments may,
     /// so they always can): spares making the argument vector of every process a rule might look at.
     /// </summary>
@@ -227,6 +310,7 @@ public sealed class DetectionEvent
         if (known && kind is null)
             return false;
         (_tokens, _strings, _decoded, _argsStart, _argsLength, _names, _retained, _copy) = (default, default, 0, 0, 0, names, false, null);
+        _connection = null;
         (Json, Time, Kind, Pid, Ppid, RemotePort, Operation) = (json, new DateTimeOffset(ticks, TimeSpan.Zero), default, null, null, null, null);
         if (!known || fields.IsEmpty)
         {

@@ -25,6 +25,17 @@ public sealed class DetectionOptions
     /// <summary>Files whose reading starts the exfiltration rule (FIM globs: <c>*</c>, <c>**</c>, <c>?</c>, classes).</summary>
     public string[] SensitivePaths { get; set; } = [.. Platform.Contracts.SensitivePaths.Defaults];
 
+    /// <summary>
+    /// Name-service databases: every program that looks up a user or group (curl finding ~/.curlrc, <c>ls -l</c>,
+    /// <c>id</c>) reads them. A read of one of these by a process whose arguments do not name the file is a lookup,
+    /// not the start of an exfiltration (docs/detection.md). Exact paths.
+    /// </summary>
+    public string[] NameServiceFiles { get; set; } = ["/etc/passwd", "/etc/group"];
+
+    /// <summary>Script interpreters: one running a downloaded file as its script runs that file (download-then-execute).</summary>
+    public string[] Interpreters { get; set; } =
+        ["sh", "bash", "dash", "zsh", "ash", "ksh", "mksh", "python", "python2", "python3", "perl", "ruby", "php", "node", "nodejs", "lua", "tclsh"];
+
     /// <summary>Web and application servers: a shell started by one of these is a finding.</summary>
     public string[] ServerProcesses { get; set; } =
         ["java", "node", "python", "python3", "php", "php-fpm", "nginx", "httpd", "apache2", "tomcat", "catalina.sh", "ruby", "puma", "unicorn", "gunicorn", "uwsgi", "dotnet", "w3wp", "perl"];
@@ -92,6 +103,12 @@ public sealed class DetectionOptions
             throw new InvalidOperationException($"{Section}:Gather must be between 0 and 10 seconds.");
         if (PollInterval <= TimeSpan.Zero || LeaseDuration < TimeSpan.FromSeconds(1))
             throw new InvalidOperationException($"{Section}: PollInterval must be positive and LeaseDuration at least a second.");
+        foreach (var path in NameServiceFiles)
+        {
+            if (!path.StartsWith('/') || path.Contains('*') || path.Contains('?') || path.Contains('['))
+                throw new InvalidOperationException($"{Section}:NameServiceFiles: '{path}' must be an absolute path (no glob).");
+        }
+
         foreach (var path in SensitivePaths)
         {
             if (Fim.Glob.PathProblem(path) is { } problem)

@@ -72,6 +72,8 @@ public sealed class DetectionSettings(DetectionOptions options)
     private readonly HashSet<int> _miningPorts = [.. options.MiningPorts];
     private readonly HashSet<string> _miners = new(options.Miners, StringComparer.Ordinal);
     private readonly HashSet<string> _roots = new(options.LineageRoots, StringComparer.Ordinal);
+    private readonly HashSet<string> _nameService = new(options.NameServiceFiles, StringComparer.Ordinal);
+    private readonly HashSet<string> _interpreters = new(options.Interpreters, StringComparer.Ordinal);
 
     /// <summary>
     /// Whether reading the file starts the exfiltration rule. The same files are read over and over (configuration,
@@ -120,6 +122,22 @@ public sealed class DetectionSettings(DetectionOptions options)
     public bool IsDownloader(string? name) => name is not null && _downloaders.Contains(name);
     public bool IsMiningPort(int? port) => port is { } p && _miningPorts.Contains(p);
     public bool IsMiner(string? name) => name is not null && _miners.Contains(name);
+
+    /// <summary>A name-service database (<see cref="DetectionOptions.NameServiceFiles"/>): every user or group look-up reads it.</summary>
+    public bool IsNameServiceFile(string path) => _nameService.Contains(path);
+
+    /// <summary>
+    /// Whether the program is a script interpreter (<see cref="DetectionOptions.Interpreters"/>; a versioned name such
+    /// as <c>python3.12</c> by its unversioned one), and how its options are read.
+    /// </summary>
+    public InterpreterScripts.Family? InterpreterOf(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+            return null;
+        if (!_interpreters.Contains(name) && !_interpreters.Contains(name.TrimEnd("0123456789.-".ToCharArray())))
+            return null;
+        return InterpreterScripts.FamilyOf(name);
+    }
     public bool IsLineageRoot(string? name) => name is not null && (_roots.Contains(name) || name.StartsWith("containerd-shim", StringComparison.Ordinal));
 
     public bool IsMiningPool(string name)
@@ -188,7 +206,14 @@ public sealed class AgentDetection(DetectionSettings settings)
         public DetectionEvent? Start => _start ??= Started.Json.IsEmpty ? null : DetectionEvent.Parse(Started.Json, Started.Ticks, null);
     }
 
-    private sealed record SensitiveRead(DetectionEvent Event, int Pid);
+    /// <summary>A sensitive file read; <paramref name="Unjudged"/>: of a name-service file by a process not known when it was read (judged again at egress).</summary>
+    private sealed record SensitiveRead(DetectionEvent Event, int Pid, bool Unjudged = false);
+
+    /// <summary>What a read of a name-service file was: a look-up, the file named by the reader's arguments, or not known (the reader's start unseen).</summary>
+    private enum ReadKind
+    {
+        Lookup, Named, Unknown,
+    }
 
     private sealed record Download(DetectionEvent Event, string Path);
 
@@ -202,7 +227,11 @@ public sealed class AgentDetection(DetectionSettings settings)
         // By time, oldest first (a batch's events are in time order; batches need not be). Made at a process's second
         // connection in the window: most processes connect once, and then this is all there is.
         private (long Ticks, string Address, int Port)? _only;
-        private PriorityQueue<(string Address, int Port), long>? _window;
+        private PriorityQueue<(string Address, int Port, bool Failed), long>? _window;
+        private bool _onlyFailed;
+
+        /// <summary>Attempts in the window that did not connect (refused, timed out, unreachable: closed or filtered ports).</summary>
+        public int Failed { get; private set; }
         private Dictionary<string, Dictionary<int, int>> _portsOfHost = null!;
         private Dictionary<int, Dictionary<string, int>> _hostsOnPort = null!;
 
@@ -213,17 +242,20 @@ public sealed class AgentDetection(DetectionSettings settings)
 
         public int Count => _window?.Count ?? (_only is null ? 0 : 1);
 
-        public void Add(DetectionEvent e, string address, int port, TimeSpan window)
+        public void Add(DetectionEvent e, string address, int port, bool failed, TimeSpan window)
         {
             var (ticks, oldest) = (e.Time.UtcTicks, (e.Time - window).UtcTicks);
             if (_window is null && _only is { } one && one.Ticks >= oldest)
             {
-                (_window, _portsOfHost, _hostsOnPort) = (new(), new(StringComparer.Ordinal), []);
-                Index(one.Address, one.Port, one.Ticks);
+                (_window, _portsOfHost, _hostsOnPort, Failed) = (new(), new(StringComparer.Ordinal), [], 0);
+                Index(one.Address, one.Port, _onlyFailed, one.Ticks);
             }
 
             if (_window is null)
-                _only = (ticks, address, port);
+            {
+                (_only, _onlyFailed) = ((ticks, address, port), failed);
+                Failed = failed ? 1 : 0;
+            }
             else
             {
                 while (_window.TryPeek(out var old, out var at) && at < oldest)
@@ -231,9 +263,11 @@ public sealed class AgentDetection(DetectionSettings settings)
                     _window.Dequeue();
                     Forget(_portsOfHost, old.Address, old.Port);
                     Forget(_hostsOnPort, old.Port, old.Address);
+                    if (old.Failed)
+                        Failed--;
                 }
 
-                Index(address, port, ticks);
+                Index(address, port, failed, ticks);
             }
 
             if (_oldestEvidence < oldest)
@@ -274,9 +308,11 @@ public sealed class AgentDetection(DetectionSettings settings)
             return oldestKept;
         }
 
-        private void Index(string address, int port, long ticks)
+        private void Index(string address, int port, bool failed, long ticks)
         {
-            _window!.Enqueue((address, port), ticks);
+            _window!.Enqueue((address, port, failed), ticks);
+            if (failed)
+                Failed++;
             Tally(_portsOfHost, address, port);
             Tally(_hostsOnPort, port, address);
         }
@@ -386,13 +422,22 @@ public sealed class AgentDetection(DetectionSettings settings)
                 $"{Describe(pid, program)} runs a reverse shell: {CommandLine()}", Evidence(pid), pid));
         }
 
+        // A shell or interpreter whose standard input or output is an internet socket: its session is the socket, whoever
+        // connected it (nc -e, socat exec:, a parent that handed it its socket), whatever its arguments.
+        if (MayRunReverseShell(program) && e.StdioSocketPeer() is { } peer && !DetectionSettings.IsLoopback(peer.Address))
+        {
+            var remote = peer.Port is { } port ? $"{peer.Address}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : peer.Address;
+            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{e.Id}|{pid}|stdio",
+                $"{Describe(pid, program)} runs with its input or output on a network socket to {remote}: {CommandLine()}", Evidence(pid), pid));
+        }
+
         if (settings.IsMiner(program))
         {
             findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{e.Id}|{pid}|miner",
                 $"Miner {Describe(pid, program)} started: {CommandLine()}", Evidence(pid), pid));
         }
 
-        foreach (var candidate in _downloads.Count == 0 ? [] : new[] { e.Executable, e.Args is { Count: > 0 } a ? Resolve(a[0], e.Cwd) : null })
+        foreach (var candidate in _downloads.Count == 0 ? [] : Executed(e))
         {
             if (candidate is not null && _downloads.TryGetValue(candidate, out var download) && e.Time - download.Event.Time <= settings.Options.DownloadWindow)
             {
@@ -420,13 +465,43 @@ public sealed class AgentDetection(DetectionSettings settings)
         }
     }
 
+    /// <summary>
+    /// The files a process start runs: its executable (with the kernel sensor, a <c>#!</c> script itself), its first
+    /// argument, and the script an interpreter among its names (the process, the executable, argv[0]) was given: the
+    /// first argument after the interpreter's own options (<c>sh /tmp/x</c>, <c>python3 -u x.py</c>; not
+    /// <c>sh -c 'cat /tmp/x'</c>, whose argument is a command). The fallback collectors show <c>./x</c> with a
+    /// <c>#!/bin/sh</c> line as <c>/bin/sh ./x</c> run by <c>/bin/dash</c>. Relative names against the working directory.
+    /// </summary>
+    private string?[] Executed(DetectionEvent e)
+    {
+        var args = e.Args;
+        string? script = null;
+        if (args is { Count: > 1 })
+        {
+            var family = settings.InterpreterOf(e.Program) ?? settings.InterpreterOf(FileName(e.Executable)) ?? settings.InterpreterOf(FileName(args[0]));
+            if (family is { } f && InterpreterScripts.ScriptOf(f, args) is { } named)
+                script = Resolve(named, e.Cwd);
+        }
+
+        return [e.Executable, args is { Count: > 0 } a ? Resolve(a[0], e.Cwd) : null, script];
+    }
+
+    private static string? FileName(string? path) => path is null ? null : System.IO.Path.GetFileName(path);
+
     private void FileAccessed(DetectionEvent e)
     {
         switch (e.Operation)
         {
             case FimOperation.Read:
                 if (e.Pid is { } pid && settings.IsSensitive(e))
-                    _reads.Add(new SensitiveRead(e.Retain(), pid));
+                {
+                    // A name-service database read by a process that does not name it is a user or group look-up (curl
+                    // finding ~/.curlrc, ls -l, id): forgotten. Not known yet who read it: judged again at egress.
+                    var kind = settings.IsNameServiceFile(e.Path!) ? Judge(e, pid) : ReadKind.Named;
+                    if (kind != ReadKind.Lookup)
+                        _reads.Add(new SensitiveRead(e.Retain(), pid, kind == ReadKind.Unknown));
+                }
+
                 break;
             case FimOperation.Write or FimOperation.Create:
                 var writer = e.Program ?? (e.Pid is { } p && _processes.TryGetValue(p, out var node) ? node.Name : null);
@@ -446,12 +521,17 @@ public sealed class AgentDetection(DetectionSettings settings)
         var program = e.Program ?? (_processes.TryGetValue(pid, out var node) ? node.Name : null);
         string Remote() => $"{e.RemoteAddress}:{e.RemotePort}";
 
-        if (_reads.Count > 0 && pid >= 0 && DetectionSettings.IsPublic(e.RemoteAddress))
+        // Egress: a connection this node's process made (an accepted one is not), that may have carried data (a refused
+        // or failed attempt sent nothing; an unknown result, from collectors that see only connections made, may have).
+        var outbound = !e.Inbound;
+        var mayHaveConnected = outbound && e.MayHaveConnected;
+        if (_reads.Count > 0 && pid >= 0 && mayHaveConnected && DetectionSettings.IsPublic(e.RemoteAddress))
         {
             var reported = new HashSet<(int, string)>();
             foreach (var read in _reads)
             {
-                if (e.Time - read.Event.Time > settings.Options.ExfiltrationWindow || read.Event.Time > e.Time || !Related(read.Pid, pid) || !reported.Add((read.Pid, read.Event.Path!)))
+                if (e.Time - read.Event.Time > settings.Options.ExfiltrationWindow || read.Event.Time > e.Time || !Related(read.Pid, pid)
+                    || (read.Unjudged && Judge(read.Event, read.Pid) == ReadKind.Lookup) || !reported.Add((read.Pid, read.Event.Path!)))
                     continue;
                 var lineage = Merge(Chain(read.Pid), Chain(pid));
                 var events = lineage.Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>()
@@ -463,21 +543,90 @@ public sealed class AgentDetection(DetectionSettings settings)
             }
         }
 
-        if (settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
+        // A shell's own connection is a reverse shell's when it was made (an accepted one is a server's; a refused
+        // attempt is no session: a shell walking /dev/tcp ports is a port scan).
+        if (mayHaveConnected && settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
             findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{Remote()}",
                 $"Shell {Describe(pid, program)} connected to {Remote()}", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||connect|{Remote()}" });
         }
 
-        if (settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
+        // A pool is mined over a connection made: a refused attempt on a stratum port is a scan's, an accepted one a client's port.
+        if (mayHaveConnected && settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
             findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{Remote()}",
                 $"{Describe(pid, program)} connected to {Remote()}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||port|{Remote()}" });
         }
 
-        if (e.RemoteAddress is { } address && e.RemotePort is { } port)
+        // Every attempt this node's process made counts, refused ones too (a scan of closed ports); accepted connections
+        // do not (their remote port is the client's own).
+        if (outbound && e.RemoteAddress is { } address && e.RemotePort is { } port)
             CountFanout(e, pid, program, address, port, findings);
     }
+
+    /// <summary>
+    /// Whether the process that read a name-service file did so to look a user or group up: the process as it was when
+    /// it read (a forked child that reads before it runs its own program, as for a shell's <c>&lt; /etc/passwd</c>, is
+    /// still its parent's image) is known with its arguments, and none of them names the file (docs/detection.md).
+    /// </summary>
+    private ReadKind Judge(DetectionEvent read, int pid)
+    {
+        if (!_processes.TryGetValue(pid, out var node) || node.Start is not { } start)
+            return ReadKind.Unknown;
+        if (node.Started.Ticks > read.Time.UtcTicks)
+        {
+            // Read before its exec: the image of the parent it was forked from.
+            if (node.Ppid is not { } ppid || !_processes.TryGetValue(ppid, out node) || node.Start is not { } parent || node.Started.Ticks > read.Time.UtcTicks)
+                return ReadKind.Unknown;
+            start = parent;
+        }
+        else if (read.ProcessName is { } name && node.Name is { } known && name != known && start.ProcessName is not null)
+            return ReadKind.Unknown; // another process than the one whose start is known (a pid reused, a start lost)
+
+        if (start.Args is not { Count: > 0 } args)
+            return ReadKind.Unknown; // the collector lost the arguments
+        var path = read.Path!;
+        for (var i = 1; i < args.Count; i++)
+        {
+            if (Names(args[i], start.Cwd, path))
+                return ReadKind.Named;
+        }
+
+        return ReadKind.Lookup;
+    }
+
+    /// <summary>
+    /// Whether an argument names <paramref name="path"/>: the path, or a relative name of it from <paramref name="cwd"/>,
+    /// as the argument or a word in it (after <c>@</c> or <c>=</c>, in a shell command: <c>@/etc/passwd</c>,
+    /// <c>if=/etc/passwd</c>, <c>cat passwd | ...</c>).
+    /// </summary>
+    private static bool Names(string argument, string? cwd, string path)
+    {
+        var name = path.AsSpan(path.LastIndexOf('/') + 1);
+        var rest = argument.AsSpan();
+        while (rest.Length > 0)
+        {
+            var start = rest.IndexOfAnyExcept(WordBreaks);
+            if (start < 0)
+                break;
+            rest = rest[start..];
+            var end = rest.IndexOfAny(WordBreaks);
+            var word = end < 0 ? rest : rest[..end];
+            rest = end < 0 ? default : rest[end..];
+            if (!word.EndsWith(name, StringComparison.Ordinal) || (word.Length > name.Length && word[^(name.Length + 1)] != '/'))
+                continue;
+            if (word.SequenceEqual(path))
+                return true;
+            var full = word[0] == '/' ? word.ToString() : cwd is ['/', ..] && word[0] != '~' && word[0] != '-' ? System.IO.Path.Combine(cwd, word.ToString()) : null;
+            if (full is not null && System.IO.Path.GetFullPath(full) == path)
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>What separates the words of a command line, and a file from what comes before it (<c>@file</c>, <c>if=file</c>).</summary>
+    private static readonly System.Buffers.SearchValues<char> WordBreaks = System.Buffers.SearchValues.Create(" \t\n\r'\"`;|&<>(){}=@,:$");
 
     private void CountFanout(DetectionEvent e, int pid, string? program, string address, int port, List<Finding> findings)
     {
@@ -485,7 +634,7 @@ public sealed class AgentDetection(DetectionSettings settings)
         if (!_fanouts.TryGetValue(key, out var fanout))
             _fanouts[key] = fanout = new Fanout();
         var window = settings.Options.PortScanWindow;
-        fanout.Add(e, address, port, window);
+        fanout.Add(e, address, port, e.Result is { } result && result != ConnectResult.Connected, window);
         if (fanout.Reported)
             return;
         var threshold = settings.Options.PortScanThreshold;
@@ -498,8 +647,10 @@ public sealed class AgentDetection(DetectionSettings settings)
         fanout.Reported = true;
         var first = fanout.Evidence.Count > 0 ? fanout.Evidence[0].Event : e;
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
+        // Attempts nothing answered (closed or filtered ports) are what a scan leaves: said, with how many.
+        var failed = fanout.Failed > 0 ? $" ({fanout.Failed} of {fanout.Count} attempts refused or unanswered)" : "";
         findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
-            $"{Describe(pid, program)} connected to {what} within {window.TotalSeconds:0} s",
+            $"{Describe(pid, program)} {(fanout.Failed > 0 ? "tried" : "connected to")} {what} within {window.TotalSeconds:0} s{failed}",
             [.. Evidence(pid), .. fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid) with { KeyBeforeStart = $"{e.ContainerId}|{pid}||{first.Id}" });
     }
 

@@ -52,10 +52,11 @@ public sealed class IncidentScenario(PlatformApi api, PlatformClient agent, stri
 
     private string Next(string prefix) => $"{prefix}-{++_id}";
 
-    public ProcessStartEvent Start(DateTimeOffset time, int pid, int ppid, string name, string? parent = null, string[]? args = null, ContainerRef? container = null, string? executable = null, string? cwd = null) => new()
+    public ProcessStartEvent Start(DateTimeOffset time, int pid, int ppid, string name, string? parent = null, string[]? args = null, ContainerRef? container = null, string? executable = null, string? cwd = null,
+        string? interpreter = null, ProcessStdio? stdio = null) => new()
     {
         Id = Next("p"), Time = time, Container = container, ProcessName = name, Pid = pid, Ppid = ppid, ParentProcessName = parent,
-        Executable = executable ?? "/usr/bin/" + name, Args = args ?? [name], User = "app", Uid = 1000, Cwd = cwd,
+        Executable = executable ?? "/usr/bin/" + name, Args = args ?? [name], User = "app", Uid = 1000, Cwd = cwd, Interpreter = interpreter, Stdio = stdio,
     };
 
     public FileAccessEvent File(DateTimeOffset time, int pid, string name, string path, FimOperation operation, ContainerRef? container = null) => new()
@@ -63,9 +64,11 @@ public sealed class IncidentScenario(PlatformApi api, PlatformClient agent, stri
         Id = Next("f"), Time = time, Container = container, ProcessName = name, Pid = pid, Path = path, Operation = operation,
     };
 
-    public NetworkConnectEvent Connect(DateTimeOffset time, int pid, string name, string address, int port, ContainerRef? container = null) => new()
+    public NetworkConnectEvent Connect(DateTimeOffset time, int pid, string name, string address, int port, ContainerRef? container = null,
+        NetworkDirection? direction = null, ConnectResult? result = null) => new()
     {
         Id = Next("c"), Time = time, Container = container, ProcessName = name, Pid = pid, Protocol = NetworkProtocol.Tcp, RemoteAddress = address, RemotePort = port,
+        Direction = direction, Result = result,
     };
 
     public DnsQueryEvent Dns(DateTimeOffset time, int pid, string name, string query) => new()
