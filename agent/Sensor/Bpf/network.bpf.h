@@ -110,6 +110,11 @@ struct net_dns_record {
 	__u8 payload[NET_DNS_PAYLOAD];
 };
 
+/* The C# mirrors (agent/Sensor/ConnectRecord.cs, ListenRecord.cs, DnsRecord.cs) read these in place. */
+_Static_assert(sizeof(struct net_connect_record) == 96, "net_connect_record");
+_Static_assert(sizeof(struct net_listen_record) == 72, "net_listen_record");
+_Static_assert(sizeof(struct net_dns_record) == 592, "net_dns_record");
+
 /* A connect between its syscall's entry and its final result. */
 struct net_pending_connect {
 	struct net_connect_record record;
