@@ -39,6 +39,12 @@ public static class AgentProgram
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
             .AddEnvironmentVariables().AddCommandLine(args, Switches);
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true);
+        if (builder.Configuration[$"{SensorOptions.Section}:Mode"] is { } mode && !Enum.GetNames<SensorMode>().Contains(mode, StringComparer.OrdinalIgnoreCase))
+        {
+            await Console.Error.WriteLineAsync($"{SensorOptions.Section}:Mode must be auto, ebpf, fallback or none; it is '{mode}'.");
+            return 2;
+        }
+
         var options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
         if (options.Server is null)
         {

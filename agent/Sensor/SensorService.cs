@@ -55,15 +55,16 @@ public sealed class SensorService(SensorChoice choice, ProcessTable processes, I
             return Task.CompletedTask;
         }
 
-        // The table first, then the records: a process that starts meanwhile is in both, and the kernel's record wins.
-        processes.Seed();
-        sensor.Start();
-        log.LogInformation("Kernel sensor running: {Programs}", string.Join(", ", sensor.Programs));
         return Task.Factory.StartNew(() => Run(sensor, stoppingToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     private void Run(KernelSensor sensor, CancellationToken stoppingToken)
     {
+        // The table first, then the records (the kernel keeps them meanwhile): a process that starts in between is in
+        // both, and its record, newer, wins.
+        processes.Seed();
+        sensor.Start();
+        log.LogInformation("Kernel sensor running ({Programs}); {Processes} processes running", string.Join(", ", sensor.Programs), processes.Count);
         var lossesRead = Environment.TickCount64;
         while (!stoppingToken.IsCancellationRequested)
         {

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Platform.Contracts;
+using static Platform.Tests.Agent.AgentTestSupport;
+
+namespace Platform.Tests.Sensor;
+
+/// <summary>
+/// The kernel sensor on this machine's real kernel (root, BTF): what it records of real processes, read back from the
+/// agent's spool. Each test marks its processes with a marker of its own: the sensor sees the whole machine.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(nameof(KernelSensorTests))] // one sensor at a time: the tests count what a burst leaves in the ring buffer
+public sealed class KernelSensorTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("sensor-cwd-").FullName;
+    private readonly string _marker = "marker-" + Guid.NewGuid().ToString("N")[..12];
+    private readonly List<string> _cgroups = [];
+
+    public void Dispose()
+    {
+        foreach (var cgroup in _cgroups)
+            Directory.Delete(cgroup); // empty once its processes ended
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_burst_of_2000_short_processes_is_recorded_whole_with_argv_cwd_parent_and_exit_code()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        var pids = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 2000), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (n, _) =>
+        {
+            using var process = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"true {_marker}-{n}; exit {n % 5}"]) { WorkingDirectory = _directory })!;
+            pids[process.Id] = n;
+            await process.WaitForExitAsync(CancellationToken.None);
+        });
+
+        await Until(() => sensor.Exits.Count(e => e.Pid is { } pid && pids.ContainsKey(pid)) >= 2000, "the 2,000 exits");
+        var starts = sensor.Starts.Where(e => e.Args is [_, "-c", var script] && script.Contains(_marker, StringComparison.Ordinal)).ToList();
+        Assert.Equal(2000, starts.Count);
+        foreach (var start in starts)
+        {
+            var n = pids[start.Pid!.Value];
+            Assert.Equal(["/bin/sh", "-c", $"true {_marker}-{n}; exit {n % 5}"], start.Args);
+            Assert.Equal(("/bin/sh", "sh", _directory, Environment.ProcessId, 0L), (start.Executable, start.ProcessName, start.Cwd, start.Ppid, start.Uid));
+            Assert.Equal("root", start.User);
+            Assert.Null(start.Interpreter);
+            Assert.InRange(start.Time, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow);
+        }
+
+        Assert.Equal(2000, starts.Select(s => s.Pid).Distinct().Count());
+        var exits = sensor.Exits.Where(e => e.Pid is { } pid && pids.ContainsKey(pid)).ToList();
+        Assert.All(exits, e => Assert.Equal(pids[e.Pid!.Value] % 5, e.ExitCode));
+        Assert.All(exits, e => Assert.True(e.Time >= starts.Single(s => s.Pid == e.Pid).Time, "an exit after its start"));
+        Assert.Equal(0, sensor.Choice.State.LostEvents);
+    }
+
+    [Fact]
+    public async Task A_script_run_through_its_shebang_names_the_script_and_its_interpreter_and_one_run_by_sh_names_sh()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        var script = Path.Combine(_directory, "x.sh");
+        await File.WriteAllTextAsync(script, $"#!/bin/sh\ntrue {_marker}\n");
+        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        // ./x.sh, a relative name: the executable is the script, resolved against the working directory.
+        using (var shebang = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"./x.sh {_marker}-shebang"]) { WorkingDirectory = _directory })!)
+            await shebang.WaitForExitAsync();
+        using (var bySh = Process.Start(new ProcessStartInfo("/bin/sh", ["x.sh", $"{_marker}-sh"]) { WorkingDirectory = _directory })!)
+            await bySh.WaitForExitAsync();
+
+        ProcessStartEvent? viaShebang = null, viaSh = null;
+        await Until(() => (viaShebang = sensor.Starts.FirstOrDefault(e => e.Args?.LastOrDefault() == $"{_marker}-shebang" && e.Interpreter is not null)) is not null
+            && (viaSh = sensor.Starts.FirstOrDefault(e => e.Args?.LastOrDefault() == $"{_marker}-sh")) is not null, "both scripts' starts");
+        Assert.Equal((script, "/bin/sh"), (viaShebang!.Executable, viaShebang.Interpreter));
+        Assert.Equal(["/bin/sh", "./x.sh", $"{_marker}-shebang"], viaShebang.Args); // the kernel's argv for a #! script: interpreter, script as named, arguments
+        Assert.Equal(("/bin/sh", (string?)null), (viaSh!.Executable, viaSh.Interpreter));
+        Assert.Equal(["/bin/sh", "x.sh", $"{_marker}-sh"], viaSh.Args);
+    }
+
+    [Fact]
+    public async Task A_shell_whose_input_and_output_are_a_connection_has_socket_stdio_with_the_peer()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepting = listener.AcceptTcpClientAsync();
+        // As a reverse shell does: a connection on fds 0 and 1 of a shell (bash's /dev/tcp).
+        using var bash = Process.Start(new ProcessStartInfo("/bin/bash", ["-c", $"exec 3<>/dev/tcp/127.0.0.1/{port}; /bin/sh -c 'true {_marker}' <&3 >&3"])
+        { RedirectStandardError = true })!;
+        using var accepted = await accepting;
+        await bash.WaitForExitAsync();
+
+        ProcessStartEvent? shell = null;
+        await Until(() => (shell = sensor.Starts.FirstOrDefault(e => e.Args is [_, "-c", var s] && s == $"true {_marker}")) is not null, "the shell's start");
+        var stdio = shell!.Stdio!;
+        Assert.Equal((StdioKind.Socket, StdioKind.Socket, StdioKind.Pipe), (stdio.Stdin, stdio.Stdout, stdio.Stderr));
+        Assert.Equal(("127.0.0.1", port), (stdio.RemoteAddress, stdio.RemotePort));
+        Assert.Equal(bash.Id, shell.Ppid);
+        Assert.Equal("bash", shell.ParentProcessName);
+    }
+
+    [Fact]
+    public async Task Children_carry_their_parent_and_a_signal_death_exits_with_128_plus_the_signal()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        using var sh = Process.Start(new ProcessStartInfo("/bin/sh", ["-c", $"/bin/echo {_marker}-a >/dev/null; /bin/echo {_marker}-b >/dev/null; kill -9 $$"]) { WorkingDirectory = _directory })!;
+        await sh.WaitForExitAsync();
+
+        await Until(() => sensor.Exits.Any(e => e.Pid == sh.Id) && sensor.Starts.Count(e => e.Ppid == sh.Id) == 2, "the children and the shell's exit");
+        var children = sensor.Starts.Where(e => e.Ppid == sh.Id).OrderBy(e => e.Time).ToList();
+        Assert.Equal([["/bin/echo", $"{_marker}-a"], ["/bin/echo", $"{_marker}-b"]], children.Select(c => c.Args));
+        Assert.All(children, c => Assert.Equal(("sh", "/bin/echo", _directory), (c.ParentProcessName, c.Executable, c.Cwd)));
+        Assert.Equal(137, sensor.Exits.Single(e => e.Pid == sh.Id).ExitCode); // SIGKILL
+        Assert.All(children, c => Assert.Equal(0, sensor.Exits.Single(e => e.Pid == c.Pid).ExitCode));
+    }
+
+    [Fact]
+    public async Task A_process_in_a_docker_like_cgroup_carries_the_container_id()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        var id = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var cgroup = $"/sys/fs/cgroup/pids/docker/{id}";
+        Directory.CreateDirectory(cgroup);
+        _cgroups.Add(cgroup);
+        // The shell moves itself into the container's cgroup, then execs: the exec'd program is in the container.
+        using var sh = Process.Start("/bin/sh", ["-c", $"echo $$ > {cgroup}/cgroup.procs && exec /bin/echo {_marker}"])!;
+        await sh.WaitForExitAsync();
+
+        ProcessStartEvent? echo = null;
+        await Until(() => (echo = sensor.Starts.FirstOrDefault(e => e.Args is ["/bin/echo", var m] && m == _marker)) is not null, "the start in the container");
+        Assert.Equal(id, echo!.Container?.Id);
+        await Until(() => sensor.Exits.Any(e => e.Pid == sh.Id), "its exit");
+        Assert.Equal(id, sensor.Exits.Single(e => e.Pid == sh.Id).Container?.Id); // from the process table
+        var outside = sensor.Starts.First(e => e.Pid == sh.Id && e.Executable == "/bin/sh");
+        Assert.Null(outside.Container); // the shell started on the host
+    }
+
+    [Fact]
+    public async Task A_ring_buffer_too_small_for_what_comes_loses_events_and_says_so_as_a_sensor_overflow_gap()
+    {
+        await using var sensor = await new SensorHarness(ringBufferBytes: 4096).Started();
+        var before = DateTimeOffset.UtcNow;
+        // A record larger than the ring buffer itself can never be put in it (an argument of 6,000 bytes), and a burst
+        // of processes fills a buffer of 4 KiB faster than it is read.
+        using (var large = Process.Start("/bin/echo", [_marker + new string('x', 6000)])!)
+            await large.WaitForExitAsync();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (n, _) =>
+        {
+            using var process = Process.Start("/bin/sh", ["-c", $"true {_marker}-{n}"])!;
+            await process.WaitForExitAsync(CancellationToken.None);
+        });
+
+        await Until(() => sensor.Events.OfType<CoverageGapEvent>().Any(), "a coverage gap");
+        var gaps = sensor.Events.OfType<CoverageGapEvent>().ToList();
+        Assert.All(gaps, gap =>
+        {
+            Assert.Equal(CoverageGapReason.SensorOverflow, gap.Reason);
+            Assert.True(gap.LostEvents > 0);
+            Assert.True(gap.Time <= gap.Until, "the span's start before its end");
+            Assert.InRange(gap.Time, before.AddSeconds(-1), DateTimeOffset.UtcNow);
+        });
+        Assert.DoesNotContain(sensor.Starts, e => e.Args?.Any(a => a.Length > 6000) == true);
+        // The heartbeat's count is the gaps' (it is counted before the gap is spooled).
+        await Until(() => sensor.Events.OfType<CoverageGapEvent>().Sum(g => g.LostEvents) == sensor.Choice.State.LostEvents, "the gaps to add up to the count");
+    }
+}
