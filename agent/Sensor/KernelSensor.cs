@@ -33,8 +33,8 @@ public sealed unsafe class KernelSensor : IDisposable
     /// <summary>Where the records go as the kernel writes them.</summary>
     public RecordQueue Queue { get; }
 
-    /// <summary>The loaded object, for the parts of the agent that fill its maps while it runs (the sensitive files).</summary>
-    public BpfObjectView Object => new(_object);
+    /// <summary>The loaded object, for the parts that fill its maps (e.g. the sensitive files' inodes) while it runs.</summary>
+    public BpfObjectView Object => _object != 0 ? new(_object) : throw new ObjectDisposedException(nameof(KernelSensor));
 
     /// <summary>The programs attached, by name.</summary>
     public IReadOnlyList<string> Programs { get; private set; } = [];

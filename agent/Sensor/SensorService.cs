@@ -48,6 +48,8 @@ public sealed class SensorService(SensorChoice choice, ProcessTable processes, I
     {
         foreach (var warning in choice.Warnings)
             log.LogWarning("libbpf: {Warning}", warning);
+        if (choice.Sensor is not null)
+            Libbpf.RouteWarnings(warning => log.LogWarning("libbpf: {Warning}", warning));
         if (choice.Sensor is not { } sensor)
         {
             if (choice.State.Mode == AgentSensorMode.Fallback)
