@@ -12,6 +12,10 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
     : BackgroundService
 {
     private readonly HashSet<InodeKey> _inKernel = [];
+    private IReadOnlyDictionary<InodeKey, string> _watched = new Dictionary<InodeKey, string>();
+
+    /// <summary>The files in the kernel's map after the last refresh, with the path each was found under.</summary>
+    public IReadOnlyDictionary<InodeKey, string> Watched => Volatile.Read(ref _watched);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -71,6 +75,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
         }
 
         state.SensitiveFiles = _inKernel.Count;
+        Volatile.Write(ref _watched, found.Where(file => _inKernel.Contains(file.Key)).ToDictionary());
     }
 
     [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")] // Libbpf.cs has no delete; kept here

@@ -28,9 +28,18 @@ public sealed class KernelSensorFixture : IAsyncLifetime
 
     public SensorState State => _choice!.State;
 
+    /// <summary>A directory whose <c>*.cfg</c> files are sensitive too (added to the defaults), for files made while the sensor runs.</summary>
+    public string Later => Path.Combine(_state, "later");
+
+    /// <summary>The service that keeps the kernel's sensitive-file maps (refreshed every second here).</summary>
+    public SensitiveFileService Sensitive => _sensitive!;
+
     public async Task InitializeAsync()
     {
-        var options = new AgentOptions { StateDirectory = _state, Sensor = new SensorOptions { Mode = SensorMode.Ebpf } };
+        Directory.CreateDirectory(Later);
+        var sensorOptions = new SensorOptions { Mode = SensorMode.Ebpf, SensitiveRefreshSeconds = 1 };
+        sensorOptions.SensitivePaths = [.. sensorOptions.SensitivePaths, $"{Later}/*.cfg"];
+        var options = new AgentOptions { StateDirectory = _state, Sensor = sensorOptions };
         _choice = SensorChoice.Choose(options);
         if (_choice.Sensor is null)
             throw new InvalidOperationException($"The kernel sensor did not load: {_choice.State.Reason}\n{string.Join('\n', _choice.Warnings.TakeLast(30))}");

@@ -49,6 +49,17 @@ public sealed class NetworkSensorTests(KernelSensorFixture sensor)
     }
 
     [Fact]
+    public async Task A_non_blocking_connect_asked_again_until_it_is_made_is_one_attempt()
+    {
+        using var listener = Listen(IPAddress.Loopback);
+        var pid = await Perl.Run(Perl.ConnectPolling, Port(listener).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        var connected = await sensor.WaitFor<NetworkConnectEvent>(e => e.Pid == pid && e.RemotePort == Port(listener), "perl's polled connect");
+        Assert.Equal(ConnectResult.Connected, connected.Result);
+        Assert.Single(sensor.Seen<NetworkConnectEvent>(e => e.Pid == pid)); // connect(2) asked again (EALREADY, EISCONN) is no new attempt
+    }
+
+    [Fact]
     public async Task An_ipv6_connect_is_reported_with_its_ipv6_addresses()
     {
         using var listener = Listen(IPAddress.IPv6Loopback);
@@ -155,6 +166,11 @@ public sealed class NetworkSensorTests(KernelSensorFixture sensor)
     private static class Perl
     {
         public const string Connect = "IO::Socket::INET->new(PeerAddr => $ARGV[0], Proto => 'tcp')";
+        public const string ConnectPolling =
+            "use Socket; use IO::Handle; socket(my $s, PF_INET, SOCK_STREAM, 0) or die $!; $s->blocking(0);"
+            + " my $to = sockaddr_in($ARGV[0], inet_aton('127.0.0.1'));"
+            + " until (connect($s, $to) || $!{EISCONN}) { die $! unless $!{EINPROGRESS} || $!{EALREADY}; select(undef, undef, undef, 0.001) }"
+            + " connect($s, $to);";
         public const string ConnectUdp = "IO::Socket::INET->new(PeerAddr => $ARGV[0], Proto => 'udp') or die $!";
         public const string Serve =
             "$| = 1; $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1, Proto => 'tcp') or die $!;"

@@ -78,6 +78,20 @@ public sealed class SensitiveFileSensorTests(KernelSensorFixture sensor) : IDisp
     }
 
     [Fact]
+    public async Task A_sensitive_file_made_later_is_found_by_the_refresh_and_its_hard_link_reported_by_its_name()
+    {
+        var secret = Path.Combine(sensor.Later, $"{Guid.NewGuid():N}.cfg");
+        await File.WriteAllTextAsync(secret, "password=1");
+        var link = Path.Combine(_directory, "copy"); // a name no glob gives the kernel: only the inode can tell
+        await Run("ln", [secret, link]);
+        await Platform.Tests.Agent.AgentTestSupport.Until(() => sensor.Sensitive.Watched.Values.Contains(secret), "the refresh to find the new file");
+        var pid = await Cat(link);
+
+        var read = await sensor.WaitFor<FileAccessEvent>(e => e.Pid == pid, "the read through the hard link");
+        Assert.Equal((secret, FimOperation.Read), (read.Path, read.Operation));
+    }
+
+    [Fact]
     public async Task A_sensitive_file_opened_for_writing_is_a_write()
     {
         var pem = Path.Combine(_directory, "y.pem");

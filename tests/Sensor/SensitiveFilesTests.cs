@@ -30,6 +30,18 @@ public sealed class SensitiveFilesTests : IDisposable
     public void Every_default_sensitive_path_has_a_name_the_kernel_can_look_up() =>
         Assert.All(Platform.Contracts.SensitivePaths.Defaults, glob => Assert.NotNull(SensitiveFiles.NameOf(glob)));
 
+    [Theory]
+    [InlineData("etc/shadow", "must be an absolute path")]
+    [InlineData("/srv/[z-a]", "reversed range")]
+    public void A_sensitive_path_that_cannot_be_used_is_a_problem_at_start_naming_the_setting(string path, string why)
+    {
+        var problem = new SensorOptions { SensitivePaths = [path] }.Problem();
+        Assert.Contains("Platform:Agent:Sensor:SensitivePaths", problem, StringComparison.Ordinal);
+        Assert.Contains(why, problem, StringComparison.Ordinal);
+        Assert.Null(new SensorOptions().Problem());
+        Assert.Equal(Platform.Contracts.SensitivePaths.Defaults, new SensorOptions().SensitivePaths);
+    }
+
     [Fact]
     public void A_name_key_is_the_kind_then_the_name_zero_filled_as_the_kernel_reads_it()
     {

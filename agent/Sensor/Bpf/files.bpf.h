@@ -61,6 +61,10 @@ struct file_open_record {
 	char path[FILE_PATH_MAX];
 };
 
+/* The C# mirror (agent/Sensor/FileOpenRecord.cs) reads the part before the path in place. */
+_Static_assert(__builtin_offsetof(struct file_open_record, path) == 72, "file_open_record");
+_Static_assert(sizeof(struct file_inode_key) == 16 && sizeof(struct file_name_key) == 64, "file keys");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);

@@ -110,6 +110,11 @@ struct net_dns_record {
 	__u8 payload[NET_DNS_PAYLOAD];
 };
 
+/* The C# mirrors (agent/Sensor/ConnectRecord.cs, ListenRecord.cs, DnsRecord.cs) read these in place. */
+_Static_assert(sizeof(struct net_connect_record) == 96, "net_connect_record");
+_Static_assert(sizeof(struct net_listen_record) == 72, "net_listen_record");
+_Static_assert(sizeof(struct net_dns_record) == 592, "net_dns_record");
+
 /* A connect between its syscall's entry and its final result. */
 struct net_pending_connect {
 	struct net_connect_record record;
@@ -272,6 +277,11 @@ static __always_inline void net_connect_enter(struct pt_regs *regs)
 	__u16 protocol = net_sock_protocol(sk);
 	if (!protocol)
 		return;
+	/* connect(2) again on a TCP socket that is not closed polls an attempt under way (EALREADY) or made (0 or
+	 * EISCONN): not a new attempt; the first one's record has, or will have, the outcome. */
+	if (protocol == NET_IPPROTO_TCP && BPF_CORE_READ(sk, __sk_common.skc_state) != BPF_TCP_CLOSE)
+		return;
+	__u64 key = (__u64)sk;
 	__u32 zero = 0;
 	struct net_pending_connect *pending = bpf_map_lookup_elem(&net_connect_scratch, &zero);
 	if (!pending)
@@ -284,7 +294,6 @@ static __always_inline void net_connect_enter(struct pt_regs *regs)
 		return;
 	record->protocol = protocol;
 	net_header(&record->header, SENSOR_NET_CONNECT, sizeof(*record));
-	__u64 key = (__u64)sk;
 	bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY);
 }
 
