@@ -94,6 +94,23 @@ public abstract class CoverageGapTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_late_batch_closes_its_missing_gap_and_its_reported_gap_takes_that_place()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent("gap-07");
+        var id = enrolled.Agent.Id;
+        await agent.PushTelemetryAsync(Batch(1, Read("r1", T0)), id);
+        await agent.PushTelemetryAsync(Batch(3, Gap("g3", T0.AddSeconds(30), T0.AddSeconds(31), lost: 3)), id);
+        var before = (await api.Admin().ListTelemetryGapsAsync(agentId: id)).Items;
+
+        // Batch 2 arrives late, carrying the agent's downtime before batch 3's loss.
+        await agent.PushTelemetryAsync(Batch(2, Gap("g2", T0.AddSeconds(10), T0.AddSeconds(20), CoverageGapReason.AgentDown)), id);
+        var after = (await api.Admin().ListTelemetryGapsAsync(agentId: id)).Items;
+
+        Assert.Equal([(CoverageGapReason.MissingBatches, 2L), (CoverageGapReason.SensorOverflow, 3L)], before.Select(g => (g.Reason, g.FromSequence)));
+        Assert.Equal([(CoverageGapReason.AgentDown, 2L), (CoverageGapReason.SensorOverflow, 3L)], after.Select(g => (g.Reason, g.FromSequence)));
+    }
+
+    [SkippableFact]
     public async Task Another_agents_reported_gaps_are_neither_listed_nor_readable()
     {
         var (agentA, a) = await api.EnrolledAgent("gap-03a");
