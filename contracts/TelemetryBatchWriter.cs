@@ -25,17 +25,19 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         RemoteAddress = JsonEncodedText.Encode("remoteAddress"), RemotePort = JsonEncodedText.Encode("remotePort"), Answers = JsonEncodedText.Encode("answers"),
         Redacted = JsonEncodedText.Encode("redacted"), Interpreter = JsonEncodedText.Encode("interpreter"), Stdio = JsonEncodedText.Encode("stdio"),
         Stdin = JsonEncodedText.Encode("stdin"), Stdout = JsonEncodedText.Encode("stdout"), Stderr = JsonEncodedText.Encode("stderr"),
-        Direction = JsonEncodedText.Encode("direction"), Result = JsonEncodedText.Encode("result");
+        Direction = JsonEncodedText.Encode("direction"), Result = JsonEncodedText.Encode("result"), Until = JsonEncodedText.Encode("until"),
+        Reason = JsonEncodedText.Encode("reason"), LostEvents = JsonEncodedText.Encode("lostEvents");
 
     private static readonly JsonEncodedText ProcessStart = JsonEncodedText.Encode("process_start"), ProcessExit = JsonEncodedText.Encode("process_exit"),
         FileAccess = JsonEncodedText.Encode("file_access"), NetworkConnect = JsonEncodedText.Encode("network_connect"),
-        NetworkListen = JsonEncodedText.Encode("network_listen"), DnsQuery = JsonEncodedText.Encode("dns_query");
+        NetworkListen = JsonEncodedText.Encode("network_listen"), DnsQuery = JsonEncodedText.Encode("dns_query"), CoverageGap = JsonEncodedText.Encode("coverage_gap");
 
     private static readonly Dictionary<FimOperation, JsonEncodedText> Operations = SpecNames<FimOperation>();
     private static readonly Dictionary<NetworkProtocol, JsonEncodedText> Protocols = SpecNames<NetworkProtocol>();
     private static readonly Dictionary<StdioKind, JsonEncodedText> StdioKinds = SpecNames<StdioKind>();
     private static readonly Dictionary<NetworkDirection, JsonEncodedText> Directions = SpecNames<NetworkDirection>();
     private static readonly Dictionary<ConnectResult, JsonEncodedText> Results = SpecNames<ConnectResult>();
+    private static readonly Dictionary<CoverageGapReason, JsonEncodedText> Reasons = SpecNames<CoverageGapReason>();
 
     private JsonSerializerOptions? _reading;
 
@@ -118,6 +120,11 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
                     Text(writer, Name, d.Name);
                     Texts(writer, Answers, d.Answers);
                     break;
+                case CoverageGapEvent g:
+                    writer.WriteString(Until, g.Until);
+                    writer.WriteString(Reason, Reasons[g.Reason]);
+                    Number(writer, LostEvents, g.LostEvents);
+                    break;
             }
 
             writer.WriteEndObject();
@@ -136,6 +143,7 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         var t when t == typeof(NetworkConnectEvent) => NetworkConnect,
         var t when t == typeof(NetworkListenEvent) => NetworkListen,
         var t when t == typeof(DnsQueryEvent) => DnsQuery,
+        var t when t == typeof(CoverageGapEvent) => CoverageGap,
         _ => null,
     };
 

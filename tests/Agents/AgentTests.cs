@@ -47,6 +47,60 @@ public abstract class AgentTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task The_sensor_status_of_a_heartbeat_is_stored_and_shown_where_the_agent_is_read()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent("status-sensor-01");
+        var status = new AgentStatus
+        {
+            Sensor = new AgentSensorStatus { Mode = AgentSensorMode.Fallback, Reason = "bpf(BPF_PROG_LOAD): Operation not permitted", LostEvents = 1234, SensitiveFiles = 17 },
+            Fim = new AgentFimStatus { Rules = 0, WatchedDirectories = 0, Overflows = 0, Unwatchable = 0 },
+            Spool = new AgentSpoolStatus { TelemetryRecords = 0, AlertRecords = 0, Bytes = 0, DroppedTelemetry = 0, QuarantinedRegions = 0, RejectedBatches = 0 },
+            Capabilities = new AgentCapabilities
+            {
+                ProcessAttribution = new AgentCapability { Available = true },
+                Prevention = new AgentCapability { Available = true },
+                ProcessEvents = AgentProcessEvents.Ebpf,
+            },
+        };
+
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat { Status = status }, enrolled.Agent.Id);
+
+        var read = await api.Admin().GetAgentAsync(enrolled.Agent.Id);
+        var listed = Assert.Single((await api.Admin().ListAgentsAsync(hostname: "status-sensor-01")).Items);
+        foreach (var shown in new[] { read, listed })
+        {
+            Assert.Equal((AgentSensorMode.Fallback, "bpf(BPF_PROG_LOAD): Operation not permitted", 1234L, (int?)17),
+                (shown.Status!.Sensor!.Mode, shown.Status.Sensor.Reason, shown.Status.Sensor.LostEvents, shown.Status.Sensor.SensitiveFiles));
+            Assert.Equal(AgentProcessEvents.Ebpf, shown.Status.Capabilities.ProcessEvents);
+        }
+
+        using var raw = await api.Http(api.AdminSecret).GetAsync($"/api/v1/agents/{enrolled.Agent.Id}");
+        var json = System.Text.Json.JsonDocument.Parse(await raw.Content.ReadAsStringAsync()).RootElement.GetProperty("status");
+        Assert.Equal("fallback", json.GetProperty("sensor").GetProperty("mode").GetString());
+        Assert.Equal("ebpf", json.GetProperty("capabilities").GetProperty("processEvents").GetString());
+    }
+
+    [SkippableFact]
+    public async Task A_sensor_status_with_impossible_values_is_refused_naming_the_field()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("status-sensor-02");
+        const string Rest = ""","fim":{"rules":0,"watchedDirectories":0,"overflows":0,"unwatchable":0},"spool":{"telemetryRecords":0,"alertRecords":0,"bytes":0,"droppedTelemetry":0,"quarantinedRegions":0,"rejectedBatches":0},"capabilities":{"processAttribution":{"available":true},"prevention":{"available":true},"processEvents":"ebpf"}""";
+        var reason = new string('x', 501);
+        var body = "{\"status\":{\"sensor\":{\"mode\":\"ebpf\",\"reason\":\"" + reason + "\",\"lostEvents\":-1,\"sensitiveFiles\":1000001}" + Rest + "}}";
+
+        var response = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/heartbeat", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+
+        var errors = (await ProblemAssert.IsProblem(response, 400)).GetProperty("errors");
+        foreach (var field in new[] { "status.sensor.reason", "status.sensor.lostEvents", "status.sensor.sensitiveFiles" })
+            Assert.True(errors.TryGetProperty(field, out _), errors.ToString());
+        Assert.Null((await api.Admin().GetAgentAsync(enrolled.Agent.Id)).Status);
+
+        var unknownMode = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/heartbeat",
+            new StringContent("""{"status":{"sensor":{"mode":"kprobe","lostEvents":0}""" + Rest + "}}", System.Text.Encoding.UTF8, "application/json"));
+        await ProblemAssert.IsProblem(unknownMode, 400);
+    }
+
+    [SkippableFact]
     public async Task Labels_are_replaced_with_if_match_and_a_stale_etag_gets_412()
     {
         var (_, enrolled) = await api.EnrolledAgent("app-01", new Dictionary<string, string> { ["role"] = "app" });
