@@ -216,6 +216,7 @@ public sealed class DetectionEvent
         ("{\"kind\":\"dns_query\""u8.ToArray(), TelemetryEventKind.Dns_query),
         ("{\"kind\":\"process_exit\""u8.ToArray(), null),
         ("{\"kind\":\"network_listen\""u8.ToArray(), null),
+        ("{\"kind\":\"coverage_gap\""u8.ToArray(), null), // a loss the agent reports: no rule looks at it
     ];
 
     /// <summary>
