@@ -79,7 +79,9 @@ public sealed class DetectionEvent
     {
         if (_connection is { } known)
             return known;
-        var json = Json.Span;
+        // Written after the remote address (Telemetry.EventJson): looked for in what follows it only.
+        var (start, length) = _tokens[(int)Text.RemoteAddress];
+        var json = Json.Span[(start + length)..];
         var direction = StringAfter(json, "\"direction\":\""u8);
         var result = StringAfter(json, "\"result\":\""u8);
         var value = (direction.SequenceEqual("inbound"u8), result.IsEmpty ? (ConnectResult?)null : Http.SpecEnum.FindUtf8<ConnectResult>(result) ?? ConnectResult.Failed);
@@ -216,6 +218,7 @@ public sealed class DetectionEvent
         ("{\"kind\":\"dns_query\""u8.ToArray(), TelemetryEventKind.Dns_query),
         ("{\"kind\":\"process_exit\""u8.ToArray(), null),
         ("{\"kind\":\"network_listen\""u8.ToArray(), null),
+        ("{\"kind\":\"coverage_gap\""u8.ToArray(), null), // a loss the agent reports: no rule looks at it
     ];
 
     /// <summary>

@@ -134,7 +134,7 @@ public sealed class DetectionSettings(DetectionOptions options)
     {
         if (string.IsNullOrEmpty(name))
             return null;
-        if (!_interpreters.Contains(name) && !_interpreters.Contains(name.TrimEnd("0123456789.-".ToCharArray())))
+        if (!_interpreters.Contains(name) && !_interpreters.Contains(InterpreterScripts.Unversioned(name)))
             return null;
         return InterpreterScripts.FamilyOf(name);
     }

@@ -16,7 +16,7 @@ public static class InterpreterScripts
     /// <summary>The family of an interpreter's name (<c>python3.12</c> is python): how its options are read.</summary>
     public static Family FamilyOf(string name)
     {
-        var bare = name.TrimEnd("0123456789.-".ToCharArray());
+        var bare = Unversioned(name);
         return bare switch
         {
             "sh" or "bash" or "dash" or "zsh" or "ash" or "ksh" or "mksh" or "yash" or "posh" => Family.Shell,
@@ -28,6 +28,11 @@ public static class InterpreterScripts
             _ => Family.Other,
         };
     }
+
+    /// <summary>The name without a version at its end (<c>python3.12</c>: <c>python</c>).</summary>
+    public static string Unversioned(string name) => name.TrimEnd(VersionCharacters);
+
+    private static readonly char[] VersionCharacters = "0123456789.-".ToCharArray();
 
     /// <summary>The script <paramref name="args"/> (argv, the interpreter's name first) runs, as written; null when none.</summary>
     public static string? ScriptOf(Family family, IReadOnlyList<string> args)
