@@ -16,7 +16,12 @@ public abstract class CoverageGapTests(PlatformApi api)
 {
     public static CoverageGapEvent Gap(string id, DateTimeOffset from, DateTimeOffset until, CoverageGapReason reason = CoverageGapReason.SensorOverflow, long? lost = null, ContainerRef? container = null) => new()
     {
-        Id = id, Time = from, Until = until, Reason = reason, LostEvents = lost, Container = container,
+        Id = id,
+        Time = from,
+        Until = until,
+        Reason = reason,
+        LostEvents = lost,
+        Container = container,
     };
 
     private async Task<List<TelemetryGap>> AllGaps(PlatformClient client, string agentId, int limit)
@@ -190,15 +195,32 @@ public abstract class CoverageGapTests(PlatformApi api)
         var id = enrolled.Agent.Id;
         var script = new ProcessStartEvent
         {
-            Id = "x", Time = T0, ProcessName = "x.sh", Pid = 2001, Ppid = 2000, ParentProcessName = "bash", Executable = "/tmp/x.sh", Args = ["./x.sh"],
-            Interpreter = "/bin/sh", Stdio = new ProcessStdio { Stdin = StdioKind.Socket, Stdout = StdioKind.Socket, Stderr = StdioKind.Pipe, RemoteAddress = "203.0.113.9", RemotePort = 4444 },
+            Id = "x",
+            Time = T0,
+            ProcessName = "x.sh",
+            Pid = 2001,
+            Ppid = 2000,
+            ParentProcessName = "bash",
+            Executable = "/tmp/x.sh",
+            Args = ["./x.sh"],
+            Interpreter = "/bin/sh",
+            Stdio = new ProcessStdio { Stdin = StdioKind.Socket, Stdout = StdioKind.Socket, Stderr = StdioKind.Pipe, RemoteAddress = "203.0.113.9", RemotePort = 4444 },
         };
         var refused = Connect("refused", T0.AddSeconds(1));
         (refused.Direction, refused.Result) = (NetworkDirection.Outbound, ConnectResult.Refused);
         var accepted = new NetworkConnectEvent
         {
-            Id = "accepted", Time = T0.AddSeconds(2), ProcessName = "nginx", Pid = 80, Protocol = NetworkProtocol.Tcp, LocalAddress = "10.0.3.7", LocalPort = 8080,
-            RemoteAddress = "2001:db8::7", RemotePort = 51000, Direction = NetworkDirection.Inbound, Result = ConnectResult.Connected,
+            Id = "accepted",
+            Time = T0.AddSeconds(2),
+            ProcessName = "nginx",
+            Pid = 80,
+            Protocol = NetworkProtocol.Tcp,
+            LocalAddress = "10.0.3.7",
+            LocalPort = 8080,
+            RemoteAddress = "2001:db8::7",
+            RemotePort = 51000,
+            Direction = NetworkDirection.Inbound,
+            Result = ConnectResult.Connected,
         };
         await agent.PushTelemetryAsync(Batch(1, script, refused, accepted, Gap("lost", T0.AddSeconds(3), T0.AddSeconds(4), lost: 1234),
             Gap("down", T0.AddSeconds(5), T0.AddSeconds(65), CoverageGapReason.AgentDown)), id);
