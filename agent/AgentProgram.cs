@@ -117,7 +117,7 @@ public static class AgentProgram
         services.AddSingleton<ProcessTable>();
         services.AddSingleton<ISensorRecordConverter, ProcessRecordConverter>();
         services.AddSingleton<ISensorRecordConverter, NetworkRecordConverter>();
-        services.AddSingleton(new SensitiveFiles(options.Sensor.SensitivePaths));
+        services.AddSingleton(new SensitiveFiles(options.Sensor.SensitivePaths, options.Sensor.NotSecretPaths));
         services.AddSingleton<ISensorRecordConverter, FileRecordConverter>();
         services.AddHostedService<SensitiveFileService>();
         services.AddSingleton<SensorService>();

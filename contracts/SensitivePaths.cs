@@ -15,4 +15,16 @@ public static class SensitivePaths
         "/**/.aws/credentials", "/**/.config/gcloud/**", "/**/.azure/**", "/**/.kube/config", "/**/.docker/config.json",
         "/var/run/secrets/kubernetes.io/serviceaccount/token", "/run/secrets/**",
     ];
+
+    /// <summary>
+    /// Files that match a sensitive glob by their name but hold nothing secret: the public CA certificate bundles every
+    /// TLS client reads (<c>*.pem</c>: Python's certifi <c>cacert.pem</c>, the system's certificate directories). Reading
+    /// one and then connecting out is what every HTTPS client does, not an exfiltration: neither reported by the sensor
+    /// (<c>Platform:Agent:Sensor:NotSecretPaths</c>) nor a start of the rule (<c>Platform:Detection:NotSecretPaths</c>).
+    /// </summary>
+    public static IReadOnlyList<string> NotSecretDefaults { get; } =
+    [
+        "/etc/ssl/certs/**", "/usr/share/ca-certificates/**", "/usr/local/share/ca-certificates/**", "/etc/ca-certificates/**",
+        "/etc/pki/ca-trust/**", "/etc/pki/tls/certs/**", "/**/certifi/cacert.pem",
+    ];
 }

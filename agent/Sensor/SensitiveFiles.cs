@@ -26,13 +26,16 @@ public sealed class SensitiveFiles
     private const int MaxDepth = 8;
 
     private readonly FimGlob _any;
+    private readonly FimGlob? _notSecret;
     private readonly List<string> _walked = [];
     private Dictionary<InodeKey, string> _inodes = [];
 
-    public SensitiveFiles(IEnumerable<string> globs)
+    /// <param name="notSecret">Files that match by name but hold nothing secret (CA certificate bundles): never reported.</param>
+    public SensitiveFiles(IEnumerable<string> globs, IEnumerable<string>? notSecret = null)
     {
         var list = globs.ToList();
         _any = FimGlob.AnyPath(list);
+        _notSecret = notSecret?.ToList() is { Count: > 0 } excluded ? FimGlob.AnyPath(excluded) : null;
         var names = new HashSet<NameKey>();
         foreach (var glob in list)
         {
@@ -61,7 +64,7 @@ public sealed class SensitiveFiles
             {
                 if (found.Count >= MaxInodes)
                     break;
-                if (InodeKey.Of(path) is { } key)
+                if (_notSecret?.IsMatch(path) != true && InodeKey.Of(path) is { } key)
                     found.TryAdd(key, path);
             }
         }
@@ -77,6 +80,8 @@ public sealed class SensitiveFiles
     /// </summary>
     public string? PathOf(in FileOpenRecord record, string? resolved)
     {
+        if (resolved is not null && _notSecret?.IsMatch(resolved) == true)
+            return null;
         if (resolved is not null && _any.IsMatch(resolved))
             return resolved;
         return record.Match == FileOpenRecord.InodeMatch && Inodes.TryGetValue(record.Key, out var known) ? known : null;

@@ -36,18 +36,24 @@ public sealed class SensorOptions
     /// </summary>
     public string[] SensitivePaths { get; set; } = [.. Platform.Contracts.SensitivePaths.Defaults];
 
+    /// <summary>Files that match <see cref="SensitivePaths"/> but hold nothing secret (CA certificate bundles): not reported (<see cref="Platform.Contracts.SensitivePaths.NotSecretDefaults"/>).</summary>
+    public string[] NotSecretPaths { get; set; } = [.. Platform.Contracts.SensitivePaths.NotSecretDefaults];
+
     /// <summary>How often the sensitive files that exist are looked for again (a file created or hard-linked since), in seconds.</summary>
     public int SensitiveRefreshSeconds { get; set; } = 60;
 
     /// <summary>What is wrong with these options (null when nothing is).</summary>
     public string? Problem()
     {
-        foreach (var path in SensitivePaths)
+        foreach (var (name, paths) in new[] { (nameof(SensitivePaths), SensitivePaths), (nameof(NotSecretPaths), NotSecretPaths) })
         {
-            if (!path.StartsWith('/'))
-                return $"{Section}:SensitivePaths: '{path}' must be an absolute path (start with '/').";
-            if (!Platform.Contracts.FimGlob.TryPath(path, out _, out var problem))
-                return $"{Section}:SensitivePaths: '{path}' {problem}.";
+            foreach (var path in paths)
+            {
+                if (!path.StartsWith('/'))
+                    return $"{Section}:{name}: '{path}' must be an absolute path (start with '/').";
+                if (!Platform.Contracts.FimGlob.TryPath(path, out _, out var problem))
+                    return $"{Section}:{name}: '{path}' {problem}.";
+            }
         }
 
         if (SensitiveRefreshSeconds < 1)

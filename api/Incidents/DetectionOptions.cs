@@ -25,6 +25,9 @@ public sealed class DetectionOptions
     /// <summary>Files whose reading starts the exfiltration rule (FIM globs: <c>*</c>, <c>**</c>, <c>?</c>, classes).</summary>
     public string[] SensitivePaths { get; set; } = [.. Platform.Contracts.SensitivePaths.Defaults];
 
+    /// <summary>Files that match <see cref="SensitivePaths"/> but hold nothing secret (CA certificate bundles every TLS client reads): their reading starts nothing.</summary>
+    public string[] NotSecretPaths { get; set; } = [.. Platform.Contracts.SensitivePaths.NotSecretDefaults];
+
     /// <summary>
     /// Name-service databases: every program that looks up a user or group (curl finding ~/.curlrc, <c>ls -l</c>,
     /// <c>id</c>) reads them. A read of one of these by a process whose arguments do not name the file is a lookup,
@@ -109,10 +112,13 @@ public sealed class DetectionOptions
                 throw new InvalidOperationException($"{Section}:NameServiceFiles: '{path}' must be an absolute path (no glob).");
         }
 
-        foreach (var path in SensitivePaths)
+        foreach (var (name, paths) in new[] { (nameof(SensitivePaths), SensitivePaths), (nameof(NotSecretPaths), NotSecretPaths) })
         {
-            if (Fim.Glob.PathProblem(path) is { } problem)
-                throw new InvalidOperationException($"{Section}:SensitivePaths: '{path}' {problem}.");
+            foreach (var path in paths)
+            {
+                if (Fim.Glob.PathProblem(path) is { } problem)
+                    throw new InvalidOperationException($"{Section}:{name}: '{path}' {problem}.");
+            }
         }
 
         return this;

@@ -66,6 +66,7 @@ public sealed class DetectionSettings(DetectionOptions options)
     // One compiled alternation, not a regex a glob: a quarter of flight data is file reads, each checked here.
     // Matched against paths agents report: a linear matcher (FimGlob), whatever the path.
     private readonly Platform.Contracts.FimGlob _sensitive = Platform.Contracts.FimGlob.AnyPath(options.SensitivePaths);
+    private readonly Platform.Contracts.FimGlob? _notSecret = options.NotSecretPaths.Length > 0 ? Platform.Contracts.FimGlob.AnyPath(options.NotSecretPaths) : null;
     private readonly HashSet<string> _servers = new(options.ServerProcesses, StringComparer.Ordinal);
     private readonly HashSet<string> _shells = new(options.Shells, StringComparer.Ordinal);
     private readonly HashSet<string> _downloaders = new(options.DownloadTools, StringComparer.Ordinal);
@@ -104,7 +105,7 @@ public sealed class DetectionSettings(DetectionOptions options)
                 return known;
         }
 
-        var verdict = _sensitive.IsMatch(path);
+        var verdict = _sensitive.IsMatch(path) && _notSecret?.IsMatch(path) != true;
         lock (_verdicts)
         {
             if (_verdicts.Count >= MaxVerdicts)

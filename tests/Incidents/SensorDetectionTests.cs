@@ -52,6 +52,15 @@ public abstract class SensorDetectionTests(PlatformApi api)
             shadow.File(T0.AddMilliseconds(10), 4320, "python3", "/etc/shadow", FimOperation.Read, App),
             shadow.Connect(T0.AddMilliseconds(20), 4320, "python3", "203.0.113.9", 443, App));
         Assert.Single(await shadow.IncidentsAsync(IncidentCategory.DataExfiltration));
+
+        // A public CA bundle matches /**/*.pem by its name; every HTTPS client reads one before it connects.
+        var certificates = await StartAsync(api);
+        await certificates.PushAsync(
+            certificates.Start(T0, 4330, 4101, "python3", "java", ["python3", "/opt/fetch.py"], App),
+            certificates.File(T0.AddMilliseconds(10), 4330, "python3", "/usr/lib/python3/dist-packages/certifi/cacert.pem", FimOperation.Read, App),
+            certificates.File(T0.AddMilliseconds(11), 4330, "python3", "/etc/ssl/certs/ISRG_Root_X1.pem", FimOperation.Read, App),
+            certificates.Connect(T0.AddMilliseconds(20), 4330, "python3", "203.0.113.9", 443, App, result: ConnectResult.Connected));
+        Assert.Empty(await certificates.IncidentsAsync(IncidentCategory.DataExfiltration));
     }
 
     [SkippableFact]

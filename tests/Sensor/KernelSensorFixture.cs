@@ -44,7 +44,7 @@ public sealed class KernelSensorFixture : IAsyncLifetime
         if (_choice.Sensor is null)
             throw new InvalidOperationException($"The kernel sensor did not load: {_choice.State.Reason}\n{string.Join('\n', _choice.Warnings.TakeLast(30))}");
         var processes = new ProcessTable();
-        var files = new SensitiveFiles(options.Sensor.SensitivePaths);
+        var files = new SensitiveFiles(options.Sensor.SensitivePaths, options.Sensor.NotSecretPaths);
         ISensorRecordConverter[] converters =
             [new ProcessRecordConverter(processes, TimeProvider.System), new NetworkRecordConverter(processes, _choice.State), new FileRecordConverter(processes, files)];
         _spool = new Spool(Path.Combine(_state, "spool"), 256L << 20);

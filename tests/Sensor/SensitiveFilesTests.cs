@@ -88,4 +88,14 @@ public sealed class SensitiveFilesTests : IDisposable
         Assert.Null(files.PathOf(byName, "/srv/x/cert.pem.txt"));
         Assert.Null(files.PathOf(byName, null)); // a path the kernel could not resolve whole
     }
+
+    [Fact]
+    public void A_ca_certificate_bundle_matches_by_name_but_is_not_reported()
+    {
+        var files = new SensitiveFiles(Platform.Contracts.SensitivePaths.Defaults, Platform.Contracts.SensitivePaths.NotSecretDefaults);
+        var byName = new FileOpenRecord { Match = 3 };
+        Assert.Null(files.PathOf(byName, "/usr/lib/python3/dist-packages/certifi/cacert.pem"));
+        Assert.Null(files.PathOf(byName, "/etc/ssl/certs/ISRG_Root_X1.pem"));
+        Assert.Equal("/srv/app/tls/server.pem", files.PathOf(byName, "/srv/app/tls/server.pem"));
+    }
 }
