@@ -254,8 +254,18 @@ public static class Sensing
         while (true)
         {
             api.WithMachineClock();
-            if (await condition())
-                return;
+            try
+            {
+                if (await condition())
+                    return;
+            }
+            catch (PlatformApiException e) when (e.StatusCode >= 500)
+            {
+                // The server's own account of it: the response says nothing of internals.
+                var errors = api.Log.Entries.Where(l => l.Level >= Microsoft.Extensions.Logging.LogLevel.Error).TakeLast(3).Select(l => $"{l.Message} {l.Exception}");
+                throw new InvalidOperationException($"The api answered {e.StatusCode} while waiting for {what}: {string.Join("\n", errors)}", e);
+            }
+
             if (DateTime.UtcNow > deadline)
                 throw new TimeoutException($"Waited {(patience ?? Patience).TotalMinutes} min for {what}.");
             await Task.Delay(pause);
