@@ -142,7 +142,7 @@ public static class AgentBenchmarks
     private const int TicksPerSecond = 100; // USER_HZ: /proc reports CPU time in these on Linux
 
     /// <summary>User and system CPU time of a process so far (fields 14 and 15 of /proc/pid/stat, after the command name).</summary>
-    private static long CpuTicks(int pid)
+    internal static long CpuTicks(int pid)
     {
         var stat = File.ReadAllText($"/proc/{pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
@@ -150,13 +150,13 @@ public static class AgentBenchmarks
     }
 
     /// <summary>A kB figure of /proc/pid/status (VmRSS, VmHWM).</summary>
-    private static long Status(int pid, string key)
+    internal static long Status(int pid, string key)
     {
         var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(key + ":", StringComparison.Ordinal));
         return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
-    private static string AgentDll()
+    internal static string AgentDll()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))

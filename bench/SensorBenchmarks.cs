@@ -54,18 +54,18 @@ public static class SensorBenchmarks
 
             foreach (var rate in new[] { 1_000, 10_000 })
             {
-                var cpuBefore = CpuTicks(agent.Pid);
+                var cpuBefore = AgentBenchmarks.CpuTicks(agent.Pid);
                 var rss = new List<long>();
                 var clock = Stopwatch.StartNew();
                 var storming = StormAsync(rate, costSeconds, Math.Min(execRate, rate / 10));
                 while (!storming.IsCompleted)
                 {
-                    rss.Add(Status(agent.Pid, "VmRSS"));
+                    rss.Add(AgentBenchmarks.Status(agent.Pid, "VmRSS"));
                     await Task.WhenAny(storming, Task.Delay(TimeSpan.FromSeconds(1)));
                 }
 
                 var storm = await storming;
-                var cpu = (CpuTicks(agent.Pid) - cpuBefore) / 100.0 / clock.Elapsed.TotalSeconds;
+                var cpu = (AgentBenchmarks.CpuTicks(agent.Pid) - cpuBefore) / 100.0 / clock.Elapsed.TotalSeconds;
                 results.Add(($"{name}: agent at {rate:N0} events/s (reached {(storm.Execs + storm.Connects) / storm.Seconds:N0}/s)",
                     $"CPU {cpu * 100:N1} % of one core, RSS {rss.Max() / 1024.0:N0} MB at most (median {rss.Order().ElementAt(rss.Count / 2) / 1024.0:N0} MB)",
                     rate == 1_000 ? "< 3 % and < 80 MB" : "reported"));
@@ -158,19 +158,6 @@ public static class SensorBenchmarks
         return process.ExitCode == 0 ? await output : throw new InvalidOperationException($"{program} failed ({process.ExitCode}): {await error}");
     }
 
-    private static long CpuTicks(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-    }
-
-    private static long Status(int pid, string key)
-    {
-        var line = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith(key + ":", StringComparison.Ordinal));
-        return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-    }
-
     /// <summary>The agent's Release build on one sensor mode, enrolled with the api, until disposed.</summary>
     private sealed class BenchAgent : IAsyncDisposable
     {
@@ -198,7 +185,7 @@ public static class SensorBenchmarks
             var enrollment = await api.Client(api.AdminSecret).CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-sensor-" + mode });
             var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var state = Directory.CreateTempSubdirectory("bench-sensor-").FullName;
-            var start = new ProcessStartInfo("dotnet", [AgentDll(), "--enroll-token", enrollment.Secret])
+            var start = new ProcessStartInfo("dotnet", [AgentBenchmarks.AgentDll(), "--enroll-token", enrollment.Secret])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -299,13 +286,5 @@ public static class SensorBenchmarks
             Directory.Delete(_state, recursive: true);
         }
 
-        private static string AgentDll()
-        {
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
-                root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
-            var dll = Path.Combine(root.FullName, "agent", "bin", "Release", "net10.0", "Platform.Agent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's Release build is missing (bench/run.sh builds it).", dll);
-        }
     }
 }
