@@ -431,6 +431,8 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             PolicySeconds = 1,
             SpoolMaxBytes = spoolMaxBytes,
             TelemetryBatchEvents = batchEvents,
+            // These tests are about delivery and the fallback collectors; the kernel sensor has its own (tests/Sensor).
+            Sensor = { Mode = Platform.Agent.Sensor.SensorMode.Fallback },
         };
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, api.Server.CreateHandler()));
