@@ -88,16 +88,22 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
         {
             using var connector = _connector;
             long overflows = 0;
+            var lastRead = time.GetUtcNow();
             while (!stoppingToken.IsCancellationRequested)
             {
                 var events = new List<TelemetryEvent>();
+                var now = time.GetUtcNow();
                 if (connector.Overflows != overflows)
                 {
-                    // Events were lost: the next scan looks for processes the kernel's events did not bring.
+                    // Events were lost since the last read: a coverage gap over that span (the kernel does not say how
+                    // many), and the next scan looks for processes the kernel's events did not bring.
                     overflows = connector.Overflows;
                     Volatile.Write(ref _reconcile, true);
+                    events.Add(new CoverageGapEvent { Id = NewId(), Time = lastRead, Until = now, Reason = CoverageGapReason.CollectorOverflow });
                     log.LogWarning("The kernel dropped process events (they came faster than read); the next /proc scan makes up for what it can");
                 }
+
+                lastRead = now;
 
                 foreach (var e in connector.Read(200))
                 {
