@@ -42,7 +42,7 @@ public sealed class Downtime(Spool spool, AgentOptions options, TimeProvider tim
         {
             spool.Record([new CoverageGapEvent
             {
-                Id = Guid.CreateVersion7().ToString("N"),
+                Id = EventId.New(),
                 Time = last,
                 Until = now,
                 Reason = CoverageGapReason.AgentDown,

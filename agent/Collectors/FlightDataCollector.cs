@@ -99,7 +99,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
                     // many), and the next scan looks for processes the kernel's events did not bring.
                     overflows = connector.Overflows;
                     Volatile.Write(ref _reconcile, true);
-                    events.Add(new CoverageGapEvent { Id = NewId(), Time = lastRead, Until = now, Reason = CoverageGapReason.CollectorOverflow });
+                    events.Add(new CoverageGapEvent { Id = EventId.New(), Time = lastRead, Until = now, Reason = CoverageGapReason.CollectorOverflow });
                     log.LogWarning("The kernel dropped process events (they came faster than read); the next /proc scan makes up for what it can");
                 }
 
@@ -116,7 +116,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
                     else if (e.Kind == ProcEventKind.Exit)
                     {
                         _processes.TryRemove(e.Pid, out var gone);
-                        events.Add(new ProcessExitEvent { Id = NewId(), Time = at, ProcessName = gone?.Name, Pid = e.Pid, ExitCode = e.ExitCode, Container = Container(gone?.ContainerId) });
+                        events.Add(new ProcessExitEvent { Id = EventId.New(), Time = at, ProcessName = gone?.Name, Pid = e.Pid, ExitCode = e.ExitCode, Container = Container(gone?.ContainerId) });
                     }
                 }
 
@@ -154,7 +154,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
         {
             // With the kernel's events, its exit was (or is about to be) reported from there.
             if (_processes.TryRemove(gone, out var process) && !fromKernel)
-                events.Add(new ProcessExitEvent { Id = NewId(), Time = now, ProcessName = process.Name, Pid = gone, Container = Container(process.ContainerId) });
+                events.Add(new ProcessExitEvent { Id = EventId.New(), Time = now, ProcessName = process.Name, Pid = gone, Container = Container(process.ContainerId) });
         }
 
         ScanSockets(events, now, baseline);
@@ -167,7 +167,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
         var started = KernelClock.FromBoottime((ulong)process.StartTicks * (1_000_000_000UL / (ulong)ProcFs.TicksPerSecond));
         return new ProcessStartEvent
         {
-            Id = NewId(),
+            Id = EventId.New(),
             Time = started <= now && started > now.AddHours(-1) ? started : now,
             ProcessName = process.Name,
             Pid = process.Pid,
@@ -206,12 +206,12 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
             events.Add(socket.State == SocketEntry.Listen
                 ? new NetworkListenEvent
                 {
-                    Id = NewId(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
+                    Id = EventId.New(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
                     Pid = owner?.Pid, ProcessName = owner?.Name, Container = Container(owner?.ContainerId),
                 }
                 : new NetworkConnectEvent
                 {
-                    Id = NewId(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
+                    Id = EventId.New(), Time = now, Protocol = socket.Protocol, LocalAddress = socket.LocalAddress.ToString(), LocalPort = socket.LocalPort,
                     RemoteAddress = socket.RemoteAddress.ToString(), RemotePort = socket.RemotePort,
                     Pid = owner?.Pid, ProcessName = owner?.Name, Container = Container(owner?.ContainerId),
                 });
@@ -228,6 +228,4 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
     };
 
     private static ContainerRef? Container(string? id) => id is null ? null : new ContainerRef { Id = id };
-
-    private static string NewId() => Guid.CreateVersion7().ToString("N");
 }

@@ -68,7 +68,7 @@ public sealed class FimRuleMatcher
     /// </summary>
     public static FimAlertReport Alert(FimRule rule, string path, FimOperation action, DateTimeOffset time, string noAttributionBecause) => new()
     {
-        Id = "a" + Guid.CreateVersion7().ToString("N"),
+        Id = "a" + EventId.New(),
         Time = time,
         RuleId = rule.Id,
         RuleVersion = rule.Version,

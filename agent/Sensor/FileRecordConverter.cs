@@ -23,7 +23,7 @@ public sealed class FileRecordConverter(ProcessTable processes, SensitiveFiles f
         var process = processes.Get((int)header.Tgid);
         events.Add(new FileAccessEvent
         {
-            Id = Guid.CreateVersion7().ToString("N"),
+            Id = EventId.New(),
             Time = KernelClock.FromBoottime(header.TimeNs),
             Pid = (int)header.Tgid,
             ProcessName = process?.Name ?? header.CommText(),

@@ -33,7 +33,7 @@ public sealed class NetworkRecordConverter : ISensorRecordConverter
                 {
                     ref readonly var connect = ref MemoryMarshal.AsRef<ConnectRecord>(record);
                     if (connect.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
-                        events.Add(connect.ToEvent(NewId(), Process(header)));
+                        events.Add(connect.ToEvent(EventId.New(), Process(header)));
                 }
 
                 return true;
@@ -42,7 +42,7 @@ public sealed class NetworkRecordConverter : ISensorRecordConverter
                 {
                     ref readonly var listen = ref MemoryMarshal.AsRef<ListenRecord>(record);
                     if (listen.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
-                        events.Add(listen.ToEvent(NewId(), Process(header)));
+                        events.Add(listen.ToEvent(EventId.New(), Process(header)));
                 }
 
                 return true;
@@ -50,7 +50,7 @@ public sealed class NetworkRecordConverter : ISensorRecordConverter
                 if (record.Length >= Unsafe.SizeOf<DnsRecord>())
                 {
                     ref readonly var dns = ref MemoryMarshal.AsRef<DnsRecord>(record);
-                    if (dns.ToEvent(NewId(), Process(header)) is { } query && !Repeated(dns, query.Name))
+                    if (dns.ToEvent(EventId.New(), Process(header)) is { } query && !Repeated(dns, query.Name))
                         events.Add(query);
                 }
 
@@ -69,6 +69,4 @@ public sealed class NetworkRecordConverter : ISensorRecordConverter
     }
 
     private SensorProcess? Process(in RecordHeader header) => _processes.Get((int)header.Tgid);
-
-    private static string NewId() => Guid.CreateVersion7().ToString("N");
 }

@@ -67,7 +67,7 @@ public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimePr
         processes.Exec(new SensorProcess(tgid, ppid, name, executable, container, header.Uid));
         return new ProcessStartEvent
         {
-            Id = NewId(),
+            Id = EventId.New(),
             Time = KernelClock.FromBoottime(header.TimeNs),
             ProcessName = name,
             Pid = tgid,
@@ -90,7 +90,7 @@ public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimePr
         var gone = processes.Exit(tgid);
         return new ProcessExitEvent
         {
-            Id = NewId(),
+            Id = EventId.New(),
             Time = KernelClock.FromBoottime(exit.Header.TimeNs),
             ProcessName = gone?.Name ?? exit.Header.CommText(),
             Pid = tgid,
@@ -167,6 +167,4 @@ public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimePr
     }
 
     private static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
-
-    private static string NewId() => Guid.CreateVersion7().ToString("N");
 }

@@ -120,7 +120,7 @@ public sealed class SensorService(SensorChoice choice, ProcessTable processes, I
         log.LogWarning("The kernel sensor lost {Lost} events (its ring buffer was full); reported as a coverage gap", lost);
         _events.Add(new CoverageGapEvent
         {
-            Id = Guid.CreateVersion7().ToString("N"),
+            Id = EventId.New(),
             Time = KernelClock.FromBoottime(first),
             Until = KernelClock.FromBoottime(last),
             Reason = CoverageGapReason.SensorOverflow,
