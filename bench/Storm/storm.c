@@ -12,10 +12,11 @@
 //       (seconds from the start to the last worker's end).
 //   storm workload EXECS CONNECTS PORT
 //       EXECS fork+exec of /usr/bin/true, each waited for, then CONNECTS refused connects to 127.0.0.1:PORT.
-//       Prints "execs=S connects=S bpf=N" (seconds of each part; tracing BPF programs loaded on the machine, see below).
+//       Prints "execs=S execs_cpu=S connects=S connects_cpu=S bpf=N": seconds of each part, on the clock and of CPU
+//       (this process's and its children's, kernel time included: where a sensor's programs run), and bpf (below).
 //   storm syscalls GETPPIDS WRITES
 //       GETPPIDS getppid(2) then WRITES one-byte write(2)s to /dev/null: cheap calls, where a sensor that runs on every
-//       system call shows. Prints "getppid=S write=S bpf=N".
+//       system call shows. Prints "getppid=S getppid_cpu=S write=S write_cpu=S bpf=N".
 // bpf=N: the most tracing BPF programs (tracing, tracepoint, raw tracepoint, kprobe, perf event, LSM) loaded on the
 // machine at the start or end of the run: a no-agent time taken while another process's sensor was loaded is not one.
 #define _GNU_SOURCE
@@ -54,6 +55,19 @@ static long long now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+// CPU time of this process and of its children waited for, user and kernel.
+static long long cpu_ns(void)
+{
+    struct rusage self, children;
+    if (getrusage(RUSAGE_SELF, &self) != 0 || getrusage(RUSAGE_CHILDREN, &children) != 0)
+        die("getrusage");
+    long long us = 0;
+    struct timeval all[] = { self.ru_utime, self.ru_stime, children.ru_utime, children.ru_stime };
+    for (int i = 0; i < 4; i++)
+        us += all[i].tv_sec * 1000000LL + all[i].tv_usec;
+    return us * 1000;
 }
 
 static struct sockaddr_in loopback(int port)
@@ -231,7 +245,7 @@ static int workload(int argc, char **argv)
     struct sockaddr_in to = loopback(atoi(argv[4]));
     char *args[] = { TRUE_PATH, NULL };
     int programs = tracing_programs();
-    long long t0 = now_ns();
+    long long t0 = now_ns(), c0 = cpu_ns();
     for (long i = 0; i < execs; i++) {
         pid_t pid = fork();
         if (pid < 0)
@@ -244,12 +258,13 @@ static int workload(int argc, char **argv)
         if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
             fprintf(stderr, "storm: " TRUE_PATH " failed\n"), exit(1);
     }
-    long long t1 = now_ns();
+    long long t1 = now_ns(), c1 = cpu_ns();
     for (long i = 0; i < connects; i++)
         refused_connect(&to);
-    long long t2 = now_ns();
+    long long t2 = now_ns(), c2 = cpu_ns();
     int after = tracing_programs();
-    printf("execs=%.6f connects=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9, after > programs ? after : programs);
+    printf("execs=%.6f execs_cpu=%.6f connects=%.6f connects_cpu=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9, (double)(c1 - c0) / 1e9,
+           (double)(t2 - t1) / 1e9, (double)(c2 - c1) / 1e9, after > programs ? after : programs);
     return 0;
 }
 
@@ -262,17 +277,18 @@ static int syscalls(int argc, char **argv)
     if (null < 0)
         die("/dev/null");
     int programs = tracing_programs();
-    long long t0 = now_ns();
+    long long t0 = now_ns(), c0 = cpu_ns();
     for (long i = 0; i < getppids; i++)
         syscall(SYS_getppid); // not the libc wrapper: the call itself, every time
-    long long t1 = now_ns();
+    long long t1 = now_ns(), c1 = cpu_ns();
     for (long i = 0; i < writes; i++)
         if (write(null, "", 1) != 1)
             die("write /dev/null");
-    long long t2 = now_ns();
+    long long t2 = now_ns(), c2 = cpu_ns();
     close(null);
     int after = tracing_programs();
-    printf("getppid=%.6f write=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9, (double)(t2 - t1) / 1e9, after > programs ? after : programs);
+    printf("getppid=%.6f getppid_cpu=%.6f write=%.6f write_cpu=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9, (double)(c1 - c0) / 1e9,
+           (double)(t2 - t1) / 1e9, (double)(c2 - c1) / 1e9, after > programs ? after : programs);
     return 0;
 }
 
