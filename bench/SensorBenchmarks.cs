@@ -47,7 +47,7 @@ public static class SensorBenchmarks
             settings.GetValueOrDefault("getppids", 2_000_000), settings.GetValueOrDefault("writes", 500_000));
         var rounds = settings.GetValueOrDefault("overheadRounds", 3);
 
-        var generator = Generator.Build();
+        var generator = await Generator.BuildAsync();
         await using var api = new BenchApi(StorageProvider.Sqlite);
         foreach (var mode in Modes)
         {
@@ -205,7 +205,7 @@ public static class SensorBenchmarks
 
         private Generator(string program) => _program = program;
 
-        public static Generator Build()
+        public static async Task<Generator> BuildAsync()
         {
             var root = new DirectoryInfo(AppContext.BaseDirectory);
             while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
@@ -214,7 +214,7 @@ public static class SensorBenchmarks
             var compiler = new[] { "clang-14", "cc" }.FirstOrDefault(c => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, c))))
                 ?? throw new InvalidOperationException("The sensor benchmark compiles bench/Storm/storm.c and found neither clang-14 nor cc: apt-get install clang-14");
             var program = Path.Combine(AppContext.BaseDirectory, "storm");
-            RunAsync(compiler, "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", program, source).GetAwaiter().GetResult();
+            await RunAsync(compiler, "-O2", "-Wall", "-Wextra", "-Werror", "-o", program, source);
             return new Generator(program);
         }
 

@@ -5,9 +5,9 @@
 //   storm storm RATE SECONDS EXECS PORT MARKER WORKERS
 //       RATE events a second for SECONDS: up to EXECS a second are execs of `/usr/bin/true MARKER-N` (posix_spawn,
 //       reaped by the kernel: SIGCHLD is ignored), the rest refused TCP connects to 127.0.0.1:PORT (a port bound and
-//       not listening: socket, connect, close). WORKERS processes make the execs, WORKERS others the connects, which
-//       fill what the execs leave of the rate: an exec costs milliseconds here, and when they fall behind the total is
-//       still RATE. Each worker wakes every TICK_NS (clock_nanosleep on CLOCK_MONOTONIC, absolute) and makes what is
+//       not listening: socket, connect, close). WORKERS processes make the execs (niced), WORKERS others the connects,
+//       which fill what the execs leave of the rate: an exec costs milliseconds here, and when they fall behind the
+//       total is still RATE. Each worker wakes every TICK_NS (clock_nanosleep on CLOCK_MONOTONIC, absolute) and makes what is
 //       due by then, so one that fell behind catches up as fast as it can. Prints "execs=N connects=N seconds=S"
 //       (seconds from the start to the last worker's end).
 //   storm workload EXECS CONNECTS PORT
@@ -17,7 +17,7 @@
 //   storm syscalls GETPPIDS WRITES
 //       GETPPIDS getppid(2) then WRITES one-byte write(2)s to /dev/null: cheap calls, where a sensor that runs on every
 //       system call shows. Prints "getppid=S getppid_cpu=S write=S write_cpu=S bpf=N".
-// bpf=N: the most tracing BPF programs (tracing, tracepoint, raw tracepoint, kprobe, perf event, LSM) loaded on the
+// Every mode runs in a session of its own (see main). bpf=N: the most tracing BPF programs (tracing, tracepoint, raw tracepoint, kprobe, perf event, LSM) loaded on the
 // machine at the start or end of the run: a no-agent time taken while another process's sensor was loaded is not one.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
