@@ -5,7 +5,11 @@
  * sensitive paths; then its name in `sensitive_names`: a basename, an extension or the name of a directory above it
  * (for `**` globs, whose files may be created at any time), a candidate that user space checks against the full
  * glob. A hit leaves the kernel with the path of the file opened, resolved by walking its dentries up to the root
- * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file. */
+ * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file.
+ * Attach points: the per-syscall tracepoints syscalls/sys_exit_open, sys_exit_openat, sys_exit_openat2 and
+ * sys_exit_creat (the kernel runs each only for its own syscall; open and creat do not exist on arm64: the agent
+ * skips them there). A name is looked up only when sensitive_names has one of its kind and length (sensor_config's
+ * masks, set by the agent): most directories above the file are not hashed, and with no directory names none is. */
 #pragma once
 
 #include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_RET */
