@@ -236,17 +236,28 @@ public sealed unsafe class KernelSensor : IDisposable
         _drain.Start();
     }
 
+    /// <summary>
+    /// How often the ring buffer is drained when the kernel has not woken the drain: it wakes it only once a sixteenth
+    /// of the buffer waits (sensor.bpf.c <c>wakeup_flags</c>), so that a record does not cost an interrupt and a
+    /// thread wake-up of its own. A record reaches <see cref="Queue"/> at most this late.
+    /// </summary>
+    public const int DrainMilliseconds = 50;
+
     private void Drain()
     {
         while (!Volatile.Read(ref _stopping))
         {
-            var polled = Libbpf.RingBufferPoll(_ringBuffer, 100);
+            var polled = Libbpf.RingBufferPoll(_ringBuffer, DrainMilliseconds);
+            if (polled == 0)
+                polled = Libbpf.RingBufferConsume(_ringBuffer); // no wake-up: what is there below the threshold
             if (polled < 0 && polled != -4) // EINTR: a signal; poll again
             {
                 PollError = polled;
                 Thread.Sleep(100);
             }
         }
+
+        Libbpf.RingBufferConsume(_ringBuffer); // what came before the programs were detached
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
