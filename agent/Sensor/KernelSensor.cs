@@ -18,6 +18,8 @@ public sealed unsafe class KernelSensor : IDisposable
     private readonly int _cpus;
     private readonly LossCounter[] _losses;
     private readonly LossCounter[] _reported;
+    private readonly Lock _configLock = new();
+    private SensorConfig _config = new() { AgentTgid = (uint)Environment.ProcessId };
     private nint _object, _ringBuffer;
     private GCHandle _queueHandle;
     private Thread? _drain;
@@ -38,6 +40,9 @@ public sealed unsafe class KernelSensor : IDisposable
 
     /// <summary>The programs attached, by name.</summary>
     public IReadOnlyList<string> Programs { get; private set; } = [];
+
+    /// <summary>Where the programs are attached: their ELF sections (<c>tp_btf/sched_process_exec</c>, <c>tracepoint/syscalls/sys_enter_connect</c>), as <see cref="Programs"/>.</summary>
+    public IReadOnlyList<string> AttachPoints { get; private set; } = [];
 
     /// <summary>Errors the drain thread met (ring_buffer__poll), for the log.</summary>
     public int PollError { get; private set; }
@@ -78,7 +83,7 @@ public sealed unsafe class KernelSensor : IDisposable
         var sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
         try
         {
-            reason = sensor.Load(ringBufferBytes, cpus, configure);
+            reason = sensor.Load(ringBufferBytes, cpus, configure, warnings);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException)
         {
@@ -94,7 +99,7 @@ public sealed unsafe class KernelSensor : IDisposable
     /// <summary>The user-space queue: twice the kernel's ring buffer, at least 1 MiB, at most 64 MiB.</summary>
     private static int QueueBytes(long ringBufferBytes) => (int)Math.Clamp(ringBufferBytes * 2, 1L << 20, 64L << 20);
 
-    private string? Load(long ringBufferBytes, int cpus, Action<BpfObjectView, bool>? configure)
+    private string? Load(long ringBufferBytes, int cpus, Action<BpfObjectView, bool>? configure, List<string> warnings)
     {
         var view = new BpfObjectView(_object);
         if (cpus <= 0)
@@ -106,13 +111,12 @@ public sealed unsafe class KernelSensor : IDisposable
         configure?.Invoke(view, false);
         if (NeedsTracefs() is { } tracefsProblem)
             return tracefsProblem;
+        var skipped = SkipMissingTracepoints(warnings);
 
         if (Libbpf.ObjectLoad(_object) is var loaded and < 0)
             return $"the kernel refused the sensor's BPF programs (bpf_object__load: {Libbpf.Error(loaded)})";
 
-        var config = new SensorConfig { AgentTgid = (uint)Environment.ProcessId };
-        var zero = 0u;
-        if (Libbpf.MapUpdate(Libbpf.MapFd(view.Map("agent_config")), &zero, &config, Libbpf.Any) is var set and < 0)
+        if (WriteConfig(config => config) is var set and < 0)
             return $"the sensor's configuration could not be set: {Libbpf.Error(set)}";
         configure?.Invoke(view, true);
 
@@ -121,18 +125,93 @@ public sealed unsafe class KernelSensor : IDisposable
         if (_ringBuffer == 0)
             return $"the ring buffer could not be opened: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
 
-        var names = new List<string>();
+        var (names, sections) = (new List<string>(), new List<string>());
         for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
         {
+            if (skipped.Contains(program))
+                continue;
             var link = Libbpf.ProgramAttach(program);
             if (link == 0)
                 return $"the kernel refused to attach {Libbpf.Name(program)}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
             _links.Add(link);
             names.Add(Libbpf.Name(program) ?? "?");
+            sections.Add(Marshal.PtrToStringUTF8(Libbpf.ProgramSectionName(program)) ?? "?");
         }
 
-        Programs = names;
+        (Programs, AttachPoints) = (names, sections);
         return null;
+    }
+
+    /// <summary>
+    /// A program on a tracepoint this kernel does not have (<c>syscalls/sys_exit_open</c> and <c>sys_exit_creat</c> on
+    /// arm64, which has only openat) is not loaded, with a warning, rather than failing the whole sensor.
+    /// </summary>
+    private HashSet<nint> SkipMissingTracepoints(List<string> warnings)
+    {
+        var skipped = new HashSet<nint>();
+        if (TracefsEvents() is not { } events)
+            return skipped;
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+        {
+            var section = Marshal.PtrToStringUTF8(Libbpf.ProgramSectionName(program)) ?? "";
+            if (MissingTracepoint(section, events) is not { } missing || Libbpf.ProgramSetAutoload(program, false) < 0)
+                continue;
+            skipped.Add(program);
+            lock (warnings)
+                warnings.Add($"this kernel has no tracepoint {missing}: the sensor's program {Libbpf.Name(program)} is not attached");
+        }
+
+        return skipped;
+    }
+
+    /// <summary>The tracefs directory of the kernel's trace events (where libbpf looks them up), or null when tracefs is not mounted.</summary>
+    public static string? TracefsEvents() =>
+        new[] { "/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events" }.FirstOrDefault(Directory.Exists);
+
+    /// <summary>The tracepoint (<c>syscalls/sys_exit_open</c>) of a program's section <c>tracepoint/...</c> when <paramref name="events"/> has no such event; null for one it has and for other sections.</summary>
+    public static string? MissingTracepoint(string section, string events)
+    {
+        const string prefix = "tracepoint/";
+        if (!section.StartsWith(prefix, StringComparison.Ordinal))
+            return null;
+        var tracepoint = section[prefix.Length..];
+        return Directory.Exists(Path.Combine(events, tracepoint)) ? null : tracepoint;
+    }
+
+    /// <summary>
+    /// Tells the kernel the lengths of the sensitive names of each kind (files.bpf.h looks up only a name of one of
+    /// them; with no directory names it walks no directories): bit n of a mask is a name of n UTF-8 bytes.
+    /// </summary>
+    public int SetNameLengths(ulong basenames, ulong extensions, ulong directories) => WriteConfig(config => config with
+    {
+        Flags = config.Flags | SensorConfig.NameLengths,
+        BasenameLengths = basenames,
+        ExtensionLengths = extensions,
+        DirectoryLengths = directories,
+    });
+
+    /// <summary>The configuration the kernel holds (the map <c>agent_config</c>).</summary>
+    public SensorConfig ReadConfig()
+    {
+        ObjectDisposedException.ThrowIf(_object == 0, this);
+        var (zero, config) = (0u, default(SensorConfig));
+        return Libbpf.MapLookup(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config) is var read and < 0
+            ? throw new IOException($"the sensor's configuration could not be read: {Libbpf.Error(read)}") : config;
+    }
+
+    /// <summary>Changes the map <c>agent_config</c> (its fields are set by more than one thread: each keeps the others').</summary>
+    private int WriteConfig(Func<SensorConfig, SensorConfig> change)
+    {
+        ObjectDisposedException.ThrowIf(_object == 0, this);
+        lock (_configLock)
+        {
+            var config = change(_config);
+            var zero = 0u;
+            var set = Libbpf.MapUpdate(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config, Libbpf.Any);
+            if (set >= 0)
+                _config = config;
+            return set;
+        }
     }
 
     /// <summary>
@@ -157,17 +236,28 @@ public sealed unsafe class KernelSensor : IDisposable
         _drain.Start();
     }
 
+    /// <summary>
+    /// How often the ring buffer is drained when the kernel has not woken the drain: it wakes it only once a sixteenth
+    /// of the buffer waits (sensor.bpf.c <c>wakeup_flags</c>), so that a record does not cost an interrupt and a
+    /// thread wake-up of its own. A record reaches <see cref="Queue"/> at most this late.
+    /// </summary>
+    public const int DrainMilliseconds = 50;
+
     private void Drain()
     {
         while (!Volatile.Read(ref _stopping))
         {
-            var polled = Libbpf.RingBufferPoll(_ringBuffer, 100);
+            var polled = Libbpf.RingBufferPoll(_ringBuffer, DrainMilliseconds);
+            if (polled == 0)
+                polled = Libbpf.RingBufferConsume(_ringBuffer); // no wake-up: what is there below the threshold
             if (polled < 0 && polled != -4) // EINTR: a signal; poll again
             {
                 PollError = polled;
                 Thread.Sleep(100);
             }
         }
+
+        Libbpf.RingBufferConsume(_ringBuffer); // what came before the programs were detached
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -208,8 +298,7 @@ public sealed unsafe class KernelSensor : IDisposable
 
         if (lost == 0)
             return (0, 0, 0);
-        var config = new SensorConfig { AgentTgid = (uint)Environment.ProcessId, LossesReportedNs = last };
-        Libbpf.MapUpdate(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config, Libbpf.Any);
+        WriteConfig(config => config with { LossesReportedNs = last });
         return (lost, first, Math.Max(first, last));
     }
 

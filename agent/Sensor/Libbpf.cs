@@ -76,6 +76,10 @@ public static unsafe partial class Libbpf
     [LibraryImport(Library, EntryPoint = "ring_buffer__poll")]
     public static partial int RingBufferPoll(nint ringBuffer, int timeoutMilliseconds);
 
+    /// <summary>Calls the sample callback for every record there is, without waiting. Returns the records consumed or a negative errno.</summary>
+    [LibraryImport(Library, EntryPoint = "ring_buffer__consume")]
+    public static partial int RingBufferConsume(nint ringBuffer);
+
     [LibraryImport(Library, EntryPoint = "ring_buffer__free")]
     public static partial void RingBufferFree(nint ringBuffer);
 

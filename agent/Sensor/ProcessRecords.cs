@@ -117,7 +117,13 @@ public struct LossCounter
 [StructLayout(LayoutKind.Sequential)]
 public struct SensorConfig
 {
+    /// <summary>SENSOR_CONFIG_NAME_LENGTHS: the name lengths are set (without it the kernel looks every name up).</summary>
+    public const uint NameLengths = 0x1;
+
     public uint AgentTgid;
-    public uint Pad;
+    public uint Flags;
     public ulong LossesReportedNs;
+
+    /// <summary>Bit n: <c>sensitive_names</c> holds a basename (an extension, a directory name) of n UTF-8 bytes.</summary>
+    public ulong BasenameLengths, ExtensionLengths, DirectoryLengths;
 }

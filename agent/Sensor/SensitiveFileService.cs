@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Platform.Agent.Sensor;
 
@@ -22,7 +23,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
         if (choice.Sensor is not { } sensor)
             return;
         var inodes = sensor.Object.MapFd("sensitive_inodes");
-        FillNames(sensor.Object.MapFd("sensitive_names"));
+        FillNames(sensor, sensor.Object.MapFd("sensitive_names"));
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Sensor.SensitiveRefreshSeconds));
         do
         {
@@ -38,17 +39,28 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    private unsafe void FillNames(int map)
+    /// <summary>Gives the kernel the name candidates, then the lengths they have, by kind (so that it looks up no other).</summary>
+    private unsafe void FillNames(KernelSensor sensor, int map)
     {
         var value = 1u;
+        var lengths = new Dictionary<NameKind, ulong>();
         foreach (var name in files.Names)
         {
             fixed (byte* key = name.ToBytes())
             {
                 if (Libbpf.MapUpdate(map, key, &value, Libbpf.Any) is var set and < 0)
+                {
                     log.LogWarning("The sensitive name {Name} could not be given to the kernel: {Error}", name.Name, Libbpf.Error(set));
+                    continue;
+                }
             }
+
+            lengths[name.Kind] = lengths.GetValueOrDefault(name.Kind) | 1UL << Encoding.UTF8.GetByteCount(name.Name);
         }
+
+        if (sensor.SetNameLengths(lengths.GetValueOrDefault(NameKind.Basename), lengths.GetValueOrDefault(NameKind.Extension),
+                lengths.GetValueOrDefault(NameKind.Directory)) is var told and < 0)
+            log.LogWarning("The sensitive names' lengths could not be given to the kernel (it looks every name up): {Error}", Libbpf.Error(told));
     }
 
     /// <summary>Finds the sensitive files again and brings the kernel's inode map to them.</summary>

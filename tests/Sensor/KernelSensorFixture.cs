@@ -28,6 +28,9 @@ public sealed class KernelSensorFixture : IAsyncLifetime
 
     public SensorState State => _choice!.State;
 
+    /// <summary>The kernel sensor loaded.</summary>
+    public KernelSensor Kernel => _choice!.Sensor!;
+
     /// <summary>A directory whose <c>*.cfg</c> files are sensitive too (added to the defaults), for files made while the sensor runs.</summary>
     public string Later => Path.Combine(_state, "later");
 

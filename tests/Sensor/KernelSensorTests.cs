@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Platform.Agent.Sensor;
 using Platform.Contracts;
 using static Platform.Tests.Agent.AgentTestSupport;
 
@@ -55,6 +56,36 @@ public sealed class KernelSensorTests : IDisposable
         Assert.All(exits, e => Assert.Equal(pids[e.Pid!.Value] % 5, e.ExitCode));
         Assert.All(exits, e => Assert.True(e.Time >= starts.Single(s => s.Pid == e.Pid).Time, "an exit after its start"));
         Assert.Equal(0, sensor.Choice.State.LostEvents);
+    }
+
+    [Fact]
+    public async Task No_program_runs_on_every_system_call_each_is_on_the_tracepoint_of_its_own_syscall()
+    {
+        await using var sensor = await new SensorHarness().Started();
+        var points = sensor.Choice.Sensor!.AttachPoints;
+
+        Assert.Equal(sensor.Choice.Sensor.Programs.Count, points.Count);
+        Assert.DoesNotContain(points, p => System.Text.RegularExpressions.Regex.IsMatch(p, "^(tp_btf|raw_tp|raw_tracepoint|tracepoint/raw_syscalls)/sys_(enter|exit)$"));
+        Assert.All(points, p => Assert.Matches("^(tp_btf/(sched_process_(exec|fork|exit)|inet_sock_set_state)|tracepoint/syscalls/sys_(enter|exit)_[a-z0-9]+)$", p));
+        Assert.Subset(new HashSet<string>(points), new HashSet<string>
+        {
+            "tracepoint/syscalls/sys_enter_connect", "tracepoint/syscalls/sys_exit_connect", "tracepoint/syscalls/sys_exit_accept4",
+            "tracepoint/syscalls/sys_exit_listen", "tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_write",
+            "tracepoint/syscalls/sys_exit_openat",
+        });
+        Assert.DoesNotContain(sensor.Choice.Warnings, w => w.Contains("no tracepoint", StringComparison.Ordinal)); // all of them exist on x86_64
+    }
+
+    [Fact]
+    public async Task A_syscall_tracepoint_the_kernel_lacks_is_found_missing_and_one_it_has_is_not()
+    {
+        await using var sensor = await new SensorHarness().Started(); // mounts tracefs when it is not
+        var events = KernelSensor.TracefsEvents();
+
+        Assert.NotNull(events);
+        Assert.Null(KernelSensor.MissingTracepoint("tracepoint/syscalls/sys_exit_openat", events));
+        Assert.Equal("syscalls/sys_exit_no_such_call", KernelSensor.MissingTracepoint("tracepoint/syscalls/sys_exit_no_such_call", events));
+        Assert.Null(KernelSensor.MissingTracepoint("tp_btf/sched_process_exec", events)); // attached by name, not through tracefs
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Platform.Agent.Sensor;
 using Platform.Contracts;
 
 namespace Platform.Tests.Sensor;
@@ -99,6 +100,31 @@ public sealed class SensitiveFileSensorTests(KernelSensorFixture sensor) : IDisp
 
         var write = await sensor.WaitFor<FileAccessEvent>(e => e.Pid == shell, "the shell's write of the .pem");
         Assert.Equal((pem, FimOperation.Write), (write.Path, write.Operation));
+    }
+
+    [Fact]
+    public async Task A_new_file_under_a_directory_named_by_a_double_star_glob_is_reported_as_it_is_opened()
+    {
+        var deep = Directory.CreateDirectory(Path.Combine(_directory, ".azure", "profiles", "work")).FullName; // /**/.azure/**, three levels up
+        var token = Path.Combine(deep, "tokens.json");
+        await File.WriteAllTextAsync(token, "{}");
+        var pid = await Cat(token);
+
+        var read = await sensor.WaitFor<FileAccessEvent>(e => e.Pid == pid, "cat's read under .azure");
+        Assert.Equal((token, FimOperation.Read), (read.Path, read.Operation));
+    }
+
+    [Fact]
+    public void The_kernel_looks_up_only_names_of_the_lengths_the_sensitive_names_have()
+    {
+        var config = sensor.Kernel.ReadConfig();
+
+        Assert.Equal(SensorConfig.NameLengths, config.Flags & SensorConfig.NameLengths);
+        Assert.Equal(1UL << ".ssh".Length | 1UL << ".azure".Length | 1UL << "secrets".Length, config.DirectoryLengths); // gcloud: 6, as .azure
+        Assert.Equal(1UL << ".pem".Length, config.ExtensionLengths); // .pem, .key and the fixture's .cfg
+        Assert.Equal(0UL, config.BasenameLengths & (1UL << 3 | 1UL << 4)); // no 3- or 4-byte basename: lib, usr, ld.so... are not looked up
+        Assert.NotEqual(0UL, config.BasenameLengths & 1UL << "shadow".Length);
+        Assert.Equal((uint)Environment.ProcessId, config.AgentTgid);
     }
 
     private static Task<int> Cat(string path) => Run("cat", [path]);

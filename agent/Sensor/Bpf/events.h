@@ -90,9 +90,17 @@ struct loss_counter {
 /* The map `agent_config`, key 0, filled by the agent before it attaches. */
 struct sensor_config {
 	__u32 agent_tgid;     /* the agent's own process: nothing of it is recorded */
-	__u32 pad;
+	__u32 flags;          /* SENSOR_CONFIG_* */
 	__u64 losses_reported_ns; /* the last loss the agent reported: a later one starts a new span (first_ns) */
+	/* With SENSOR_CONFIG_NAME_LENGTHS, bit n is set when files.bpf.h's sensitive_names holds a name of that kind n bytes
+	 * long: a name of another length is not looked up (a directory walk with no directory names is skipped). Without
+	 * it every name is looked up. */
+	__u64 basename_lengths;
+	__u64 extension_lengths;
+	__u64 directory_lengths;
 };
+
+#define SENSOR_CONFIG_NAME_LENGTHS 0x1
 
 /* The C# mirrors (agent/Sensor/) read these in place: their layout is fixed. */
 _Static_assert(sizeof(struct record_header) == 48, "record_header");
@@ -100,6 +108,6 @@ _Static_assert(sizeof(struct exec_record) == 88, "exec_record");
 _Static_assert(sizeof(struct fork_record) == 56, "fork_record");
 _Static_assert(sizeof(struct exit_record) == 56, "exit_record");
 _Static_assert(sizeof(struct loss_counter) == 24, "loss_counter");
-_Static_assert(sizeof(struct sensor_config) == 16, "sensor_config");
+_Static_assert(sizeof(struct sensor_config) == 40, "sensor_config");
 
 #endif

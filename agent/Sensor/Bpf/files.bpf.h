@@ -5,10 +5,14 @@
  * sensitive paths; then its name in `sensitive_names`: a basename, an extension or the name of a directory above it
  * (for `**` globs, whose files may be created at any time), a candidate that user space checks against the full
  * glob. A hit leaves the kernel with the path of the file opened, resolved by walking its dentries up to the root
- * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file. */
+ * (crossing mounts), so a symlink, a relative name or another mount's view all show the real file.
+ * Attach points: the per-syscall tracepoints syscalls/sys_exit_open, sys_exit_openat, sys_exit_openat2 and
+ * sys_exit_creat (the kernel runs each only for its own syscall; open and creat do not exist on arm64: the agent
+ * skips them there). A name is looked up only when sensitive_names has one of its kind and length (sensor_config's
+ * masks, set by the agent): most directories above the file are not hashed, and with no directory names none is. */
 #pragma once
 
-#include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_NR */
+#include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_RET */
 
 #define SENSOR_FILE_OPEN 32
 
@@ -25,18 +29,6 @@
 #define FILE_O_PATH 010000000
 #define FILE_S_IFMT 00170000
 #define FILE_S_IFREG 0100000
-
-#if defined(__TARGET_ARCH_x86)
-#define NR_open 2
-#define NR_creat 85
-#define NR_openat 257
-#define NR_openat2 437
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_open -1
-#define NR_creat -1
-#define NR_openat 56
-#define NR_openat2 437
-#endif
 
 /* The kernel's dev_t of the inode's filesystem (MKDEV: major << 20 | minor) and the inode number. */
 struct file_inode_key {
@@ -94,6 +86,12 @@ struct {
 	__type(value, struct file_scratch);
 } file_scratch SEC(".maps");
 
+/* Whether a name n bytes long can be in sensitive_names, for a kind whose lengths are mask (see sensor_config). */
+static __always_inline bool file_length_may_hit(__u64 mask, __u32 n)
+{
+	return n < 64 && ((mask >> n) & 1);
+}
+
 static __always_inline int file_name_hit(struct file_name_key *key, __u8 kind, const unsigned char *name)
 {
 	__builtin_memset(key, 0, sizeof(*key));
@@ -103,8 +101,8 @@ static __always_inline int file_name_hit(struct file_name_key *key, __u8 kind, c
 	return bpf_map_lookup_elem(&sensitive_names, key) != NULL;
 }
 
-/* The extension (".pem") of a name of len bytes, from its last 15. */
-static __always_inline int file_extension_hit(struct file_name_key *key, const unsigned char *name, __u32 len)
+/* The extension (".pem") of a name of len bytes, from its last 15, when one of its length (lengths) may be a key. */
+static __always_inline int file_extension_hit(struct file_name_key *key, const unsigned char *name, __u32 len, __u64 lengths)
 {
 	char tail[16] = {};
 	__u32 n = len < 15 ? len : 15;
@@ -115,7 +113,7 @@ static __always_inline int file_extension_hit(struct file_name_key *key, const u
 		if (i < (int)n && tail[i] == '.')
 			dot = i;
 	}
-	if (dot < 0)
+	if (dot < 0 || !file_length_may_hit(lengths, n - dot))
 		return 0;
 	__builtin_memset(key, 0, sizeof(*key));
 	key->kind = FILE_MATCH_EXTENSION;
@@ -191,6 +189,16 @@ static __always_inline void file_open_exit(long ret)
 {
 	if (ret < 0)
 		return;
+	__u32 zero = 0;
+	struct sensor_config *cfg = bpf_map_lookup_elem(&agent_config, &zero);
+	if (!cfg || cfg->agent_tgid == bpf_get_current_pid_tgid() >> 32)
+		return;
+	__u64 basenames = ~0ULL, extensions = ~0ULL, directories = ~0ULL;
+	if (cfg->flags & SENSOR_CONFIG_NAME_LENGTHS) {
+		basenames = cfg->basename_lengths;
+		extensions = cfg->extension_lengths;
+		directories = cfg->directory_lengths;
+	}
 	struct file *file = net_fd_file((int)ret);
 	if (!file)
 		return;
@@ -199,7 +207,6 @@ static __always_inline void file_open_exit(long ret)
 	if ((flags & FILE_O_PATH) || (BPF_CORE_READ(inode, i_mode) & FILE_S_IFMT) != FILE_S_IFREG)
 		return;
 	struct file_inode_key ikey = { .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino) };
-	__u32 zero = 0;
 	struct file_scratch *scratch = bpf_map_lookup_elem(&file_scratch, &zero);
 	if (!scratch)
 		return;
@@ -210,17 +217,19 @@ static __always_inline void file_open_exit(long ret)
 	} else {
 		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
 		__u32 len = BPF_CORE_READ(dentry, d_name.len);
-		if (file_name_hit(&scratch->key, FILE_MATCH_BASENAME, name))
+		if (file_length_may_hit(basenames, len) && file_name_hit(&scratch->key, FILE_MATCH_BASENAME, name))
 			match = FILE_MATCH_BASENAME;
-		else if (file_extension_hit(&scratch->key, name, len))
+		else if (extensions && file_extension_hit(&scratch->key, name, len, extensions))
 			match = FILE_MATCH_EXTENSION;
-		else {
+		else if (directories) {
 			struct dentry *at = dentry;
 			for (int i = 0; i < FILE_DIR_DEPTH; i++) {
 				struct dentry *parent = BPF_CORE_READ(at, d_parent);
 				if (parent == at)
 					break;
 				at = parent;
+				if (!file_length_may_hit(directories, BPF_CORE_READ(at, d_name.len)))
+					continue;
 				if (file_name_hit(&scratch->key, FILE_MATCH_DIRECTORY, BPF_CORE_READ(at, d_name.name))) {
 					match = FILE_MATCH_DIRECTORY;
 					break;
@@ -247,14 +256,31 @@ static __always_inline void file_open_exit(long ret)
 	emit(record, size);
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sensor_file_exit, struct pt_regs *regs, long ret)
+/* open, creat exist on x86_64 but not on arm64 (only openat, openat2): the agent skips a tracepoint the kernel lacks. */
+SEC("tracepoint/syscalls/sys_exit_openat")
+int sensor_openat_exit(void *ctx)
 {
-	long nr = SYSCALL_NR(regs);
-	if (nr != NR_openat && nr != NR_open && nr != NR_openat2 && nr != NR_creat)
-		return 0;
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	file_open_exit(ret);
+	file_open_exit(SYSCALL_RET(ctx));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_openat2")
+int sensor_openat2_exit(void *ctx)
+{
+	file_open_exit(SYSCALL_RET(ctx));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_open")
+int sensor_open_exit(void *ctx)
+{
+	file_open_exit(SYSCALL_RET(ctx));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_creat")
+int sensor_creat_exit(void *ctx)
+{
+	file_open_exit(SYSCALL_RET(ctx));
 	return 0;
 }

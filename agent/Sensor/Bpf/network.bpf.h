@@ -7,8 +7,12 @@
  * or SYN_SENT -> CLOSE (sk_err: refused, timed out, unreachable; none: the socket was closed while in progress).
  * accept/accept4 -> an inbound connection with the peer; listen -> a listening socket. DNS: the first bytes of a
  * UDP datagram to port 53 (sendto/sendmsg/sendmmsg, or send/write on a socket connected to port 53); the name is
- * parsed in user space. Syscall entries and exits are raw tracepoints filtered by number, the state change a BTF
- * tracepoint: both fire for every network namespace. */
+ * parsed in user space.
+ * Attach points: the per-syscall tracepoints syscalls/sys_enter_connect, sys_exit_connect, sys_exit_accept,
+ * sys_exit_accept4, sys_enter_listen, sys_exit_listen, sys_enter_sendto, sys_enter_sendmsg, sys_enter_sendmmsg,
+ * sys_enter_write (the kernel runs each only for its own syscall, not for every syscall of the machine), and the BTF
+ * tracepoint inet_sock_set_state; all fire for every network namespace. An exit that needs its entry's socket
+ * (connect, listen) finds it in `syscall_args`, by thread. */
 #pragma once
 
 #include <bpf/bpf_endian.h>
@@ -45,33 +49,6 @@
 
 #define NET_DNS_PAYLOAD 512
 #define NET_DNS_MESSAGES 4
-
-#if defined(__TARGET_ARCH_x86)
-#define NR_write 1
-#define NR_connect 42
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_sendmsg 46
-#define NR_listen 50
-#define NR_accept4 288
-#define NR_sendmmsg 307
-#define SYSCALL_NR(regs) ((regs)->orig_ax)
-#define NET_PARM6(regs) BPF_CORE_READ(regs, r9)
-#elif defined(__TARGET_ARCH_arm64)
-#define NR_write 64
-#define NR_listen 201
-#define NR_accept 202
-#define NR_connect 203
-#define NR_sendto 206
-#define NR_sendmsg 211
-#define NR_accept4 242
-#define NR_sendmmsg 269
-#define SYSCALL_NR(regs) (((struct pt_regs___sensor *)(regs))->syscallno)
-#define NET_PARM6(regs) BPF_CORE_READ((struct pt_regs___sensor *)(regs), regs[5])
-struct pt_regs___sensor { long syscallno; __u64 regs[31]; } __attribute__((preserve_access_index));
-#else
-#error "the sensor knows the syscall numbers of x86_64 and arm64"
-#endif
 
 /* connect (outbound, every attempt with its result) and accept (inbound). Addresses in network byte order (IPv4 in
  * the first 4 bytes), ports in host order. */
@@ -143,6 +120,24 @@ struct {
 	__type(key, struct net_fd_key);
 	__type(value, __u8);
 } dns_sockets SEC(".maps");
+
+/* What a syscall's exit needs of its entry (connect's, listen's socket and fd), by thread (pid_tgid): written at the
+ * entry, deleted at the exit. An LRU, so that the entry of a thread killed in the syscall cannot stay. */
+struct net_syscall_args {
+	__u64 sk;          /* struct sock * */
+	__s32 fd;
+	__u32 syscall;     /* NET_KEPT_*: whose entry kept them */
+};
+
+#define NET_KEPT_CONNECT 1
+#define NET_KEPT_LISTEN 2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct net_syscall_args);
+} syscall_args SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -268,56 +263,86 @@ static __always_inline __u8 net_result_of(int error)
 	}
 }
 
-static __always_inline void net_connect_enter(struct pt_regs *regs)
+/* The syscall's arguments at its entry and its return value at its exit (the syscalls tracepoints' records). */
+#define SYSCALL_ARG(ctx, i) (((struct trace_event_raw_sys_enter *)(ctx))->args[i])
+#define SYSCALL_RET(ctx) (((struct trace_event_raw_sys_exit *)(ctx))->ret)
+
+/* The entry's arguments kept for the exit (and forgotten), or false when the entry kept none. */
+static __always_inline bool net_take_args(struct net_syscall_args *args, __u32 syscall)
 {
-	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	__u64 id = bpf_get_current_pid_tgid();
+	struct net_syscall_args *kept = bpf_map_lookup_elem(&syscall_args, &id);
+	if (!kept)
+		return false;
+	*args = *kept;
+	bpf_map_delete_elem(&syscall_args, &id);
+	return args->syscall == syscall; /* not another syscall's, whose exit was missed (attached after its entry) */
+}
+
+static __always_inline void net_keep_args(struct sock *sk, int fd, __u32 syscall)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct net_syscall_args args = { .sk = (__u64)sk, .fd = fd, .syscall = syscall };
+	bpf_map_update_elem(&syscall_args, &id, &args, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int sensor_connect_enter(void *ctx)
+{
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	int fd = (int)SYSCALL_ARG(ctx, 0);
 	struct sock *sk = net_fd_sock(fd);
 	if (!sk)
-		return;
+		return 0;
 	__u16 protocol = net_sock_protocol(sk);
 	if (!protocol)
-		return;
+		return 0;
 	/* connect(2) again on a TCP socket that is not closed polls an attempt under way (EALREADY) or made (0 or
 	 * EISCONN): not a new attempt; the first one's record has, or will have, the outcome. */
 	if (protocol == NET_IPPROTO_TCP && BPF_CORE_READ(sk, __sk_common.skc_state) != BPF_TCP_CLOSE)
-		return;
+		return 0;
 	__u64 key = (__u64)sk;
 	__u32 zero = 0;
 	struct net_pending_connect *pending = bpf_map_lookup_elem(&net_connect_scratch, &zero);
 	if (!pending)
-		return;
+		return 0;
 	__builtin_memset(pending, 0, sizeof(*pending));
 	struct net_connect_record *record = &pending->record;
-	record->family = net_user_sockaddr((const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), (int)PT_REGS_PARM3_CORE_SYSCALL(regs),
+	record->family = net_user_sockaddr((const void *)SYSCALL_ARG(ctx, 1), (int)SYSCALL_ARG(ctx, 2),
 		record->remote_addr, &record->remote_port);
 	if (!record->family) /* AF_UNSPEC (a UDP socket dissolving its association) or malformed: not an attempt */
-		return;
+		return 0;
 	record->protocol = protocol;
 	net_header(&record->header, SENSOR_NET_CONNECT, sizeof(*record));
 	bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY);
+	net_keep_args(sk, fd, NET_KEPT_CONNECT);
+	return 0;
 }
 
-static __always_inline void net_connect_exit(struct pt_regs *regs, long ret)
+SEC("tracepoint/syscalls/sys_exit_connect")
+int sensor_connect_exit(void *ctx)
 {
-	int fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
-	struct sock *sk = net_fd_sock(fd);
-	if (!sk)
-		return;
-	__u64 key = (__u64)sk;
+	struct net_syscall_args args;
+	if (!net_take_args(&args, NET_KEPT_CONNECT)) /* an attempt the entry did not keep (the agent's own, not inet, a poll) */
+		return 0;
+	long ret = SYSCALL_RET(ctx);
+	struct sock *sk = (struct sock *)args.sk; /* held by the syscall until it returns */
+	__u64 key = args.sk;
 	struct net_pending_connect *pending = bpf_map_lookup_elem(&pending_connects, &key);
 	if (!pending || pending->returned)
-		return;
+		return 0;
 	struct net_connect_record *record = &pending->record;
 	int error = ret < 0 ? (int)-ret : 0;
 	if (error == NET_EALREADY || error == NET_EISCONN) {
 		/* Asked again about an attempt already under way (or made): not a new one. */
 		bpf_map_delete_elem(&pending_connects, &key);
-		return;
+		return 0;
 	}
 	if ((error == NET_EINPROGRESS || error == NET_EINTR) && record->protocol == NET_IPPROTO_TCP) {
 		if (!pending->decided) {
 			pending->returned = 1; /* the state change has the outcome */
-			return;
+			return 0;
 		}
 	} else {
 		record->error = error;
@@ -326,12 +351,13 @@ static __always_inline void net_connect_exit(struct pt_regs *regs, long ret)
 	if (!error || !pending->has_local)
 		net_sock_local(sk, record->family, record->local_addr, &record->local_port);
 	if (!error && record->protocol == NET_IPPROTO_UDP && record->remote_port == 53) {
-		struct net_fd_key socket = { .tgid = record->header.tgid, .fd = fd };
+		struct net_fd_key socket = { .tgid = record->header.tgid, .fd = args.fd };
 		__u8 one = 1;
 		bpf_map_update_elem(&dns_sockets, &socket, &one, BPF_ANY);
 	}
 	emit(record, sizeof(*record));
 	bpf_map_delete_elem(&pending_connects, &key);
+	return 0;
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -363,7 +389,7 @@ int BPF_PROG(sensor_net_state, const struct sock *sk, const int oldstate, const 
 
 static __always_inline void net_accept_exit(long ret)
 {
-	if (ret < 0)
+	if (ret < 0 || is_agent(bpf_get_current_pid_tgid() >> 32))
 		return;
 	struct sock *sk = net_fd_sock((int)ret);
 	if (!sk)
@@ -386,22 +412,48 @@ static __always_inline void net_accept_exit(long ret)
 	emit(record, sizeof(*record));
 }
 
-static __always_inline void net_listen_exit(struct pt_regs *regs, long ret)
+SEC("tracepoint/syscalls/sys_exit_accept")
+int sensor_accept_exit(void *ctx)
 {
-	if (ret != 0)
-		return;
-	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
-	if (!sk)
-		return;
-	__u16 protocol = net_sock_protocol(sk);
-	if (protocol != NET_IPPROTO_TCP)
-		return;
+	net_accept_exit(SYSCALL_RET(ctx));
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int sensor_accept4_exit(void *ctx)
+{
+	net_accept_exit(SYSCALL_RET(ctx));
+	return 0;
+}
+
+/* listen(fd, backlog): the socket is kept from the entry; the exit, when it succeeded, has its bound address (a
+ * socket listening unbound gets its port in listen(2)). */
+SEC("tracepoint/syscalls/sys_enter_listen")
+int sensor_listen_enter(void *ctx)
+{
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	int fd = (int)SYSCALL_ARG(ctx, 0);
+	struct sock *sk = net_fd_sock(fd);
+	if (sk && net_sock_protocol(sk) == NET_IPPROTO_TCP)
+		net_keep_args(sk, fd, NET_KEPT_LISTEN);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int sensor_listen_exit(void *ctx)
+{
+	struct net_syscall_args args;
+	if (!net_take_args(&args, NET_KEPT_LISTEN) || SYSCALL_RET(ctx) != 0)
+		return 0;
+	struct sock *sk = (struct sock *)args.sk;
 	struct net_listen_record record = {};
 	record.family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	record.protocol = protocol;
+	record.protocol = NET_IPPROTO_TCP;
 	net_sock_local(sk, record.family, record.local_addr, &record.local_port);
 	net_header(&record.header, SENSOR_NET_LISTEN, sizeof(record));
 	emit(&record, sizeof(record));
+	return 0;
 }
 
 /* One datagram of a UDP socket: a DNS record when it goes to port 53 (named, or the socket's connected peer). */
@@ -434,13 +486,17 @@ static __always_inline void net_dns_send(struct sock *sk, const void *uaddr, int
 }
 
 /* sendto(fd, buf, len, flags, addr, addrlen); send(2) is sendto with no address. */
-static __always_inline void net_sendto_enter(struct pt_regs *regs)
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int sensor_sendto_enter(void *ctx)
 {
-	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
 	if (!sk)
-		return;
-	net_dns_send(sk, (const void *)PT_REGS_PARM5_CORE_SYSCALL(regs), (int)NET_PARM6(regs),
-		(const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs), 0);
+		return 0;
+	net_dns_send(sk, (const void *)SYSCALL_ARG(ctx, 4), (int)SYSCALL_ARG(ctx, 5),
+		(const void *)SYSCALL_ARG(ctx, 1), SYSCALL_ARG(ctx, 2), 0);
+	return 0;
 }
 
 /* One struct msghdr in user memory: its name and its first iovec. */
@@ -455,81 +511,51 @@ static __always_inline void net_dns_msghdr(struct sock *sk, const struct user_ms
 	net_dns_send(sk, msg.msg_name, msg.msg_namelen, iov.iov_base, iov.iov_len, index);
 }
 
-static __always_inline void net_sendmsg_enter(struct pt_regs *regs)
+/* sendmsg(fd, msg, flags) */
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int sensor_sendmsg_enter(void *ctx)
 {
-	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
 	if (!sk)
-		return;
-	net_dns_msghdr(sk, (const struct user_msghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs), 0);
+		return 0;
+	net_dns_msghdr(sk, (const struct user_msghdr *)SYSCALL_ARG(ctx, 1), 0);
+	return 0;
 }
 
-static __always_inline void net_sendmmsg_enter(struct pt_regs *regs)
+/* sendmmsg(fd, vector, count, flags): the first NET_DNS_MESSAGES messages. */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int sensor_sendmmsg_enter(void *ctx)
 {
-	struct sock *sk = net_fd_sock((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
 	if (!sk)
-		return;
-	const struct mmsghdr *vector = (const struct mmsghdr *)PT_REGS_PARM2_CORE_SYSCALL(regs);
-	unsigned int count = (unsigned int)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		return 0;
+	const struct mmsghdr *vector = (const struct mmsghdr *)SYSCALL_ARG(ctx, 1);
+	unsigned int count = (unsigned int)SYSCALL_ARG(ctx, 2);
 	for (__u32 i = 0; i < NET_DNS_MESSAGES; i++) {
 		if (i >= count)
 			break;
 		net_dns_msghdr(sk, &vector[i].msg_hdr, i);
 	}
-}
-
-static __always_inline void net_write_enter(struct pt_regs *regs)
-{
-	struct net_fd_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs) };
-	if (!bpf_map_lookup_elem(&dns_sockets, &key))
-		return;
-	struct sock *sk = net_fd_sock(key.fd);
-	if (!sk) {
-		bpf_map_delete_elem(&dns_sockets, &key);
-		return;
-	}
-	net_dns_send(sk, NULL, 0, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs), 0);
-}
-
-SEC("tp_btf/sys_enter")
-int BPF_PROG(sensor_net_enter, struct pt_regs *regs, long nr)
-{
-	if (nr != NR_connect && nr != NR_sendto && nr != NR_sendmsg && nr != NR_sendmmsg && nr != NR_write)
-		return 0;
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	switch (nr) {
-	case NR_connect:
-		net_connect_enter(regs);
-		break;
-	case NR_sendto:
-		net_sendto_enter(regs);
-		break;
-	case NR_sendmsg:
-		net_sendmsg_enter(regs);
-		break;
-	case NR_sendmmsg:
-		net_sendmmsg_enter(regs);
-		break;
-	default:
-		net_write_enter(regs);
-		break;
-	}
 	return 0;
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sensor_net_exit, struct pt_regs *regs, long ret)
+/* write(fd, buf, count) on a socket connected to UDP port 53 (dns_sockets; the agent never connects one there that
+ * the sensor records): every other write costs this one lookup. */
+SEC("tracepoint/syscalls/sys_enter_write")
+int sensor_write_enter(void *ctx)
 {
-	long nr = SYSCALL_NR(regs);
-	if (nr != NR_connect && nr != NR_accept && nr != NR_accept4 && nr != NR_listen)
+	struct net_fd_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)SYSCALL_ARG(ctx, 0) };
+	if (!bpf_map_lookup_elem(&dns_sockets, &key))
 		return 0;
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+	struct sock *sk = net_fd_sock(key.fd);
+	if (!sk) {
+		bpf_map_delete_elem(&dns_sockets, &key);
 		return 0;
-	if (nr == NR_connect)
-		net_connect_exit(regs, ret);
-	else if (nr == NR_listen)
-		net_listen_exit(regs, ret);
-	else
-		net_accept_exit(ret);
+	}
+	net_dns_send(sk, NULL, 0, (const void *)SYSCALL_ARG(ctx, 1), SYSCALL_ARG(ctx, 2), 0);
 	return 0;
 }

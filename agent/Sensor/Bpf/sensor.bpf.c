@@ -2,8 +2,10 @@
 /* The agent's kernel sensor (docs/sensor.md): BPF programs on BTF tracepoints that record, in the kernel and at the
  * moment it happens, what the flight data recorder needs, and put it in one ring buffer the agent drains.
  * Built with clang -target bpf against vmlinux.h (CO-RE: libbpf relocates field offsets to the running kernel).
- * Only tracepoints, raw tracepoints and BTF tracepoints: they exist on every 5.8+ kernel with BTF, also where
- * kprobes, fentry and LSM programs are not allowed (a kernel locked down in integrity mode). */
+ * Only BTF tracepoints (process lifecycle, TCP state) and per-syscall tracepoints (network.bpf.h, files.bpf.h: each
+ * runs for its own syscall only; nothing runs on every syscall): they exist on every 5.8+ kernel with BTF, also where
+ * kprobes, fentry and LSM programs are not allowed (a kernel locked down in integrity mode). The source is
+ * arch-neutral (no syscall numbers, no pt_regs). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -74,10 +76,21 @@ static __always_inline void count_loss(void)
 	__sync_fetch_and_add(&loss->count, 1);
 }
 
+/* The agent is woken (an irq_work, then its thread) only once a sixteenth of the ring buffer waits; below that it
+ * drains every DrainMilliseconds on its own. Waking it for every record, as the default does when it has caught up,
+ * cost more than the rest of a record (a self-IPI per record: ~10 us where the kernel runs in a VM). */
+static __always_inline __u64 wakeup_flags(void)
+{
+	__u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	return waiting >= bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* Puts a record in the ring buffer; one that does not fit (the buffer is full) is counted as lost. */
 static __always_inline void emit(void *record, __u64 size)
 {
-	if (size > SCRATCH_SIZE || bpf_ringbuf_output(&events, record, size, 0) != 0)
+	__u64 flags = wakeup_flags();
+	barrier_var(size); /* bounded below, after the calls (the verifier does not keep a caller's bound across them) */
+	if (size > SCRATCH_SIZE || bpf_ringbuf_output(&events, record, size, flags) != 0)
 		count_loss();
 }
 
