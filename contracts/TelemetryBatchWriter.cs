@@ -61,76 +61,79 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         writer.WriteNumber(Sequence, batch.Sequence);
         writer.WriteStartArray(Events);
         foreach (var e in batch.Events)
+            WriteEvent(writer, e, options);
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>One event, as the serializer would write it with <paramref name="options"/> less its null properties.</summary>
+    internal static void WriteEvent(Utf8JsonWriter writer, TelemetryEvent e, JsonSerializerOptions options)
+    {
+        if (e.HasAdditionalProperties || Known(e) is not { } kind)
         {
-            if (e.HasAdditionalProperties || Known(e) is not { } kind)
-            {
-                JsonSerializer.Serialize(writer, e, options); // something this writer does not know: the serializer does
-                continue;
-            }
-
-            writer.WriteStartObject();
-            writer.WriteString(Kind, kind);
-            WriteCommon(writer, e);
-            switch (e)
-            {
-                case ProcessStartEvent p:
-                    Number(writer, Pid, p.Pid);
-                    Number(writer, Ppid, p.Ppid);
-                    Text(writer, ParentProcessName, p.ParentProcessName);
-                    Text(writer, Executable, p.Executable);
-                    Texts(writer, Args, p.Args);
-                    Text(writer, User, p.User);
-                    Number(writer, Uid, p.Uid);
-                    Text(writer, Cwd, p.Cwd);
-                    Text(writer, Interpreter, p.Interpreter);
-                    if (p.Stdio is { } stdio)
-                    {
-                        writer.WriteStartObject(Stdio);
-                        SpecEnum(writer, Stdin, stdio.Stdin, StdioKinds);
-                        SpecEnum(writer, Stdout, stdio.Stdout, StdioKinds);
-                        SpecEnum(writer, Stderr, stdio.Stderr, StdioKinds);
-                        Text(writer, RemoteAddress, stdio.RemoteAddress);
-                        Number(writer, RemotePort, stdio.RemotePort);
-                        writer.WriteEndObject();
-                    }
-
-                    break;
-                case ProcessExitEvent p:
-                    Number(writer, Pid, p.Pid);
-                    Number(writer, ExitCode, p.ExitCode);
-                    break;
-                case FileAccessEvent f:
-                    Number(writer, Pid, f.Pid);
-                    Text(writer, Path, f.Path);
-                    writer.WriteString(Operation, Operations[f.Operation]);
-                    Text(writer, NewPath, f.NewPath);
-                    break;
-                case NetworkConnectEvent n:
-                    WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
-                    Text(writer, RemoteAddress, n.RemoteAddress);
-                    Number(writer, RemotePort, n.RemotePort);
-                    SpecEnum(writer, Direction, n.Direction, Directions);
-                    SpecEnum(writer, Result, n.Result, Results);
-                    break;
-                case NetworkListenEvent n:
-                    WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
-                    break;
-                case DnsQueryEvent d:
-                    Number(writer, Pid, d.Pid);
-                    Text(writer, Name, d.Name);
-                    Texts(writer, Answers, d.Answers);
-                    break;
-                case CoverageGapEvent g:
-                    writer.WriteString(Until, g.Until);
-                    writer.WriteString(Reason, Reasons[g.Reason]);
-                    Number(writer, LostEvents, g.LostEvents);
-                    break;
-            }
-
-            writer.WriteEndObject();
+            JsonSerializer.Serialize(writer, e, options); // something this writer does not know: the serializer does
+            return;
         }
 
-        writer.WriteEndArray();
+        writer.WriteStartObject();
+        writer.WriteString(Kind, kind);
+        WriteCommon(writer, e);
+        switch (e)
+        {
+            case ProcessStartEvent p:
+                Number(writer, Pid, p.Pid);
+                Number(writer, Ppid, p.Ppid);
+                Text(writer, ParentProcessName, p.ParentProcessName);
+                Text(writer, Executable, p.Executable);
+                Texts(writer, Args, p.Args);
+                Text(writer, User, p.User);
+                Number(writer, Uid, p.Uid);
+                Text(writer, Cwd, p.Cwd);
+                Text(writer, Interpreter, p.Interpreter);
+                if (p.Stdio is { } stdio)
+                {
+                    writer.WriteStartObject(Stdio);
+                    SpecEnum(writer, Stdin, stdio.Stdin, StdioKinds);
+                    SpecEnum(writer, Stdout, stdio.Stdout, StdioKinds);
+                    SpecEnum(writer, Stderr, stdio.Stderr, StdioKinds);
+                    Text(writer, RemoteAddress, stdio.RemoteAddress);
+                    Number(writer, RemotePort, stdio.RemotePort);
+                    writer.WriteEndObject();
+                }
+
+                break;
+            case ProcessExitEvent p:
+                Number(writer, Pid, p.Pid);
+                Number(writer, ExitCode, p.ExitCode);
+                break;
+            case FileAccessEvent f:
+                Number(writer, Pid, f.Pid);
+                Text(writer, Path, f.Path);
+                writer.WriteString(Operation, Operations[f.Operation]);
+                Text(writer, NewPath, f.NewPath);
+                break;
+            case NetworkConnectEvent n:
+                WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
+                Text(writer, RemoteAddress, n.RemoteAddress);
+                Number(writer, RemotePort, n.RemotePort);
+                SpecEnum(writer, Direction, n.Direction, Directions);
+                SpecEnum(writer, Result, n.Result, Results);
+                break;
+            case NetworkListenEvent n:
+                WriteLocalEnd(writer, n.Pid, n.Protocol, n.LocalAddress, n.LocalPort);
+                break;
+            case DnsQueryEvent d:
+                Number(writer, Pid, d.Pid);
+                Text(writer, Name, d.Name);
+                Texts(writer, Answers, d.Answers);
+                break;
+            case CoverageGapEvent g:
+                writer.WriteString(Until, g.Until);
+                writer.WriteString(Reason, Reasons[g.Reason]);
+                Number(writer, LostEvents, g.LostEvents);
+                break;
+        }
+
         writer.WriteEndObject();
     }
 
@@ -205,6 +208,17 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
     private static Dictionary<T, JsonEncodedText> SpecNames<T>() where T : struct, Enum =>
         Enum.GetValues<T>().ToDictionary(v => v, v => JsonEncodedText.Encode(
             typeof(T).GetField(v.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? v.ToString()));
+}
+
+/// <summary>
+/// Writes one flight-data event as <see cref="TelemetryBatchWriter"/> writes it in a batch (the serializer's JSON less
+/// null properties, without its metadata-driven polymorphic path): for the agent, which writes each event it records
+/// to its spool as JSON.
+/// </summary>
+public static class TelemetryEventWriter
+{
+    /// <param name="options">Used for what the writer does not know (an event with properties beyond the contract's), as the serializer's.</param>
+    public static void Write(Utf8JsonWriter writer, TelemetryEvent e, JsonSerializerOptions options) => TelemetryBatchWriter.WriteEvent(writer, e, options);
 }
 
 public partial class TelemetryEvent

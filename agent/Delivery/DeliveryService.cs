@@ -26,11 +26,10 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var credential = await WithPatience(credentials.GetAsync, stoppingToken);
-        var client = new PlatformClient(clients.CreateClient(PlatformHttp.Api));
+        var http = clients.CreateClient(PlatformHttp.Api);
+        var client = new PlatformClient(http);
         await Task.WhenAll(
-            DeliverAsync(spool.Telemetry, options.TelemetryBatchEvents, batch => client.PushTelemetryAsync(
-                new TelemetryBatch { Id = batch.Id, Sequence = batch.Sequence, Events = batch.Records.Select(r => JsonSerializer.Deserialize<TelemetryEvent>(r, Spool.Json)!).ToList() },
-                credential.AgentId, stoppingToken), stoppingToken),
+            DeliverAsync(spool.Telemetry, options.TelemetryBatchEvents, batch => PushTelemetryAsync(http, batch, credential.AgentId, stoppingToken), stoppingToken),
             DeliverAsync(spool.Alerts, AlertsPerBatch, batch => client.PushFimAlertsAsync(
                 new FimAlertBatch { Alerts = batch.Records.Select(r => JsonSerializer.Deserialize<FimAlertReport>(r, Spool.Json)!).ToList() },
                 credential.AgentId, stoppingToken), stoppingToken));
@@ -70,6 +69,26 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
                 return true;
             }, stoppingToken);
         }
+    }
+
+    /// <summary>
+    /// Pushes a telemetry batch (pushTelemetry) with its events' JSON as the spool holds it. Through the generated
+    /// client each event would be read back into an object and written again: two thirds of delivery's CPU. A status
+    /// other than 200 is a <see cref="PlatformApiException"/>, as the generated client throws.
+    /// </summary>
+    private static async Task PushTelemetryAsync(HttpClient http, SpoolBatch batch, string agentId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/v1/agents/{Uri.EscapeDataString(agentId)}/telemetry") { Content = new TelemetryBody(batch) };
+        request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/json"));
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var status = (int)response.StatusCode;
+        if (status == 200)
+            return;
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        var headers = new Dictionary<string, IEnumerable<string>>();
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+            headers[name] = values;
+        throw new PlatformApiException($"The api answered {status} to telemetry batch {batch.Id}.", status, text, headers, null);
     }
 
     /// <summary>Runs <paramref name="attempt"/> until it succeeds, pausing longer each time it fails for a passing reason.</summary>

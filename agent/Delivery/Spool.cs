@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Platform.Contracts;
@@ -14,6 +15,10 @@ public sealed class Spool : IDisposable
     private readonly long _maxBytes;
     private readonly SecretRedactor _redactor;
     private readonly SemaphoreSlim _telemetryRecorded = new(0, 1), _alertsRecorded = new(0, 1);
+    private const int RetainedJsonBytes = 1 << 20;
+    private readonly Lock _writing = new();
+    private ArrayBufferWriter<byte> _json = new();
+    private readonly List<int> _lengths = [];
 
     /// <param name="redactor">Secrets in what is recorded are redacted before it reaches the disk (the built-in rules if null).</param>
     public Spool(string directory, long maxBytes, SecretRedactor? redactor = null)
@@ -42,7 +47,27 @@ public sealed class Spool : IDisposable
     {
         foreach (var e in events)
             Redact(e);
-        Telemetry.Append(events.Select(e => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(e, Json)).ToList());
+        lock (_writing)
+        {
+            // Every event's JSON into one reused buffer, written as the serializer would (less its metadata-driven path).
+            _json.ResetWrittenCount();
+            _lengths.Clear();
+            using (var writer = new Utf8JsonWriter(_json, new JsonWriterOptions { Encoder = Json.Encoder, SkipValidation = true }))
+            {
+                foreach (var e in events)
+                {
+                    TelemetryEventWriter.Write(writer, e, Json);
+                    writer.Flush();
+                    _lengths.Add((int)writer.BytesCommitted);
+                    writer.Reset(_json); // the next event is a document of its own
+                }
+            }
+
+            Telemetry.Append(_json.WrittenSpan, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_lengths));
+            if (_json.Capacity > RetainedJsonBytes)
+                _json = new ArrayBufferWriter<byte>(); // not kept at the size of a rare large write
+        }
+
         KeepWithinBudget();
         Signal(_telemetryRecorded);
     }

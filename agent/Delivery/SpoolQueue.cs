@@ -106,35 +106,65 @@ public sealed class SpoolQueue : IDisposable
     /// <summary>Appends records, in order, each as one write. Returns when the kernel has them.</summary>
     public void Append(IReadOnlyList<ReadOnlyMemory<byte>> records)
     {
-        foreach (var record in records)
+        var lengths = new int[records.Count];
+        var payloads = new byte[records.Sum(r => r.Length)];
+        var at = 0;
+        for (var i = 0; i < records.Count; i++)
         {
-            if (record.Length > _limits.MaxRecordBytes)
-                throw new ArgumentException($"A spool record is at most {_limits.MaxRecordBytes} bytes; this one is {record.Length}.", nameof(records));
+            records[i].Span.CopyTo(payloads.AsSpan(at));
+            (lengths[i], at) = (records[i].Length, at + records[i].Length);
         }
 
-        lock (_gate)
+        Append(payloads, lengths);
+    }
+
+    /// <summary>
+    /// Appends records given one after the other in <paramref name="payloads"/>, each <paramref name="lengths"/> long,
+    /// in order. Returns when the kernel has them (one write, or one per segment they span).
+    /// </summary>
+    public void Append(ReadOnlySpan<byte> payloads, ReadOnlySpan<int> lengths)
+    {
+        var total = 0;
+        foreach (var length in lengths)
         {
-            var buffer = new byte[records.Sum(r => HeaderBytes + r.Length)];
-            var tail = _segments[^1];
-            var written = 0;
-            var at = 0;
-            foreach (var record in records)
+            if (length > _limits.MaxRecordBytes)
+                throw new ArgumentException($"A spool record is at most {_limits.MaxRecordBytes} bytes; this one is {length}.", nameof(lengths));
+            total += HeaderBytes + length;
+        }
+
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(total);
+        try
+        {
+            lock (_gate)
             {
-                if (tail.Bytes + (at - written) >= _limits.SegmentBytes && tail.Bytes + (at - written) > 0)
+                var tail = _segments[^1];
+                var written = 0;
+                var at = 0;
+                var from = 0;
+                foreach (var length in lengths)
                 {
-                    WriteTail(tail, buffer.AsSpan(written, at - written));
-                    written = at;
-                    tail = Roll();
+                    if (tail.Bytes + (at - written) >= _limits.SegmentBytes && tail.Bytes + (at - written) > 0)
+                    {
+                        WriteTail(tail, buffer.AsSpan(written, at - written));
+                        written = at;
+                        tail = Roll();
+                    }
+
+                    var record = payloads.Slice(from, length);
+                    from += length;
+                    BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)length);
+                    BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at + 4), Crc32.HashToUInt32(record));
+                    record.CopyTo(buffer.AsSpan(at + HeaderBytes));
+                    tail.Starts.Add(tail.Bytes + (at - written));
+                    at += HeaderBytes + length;
                 }
 
-                BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at), (uint)record.Length);
-                BinaryPrimitives.WriteUInt32LittleEndian(buffer.AsSpan(at + 4), Crc32.HashToUInt32(record.Span));
-                record.Span.CopyTo(buffer.AsSpan(at + HeaderBytes));
-                tail.Starts.Add(tail.Bytes + (at - written));
-                at += HeaderBytes + record.Length;
+                WriteTail(tail, buffer.AsSpan(written, at - written));
             }
-
-            WriteTail(tail, buffer.AsSpan(written, at - written));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -240,25 +270,25 @@ public sealed class SpoolQueue : IDisposable
     {
         var records = new List<byte[]>();
         long bytes = 0;
-        var header = new byte[HeaderBytes];
         foreach (var file in _segments.Where(s => s.Index >= segment).ToList())
         {
             var at = file.Index == segment ? offset : 0;
-            using var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            while (at < file.Bytes)
+            using (var reader = new SegmentReader(file, _limits.MaxRecordBytes))
             {
-                if ((file.Index, at).CompareTo((endSegment, endOffset)) >= 0 || records.Count >= maxRecords || (records.Count > 0 && bytes >= maxBytes))
-                    return (records, file.Index, at);
-                var record = ReadRecord(handle, file, at, header);
-                if (record is null)
+                while (at < file.Bytes)
                 {
-                    Quarantine(file, at);
-                    break;
-                }
+                    if ((file.Index, at).CompareTo((endSegment, endOffset)) >= 0 || records.Count >= maxRecords || (records.Count > 0 && bytes >= maxBytes))
+                        return (records, file.Index, at);
+                    if (!reader.TryRead(at, out var record))
+                    {
+                        Quarantine(file, at);
+                        break;
+                    }
 
-                records.Add(record);
-                bytes += record.Length;
-                at += HeaderBytes + record.Length;
+                    records.Add(record.ToArray());
+                    bytes += record.Length;
+                    at += HeaderBytes + record.Length;
+                }
             }
 
             if (file == _segments[^1] || (file.Index, at).CompareTo((endSegment, endOffset)) >= 0)
@@ -269,17 +299,72 @@ public sealed class SpoolQueue : IDisposable
         return (records, last.Index, last.Bytes);
     }
 
-    private byte[]? ReadRecord(SafeFileHandle handle, SegmentFile file, long at, byte[] header)
+    /// <summary>
+    /// Reads a segment's records through a buffer filled a large block at a time (a read system call per block, not
+    /// two per record). A record checks out when its length is within the limit, it ends within the segment and its
+    /// checksum matches.
+    /// </summary>
+    private sealed class SegmentReader : IDisposable
     {
-        if (at + HeaderBytes > file.Bytes || RandomAccess.Read(handle, header, at) != HeaderBytes)
-            return null;
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
-        if (length > _limits.MaxRecordBytes || at + HeaderBytes + length > file.Bytes)
-            return null;
-        var record = new byte[length];
-        if (RandomAccess.Read(handle, record, at + HeaderBytes) != length || Crc32.HashToUInt32(record) != BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)))
-            return null;
-        return record;
+        private const int Block = 128 * 1024;
+        private readonly SegmentFile _file;
+        private readonly int _maxRecordBytes;
+        private readonly SafeFileHandle _handle;
+        private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(Block);
+        private long _start;
+        private int _count;
+
+        public SegmentReader(SegmentFile file, int maxRecordBytes)
+        {
+            (_file, _maxRecordBytes) = (file, maxRecordBytes);
+            _handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+
+        /// <summary>The payload of the record at <paramref name="at"/> (valid until the next call); false when it does not check out.</summary>
+        public bool TryRead(long at, out ReadOnlySpan<byte> payload)
+        {
+            payload = default;
+            if (at + HeaderBytes > _file.Bytes || !Fill(at, HeaderBytes))
+                return false;
+            var header = _buffer.AsSpan((int)(at - _start), HeaderBytes);
+            var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
+            var crc = BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+            if (length > _maxRecordBytes || at + HeaderBytes + length > _file.Bytes || !Fill(at, HeaderBytes + (int)length))
+                return false;
+            payload = _buffer.AsSpan((int)(at - _start) + HeaderBytes, (int)length);
+            return Crc32.HashToUInt32(payload) == crc;
+        }
+
+        /// <summary>Makes the buffer hold <paramref name="count"/> bytes from <paramref name="at"/>; false when the file ends first.</summary>
+        private bool Fill(long at, int count)
+        {
+            if (at >= _start && at + count <= _start + _count)
+                return true;
+            if (_buffer.Length < count)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
+            }
+
+            var want = (int)Math.Min(_buffer.Length, Math.Max(count, _file.Bytes - at));
+            (_start, _count) = (at, 0);
+            while (_count < want)
+            {
+                var read = RandomAccess.Read(_handle, _buffer.AsSpan(_count, want - _count), at + _count);
+                if (read <= 0)
+                    break;
+                _count += read;
+            }
+
+            return _count >= count;
+        }
+
+        public void Dispose()
+        {
+            _handle.Dispose();
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+        }
     }
 
     /// <summary>Moves the bytes of a segment from <paramref name="at"/> on aside; they are never read again.</summary>
@@ -322,13 +407,12 @@ public sealed class SpoolQueue : IDisposable
         }
 
         // Index every record not yet acknowledged; a torn or corrupt one ends its segment there (quarantined).
-        var header = new byte[HeaderBytes];
         foreach (var file in _segments.ToList())
         {
             var at = file.Index == _cursor.Segment ? _cursor.Offset : 0;
-            using (var handle = File.OpenHandle(file.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            using (var reader = new SegmentReader(file, _limits.MaxRecordBytes))
             {
-                while (at < file.Bytes && ReadRecord(handle, file, at, header) is { } record)
+                while (at < file.Bytes && reader.TryRead(at, out var record))
                 {
                     file.Starts.Add(at);
                     at += HeaderBytes + record.Length;

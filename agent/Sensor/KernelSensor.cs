@@ -324,6 +324,7 @@ public sealed unsafe class KernelSensor : IDisposable
         _object = 0;
         if (_queueHandle.IsAllocated)
             _queueHandle.Free();
+        Queue.Dispose();
     }
 }
 

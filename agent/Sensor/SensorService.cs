@@ -37,6 +37,9 @@ public sealed record SensorChoice(SensorState State, KernelSensor? Sensor, IRead
 public sealed class SensorService(SensorChoice choice, ProcessTable processes, IEnumerable<ISensorRecordConverter> converters, Spool spool, ILogger<SensorService> log) : BackgroundService
 {
     private const int BatchRecords = 1000;
+
+    /// <summary>How often records are taken from the queue at most (so also what they may wait there).</summary>
+    private const int BatchMilliseconds = 100;
     private readonly ISensorRecordConverter[] _converters = [.. converters];
     private readonly List<TelemetryEvent> _events = [];
     private long _unknown, _corrupt;
@@ -68,9 +71,15 @@ public sealed class SensorService(SensorChoice choice, ProcessTable processes, I
         sensor.Start();
         log.LogInformation("Kernel sensor running ({Programs}); {Processes} processes running", string.Join(", ", sensor.Programs), processes.Count);
         var lossesRead = Environment.TickCount64;
+        var converted = 0L;
         while (!stoppingToken.IsCancellationRequested)
         {
             sensor.Queue.WaitForRecords(200);
+            // Records are taken in batches, one every BatchMilliseconds at most: a wake-up, a spool write and a delivery
+            // signal per record cost more than converting it (the kernel's ring buffer and the queue hold them meanwhile).
+            if (Environment.TickCount64 - converted is var since and < BatchMilliseconds)
+                stoppingToken.WaitHandle.WaitOne((int)(BatchMilliseconds - since));
+            converted = Environment.TickCount64;
             while (sensor.Queue.Read(BatchRecords, this, static (service, record) => service.Convert(record)) > 0)
                 Flush();
             if (Environment.TickCount64 - lossesRead >= 1000)

@@ -80,6 +80,28 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
     }
 
     [Fact]
+    public async Task A_batch_the_api_refuses_is_set_aside_with_its_answer_and_delivery_goes_on()
+    {
+        var spool = await StartAgentAsync("delivery-refused", batchEvents: 1);
+        var start = api.Time.GetUtcNow();
+        var refused = TelemetryEvents.Connect("refused-01", start);
+        refused.RemotePort = 70_000; // not a port: the api refuses the batch for what it is
+        spool.Record([refused]);
+        var fine = TelemetryEvents.Read("after-01", start.AddMilliseconds(1));
+        spool.Record([fine]);
+
+        await Until(() => spool.Telemetry.Counts.Records == 0, "both batches to be done with");
+        var delivery = _agent!.Services.GetRequiredService<DeliveryService>();
+        Assert.Equal(1, delivery.Rejected);
+        var aside = Directory.GetFiles(Path.Combine(_state, "spool", "rejected"));
+        var kept = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Assert.Single(aside))).RootElement;
+        Assert.Equal(400, kept.GetProperty("status").GetInt32());
+        Assert.Contains("remotePort", kept.GetProperty("response").GetString(), StringComparison.Ordinal);
+        Assert.Equal("refused-01", Assert.Single(kept.GetProperty("records").EnumerateArray()).GetProperty("id").GetString());
+        Assert.Equal(["after-01"], await api.AllEventIds(await AgentIdAsync()));
+    }
+
+    [Fact]
     public async Task A_full_spool_drops_the_oldest_telemetry_counts_it_and_leaves_a_gap_but_keeps_every_fim_alert()
     {
         var rule = await api.Admin().CreateFimRuleAsync(new FimRuleSpec

@@ -9,7 +9,7 @@ public sealed class RecordQueueTests
     [Fact]
     public void Writing_records_allocates_nothing()
     {
-        var queue = new RecordQueue(1 << 20);
+        using var queue = new RecordQueue(1 << 20);
         var stopping = false;
         Span<byte> record = stackalloc byte[300];
         ReadRecord<int> ignore = static (_, _) => { };
@@ -30,7 +30,7 @@ public sealed class RecordQueueTests
     [Fact]
     public async Task A_writer_and_a_reader_on_two_threads_pass_every_record_in_order_through_a_small_queue()
     {
-        var queue = new RecordQueue(4096); // wraps every few records; the writer waits for room
+        using var queue = new RecordQueue(4096); // wraps every few records; the writer waits for room
         const int Count = 200_000;
         var stopping = false;
         var writer = Task.Run(() =>
@@ -60,6 +60,52 @@ public sealed class RecordQueueTests
 
         await writer;
         Assert.Equal((Count, 0), (state.Next, state.Wrong));
+    }
+
+    [Fact]
+    public void Its_memory_follows_what_it_holds_not_its_capacity()
+    {
+        using var queue = new RecordQueue(16 << 20);
+        var stopping = false;
+        var record = new byte[200];
+        ReadRecord<int> ignore = static (_, _) => { };
+
+        // Kept up with: the writer goes on in the chunks the reader gave back, however much passes through.
+        for (var i = 0; i < 200_000; i++)
+        {
+            Assert.True(queue.Write(record, ref stopping));
+            if (i % 100 == 99)
+                queue.Read(int.MaxValue, 0, ignore);
+        }
+
+        Assert.InRange(queue.ResidentBytes, 1, 3 * 128 * 1024);
+
+        // A backlog of 8 MiB is held, and once it is read only the spare chunks stay.
+        for (var i = 0; i < (8 << 20) / 208; i++)
+            Assert.True(queue.Write(record, ref stopping));
+        Assert.InRange(queue.ResidentBytes, 8 << 20, (8 << 20) + (3 * 128 * 1024));
+        while (queue.Read(10_000, 0, ignore) > 0)
+        {
+        }
+
+        Assert.InRange(queue.ResidentBytes, 1, 3 * 128 * 1024);
+    }
+
+    [Fact]
+    public void A_full_queue_holds_its_capacity_and_takes_records_again_once_read()
+    {
+        using var queue = new RecordQueue(1 << 20);
+        var stopping = true; // a full queue returns at once
+        var record = new byte[1000];
+        var written = 0;
+        while (queue.Write(record, ref stopping))
+            written++;
+        Assert.InRange(written * 1008L, (1 << 20) - (128 * 1024), 1 << 20); // all of it but at most a chunk
+        var read = 0;
+        ReadRecord<int> count = (_, r) => { Assert.Equal(1000, r.Length); read++; };
+        queue.Read(int.MaxValue, 0, count);
+        Assert.Equal(written, read);
+        Assert.True(queue.Write(record, ref stopping));
     }
 
     private sealed class ReadState
