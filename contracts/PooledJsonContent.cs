@@ -21,6 +21,14 @@ public sealed class PooledJsonContent : HttpContent
         _length = length;
     }
 
+    /// <summary>
+    /// Takes a buffer rented from <see cref="ArrayPool{T}.Shared"/> holding <paramref name="length"/> bytes of JSON
+    /// written by the caller (e.g. a batch put together from JSON already serialised); it is given back when the
+    /// content is disposed.
+    /// </summary>
+    public static PooledJsonContent Adopt(byte[] rented, int length) =>
+        length >= 0 && length <= rented.Length ? new PooledJsonContent(rented, length) : throw new ArgumentOutOfRangeException(nameof(length));
+
     public static PooledJsonContent Create<T>(T value, JsonSerializerOptions options)
     {
         var output = new PooledBufferWriter();

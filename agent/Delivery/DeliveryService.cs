@@ -78,7 +78,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
     /// </summary>
     private static async Task PushTelemetryAsync(HttpClient http, SpoolBatch batch, string agentId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/v1/agents/{Uri.EscapeDataString(agentId)}/telemetry") { Content = new TelemetryBody(batch) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/v1/agents/{Uri.EscapeDataString(agentId)}/telemetry") { Content = TelemetryBody.Create(batch) };
         request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue("application/json"));
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         var status = (int)response.StatusCode;
