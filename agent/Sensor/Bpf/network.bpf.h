@@ -6,11 +6,13 @@
  * the syscall's return; a non-blocking one's (EINPROGRESS) is the state change SYN_SENT -> ESTABLISHED (connected)
  * or SYN_SENT -> CLOSE (sk_err: refused, timed out, unreachable; none: the socket was closed while in progress).
  * accept/accept4 -> an inbound connection with the peer; listen -> a listening socket. DNS: the first bytes of a
- * UDP datagram to port 53 (sendto/sendmsg/sendmmsg, or send/write on a socket connected to port 53); the name is
- * parsed in user space.
+ * UDP datagram to port 53 (sendto/sendmsg/sendmmsg; send(2) is sendto); the name is parsed in user space. write(2)
+ * on a UDP socket connected to port 53 is not read: a program on sys_enter_write would run for every write of the
+ * machine (it made a one-byte write ~1.4x slower), and resolvers send with send/sendto/sendmmsg; the connect to
+ * port 53 is still recorded.
  * Attach points: the per-syscall tracepoints syscalls/sys_enter_connect, sys_exit_connect, sys_exit_accept,
- * sys_exit_accept4, sys_enter_listen, sys_exit_listen, sys_enter_sendto, sys_enter_sendmsg, sys_enter_sendmmsg,
- * sys_enter_write (the kernel runs each only for its own syscall, not for every syscall of the machine), and the BTF
+ * sys_exit_accept4, sys_enter_listen, sys_exit_listen, sys_enter_sendto, sys_enter_sendmsg, sys_enter_sendmmsg
+ * (the kernel runs each only for its own syscall, not for every syscall of the machine), and the BTF
  * tracepoint inet_sock_set_state; all fire for every network namespace. An exit that needs its entry's socket
  * (connect, listen) finds it in `syscall_args`, by thread. */
 #pragma once
@@ -106,20 +108,6 @@ struct {
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct net_pending_connect);
 } pending_connects SEC(".maps");
-
-/* Sockets (tgid, fd) connected to UDP port 53, so that write(2), which every process calls all the time, costs one
- * hash lookup unless its fd is one of them. */
-struct net_fd_key {
-	__u32 tgid;
-	__s32 fd;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct net_fd_key);
-	__type(value, __u8);
-} dns_sockets SEC(".maps");
 
 /* What a syscall's exit needs of its entry (connect's, listen's socket and fd), by thread (pid_tgid): written at the
  * entry, deleted at the exit. An LRU, so that the entry of a thread killed in the syscall cannot stay. */
@@ -350,11 +338,6 @@ int sensor_connect_exit(void *ctx)
 	}
 	if (!error || !pending->has_local)
 		net_sock_local(sk, record->family, record->local_addr, &record->local_port);
-	if (!error && record->protocol == NET_IPPROTO_UDP && record->remote_port == 53) {
-		struct net_fd_key socket = { .tgid = record->header.tgid, .fd = args.fd };
-		__u8 one = 1;
-		bpf_map_update_elem(&dns_sockets, &socket, &one, BPF_ANY);
-	}
 	emit(record, sizeof(*record));
 	bpf_map_delete_elem(&pending_connects, &key);
 	return 0;
@@ -543,19 +526,3 @@ int sensor_sendmmsg_enter(void *ctx)
 	return 0;
 }
 
-/* write(fd, buf, count) on a socket connected to UDP port 53 (dns_sockets; the agent never connects one there that
- * the sensor records): every other write costs this one lookup. */
-SEC("tracepoint/syscalls/sys_enter_write")
-int sensor_write_enter(void *ctx)
-{
-	struct net_fd_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .fd = (int)SYSCALL_ARG(ctx, 0) };
-	if (!bpf_map_lookup_elem(&dns_sockets, &key))
-		return 0;
-	struct sock *sk = net_fd_sock(key.fd);
-	if (!sk) {
-		bpf_map_delete_elem(&dns_sockets, &key);
-		return 0;
-	}
-	net_dns_send(sk, NULL, 0, (const void *)SYSCALL_ARG(ctx, 1), SYSCALL_ARG(ctx, 2), 0);
-	return 0;
-}
