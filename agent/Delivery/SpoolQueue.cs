@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Delivery;
@@ -38,7 +39,7 @@ public sealed record SpoolCounts(long Records, long Bytes, long DroppedRecords, 
 /// to <c>quarantine/</c> and counted.
 /// </para>
 /// </summary>
-public sealed class SpoolQueue : IDisposable
+public sealed partial class SpoolQueue : IDisposable
 {
     private const int HeaderBytes = 8;
     private readonly string _directory;
@@ -66,6 +67,9 @@ public sealed class SpoolQueue : IDisposable
     private sealed record Cursor(long Segment, long Offset, long NextSequence, bool GapPending, InFlight? Batch, long Dropped, long QuarantinedRegions, long QuarantinedBytes);
 
     private sealed record InFlight(string Id, long Sequence, long EndSegment, long EndOffset);
+
+    [JsonSerializable(typeof(Cursor))]
+    private sealed partial class CursorJson : JsonSerializerContext;
 
     public SpoolQueue(string directory, string batchPrefix, SpoolLimits? limits = null)
     {
@@ -458,7 +462,7 @@ public sealed class SpoolQueue : IDisposable
     {
         try
         {
-            return File.Exists(CursorPath) ? JsonSerializer.Deserialize<Cursor>(File.ReadAllBytes(CursorPath)) : null;
+            return File.Exists(CursorPath) ? JsonSerializer.Deserialize(File.ReadAllBytes(CursorPath), CursorJson.Default.Cursor) : null;
         }
         catch (JsonException)
         {
@@ -476,7 +480,7 @@ public sealed class SpoolQueue : IDisposable
         var temporary = CursorPath + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(file, _cursor);
+            JsonSerializer.Serialize(file, _cursor, CursorJson.Default.Cursor);
             file.Flush(flushToDisk: true);
         }
 

@@ -17,7 +17,7 @@ public static class TelemetryBody
     public static HttpContent Create(SpoolBatch batch)
     {
         var head = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $"{{\"id\":{JsonSerializer.Serialize(batch.Id)},\"sequence\":{batch.Sequence},\"events\":["));
+            $"{{\"id\":{JsonSerializer.Serialize(batch.Id, AgentJsonContext.Default.String)},\"sequence\":{batch.Sequence},\"events\":["));
         var length = head.Length + 2 + Math.Max(0, batch.Records.Count - 1);
         foreach (var record in batch.Records)
             length += record.Length;

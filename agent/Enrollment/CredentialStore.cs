@@ -47,7 +47,7 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
         }
     }
 
-    private AgentCredential? Load() => File.Exists(FilePath) ? JsonSerializer.Deserialize<AgentCredential>(File.ReadAllBytes(FilePath)) : null;
+    private AgentCredential? Load() => File.Exists(FilePath) ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.AgentCredential) : null;
 
     private void Save(AgentCredential credential)
     {
@@ -59,7 +59,7 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
         File.Delete(temporary); // the mode applies to a file created, not to one reused
         using (var file = new FileStream(temporary, secretFile))
         {
-            JsonSerializer.Serialize(file, credential);
+            JsonSerializer.Serialize(file, credential, AgentJsonContext.Default.AgentCredential);
             file.Flush(flushToDisk: true);
         }
 

@@ -206,7 +206,7 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
         try
         {
             return File.Exists(FilePath)
-                ? JsonSerializer.Deserialize<Dictionary<string, BaselineEntry>>(File.ReadAllBytes(FilePath)) ?? []
+                ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.DictionaryStringBaselineEntry) ?? []
                 : [];
         }
         catch (JsonException)
@@ -224,7 +224,7 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
         var temporary = FilePath + ".tmp";
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
         {
-            JsonSerializer.Serialize(file, baseline);
+            JsonSerializer.Serialize(file, baseline, AgentJsonContext.Default.DictionaryStringBaselineEntry);
             file.Flush(flushToDisk: true);
         }
 
