@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Platform.Contracts;
 
@@ -12,7 +11,7 @@ public partial class PlatformClient
 {
     static partial void UpdateJsonSerializerSettings(JsonSerializerOptions settings)
     {
-        settings.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false));
+        PlatformJsonContext.Configure(settings);
         settings.Converters.Add(new TelemetryBatchWriter());
     }
 

@@ -35,7 +35,7 @@ public sealed class PooledJsonContent : HttpContent
         try
         {
             using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Encoder = options.Encoder, Indented = options.WriteIndented, SkipValidation = true }))
-                JsonSerializer.Serialize(writer, value, options);
+                JsonSerializer.Serialize(writer, value, options.TypeInfo<T>());
             return new PooledJsonContent(output.Detach(out var length), length);
         }
         catch

@@ -51,7 +51,7 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
             _reading = reading;
         }
 
-        return JsonSerializer.Deserialize<TelemetryBatch>(ref reader, _reading);
+        return JsonSerializer.Deserialize(ref reader, _reading.TypeInfo<TelemetryBatch>());
     }
 
     public override void Write(Utf8JsonWriter writer, TelemetryBatch batch, JsonSerializerOptions options)
@@ -71,7 +71,7 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
     {
         if (e.HasAdditionalProperties || Known(e) is not { } kind)
         {
-            JsonSerializer.Serialize(writer, e, options); // something this writer does not know: the serializer does
+            JsonSerializer.Serialize(writer, e, options.TypeInfo<TelemetryEvent>()); // something this writer does not know: the serializer does
             return;
         }
 

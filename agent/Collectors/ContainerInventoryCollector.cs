@@ -30,7 +30,7 @@ public sealed partial class ContainerInventoryCollector(CredentialStore credenti
             try
             {
                 var inventory = Read(options.DockerRoot);
-                var json = JsonSerializer.Serialize(inventory, Spool.Json);
+                var json = JsonSerializer.Serialize(inventory, Spool.Json.TypeInfo<InventoryReport>());
                 if (json != reported)
                 {
                     await client.ReplaceInventoryAsync(inventory, credential.AgentId, stoppingToken);

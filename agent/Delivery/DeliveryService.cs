@@ -31,7 +31,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
         await Task.WhenAll(
             DeliverAsync(spool.Telemetry, options.TelemetryBatchEvents, batch => PushTelemetryAsync(http, batch, credential.AgentId, stoppingToken), stoppingToken),
             DeliverAsync(spool.Alerts, AlertsPerBatch, batch => client.PushFimAlertsAsync(
-                new FimAlertBatch { Alerts = batch.Records.Select(r => JsonSerializer.Deserialize<FimAlertReport>(r, Spool.Json)!).ToList() },
+                new FimAlertBatch { Alerts = batch.Records.Select(r => JsonSerializer.Deserialize(r, Spool.Json.TypeInfo<FimAlertReport>())!).ToList() },
                 credential.AgentId, stoppingToken), stoppingToken));
     }
 

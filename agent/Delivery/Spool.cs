@@ -36,12 +36,18 @@ public sealed class Spool : IDisposable
     public SpoolQueue Alerts { get; }
 
     /// <summary>How records are written: the contract's JSON (enums as the spec's strings).</summary>
-    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    public static JsonSerializerOptions Json { get; } = CreateJson();
+
+    private static JsonSerializerOptions CreateJson()
     {
-        Converters = { new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false) },
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        AllowOutOfOrderMetadataProperties = true,
-    };
+        var json = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+            AllowOutOfOrderMetadataProperties = true,
+        };
+        PlatformJsonContext.Configure(json);
+        return json;
+    }
 
     public void Record(IReadOnlyList<TelemetryEvent> events)
     {
@@ -77,7 +83,7 @@ public sealed class Spool : IDisposable
         foreach (var alert in alerts)
             _redactor.Redact(alert.Process);
 
-        Alerts.Append(alerts.Select(a => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(a, Json)).ToList());
+        Alerts.Append(alerts.Select(a => (ReadOnlyMemory<byte>)JsonSerializer.SerializeToUtf8Bytes(a, Json.TypeInfo<FimAlertReport>())).ToList());
         KeepWithinBudget();
         Signal(_alertsRecorded);
     }

@@ -21,10 +21,10 @@ public sealed class TelemetryBatchWriterTests
         return options;
     }
 
-    private static readonly Type[] EventKinds = typeof(TelemetryEvent).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(TelemetryEvent))).ToArray();
+    internal static readonly Type[] EventKinds = typeof(TelemetryEvent).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(TelemetryEvent))).ToArray();
 
     /// <summary>An event of the kind with every property of the contract set (none null, enums not their first value).</summary>
-    private static TelemetryEvent Filled(Type kind)
+    internal static TelemetryEvent Filled(Type kind)
     {
         var e = (TelemetryEvent)Activator.CreateInstance(kind)!;
         foreach (var property in kind.GetProperties().Where(p => p.CanWrite && p.Name != nameof(TelemetryEvent.AdditionalProperties)))
