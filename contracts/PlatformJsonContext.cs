@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
@@ -120,16 +121,23 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
     /// context's metadata first and, where the runtime allows reflection (not in a NativeAOT build), reflection for
     /// any other type.
     /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reflection is added only when JsonSerializer.IsReflectionEnabledByDefault, a feature switch that is false (and the branch removed) in a trimmed or NativeAOT build.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "As above: only when reflection-based serialisation is enabled.")]
     public static void Configure(JsonSerializerOptions options)
     {
         foreach (var converter in EnumConverters)
             options.Converters.Add(converter);
         options.TypeInfoResolverChain.Add(Default);
         if (JsonSerializer.IsReflectionEnabledByDefault)
-        {
-            options.TypeInfoResolverChain.Add(new DefaultJsonTypeInfoResolver());
-            options.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false)); // enums of other assemblies
-        }
+            AddReflection(options);
+    }
+
+    [RequiresUnreferencedCode("Reflection-based serialisation.")]
+    [RequiresDynamicCode("Reflection-based serialisation.")]
+    private static void AddReflection(JsonSerializerOptions options)
+    {
+        options.TypeInfoResolverChain.Add(new DefaultJsonTypeInfoResolver());
+        options.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false)); // enums of other assemblies
     }
 }
 
