@@ -46,12 +46,15 @@ Task("Publish")
     .IsDependentOn("Build")
     .Does(() =>
     {
-        foreach (var project in new[] { "api/Platform.Api.csproj", "agent/Platform.Agent.csproj" })
+        // The api on the shared runtime; the agent as one native executable for the build machine's architecture
+        // (agent/Platform.Agent.csproj: PublishAot; its runtime is restored with the solution).
+        foreach (var (project, runtime) in new[] { ("api/Platform.Api.csproj", (string)null), ("agent/Platform.Agent.csproj", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier) })
         {
             DotNetPublish(project, new DotNetPublishSettings
             {
                 Configuration = configuration,
                 NoRestore = true,
+                Runtime = runtime,
                 OutputDirectory = artifacts + Directory("publish") + Directory(System.IO.Path.GetFileNameWithoutExtension(project)),
             });
         }

@@ -92,7 +92,7 @@ public static class AgentBenchmarks
         var state = Directory.CreateTempSubdirectory("bench-agent-").FullName;
         try
         {
-            var start = new ProcessStartInfo("dotnet", [AgentDll(), "simulate", "--rate", rate.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture)])
+            var start = new ProcessStartInfo(AgentExecutable(), ["simulate", "--rate", rate.ToString(CultureInfo.InvariantCulture), "--seconds", seconds.ToString(CultureInfo.InvariantCulture)])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -156,12 +156,13 @@ public static class AgentBenchmarks
         return long.Parse(line[(key.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
-    internal static string AgentDll()
+    /// <summary>The agent as it ships: its native executable, published when this project builds (agent/NativeAgent.targets).</summary>
+    internal static string AgentExecutable()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
             root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
-        var dll = Path.Combine(root.FullName, "agent", "bin", "Release", "net10.0", "Platform.Agent.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's Release build is missing (bench/run.sh builds it).", dll);
+        var executable = Path.Combine(root.FullName, "agent", "bin", "Release", "native", "Platform.Agent");
+        return File.Exists(executable) ? executable : throw new FileNotFoundException("The agent's native Release executable is missing (bench/run.sh publishes it).", executable);
     }
 }

@@ -153,39 +153,39 @@ public static class SensorBenchmarks
     }
 
     /// <summary>The agent's memory from /proc/pid/status and /proc/pid/smaps, in kB.</summary>
-    private sealed record Memory(long Rss, long Anon, long File, long Shmem, long BpfMaps, long DoubleMapped)
+    private sealed record Memory(long Rss, long Anon, long File, long Shmem, long BpfMaps, long Executable)
     {
         public static Memory Of(int pid)
         {
-            var (bpfMaps, doubleMapped) = MappedRss(pid);
+            var (bpfMaps, executable) = MappedRss(pid);
             return new(AgentBenchmarks.Status(pid, "VmRSS"), AgentBenchmarks.Status(pid, "RssAnon"), AgentBenchmarks.Status(pid, "RssFile"),
-                AgentBenchmarks.Status(pid, "RssShmem"), bpfMaps, doubleMapped);
+                AgentBenchmarks.Status(pid, "RssShmem"), bpfMaps, executable);
         }
 
         /// <summary>
         /// The resident part of two kinds of mapping: the BPF maps the process has mapped (the sensor's ring buffer, its
-        /// data mapped twice over so that reads can wrap) and .NET's double-mapped JIT code (W^X: /memfd:doublemapper).
+        /// data mapped twice over so that reads can wrap) and the agent's native executable (its code and static data).
         /// </summary>
-        private static (long BpfMaps, long DoubleMapped) MappedRss(int pid)
+        private static (long BpfMaps, long Executable) MappedRss(int pid)
         {
-            long bpfMaps = 0, doubleMapped = 0;
+            long bpfMaps = 0, executable = 0;
             var kind = 0;
             foreach (var line in System.IO.File.ReadLines($"/proc/{pid}/smaps"))
             {
                 // A mapping's header ("7f0c2a000000-7f0c2a800000 r--s 00000000 00:0e 1234   anon_inode:bpf-map"), then its "Key: value" lines.
                 var space = line.IndexOf(' ', StringComparison.Ordinal);
                 if (space > 0 && line[..space].Split('-') is [var from, var to] && from.All(char.IsAsciiHexDigit) && to.All(char.IsAsciiHexDigit))
-                    kind = line.EndsWith("anon_inode:bpf-map", StringComparison.Ordinal) ? 1 : line.Contains("/memfd:doublemapper", StringComparison.Ordinal) ? 2 : 0;
+                    kind = line.EndsWith("anon_inode:bpf-map", StringComparison.Ordinal) ? 1 : line.EndsWith("/Platform.Agent", StringComparison.Ordinal) ? 2 : 0;
                 else if (kind != 0 && line.StartsWith("Rss:", StringComparison.Ordinal))
-                    (kind == 1 ? ref bpfMaps : ref doubleMapped) += long.Parse(line[4..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+                    (kind == 1 ? ref bpfMaps : ref executable) += long.Parse(line[4..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
             }
 
-            return (bpfMaps, doubleMapped);
+            return (bpfMaps, executable);
         }
 
         public override string ToString() =>
             $"anon {Anon / 1024.0:N0} MB, file {File / 1024.0:N0} MB, shmem {Shmem / 1024.0:N0} MB; of these, the BPF maps (the ring buffer) {BpfMaps / 1024.0:N1} MB "
-            + $"and .NET's double-mapped JIT code {DoubleMapped / 1024.0:N1} MB";
+            + $"and the agent's executable {Executable / 1024.0:N1} MB";
     }
 
     private sealed record Storm(int Port, string Marker, long Execs, long Connects, double Seconds, DateTimeOffset From, DateTimeOffset Until)
@@ -290,7 +290,7 @@ public static class SensorBenchmarks
             var enrollment = await api.Client(api.AdminSecret).CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-sensor-" + mode });
             var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var state = Directory.CreateTempSubdirectory("bench-sensor-").FullName;
-            var start = new ProcessStartInfo("dotnet", [AgentBenchmarks.AgentDll(), "--enroll-token", enrollment.Secret])
+            var start = new ProcessStartInfo(AgentBenchmarks.AgentExecutable(), ["--enroll-token", enrollment.Secret])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

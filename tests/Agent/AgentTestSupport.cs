@@ -9,16 +9,16 @@ namespace Platform.Tests.Agent;
 public static class AgentTestSupport
 {
     /// <summary>
-    /// The agent's own build (agent/bin/&lt;configuration&gt;/), as it is deployed: the copy beside the tests runs
-    /// with the tests' runtime settings (ASP.NET Core's shared framework), which the agent does not have.
+    /// The agent as it ships: its native executable (agent/bin/&lt;configuration&gt;/native/, published after the tests
+    /// build by agent/NativeAgent.targets), with the sensor's BPF object beside it.
     /// </summary>
-    public static string AgentDll
+    public static string AgentExecutable
     {
         get
         {
             var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // tests/bin/<configuration>/net10.0/
-            var dll = Path.Combine(Repository.Root, "agent", "bin", configuration, "net10.0", "Platform.Agent.dll");
-            return File.Exists(dll) ? dll : throw new FileNotFoundException("The agent's build is missing (it is built with the tests).", dll);
+            var executable = Path.Combine(Repository.Root, "agent", "bin", configuration, "native", "Platform.Agent");
+            return File.Exists(executable) ? executable : throw new FileNotFoundException("The agent's native executable is missing (it is published when the tests build).", executable);
         }
     }
 
@@ -26,7 +26,7 @@ public static class AgentTestSupport
     /// writes, on either stream, goes into <paramref name="output"/>.</summary>
     public static Process StartAgentProcess(IEnumerable<string> args, IReadOnlyDictionary<string, string> settings, ConcurrentQueue<string> output)
     {
-        var start = new ProcessStartInfo("dotnet", [AgentDll, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(AgentExecutable, args) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (name, value) in settings)
             start.Environment[name] = value;
         var process = Process.Start(start)!;

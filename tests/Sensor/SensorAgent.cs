@@ -85,7 +85,7 @@ public sealed class SensorAgent : IDisposable
 
         // Under a wrapper: the wrapper's command line, then the agent's as it is started without one.
         var start = new ProcessStartInfo(_wrapper[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in _wrapper.Skip(1).Concat(["dotnet", AgentTestSupport.AgentDll, "--enroll-token", _enrollToken]))
+        foreach (var arg in _wrapper.Skip(1).Concat([AgentTestSupport.AgentExecutable, "--enroll-token", _enrollToken]))
             start.ArgumentList.Add(arg);
         foreach (var (key, value) in _settings)
             start.Environment[key] = value;

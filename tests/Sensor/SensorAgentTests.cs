@@ -169,8 +169,8 @@ public abstract class SensorAgentTests(PlatformApi api) : IDisposable
         };
         // Under capsh the capabilities are dropped from the bounding set, so the agent (root) runs without them.
         var start = capsh is null
-            ? new ProcessStartInfo("dotnet", [AgentDll])
-            : new ProcessStartInfo("capsh", [capsh, "--", "-c", "exec \"$0\" \"$@\"", "dotnet", AgentDll]);
+            ? new ProcessStartInfo(AgentExecutable)
+            : new ProcessStartInfo("capsh", [capsh, "--", "-c", "exec \"$0\" \"$@\"", AgentExecutable]);
         start.RedirectStandardOutput = start.RedirectStandardError = true;
         foreach (var (name, value) in settings)
             start.Environment[name] = value;
