@@ -95,7 +95,10 @@ public sealed record TamperAttempt
     /// <summary>The protected path (as given to <see cref="TamperSensor.SetProtected"/>) of <see cref="Target"/>.</summary>
     public required string ProtectedPath { get; init; }
 
-    /// <summary>The path the process named, absolute (a relative one joined to the directory the kernel saw), when the call had one and the kernel sent it.</summary>
+    /// <summary>
+    /// The path the process named, absolute (a relative one joined to the directory the kernel saw): for every call with
+    /// a path (an open's too: the symlink, hard link or /proc/self/fd/N it went through); null for fd-based calls.
+    /// </summary>
     public string? Path { get; init; }
 
     /// <summary>rename's and link's new name, symlink's link name.</summary>

@@ -34,6 +34,13 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         ref readonly var r = ref MemoryMarshal.AsRef<TamperRecord>(record);
         var current = tamper.Current;
         string? path = null, path2 = null;
+        var slots = record.Length >= Unsafe.SizeOf<TamperRecord>() + TamperRecord.Slots * TamperRecord.SlotBytes;
+        if (slots)
+        {
+            path = Full(TamperRecord.Slot(record, 0), TamperRecord.Slot(record, 2));
+            path2 = Full(TamperRecord.Slot(record, 1), TamperRecord.Slot(record, 3));
+        }
+
         ProtectedEntry? entry;
         TamperTarget match;
         InodeKey target;
@@ -44,9 +51,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
                     return null; // no longer protected (the set changed since)
                 (match, target) = (r.Match == TamperRecordMatch.Inode ? TamperTarget.Inode : TamperTarget.Parent, r.Key);
                 break;
-            case TamperRecordMatch.Path when record.Length >= Unsafe.SizeOf<TamperRecord>() + TamperRecord.Slots * TamperRecord.SlotBytes:
-                path = Full(TamperRecord.Slot(record, 0), TamperRecord.Slot(record, 2));
-                path2 = Full(TamperRecord.Slot(record, 1), TamperRecord.Slot(record, 3));
+            case TamperRecordMatch.Path when slots:
                 if (Resolve(current, r, path, path2) is not { } found)
                     return null;
                 (entry, match, target) = found;

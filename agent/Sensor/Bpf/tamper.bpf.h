@@ -10,7 +10,8 @@
  * How an attempt is matched to a protected inode, in the kernel where it can be:
  * - fd-based calls (ftruncate, fchmod, fchown, ioctl FS_IOC_SETFLAGS/FS_IOC_FSSETXATTR, utimensat(fd, NULL),
  *   *at(fd, "", AT_EMPTY_PATH)) and successful opens for writing: the fd's inode is looked up (TAMPER_MATCH_INODE);
- *   an open that created the file (FMODE_CREATED) looks up its directory (TAMPER_MATCH_PARENT).
+ *   an open that created the file (FMODE_CREATED) looks up its directory (TAMPER_MATCH_PARENT). An open's record
+ *   carries the path it named too (the symlink, hard link or /proc/self/fd/N it went through).
  * - a path named /proc/self/fd/N, /proc/thread-self/fd/N or /dev/fd/N: the fd N of the caller, as above.
  * - other path-based calls (open refused, truncate, unlink, rename, link, chmod, chown, utimes, mkdir, symlink):
  *   the kernel has no lookup a tracepoint can call, so the record carries the path(s) as given and, for a relative
@@ -226,13 +227,13 @@ static __always_inline bool tamper_skip(void)
 	return is_agent(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* Emits the fixed part (a match in the kernel). */
+/* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
 static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct tamper_call *call, long ret, int fd,
-	struct tamper_inode_key *key, __u8 match)
+	struct tamper_inode_key *key, __u8 match, bool with_path)
 {
 	struct tamper_record *r = &s->record;
 	fill_header(&r->header, SENSOR_TAMPER, (struct task_struct *)bpf_get_current_task());
-	r->header.size = TAMPER_FIXED_SIZE;
+	r->header.size = with_path ? sizeof(*r) : TAMPER_FIXED_SIZE;
 	r->dev = key->dev;
 	r->ino = key->ino;
 	r->flags = call->flags;
@@ -242,14 +243,18 @@ static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct t
 	r->gid = call->gid;
 	r->syscall = call->syscall;
 	r->match = match;
+	r->fd = fd;
+	if (with_path) {
+		emit(r, sizeof(*r));
+		return;
+	}
 	r->truncated = 0;
 	r->path_len = r->base_len = r->path2_len = r->base2_len = 0;
-	r->fd = fd;
 	emit(r, TAMPER_FIXED_SIZE);
 }
 
-/* An fd-based call on fd: emitted when its inode is protected. */
-static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, long ret)
+/* An fd-based call on fd: emitted when its inode is protected (with_path: with the path slots already read). */
+static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, long ret, bool with_path)
 {
 	struct file *file = tamper_fd_file(fd);
 	if (!file)
@@ -259,7 +264,7 @@ static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, lon
 		return;
 	struct tamper_scratch *s = tamper_area();
 	if (s)
-		tamper_emit_inode(s, call, ret, fd, &key, TAMPER_MATCH_INODE);
+		tamper_emit_inode(s, call, ret, fd, &key, TAMPER_MATCH_INODE, with_path);
 }
 
 /* Writes into slot the path of (vfsmnt, dentry), walked up to the root across mounts; returns its length (0: none).
@@ -440,20 +445,33 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 		return;
 	struct tamper_inode_key key = {};
 	if (call->open && ret >= 0) {
-		/* A successful open is matched by the file it opened, however it was named. */
+		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
 		struct file *file = tamper_fd_file((int)ret);
 		if (!file)
+			return;
+		__u8 match = 0;
+		if (tamper_lookup(BPF_CORE_READ(file, f_inode), &key))
+			match = TAMPER_MATCH_INODE;
+		else if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
+		    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), &key) & TAMPER_PROTECT_DIRECTORY))
+			match = TAMPER_MATCH_PARENT;
+		if (!match)
 			return;
 		struct tamper_scratch *s = tamper_area();
 		if (!s)
 			return;
-		if (tamper_lookup(BPF_CORE_READ(file, f_inode), &key)) {
-			tamper_emit_inode(s, call, 0, (int)ret, &key, TAMPER_MATCH_INODE);
-		} else if (BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED) {
-			struct inode *dir = BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode);
-			if (tamper_lookup(dir, &key) & TAMPER_PROTECT_DIRECTORY)
-				tamper_emit_inode(s, call, 0, (int)ret, &key, TAMPER_MATCH_PARENT);
+		struct tamper_record *r = &s->record;
+		r->truncated = 0;
+		long n = tamper_read_path(s, 0, call->path);
+		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
+		r->path2_len = r->base_len = r->base2_len = 0;
+		__u64 dir = 0;
+		if (n > 1 && r->slots[0][0] != '/') {
+			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
+			if (s->cut)
+				r->truncated |= TAMPER_CUT_BASE;
 		}
+		tamper_emit_inode(s, call, 0, (int)ret, &key, match, true);
 		return;
 	}
 	struct tamper_scratch *s = tamper_area();
@@ -463,14 +481,17 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 	r->truncated = 0;
 	long n = tamper_read_path(s, 0, call->path);
 	long n2 = tamper_read_path(s, 1, call->path2);
+	r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
+	r->path2_len = n2 > 0 ? (n2 - 1) & (TAMPER_SLOT - 1) : 0;
+	r->base_len = r->base2_len = 0;
 	if (n == 1 && !call->open && (call->flags & TAMPER_AT_EMPTY_PATH)) {
-		tamper_fd_call(call, call->dfd, ret); /* *at(fd, "", AT_EMPTY_PATH): the fd itself */
+		tamper_fd_call(call, call->dfd, ret, false); /* *at(fd, "", AT_EMPTY_PATH): the fd itself */
 		return;
 	}
 	if (call->follow && n > 1) {
 		int fd = tamper_proc_fd(r->slots[0], n);
 		if (fd >= 0) {
-			tamper_fd_call(call, fd, ret);
+			tamper_fd_call(call, fd, ret, true); /* with the /proc path it named */
 			return;
 		}
 	}
@@ -482,10 +503,6 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 		single = one & TAMPER_SINGLE;
 		single2 = two & TAMPER_SINGLE;
 	}
-	/* The slots are read again for the record (the name lookups used the scratch key only). */
-	r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
-	r->path2_len = n2 > 0 ? (n2 - 1) & (TAMPER_SLOT - 1) : 0;
-	r->base_len = r->base2_len = 0;
 	if (n > 1 && r->slots[0][0] != '/') {
 		r->base_len = tamper_base(s, call->dfd, 2, &dir1) & (TAMPER_SLOT - 1);
 		if (s->cut)
@@ -623,7 +640,7 @@ int tamper_ftruncate_exit(void *ctx)
 		return 0;
 	struct pt_regs *regs = TAMPER_REGS();
 	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FTRUNCATE);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx));
+	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
 	return 0;
 }
 
@@ -760,7 +777,7 @@ int tamper_fchmod_exit(void *ctx)
 	struct pt_regs *regs = TAMPER_REGS();
 	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMOD);
 	call.mode = (__u32)TAMPER_ARG2(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx));
+	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
 	return 0;
 }
 
@@ -830,7 +847,7 @@ int tamper_fchown_exit(void *ctx)
 	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHOWN);
 	call.uid = (__u32)TAMPER_ARG2(regs);
 	call.gid = (__u32)TAMPER_ARG3(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx));
+	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
 	return 0;
 }
 
@@ -862,7 +879,7 @@ int tamper_utimensat_exit(void *ctx)
 	call.path = (const char *)TAMPER_ARG2(regs);
 	call.flags = (__u32)TAMPER_ARG4(regs);
 	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx)); /* futimens(fd): utimensat(fd, NULL, ...) */
+		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false); /* futimens(fd): utimensat(fd, NULL, ...) */
 		return 0;
 	}
 	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
@@ -906,7 +923,7 @@ int tamper_futimesat_exit(void *ctx)
 	call.dfd = (int)TAMPER_ARG1(regs);
 	call.path = (const char *)TAMPER_ARG2(regs);
 	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx));
+		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false);
 		return 0;
 	}
 	call.follow = 1;
@@ -930,7 +947,7 @@ int tamper_ioctl_exit(void *ctx)
 	bpf_probe_read_user(&flags, sizeof(flags), (const void *)TAMPER_ARG3(regs)); /* int flags; fsxattr.fsx_xflags */
 	call.mode = flags;
 	call.flags = cmd;
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx));
+	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
 	return 0;
 }
 
