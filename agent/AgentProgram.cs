@@ -120,6 +120,8 @@ public static class AgentProgram
         services.AddSingleton(new SensitiveFiles(options.Sensor.SensitivePaths, options.Sensor.NotSecretPaths));
         services.AddSingleton<ISensorRecordConverter, FileRecordConverter>();
         services.AddHostedService<SensitiveFileService>();
+        services.AddSingleton<TamperSensor>();
+        services.AddSingleton<ISensorRecordConverter, TamperRecordConverter>();
         services.AddSingleton<SensorService>();
         services.AddHostedService(provider => provider.GetRequiredService<SensorService>());
         services.AddSingleton<FlightDataCollector>();

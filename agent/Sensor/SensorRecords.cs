@@ -5,7 +5,7 @@ namespace Platform.Agent.Sensor;
 
 /// <summary>
 /// The kinds of records the sensor's BPF programs write (agent/Sensor/Bpf/events.h): 1-15 process records,
-/// 16-31 network records, 32-47 file records.
+/// 16-31 network records, 32-47 file records, 48-63 tamper records (<see cref="TamperRecord"/>).
 /// </summary>
 public enum RecordKind : ushort
 {

@@ -34,6 +34,9 @@ public sealed class KernelSensorFixture : IAsyncLifetime
     /// <summary>A directory whose <c>*.cfg</c> files are sensitive too (added to the defaults), for files made while the sensor runs.</summary>
     public string Later => Path.Combine(_state, "later");
 
+    /// <summary>The protected files whose change attempts the kernel reports (Bpf/tamper.bpf.h), and the attempts.</summary>
+    public TamperSensor Tamper { get; private set; } = null!;
+
     /// <summary>The service that keeps the kernel's sensitive-file maps (refreshed every second here).</summary>
     public SensitiveFileService Sensitive => _sensitive!;
 
@@ -48,8 +51,12 @@ public sealed class KernelSensorFixture : IAsyncLifetime
             throw new InvalidOperationException($"The kernel sensor did not load: {_choice.State.Reason}\n{string.Join('\n', _choice.Warnings.TakeLast(30))}");
         var processes = new ProcessTable();
         var files = new SensitiveFiles(options.Sensor.SensitivePaths, options.Sensor.NotSecretPaths);
+        Tamper = new TamperSensor(_choice, NullLogger<TamperSensor>.Instance);
         ISensorRecordConverter[] converters =
-            [new ProcessRecordConverter(processes, TimeProvider.System), new NetworkRecordConverter(processes, _choice.State), new FileRecordConverter(processes, files)];
+        [
+            new ProcessRecordConverter(processes, TimeProvider.System), new NetworkRecordConverter(processes, _choice.State), new FileRecordConverter(processes, files),
+            new TamperRecordConverter(processes, Tamper),
+        ];
         _spool = new Spool(Path.Combine(_state, "spool"), 256L << 20);
         _service = new SensorService(_choice, processes, converters, _spool, NullLogger<SensorService>.Instance);
         _sensitive = new SensitiveFileService(_choice, files, _choice.State, options, NullLogger<SensitiveFileService>.Instance);

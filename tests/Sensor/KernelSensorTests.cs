@@ -78,6 +78,18 @@ public sealed class KernelSensorTests : IDisposable
             "tracepoint/syscalls/sys_exit_listen", "tracepoint/syscalls/sys_enter_sendto", "tracepoint/syscalls/sys_enter_sendmmsg",
             "tracepoint/syscalls/sys_exit_openat",
         });
+        // The tamper programs (tamper.bpf.h) are on the exits of the calls that change a file only: no entry programs (the
+        // arguments are read from the entry's registers at the exit), none on read/write/close/stat.
+        var tamper = sensor.Choice.Sensor.Programs.Select((name, i) => (name, point: points[i])).Where(p => p.name.StartsWith("tamper_", StringComparison.Ordinal)).ToList();
+        Assert.All(tamper, p => Assert.StartsWith("tracepoint/syscalls/sys_exit_", p.point, StringComparison.Ordinal));
+        Assert.Subset(new HashSet<string>(tamper.Select(p => p.point)), new HashSet<string>
+        {
+            "tracepoint/syscalls/sys_exit_openat", "tracepoint/syscalls/sys_exit_truncate", "tracepoint/syscalls/sys_exit_ftruncate",
+            "tracepoint/syscalls/sys_exit_unlinkat", "tracepoint/syscalls/sys_exit_renameat2", "tracepoint/syscalls/sys_exit_linkat",
+            "tracepoint/syscalls/sys_exit_fchmodat", "tracepoint/syscalls/sys_exit_fchownat", "tracepoint/syscalls/sys_exit_utimensat",
+            "tracepoint/syscalls/sys_exit_ioctl",
+        });
+        Assert.DoesNotContain(tamper, p => System.Text.RegularExpressions.Regex.IsMatch(p.point, "_(close|newfstatat|fstat|statx|lseek|mmap|fcntl|getdents64)$"));
         // Nor on the calls every process makes all the time (a program on sys_enter_write made each write ~1.4x slower).
         Assert.DoesNotContain(points, p => System.Text.RegularExpressions.Regex.IsMatch(p, "^tracepoint/syscalls/sys_(enter|exit)_(read|write|readv|writev|pread64|pwrite64)$"));
         Assert.DoesNotContain(sensor.Choice.Warnings, w => w.Contains("no tracepoint", StringComparison.Ordinal)); // all of them exist on x86_64

@@ -1,6 +1,6 @@
 /* Records the sensor's BPF programs put in the ring buffer `events`; C# mirrors in agent/Sensor/ read them in place.
  * Every record starts with struct record_header; `size` is the whole record's length in bytes.
- * Kinds 1-15: process records (this file); 16-31: network.bpf.h; 32-47: files.bpf.h. */
+ * Kinds 1-15: process records (this file); 16-31: network.bpf.h; 32-47: files.bpf.h; 48-63: tamper.bpf.h. */
 #ifndef SENSOR_EVENTS_H
 #define SENSOR_EVENTS_H
 

@@ -349,10 +349,11 @@ int BPF_PROG(sensor_exit, struct task_struct *task)
 	return 0;
 }
 
-/* The network helper's and the file helper's programs (one compilation unit, one object). */
+/* The network, file and tamper programs (one compilation unit, one object). */
 #if __has_include("network.bpf.h")
 #include "network.bpf.h"
 #endif
 #if __has_include("files.bpf.h")
 #include "files.bpf.h"
 #endif
+#include "tamper.bpf.h"

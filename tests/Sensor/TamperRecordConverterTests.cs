@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Agent.Sensor;
+using Platform.Contracts;
+
+namespace Platform.Tests.Sensor;
+
+/// <summary>
+/// The tamper records as the kernel writes them (Bpf/tamper.bpf.h's layout, built here byte by byte) turned into
+/// attempts: matched by inode, resolved by path against real files, and the malformed, cut, stale and look-alike ones
+/// dropped (no kernel needed).
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class TamperRecordConverterTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tamper-records-").FullName;
+    private readonly TamperSensor _tamper = new(new SensorChoice(new SensorState(AgentSensorMode.None, "no kernel here"), null, []), NullLogger<TamperSensor>.Instance);
+    private readonly List<TamperAttempt> _raised = [];
+    private readonly TamperRecordConverter _converter;
+
+    public TamperRecordConverterTests()
+    {
+        _converter = new TamperRecordConverter(new ProcessTable(), _tamper);
+        _tamper.Attempted += _raised.Add;
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Protected(string name)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, "x");
+        return path;
+    }
+
+    [Fact]
+    public void The_fixed_part_has_the_kernels_layout() => Assert.Equal(104, Unsafe.SizeOf<TamperRecord>());
+
+    [Fact]
+    public void A_record_matched_by_inode_is_an_attempt_with_the_protected_path_the_errno_and_the_process()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+        var record = Record(TamperSyscall.FchmodAt, TamperRecordMatch.Inode, _tamper.ByPath[key].Key!.Value, result: -1, mode: 0x1FF, fd: 7);
+
+        Assert.True(Convert(record));
+
+        var attempt = Assert.Single(_raised);
+        Assert.Equal((key, TamperTarget.Inode, TamperOperation.Chmod, 1, true, (uint?)0x1FF, 7, 4242, 65534L, "evil"),
+            (attempt.ProtectedPath, attempt.Match, attempt.Operation, attempt.Errno, attempt.Prevented, attempt.Mode, attempt.Fd, attempt.Pid, attempt.Uid, attempt.Comm));
+        Assert.Null(attempt.NewUid);
+    }
+
+    [Fact]
+    public void A_relative_path_is_resolved_against_the_directory_the_kernel_sent()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+
+        Assert.True(Convert(Record(TamperSyscall.UnlinkAt, TamperRecordMatch.Path, default, result: -1, path: "./server.key", pathBase: _dir)));
+
+        var attempt = Assert.Single(_raised);
+        Assert.Equal((key, TamperTarget.Inode, TamperOperation.Remove, key), (attempt.ProtectedPath, attempt.Match, attempt.Operation, attempt.Path));
+    }
+
+    [Fact]
+    public void A_new_name_in_a_protected_directory_is_an_attempt_on_the_directory()
+    {
+        var config = Directory.CreateDirectory(Path.Combine(_dir, "conf.d")).FullName;
+        _tamper.SetProtected([config]);
+
+        Assert.True(Convert(Record(TamperSyscall.OpenAt, TamperRecordMatch.Path, default, result: -1, path: config + "/new", flags: 0x241)));
+
+        var attempt = Assert.Single(_raised);
+        Assert.Equal((config, TamperTarget.Parent, TamperOperation.Create), (attempt.ProtectedPath, attempt.Match, attempt.Operation));
+    }
+
+    [Fact]
+    public void A_file_with_a_protected_files_name_elsewhere_is_dropped()
+    {
+        _tamper.SetProtected([Protected("server.key")]);
+        var elsewhere = Directory.CreateDirectory(Path.Combine(_dir, "other")).FullName;
+        File.WriteAllText(Path.Combine(elsewhere, "server.key"), "y");
+
+        Assert.True(Convert(Record(TamperSyscall.FchmodAt, TamperRecordMatch.Path, default, result: 0, path: elsewhere + "/server.key")));
+
+        Assert.Empty(_raised);
+    }
+
+    [Fact]
+    public void An_inode_no_longer_protected_a_cut_path_a_short_record_and_a_candidate_without_its_slots_are_dropped()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+        var inode = _tamper.ByPath[key].Key!.Value;
+        var cut = Record(TamperSyscall.Truncate, TamperRecordMatch.Path, default, result: -1, path: key);
+        cut[91] = 1; // truncated: the path is cut
+
+        Assert.True(Convert(cut));
+        Assert.True(Convert(Record(TamperSyscall.Truncate, TamperRecordMatch.Path, default, result: -1, path: key)[..200]));
+        Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: -1)[..60]));
+        _tamper.SetProtected([]);
+        Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: -1)));
+
+        Assert.Empty(_raised);
+    }
+
+    [Fact]
+    public void Records_of_other_parts_are_not_this_converters_and_unknown_tamper_kinds_are_consumed()
+    {
+        var other = Record(TamperSyscall.Chmod, TamperRecordMatch.Inode, default, result: 0);
+        other[0] = 32;
+        Assert.False(Convert(other));
+        other[0] = 63;
+        Assert.True(Convert(other));
+        Assert.Empty(_raised);
+    }
+
+    [Fact]
+    public void A_protected_path_must_be_absolute() => Assert.Throws<ArgumentException>(() => _tamper.SetProtected(["etc/key"]));
+
+    private bool Convert(byte[] record)
+    {
+        var span = (ReadOnlySpan<byte>)record;
+        var header = span.Length >= Unsafe.SizeOf<RecordHeader>() ? RecordHeader.Of(span) : default;
+        return _converter.TryConvert(header, span, []);
+    }
+
+    /// <summary>A record as tamper.bpf.h writes it: the header, the fixed part and, for a path candidate, the four slots.</summary>
+    private static byte[] Record(TamperSyscall syscall, TamperRecordMatch match, InodeKey inode, int result, string? path = null, string? pathBase = null,
+        ulong flags = 0, uint mode = 0, int fd = -1)
+    {
+        var size = Unsafe.SizeOf<TamperRecord>() + (match == TamperRecordMatch.Path ? TamperRecord.Slots * TamperRecord.SlotBytes : 0);
+        var bytes = new byte[size];
+        var r = new TamperRecord
+        {
+            Header = new RecordHeader { Kind = TamperRecord.Kind, Size = (ushort)size, Pid = 4243, Tgid = 4242, Ppid = 1, Uid = 65534 },
+            Device = inode.Device, Inode = inode.Inode, Flags = flags, Result = result, Mode = mode, Uid = TamperRecord.Unchanged, Gid = TamperRecord.Unchanged,
+            Syscall = syscall, Match = match, Fd = fd,
+        };
+        if (path is not null)
+            r.PathLength = (ushort)Encoding.UTF8.GetBytes(path, bytes.AsSpan(Unsafe.SizeOf<TamperRecord>()));
+        if (pathBase is not null)
+            r.BaseLength = (ushort)Encoding.UTF8.GetBytes(pathBase, bytes.AsSpan(Unsafe.SizeOf<TamperRecord>() + 2 * TamperRecord.SlotBytes));
+        MemoryMarshal.Write(bytes, in r);
+        Encoding.ASCII.GetBytes("evil", bytes.AsSpan(32, RecordHeader.CommLength)); // the header's comm
+        return bytes;
+    }
+}
