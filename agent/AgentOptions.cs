@@ -61,6 +61,9 @@ public sealed class AgentOptions
     /// <summary>The kernel sensor and its fallbacks (<c>Platform:Agent:Sensor</c>, docs/sensor.md).</summary>
     public Sensor.SensorOptions Sensor { get; set; } = new();
 
+    /// <summary>How <c>prevent</c> rules are kept (<c>Platform:Agent:Enforcement</c>, docs/enforcement.md).</summary>
+    public Enforcement.EnforcementOptions Enforcement { get; set; } = new();
+
     /// <summary>How long a batch that is not full waits for more, in milliseconds.</summary>
     public int LingerMilliseconds { get; set; } = 1000;
 }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.Agent.Collectors;
 using Platform.Agent.Delivery;
+using Platform.Agent.Enforcement;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
 using Platform.Agent.Sensor;
@@ -14,6 +15,9 @@ namespace Platform.Agent;
 /// <code>dotnet run --project agent -- --server https://platform.example.com --enroll-token ple_...</code>
 /// With <c>simulate</c> first it replays scenarios through the same spool and delivery, then exits (<see cref="SimulationService"/>):
 /// <code>dotnet run --project agent -- simulate --server ... --enroll-token ... [--scenarios struts2,host-fim] [--rate 1000 --seconds 60]</code>
+/// With <c>uninstall</c> it gives every file the attributes it had before the agent protected it (the enforcement
+/// ledger in the state directory), and exits; stop the agent first, or it protects them again:
+/// <code>Platform.Agent uninstall [--state-dir /var/lib/platform-agent]</code>
 /// </summary>
 public static class AgentProgram
 {
@@ -31,7 +35,8 @@ public static class AgentProgram
     public static async Task<int> Main(string[] args)
     {
         var simulate = args.FirstOrDefault() == "simulate";
-        if (simulate)
+        var uninstall = args.FirstOrDefault() == "uninstall";
+        if (simulate || uninstall)
             args = args[1..];
         // Only what the agent uses (no file watchers for reloading, no debug or event-source loggers): every node pays
         // for what the process holds.
@@ -45,7 +50,21 @@ public static class AgentProgram
             return 2;
         }
 
+        // Spelt as documented (inode-attributes); the binder knows the enum's names only.
+        if (builder.Configuration[$"{EnforcementOptions.Section}:Mode"] is { } enforcementMode)
+        {
+            if (!EnforcementOptions.TryParseMode(enforcementMode, out var parsed))
+            {
+                await Console.Error.WriteLineAsync($"{EnforcementOptions.Section}:Mode must be auto, inode-attributes, fanotify or none; it is '{enforcementMode}'.");
+                return 2;
+            }
+
+            builder.Configuration[$"{EnforcementOptions.Section}:Mode"] = parsed.ToString();
+        }
+
         var options = builder.Configuration.GetSection(AgentOptions.Section).Get<AgentOptions>() ?? new AgentOptions();
+        if (uninstall)
+            return await UninstallAsync(options);
         if (options.Server is null)
         {
             await Console.Error.WriteLineAsync("The api's address is needed: --server https://... (or Platform__Agent__Server).");
@@ -64,6 +83,18 @@ public static class AgentProgram
         {
             await Console.Error.WriteLineAsync(sensorProblem);
             return 2;
+        }
+
+        if (options.Enforcement.Problem() is { } enforcementProblem)
+        {
+            await Console.Error.WriteLineAsync(enforcementProblem);
+            return 2;
+        }
+
+        if (options.Enforcement.Mode == EnforcementMode.InodeAttributes && EnforcementChoice.NoInodeAttributes() is { } noAttributes)
+        {
+            await Console.Error.WriteLineAsync($"Prevention by inode attributes ({EnforcementOptions.Section}:Mode=inode-attributes) is not possible: {noAttributes}.");
+            return 3;
         }
 
         builder.Services.AddSingleton(redactor);
@@ -98,6 +129,32 @@ public static class AgentProgram
         return Environment.ExitCode;
     }
 
+    /// <summary>Every attribute in the enforcement ledger given back; exit code 0 when all were, 1 when some could not be.</summary>
+    private static async Task<int> UninstallAsync(AgentOptions options)
+    {
+        using var logs = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
+        var ledger = new EnforcementLedger(options.StateDirectory, logs.CreateLogger("Platform.Agent.Uninstall"));
+        if (!File.Exists(ledger.FilePath))
+        {
+            await Console.Out.WriteLineAsync($"Nothing to give back: {ledger.FilePath} does not exist.");
+            return 0;
+        }
+
+        var enforcement = new InodeAttributeEnforcement(ledger, options.Enforcement, logs.CreateLogger<InodeAttributeEnforcement>());
+        var before = enforcement.Protected;
+        var restored = enforcement.RestoreAll();
+        var left = enforcement.Protected;
+        await Console.Out.WriteLineAsync($"Gave {restored} of {before} protected files and directories their original attributes back.");
+        if (left > 0)
+        {
+            await Console.Error.WriteLineAsync($"{left} could not be given back (see above); they stay in {ledger.FilePath}.");
+            return 1;
+        }
+
+        File.Delete(ledger.FilePath);
+        return 0;
+    }
+
     public static IServiceCollection AddPlatformAgent(this IServiceCollection services, AgentOptions options, Func<HttpMessageHandler>? transport = null)
     {
         services.AddSingleton(options);
@@ -107,6 +164,9 @@ public static class AgentProgram
         services.AddPlatformClient(options, transport);
         services.AddSingleton<DeliveryService>();
         services.AddHostedService(provider => provider.GetRequiredService<DeliveryService>());
+        services.AddSingleton<IEnforcement>(provider => EnforcementChoice.Choose(options, provider.GetRequiredService<ILoggerFactory>().CreateLogger<IEnforcement>()));
+        services.AddSingleton<EnforcementService>();
+        services.AddHostedService(provider => provider.GetRequiredService<EnforcementService>());
         services.AddSingleton<OwnReads>();
         services.AddSingleton<FimPolicyService>();
         services.AddHostedService(provider => provider.GetRequiredService<FimPolicyService>());

@@ -10,7 +10,7 @@ namespace Platform.Agent;
 /// holds, what it lost, what it can and cannot do here and why), at <see cref="AgentOptions.HeartbeatSeconds"/>.
 /// Flushes the spool to disk on the same beat.
 /// </summary>
-public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, Sensor.SensorState sensor, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log) : BackgroundService
+public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimPolicyService fim, Collectors.FlightDataCollector collector, Sensor.SensorState sensor, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<HeartbeatService> log, Enforcement.IEnforcement? enforcement = null) : BackgroundService
 {
     /// <summary>What refusing writes needs.</summary>
     public const string NoPrevention = "refusing writes needs fanotify permission events";
@@ -53,6 +53,24 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
         }
     }
 
+    /// <summary>
+    /// Which mechanism keeps prevent rules and why not a stronger one: inode attributes are available whatever fanotify
+    /// does; the fanotify refusal only while fanotify runs.
+    /// </summary>
+    private AgentCapability Prevention()
+    {
+        if (enforcement?.Mechanism is AgentPreventionMechanism.InodeAttributes or AgentPreventionMechanism.BpfLsm)
+            return new AgentCapability { Available = true, Reason = enforcement.Reason, Mechanism = enforcement.Mechanism };
+        if (enforcement?.Mechanism == AgentPreventionMechanism.None)
+            return new AgentCapability { Available = false, Reason = enforcement.Reason, Mechanism = AgentPreventionMechanism.None };
+        var capability = fim.NoAttributionReason is { } why
+            ? new AgentCapability { Available = false, Reason = $"{NoPrevention}: {why}", Mechanism = AgentPreventionMechanism.None }
+            : new AgentCapability { Available = true, Reason = enforcement?.Reason, Mechanism = AgentPreventionMechanism.Fanotify };
+        if (capability.Reason is { Length: > 500 } longer)
+            capability.Reason = longer[..497] + "...";
+        return capability;
+    }
+
     public AgentStatus Status()
     {
         var (telemetry, alerts) = (spool.Telemetry.Counts, spool.Alerts.Counts);
@@ -73,9 +91,7 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
             Capabilities = new AgentCapabilities
             {
                 ProcessAttribution = new AgentCapability { Available = fim.NoAttributionReason is null, Reason = fim.NoAttributionReason },
-                Prevention = fim.NoAttributionReason is { } why
-                    ? new AgentCapability { Available = false, Reason = $"{NoPrevention}: {why}" }
-                    : new AgentCapability { Available = true },
+                Prevention = Prevention(),
                 ProcessEvents = collector.Mode,
             },
         };

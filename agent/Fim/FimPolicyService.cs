@@ -9,7 +9,7 @@ namespace Platform.Agent.Fim;
 /// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
 /// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
 /// </summary>
-public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log) : BackgroundService
+public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Enforcement.EnforcementService? enforcement = null) : BackgroundService
 {
     private FimWatcher? _watcher;
 
@@ -80,9 +80,13 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
 
     private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
     {
+        // The kernel's protection first, while the old watcher still answers fanotify's permission events (setting an
+        // attribute opens the file). Without WatchFiles (simulate) nothing on this machine is protected either.
+        if (options.WatchFiles)
+            enforcement?.Enforce(rules);
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
-        var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles);
+        var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

@@ -44,13 +44,21 @@ public sealed class FimWatcher : IDisposable
     private readonly TimeProvider _time;
     private readonly OwnReads _ownReads;
     private readonly ILogger _log;
+    private readonly Enforcement.IEnforcement? _enforcement;
+    private readonly bool _refuseOpens;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
 
     /// <param name="attribute">Use fanotify for reads and writes (with the process) when the agent may; false: inotify only.</param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true)
+    /// <param name="enforcement">
+    /// How prevent rules are kept: fanotify refuses opens only when it is the mechanism (or none is given); the
+    /// alerts of prevent rules that could not be refused say why (<c>effectReason</c>).
+    /// </param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null)
     {
+        _enforcement = enforcement;
+        _refuseOpens = enforcement is null || enforcement.Mechanism == AgentPreventionMechanism.Fanotify;
         _ownReads = ownReads ?? new OwnReads(time);
         string? noFanotify = "turned off";
         _fanotify = attribute ? Fanotify.TryOpen(out noFanotify) : null;
@@ -223,7 +231,7 @@ public sealed class FimWatcher : IDisposable
     private bool Permit(int pid, string? path)
     {
         Remember(pid);
-        if (path is null || pid == Environment.ProcessId)
+        if (path is null || pid == Environment.ProcessId || !_refuseOpens)
             return true;
         // Every open of a watched file waits here: most are under no prevent rule, and need nothing more.
         bool Prevented(FimProcess? process) => _rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent);
@@ -331,8 +339,13 @@ public sealed class FimWatcher : IDisposable
         return null;
     }
 
-    private FimAlertReport Report(FimRule rule, string path, FimOperation action) =>
-        FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
+    private FimAlertReport Report(FimRule rule, string path, FimOperation action)
+    {
+        var report = FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
+        if (report.Effect == FimAlertEffect.PreventUnsupported)
+            report.EffectReason = _enforcement?.Unsupported(path, action);
+        return report;
+    }
 
     /// <summary>
     /// For an append-only file: true (and the states before and after in the report) unless the file only grew

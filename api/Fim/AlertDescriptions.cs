@@ -16,7 +16,9 @@ public static class AlertDescriptions
             : "";
         var where = $" on {hostname}" + (alert.Container is { } c ? $" in container {c.Name ?? c.Id}{(c.Image is null ? "" : $" ({c.Image})")}" : "");
         var unknown = alert.Attribution == FimAttribution.Unavailable ? $"; process unknown: {alert.AttributionReason}" : "";
-        var unsupported = alert.Effect == FimAlertEffect.PreventUnsupported ? "; the rule says prevent, but this host could not block it" : "";
+        var unsupported = alert.Effect == FimAlertEffect.PreventUnsupported
+            ? "; the rule says prevent, but this host could not block it" + (string.IsNullOrWhiteSpace(alert.EffectReason) ? "" : $": {alert.EffectReason}")
+            : "";
         return what + who + where + unknown + unsupported;
     }
 

@@ -84,6 +84,8 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
                     context.AddFailure($"alerts[{i}].process", "'process' is required when attribution is 'available'.");
                 if (a.Attribution == FimAttribution.Unavailable && string.IsNullOrWhiteSpace(a.AttributionReason))
                     context.AddFailure($"alerts[{i}].attributionReason", "'attributionReason' is required when attribution is 'unavailable'.");
+                if (a.EffectReason is { Length: > 500 })
+                    context.AddFailure($"alerts[{i}].effectReason", "'effectReason' must be at most 500 characters.");
                 if (a.Process is { } p && (string.IsNullOrEmpty(p.Name) || p.Name.Length > 256))
                     context.AddFailure($"alerts[{i}].process.name", "'name' must be 1 to 256 characters.");
                 if (a.Process?.Redacted is { } reasons && (reasons.Count > 64 || !reasons.All(r => r is { Length: <= 48 } && SecretRedactor.ReasonName.IsMatch(r))))
@@ -160,7 +162,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 report.RuleVersion,
                 ruleName,
                 SpecEnum.ToSpec(severity),
-                JsonSerializer.Serialize(new AlertDetails(report.Container, report.Attribution, report.AttributionReason, report.Process, report.Before, report.After), DetailsInfo),
+                JsonSerializer.Serialize(new AlertDetails(report.Container, report.Attribution, report.AttributionReason, report.Process, report.Before, report.After, report.EffectReason), DetailsInfo),
                 AlertDescriptions.Describe(report, agent.Hostname)));
         }
 
@@ -279,6 +281,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
             Severity = SpecEnum.FromSpec<FimSeverity>(row.Severity),
             Attribution = details.Attribution,
             AttributionReason = details.AttributionReason,
+            EffectReason = details.EffectReason,
             Process = details.Process,
             Before = details.Before,
             After = details.After,
@@ -327,5 +330,5 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     private static string State(FimFileState? state) =>
         state is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{state.Sha256}/{state.Size}/{state.Mode}");
 
-    internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After);
+    internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After, string? EffectReason = null);
 }

@@ -1,0 +1,33 @@
+using Platform.Contracts;
+
+namespace Platform.Agent.Enforcement;
+
+/// <summary>
+/// No kernel-kept prevention: nothing is set, and what an earlier run set is given back (the ledger's entries) when
+/// the first policy arrives. With <see cref="AgentPreventionMechanism.Fanotify"/> the FIM watcher refuses opens for
+/// writing by name as before; with <see cref="AgentPreventionMechanism.None"/> nothing is refused.
+/// </summary>
+public sealed class NoEnforcement(AgentPreventionMechanism mechanism, string reason, EnforcementLedger? ledger = null, ILogger? log = null) : IEnforcement
+{
+    private readonly InodeAttributeEnforcement? _leftovers = ledger is not null && File.Exists(ledger.FilePath) && log is not null
+        ? new InodeAttributeEnforcement(ledger, new EnforcementOptions(), log)
+        : null;
+
+    public AgentPreventionMechanism Mechanism => mechanism;
+
+    public string? Reason => reason;
+
+    public EnforcementReport Apply(IReadOnlyList<FimRule> rules, IReadOnlyDictionary<string, DateTimeOffset> unlockedUntil, DateTimeOffset now)
+    {
+        var restored = _leftovers?.RestoreAll() ?? 0;
+        return new EnforcementReport(0, 0, restored, new Dictionary<string, string>(), null);
+    }
+
+    public IReadOnlyList<string> Verify() => [];
+
+    public IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode) => [];
+
+    public string? Unsupported(string path, FimOperation action) => mechanism == AgentPreventionMechanism.Fanotify && action == FimOperation.Write ? null : reason;
+
+    public int RestoreAll() => _leftovers?.RestoreAll() ?? 0;
+}
