@@ -17,7 +17,8 @@ public static class AlertDescriptions
         var where = $" on {hostname}" + (alert.Container is { } c ? $" in container {c.Name ?? c.Id}{(c.Image is null ? "" : $" ({c.Image})")}" : "");
         var unknown = alert.Attribution == FimAttribution.Unavailable ? $"; process unknown: {alert.AttributionReason}" : "";
         var unsupported = alert.Effect == FimAlertEffect.PreventUnsupported ? "; the rule says prevent, but this host could not block it" : "";
-        return what + who + where + unknown + unsupported;
+        var unlocked = alert.Unlocked == true ? "; during an unlock window of the rule" : "";
+        return what + who + where + unknown + unsupported + unlocked;
     }
 
     private static string Verb(FimOperation action, bool attempt) => (action, attempt) switch
