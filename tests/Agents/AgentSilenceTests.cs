@@ -187,3 +187,51 @@ public abstract class AgentSilenceTests(PlatformApi api)
 public sealed class AgentSilenceTestsOnSqlite(SqliteApi api) : AgentSilenceTests(api), IClassFixture<SqliteApi>;
 
 public sealed class AgentSilenceTestsOnPostgres(PostgresApi api) : AgentSilenceTests(api), IClassFixture<PostgresApi>;
+
+/// <summary>Platform:Agents:SilentAfter set (10 minutes): the incident waits for it; a setting out of bounds stops the API at start, naming it.</summary>
+public abstract class AgentSilenceSettingTests(PlatformApi api)
+{
+    [SkippableFact]
+    public async Task The_configured_time_decides_when_an_agent_is_silent()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent(FimRules.Unique("slow"));
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat(), enrolled.Agent.Id);
+        var silence = api.Services.GetRequiredService<AgentSilence>();
+
+        api.Time.Advance(TimeSpan.FromMinutes(9));
+        await silence.ScanAsync(CancellationToken.None);
+        Assert.Empty((await api.Admin().ListIncidentsAsync(agentId: enrolled.Agent.Id, category: [IncidentCategory.SensorSilent])).Items);
+
+        api.Time.Advance(TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(1));
+        await silence.ScanAsync(CancellationToken.None);
+        var incident = Assert.Single((await api.Admin().ListIncidentsAsync(agentId: enrolled.Agent.Id, category: [IncidentCategory.SensorSilent])).Items);
+        Assert.Contains("10 min without one", incident.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_silence_time_out_of_bounds_stops_the_api_at_start_naming_the_setting()
+    {
+        using var bad = new SilentAfterOneSecondApi();
+        var error = Assert.ThrowsAny<Exception>(() => bad.Http());
+        Assert.Contains("Platform:Agents:SilentAfter", error.ToString(), StringComparison.Ordinal);
+    }
+}
+
+public class SilentAfterTenMinutesSqliteApi : SqliteApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Agents:SilentAfter"] = "00:10:00" };
+}
+
+public class SilentAfterTenMinutesPostgresApi : PostgresApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Agents:SilentAfter"] = "00:10:00" };
+}
+
+public class SilentAfterOneSecondApi : SqliteApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Agents:SilentAfter"] = "00:00:01" };
+}
+
+public sealed class AgentSilenceSettingTestsOnSqlite(SilentAfterTenMinutesSqliteApi api) : AgentSilenceSettingTests(api), IClassFixture<SilentAfterTenMinutesSqliteApi>;
+
+public sealed class AgentSilenceSettingTestsOnPostgres(SilentAfterTenMinutesPostgresApi api) : AgentSilenceSettingTests(api), IClassFixture<SilentAfterTenMinutesPostgresApi>;
