@@ -63,6 +63,7 @@ api.MapEnrollment();
 api.MapAgents();
 api.MapAudit();
 api.MapFimRules();
+api.MapFimUnlocks();                                    // time-boxed, audited lifting of a prevent rule
 api.MapFimPolicy();
 api.MapFimAlerts();
 api.MapCompliance();

@@ -18,7 +18,8 @@ public static class AgentsFeature
             .AddScoped<AgentEndpoints>()
             .AddSingleton<IValidator<AgentEnroll>, AgentEnrollValidator>()
             .AddSingleton<IValidator<AgentLabelsReplace>, AgentLabelsReplaceValidator>()
-            .AddSingleton<IValidator<AgentHeartbeat>, AgentHeartbeatValidator>();
+            .AddSingleton<IValidator<AgentHeartbeat>, AgentHeartbeatValidator>()
+            .AddAgentSilence();
 }
 
 /// <summary>Label keys as Kubernetes has them (a DNS-like name, 63 characters at most); values up to 256 characters.</summary>
@@ -122,7 +123,7 @@ public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
     }
 }
 
-public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time, Cursors cursors) : AgentsHandlersBase
+public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time, Cursors cursors, AgentSilence silence) : AgentsHandlersBase
 {
     public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
@@ -199,7 +200,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
     {
         if (!http.Caller().MaySee(agentId))
             return Problems.Forbidden("An agent credential may only send heartbeats for its own agent.");
-        var agent = await agents.RecordHeartbeatAsync(agentId, body.AgentVersion, body.Os, body.Status, time.GetUtcNow(), cancellationToken);
+        // With what it means for the agent's sensor-silent incidents (its silence is over; its protection stopped or is back).
+        var agent = await silence.RecordHeartbeatAsync(agentId, body, cancellationToken);
         return agent is null ? Problems.NotFound($"Agent '{agentId}' does not exist.") : TypedResults.Ok(agent.ToContract());
     }
 }

@@ -81,16 +81,21 @@ public sealed class AgentStore(Database database)
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
     public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);
         await using var db = await database.OpenAsync(cancellationToken);
-        return await db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+        return await RecordHeartbeatAsync(db, null, agentId, agentVersion, os, status, now, cancellationToken);
+    }
+
+    public static Task<AgentRow?> RecordHeartbeatAsync(DbConnection db, DbTransaction? transaction, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);
+        return db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
             $"""
-            update agent set last_seen_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os),
+            update agent set last_seen_at = @now, heartbeat_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os),
                 status_json = coalesce(@statusJson, status_json),
                 status_reported_at = case when @statusJson is null then status_reported_at else @now end
             where agent_id = @agentId
             returning {Columns}
             """,
-            new { agentId, agentVersion, os, statusJson, now }, cancellationToken: cancellationToken));
+            new { agentId, agentVersion, os, statusJson, now }, transaction, cancellationToken: cancellationToken));
     }
 }

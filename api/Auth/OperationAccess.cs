@@ -59,6 +59,9 @@ public static class OperationAccess
         ["listFimRuleVersions"] = Access.For(People),
         ["restoreFimRuleVersion"] = Access.For(Role.Admin, Role.Operator),
         ["applyFimRuleSet"] = Access.For(Role.Admin, Role.Operator),
+        // Unlocking a prevent rule for a deployment: who may change the rules (audited with the reason)
+        ["unlockFimRule"] = Access.For(Role.Admin, Role.Operator),
+        ["lockFimRule"] = Access.For(Role.Admin, Role.Operator),
         // FIM policy: the agent itself (its own only, checked in the handler) and people
         ["getEffectiveFimPolicy"] = Access.For([.. People, Role.Agent]),
         // FIM alerts: agents push their own (checked in the handler), people read and export

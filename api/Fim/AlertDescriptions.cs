@@ -19,7 +19,8 @@ public static class AlertDescriptions
         var unsupported = alert.Effect == FimAlertEffect.PreventUnsupported
             ? "; the rule says prevent, but this host could not block it" + (string.IsNullOrWhiteSpace(alert.EffectReason) ? "" : $": {alert.EffectReason}")
             : "";
-        return what + who + where + unknown + unsupported;
+        var unlocked = alert.Unlocked == true ? "; during an unlock window of the rule" : "";
+        return what + who + where + unknown + unsupported + unlocked;
     }
 
     private static string Verb(FimOperation action, bool attempt) => (action, attempt) switch

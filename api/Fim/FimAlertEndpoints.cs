@@ -44,6 +44,13 @@ public sealed class FimOptions
     /// one every 30 s by default): an agent silent longer may be gone, and what it last said proves nothing now.
     /// </summary>
     public int PciHeartbeatMaxAgeSeconds { get; set; } = 900;
+
+    /// <summary>
+    /// An alert that says <c>unlocked</c> keeps the claim when its time is within an unlock window of its rule widened
+    /// by this much on both sides: the agent learns of a window (and of its early end) at its next policy poll, and its
+    /// clock may differ from the API's.
+    /// </summary>
+    public int UnlockGraceSeconds { get; set; } = 60;
 }
 
 /// <summary>
@@ -95,7 +102,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors, SecretRedactor redactor) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -145,6 +152,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
 
         if (errors.Count > 0)
             return Problems.Unprocessable("Alerts of this batch are not under this agent's FIM policy; nothing of the batch was stored.", errors);
+        await CheckUnlockedAsync(body.Alerts, cancellationToken);
 
         var incoming = new List<IncomingAlert>(body.Alerts.Count);
         foreach (var report in body.Alerts)
@@ -162,7 +170,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 report.RuleVersion,
                 ruleName,
                 SpecEnum.ToSpec(severity),
-                JsonSerializer.Serialize(new AlertDetails(report.Container, report.Attribution, report.AttributionReason, report.Process, report.Before, report.After, report.EffectReason), DetailsInfo),
+                JsonSerializer.Serialize(new AlertDetails(report.Container, report.Attribution, report.AttributionReason, report.Process, report.Before, report.After, report.EffectReason, report.Unlocked == true ? true : null), DetailsInfo),
                 AlertDescriptions.Describe(report, agent.Hostname)));
         }
 
@@ -170,6 +178,26 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         // Duplicates too: a retry after a crash between the two still makes the incident (findings are kept once).
         await findings.RecordAsync(agent, body.Alerts, incoming, cancellationToken);
         return TypedResults.Ok(new FimAlertBatchResult { Received = body.Alerts.Count, Stored = result.Stored, Folded = result.Folded, Duplicates = result.Duplicates });
+    }
+
+    /// <summary>
+    /// An alert's <c>unlocked</c> claim stands only when its time falls in an unlock window of its rule (widened by
+    /// <see cref="FimOptions.UnlockGraceSeconds"/>); otherwise it is cleared: the alert is stored as an ordinary one
+    /// and makes its incident. Corrected rather than refused, so that a batch is not set aside on the node (and its
+    /// other alerts lost) for one claim the API does not believe.
+    /// </summary>
+    private async Task CheckUnlockedAsync(IReadOnlyList<FimAlertReport> reports, CancellationToken cancellationToken)
+    {
+        var grace = TimeSpan.FromSeconds(options.UnlockGraceSeconds);
+        foreach (var claims in reports.Where(r => r.Unlocked == true).GroupBy(r => r.RuleId, StringComparer.Ordinal))
+        {
+            var windows = await unlocks.OverlappingAsync(claims.Key, claims.Min(r => r.Time) - grace, claims.Max(r => r.Time) + grace, cancellationToken);
+            foreach (var report in claims)
+            {
+                if (!windows.Any(w => w.UnlockedFrom - grace <= report.Time && report.Time < w.UnlockedUntil + grace))
+                    report.Unlocked = false;
+            }
+        }
     }
 
     /// <summary>
@@ -291,6 +319,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
             LastSeen = row.LastSeen,
             AcknowledgedAt = row.AcknowledgedAt,
             AcknowledgedBy = row.AcknowledgedBy,
+            Unlocked = details.Unlocked,
         };
     }
 
@@ -316,6 +345,9 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         var window = report.Time.ToUnixTimeSeconds() / Math.Max(1, windowSeconds);
         var identity = string.Join('\n', agentId, report.Path, SpecEnum.ToSpec(report.Action), SpecEnum.ToSpec(report.Effect), executable,
             report.Process?.User ?? "", report.Process?.Uid?.ToString(CultureInfo.InvariantCulture) ?? "", report.RuleId, State(report.Before), State(report.After));
+        // A change made in an unlock window never folds into one made outside it (nor the other way round).
+        if (report.Unlocked == true)
+            identity += "\nunlocked";
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)), 0, 16);
         // The hash is the identity; what comes before it orders the index. The window first, then the agent
         // and the start of the path: the alerts of a burst (one host, one directory tree, one window) land on
@@ -330,5 +362,5 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
     private static string State(FimFileState? state) =>
         state is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"{state.Sha256}/{state.Size}/{state.Mode}");
 
-    internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After, string? EffectReason = null);
+    internal sealed record AlertDetails(ContainerRef? Container, FimAttribution Attribution, string? AttributionReason, FimProcess? Process, FimFileState? Before, FimFileState? After, string? EffectReason = null, bool? Unlocked = null);
 }

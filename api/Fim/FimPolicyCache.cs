@@ -13,18 +13,34 @@ namespace Platform.Api.Fim;
 /// spec that does not read: written directly into the database, or by an older version) is left out of every
 /// policy with a warning, once; the other rules are served as usual.
 /// </summary>
-public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> logger)
+public sealed class FimPolicyCache(FimRuleStore store, FimUnlockStore unlocks, TimeProvider time, ILogger<FimPolicyCache> logger)
 {
     private readonly SemaphoreSlim _reload = new(1, 1);
     private readonly HashSet<(string RuleId, int Version)> _warned = [];
-    private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>(), new Dictionary<string, HeldRule>());
+    private Snapshot _snapshot = new(-1, [], new Dictionary<string, FimRule>(), new Dictionary<string, HeldRule>(), new Dictionary<string, FimUnlockRow>());
 
-    /// <summary>The rules that apply to a host, by name, and an ETag that changes exactly when they do.</summary>
+    /// <summary>
+    /// The rules that apply to a host, by name, each with its unlock window while one is open, and an ETag that
+    /// changes exactly when they do (a window opening, ending or running out included).
+    /// </summary>
     public async Task<(IReadOnlyList<FimRule> Rules, string ETag)> PolicyForAsync(string hostname, IDictionary<string, string> labels, CancellationToken cancellationToken)
     {
         var snapshot = await CurrentAsync(cancellationToken);
-        var rules = snapshot.Rules.Where(rule => rule.AppliesTo(hostname, labels)).Select(rule => rule.Contract).ToList();
+        var now = time.GetUtcNow();
+        var rules = snapshot.Rules.Where(rule => rule.AppliesTo(hostname, labels))
+            .Select(rule => snapshot.Unlocks.TryGetValue(rule.Contract.Id, out var window) && window.UnlockedFrom <= now && now < window.UnlockedUntil
+                ? Unlocked(rule.Contract, window)
+                : rule.Contract)
+            .ToList();
         return (rules, ETagOf(rules));
+    }
+
+    /// <summary>A copy of the cached rule with its window (the cached one is shared by every poll).</summary>
+    private static FimRule Unlocked(FimRule rule, FimUnlockRow window)
+    {
+        var copy = JsonSerializer.Deserialize<FimRule>(JsonSerializer.SerializeToUtf8Bytes(rule, RuleSpecs.Json), RuleSpecs.Json)!;
+        copy.Unlock = window.ToContract();
+        return copy;
     }
 
     private async Task<Snapshot> CurrentAsync(CancellationToken cancellationToken)
@@ -38,6 +54,8 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
             if (_snapshot.Generation != generation)
             {
                 var (loadedGeneration, rows) = await store.SnapshotAsync(cancellationToken);
+                // After the generation: a window opened since is read here or by the next reload (it bumps the generation).
+                var open = await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken);
                 var compiled = new List<CompiledRule>();
                 var all = new Dictionary<string, FimRule>(StringComparer.Ordinal);
                 var held = new Dictionary<string, HeldRule>(StringComparer.Ordinal);
@@ -56,7 +74,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
                     }
                 }
 
-                _snapshot = new Snapshot(loadedGeneration, compiled, all, held);
+                _snapshot = new Snapshot(loadedGeneration, compiled, all, held, open);
             }
 
             return _snapshot;
@@ -69,7 +87,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
 
     private static string ETagOf(IEnumerable<FimRule> rules)
     {
-        var text = string.Join('\n', rules.Select(r => $"{r.Id}:{r.Version}"));
+        var text = string.Join('\n', rules.Select(r => r.Unlock is { } window ? $"{r.Id}:{r.Version}:{window.Id}" : $"{r.Id}:{r.Version}"));
         return $"\"{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32]}\"";
     }
 
@@ -148,7 +166,7 @@ public sealed class FimPolicyCache(FimRuleStore store, ILogger<FimPolicyCache> l
         }
     }
 
-    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All, IReadOnlyDictionary<string, HeldRule> Held);
+    private sealed record Snapshot(long Generation, IReadOnlyList<CompiledRule> Rules, IReadOnlyDictionary<string, FimRule> All, IReadOnlyDictionary<string, HeldRule> Held, IReadOnlyDictionary<string, FimUnlockRow> Unlocks);
 
     private sealed record CompiledRule(FimRule Contract, IReadOnlyList<FimGlob> Hostnames, IReadOnlyDictionary<string, string> Labels)
     {

@@ -21,6 +21,9 @@ public static class FimFeature
             .AddScoped<ComplianceEndpoints>()
             .AddSingleton<IValidator<FimBaselineCheckBatch>, FimBaselineCheckBatchValidator>()
             .AddScoped<FimRuleEndpoints>()
+            .AddSingleton<FimUnlockStore>()
+            .AddScoped<FimUnlockEndpoints>()
+            .AddSingleton<IValidator<FimRuleUnlockRequest>, FimRuleUnlockRequestValidator>()
             .AddScoped<FimPolicyEndpoints>()
             .AddScoped<FimAlertEndpoints>()
             .AddSingleton<IValidator<FimAlertBatch>, FimAlertBatchValidator>()
@@ -28,7 +31,7 @@ public static class FimFeature
             .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
 }
 
-public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer, Cursors cursors) : FimRulesHandlersBase
+public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer, Cursors cursors, FimUnlockStore unlocks, TimeProvider time) : FimRulesHandlersBase
 {
     public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
     {
@@ -48,7 +51,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     {
         var rows = await rules.ListAsync(cursors.TryDecode(CursorLists.FimRules, cursor, out var after) ? after : null, limit, complianceTag, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.FimRules, row => row.Name);
-        return TypedResults.Ok(new FimRulePage { Items = items.Select(RuleSpecs.ToContract).ToList(), NextCursor = next });
+        var open = await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken);
+        return TypedResults.Ok(new FimRulePage { Items = items.Select(row => WithUnlock(RuleSpecs.ToContract(row), open)).ToList(), NextCursor = next });
     }
 
     public override async Task<IResult> GetFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
@@ -57,7 +61,15 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
         if (row is null)
             return NotFound(ruleId);
         http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(RuleSpecs.ToContract(row));
+        return TypedResults.Ok(WithUnlock(RuleSpecs.ToContract(row), await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken)));
+    }
+
+    /// <summary>The rule with its open unlock window, if it has one.</summary>
+    private static FimRule WithUnlock(FimRule rule, IReadOnlyDictionary<string, FimUnlockRow> open)
+    {
+        if (open.TryGetValue(rule.Id, out var window))
+            rule.Unlock = window.ToContract();
+        return rule;
     }
 
     public override async Task<IResult> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken)

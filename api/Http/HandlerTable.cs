@@ -44,6 +44,11 @@ public static partial class FimRulesRoutes
     public static partial IEndpointRouteBuilder MapFimRules(this IEndpointRouteBuilder app) => app.MapFimRulesOperations<FimRuleEndpoints>();
 }
 
+public static partial class FimUnlocksRoutes
+{
+    public static partial IEndpointRouteBuilder MapFimUnlocks(this IEndpointRouteBuilder app) => app.MapFimUnlocksOperations<FimUnlockEndpoints>();
+}
+
 public static partial class FimPolicyRoutes
 {
     public static partial IEndpointRouteBuilder MapFimPolicy(this IEndpointRouteBuilder app) => app.MapFimPolicyOperations<FimPolicyEndpoints>();

@@ -44,6 +44,8 @@ public sealed record Finding(
         [DetectionRule.PortScan] = IncidentCategory.PortScan,
         [DetectionRule.ReverseShell] = IncidentCategory.ReverseShell,
         [DetectionRule.CryptoMining] = IncidentCategory.CryptoMining,
+        [DetectionRule.AgentHeartbeatsMissed] = IncidentCategory.SensorSilent,
+        [DetectionRule.AgentProtectionStopped] = IncidentCategory.SensorSilent,
     };
 
     /// <summary>MITRE ATT&amp;CK techniques of each rule (docs/detection.md says why).</summary>
@@ -56,6 +58,8 @@ public sealed record Finding(
         [DetectionRule.PortScan] = ["T1046"],
         [DetectionRule.ReverseShell] = ["T1059.004", "T1071"],
         [DetectionRule.CryptoMining] = ["T1496"],
+        [DetectionRule.AgentHeartbeatsMissed] = ["T1562.001"],
+        [DetectionRule.AgentProtectionStopped] = ["T1562.001"],
     };
 }
 

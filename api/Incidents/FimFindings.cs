@@ -8,13 +8,14 @@ namespace Platform.Api.Incidents;
 /// <summary>
 /// The rule on FIM alerts: a change to a protected file (anything but a read) is a <c>fim-protected-write</c>
 /// finding, one per stored alert (so a storm folded into one alert is one finding), as severe as its rule, one
-/// step less when the agent prevented it.
+/// step less when the agent prevented it. Changes made in an unlock window of the rule (<c>unlocked</c>) make none.
 /// </summary>
 public sealed class FimFindings(FimAlertStore alerts, IncidentStore incidents)
 {
     public async Task RecordAsync(AgentRow agent, IReadOnlyList<FimAlertReport> reports, IReadOnlyList<IncomingAlert> stored, CancellationToken cancellationToken)
     {
-        var changes = reports.Zip(stored).Where(p => p.First.Action != FimOperation.Read).ToList();
+        // Changes made in an unlock window (a deployment someone unlocked the rule for, audited) make no incident.
+        var changes = reports.Zip(stored).Where(p => p.First.Action != FimOperation.Read && p.First.Unlocked != true).ToList();
         if (changes.Count == 0)
             return;
         var ids = await alerts.AlertIdsAsync(changes.Select(c => c.Second.FoldKey).Distinct().ToList(), cancellationToken);

@@ -167,10 +167,11 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// into a new incident that pins its flight data; incidents of other categories sharing a process are linked
     /// (<see cref="IncidentRow.Related"/>). A finding stored before is revised where <paramref name="revise"/> says so
     /// (detection looked again with a late batch and knows more: a longer lineage, more evidence).
-    /// Returns the incidents created or changed.
+    /// Returns the incidents created or changed. <paramref name="alone"/>: each new finding opens an incident of its own
+    /// (the API's own <c>sensor-silent</c> incidents, which it resolves one by one).
     /// </summary>
     public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken,
-        Func<Finding, bool>? revise = null)
+        Func<Finding, bool>? revise = null, bool alone = false)
     {
         var touched = new Dictionary<string, IncidentRow>(StringComparer.Ordinal);
         var created = new HashSet<string>(StringComparer.Ordinal);
@@ -212,7 +213,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                 """,
                 new { agentId, containerId = finding.ContainerId, category, since = finding.Time - options.GroupWindow }, transaction, cancellationToken: cancellationToken));
             // A finding of a chain joins the incident of that chain; one whose processes are not known, one of none either.
-            var incident = candidates.Select(c => touched.GetValueOrDefault(c.IncidentId) ?? c)
+            var incident = alone ? null : candidates.Select(c => touched.GetValueOrDefault(c.IncidentId) ?? c)
                 .Where(i => i.Status is "open" or "acknowledged" && finding.Time >= i.LastSeen - options.GroupWindow)
                 .OrderByDescending(i => i.LastSeen).ThenBy(i => i.IncidentId, StringComparer.Ordinal)
                 .FirstOrDefault(i => chain.Count == 0 ? i.Processes.Length == 0 : Split(i.Processes).Overlaps(chain));
@@ -530,6 +531,20 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         await ApplyStatusAsync(changes, row, change, actor, snapshot, cancellationToken);
         await changes.CommitAsync(cancellationToken);
         return (row, ChangeRefusal.None);
+    }
+
+    /// <summary>
+    /// Resolves an incident the platform itself raised, when what it was about is over (an agent's heartbeats came
+    /// back): audited and in its history with no actor (the platform). False when it is no longer open or acknowledged
+    /// (a person resolved or archived it first).
+    /// </summary>
+    public async Task<bool> ResolveByPlatformAsync(Changes changes, string incidentId, IncidentResolution resolution, string reason, CancellationToken cancellationToken)
+    {
+        var (row, _) = await LockedAsync(changes, incidentId, null, cancellationToken);
+        if (row is null || !Allowed(row.Status, IncidentStatus.Resolved))
+            return false;
+        await ApplyStatusAsync(changes, row, new IncidentStatusChange { Status = IncidentStatus.Resolved, Resolution = resolution, Reason = reason }, null, IncidentContracts.ToContract, cancellationToken);
+        return true;
     }
 
     public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> AssignAsync(string incidentId, string? ifMatch, string? assignee, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ using Platform.Contracts;
 
 namespace Platform.Cli.Fim;
 
-/// <summary><c>fim apply|lint</c>, <c>fim rules ...</c> and <c>fim alerts ...</c>.</summary>
+/// <summary><c>fim apply|lint</c>, <c>fim rules ...</c>, <c>fim alerts ...</c> and <c>fim unlock|lock</c>.</summary>
 public static partial class FimCommands
 {
     private static readonly Option<FileInfo> RulesFile = new("--file", "-f")
@@ -15,7 +15,7 @@ public static partial class FimCommands
 
     public static Command Fim(CliHost host) =>
         new Command("fim", "File integrity monitoring: rules as code, rule history, alerts.")
-            .With(Apply(host), Lint(host), Rules(host), Alerts(host));
+            .With(Apply(host), Lint(host), Rules(host), Alerts(host), Unlock(host), Lock(host));
 
     private static Command Apply(CliHost host)
     {
@@ -111,7 +111,8 @@ public static partial class FimCommands
                         ("allow append", found.AllowAppend ? "yes" : "no"),
                         ("compliance", string.Join(", ", found.ComplianceTags)),
                         ("version", found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        ("updated", $"{Output.Time(found.UpdatedAt)} by {found.UpdatedBy ?? "-"}"));
+                        ("updated", $"{Output.Time(found.UpdatedAt)} by {found.UpdatedBy ?? "-"}"),
+                        ("unlocked", found.Unlock is { } window ? $"until {Output.Time(window.Until)} by {window.UnlockedBy ?? "-"}: {window.Reason}" : "no"));
                     return ExitCodes.Ok;
                 }),
                 new Command("history", "Every version of a rule: who changed what, when.").With(rule).WithPaging().Does(host, async (run, cancellationToken) =>
