@@ -9,6 +9,9 @@ public sealed class ResponseETag : DelegatingHandler
     public sealed class Box
     {
         public string? ETag { get; set; }
+
+        /// <summary>The response's <c>Date</c>: the api's clock when it answered (times in the body are on that clock).</summary>
+        public DateTimeOffset? Date { get; set; }
     }
 
     public static AsyncLocal<Box?> Current { get; } = new();
@@ -16,8 +19,8 @@ public sealed class ResponseETag : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken);
-        if (Current.Value is { } box && response.Headers.ETag is { } etag)
-            box.ETag = etag.ToString();
+        if (Current.Value is { } box)
+            (box.ETag, box.Date) = (response.Headers.ETag?.ToString() ?? box.ETag, response.Headers.Date);
         return response;
     }
 }

@@ -9,9 +9,13 @@ namespace Platform.Agent.Fim;
 /// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
 /// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
 /// </summary>
-public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Enforcement.EnforcementService? enforcement = null) : BackgroundService
+public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
 {
     private FimWatcher? _watcher;
+    private readonly TamperAlerts _tamperAlerts = new(time);
+
+    /// <summary>The rules unlocked now (rule id to the end of the window, on this machine's clock).</summary>
+    private IReadOnlyDictionary<string, DateTimeOffset> _unlocked = new Dictionary<string, DateTimeOffset>();
 
     /// <summary>The rules being enforced (null until the first policy arrived).</summary>
     public IReadOnlyList<FimRule>? Rules { get; private set; }
@@ -37,6 +41,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         var client = new PlatformClient(clients.CreateClient(PlatformHttp.Api));
         string? etag = null;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.PolicySeconds));
+        if (tamper is not null && options.WatchFiles)
+            tamper.Attempted += Attempted;
         try
         {
             do
@@ -47,7 +53,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
                     ResponseETag.Current.Value = response;
                     var policy = await client.GetEffectiveFimPolicyAsync(credential.AgentId, etag, stoppingToken);
                     etag = response.ETag;
-                    Enforce(policy.Rules, stoppingToken);
+                    Enforce(policy.Rules, response.Date, stoppingToken);
                 }
                 catch (PlatformApiException unchanged) when (unchanged.StatusCode == 304)
                 {
@@ -61,6 +67,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         }
         finally
         {
+            if (tamper is not null)
+                tamper.Attempted -= Attempted;
             _watcher?.Dispose();
         }
     }
@@ -78,15 +86,55 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         }).ToList());
     }
 
-    private void Enforce(IReadOnlyList<FimRule> rules, CancellationToken stoppingToken)
+    /// <summary>
+    /// A tamper attempt the kernel sensor saw on a protected file (on the sensor's thread, in the kernel's order): its
+    /// alerts to the spool, and a removed attribute put back at once.
+    /// </summary>
+    private void Attempted(Sensor.TamperAttempt attempt)
     {
+        if (attempt.Succeeded && attempt.Operation == Sensor.TamperOperation.Attributes && enforcement is not null)
+        {
+            var device = attempt.Target.Device;
+            enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode);
+        }
+
+        var now = time.GetUtcNow();
+        var unlocked = _unlocked;
+        if (_tamperAlerts.Convert(attempt, rule => unlocked.TryGetValue(rule.Id, out var until) && now < until) is { Count: > 0 } alerts)
+            Record(alerts);
+    }
+
+    /// <summary>
+    /// The open unlock windows of <paramref name="rules"/> on this machine's clock: the api gives their ends on its own
+    /// clock, and its <c>Date</c> (<paramref name="apiNow"/>) says how far ahead they are.
+    /// </summary>
+    private Dictionary<string, DateTimeOffset> UnlockWindows(IReadOnlyList<FimRule> rules, DateTimeOffset? apiNow)
+    {
+        var now = time.GetUtcNow();
+        return rules
+            .Where(r => r.Unlock is { } window && window.Until > (apiNow ?? now))
+            .ToDictionary(r => r.Id, r => now + (r.Unlock!.Until - (apiNow ?? now)), StringComparer.Ordinal);
+    }
+
+    private void Enforce(IReadOnlyList<FimRule> rules, DateTimeOffset? apiNow, CancellationToken stoppingToken)
+    {
+        var unlocked = UnlockWindows(rules, apiNow);
+        _unlocked = unlocked;
+        _tamperAlerts.Use(rules);
         // The kernel's protection first, while the old watcher still answers fanotify's permission events (setting an
         // attribute opens the file). Without WatchFiles (simulate) nothing on this machine is protected either.
         if (options.WatchFiles)
-            enforcement?.Enforce(rules);
+        {
+            enforcement?.Enforce(rules, unlocked);
+            // Every attempt on what prevent rules protect is reported by the kernel sensor (unlocked rules' too: their
+            // changes go through, and the watcher reports them as unlocked).
+            tamper?.SetProtected(Enforcement.ProtectionPlan.Build(rules, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt).Targets.Keys);
+        }
+
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
-        var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism);
+        var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
+            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

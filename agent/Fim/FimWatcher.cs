@@ -46,6 +46,7 @@ public sealed class FimWatcher : IDisposable
     private readonly ILogger _log;
     private readonly Enforcement.IEnforcement? _enforcement;
     private readonly bool _refuseOpens;
+    private readonly Func<FimRule, bool> _unlocked;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
@@ -55,9 +56,11 @@ public sealed class FimWatcher : IDisposable
     /// How prevent rules are kept: fanotify refuses opens only when it is the mechanism (or none is given); the
     /// alerts of prevent rules that could not be refused say why (<c>effectReason</c>).
     /// </param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null)
+    /// <param name="unlocked">Whether a prevent rule is unlocked now (an unlock window): nothing refused, its alerts say <c>unlocked</c>.</param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null)
     {
         _enforcement = enforcement;
+        _unlocked = unlocked ?? (_ => false);
         _refuseOpens = enforcement is null || enforcement.Mechanism == AgentPreventionMechanism.Fanotify;
         _ownReads = ownReads ?? new OwnReads(time);
         string? noFanotify = "turned off";
@@ -234,7 +237,7 @@ public sealed class FimWatcher : IDisposable
         if (path is null || pid == Environment.ProcessId || !_refuseOpens)
             return true;
         // Every open of a watched file waits here: most are under no prevent rule, and need nothing more.
-        bool Prevented(FimProcess? process) => _rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent);
+        bool Prevented(FimProcess? process) => _rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent && !_unlocked(r));
         return !Prevented(null) || !Prevented(Who(pid).Process) || Collectors.OpenIntent.ForWriting(pid, path) != true;
     }
 
@@ -342,7 +345,9 @@ public sealed class FimWatcher : IDisposable
     private FimAlertReport Report(FimRule rule, string path, FimOperation action)
     {
         var report = FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
-        if (report.Effect == FimAlertEffect.PreventUnsupported)
+        if (report.Effect == FimAlertEffect.PreventUnsupported && _unlocked(rule))
+            (report.Effect, report.Unlocked) = (FimAlertEffect.Alerted, true); // protection lifted on purpose: an unlock window
+        else if (report.Effect == FimAlertEffect.PreventUnsupported)
             report.EffectReason = _enforcement?.Unsupported(path, action);
         return report;
     }

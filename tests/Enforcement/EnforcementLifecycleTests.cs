@@ -228,7 +228,7 @@ public sealed class EnforcementLifecycleTests : IDisposable
     [Fact]
     public void Without_cap_linux_immutable_the_agent_started_with_mode_inode_attributes_stops_with_exit_code_3()
     {
-        var start = new ProcessStartInfo("capsh", ["--drop=cap_linux_immutable", "--", "-c", "exec \"$0\" \"$@\"", "dotnet", AgentDll]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo("capsh", ["--drop=cap_linux_immutable", "--", "-c", "exec \"$0\" \"$@\"", AgentExecutable]) { RedirectStandardError = true, RedirectStandardOutput = true };
         start.Environment["Platform__Agent__Server"] = "http://127.0.0.1:9";
         start.Environment["Platform__Agent__StateDirectory"] = _tree.State;
         start.Environment["Platform__Agent__Enforcement__Mode"] = "inode-attributes";
@@ -243,7 +243,7 @@ public sealed class EnforcementLifecycleTests : IDisposable
     [Fact]
     public void A_mode_that_does_not_exist_stops_the_agent_with_exit_code_2()
     {
-        var start = new ProcessStartInfo("dotnet", [AgentDll]) { RedirectStandardError = true, RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(AgentExecutable) { RedirectStandardError = true, RedirectStandardOutput = true };
         start.Environment["Platform__Agent__Server"] = "http://127.0.0.1:9";
         start.Environment["Platform__Agent__StateDirectory"] = _tree.State;
         start.Environment["Platform__Agent__Enforcement__Mode"] = "lsm";

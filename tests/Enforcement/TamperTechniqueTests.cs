@@ -21,7 +21,7 @@ public sealed class TamperTechniqueTests
     /// {T} the protected file, {D} the directory the rule protects (the key's own directory for the key rule, which the
     /// key rule does not protect), {S} a scratch directory beside it, {X} the C helper (tamper.c).
     /// </summary>
-    private static readonly (string Name, string Command, Outcome Key, Outcome Config, Outcome Log)[] Techniques =
+    internal static readonly (string Name, string Command, Outcome Key, Outcome Config, Outcome Log)[] Techniques =
     [
         ("echo >", "echo tampered > {T}", Outcome.Refused, Outcome.Refused, Outcome.Refused),
         ("echo >>", "echo appended >> {T}", Outcome.Refused, Outcome.Refused, Outcome.Allowed),
@@ -144,14 +144,14 @@ public sealed class TamperTechniqueTests
         Assert.True(result.ExitCode == 0, $"'{name}' on the {target} on ramfs: {result.Output}");
     }
 
-    private static (string File, string Directory) Where(ProtectedTree tree, Target target) => target switch
+    internal static (string File, string Directory) Where(ProtectedTree tree, Target target) => target switch
     {
         Target.Key => (tree.Key, tree.KeyDirectory),
         Target.Config => (tree.ConfigFile, tree.Config),
         _ => (tree.Log, tree.Logs),
     };
 
-    private static string Command(string template, ProtectedTree tree, string file, string directory) => template
+    internal static string Command(string template, ProtectedTree tree, string file, string directory) => template
         .Replace("{T}", file, StringComparison.Ordinal).Replace("{D}", directory, StringComparison.Ordinal)
         .Replace("{S}", tree.Scratch, StringComparison.Ordinal).Replace("{X}", Shell.Tamper, StringComparison.Ordinal);
 
