@@ -112,6 +112,7 @@ public sealed unsafe class KernelSensor : IDisposable
         if (NeedsTracefs() is { } tracefsProblem)
             return tracefsProblem;
         var skipped = SkipMissingTracepoints(warnings);
+        skipped.UnionWith(SkipTamperBefore515(warnings));
 
         if (Libbpf.ObjectLoad(_object) is var loaded and < 0)
             return $"the kernel refused the sensor's BPF programs (bpf_object__load: {Libbpf.Error(loaded)})";
@@ -159,6 +160,30 @@ public sealed unsafe class KernelSensor : IDisposable
             skipped.Add(program);
             lock (warnings)
                 warnings.Add($"this kernel has no tracepoint {missing}: the sensor's program {Libbpf.Name(program)} is not attached");
+        }
+
+        return skipped;
+    }
+
+    /// <summary>
+    /// The tamper programs (Bpf/tamper.bpf.h) read syscall arguments with bpf_task_pt_regs, which Linux has since 5.15:
+    /// on an older kernel they are not loaded, with a warning, and the rest of the sensor runs (no tamper records).
+    /// </summary>
+    private HashSet<nint> SkipTamperBefore515(List<string> warnings)
+    {
+        var skipped = new HashSet<nint>();
+        if (Environment.OSVersion.Version >= new Version(5, 15))
+            return skipped;
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+        {
+            if (Libbpf.Name(program)?.StartsWith("tamper_", StringComparison.Ordinal) == true && Libbpf.ProgramSetAutoload(program, false) >= 0)
+                skipped.Add(program);
+        }
+
+        if (skipped.Count > 0)
+        {
+            lock (warnings)
+                warnings.Add($"this kernel ({Environment.OSVersion.Version}) is older than 5.15: the tamper programs are not attached (no records of attempts on protected files)");
         }
 
         return skipped;

@@ -91,6 +91,8 @@ public sealed class TamperSensorTests : IDisposable
             [(OpenAt, 'L', 0), (Ftruncate, 'L', EPerm)]),
         ["open(O_TRUNC)"] = ("exec python3 -c 'import os,sys; os.open(sys.argv[1], os.O_RDONLY | os.O_TRUNC)' \"$K\"", [(OpenAt, 'K', EPerm)]),
         ["chmod"] = ("exec chmod 777 \"$K\"", [(FchmodAt, 'K', EPerm)]),
+        ["chmod through a symlink"] = ("ln -s \"$K\" \"$D/link\" && exec chmod 777 \"$D/link\"", [(FchmodAt, 'K', EPerm)]),
+        ["truncate -s 0"] = ("exec truncate -s 0 \"$K\"", [(OpenAt, 'K', EPerm)]), // coreutils opens, then would ftruncate
         ["chown"] = ("exec chown 65534:65534 \"$K\"", [(FchownAt, 'K', EPerm)]),
         ["touch -d"] = ("exec touch -d 2001-01-01 \"$K\"", [(OpenAt, 'K', EPerm), (UtimensAt, 'K', EPerm)]),
         ["dd conv=notrunc"] = ("exec dd if=\"$S\" of=\"$K\" conv=notrunc status=none", [(OpenAt, 'K', EPerm)]),
@@ -178,6 +180,23 @@ public sealed class TamperSensorTests : IDisposable
         Assert.Equal((SetFlags, 0, 0L, Key, "chattr", true), (cleared.Syscall, cleared.Errno, cleared.Uid, cleared.ProtectedPath, cleared.Comm, cleared.ClearsImmutable));
         Assert.Equal(0u, cleared.NewInodeFlags!.Value & TamperAttempt.ImmutableFlag);
         Assert.NotNull(cleared.Fd);
+    }
+
+    [Fact]
+    public async Task A_file_taken_out_of_the_protected_set_is_no_longer_recorded_and_one_put_back_is()
+    {
+        await Protect(immutable: false);
+        var (first, _, _) = await Run("root", "echo a > \"$K\"");
+        Assert.Single(await AttemptsOf(first));
+
+        Assert.Equal(3, _sensor.Tamper.SetProtected([Config, ConfigFile, Log]));
+        var (second, _, _) = await Run("root", "echo b > \"$K\"; echo c >> \"$L\"");
+        var after = await AttemptsOf(second);
+
+        Assert.Equal(Log, Assert.Single(after).ProtectedPath); // the log's append is seen: the key's write was not
+        Assert.Equal(4, _sensor.Tamper.SetProtected([Key, Config, ConfigFile, Log]));
+        var (third, _, _) = await Run("root", "echo d > \"$K\"");
+        Assert.Equal(Key, Assert.Single(await AttemptsOf(third)).ProtectedPath);
     }
 
     [Fact]

@@ -167,11 +167,12 @@ struct {
 
 /* The arguments the current syscall was entered with (its registers, still there at the exit). */
 #define TAMPER_REGS() ((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf()))
-#define TAMPER_ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
-#define TAMPER_ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
-#define TAMPER_ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
-#define TAMPER_ARG4(r) PT_REGS_PARM4_CORE_SYSCALL(r)
-#define TAMPER_ARG5(r) PT_REGS_PARM5_CORE_SYSCALL(r)
+/* Direct loads from the BTF pointer (the verifier makes them fault-safe): no helper call per argument. */
+#define TAMPER_ARG1(r) PT_REGS_PARM1_SYSCALL(r)
+#define TAMPER_ARG2(r) PT_REGS_PARM2_SYSCALL(r)
+#define TAMPER_ARG3(r) PT_REGS_PARM3_SYSCALL(r)
+#define TAMPER_ARG4(r) PT_REGS_PARM4_SYSCALL(r)
+#define TAMPER_ARG5(r) PT_REGS_PARM5_SYSCALL(r)
 #define TAMPER_RET(ctx) (((struct trace_event_raw_sys_exit *)(ctx))->ret)
 
 /* What a call asks for, gathered by its program before the common part runs. */
@@ -189,18 +190,19 @@ struct tamper_call {
 	__u32 gid;
 };
 
+/* The file open as fd in the current task, or NULL: the task's fd table read by direct loads from its BTF pointer. */
 static __always_inline struct file *tamper_fd_file(int fd)
 {
 	if (fd < 0)
 		return NULL;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
 	if (!fdt)
 		return NULL;
-	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	unsigned int max = fdt->max_fds;
 	if ((unsigned int)fd >= max)
 		return NULL;
-	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file **fds = fdt->fd;
 	struct file *file = NULL;
 	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
 	return file;
