@@ -28,7 +28,7 @@ public sealed class FimPolicyCache(FimRuleStore store, FimUnlockStore unlocks, T
         var snapshot = await CurrentAsync(cancellationToken);
         var now = time.GetUtcNow();
         var rules = snapshot.Rules.Where(rule => rule.AppliesTo(hostname, labels))
-            .Select(rule => snapshot.Unlocks.TryGetValue(rule.Contract.Id, out var window) && window.UnlockedFrom <= now && now < window.UnlockedUntil
+            .Select(rule => rule.Contract.Effect == FimEffect.Prevent && snapshot.Unlocks.TryGetValue(rule.Contract.Id, out var window) && window.UnlockedFrom <= now && now < window.UnlockedUntil
                 ? Unlocked(rule.Contract, window)
                 : rule.Contract)
             .ToList();

@@ -64,10 +64,10 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
         return TypedResults.Ok(WithUnlock(RuleSpecs.ToContract(row), await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken)));
     }
 
-    /// <summary>The rule with its open unlock window, if it has one.</summary>
+    /// <summary>The rule with its open unlock window, if it has one (and is still a prevent rule: a window means nothing to an alert rule).</summary>
     private static FimRule WithUnlock(FimRule rule, IReadOnlyDictionary<string, FimUnlockRow> open)
     {
-        if (open.TryGetValue(rule.Id, out var window))
+        if (rule.Effect == FimEffect.Prevent && open.TryGetValue(rule.Id, out var window))
             rule.Unlock = window.ToContract();
         return rule;
     }

@@ -22,7 +22,12 @@ public sealed class FimUnlockRow
 
     public FimRuleUnlock ToContract() => new()
     {
-        Id = UnlockId, RuleId = RuleId, From = UnlockedFrom, Until = UnlockedUntil, Reason = Reason, UnlockedBy = UnlockedBy,
+        Id = UnlockId,
+        RuleId = RuleId,
+        From = UnlockedFrom,
+        Until = UnlockedUntil,
+        Reason = Reason,
+        UnlockedBy = UnlockedBy,
     };
 }
 
@@ -139,7 +144,13 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
             await FimUnlockStore.EndAsync(db, transaction, open.UnlockId, now, caller.TokenId, cancellationToken);
             var ended = new FimUnlockRow
             {
-                UnlockId = open.UnlockId, RuleId = ruleId, UnlockedFrom = open.UnlockedFrom, UnlockedUntil = now, Reason = open.Reason, UnlockedBy = open.UnlockedBy, EndedBy = caller.TokenId,
+                UnlockId = open.UnlockId,
+                RuleId = ruleId,
+                UnlockedFrom = open.UnlockedFrom,
+                UnlockedUntil = now,
+                Reason = open.Reason,
+                UnlockedBy = open.UnlockedBy,
+                EndedBy = caller.TokenId,
             };
             await audit.AppendAsync(db, transaction, caller, "fim-rule.lock", "fim-rule", ruleId, open.ToContract(), ended.ToContract(), cancellationToken);
             await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);

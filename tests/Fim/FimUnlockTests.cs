@@ -111,6 +111,21 @@ public abstract class FimUnlockTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_rule_changed_to_alert_while_unlocked_carries_no_window()
+    {
+        var (rule, _, enrolled) = await KeyRule();
+        await api.Admin().UnlockFimRuleAsync(new FimRuleUnlockRequest { Minutes = 10, Reason = "deploy" }, rule.Id);
+        var spec = FimRules.PrivateKey(rule.Name);
+        spec.Scope = rule.Scope;
+        spec.Effect = FimEffect.Alert;
+
+        await api.Admin().ReplaceFimRuleAsync(spec, rule.Id);
+
+        Assert.Null(Assert.Single((await Policy(enrolled)).Policy!.Rules).Unlock);
+        Assert.Null((await api.Admin().GetFimRuleAsync(rule.Id)).Unlock);
+    }
+
+    [SkippableFact]
     public async Task Bad_minutes_and_reasons_are_400_naming_the_field()
     {
         var (rule, _, _) = await KeyRule();
