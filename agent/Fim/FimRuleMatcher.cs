@@ -83,8 +83,15 @@ public sealed class FimRuleMatcher
     /// The rules (each once) that alert on <paramref name="action"/> on <paramref name="path"/>. A rule's process
     /// exclusions (a name or an absolute executable path) apply only when the process is known.
     /// </summary>
-    public IEnumerable<FimRule> Matching(string path, FimOperation action, FimProcess? process = null) => Paths
-        .Where(p => p.Rule.Operations.Contains(action) && p.Covers(path) && !p.Excluded.Any(x => x.IsMatch(path)))
+    public IEnumerable<FimRule> Matching(string path, FimOperation action, FimProcess? process = null) =>
+        Covering(path, process).Where(rule => rule.Operations.Contains(action));
+
+    /// <summary>
+    /// The rules (each once) that cover <paramref name="path"/>, whatever the operation: what an inode attribute refuses,
+    /// it refuses for every operation. A rule's process exclusions apply only when the process is known.
+    /// </summary>
+    public IEnumerable<FimRule> Covering(string path, FimProcess? process = null) => Paths
+        .Where(p => p.Covers(path) && !p.Excluded.Any(x => x.IsMatch(path)))
         .Select(p => p.Rule)
         .Where(rule => process is null || !(rule.Exclusions?.Processes ?? []).Any(x => x == process.Name || x == process.Executable))
         .DistinctBy(r => r.Id);

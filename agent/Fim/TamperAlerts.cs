@@ -23,9 +23,8 @@ public sealed class TamperAlerts(TimeProvider time)
     public void Use(IReadOnlyList<FimRule> rules) => Volatile.Write(ref _rules, new FimRuleMatcher(rules));
 
     /// <summary>
-    /// The alerts of one attempt: for each enabled <c>prevent</c> rule that covers the path and watches the operation
-    /// (its process exclusions applied), <c>prevented</c> when the kernel refused it, and for a cleared attribute the
-    /// change itself. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
+    /// The alerts of one attempt: for each enabled <c>prevent</c> rule that covers the path (its process exclusions
+    /// applied), <c>prevented</c> when the kernel refused it, and for a cleared attribute the change itself. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
     /// the protection did not stop it), nor for one under a rule unlocked now (<paramref name="unlocked"/>).
     /// </summary>
     public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked)
@@ -39,7 +38,10 @@ public sealed class TamperAlerts(TimeProvider time)
         var alerts = new List<FimAlertReport>();
         foreach (var path in Paths(attempt).Distinct(StringComparer.Ordinal))
         {
-            foreach (var rule in rules.Matching(path, action, process).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)))
+            // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
+            // attribute refused it on the rule's behalf. A removed attribute, under the rules that watch metadata.
+            var covering = clearsAttribute ? rules.Matching(path, action, process) : rules.Covering(path, process);
+            foreach (var rule in covering.Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)))
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))
                     continue;

@@ -222,7 +222,8 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 _ when !rule.AppliesTo(agent.Hostname, labels) => ("ruleId", $"Rule {a.RuleId} (version {a.RuleVersion}) does not apply to this agent: its scope matches neither its host name nor its labels."),
                 { ReplacedAt: { } replaced } when a.Time > replaced + grace => ("ruleVersion",
                     string.Create(CultureInfo.InvariantCulture, $"Version {a.RuleVersion} of rule {a.RuleId} was replaced at {replaced.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; alerts dated more than {options.RuleVersionGraceSeconds} s later cannot name it.")),
-                _ when !rule.Operations.Contains(a.Action) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
+                // An inode attribute refuses every change to what a prevent rule protects; each refusal is reported.
+                _ when !rule.Operations.Contains(a.Action) && !(rule.Prevents && a.Effect == FimAlertEffect.Prevented) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
                 _ when !rule.Covers(a.Path) => ("path", $"The path is not one rule {a.RuleId} (version {a.RuleVersion}) watches (outside its paths, or excluded)."),
                 _ => (null, null),
             };

@@ -19,7 +19,7 @@ public sealed record HeldRule
 
     private HeldRule(string ruleId, int version, FimRuleSpec spec)
     {
-        (RuleId, Version, Name, Severity, Enabled) = (ruleId, version, spec.Name, spec.Severity, spec.Enabled ?? true);
+        (RuleId, Version, Name, Severity, Enabled, Prevents) = (ruleId, version, spec.Name, spec.Severity, spec.Enabled ?? true, spec.Effect == FimEffect.Prevent);
         Operations = spec.Operations.ToHashSet();
         _hostnames = spec.Scope?.Hostnames?.Select(FimGlob.Hostname).ToList() ?? [];
         _labels = spec.Scope?.Labels is { } labels ? new Dictionary<string, string>(labels, StringComparer.Ordinal) : new Dictionary<string, string>();
@@ -42,6 +42,9 @@ public sealed record HeldRule
     public bool Enabled { get; }
 
     public IReadOnlySet<FimOperation> Operations { get; }
+
+    /// <summary>A <c>prevent</c> rule: the agent refuses changes to what it covers (all of them, with the inode attributes).</summary>
+    public bool Prevents { get; }
 
     /// <summary>When the next version replaced this one (an update, a disable or the deletion); null while it is the current one.</summary>
     public DateTimeOffset? ReplacedAt { get; init; }
