@@ -63,6 +63,9 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     {
         var unlocked = unlockedUntil.Where(u => u.Value > now).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         var (targets, truncated) = ProtectionPlan.Build(rules.Where(r => !unlocked.ContainsKey(r.Id)).ToList(), _options.MaxProtected, _options.MaxEntriesLookedAt);
+        // The agent's own state (the ledger, the spool, the credential) is never frozen, whatever a rule covers.
+        var state = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_ledger.Directory));
+        targets.Keys.Where(p => p == state || p.StartsWith(state + "/", StringComparison.Ordinal)).ToList().ForEach(p => targets.Remove(p));
         lock (_gate)
         {
             _truncated = truncated;

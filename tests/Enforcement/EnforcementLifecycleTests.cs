@@ -82,6 +82,23 @@ public sealed class EnforcementLifecycleTests : IDisposable
     }
 
     [Fact]
+    public void The_agents_own_state_directory_is_never_protected_even_under_a_rule_over_everything()
+    {
+        var everything = ProtectedTree.Rule("everything", [FimOperation.Write, FimOperation.Create]);
+        everything.Paths = [new FimPath { Path = _tree.Root, Recursive = true }];
+        var enforcement = _tree.Enforcement();
+
+        enforcement.Apply([everything], NoUnlocks, DateTimeOffset.UtcNow);
+
+        Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Root));
+        Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Key));
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.State));
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(Path.Combine(_tree.State, "enforcement.json")));
+        Assert.Equal(0, enforcement.Apply([], NoUnlocks, DateTimeOffset.UtcNow).Protected); // the ledger could still be written
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.Root));
+    }
+
+    [Fact]
     public void Turning_allowAppend_off_makes_the_log_immutable_and_on_again_append_only()
     {
         var enforcement = _tree.Enforcement();
