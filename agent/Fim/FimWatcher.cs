@@ -46,6 +46,7 @@ public sealed class FimWatcher : IDisposable
     private readonly ILogger _log;
     private readonly Enforcement.IEnforcement? _enforcement;
     private readonly bool _refuseOpens;
+    private readonly Action<string>? _appeared;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
@@ -55,9 +56,11 @@ public sealed class FimWatcher : IDisposable
     /// How prevent rules are kept: fanotify refuses opens only when it is the mechanism (or none is given); the
     /// alerts of prevent rules that could not be refused say why (<c>effectReason</c>).
     /// </param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null)
+    /// <param name="appeared">Told of every entry made or moved into a watched directory (enforcement protects new files as they appear).</param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Action<string>? appeared = null)
     {
         _enforcement = enforcement;
+        _appeared = appeared;
         _refuseOpens = enforcement is null || enforcement.Mechanism == AgentPreventionMechanism.Fanotify;
         _ownReads = ownReads ?? new OwnReads(time);
         string? noFanotify = "turned off";
@@ -301,6 +304,8 @@ public sealed class FimWatcher : IDisposable
             }
 
             var path = e.Name.Length == 0 ? directory : Path.Join(directory, e.Name);
+            if ((e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
+                _appeared?.Invoke(path);
             var isDirectory = e.Mask.HasFlag(InotifyMask.IsDirectory);
             if (isDirectory && (e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
                 WatchNewDirectory(path, alerts, seen);

@@ -196,6 +196,27 @@ public sealed class EnforcementLifecycleTests : IDisposable
     }
 
     [Fact]
+    public async Task A_file_that_appears_is_protected_at_the_rescan_its_event_asks_for_not_the_periodic_one()
+    {
+        var certs = Path.Combine(_tree.Root, "certs");
+        Directory.CreateDirectory(certs);
+        var pem = ProtectedTree.Rule("certs", [FimOperation.Write]);
+        pem.Paths = [new FimPath { Path = certs + "/*.pem" }];
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var service = Service(time, out _);
+        await service.StartAsync(CancellationToken.None);
+        service.Enforce([pem]);
+        var created = Path.Combine(certs, "issued.pem");
+        File.WriteAllText(created, "cert");
+
+        service.Rescan();
+        time.Advance(EnforcementService.RescanGap); // a second, where the periodic rescan is 30 s away
+
+        await Until(() => ProtectedTree.Flags(created) == InodeFlag.Immutable, "the new certificate to be protected");
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task The_service_puts_back_an_attribute_removed_within_its_verify_period()
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
