@@ -297,6 +297,18 @@ public sealed class InodeAttributeEnforcement : IEnforcement
         }
     }
 
+    public IReadOnlyList<ProtectedInode> ProtectedInodes()
+    {
+        lock (_gate)
+        {
+            return _entries.Select(e =>
+            {
+                var device = e.Value.Device.Split(':');
+                return new ProtectedInode(e.Key, uint.Parse(device[0], CultureInfo.InvariantCulture), uint.Parse(device[1], CultureInfo.InvariantCulture), e.Value.Inode, (InodeFlag)e.Value.Wanted);
+            }).ToList();
+        }
+    }
+
     public int RestoreAll()
     {
         lock (_gate)

@@ -39,6 +39,11 @@ public sealed class EnforcementLifecycleTests : IDisposable
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.KeyDirectory));
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.Scratch));
         Assert.Null(enforcement.Unsupported(_tree.Key, FimOperation.Write));
+        var key = InodeFlags.Stat(_tree.Key, out _)!.Value;
+        var inodes = enforcement.ProtectedInodes();
+        Assert.Equal(7, inodes.Count);
+        Assert.Contains(new ProtectedInode(_tree.Key, key.DeviceMajor, key.DeviceMinor, key.Inode, InodeFlag.Immutable), inodes);
+        Assert.Contains(inodes, i => i.Path == _tree.Log && i.Attribute == InodeFlag.Append);
 
         var again = enforcement.Apply(_tree.Rules, NoUnlocks, DateTimeOffset.UtcNow);
         Assert.Equal((7, 0, 0), (again.Protected, again.Set, again.Restored));
