@@ -36,6 +36,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(AgentFimPathState))]
 [JsonSerializable(typeof(AgentProcessEvents))]
 [JsonSerializable(typeof(AgentSensorMode))]
+[JsonSerializable(typeof(AgentPreventionMechanism))]
 [JsonSerializable(typeof(FimSeverity))]
 [JsonSerializable(typeof(FimOperation))]
 [JsonSerializable(typeof(FimEffect))]
@@ -80,6 +81,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<AgentFimPathState>(),
         Strict<AgentProcessEvents>(),
         Strict<AgentSensorMode>(),
+        Strict<AgentPreventionMechanism>(),
         Strict<FimSeverity>(),
         Strict<FimOperation>(),
         Strict<FimEffect>(),

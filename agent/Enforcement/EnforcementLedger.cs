@@ -31,6 +31,9 @@ public sealed class EnforcementLedger(string stateDirectory, ILogger log)
 {
     public string FilePath { get; } = Path.Combine(stateDirectory, "enforcement.json");
 
+    /// <summary>The state directory the ledger is in (never protected itself).</summary>
+    public string Directory => stateDirectory;
+
     public Dictionary<string, LedgerEntry> Load()
     {
         try
@@ -51,7 +54,7 @@ public sealed class EnforcementLedger(string stateDirectory, ILogger log)
 
     public void Save(Dictionary<string, LedgerEntry> entries)
     {
-        Directory.CreateDirectory(stateDirectory);
+        System.IO.Directory.CreateDirectory(stateDirectory);
         var temporary = FilePath + ".tmp";
         var secret = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

@@ -16,6 +16,11 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
     private IReadOnlyDictionary<string, DateTimeOffset> _unlocked = new Dictionary<string, DateTimeOffset>();
     private DateTimeOffset? _nextChange;
     private CancellationTokenSource? _wake;
+    private bool _rescanNow;
+    private DateTimeOffset _lastRescan = DateTimeOffset.MinValue;
+
+    /// <summary>Rescans asked for by file events come at most this often (a busy directory must not keep the agent enumerating).</summary>
+    public static readonly TimeSpan RescanGap = TimeSpan.FromSeconds(1);
 
     public IEnforcement Mechanism => enforcement;
 
@@ -31,10 +36,26 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
         lock (_gate)
         {
             (_rules, _unlocked) = (rules, unlockedUntil ?? new Dictionary<string, DateTimeOffset>());
-            var report = Last = enforcement.Apply(rules, _unlocked, time.GetUtcNow());
+            _lastRescan = time.GetUtcNow();
+            var report = Last = enforcement.Apply(rules, _unlocked, _lastRescan);
             _nextChange = report.NextChange;
             _wake?.Cancel(); // the wait under way may end later than a new window
             return report;
+        }
+    }
+
+    /// <summary>
+    /// Something appeared under a rule's path (the FIM watcher's create or move-in): the rules' paths are looked at
+    /// again soon (at most every <see cref="RescanGap"/>), so that a new file is protected as it appears.
+    /// </summary>
+    public void Rescan()
+    {
+        lock (_gate)
+        {
+            if (_rules is null || _rescanNow)
+                return;
+            _rescanNow = true;
+            _wake?.Cancel();
         }
     }
 
@@ -57,6 +78,8 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
                     // Read with the wake-up in place: a window opened after this is seen by Enforce's cancel.
                     if (_nextChange is { } change && change < wake)
                         wake = change;
+                    if (_rescanNow && _lastRescan + RescanGap < wake)
+                        wake = _lastRescan + RescanGap;
                     _wake = wait;
                 }
 
@@ -66,7 +89,7 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
                 }
                 catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
                 {
-                    continue; // a new policy was applied: wait again from now
+                    continue; // a new policy was applied, or a rescan asked for: wait again from now
                 }
                 finally
                 {
@@ -80,12 +103,13 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
                 now = time.GetUtcNow();
                 bool again;
                 lock (_gate)
-                    again = _rules is not null && (now >= nextRescan || _nextChange <= now);
+                    again = _rules is not null && (now >= nextRescan || _nextChange <= now || (_rescanNow && now >= _lastRescan + RescanGap));
                 if (again)
                 {
                     nextRescan = now + rescan;
                     lock (_gate)
                     {
+                        (_rescanNow, _lastRescan) = (false, now);
                         var report = Last = enforcement.Apply(_rules!, _unlocked, now);
                         _nextChange = report.NextChange;
                     }

@@ -37,6 +37,12 @@ public interface IEnforcement
     /// </summary>
     string? Unsupported(string path, FimOperation action);
 
+    /// <summary>
+    /// The inodes protected now, for the kernel sensor's <c>protected_inodes</c> map (device as statx gives it: the BPF
+    /// side's <c>s_dev</c> is <c>major &lt;&lt; 20 | minor</c>). Read it again after each <see cref="Apply"/>.
+    /// </summary>
+    IReadOnlyList<ProtectedInode> ProtectedInodes();
+
     /// <summary>Gives back every original attribute the agent set (the <c>uninstall</c> subcommand); the number restored.</summary>
     int RestoreAll();
 }
@@ -48,3 +54,6 @@ public interface IEnforcement
 /// <param name="Unsupported">Paths a prevent rule covers that cannot be protected, and why.</param>
 /// <param name="NextChange">When an unlock window ends (the rules must be applied again then), if one is open.</param>
 public sealed record EnforcementReport(int Protected, int Set, int Restored, IReadOnlyDictionary<string, string> Unsupported, DateTimeOffset? NextChange);
+
+/// <summary>An inode the mechanism protects: by which path, and with which attribute.</summary>
+public readonly record struct ProtectedInode(string Path, uint DeviceMajor, uint DeviceMinor, ulong Inode, InodeFlag Attribute);

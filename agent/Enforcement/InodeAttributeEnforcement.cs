@@ -63,6 +63,9 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     {
         var unlocked = unlockedUntil.Where(u => u.Value > now).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         var (targets, truncated) = ProtectionPlan.Build(rules.Where(r => !unlocked.ContainsKey(r.Id)).ToList(), _options.MaxProtected, _options.MaxEntriesLookedAt);
+        // The agent's own state (the ledger, the spool, the credential) is never frozen, whatever a rule covers.
+        var state = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_ledger.Directory));
+        targets.Keys.Where(p => p == state || p.StartsWith(state + "/", StringComparison.Ordinal)).ToList().ForEach(p => targets.Remove(p));
         lock (_gate)
         {
             _truncated = truncated;
@@ -291,6 +294,18 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             }
 
             return null;
+        }
+    }
+
+    public IReadOnlyList<ProtectedInode> ProtectedInodes()
+    {
+        lock (_gate)
+        {
+            return _entries.Select(e =>
+            {
+                var device = e.Value.Device.Split(':');
+                return new ProtectedInode(e.Key, uint.Parse(device[0], CultureInfo.InvariantCulture), uint.Parse(device[1], CultureInfo.InvariantCulture), e.Value.Inode, (InodeFlag)e.Value.Wanted);
+            }).ToList();
         }
     }
 

@@ -29,5 +29,7 @@ public sealed class NoEnforcement(AgentPreventionMechanism mechanism, string rea
 
     public string? Unsupported(string path, FimOperation action) => mechanism == AgentPreventionMechanism.Fanotify && action == FimOperation.Write ? null : reason;
 
+    public IReadOnlyList<ProtectedInode> ProtectedInodes() => [];
+
     public int RestoreAll() => _leftovers?.RestoreAll() ?? 0;
 }

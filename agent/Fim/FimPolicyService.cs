@@ -134,7 +134,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
         var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
-            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until);
+            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan());
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

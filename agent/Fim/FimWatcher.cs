@@ -47,6 +47,7 @@ public sealed class FimWatcher : IDisposable
     private readonly Enforcement.IEnforcement? _enforcement;
     private readonly bool _refuseOpens;
     private readonly Func<FimRule, bool> _unlocked;
+    private readonly Action<string>? _appeared;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
@@ -57,10 +58,12 @@ public sealed class FimWatcher : IDisposable
     /// alerts of prevent rules that could not be refused say why (<c>effectReason</c>).
     /// </param>
     /// <param name="unlocked">Whether a prevent rule is unlocked now (an unlock window): nothing refused, its alerts say <c>unlocked</c>.</param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null)
+    /// <param name="appeared">Told of every entry made or moved into a watched directory (enforcement protects new files as they appear).</param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null)
     {
         _enforcement = enforcement;
         _unlocked = unlocked ?? (_ => false);
+        _appeared = appeared;
         _refuseOpens = enforcement is null || enforcement.Mechanism == AgentPreventionMechanism.Fanotify;
         _ownReads = ownReads ?? new OwnReads(time);
         string? noFanotify = "turned off";
@@ -304,6 +307,8 @@ public sealed class FimWatcher : IDisposable
             }
 
             var path = e.Name.Length == 0 ? directory : Path.Join(directory, e.Name);
+            if ((e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
+                _appeared?.Invoke(path);
             var isDirectory = e.Mask.HasFlag(InotifyMask.IsDirectory);
             if (isDirectory && (e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
                 WatchNewDirectory(path, alerts, seen);

@@ -74,9 +74,13 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
         Assert.Equal((0, 0, 0, 0), (status.Spool.TelemetryRecords, status.Spool.DroppedTelemetry, status.Spool.QuarantinedRegions, status.Spool.RejectedBatches));
         var fim = _agent.Services.GetRequiredService<Platform.Agent.Fim.FimPolicyService>();
         Assert.Equal((fim.NoAttributionReason is null, fim.NoAttributionReason), (status.Capabilities.ProcessAttribution.Available, status.Capabilities.ProcessAttribution.Reason));
-        Assert.Equal(fim.NoAttributionReason is null, status.Capabilities.Prevention.Available);
-        if (!status.Capabilities.Prevention.Available)
-            Assert.StartsWith(HeartbeatService.NoPrevention, status.Capabilities.Prevention.Reason, StringComparison.Ordinal);
+        // Prevention: the kernel's inode attributes where the agent may set them (CAP_LINUX_IMMUTABLE), whatever fanotify does.
+        var enforcement = _agent.Services.GetRequiredService<Platform.Agent.Enforcement.IEnforcement>();
+        Assert.Equal(enforcement.Mechanism, status.Capabilities.Prevention.Mechanism);
+        if (Platform.Agent.Enforcement.EnforcementChoice.NoInodeAttributes() is null)
+            Assert.Equal((true, Platform.Contracts.AgentPreventionMechanism.InodeAttributes), (status.Capabilities.Prevention.Available, status.Capabilities.Prevention.Mechanism));
+        else if (!status.Capabilities.Prevention.Available)
+            Assert.NotNull(status.Capabilities.Prevention.Reason);
     }
 
     [Fact]

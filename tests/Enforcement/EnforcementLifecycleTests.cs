@@ -39,6 +39,11 @@ public sealed class EnforcementLifecycleTests : IDisposable
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.KeyDirectory));
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.Scratch));
         Assert.Null(enforcement.Unsupported(_tree.Key, FimOperation.Write));
+        var key = InodeFlags.Stat(_tree.Key, out _)!.Value;
+        var inodes = enforcement.ProtectedInodes();
+        Assert.Equal(7, inodes.Count);
+        Assert.Contains(new ProtectedInode(_tree.Key, key.DeviceMajor, key.DeviceMinor, key.Inode, InodeFlag.Immutable), inodes);
+        Assert.Contains(inodes, i => i.Path == _tree.Log && i.Attribute == InodeFlag.Append);
 
         var again = enforcement.Apply(_tree.Rules, NoUnlocks, DateTimeOffset.UtcNow);
         Assert.Equal((7, 0, 0), (again.Protected, again.Set, again.Restored));
@@ -79,6 +84,23 @@ public sealed class EnforcementLifecycleTests : IDisposable
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(Path.Combine(_tree.Config, "sub", "extra.cfg")));
         Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.ConfigFile));
         Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Log));
+    }
+
+    [Fact]
+    public void The_agents_own_state_directory_is_never_protected_even_under_a_rule_over_everything()
+    {
+        var everything = ProtectedTree.Rule("everything", [FimOperation.Write, FimOperation.Create]);
+        everything.Paths = [new FimPath { Path = _tree.Root, Recursive = true }];
+        var enforcement = _tree.Enforcement();
+
+        enforcement.Apply([everything], NoUnlocks, DateTimeOffset.UtcNow);
+
+        Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Root));
+        Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Key));
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.State));
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(Path.Combine(_tree.State, "enforcement.json")));
+        Assert.Equal(0, enforcement.Apply([], NoUnlocks, DateTimeOffset.UtcNow).Protected); // the ledger could still be written
+        Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.Root));
     }
 
     [Fact]
@@ -175,6 +197,27 @@ public sealed class EnforcementLifecycleTests : IDisposable
         await AdvanceUntil(time, () => ProtectedTree.Flags(Path.Combine(certs, "new.pem")) == InodeFlag.Immutable, "the new certificate to be protected");
         await AdvanceUntil(time, () => ProtectedTree.Flags(Path.Combine(_tree.Logs, "app.log.1")) == InodeFlag.Append, "the new log to be append-only");
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(Path.Combine(certs, "notes.txt")));
+        await service.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task A_file_that_appears_is_protected_at_the_rescan_its_event_asks_for_not_the_periodic_one()
+    {
+        var certs = Path.Combine(_tree.Root, "certs");
+        Directory.CreateDirectory(certs);
+        var pem = ProtectedTree.Rule("certs", [FimOperation.Write]);
+        pem.Paths = [new FimPath { Path = certs + "/*.pem" }];
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var service = Service(time, out _);
+        await service.StartAsync(CancellationToken.None);
+        service.Enforce([pem]);
+        var created = Path.Combine(certs, "issued.pem");
+        File.WriteAllText(created, "cert");
+
+        service.Rescan();
+        time.Advance(EnforcementService.RescanGap); // a second, where the periodic rescan is 30 s away
+
+        await Until(() => ProtectedTree.Flags(created) == InodeFlag.Immutable, "the new certificate to be protected");
         await service.StopAsync(CancellationToken.None);
     }
 

@@ -171,17 +171,25 @@ public static class Shell
         return new Result(process.ExitCode, output.Result + error);
     }
 
-    /// <summary>The C helper of tamper.c, compiled once per test run into a directory anyone may read.</summary>
+    /// <summary>
+    /// The C helper of tamper.c, compiled once per source (the directory is named after its SHA-256, so runs share it and
+    /// none leaves another behind), where anyone may run it.
+    /// </summary>
     public static string Tamper => LazyTamper.Value;
 
     private static readonly Lazy<string> LazyTamper = new(() =>
     {
-        var directory = Path.Combine(Path.GetTempPath(), "enforcement-tamper-" + Guid.NewGuid().ToString("N")[..8]);
+        var source = Path.Combine(Repository.Root, "tests", "Enforcement", "tamper.c");
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(source)))[..16];
+        var directory = Path.Combine(Path.GetTempPath(), "enforcement-tamper-" + hash);
+        var binary = Path.Combine(directory, "tamper");
+        if (File.Exists(binary))
+            return binary;
         Directory.CreateDirectory(directory);
         File.SetUnixFileMode(directory, (UnixFileMode)0b111_101_101);
-        var binary = Path.Combine(directory, "tamper");
-        Run("clang-14", "-O2", "-Wall", "-Werror", "-o", binary, Path.Combine(Repository.Root, "tests", "Enforcement", "tamper.c")).Succeeded("compile tamper.c with clang-14");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(directory, recursive: true);
+        var building = binary + "." + Environment.ProcessId;
+        Run("clang-14", "-O2", "-Wall", "-Werror", "-o", building, source).Succeeded("compile tamper.c with clang-14");
+        File.Move(building, binary, overwrite: true);
         return binary;
     });
 }
