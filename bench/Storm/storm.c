@@ -10,10 +10,15 @@
 //       total is still RATE. Each worker wakes every TICK_NS (clock_nanosleep on CLOCK_MONOTONIC, absolute) and makes what is
 //       due by then, so one that fell behind catches up as fast as it can. Prints "execs=N connects=N seconds=S"
 //       (seconds from the start to the last worker's end).
-//   storm workload EXECS CONNECTS PORT
-//       EXECS fork+exec of /usr/bin/true, each waited for, then CONNECTS refused connects to 127.0.0.1:PORT.
-//       Prints "execs=S execs_cpu=S connects=S connects_cpu=S bpf=N": seconds of each part, on the clock and of CPU
-//       (this process's and its children's, kernel time included: where a sensor's programs run), and bpf (below).
+//   storm workload EXECS CONNECTS REFUSED PORT
+//       The monitored workload of the overhead figure, in three parts: EXECS fork+exec of /usr/bin/true, each waited
+//       for; CONNECTS TCP connections to a loopback listener of this program's own, each accepted (socket, connect,
+//       accept, then both ends closed: the client with SO_LINGER 0, a reset, so that no port is left in TIME_WAIT and
+//       20,000 of them cannot run out of ephemeral ports); then REFUSED refused connects to 127.0.0.1:PORT (bound and
+//       not listening): a sensor's worst case (the connect is cheap and all of it is recorded), reported apart.
+//       Prints "execs=S execs_cpu=S connects=S connects_cpu=S refused=S refused_cpu=S bpf=N": seconds of each part,
+//       on the clock and of CPU (this process's and its children's, kernel time included: where a sensor's programs
+//       run), and bpf (below).
 //   storm syscalls GETPPIDS WRITES
 //       GETPPIDS getppid(2) then WRITES one-byte write(2)s to /dev/null: cheap calls, where a sensor that runs on every
 //       system call shows. Prints "getppid=S getppid_cpu=S write=S write_cpu=S bpf=N".
@@ -237,12 +242,46 @@ static int storm(int argc, char **argv)
     return 0;
 }
 
+// A listening socket on 127.0.0.1 (a port the kernel picks), and its address.
+static int loopback_listener(struct sockaddr_in *at)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        die("socket");
+    *at = loopback(0);
+    socklen_t len = sizeof *at;
+    if (bind(s, (const struct sockaddr *)at, sizeof *at) != 0 || listen(s, 128) != 0 || getsockname(s, (struct sockaddr *)at, &len) != 0)
+        die("listen on 127.0.0.1");
+    return s;
+}
+
+// One connection to the listener, accepted, then closed at both ends. On loopback a blocking connect returns once the
+// handshake is done, so the connection waits in the listener's queue and accept takes it at once; one thread does
+// both, as a service calling another on the same host would, with no scheduling between them to time.
+static void accepted_connect(int listener, const struct sockaddr_in *to)
+{
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        die("socket");
+    if (connect(s, (const struct sockaddr *)to, sizeof *to) != 0)
+        die("connect to the loopback listener");
+    int peer = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (peer < 0)
+        die("accept");
+    struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+    if (setsockopt(s, SOL_SOCKET, SO_LINGER, &reset, sizeof reset) != 0)
+        die("SO_LINGER");
+    close(s);
+    close(peer);
+}
+
 static int workload(int argc, char **argv)
 {
-    if (argc != 5)
-        return fprintf(stderr, "usage: storm workload EXECS CONNECTS PORT\n"), 2;
-    long execs = atol(argv[2]), connects = atol(argv[3]);
-    struct sockaddr_in to = loopback(atoi(argv[4]));
+    if (argc != 6)
+        return fprintf(stderr, "usage: storm workload EXECS CONNECTS REFUSED PORT\n"), 2;
+    long execs = atol(argv[2]), connects = atol(argv[3]), refused = atol(argv[4]);
+    struct sockaddr_in closed = loopback(atoi(argv[5])), listening;
+    int listener = loopback_listener(&listening);
     char *args[] = { TRUE_PATH, NULL };
     int programs = tracing_programs();
     long long t0 = now_ns(), c0 = cpu_ns();
@@ -260,11 +299,16 @@ static int workload(int argc, char **argv)
     }
     long long t1 = now_ns(), c1 = cpu_ns();
     for (long i = 0; i < connects; i++)
-        refused_connect(&to);
+        accepted_connect(listener, &listening);
     long long t2 = now_ns(), c2 = cpu_ns();
+    for (long i = 0; i < refused; i++)
+        refused_connect(&closed);
+    long long t3 = now_ns(), c3 = cpu_ns();
+    close(listener);
     int after = tracing_programs();
-    printf("execs=%.6f execs_cpu=%.6f connects=%.6f connects_cpu=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9, (double)(c1 - c0) / 1e9,
-           (double)(t2 - t1) / 1e9, (double)(c2 - c1) / 1e9, after > programs ? after : programs);
+    printf("execs=%.6f execs_cpu=%.6f connects=%.6f connects_cpu=%.6f refused=%.6f refused_cpu=%.6f bpf=%d\n", (double)(t1 - t0) / 1e9,
+           (double)(c1 - c0) / 1e9, (double)(t2 - t1) / 1e9, (double)(c2 - c1) / 1e9, (double)(t3 - t2) / 1e9, (double)(c3 - c2) / 1e9,
+           after > programs ? after : programs);
     return 0;
 }
 

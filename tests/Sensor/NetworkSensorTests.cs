@@ -60,6 +60,23 @@ public sealed class NetworkSensorTests(KernelSensorFixture sensor)
     }
 
     [Fact]
+    public async Task A_non_blocking_connect_that_opens_simultaneously_is_reported_connected()
+    {
+        // A socket connected to its own address (bound first) receives its own SYN while in SYN_SENT: a simultaneous
+        // open, SYN_SENT -> SYN_RECV -> ESTABLISHED, on loopback inside connect(2), which returns EINPROGRESS. The
+        // attempt leaves SYN_SENT for SYN_RECV, not ESTABLISHED or CLOSE, and was waited for until its entry was evicted.
+        using var perl = Process.Start(new ProcessStartInfo("perl", ["-MIO::Socket::INET", "-e", Perl.ConnectToItself]) { RedirectStandardOutput = true })!;
+        var output = await perl.StandardOutput.ReadToEndAsync();
+        await perl.WaitForExitAsync();
+        Assert.Equal(0, perl.ExitCode);
+        var port = int.Parse(output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var connected = await sensor.WaitFor<NetworkConnectEvent>(e => e.Pid == perl.Id && e.RemotePort == port, "perl's connect to itself");
+        Assert.Equal((ConnectResult.Connected, "127.0.0.1", port), (connected.Result, connected.LocalAddress, connected.LocalPort));
+        Assert.Single(sensor.Seen<NetworkConnectEvent>(e => e.Pid == perl.Id));
+    }
+
+    [Fact]
     public async Task An_ipv6_connect_is_reported_with_its_ipv6_addresses()
     {
         using var listener = Listen(IPAddress.IPv6Loopback);
@@ -171,6 +188,12 @@ public sealed class NetworkSensorTests(KernelSensorFixture sensor)
             + " my $to = sockaddr_in($ARGV[0], inet_aton('127.0.0.1'));"
             + " until (connect($s, $to) || $!{EISCONN}) { die $! unless $!{EINPROGRESS} || $!{EALREADY}; select(undef, undef, undef, 0.001) }"
             + " connect($s, $to);";
+        public const string ConnectToItself =
+            "use Socket; use IO::Handle; socket(my $s, PF_INET, SOCK_STREAM, 0) or die $!;"
+            + " bind($s, sockaddr_in(0, inet_aton('127.0.0.1'))) or die $!; my ($port) = sockaddr_in(getsockname($s)); $s->blocking(0);"
+            + " my $to = sockaddr_in($port, inet_aton('127.0.0.1'));"
+            + " until (connect($s, $to) || $!{EISCONN}) { die $! unless $!{EINPROGRESS} || $!{EALREADY}; select(undef, undef, undef, 0.001) }"
+            + " print \"$port\\n\";";
         public const string ConnectUdp = "IO::Socket::INET->new(PeerAddr => $ARGV[0], Proto => 'udp') or die $!";
         public const string Serve =
             "$| = 1; $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1, Proto => 'tcp') or die $!;"

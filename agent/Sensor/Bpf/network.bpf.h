@@ -14,7 +14,11 @@
  * sys_exit_accept4, sys_enter_listen, sys_exit_listen, sys_enter_sendto, sys_enter_sendmsg, sys_enter_sendmmsg
  * (the kernel runs each only for its own syscall, not for every syscall of the machine), and the BTF
  * tracepoint inet_sock_set_state; all fire for every network namespace. An exit that needs its entry's socket
- * (connect, listen) finds it in `syscall_args`, by thread. */
+ * (connect, listen) finds it in `syscall_args`, by thread.
+ * Both maps are plain hash maps, preallocated, whose every entry is deleted when its attempt ends (the syscall's exit,
+ * or the TCP state change leaving SYN_SENT): not LRU maps, which evict the oldest entry when full, silently losing an
+ * attempt, and whose updates go through the LRU's lists and locks. A full map refuses the update, and that attempt is
+ * counted as lost (a sensor-overflow gap), like a record the ring buffer could not take. */
 #pragma once
 
 #include <bpf/bpf_endian.h>
@@ -94,7 +98,8 @@ _Static_assert(sizeof(struct net_connect_record) == 96, "net_connect_record");
 _Static_assert(sizeof(struct net_listen_record) == 72, "net_listen_record");
 _Static_assert(sizeof(struct net_dns_record) == 592, "net_dns_record");
 
-/* A connect between its syscall's entry and its final result. */
+/* A connect between its syscall's entry and its final result: the connects under way at once on the machine (in the
+ * syscall, or non-blocking and still in SYN_SENT), at most 65,536. */
 struct net_pending_connect {
 	struct net_connect_record record;
 	__u8 returned;     /* the syscall returned EINPROGRESS: the state change emits it */
@@ -103,14 +108,16 @@ struct net_pending_connect {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64); /* struct sock * */
 	__type(value, struct net_pending_connect);
 } pending_connects SEC(".maps");
 
 /* What a syscall's exit needs of its entry (connect's, listen's socket and fd), by thread (pid_tgid): written at the
- * entry, deleted at the exit. An LRU, so that the entry of a thread killed in the syscall cannot stay. */
+ * entry, deleted at the exit, which runs for every syscall that entered, also one interrupted by a signal or whose
+ * thread is killed in it (the syscall returns through its exit before the signal is acted on). At most 16,384
+ * threads in connect(2) or listen(2) at once. */
 struct net_syscall_args {
 	__u64 sk;          /* struct sock * */
 	__s32 fd;
@@ -121,7 +128,7 @@ struct net_syscall_args {
 #define NET_KEPT_LISTEN 2
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct net_syscall_args);
@@ -267,11 +274,12 @@ static __always_inline bool net_take_args(struct net_syscall_args *args, __u32 s
 	return args->syscall == syscall; /* not another syscall's, whose exit was missed (attached after its entry) */
 }
 
-static __always_inline void net_keep_args(struct sock *sk, int fd, __u32 syscall)
+/* False when the map is full (the caller counts the attempt as lost). */
+static __always_inline bool net_keep_args(struct sock *sk, int fd, __u32 syscall)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct net_syscall_args args = { .sk = (__u64)sk, .fd = fd, .syscall = syscall };
-	bpf_map_update_elem(&syscall_args, &id, &args, BPF_ANY);
+	return bpf_map_update_elem(&syscall_args, &id, &args, BPF_ANY) == 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_connect")
@@ -303,8 +311,15 @@ int sensor_connect_enter(void *ctx)
 		return 0;
 	record->protocol = protocol;
 	net_header(&record->header, SENSOR_NET_CONNECT, sizeof(*record));
-	bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY);
-	net_keep_args(sk, fd, NET_KEPT_CONNECT);
+	/* The attempt first, then what the exit finds it by: an attempt whose exit cannot find it must not stay. */
+	if (bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY) != 0) {
+		count_loss();
+		return 0;
+	}
+	if (!net_keep_args(sk, fd, NET_KEPT_CONNECT)) {
+		bpf_map_delete_elem(&pending_connects, &key);
+		count_loss();
+	}
 	return 0;
 }
 
@@ -346,7 +361,9 @@ int sensor_connect_exit(void *ctx)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(sensor_net_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (oldstate != BPF_TCP_SYN_SENT || (newstate != BPF_TCP_ESTABLISHED && newstate != BPF_TCP_CLOSE))
+	/* Every way out of SYN_SENT ends the attempt, so that no entry stays: ESTABLISHED or CLOSE, or SYN_RECV (a
+	 * simultaneous open: the peer's own SYN came, so it is there), counted as connected. */
+	if (oldstate != BPF_TCP_SYN_SENT)
 		return 0;
 	__u64 key = (__u64)sk;
 	struct net_pending_connect *pending = bpf_map_lookup_elem(&pending_connects, &key);
@@ -354,9 +371,9 @@ int BPF_PROG(sensor_net_state, const struct sock *sk, const int oldstate, const 
 		return 0;
 	struct net_connect_record *record = &pending->record;
 	/* sk_err is set before the move to CLOSE (tcp_done_with_error); none: the process closed it while in progress. */
-	int error = newstate == BPF_TCP_ESTABLISHED ? 0 : BPF_CORE_READ(sk, sk_err);
+	int error = newstate != BPF_TCP_CLOSE ? 0 : BPF_CORE_READ(sk, sk_err);
 	record->error = error;
-	record->result = newstate == BPF_TCP_ESTABLISHED ? NET_RESULT_CONNECTED : error ? net_result_of(error) : NET_RESULT_IN_PROGRESS;
+	record->result = newstate != BPF_TCP_CLOSE ? NET_RESULT_CONNECTED : error ? net_result_of(error) : NET_RESULT_IN_PROGRESS;
 	/* On the way to CLOSE the port is already released (inet_num is 0): the bound source port is in inet_sport. */
 	net_sock_local((struct sock *)sk, record->family, record->local_addr, &record->local_port);
 	record->local_port = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
@@ -418,8 +435,8 @@ int sensor_listen_enter(void *ctx)
 		return 0;
 	int fd = (int)SYSCALL_ARG(ctx, 0);
 	struct sock *sk = net_fd_sock(fd);
-	if (sk && net_sock_protocol(sk) == NET_IPPROTO_TCP)
-		net_keep_args(sk, fd, NET_KEPT_LISTEN);
+	if (sk && net_sock_protocol(sk) == NET_IPPROTO_TCP && !net_keep_args(sk, fd, NET_KEPT_LISTEN))
+		count_loss();
 	return 0;
 }
 
