@@ -211,8 +211,14 @@ public abstract class AcceptanceDetectionTests(PlatformApi api) : IDisposable
             () => FindingOf(agent, IncidentCategory.PortScan, f => f.Lineage.Any(p => p.Pid == scan.Id) || f.Events.Any(e => e is NetworkConnectEvent c && c.Pid == scan.Id)),
             "the port scan's finding", _api);
         Assert.Equal(DetectionRule.PortScan, scanned.Finding.Rule);
-        var refused = (await agent.Events<NetworkConnectEvent>(TelemetryEventKind.Network_connect, DateTimeOffset.UtcNow.AddMinutes(-10)))
-            .Where(e => e.Pid == scan.Id && e.RemoteAddress == TestNetwork.HostAddress).ToList();
+        // The finding comes once enough refused connects are stored; the rest of the 30 may still be on their way.
+        List<NetworkConnectEvent> refused = [];
+        await Sensing.Until(async () =>
+        {
+            refused = (await agent.Events<NetworkConnectEvent>(TelemetryEventKind.Network_connect, DateTimeOffset.UtcNow.AddMinutes(-10)))
+                .Where(e => e.Pid == scan.Id && e.RemoteAddress == TestNetwork.HostAddress).ToList();
+            return refused.Select(e => e.RemotePort).Distinct().Count() >= 30;
+        }, "the scan's 30 refused connects in the store", _api);
         Assert.Equal(30, refused.Select(e => e.RemotePort).Distinct().Count());
         Assert.All(refused, e => Assert.Equal(ConnectResult.Refused, e.Result));
     }
