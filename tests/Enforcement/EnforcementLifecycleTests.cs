@@ -208,16 +208,31 @@ public sealed class EnforcementLifecycleTests : IDisposable
         var pem = ProtectedTree.Rule("certs", [FimOperation.Write]);
         pem.Paths = [new FimPath { Path = certs + "/*.pem" }];
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var service = Service(time, out _);
+        using var service = Service(time, out var options);
         await service.StartAsync(CancellationToken.None);
         service.Enforce([pem]);
         var created = Path.Combine(certs, "issued.pem");
         File.WriteAllText(created, "cert");
 
         service.Rescan();
-        time.Advance(EnforcementService.RescanGap); // a second, where the periodic rescan is 30 s away
+        // The clock moves a second at a time (the rescan's gap), at most once every 100 ms of real time (the service's
+        // loop may not be waiting on the clock yet when it moves), and never as far as the periodic rescan: only the
+        // rescan the event asked for can protect the file.
+        var advanced = TimeSpan.Zero;
+        var lastMove = System.Diagnostics.Stopwatch.StartNew();
+        await Until(() =>
+        {
+            if (ProtectedTree.Flags(created) == InodeFlag.Immutable)
+                return true;
+            if (advanced + EnforcementService.RescanGap < TimeSpan.FromSeconds(options.RescanSeconds) && lastMove.ElapsedMilliseconds >= 100)
+            {
+                time.Advance(EnforcementService.RescanGap);
+                advanced += EnforcementService.RescanGap;
+                lastMove.Restart();
+            }
 
-        await Until(() => ProtectedTree.Flags(created) == InodeFlag.Immutable, "the new certificate to be protected");
+            return false;
+        }, "the new certificate to be protected");
         await service.StopAsync(CancellationToken.None);
     }
 
