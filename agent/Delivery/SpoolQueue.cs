@@ -460,31 +460,20 @@ public sealed partial class SpoolQueue : IDisposable
 
     private Cursor? ReadCursor()
     {
-        try
-        {
-            return File.Exists(CursorPath) ? JsonSerializer.Deserialize(File.ReadAllBytes(CursorPath), CursorJson.Default.Cursor) : null;
-        }
-        catch (JsonException)
-        {
-            // A cursor that cannot be read: start from the oldest segment (records may go twice, none is lost).
-            File.Move(CursorPath, CursorPath + ".bad", overwrite: true);
-            var oldest = Directory.EnumerateFiles(_directory, "*.seg").Order(StringComparer.Ordinal).FirstOrDefault();
-            var segment = oldest is null ? 0 : long.Parse(Path.GetFileNameWithoutExtension(oldest), System.Globalization.CultureInfo.InvariantCulture);
-            return new Cursor(segment, 0, 1, true, null, 0, 1, 0);
-        }
+        var unreadable = false;
+        var cursor = StateFile.Read(CursorPath, CursorJson.Default.Cursor, _ => unreadable = true);
+        if (!unreadable)
+            return cursor;
+        // A cursor that cannot be read: start from the oldest segment (records may go twice, none is lost).
+        var oldest = Directory.EnumerateFiles(_directory, "*.seg").Order(StringComparer.Ordinal).FirstOrDefault();
+        var segment = oldest is null ? 0 : long.Parse(Path.GetFileNameWithoutExtension(oldest), System.Globalization.CultureInfo.InvariantCulture);
+        return new Cursor(segment, 0, 1, true, null, 0, 1, 0);
     }
 
     private void WriteCursor(Cursor cursor)
     {
         _cursor = cursor with { Dropped = _dropped, QuarantinedRegions = _quarantinedRegions, QuarantinedBytes = _quarantinedBytes };
-        var temporary = CursorPath + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(file, _cursor, CursorJson.Default.Cursor);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, CursorPath, overwrite: true);
+        StateFile.Write(CursorPath, _cursor, CursorJson.Default.Cursor);
     }
 
     public void Dispose()

@@ -1,6 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
-
 namespace Platform.Agent.Enforcement;
 
 /// <summary>An inode the agent set attributes on: which, and what it had before (given back when no rule protects it).</summary>
@@ -34,38 +31,11 @@ public sealed class EnforcementLedger(string stateDirectory, ILogger log)
     /// <summary>The state directory the ledger is in (never protected itself).</summary>
     public string Directory => stateDirectory;
 
-    public Dictionary<string, LedgerEntry> Load()
-    {
-        try
-        {
-            return File.Exists(FilePath)
-                ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.DictionaryStringLedgerEntry) ?? new(StringComparer.Ordinal)
-                : new(StringComparer.Ordinal);
-        }
-        catch (JsonException)
-        {
-            // Kept aside, not overwritten: the original attributes it records can still be given back by hand.
-            var aside = FilePath + ".bad-" + DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-            log.LogError("The enforcement ledger {Path} cannot be read; it is kept as {Aside}, and attributes set before cannot be given back by the agent", FilePath, aside);
-            File.Move(FilePath, aside, overwrite: true);
-            return new(StringComparer.Ordinal);
-        }
-    }
+    public Dictionary<string, LedgerEntry> Load() =>
+        // Set aside, not overwritten, when unreadable: the original attributes it records can still be given back by hand.
+        StateFile.Read(FilePath, AgentJsonContext.Default.DictionaryStringLedgerEntry, aside =>
+            log.LogError("The enforcement ledger {Path} cannot be read; it is kept as {Aside}, and attributes set before cannot be given back by the agent", FilePath, aside))
+        ?? new(StringComparer.Ordinal);
 
-    public void Save(Dictionary<string, LedgerEntry> entries)
-    {
-        System.IO.Directory.CreateDirectory(stateDirectory);
-        var temporary = FilePath + ".tmp";
-        var secret = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-            secret.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        File.Delete(temporary); // the mode applies to a file created, not to one reused
-        using (var file = new FileStream(temporary, secret))
-        {
-            JsonSerializer.Serialize(file, entries, AgentJsonContext.Default.DictionaryStringLedgerEntry);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, FilePath, overwrite: true);
-    }
+    public void Save(Dictionary<string, LedgerEntry> entries) => StateFile.Write(FilePath, entries, AgentJsonContext.Default.DictionaryStringLedgerEntry);
 }

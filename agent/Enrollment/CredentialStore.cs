@@ -49,22 +49,7 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
 
     private AgentCredential? Load() => File.Exists(FilePath) ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.AgentCredential) : null;
 
-    private void Save(AgentCredential credential)
-    {
-        Directory.CreateDirectory(options.StateDirectory);
-        var temporary = FilePath + ".tmp";
-        var secretFile = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-            secretFile.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        File.Delete(temporary); // the mode applies to a file created, not to one reused
-        using (var file = new FileStream(temporary, secretFile))
-        {
-            JsonSerializer.Serialize(file, credential, AgentJsonContext.Default.AgentCredential);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, FilePath, overwrite: true);
-    }
+    private void Save(AgentCredential credential) => StateFile.Write(FilePath, credential, AgentJsonContext.Default.AgentCredential);
 }
 
 public static class AgentVersion

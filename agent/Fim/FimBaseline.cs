@@ -1,6 +1,4 @@
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Contracts;
@@ -201,33 +199,9 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
 
     private static string Key(string ruleId, string file) => ruleId + "\n" + file;
 
-    private Dictionary<string, BaselineEntry> Load()
-    {
-        try
-        {
-            return File.Exists(FilePath)
-                ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.DictionaryStringBaselineEntry) ?? []
-                : [];
-        }
-        catch (JsonException)
-        {
-            // Unreadable: every file is taken into a new baseline (and reported as compared); the old file is kept aside.
-            log.LogError("The FIM baseline {Path} cannot be read; a new one is taken", FilePath);
-            File.Move(FilePath, FilePath + ".bad-" + time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), overwrite: true);
-            return [];
-        }
-    }
+    // Unreadable: every file is taken into a new baseline (and reported as compared); the old file is kept aside.
+    private Dictionary<string, BaselineEntry> Load() =>
+        StateFile.Read(FilePath, AgentJsonContext.Default.DictionaryStringBaselineEntry, _ => log.LogError("The FIM baseline {Path} cannot be read; a new one is taken", FilePath)) ?? [];
 
-    private void Save(Dictionary<string, BaselineEntry> baseline)
-    {
-        Directory.CreateDirectory(options.StateDirectory);
-        var temporary = FilePath + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-        {
-            JsonSerializer.Serialize(file, baseline, AgentJsonContext.Default.DictionaryStringBaselineEntry);
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, FilePath, overwrite: true);
-    }
+    private void Save(Dictionary<string, BaselineEntry> baseline) => StateFile.Write(FilePath, baseline, AgentJsonContext.Default.DictionaryStringBaselineEntry);
 }
