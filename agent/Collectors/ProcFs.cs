@@ -180,6 +180,9 @@ public static partial class ProcFs
         return users;
     }
 
+    /// <summary>The kernel's path of a process's executable (its <c>exe</c> link: every symlink resolved); null when it is gone.</summary>
+    public static string? Executable(int pid, string proc = "/proc") => Link(Path.Join(proc, pid.ToString(CultureInfo.InvariantCulture), "exe"));
+
     private static string? Link(string path)
     {
         try

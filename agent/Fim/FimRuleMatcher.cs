@@ -25,7 +25,12 @@ public sealed class FimRuleMatcher
 
         Paths = paths;
         Skipped = skipped;
+        _excluded = rules.Where(r => r.Enabled && r.Exclusions?.Processes is { Count: > 0 })
+            .DistinctBy(r => r.Id)
+            .ToDictionary(r => r.Id, r => new ExcludedExecutables(r.Exclusions?.Processes ?? []), StringComparer.Ordinal);
     }
+
+    private readonly Dictionary<string, ExcludedExecutables> _excluded;
 
     /// <summary>A rule's path, compiled: the directory to watch (and below it, when recursive) and which paths it covers.</summary>
     public sealed record WatchedPath(FimRule Rule, string Root, bool Recursive, Func<string, bool> Covers, IReadOnlyList<FimGlob> Excluded)
@@ -81,19 +86,20 @@ public sealed class FimRuleMatcher
 
     /// <summary>
     /// The rules (each once) that alert on <paramref name="action"/> on <paramref name="path"/>. A rule's process
-    /// exclusions (a name or an absolute executable path) apply only when the process is known.
+    /// exclusions apply only to a process whose executable the kernel named: <paramref name="process"/>'s
+    /// <c>Executable</c> must be read from <c>/proc/&lt;pid&gt;/exe</c> (see <see cref="ExcludedExecutables"/>).
     /// </summary>
     public IEnumerable<FimRule> Matching(string path, FimOperation action, FimProcess? process = null) =>
         Covering(path, process).Where(rule => rule.Operations.Contains(action));
 
     /// <summary>
     /// The rules (each once) that cover <paramref name="path"/>, whatever the operation: what an inode attribute refuses,
-    /// it refuses for every operation. A rule's process exclusions apply only when the process is known.
+    /// it refuses for every operation. Process exclusions as for <see cref="Matching"/>.
     /// </summary>
     public IEnumerable<FimRule> Covering(string path, FimProcess? process = null) => Paths
         .Where(p => p.Covers(path) && !p.Excluded.Any(x => x.IsMatch(path)))
         .Select(p => p.Rule)
-        .Where(rule => process is null || !(rule.Exclusions?.Processes ?? []).Any(x => x == process.Name || x == process.Executable))
+        .Where(rule => process is null || !(_excluded.TryGetValue(rule.Id, out var excluded) && excluded.Contains(process.Executable)))
         .DistinctBy(r => r.Id);
 
     private static WatchedPath Compile(FimRule rule, FimPath spec)

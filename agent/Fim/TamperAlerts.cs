@@ -34,13 +34,16 @@ public sealed class TamperAlerts(TimeProvider time)
             return [];
         var action = Action(attempt);
         var process = Process(attempt);
+        // Exclusions are judged on the executable the kernel runs now, not on the path the process was started by (a
+        // name it chose); a process already gone is excluded by nothing.
+        var judged = new FimProcess { Pid = attempt.Pid, Executable = ProcFs.Executable(attempt.Pid) };
         var rules = Volatile.Read(ref _rules);
         var alerts = new List<FimAlertReport>();
         foreach (var path in Paths(attempt).Distinct(StringComparer.Ordinal))
         {
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
             // attribute refused it on the rule's behalf. A removed attribute, under the rules that watch metadata.
-            var covering = clearsAttribute ? rules.Matching(path, action, process) : rules.Covering(path, process);
+            var covering = clearsAttribute ? rules.Matching(path, action, judged) : rules.Covering(path, judged);
             foreach (var rule in covering.Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)))
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))

@@ -237,7 +237,7 @@ public sealed class FimWatcherTests : IDisposable
         var config = Path.Combine(_root, "sshd_config");
         await File.WriteAllTextAsync(config, "PermitRootLogin no\n");
         var rule = Rule("no-writes", [new FimPath { Path = _root }], [FimOperation.Write]);
-        (rule.Effect, rule.Exclusions) = (FimEffect.Prevent, new FimExclusions { Processes = ["/usr/bin/tee"] });
+        (rule.Effect, rule.Exclusions) = (FimEffect.Prevent, new FimExclusions { Processes = ["tee"] }); // the system's tee, by name
         Watch(null, [rule], attribute: true);
         var tampering = await Shell($"echo PermitRootLogin yes > {config}");
         if (_watcher!.NoAttributionReason is not null)
@@ -255,6 +255,20 @@ public sealed class FimWatcherTests : IDisposable
         Assert.Equal(0, await Shell($"cat {config} > /dev/null")); // reads go through
         Assert.Equal(0, await Shell($"echo PermitRootLogin prohibit-password | tee {config} > /dev/null")); // an excluded writer
         Assert.Equal("PermitRootLogin prohibit-password\n", await File.ReadAllTextAsync(config));
+        // The excluded program's name on another executable: a shell copied to .../tee, and the real tee's copy elsewhere.
+        var decoys = Directory.CreateTempSubdirectory("decoy-").FullName;
+        try
+        {
+            File.Copy("/bin/sh", Path.Combine(decoys, "tee"));
+            File.SetUnixFileMode(Path.Combine(decoys, "tee"), UnixFileMode.UserRead | UnixFileMode.UserExecute);
+            Assert.NotEqual(0, await Shell($"{decoys}/tee -c 'echo PermitRootLogin yes > {config}'"));
+            Assert.NotEqual(0, await Shell($"cp /usr/bin/tee {decoys}/copy && mkdir {decoys}/bin && mv {decoys}/copy {decoys}/bin/tee && echo PermitRootLogin yes | {decoys}/bin/tee {config}"));
+            Assert.Equal("PermitRootLogin prohibit-password\n", await File.ReadAllTextAsync(config));
+        }
+        finally
+        {
+            Directory.Delete(decoys, recursive: true);
+        }
 
         static async Task<int> Shell(string command)
         {
@@ -283,18 +297,39 @@ public sealed class FimWatcherTests : IDisposable
     }
 
     [Fact]
-    public void A_process_exclusion_applies_when_the_process_is_known_by_name_or_executable()
+    public void A_process_exclusion_matches_the_executable_the_kernel_names_not_a_name_the_process_chose()
     {
         var logs = Rule("logs", [new FimPath { Path = "/var/log/app", Recursive = true }]);
-        logs.Exclusions = new FimExclusions { Processes = ["logrotate", "/usr/bin/gzip"] };
+        logs.Exclusions = new FimExclusions { Processes = ["logrotate", "/usr/bin/gzip", "bin/relative"] };
         var matcher = new FimRuleMatcher([logs]);
-        FimProcess Process(string name, string executable) => new() { Pid = 42, Name = name, Executable = executable };
+        FimProcess Process(string name, string? executable) => new() { Pid = 42, Name = name, Executable = executable };
 
-        Assert.Empty(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/usr/sbin/logrotate")));
+        Assert.Empty(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/usr/sbin/logrotate"))); // a bare name: the system's program
         Assert.Empty(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("gzip", "/usr/bin/gzip")));
         Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("vi", "/usr/bin/vi")));
+        // A shell copied to another directory under the excluded name, a process that renamed itself, a container's own
+        // /usr/sbin/logrotate as the host sees it, a process gone before it could be read, a relative path: none excluded.
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/tmp/logrotate")));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/usr/bin/dash")));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", "/var/lib/docker/overlay2/3f1/merged/usr/sbin/logrotate")));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("logrotate", null)));
+        Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write, Process("relative", "/usr/bin/relative")));
         Assert.Single(matcher.Matching("/var/log/app/a.log", FimOperation.Write)); // process unknown: nothing to exclude by
         Assert.Empty(matcher.Matching("/var/log/other.log", FimOperation.Write));
+    }
+
+    [Fact]
+    public void An_excluded_path_that_is_a_symlink_stands_for_the_file_it_resolves_to()
+    {
+        var link = Path.Combine(_root, "deploy-tool");
+        File.CreateSymbolicLink(link, "/usr/bin/true");
+        var target = new FileInfo("/usr/bin/true").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/bin/true";
+        var rule = Rule("linked", [new FimPath { Path = "/etc/app" }]);
+        rule.Exclusions = new FimExclusions { Processes = [link] };
+        var matcher = new FimRuleMatcher([rule]);
+
+        Assert.Empty(matcher.Matching("/etc/app", FimOperation.Write, new FimProcess { Pid = 42, Name = "true", Executable = target }));
+        Assert.Single(matcher.Matching("/etc/app", FimOperation.Write, new FimProcess { Pid = 42, Name = "true", Executable = "/usr/bin/false" }));
     }
 
     private void Watch(params FimRule[] rules) => Watch(null, rules);
