@@ -82,8 +82,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// </summary>
     private void Record(IReadOnlyList<FimAlertReport> alerts)
     {
+        Alerted?.Invoke(alerts); // before the spool: no alert can reach the api before the baseline knows it was seen
         spool.Record(alerts);
-        Alerted?.Invoke(alerts);
         spool.Record(alerts.DistinctBy(a => (a.Path, a.Action, a.Process?.Pid, a.Time)).Select(a => (TelemetryEvent)new FileAccessEvent
         {
             Id = "f" + a.Id, Time = a.Time, Path = a.Path, Operation = a.Action, Pid = a.Process?.Pid, ProcessName = a.Process?.Name, Container = a.Container,
