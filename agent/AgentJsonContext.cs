@@ -12,6 +12,7 @@ namespace Platform.Agent;
 /// </summary>
 [JsonSerializable(typeof(AgentCredential))]
 [JsonSerializable(typeof(Dictionary<string, BaselineEntry>))]
+[JsonSerializable(typeof(LiveMark))]
 [JsonSerializable(typeof(Dictionary<string, Enforcement.LedgerEntry>))]
 [JsonSerializable(typeof(string))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

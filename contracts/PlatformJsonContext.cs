@@ -49,6 +49,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(SigningKeyAlgorithm))]
 [JsonSerializable(typeof(BundleBuildStateName))]
 [JsonSerializable(typeof(FimBaselineResult))]
+[JsonSerializable(typeof(FimBaselineChangeSeen))]
 [JsonSerializable(typeof(ReportFormat))]
 [JsonSerializable(typeof(PciState))]
 [JsonSerializable(typeof(TelemetryEventKind))]
@@ -94,6 +95,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<SigningKeyAlgorithm>(),
         Strict<BundleBuildStateName>(),
         Strict<FimBaselineResult>(),
+        Strict<FimBaselineChangeSeen>(),
         Strict<ReportFormat>(),
         Strict<PciState>(),
         Strict<TelemetryEventKind>(),

@@ -1,12 +1,36 @@
+using System.Buffers;
+using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 
-/// <summary>A protected file as it was last compared: its content's SHA-256, size and permission bits.</summary>
-public sealed record BaselineEntry(string Sha256, long Size, string Mode);
+/// <summary>
+/// A protected file as it was last compared: its content's SHA-256, size and permission bits. The other fields are
+/// absent from files written by older agents (unknown: that entry is compared as before once, then they are recorded).
+/// </summary>
+public sealed record BaselineEntry(string Sha256, long Size, string Mode)
+{
+    /// <summary>When this state was taken into the baseline.</summary>
+    public DateTimeOffset? Taken { get; init; }
+
+    /// <summary>The target, when the path is a symbolic link (its SHA-256 and size are the target's text's).</summary>
+    public string? Link { get; init; }
+
+    /// <summary>The file's device (MKDEV) and inode, and its number of names (hard links).</summary>
+    public ulong? Device { get; init; }
+
+    public ulong? Inode { get; init; }
+
+    public uint? Links { get; init; }
+}
+
+/// <summary>An alert raised live for a file (by the watcher, the kernel sensor, in an unlock window), kept until a comparison has used it.</summary>
+public sealed record LiveMark(string RuleId, string Path, string Action, string AlertId, DateTimeOffset Time);
 
 /// <summary>
 /// Baseline integrity (PCI DSS 11.5): a SHA-256 baseline of every file the rules protect (rules that watch
@@ -16,59 +40,103 @@ public sealed record BaselineEntry(string Sha256, long Size, string Mode);
 /// <list type="bullet">
 /// <item>Each comparison is reported to the api (<c>fim-baseline-checks</c>: match, changed, missing, unreadable):
 /// one check per file, and one per path of the rule (a directory or glob: the worst of its files; <c>missing</c>
-/// when nothing is there), which is what the PCI report lists.</item>
-/// <item>A difference is an alert (write for content, metadata for the mode only, delete for a file gone) with
-/// the states before and after, once: the baseline then takes the file as it is now. Such an alert cannot say
-/// who changed the file: it says when it was found and why it has no process.</item>
+/// when nothing is there), which is what the PCI report lists. A difference says how it was detected
+/// (<c>change</c>: live, comparison, permitted-append).</item>
+/// <item>A difference that an alert raised live since accounts for (<see cref="Saw"/>: every alert the policy service
+/// records) moves the baseline on without a second alert. A file of an <c>allowAppend</c> rule that only grew (the
+/// SHA-256 of its first <c>Size</c> bytes now is the baseline's) is no alert either.</item>
+/// <item>Any other difference is an alert (write for content, metadata for the mode or a new hard link, delete for a
+/// file gone) with the states before and after, once: the baseline then takes the file as it is now. Such an alert
+/// cannot say who changed the file: its reason says what the agent knows of why nobody saw it.</item>
 /// </list>
-/// A file first seen is taken into the baseline (and reported as matching it).
+/// A file first seen is taken into the baseline (and reported as matching it). Symbolic links under a rule's path are
+/// compared as links (their target), never followed.
 /// </summary>
-public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimBaseline> log)
-    : BackgroundService
+public sealed class FimBaseline : BackgroundService
 {
-    public const string FoundByComparison = "found by comparing the file with its baseline: the change was made while it was not watched (agent down or between scans)";
+    /// <summary>How every reason of an alert raised by a comparison begins.</summary>
+    public const string FoundByComparison = "found by comparing the file with its baseline";
 
     /// <summary>Files compared per rule path at most (a rule over a huge tree is compared that far, and the log says so).</summary>
     public const int MaxFilesPerPath = 100_000;
 
+    /// <summary>Live alerts remembered at most between two comparisons (one per rule, path and operation).</summary>
+    public const int MaxLiveMarks = 100_000;
+
+    /// <summary>The live-alert journal is rewritten from memory when it grows past this.</summary>
+    private const long MaxJournalBytes = 4 << 20;
+
     private static readonly FimOperation[] Protecting = [FimOperation.Write, FimOperation.Delete, FimOperation.Metadata];
 
-    private string FilePath => Path.Combine(options.StateDirectory, "fim-baseline.json");
+    /// <summary>The live alerts that account for each kind of difference (a replacement by rename or a new file accounts for content and mode).</summary>
+    private static readonly FimOperation[] ContentSeenBy = [FimOperation.Write, FimOperation.Create, FimOperation.Rename];
+    private static readonly FimOperation[] MetadataSeenBy = [FimOperation.Metadata, FimOperation.Create, FimOperation.Rename];
+    private static readonly FimOperation[] DeleteSeenBy = [FimOperation.Delete, FimOperation.Rename];
+
+    private readonly Spool _spool;
+    private readonly FimPolicyService _fim;
+    private readonly OwnReads _ownReads;
+    private readonly CredentialStore _credentials;
+    private readonly IHttpClientFactory _clients;
+    private readonly AgentOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<FimBaseline> _log;
+    private readonly DateTimeOffset _started;
+    private readonly Dictionary<string, LiveMark> _live = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _journaled = new(StringComparer.Ordinal);
+    private bool _liveLoaded;
+    private long _liveDropped;
+    private long _overflowsSeen;
+
+    public FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimBaseline> log)
+    {
+        (_spool, _fim, _ownReads, _credentials, _clients, _options, _time, _log) = (spool, fim, ownReads, credentials, clients, options, time, log);
+        _started = time.GetUtcNow();
+        // Subscribed before any service starts: no live alert can come before it.
+        if (options.BaselineHours > 0)
+            fim.Alerted += Saw;
+    }
+
+    private string FilePath => Path.Combine(_options.StateDirectory, "fim-baseline.json");
+
+    private string JournalPath => Path.Combine(_options.StateDirectory, "fim-baseline-live.jsonl");
 
     /// <summary>Comparisons made so far.</summary>
     public long Comparisons { get; private set; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.BaselineHours <= 0)
+        if (_options.BaselineHours <= 0)
             return;
-        var credential = await credentials.GetAsync(stoppingToken);
-        var client = new PlatformClient(clients.CreateClient(PlatformHttp.Api));
+        var credential = await _credentials.GetAsync(stoppingToken);
+        var client = new PlatformClient(_clients.CreateClient(PlatformHttp.Api));
         IReadOnlyList<FimRule>? compared = null;
-        var due = DateTimeOffset.MinValue;
+        // The schedule runs on the monotonic clock: a wall clock set back a year must not put the next comparison a year off.
+        var comparedAt = 0L;
+        var every = TimeSpan.FromHours(_options.BaselineHours);
         while (!stoppingToken.IsCancellationRequested)
         {
-            var rules = fim.Rules;
-            if (rules is not null && (!ReferenceEquals(rules, compared) || time.GetUtcNow() >= due))
+            var rules = _fim.Rules;
+            if (rules is not null && (!ReferenceEquals(rules, compared) || _time.GetElapsedTime(comparedAt) >= every))
             {
-                (compared, due) = (rules, time.GetUtcNow().AddHours(options.BaselineHours));
+                (compared, comparedAt) = (rules, _time.GetTimestamp());
                 try
                 {
                     var (checks, alerts) = Compare(rules);
                     if (alerts.Count > 0)
-                        spool.Record(alerts);
+                        _spool.Record(alerts);
                     foreach (var chunk in checks.Chunk(1000))
                         await ReportAsync(client, credential.AgentId, chunk, stoppingToken);
-                    log.LogInformation("FIM baseline: {Checks} comparisons, {Changes} changes alerted", checks.Count, alerts.Count);
+                    _log.LogInformation("FIM baseline: {Checks} comparisons, {Changes} changes alerted", checks.Count, alerts.Count);
                 }
                 catch (Exception failure) when (failure is not OperationCanceledException)
                 {
                     // Never the end of the agent: the next policy change or the schedule tries again.
-                    log.LogError(failure, "FIM baseline comparison failed");
+                    _log.LogError(failure, "FIM baseline comparison failed");
                 }
             }
 
-            await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken);
+            await Task.Delay(TimeSpan.FromSeconds(1), _time, stoppingToken);
         }
     }
 
@@ -84,9 +152,45 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
             }
             catch (Exception failure) when (!stoppingToken.IsCancellationRequested && DeliveryService.IsPassing(failure))
             {
-                log.LogWarning("FIM baseline checks not reported ({Reason}); trying again in {Pause}", failure.Message, pause);
-                await Task.Delay(pause, time, stoppingToken);
+                _log.LogWarning("FIM baseline checks not reported ({Reason}); trying again in {Pause}", failure.Message, pause);
+                await Task.Delay(pause, _time, stoppingToken);
             }
+        }
+    }
+
+    /// <summary>
+    /// Alerts raised live (the policy service's, as they go to the spool): each file's latest per rule and operation is
+    /// remembered, in memory and in a journal beside the baseline (a restart before the next comparison keeps them).
+    /// Reads and refused attempts changed nothing and are not kept.
+    /// </summary>
+    public void Saw(IReadOnlyList<FimAlertReport> alerts)
+    {
+        lock (_live)
+        {
+            LoadLive();
+            List<LiveMark>? journal = null;
+            foreach (var alert in alerts)
+            {
+                if (alert.Action == FimOperation.Read || alert.Effect == FimAlertEffect.Prevented)
+                    continue;
+                var mark = new LiveMark(alert.RuleId, alert.Path, alert.Action.ToString(), alert.Id, alert.Time);
+                var key = LiveKey(mark.RuleId, mark.Path, alert.Action);
+                if (_live.TryGetValue(key, out var known) && known.Time >= mark.Time)
+                    continue;
+                if (known is null && _live.Count >= MaxLiveMarks)
+                {
+                    _liveDropped++;
+                    continue;
+                }
+
+                _live[key] = mark;
+                // A file changed many times a second: the journal takes its latest once a second (memory has every one).
+                if (!_journaled.TryGetValue(key, out var written) || mark.Time - written >= TimeSpan.FromSeconds(1))
+                    (journal ??= []).Add(mark);
+            }
+
+            if (journal is not null)
+                Journal(journal);
         }
     }
 
@@ -97,7 +201,15 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
         var next = new Dictionary<string, BaselineEntry>(StringComparer.Ordinal);
         var checks = new List<FimBaselineCheck>();
         var alerts = new List<FimAlertReport>();
-        var now = time.GetUtcNow();
+        var now = _time.GetUtcNow();
+        var blind = Blindness();
+        Dictionary<string, LiveMark> used;
+        lock (_live)
+        {
+            LoadLive();
+            used = new Dictionary<string, LiveMark>(_live, StringComparer.Ordinal);
+        }
+
         foreach (var watched in new FimRuleMatcher(rules).Paths.Where(p => p.Rule.Operations.Intersect(Protecting).Any()))
         {
             var rule = watched.Rule;
@@ -108,9 +220,9 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
                 found.Add(file);
                 var key = Key(rule.Id, file);
                 stored.TryGetValue(key, out var before);
-                ownReads.Mark(file);
-                var after = Read(file);
-                if (after is null)
+                _ownReads.Mark(file);
+                var appendable = rule.AllowAppend && before is { Link: null };
+                if (Read(file, appendable ? before!.Size : null, now) is not { } state)
                 {
                     if (before is not null)
                         next[key] = before; // compared again next time
@@ -118,35 +230,130 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
                     continue;
                 }
 
+                var (after, prefix, modified) = state;
                 next[key] = after;
-                var action = before is null || before == after ? (FimOperation?)null
-                    : before.Sha256 == after.Sha256 && before.Size == after.Size ? FimOperation.Metadata : FimOperation.Write;
-                checks.Add(Check(rule, file, action is null ? FimBaselineResult.Match : FimBaselineResult.Changed, now));
-                if (action is { } changed && rule.Operations.Contains(changed))
-                    alerts.Add(Alert(rule, file, changed, before, after, now));
+                if (before is null)
+                {
+                    checks.Add(Check(rule, file, FimBaselineResult.Match, now));
+                    continue;
+                }
+
+                var content = before.Sha256 != after.Sha256 || before.Size != after.Size || before.Link != after.Link;
+                var appended = content && appendable && after.Link is null && after.Size > before.Size && prefix == before.Sha256;
+                var hardLinked = after.Links > 1 && before.Links is not null && (before.Links != after.Links || before.Inode != after.Inode || before.Device != after.Device);
+                var metadata = before.Mode != after.Mode || hardLinked;
+                var action = content && !appended ? FimOperation.Write : metadata ? FimOperation.Metadata : (FimOperation?)null;
+                if (action is not { } changed)
+                {
+                    var check = Check(rule, file, FimBaselineResult.Match, now);
+                    if (appended)
+                        check.Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.PermittedAppend, At = now, Action = FimOperation.Write };
+                    checks.Add(check);
+                    continue;
+                }
+
+                var difference = Check(rule, file, FimBaselineResult.Changed, now);
+                checks.Add(difference);
+                if (!rule.Operations.Contains(changed))
+                    continue; // a change of something the rule does not watch: not alerted, by nobody
+                var live = Seen(used, rule.Id, file, changed == FimOperation.Write ? ContentSeenBy : MetadataSeenBy);
+                // Seen live, unless the content was written again after the last live alert that accounts for it.
+                if (live is not null && !(changed == FimOperation.Write && modified > live.Time))
+                {
+                    difference.Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Live, At = live.Time, Action = changed };
+                    continue;
+                }
+
+                difference.Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Comparison, At = now, Action = changed };
+                var why = Unseen(before, live, modified, blind)
+                    + (hardLinked && changed == FimOperation.Metadata && before.Mode == after.Mode ? $"; the file now has {after.Links} names (hard links)" : "")
+                    + (after.Link is not null && before.Link != after.Link ? $"; it is now a symbolic link to {after.Link}" : "");
+                alerts.Add(Alert(rule, file, changed, before, after, now, why));
             }
 
             // In the baseline, not there now: gone (unless a rule's exclusion or the cap hides it, it is not "found").
-            var prefix = rule.Id + "\n";
-            foreach (var (key, before) in stored.Where(s => s.Key.StartsWith(prefix, StringComparison.Ordinal)))
+            var prefixKey = rule.Id + "\n";
+            foreach (var (key, before) in stored.Where(s => s.Key.StartsWith(prefixKey, StringComparison.Ordinal)))
             {
-                var file = key[prefix.Length..];
+                var file = key[prefixKey.Length..];
                 if (found.Contains(file) || !watched.Covers(file) || next.ContainsKey(key) || File.Exists(file))
                     continue;
-                checks.Add(Check(rule, file, FimBaselineResult.Missing, now));
-                if (rule.Operations.Contains(FimOperation.Delete))
-                    alerts.Add(Alert(rule, file, FimOperation.Delete, before, null, now));
+                var missing = Check(rule, file, FimBaselineResult.Missing, now);
+                checks.Add(missing);
+                if (!rule.Operations.Contains(FimOperation.Delete))
+                    continue;
+                if (Seen(used, rule.Id, file, DeleteSeenBy) is { } live)
+                {
+                    missing.Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Live, At = live.Time, Action = FimOperation.Delete };
+                    continue;
+                }
+
+                missing.Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Comparison, At = now, Action = FimOperation.Delete };
+                alerts.Add(Alert(rule, file, FimOperation.Delete, before, null, now, Unseen(before, null, null, blind)));
             }
 
-            var results = checks.Skip(first).Select(c => c.Result).ToHashSet();
+            var own = checks.Skip(first).ToList();
             if (checks.Count == first || checks[first].Path != watched.Spec)
-                checks.Add(Check(rule, watched.Spec, Worst(results, watched), now));
+            {
+                var path = Check(rule, watched.Spec, Worst(own.Select(c => c.Result).ToHashSet(), watched), now);
+                path.Change = own.Select(c => c.Change).Where(c => c is not null).OrderBy(c => c!.Seen switch
+                {
+                    FimBaselineChangeSeen.Comparison => 0,
+                    FimBaselineChangeSeen.Live => 1,
+                    _ => 2,
+                }).ThenByDescending(c => c!.At).FirstOrDefault();
+                checks.Add(path);
+            }
         }
 
         Save(next);
+        Used(used);
         Comparisons++;
         return (checks, alerts);
     }
+
+    /// <summary>The latest live alert of the rule on the file whose operation accounts for the difference.</summary>
+    private static LiveMark? Seen(Dictionary<string, LiveMark> live, string ruleId, string file, FimOperation[] by) =>
+        by.Select(action => live.GetValueOrDefault(LiveKey(ruleId, file, action))).Where(m => m is not null).MaxBy(m => m!.Time);
+
+    /// <summary>What the agent knows of a comparison's blind spots since the last one: its own start, lost watcher events.</summary>
+    private sealed record Blind(bool JustStarted, long Overflows, long Unwatchable, long Dropped);
+
+    private Blind Blindness()
+    {
+        var (overflows, unwatchable) = _fim.BlindSpots;
+        // The count is the watcher's since it started: a new one (a policy change) starts again from 0.
+        var lost = overflows >= _overflowsSeen ? overflows - _overflowsSeen : overflows;
+        _overflowsSeen = overflows;
+        long dropped;
+        lock (_live)
+            (dropped, _liveDropped) = (_liveDropped, 0);
+        return new Blind(Comparisons == 0, lost, unwatchable, dropped);
+    }
+
+    /// <summary>
+    /// Why a difference was found only now, truthfully: what it was compared with, that no live alert accounts for it
+    /// (or that it was written again after the last that did), and what the agent knows of its blind spots.
+    /// </summary>
+    private string Unseen(BaselineEntry before, LiveMark? live, DateTimeOffset? modified, Blind blind)
+    {
+        var text = new StringBuilder(FoundByComparison);
+        text.Append(before.Taken is { } taken ? $" taken {Iso(taken)}" : " (stored by an earlier agent version: when it was taken is not recorded)");
+        text.Append(live is not null && modified is { } at
+            ? $": it was written again ({Iso(at)}) after its last live alert ({Iso(live.Time)}, {live.AlertId}), and no live alert covers that"
+            : ": no live alert for it since");
+        if (blind.JustStarted)
+            text.Append($"; the agent started {Iso(_started)}, after the baseline: the change may have been made while it was not running");
+        if (blind.Overflows > 0)
+            text.Append($"; the watcher's event queue overflowed {blind.Overflows} time(s) since (events were lost)");
+        if (blind.Unwatchable > 0)
+            text.Append($"; {blind.Unwatchable} directories could not be watched");
+        if (blind.Dropped > 0)
+            text.Append($"; {blind.Dropped} live alerts were not remembered (more than {MaxLiveMarks} files changed)");
+        return text.Length <= 500 ? text.ToString() : text.ToString(0, 499) + "…";
+    }
+
+    private static string Iso(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>A rule path's result: the worst of its files' (changed, missing, unreadable, match); missing when there is nothing.</summary>
     private static FimBaselineResult Worst(HashSet<FimBaselineResult> results, FimRuleMatcher.WatchedPath watched) =>
@@ -154,43 +361,90 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
             ? Directory.Exists(watched.Spec) ? FimBaselineResult.Match : FimBaselineResult.Missing
             : new[] { FimBaselineResult.Changed, FimBaselineResult.Missing, FimBaselineResult.Unreadable }.FirstOrDefault(results.Contains, FimBaselineResult.Match);
 
+    /// <summary>The files of a rule path, and the symbolic links among them (compared as links: never followed, never recursed into).</summary>
     private IEnumerable<string> Files(FimRuleMatcher.WatchedPath watched)
     {
         if (!Directory.Exists(watched.Root))
             return [];
-        var files = Directory.EnumerateFiles(watched.Root, "*", new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })
+        var entries = new System.IO.Enumeration.FileSystemEnumerable<string>(
+            watched.Root,
+            (ref System.IO.Enumeration.FileSystemEntry e) => e.ToFullPath(),
+            new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true, AttributesToSkip = 0 })
+        {
+            ShouldIncludePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.IsDirectory || e.Attributes.HasFlag(FileAttributes.ReparsePoint),
+            ShouldRecursePredicate = (ref System.IO.Enumeration.FileSystemEntry e) => !e.Attributes.HasFlag(FileAttributes.ReparsePoint),
+        };
+        var files = entries
             .Where(f => watched.Covers(f) && !watched.Excluded.Any(x => x.IsMatch(f)))
             .Take(MaxFilesPerPath + 1)
             .ToList();
         if (files.Count > MaxFilesPerPath)
         {
-            log.LogWarning("FIM baseline: rule {Rule} covers more than {Max} files under {Root}; only the first {Max} are compared", watched.Rule.Name, MaxFilesPerPath, watched.Root, MaxFilesPerPath);
+            _log.LogWarning("FIM baseline: rule {Rule} covers more than {Max} files under {Root}; only the first {Max} are compared", watched.Rule.Name, MaxFilesPerPath, watched.Root, MaxFilesPerPath);
             files.RemoveAt(MaxFilesPerPath);
         }
 
         return files;
     }
 
-    private static BaselineEntry? Read(string file)
+    /// <summary>
+    /// The file's state now, read once from start to end (the SHA-256 over its first <paramref name="prefix"/> bytes taken
+    /// on the way: an append check costs no second read), and its modification time; a symbolic link as its target.
+    /// </summary>
+    private static (BaselineEntry Entry, string? Prefix, DateTimeOffset? Modified)? Read(string file, long? prefix, DateTimeOffset now)
     {
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
+            var info = new FileInfo(file);
+            var identity = OperatingSystem.IsLinux() ? Sensor.InodeKey.Named(file) : null;
+            if (info.LinkTarget is { } target)
+            {
+                var text = Encoding.UTF8.GetBytes(target);
+                return (new BaselineEntry(Convert.ToHexStringLower(SHA256.HashData(text)), text.Length, "") { Taken = now, Link = target, Links = identity?.Links }, null, null);
+            }
+
+            var modified = new DateTimeOffset(info.LastWriteTimeUtc);
             using var stream = File.OpenRead(file);
             var mode = OperatingSystem.IsWindows() ? "" : Convert.ToString((int)File.GetUnixFileMode(stream.SafeFileHandle), 8).PadLeft(4, '0');
-            return new BaselineEntry(Convert.ToHexStringLower(SHA256.HashData(stream)), stream.Length, mode);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            string? before = null;
+            var read = 0L;
+            while (true)
+            {
+                if (read == prefix)
+                    before = Convert.ToHexStringLower(hash.GetCurrentHash());
+                var want = prefix is { } p && read < p ? (int)Math.Min(buffer.Length, p - read) : buffer.Length;
+                var got = stream.Read(buffer, 0, want);
+                if (got == 0)
+                    break;
+                hash.AppendData(buffer, 0, got);
+                read += got;
+            }
+
+            // The size is what was hashed (a file growing while read stays consistent with its hash).
+            var entry = new BaselineEntry(Convert.ToHexStringLower(hash.GetHashAndReset()), read, mode)
+            {
+                Taken = now, Device = identity?.Key.Device, Inode = identity?.Key.Inode, Links = identity?.Links,
+            };
+            return (entry, before, modified);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
     private static FimBaselineCheck Check(FimRule rule, string file, FimBaselineResult result, DateTimeOffset now) =>
         new() { RuleId = rule.Id, Path = file, CheckedAt = now, Result = result };
 
-    private static FimAlertReport Alert(FimRule rule, string file, FimOperation action, BaselineEntry? before, BaselineEntry? after, DateTimeOffset now)
+    private static FimAlertReport Alert(FimRule rule, string file, FimOperation action, BaselineEntry? before, BaselineEntry? after, DateTimeOffset now, string why)
     {
-        var alert = FimRuleMatcher.Alert(rule, file, action, now, FoundByComparison);
+        var alert = FimRuleMatcher.Alert(rule, file, action, now, why);
         (alert.Before, alert.After) = (State(before), State(after));
         return alert;
     }
@@ -199,9 +453,100 @@ public sealed class FimBaseline(Spool spool, FimPolicyService fim, OwnReads ownR
 
     private static string Key(string ruleId, string file) => ruleId + "\n" + file;
 
+    private static string LiveKey(string ruleId, string file, FimOperation action) => Key(ruleId, file) + "\n" + action;
+
+    /// <summary>Forgets the live alerts a comparison used (the baseline now holds what they saw); later ones stay.</summary>
+    private void Used(Dictionary<string, LiveMark> used)
+    {
+        lock (_live)
+        {
+            foreach (var (key, mark) in used)
+            {
+                if (_live.TryGetValue(key, out var now) && now.Time <= mark.Time)
+                {
+                    _live.Remove(key);
+                    _journaled.Remove(key);
+                }
+            }
+
+            Rewrite();
+        }
+    }
+
+    /// <summary>The journal of live alerts, read once (a line that does not parse, as a torn last line, is skipped).</summary>
+    private void LoadLive()
+    {
+        if (_liveLoaded)
+            return;
+        _liveLoaded = true;
+        if (!File.Exists(JournalPath))
+            return;
+        foreach (var line in File.ReadLines(JournalPath))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize(line, AgentJsonContext.Default.LiveMark) is { } mark && Enum.TryParse<FimOperation>(mark.Action, out var action))
+                {
+                    var key = LiveKey(mark.RuleId, mark.Path, action);
+                    if ((!_live.TryGetValue(key, out var known) || known.Time < mark.Time) && (known is not null || _live.Count < MaxLiveMarks))
+                        (_live[key], _journaled[key]) = (mark, mark.Time);
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+    }
+
+    private void Journal(List<LiveMark> marks)
+    {
+        Directory.CreateDirectory(_options.StateDirectory);
+        if (File.Exists(JournalPath) && new FileInfo(JournalPath).Length > MaxJournalBytes)
+        {
+            Rewrite();
+            return;
+        }
+
+        // Appended without fsync: a killed agent keeps it (the page cache), a power cut may not (the change is then alerted by the comparison).
+        using (var journal = new FileStream(JournalPath, FileMode.Append, FileAccess.Write))
+        using (var writer = new StreamWriter(journal))
+        {
+            foreach (var mark in marks)
+                writer.WriteLine(JsonSerializer.Serialize(mark, AgentJsonContext.Default.LiveMark));
+        }
+
+        foreach (var mark in marks)
+            _journaled[LiveKey(mark.RuleId, mark.Path, Enum.Parse<FimOperation>(mark.Action))] = mark.Time;
+    }
+
+    /// <summary>The journal rewritten from memory (atomically): one line per remembered alert.</summary>
+    private void Rewrite()
+    {
+        if (_live.Count == 0)
+        {
+            File.Delete(JournalPath);
+            _journaled.Clear();
+            return;
+        }
+
+        Directory.CreateDirectory(_options.StateDirectory);
+        var temporary = JournalPath + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
+        using (var writer = new StreamWriter(file))
+        {
+            foreach (var (key, mark) in _live)
+            {
+                writer.WriteLine(JsonSerializer.Serialize(mark, AgentJsonContext.Default.LiveMark));
+                _journaled[key] = mark.Time;
+            }
+        }
+
+        File.Move(temporary, JournalPath, overwrite: true);
+    }
+
     // Unreadable: every file is taken into a new baseline (and reported as compared); the old file is kept aside.
     private Dictionary<string, BaselineEntry> Load() =>
-        StateFile.Read(FilePath, AgentJsonContext.Default.DictionaryStringBaselineEntry, _ => log.LogError("The FIM baseline {Path} cannot be read; a new one is taken", FilePath)) ?? [];
+        StateFile.Read(FilePath, AgentJsonContext.Default.DictionaryStringBaselineEntry, _ => _log.LogError("The FIM baseline {Path} cannot be read; a new one is taken", FilePath)) ?? [];
 
     private void Save(Dictionary<string, BaselineEntry> baseline) => StateFile.Write(FilePath, baseline, AgentJsonContext.Default.DictionaryStringBaselineEntry);
 }

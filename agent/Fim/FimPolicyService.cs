@@ -17,6 +17,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// <summary>The rules unlocked now (rule id to the end of the window, on this machine's clock).</summary>
     private IReadOnlyDictionary<string, DateTimeOffset> _unlocked = new Dictionary<string, DateTimeOffset>();
 
+    /// <summary>Every alert raised live (watcher and kernel sensor), as it goes to the spool: what the baseline comparison knows was seen.</summary>
+    public event Action<IReadOnlyList<FimAlertReport>>? Alerted;
+
     /// <summary>The rules being enforced (null until the first policy arrived).</summary>
     public IReadOnlyList<FimRule>? Rules { get; private set; }
 
@@ -79,6 +82,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// </summary>
     private void Record(IReadOnlyList<FimAlertReport> alerts)
     {
+        Alerted?.Invoke(alerts); // before the spool: no alert can reach the api before the baseline knows it was seen
         spool.Record(alerts);
         spool.Record(alerts.DistinctBy(a => (a.Path, a.Action, a.Process?.Pid, a.Time)).Select(a => (TelemetryEvent)new FileAccessEvent
         {

@@ -9,6 +9,8 @@ public readonly partial record struct InodeKey(ulong Device, ulong Inode)
     private const int AtFdCwd = -100;
     private const uint StatxIno = 0x100;
     private const uint StatxType = 0x1;
+    private const uint StatxNlink = 0x4;
+    private const int AtSymlinkNoFollow = 0x100;
     private const int FileTypeMask = 0xF000;
     private const int RegularFile = 0x8000;
 
@@ -21,10 +23,20 @@ public readonly partial record struct InodeKey(ulong Device, ulong Inode)
         return new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino);
     }
 
+    /// <summary>The entry named <paramref name="path"/> itself (a symlink not followed) and its number of names (hard links), or null when there is none.</summary>
+    public static unsafe (InodeKey Key, uint Links)? Named(string path)
+    {
+        Statx buffer;
+        if (StatX(AtFdCwd, path, AtSymlinkNoFollow, StatxIno | StatxNlink, &buffer) != 0)
+            return null;
+        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), buffer.Nlink);
+    }
+
     /// <summary>struct statx (linux/stat.h): the same layout on every architecture.</summary>
     [StructLayout(LayoutKind.Explicit, Size = 256)]
     private struct Statx
     {
+        [FieldOffset(16)] public uint Nlink;
         [FieldOffset(28)] public ushort Mode;
         [FieldOffset(32)] public ulong Ino;
         [FieldOffset(136)] public uint DevMajor;

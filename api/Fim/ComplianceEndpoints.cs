@@ -23,6 +23,17 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
             check.RuleFor(c => c.Path).NotEmpty().MaximumLength(4096).Must(p => p.StartsWith('/')).WithMessage("'path' must be absolute.");
             check.RuleFor(c => c.Result).IsInEnum();
             check.RuleFor(c => c.CheckedAt).Must(at => !clock.InTheFuture(at)).WithMessage(_ => clock.Refusal("checkedAt"));
+            check.When(c => c.Change is not null, () =>
+            {
+                check.RuleFor(c => c.Change!.Seen).IsInEnum().OverridePropertyName("change.seen");
+                check.RuleFor(c => c.Change!.Action).IsInEnum().OverridePropertyName("change.action");
+                check.RuleFor(c => c.Change!.At).Must(at => !clock.InTheFuture(at)).OverridePropertyName("change.at").WithMessage(_ => clock.Refusal("change.at"));
+                // A difference belongs to a check that says there is one; an append the rule permits, to a match.
+                check.RuleFor(c => c.Change!.Seen)
+                    .Must((c, seen) => seen == FimBaselineChangeSeen.PermittedAppend ? c.Result == FimBaselineResult.Match : c.Result is FimBaselineResult.Changed or FimBaselineResult.Missing)
+                    .OverridePropertyName("change.seen")
+                    .WithMessage("'change.seen' must be 'live' or 'comparison' on a 'changed' or 'missing' check, and 'permitted-append' on a 'match' check.");
+            });
         });
     }
 }
@@ -49,6 +60,9 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
             Path = c.Path,
             CheckedAt = c.CheckedAt.ToUniversalTime(),
             Result = SpecEnum.ToSpec(c.Result),
+            ChangeSeen = c.Change is { } change ? SpecEnum.ToSpec(change.Seen) : null,
+            ChangeAt = c.Change?.At.ToUniversalTime(),
+            ChangeAction = c.Change is { } changed ? SpecEnum.ToSpec(changed.Action) : null,
         }), cancellationToken);
         return TypedResults.NoContent();
     }
@@ -142,10 +156,10 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
             var result = check is null ? (FimBaselineResult?)null : SpecEnum.FromSpec<FimBaselineResult>(check.Result);
             var evidence = new PciPathEvidence
             {
-                RuleId = rule.Id, Path = path.Path, LastCheckedAt = check?.CheckedAt, Result = result,
+                RuleId = rule.Id, Path = path.Path, LastCheckedAt = check?.CheckedAt, Result = result, Change = Change(check),
                 Watch = watched.TryGetValue((rule.Id, path.Path), out var state) ? state : null,
             };
-            var compared = check is null ? "" : $"compared {Time(check.CheckedAt)} ({check.Result})";
+            var compared = check is null ? "" : $"compared {Time(check.CheckedAt)} ({check.Result}{Detected(evidence.Change)})";
             (evidence.State, evidence.Detail) = (check, result) switch
             {
                 (null, _) when !heartbeating => (PciState.NoEvidence, "never compared, and the agent never reported its status in a heartbeat"),
@@ -162,6 +176,19 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         return Requirement("11.5.2", "11.5", "Critical files are compared with their baseline at least weekly", paths, policyFailure,
             () => $"{paths.Count} of {paths.Count} paths compared within 7 days and matching their baseline.");
     }
+
+    private static FimBaselineChange? Change(BaselineCheckRow? check) => check is { ChangeSeen: { } seen, ChangeAt: { } at, ChangeAction: { } action }
+        ? new FimBaselineChange { Seen = SpecEnum.FromSpec<FimBaselineChangeSeen>(seen), At = at, Action = SpecEnum.FromSpec<FimOperation>(action) }
+        : null;
+
+    /// <summary>How the difference was detected, for the auditor: seen live (and when), or found by this comparison.</summary>
+    private static string Detected(FimBaselineChange? change) => change?.Seen switch
+    {
+        FimBaselineChangeSeen.Live => $"; the {SpecEnum.ToSpec(change.Action)} was alerted live at {Time(change.At)}",
+        FimBaselineChangeSeen.Comparison => $"; the {SpecEnum.ToSpec(change.Action)} was not seen live: this comparison alerted it",
+        FimBaselineChangeSeen.PermittedAppend => "; only appended to, as the rule's allowAppend permits",
+        _ => "",
+    };
 
     private static string Time(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 

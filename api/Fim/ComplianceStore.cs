@@ -9,6 +9,13 @@ public sealed class BaselineCheckRow
     public required string Path { get; init; }
     public required DateTimeOffset CheckedAt { get; init; }
     public required string Result { get; init; }
+
+    /// <summary>How a difference was detected (FimBaselineChange: seen, at, action), or all null.</summary>
+    public string? ChangeSeen { get; init; }
+
+    public DateTimeOffset? ChangeAt { get; init; }
+
+    public string? ChangeAction { get; init; }
 }
 
 /// <summary>The latest baseline comparison per agent, rule and path.</summary>
@@ -18,16 +25,17 @@ public sealed class ComplianceStore(Database database)
     public async Task RecordAsync(string agentId, IEnumerable<BaselineCheckRow> checks, CancellationToken cancellationToken)
     {
         const string sql = """
-            insert into fim_baseline_check (agent_id, rule_id, path, checked_at, result)
-            values (@agentId, @RuleId, @Path, @CheckedAt, @Result)
-            on conflict (agent_id, rule_id, path) do update set checked_at = excluded.checked_at, result = excluded.result
+            insert into fim_baseline_check (agent_id, rule_id, path, checked_at, result, change_seen, change_at, change_action)
+            values (@agentId, @RuleId, @Path, @CheckedAt, @Result, @ChangeSeen, @ChangeAt, @ChangeAction)
+            on conflict (agent_id, rule_id, path) do update set checked_at = excluded.checked_at, result = excluded.result,
+                change_seen = excluded.change_seen, change_at = excluded.change_at, change_action = excluded.change_action
             where excluded.checked_at > fim_baseline_check.checked_at
             """;
         await using var db = await database.OpenAsync(cancellationToken);
         await using var transaction = await db.BeginTransactionAsync(cancellationToken);
         foreach (var check in checks)
         {
-            await db.ExecuteAsync(new CommandDefinition(sql, new { agentId, check.RuleId, check.Path, check.CheckedAt, check.Result }, transaction, cancellationToken: cancellationToken));
+            await db.ExecuteAsync(new CommandDefinition(sql, new { agentId, check.RuleId, check.Path, check.CheckedAt, check.Result, check.ChangeSeen, check.ChangeAt, check.ChangeAction }, transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -37,6 +45,6 @@ public sealed class ComplianceStore(Database database)
     {
         await using var db = await database.OpenAsync(cancellationToken);
         return (await db.QueryAsync<BaselineCheckRow>(new CommandDefinition(
-            "select rule_id, path, checked_at, result from fim_baseline_check where agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken))).AsList();
+            "select rule_id, path, checked_at, result, change_seen, change_at, change_action from fim_baseline_check where agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken))).AsList();
     }
 }

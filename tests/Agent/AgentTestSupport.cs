@@ -37,6 +37,38 @@ public static class AgentTestSupport
         return process;
     }
 
+    /// <summary>
+    /// The settings (environment variables) of an agent process against <paramref name="api"/> that reports at once: a
+    /// heartbeat and a policy poll every second, no inventory and no process collectors. A test adds or overrides its own.
+    /// </summary>
+    public static Dictionary<string, string> AgentSettings(PlatformApi api, string enrollToken, string stateDirectory, string hostname) => new()
+    {
+        ["Platform__Agent__Server"] = api.Http().BaseAddress!.ToString(),
+        ["Platform__Agent__EnrollToken"] = enrollToken,
+        ["Platform__Agent__StateDirectory"] = stateDirectory,
+        ["Platform__Agent__Hostname"] = hostname,
+        ["Platform__Agent__LingerMilliseconds"] = "20",
+        ["Platform__Agent__HeartbeatSeconds"] = "1",
+        ["Platform__Agent__PolicySeconds"] = "1",
+        ["Platform__Agent__InventorySeconds"] = "0",
+        ["Platform__Agent__CollectorMilliseconds"] = "0",
+    };
+
+    /// <summary>Ends the agent processes a test started (killed with their children when still running) and releases them.</summary>
+    public static void StopAgentProcesses(IEnumerable<Process> agents)
+    {
+        foreach (var agent in agents)
+        {
+            if (!agent.HasExited)
+            {
+                agent.Kill(entireProcessTree: true);
+                agent.WaitForExit();
+            }
+
+            agent.Dispose();
+        }
+    }
+
     /// <summary>The ids of every event the api stored for an agent, all pages.</summary>
     public static async Task<List<string>> AllEventIds(this PlatformApi api, string agentId) =>
         (await api.Admin().AllEvents(agentId)).Select(e => e.Id).ToList();

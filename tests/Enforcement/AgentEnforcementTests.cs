@@ -26,16 +26,7 @@ public abstract class AgentEnforcementTests(PlatformApi api) : IDisposable
 
     public void Dispose()
     {
-        foreach (var agent in _agents)
-        {
-            if (!agent.HasExited)
-            {
-                agent.Kill(entireProcessTree: true);
-                agent.WaitForExit();
-            }
-
-            agent.Dispose();
-        }
+        StopAgentProcesses(_agents);
 
         _tree.Dispose();
     }
@@ -96,22 +87,11 @@ public abstract class AgentEnforcementTests(PlatformApi api) : IDisposable
 
     private Process Start(string enrollToken)
     {
-        var settings = new Dictionary<string, string>
-        {
-            ["Platform__Agent__Server"] = _api.Http().BaseAddress!.ToString(),
-            ["Platform__Agent__EnrollToken"] = enrollToken,
-            ["Platform__Agent__StateDirectory"] = _tree.State,
-            ["Platform__Agent__Hostname"] = _hostname,
-            ["Platform__Agent__LingerMilliseconds"] = "20",
-            ["Platform__Agent__HeartbeatSeconds"] = "1",
-            ["Platform__Agent__PolicySeconds"] = "1",
-            ["Platform__Agent__InventorySeconds"] = "0",
-            ["Platform__Agent__CollectorMilliseconds"] = "0",
-            ["Platform__Agent__BaselineHours"] = "0",
-            ["Platform__Agent__Sensor__Mode"] = "none",
-            ["Platform__Agent__Enforcement__Mode"] = "inode-attributes",
-            ["Platform__Agent__Enforcement__VerifySeconds"] = "1",
-        };
+        var settings = AgentSettings(_api, enrollToken, _tree.State, _hostname);
+        settings["Platform__Agent__BaselineHours"] = "0";
+        settings["Platform__Agent__Sensor__Mode"] = "none";
+        settings["Platform__Agent__Enforcement__Mode"] = "inode-attributes";
+        settings["Platform__Agent__Enforcement__VerifySeconds"] = "1";
         var process = StartAgentProcess([], settings, _output);
         _agents.Add(process);
         return process;

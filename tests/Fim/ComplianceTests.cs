@@ -177,6 +177,59 @@ public abstract class ComplianceTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task The_pci_report_says_how_each_difference_was_detected_and_when()
+    {
+        var team = FimRules.Unique("team");
+        var critical = FimRules.AppConfig(FimRules.Unique("app-seen"));
+        (critical.Scope, critical.ComplianceTags) = (new FimScope { Labels = new Dictionary<string, string> { ["team"] = team } }, ["pci-dss:11.5.2"]);
+        critical.Paths = [new FimPath { Path = "/srv/app/live.cfg" }, new FimPath { Path = "/srv/app/unseen.cfg" }, new FimPath { Path = "/srv/app/app.log" }];
+        var app = await api.Admin().CreateFimRuleAsync(critical);
+        var (agent, enrolled) = await api.EnrolledAgent("pci-12", new Dictionary<string, string> { ["team"] = team });
+        var now = api.Time.GetUtcNow();
+        var seenAt = new DateTimeOffset(now.AddHours(-5).UtcTicks / TimeSpan.TicksPerSecond * TimeSpan.TicksPerSecond, TimeSpan.Zero);
+        await agent.PushFimBaselineChecksAsync(new FimBaselineCheckBatch
+        {
+            Checks =
+            [
+                new FimBaselineCheck { RuleId = app.Id, Path = "/srv/app/live.cfg", CheckedAt = now.AddHours(-1), Result = FimBaselineResult.Changed, Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Live, At = seenAt, Action = FimOperation.Write } },
+                new FimBaselineCheck { RuleId = app.Id, Path = "/srv/app/unseen.cfg", CheckedAt = now.AddHours(-1), Result = FimBaselineResult.Changed, Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.Comparison, At = now.AddHours(-1), Action = FimOperation.Metadata } },
+                new FimBaselineCheck { RuleId = app.Id, Path = "/srv/app/app.log", CheckedAt = now.AddHours(-1), Result = FimBaselineResult.Match, Change = new FimBaselineChange { Seen = FimBaselineChangeSeen.PermittedAppend, At = now.AddHours(-1), Action = FimOperation.Write } },
+            ],
+        }, enrolled.Agent.Id);
+
+        var byPath = Requirement(await api.Admin().GetPciReportAsync(enrolled.Agent.Id), "11.5.2").Paths.ToDictionary(p => p.Path);
+
+        Assert.Equal((FimBaselineChangeSeen.Live, seenAt, FimOperation.Write), (byPath["/srv/app/live.cfg"].Change!.Seen, byPath["/srv/app/live.cfg"].Change!.At, byPath["/srv/app/live.cfg"].Change!.Action));
+        Assert.Contains($"the write was alerted live at {seenAt.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}", byPath["/srv/app/live.cfg"].Detail, StringComparison.Ordinal);
+        Assert.Equal(PciState.Fail, byPath["/srv/app/live.cfg"].State); // it differs from its baseline until the next comparison, alerted or not
+        Assert.Contains("the metadata was not seen live: this comparison alerted it", byPath["/srv/app/unseen.cfg"].Detail, StringComparison.Ordinal);
+        Assert.Equal(PciState.Pass, byPath["/srv/app/app.log"].State);
+        Assert.Contains("only appended to, as the rule's allowAppend permits", byPath["/srv/app/app.log"].Detail, StringComparison.Ordinal);
+
+        // A later comparison without a change clears it.
+        await agent.PushFimBaselineChecksAsync(new FimBaselineCheckBatch { Checks = [new FimBaselineCheck { RuleId = app.Id, Path = "/srv/app/live.cfg", CheckedAt = now, Result = FimBaselineResult.Match }] }, enrolled.Agent.Id);
+        Assert.Null(Requirement(await api.Admin().GetPciReportAsync(enrolled.Agent.Id), "11.5.2").Paths.Single(p => p.Path == "/srv/app/live.cfg").Change);
+    }
+
+    [SkippableTheory]
+    [InlineData("""{"seen":"live","at":"AT","action":"write"}""", "match", "checks[0].change.seen")]
+    [InlineData("""{"seen":"permitted-append","at":"AT","action":"write"}""", "changed", "checks[0].change.seen")]
+    [InlineData("""{"seen":"live","at":"2099-01-01T00:00:00Z","action":"write"}""", "changed", "checks[0].change.at")]
+    [InlineData("""{"seen":"seen","at":"AT","action":"write"}""", "changed", "checks[0].change.seen")]
+    [InlineData("""{"seen":"live","at":"AT","action":"explode"}""", "changed", "checks[0].change.action")]
+    [InlineData("""{"seen":"live","action":"write"}""", "changed", "checks[0].change")]
+    public async Task A_malformed_change_is_refused_naming_the_field(string change, string result, string field)
+    {
+        var (_, enrolled, app, _) = await Host("pci-13");
+        var body = $$"""{"checks":[{"ruleId":"{{app.Id}}","path":"/srv/app/application.cfg","checkedAt":"{{api.Time.GetUtcNow():O}}","result":"{{result}}","change":{{change.Replace("AT", api.Time.GetUtcNow().AddMinutes(-1).ToString("O"), StringComparison.Ordinal)}}}]}""";
+        using var response = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/fim-baseline-checks", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        var problem = await ProblemAssert.IsProblem(response, 400);
+        var text = problem.GetRawText();
+        Assert.True(problem.TryGetProperty("errors", out var errors) ? errors.TryGetProperty(field, out _) || text.Contains(field, StringComparison.Ordinal) : text.Contains(field, StringComparison.Ordinal), text);
+        Assert.DoesNotContain("Platform.", text, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task A_heartbeat_with_malformed_path_states_is_refused_naming_the_field()
     {
         var (agent, enrolled, _, logs) = await Host("pci-11");

@@ -25,16 +25,7 @@ public abstract class SensorAgentTests(PlatformApi api) : IDisposable
 
     public void Dispose()
     {
-        foreach (var agent in _agents)
-        {
-            if (!agent.HasExited)
-            {
-                agent.Kill(entireProcessTree: true);
-                agent.WaitForExit();
-            }
-
-            agent.Dispose();
-        }
+        StopAgentProcesses(_agents);
 
         Directory.Delete(_state, recursive: true);
     }
