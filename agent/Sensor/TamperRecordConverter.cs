@@ -117,7 +117,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         {
             if (p is null || System.IO.Path.GetDirectoryName(p) is not { } directory)
                 continue;
-            if (TamperSensor.Stat(directory, follow: true) is { Directory: true } dir && current.ByInode.TryGetValue(dir.Key, out var parent) && parent.Directory)
+            if (InodeKey.Lookup(directory, follow: true) is { Directory: true } dir && current.ByInode.TryGetValue(dir.Key, out var parent) && parent.Directory)
                 return (parent, TamperTarget.Parent, dir.Key);
         }
 
@@ -125,7 +125,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
     }
 
     private static (ProtectedEntry, TamperTarget, InodeKey)? Stat(TamperSensor.Snapshot current, string path, bool follow) =>
-        TamperSensor.Stat(path, follow) is { } found && current.ByInode.TryGetValue(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
+        InodeKey.Lookup(path, follow) is { } found && current.ByInode.TryGetValue(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
 
     /// <summary>Whether the call follows its path's last symlink (as the kernel did).</summary>
     private static bool Follows(in TamperRecord r) => r.Syscall switch
