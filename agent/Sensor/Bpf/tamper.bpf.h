@@ -22,6 +22,8 @@
  *   relative name's directory is a protected directory. Everything else is dropped in the kernel. */
 #pragma once
 
+#include "walk.bpf.h"
+
 #define SENSOR_TAMPER 48
 
 #define TAMPER_SLOT 1024
@@ -270,60 +272,16 @@ static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, lon
 }
 
 /* Writes into slot the path of (vfsmnt, dentry), walked up to the root across mounts; returns its length (0: none).
- * A global function, so that the verifier checks its loop once (as files.bpf.h's file_resolve). */
+ * A global function, so that the verifier checks its loop once. */
 __noinline int tamper_walk(struct tamper_scratch *s, __u64 vfsmnt_ptr, __u64 dentry_ptr, __u32 slot)
 {
 	if (!s || slot >= TAMPER_SLOTS)
 		return 0;
-	volatile __u32 *off = &s->off;
-	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_ptr;
-	struct dentry *dentry = (struct dentry *)dentry_ptr;
-	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
-	*off = TAMPER_SLOT;
-	s->cut = 1;
-	for (int i = 0; i < TAMPER_PATH_DEPTH; i++) {
-		struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-		if (dentry == root) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt || !up) {
-				s->cut = 0;
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
-			continue;
-		}
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == parent) {
-			s->cut = 0;
-			break;
-		}
-		__u32 len = BPF_CORE_READ(dentry, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		__u32 at = *off;
-		if (len > 255 || len + 1 > at || at > TAMPER_SLOT)
-			break;
-		at -= len + 1;
-		at &= TAMPER_SLOT - 1;
-		s->walk[at] = '/';
-		bpf_probe_read_kernel(&s->walk[(at + 1) & (TAMPER_SLOT - 1)], len & 255, name);
-		*off = at;
-		dentry = parent;
-	}
-	__u32 at = *off;
-	if (at == TAMPER_SLOT) {
-		at = TAMPER_SLOT - 1;
-		s->walk[at] = '/';
-	}
-	if (at == 0 || at > TAMPER_SLOT)
-		return 0;
-	__u32 len = TAMPER_SLOT - at;
-	len &= TAMPER_SLOT - 1;
-	at &= TAMPER_SLOT - 1;
-	bpf_probe_read_kernel(s->record.slots[slot & 3], len, &s->walk[at]);
-	s->record.slots[slot & 3][len] = 0;
-	return (int)len;
+	bool cut;
+	int len = walk_path(s->walk, s->record.slots[slot & 3], TAMPER_SLOT, TAMPER_PATH_DEPTH, &s->off, &cut,
+		(struct vfsmount *)vfsmnt_ptr, (struct dentry *)dentry_ptr);
+	s->cut = cut;
+	return len;
 }
 
 /* The directory a relative path of dfd is relative to: dfd's file, or the working directory. */
