@@ -19,7 +19,8 @@
  *   space resolves it (TAMPER_MATCH_PATH). Such a candidate leaves the kernel only when the call was refused
  *   (EPERM or EACCES: rare on a healthy machine), or when it went through and the last or the second-last
  *   component of a path is a name in `protected_names` (the agent's protected files' and directories' names), or a
- *   relative name's directory is a protected directory. Everything else is dropped in the kernel. */
+ *   relative name's directory is a protected directory. Everything else is dropped in the kernel.
+ * The same attempts submitted through io_uring: uring.bpf.h (included at the end). */
 #pragma once
 
 #include "walk.bpf.h"
@@ -74,6 +75,18 @@
 #define TAMPER_SYS_MKDIRAT 30
 #define TAMPER_SYS_SYMLINK 31
 #define TAMPER_SYS_SYMLINKAT 32
+/* io_uring operations (uring.bpf.h) */
+#define TAMPER_SYS_URING_OPENAT 33
+#define TAMPER_SYS_URING_OPENAT2 34
+#define TAMPER_SYS_URING_WRITE 35      /* IORING_OP_WRITE, WRITEV, WRITE_FIXED, WRITEV_FIXED */
+#define TAMPER_SYS_URING_FTRUNCATE 36
+#define TAMPER_SYS_URING_FALLOCATE 37
+#define TAMPER_SYS_URING_SPLICE 38     /* to the protected file */
+#define TAMPER_SYS_URING_RENAMEAT 39
+#define TAMPER_SYS_URING_UNLINKAT 40
+#define TAMPER_SYS_URING_MKDIRAT 41
+#define TAMPER_SYS_URING_SYMLINKAT 42
+#define TAMPER_SYS_URING_LINKAT 43
 
 /* tamper_record.truncated: which strings are cut (longer than the slot, or deeper than the walk goes) */
 #define TAMPER_CUT_PATH 0x1
@@ -231,15 +244,11 @@ static __always_inline bool tamper_skip(void)
 	return is_agent(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
-static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct tamper_call *call, long ret, int fd,
-	struct tamper_inode_key *key, __u8 match, bool with_path)
+/* Fills a record's fixed part for task (the caller; for io_uring the submitting task) from call and the result. */
+static __always_inline void tamper_fill(struct tamper_record *r, struct tamper_call *call, long ret, struct task_struct *task,
+	__u8 match, int fd)
 {
-	struct tamper_record *r = &s->record;
-	fill_header(&r->header, SENSOR_TAMPER, (struct task_struct *)bpf_get_current_task());
-	r->header.size = with_path ? sizeof(*r) : TAMPER_FIXED_SIZE;
-	r->dev = key->dev;
-	r->ino = key->ino;
+	fill_header(&r->header, SENSOR_TAMPER, task);
 	r->flags = call->flags;
 	r->result = ret < 0 ? (__s32)ret : 0;
 	r->mode = call->mode;
@@ -248,14 +257,36 @@ static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct t
 	r->syscall = call->syscall;
 	r->match = match;
 	r->fd = fd;
+}
+
+/* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
+static __always_inline void tamper_emit_inode(struct tamper_record *r, struct tamper_call *call, long ret, int fd,
+	struct tamper_inode_key *key, __u8 match, bool with_path, struct task_struct *task)
+{
+	tamper_fill(r, call, ret, task, match, fd);
+	r->dev = key->dev;
+	r->ino = key->ino;
 	if (with_path) {
+		r->header.size = sizeof(*r);
 		emit(r, sizeof(*r));
 		return;
 	}
+	r->header.size = TAMPER_FIXED_SIZE;
 	r->truncated = 0;
 	r->path_len = r->base_len = r->path2_len = r->base2_len = 0;
 	emit(r, TAMPER_FIXED_SIZE);
 }
+
+/* Emits a candidate by its paths (the slots as read), for user space to resolve. */
+static __always_inline void tamper_emit_path(struct tamper_record *r, struct tamper_call *call, long ret, struct task_struct *task)
+{
+	tamper_fill(r, call, ret, task, TAMPER_MATCH_PATH, -1);
+	r->header.size = sizeof(*r);
+	r->dev = r->ino = 0;
+	emit(r, sizeof(*r));
+}
+
+#define TAMPER_CURRENT() ((struct task_struct *)bpf_get_current_task())
 
 /* An fd-based call on fd: emitted when its inode is protected (with_path: with the path slots already read). */
 static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, long ret, bool with_path)
@@ -268,7 +299,7 @@ static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, lon
 		return;
 	struct tamper_scratch *s = tamper_area();
 	if (s)
-		tamper_emit_inode(s, call, ret, fd, &key, TAMPER_MATCH_INODE, with_path);
+		tamper_emit_inode(&s->record, call, ret, fd, &key, TAMPER_MATCH_INODE, with_path, TAMPER_CURRENT());
 }
 
 /* Writes into slot the path of (vfsmnt, dentry), walked up to the root across mounts; returns its length (0: none).
@@ -386,78 +417,46 @@ __noinline int tamper_names_hit(struct tamper_scratch *s, __u32 slot, long n)
 	return tamper_name_hit(s, p + (from & (TAMPER_SLOT - 1)), l - from) ? TAMPER_HIT : 0;
 }
 
-/* Reads a path argument into slot; its length with the NUL, or <= 0. */
-static __always_inline long tamper_read_path(struct tamper_scratch *s, __u32 slot, const char *path)
+/* Reads a path argument (in user memory; with kernel, a string the kernel copied: io_uring's struct filename) into
+ * slot; its length with the NUL, or <= 0. */
+static __always_inline long tamper_read_path(struct tamper_scratch *s, __u32 slot, const char *path, bool kernel)
 {
 	if (!path)
 		return 0;
-	long n = bpf_probe_read_user_str(s->record.slots[slot & 3], TAMPER_SLOT, path);
+	long n = kernel ? bpf_probe_read_kernel_str(s->record.slots[slot & 3], TAMPER_SLOT, path)
+		: bpf_probe_read_user_str(s->record.slots[slot & 3], TAMPER_SLOT, path);
 	if (n >= TAMPER_SLOT)
 		s->record.truncated |= slot == 0 ? TAMPER_CUT_PATH : TAMPER_CUT_PATH2;
 	return n;
 }
 
-/* The common part of every call with a path argument, at its exit. */
-static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
+#define TAMPER_PATHS_FD 4 /* the path names an fd (/proc/self/fd/N, *at(fd, "", AT_EMPTY_PATH)) */
+
+/* Reads a call's paths into the record's slots (kernel: io_uring's copies), with the directories the relative ones are
+ * relative to. Returns TAMPER_PATHS_FD with *fd when the path names an fd; else, with names, TAMPER_HIT when the call
+ * is a candidate whatever its result: the last or second-last component of a path is a protected name, or a
+ * relative name's directory is protected. */
+static __always_inline int tamper_read_paths(struct tamper_scratch *s, struct tamper_call *call, bool kernel, bool names, int *fd)
 {
-	bool refused = ret == -TAMPER_EPERM || ret == -TAMPER_EACCES;
-	if (ret < 0 && !refused)
-		return;
-	struct tamper_inode_key key = {};
-	if (call->open && ret >= 0) {
-		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
-		struct file *file = tamper_fd_file((int)ret);
-		if (!file)
-			return;
-		__u8 match = 0;
-		if (tamper_lookup(BPF_CORE_READ(file, f_inode), &key))
-			match = TAMPER_MATCH_INODE;
-		else if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
-		    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), &key) & TAMPER_PROTECT_DIRECTORY))
-			match = TAMPER_MATCH_PARENT;
-		if (!match)
-			return;
-		struct tamper_scratch *s = tamper_area();
-		if (!s)
-			return;
-		struct tamper_record *r = &s->record;
-		r->truncated = 0;
-		long n = tamper_read_path(s, 0, call->path);
-		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
-		r->path2_len = r->base_len = r->base2_len = 0;
-		__u64 dir = 0;
-		if (n > 1 && r->slots[0][0] != '/') {
-			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
-			if (s->cut)
-				r->truncated |= TAMPER_CUT_BASE;
-		}
-		tamper_emit_inode(s, call, 0, (int)ret, &key, match, true);
-		return;
-	}
-	struct tamper_scratch *s = tamper_area();
-	if (!s)
-		return;
 	struct tamper_record *r = &s->record;
 	r->truncated = 0;
-	long n = tamper_read_path(s, 0, call->path);
-	long n2 = tamper_read_path(s, 1, call->path2);
+	long n = tamper_read_path(s, 0, call->path, kernel);
+	long n2 = tamper_read_path(s, 1, call->path2, kernel);
 	r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
 	r->path2_len = n2 > 0 ? (n2 - 1) & (TAMPER_SLOT - 1) : 0;
 	r->base_len = r->base2_len = 0;
 	if (n == 1 && !call->open && (call->flags & TAMPER_AT_EMPTY_PATH)) {
-		tamper_fd_call(call, call->dfd, ret, false); /* *at(fd, "", AT_EMPTY_PATH): the fd itself */
-		return;
+		*fd = call->dfd;
+		return TAMPER_PATHS_FD;
 	}
 	if (call->follow && n > 1) {
-		int fd = tamper_proc_fd(r->slots[0], n);
-		if (fd >= 0) {
-			tamper_fd_call(call, fd, ret, true); /* with the /proc path it named */
-			return;
-		}
+		*fd = tamper_proc_fd(r->slots[0], n);
+		if (*fd >= 0)
+			return TAMPER_PATHS_FD;
 	}
 	__u64 dir1 = 0, dir2 = 0;
-	bool single = false, single2 = false, hit = refused;
-	if (!hit) {
+	bool single = false, single2 = false, hit = false;
+	if (names) {
 		int one = tamper_names_hit(s, 0, n), two = tamper_names_hit(s, 1, n2);
 		hit = (one | two) & TAMPER_HIT;
 		single = one & TAMPER_SINGLE;
@@ -481,20 +480,63 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 		if (!hit && single2 && dir2 && (tamper_lookup(BPF_CORE_READ((struct dentry *)dir2, d_inode), &dkey) & TAMPER_PROTECT_DIRECTORY))
 			hit = true;
 	}
-	if (!hit)
+	return hit ? TAMPER_HIT : 0;
+}
+
+/* What a successful open opened, matched: TAMPER_MATCH_INODE (a protected inode), TAMPER_MATCH_PARENT (it created a
+ * file in a protected directory: key is the directory's), else 0. */
+static __always_inline __u8 tamper_opened(struct file *file, struct tamper_inode_key *key)
+{
+	if (!file)
+		return 0;
+	if (tamper_lookup(BPF_CORE_READ(file, f_inode), key))
+		return TAMPER_MATCH_INODE;
+	if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
+	    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), key) & TAMPER_PROTECT_DIRECTORY))
+		return TAMPER_MATCH_PARENT;
+	return 0;
+}
+
+/* The common part of every call with a path argument, at its exit. */
+static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
+{
+	bool refused = ret == -TAMPER_EPERM || ret == -TAMPER_EACCES;
+	if (ret < 0 && !refused)
 		return;
-	fill_header(&r->header, SENSOR_TAMPER, (struct task_struct *)bpf_get_current_task());
-	r->header.size = sizeof(*r);
-	r->dev = r->ino = 0;
-	r->flags = call->flags;
-	r->result = ret < 0 ? (__s32)ret : 0;
-	r->mode = call->mode;
-	r->uid = call->uid;
-	r->gid = call->gid;
-	r->syscall = call->syscall;
-	r->match = TAMPER_MATCH_PATH;
-	r->fd = -1;
-	emit(r, sizeof(*r));
+	struct tamper_inode_key key = {};
+	if (call->open && ret >= 0) {
+		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
+		__u8 match = tamper_opened(tamper_fd_file((int)ret), &key);
+		if (!match)
+			return;
+		struct tamper_scratch *s = tamper_area();
+		if (!s)
+			return;
+		struct tamper_record *r = &s->record;
+		r->truncated = 0;
+		long n = tamper_read_path(s, 0, call->path, false);
+		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
+		r->path2_len = r->base_len = r->base2_len = 0;
+		__u64 dir = 0;
+		if (n > 1 && r->slots[0][0] != '/') {
+			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
+			if (s->cut)
+				r->truncated |= TAMPER_CUT_BASE;
+		}
+		tamper_emit_inode(r, call, 0, (int)ret, &key, match, true, TAMPER_CURRENT());
+		return;
+	}
+	struct tamper_scratch *s = tamper_area();
+	if (!s)
+		return;
+	int fd = -1;
+	int got = tamper_read_paths(s, call, false, !refused, &fd);
+	if (got == TAMPER_PATHS_FD) {
+		tamper_fd_call(call, fd, ret, s->record.path_len != 0); /* with the /proc path it named */
+		return;
+	}
+	if (refused || (got & TAMPER_HIT))
+		tamper_emit_path(&s->record, call, ret, TAMPER_CURRENT());
 }
 
 /* A call with its defaults: no second path, AT_FDCWD, nothing changed. */
@@ -963,3 +1005,5 @@ int tamper_symlinkat_exit(void *ctx)
 	tamper_path_call(&call, TAMPER_RET(ctx));
 	return 0;
 }
+
+#include "uring.bpf.h"
