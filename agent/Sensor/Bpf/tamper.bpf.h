@@ -542,395 +542,258 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 /* A call with its defaults: no second path, AT_FDCWD, nothing changed. */
 #define TAMPER_CALL(sys) { .syscall = (sys), .dfd = TAMPER_AT_FDCWD, .dfd2 = TAMPER_AT_FDCWD, .uid = TAMPER_UNCHANGED, .gid = TAMPER_UNCHANGED }
 
+/* The program at the exit of the syscall `name` (TAMPER_SYS_*: sys): the agent's own calls skipped, then the block
+ * that follows the macro, with `call` (TAMPER_CALL's defaults), `regs` (the registers the syscall was entered with)
+ * and `ret` (its result), reads the arguments and hands the call to tamper_path_call or tamper_fd_call. */
+#define TAMPER_EXIT(name, sys) \
+	static __always_inline void tamper_##name##_call(struct tamper_call *call, struct pt_regs *regs, long ret); \
+	SEC("tracepoint/syscalls/sys_exit_" #name) \
+	int tamper_##name##_exit(void *ctx) \
+	{ \
+		if (tamper_skip()) \
+			return 0; \
+		struct tamper_call call = TAMPER_CALL(sys); \
+		tamper_##name##_call(&call, TAMPER_REGS(), TAMPER_RET(ctx)); \
+		return 0; \
+	} \
+	static __always_inline void tamper_##name##_call(struct tamper_call *call, struct pt_regs *regs, long ret)
+
 static __always_inline bool tamper_writes(__u64 flags)
 {
 	return (flags & TAMPER_O_ACCMODE) != 0 || (flags & (TAMPER_O_TRUNC | TAMPER_O_CREAT));
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int tamper_openat_exit(void *ctx)
+TAMPER_EXIT(openat, TAMPER_SYS_OPENAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPENAT);
-	call.flags = (__u32)TAMPER_ARG3(regs);
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG4(regs);
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = (__u32)TAMPER_ARG3(regs);
+	if (!tamper_writes(call->flags))
+		return;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG4(regs);
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int tamper_open_exit(void *ctx)
+TAMPER_EXIT(open, TAMPER_SYS_OPEN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPEN);
-	call.flags = (__u32)TAMPER_ARG2(regs);
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = (__u32)TAMPER_ARG2(regs);
+	if (!tamper_writes(call->flags))
+		return;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_creat")
-int tamper_creat_exit(void *ctx)
+TAMPER_EXIT(creat, TAMPER_SYS_CREAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_CREAT);
-	call.flags = TAMPER_O_CREAT | TAMPER_O_WRONLY | TAMPER_O_TRUNC;
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	call.follow = 1;
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = TAMPER_O_CREAT | TAMPER_O_WRONLY | TAMPER_O_TRUNC;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	call->follow = 1;
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tamper_openat2_exit(void *ctx)
+TAMPER_EXIT(openat2, TAMPER_SYS_OPENAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPENAT2);
 	struct open_how how = {};
 	if (bpf_probe_read_user(&how, sizeof(how), (const void *)TAMPER_ARG3(regs)))
-		return 0;
-	call.flags = how.flags;
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)how.mode;
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+		return;
+	call->flags = how.flags;
+	if (!tamper_writes(call->flags))
+		return;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)how.mode;
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_truncate")
-int tamper_truncate_exit(void *ctx)
+TAMPER_EXIT(truncate, TAMPER_SYS_TRUNCATE)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_TRUNCATE);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_ftruncate")
-int tamper_ftruncate_exit(void *ctx)
+TAMPER_EXIT(ftruncate, TAMPER_SYS_FTRUNCATE)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FTRUNCATE);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int tamper_unlink_exit(void *ctx)
+TAMPER_EXIT(unlink, TAMPER_SYS_UNLINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UNLINK);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int tamper_unlinkat_exit(void *ctx)
+TAMPER_EXIT(unlinkat, TAMPER_SYS_UNLINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UNLINKAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.flags = (__u32)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->flags = (__u32)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_rmdir")
-int tamper_rmdir_exit(void *ctx)
+TAMPER_EXIT(rmdir, TAMPER_SYS_RMDIR)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RMDIR);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_rename")
-int tamper_rename_exit(void *ctx)
+TAMPER_EXIT(rename, TAMPER_SYS_RENAME)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAME);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int tamper_renameat_exit(void *ctx)
+/* renameat, renameat2 and linkat: (olddfd, oldpath, newdfd, newpath[, flags]). */
+static __always_inline void tamper_two_paths(struct tamper_call *call, struct pt_regs *regs, long ret, bool flags)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAMEAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->dfd2 = (int)TAMPER_ARG3(regs);
+	call->path2 = (const char *)TAMPER_ARG4(regs);
+	if (flags)
+		call->flags = (__u32)TAMPER_ARG5(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int tamper_renameat2_exit(void *ctx)
+TAMPER_EXIT(renameat, TAMPER_SYS_RENAMEAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAMEAT2);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_link")
-int tamper_link_exit(void *ctx)
+TAMPER_EXIT(renameat2, TAMPER_SYS_RENAMEAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_LINK);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_linkat")
-int tamper_linkat_exit(void *ctx)
+TAMPER_EXIT(link, TAMPER_SYS_LINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_LINKAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_chmod")
-int tamper_chmod_exit(void *ctx)
+TAMPER_EXIT(linkat, TAMPER_SYS_LINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_CHMOD);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmod")
-int tamper_fchmod_exit(void *ctx)
+TAMPER_EXIT(chmod, TAMPER_SYS_CHMOD)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMOD);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmodat")
-int tamper_fchmodat_exit(void *ctx)
+TAMPER_EXIT(fchmod, TAMPER_SYS_FCHMOD)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMODAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmodat2")
-int tamper_fchmodat2_exit(void *ctx)
+TAMPER_EXIT(fchmodat, TAMPER_SYS_FCHMODAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMODAT2);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.flags = (__u32)TAMPER_ARG4(regs);
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-static __always_inline int tamper_chown(void *ctx, __u16 syscall, bool follow)
+TAMPER_EXIT(fchmodat2, TAMPER_SYS_FCHMODAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(syscall);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.uid = (__u32)TAMPER_ARG2(regs);
-	call.gid = (__u32)TAMPER_ARG3(regs);
-	call.follow = follow;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->flags = (__u32)TAMPER_ARG4(regs);
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_chown")
-int tamper_chown_exit(void *ctx)
+static __always_inline void tamper_chown(struct tamper_call *call, struct pt_regs *regs, long ret, bool follow)
 {
-	return tamper_chown(ctx, TAMPER_SYS_CHOWN, true);
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->uid = (__u32)TAMPER_ARG2(regs);
+	call->gid = (__u32)TAMPER_ARG3(regs);
+	call->follow = follow;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_lchown")
-int tamper_lchown_exit(void *ctx)
+TAMPER_EXIT(chown, TAMPER_SYS_CHOWN)
 {
-	return tamper_chown(ctx, TAMPER_SYS_LCHOWN, false);
+	tamper_chown(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchown")
-int tamper_fchown_exit(void *ctx)
+TAMPER_EXIT(lchown, TAMPER_SYS_LCHOWN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHOWN);
-	call.uid = (__u32)TAMPER_ARG2(regs);
-	call.gid = (__u32)TAMPER_ARG3(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	tamper_chown(call, regs, ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchownat")
-int tamper_fchownat_exit(void *ctx)
+TAMPER_EXIT(fchown, TAMPER_SYS_FCHOWN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHOWNAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.uid = (__u32)TAMPER_ARG3(regs);
-	call.gid = (__u32)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->uid = (__u32)TAMPER_ARG2(regs);
+	call->gid = (__u32)TAMPER_ARG3(regs);
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utimensat")
-int tamper_utimensat_exit(void *ctx)
+TAMPER_EXIT(fchownat, TAMPER_SYS_FCHOWNAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIMENSAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.flags = (__u32)TAMPER_ARG4(regs);
-	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false); /* futimens(fd): utimensat(fd, NULL, ...) */
-		return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->uid = (__u32)TAMPER_ARG3(regs);
+	call->gid = (__u32)TAMPER_ARG4(regs);
+	call->flags = (__u32)TAMPER_ARG5(regs);
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
+}
+
+TAMPER_EXIT(utimensat, TAMPER_SYS_UTIMENSAT)
+{
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->flags = (__u32)TAMPER_ARG4(regs);
+	if (!call->path) {
+		tamper_fd_call(call, call->dfd, ret, false); /* futimens(fd): utimensat(fd, NULL, ...) */
+		return;
 	}
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utimes")
-int tamper_utimes_exit(void *ctx)
+TAMPER_EXIT(utimes, TAMPER_SYS_UTIMES)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIMES);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utime")
-int tamper_utime_exit(void *ctx)
+TAMPER_EXIT(utime, TAMPER_SYS_UTIME)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIME);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_futimesat")
-int tamper_futimesat_exit(void *ctx)
+TAMPER_EXIT(futimesat, TAMPER_SYS_FUTIMESAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FUTIMESAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false);
-		return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	if (!call->path) {
+		tamper_fd_call(call, call->dfd, ret, false);
+		return;
 	}
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
 /* chattr -i / -a (FS_IOC_SETFLAGS) and xfs_io's chattr (FS_IOC_FSSETXATTR) on a protected inode: the new flags. Any
@@ -953,57 +816,33 @@ int tamper_ioctl_exit(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdir")
-int tamper_mkdir_exit(void *ctx)
+TAMPER_EXIT(mkdir, TAMPER_SYS_MKDIR)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_MKDIR);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdirat")
-int tamper_mkdirat_exit(void *ctx)
+TAMPER_EXIT(mkdirat, TAMPER_SYS_MKDIRAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_MKDIRAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
 
 /* symlink's target is a string, not a file: only the link's name counts (path2). */
-SEC("tracepoint/syscalls/sys_exit_symlink")
-int tamper_symlink_exit(void *ctx)
+TAMPER_EXIT(symlink, TAMPER_SYS_SYMLINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_SYMLINK);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_symlinkat")
-int tamper_symlinkat_exit(void *ctx)
+TAMPER_EXIT(symlinkat, TAMPER_SYS_SYMLINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_SYMLINKAT);
-	call.dfd2 = (int)TAMPER_ARG2(regs);
-	call.path2 = (const char *)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd2 = (int)TAMPER_ARG2(regs);
+	call->path2 = (const char *)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
 
 #include "uring.bpf.h"
