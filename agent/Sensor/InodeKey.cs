@@ -6,21 +6,27 @@ namespace Platform.Agent.Sensor;
 [StructLayout(LayoutKind.Sequential)]
 public readonly partial record struct InodeKey(ulong Device, ulong Inode)
 {
-    private const int AtFdCwd = -100;
+    private const int AtFdCwd = -100, AtSymlinkNofollow = 0x100;
     private const uint StatxIno = 0x100;
     private const uint StatxType = 0x1;
     private const uint StatxNlink = 0x4;
     private const int AtSymlinkNoFollow = 0x100;
     private const int FileTypeMask = 0xF000;
-    private const int RegularFile = 0x8000;
+    private const int RegularFile = 0x8000, DirectoryType = 0x4000;
 
     /// <summary>The regular file at <paramref name="path"/> (a symlink followed), or null when there is none.</summary>
-    public static unsafe InodeKey? Of(string path)
+    public static InodeKey? Of(string path) => Stat(path, follow: true) is { Type: RegularFile } found ? found.Key : null;
+
+    /// <summary>The inode at a path (of any type), following a last symlink or not; null when there is none.</summary>
+    public static (InodeKey Key, bool Directory)? Lookup(string path, bool follow) =>
+        Stat(path, follow) is { } found ? (found.Key, found.Type == DirectoryType) : null;
+
+    private static unsafe (InodeKey Key, int Type)? Stat(string path, bool follow)
     {
         Statx buffer;
-        if (StatX(AtFdCwd, path, 0, StatxIno | StatxType, &buffer) != 0 || (buffer.Mode & FileTypeMask) != RegularFile)
+        if (StatX(AtFdCwd, path, follow ? 0 : AtSymlinkNofollow, StatxIno | StatxType, &buffer) != 0)
             return null;
-        return new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino);
+        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), buffer.Mode & FileTypeMask);
     }
 
     /// <summary>The entry named <paramref name="path"/> itself (a symlink not followed) and its number of names (hard links), or null when there is none.</summary>

@@ -72,29 +72,65 @@ public sealed unsafe class KernelSensor : IDisposable
             return null;
         }
 
-        var obj = Libbpf.ObjectOpenFile(objectPath, 0);
-        if (obj == 0)
+        // The io_uring programs are optional (Bpf/uring.bpf.h): when the kernel refuses them (a kernel whose io_uring
+        // differs), the sensor is loaded again without them rather than not at all.
+        foreach (var withUring in (ReadOnlySpan<bool>)[true, false])
         {
-            reason = $"libbpf could not open {objectPath}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
-            return null;
+            var obj = Libbpf.ObjectOpenFile(objectPath, 0);
+            if (obj == 0)
+            {
+                reason = $"libbpf could not open {objectPath}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+                return null;
+            }
+
+            var cpus = Libbpf.PossibleCpus();
+            var sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
+            var uringPrograms = 0;
+            try
+            {
+                uringPrograms = sensor.SkipPrograms(UringPrograms, off: !withUring);
+                reason = sensor.Load(ringBufferBytes, cpus, configure, warnings);
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException)
+            {
+                reason = e.Message;
+            }
+
+            if (reason is null)
+                return sensor;
+            sensor.Dispose();
+            if (!withUring || uringPrograms == 0)
+                return null;
+            lock (warnings)
+                warnings.Add($"the kernel refused the sensor with its io_uring programs ({reason}): loaded without them, io_uring attempts on protected files are not seen");
         }
 
-        var cpus = Libbpf.PossibleCpus();
-        var sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
-        try
-        {
-            reason = sensor.Load(ringBufferBytes, cpus, configure, warnings);
-        }
-        catch (Exception e) when (e is InvalidOperationException or IOException)
-        {
-            reason = e.Message;
-        }
-
-        if (reason is null)
-            return sensor;
-        sensor.Dispose();
         return null;
     }
+
+    /// <summary>The tamper programs on io_uring's tracepoints (Bpf/uring.bpf.h): their names' prefix.</summary>
+    public const string UringPrograms = "tamper_uring_";
+
+    /// <summary>
+    /// Counts the programs whose names start with <paramref name="prefix"/> and, with <paramref name="off"/>, turns them
+    /// off (not loaded). Returns the count.
+    /// </summary>
+    private int SkipPrograms(string prefix, bool off)
+    {
+        var count = 0;
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+        {
+            if (Libbpf.Name(program)?.StartsWith(prefix, StringComparison.Ordinal) != true)
+                continue;
+            count++;
+            if (off && Libbpf.ProgramSetAutoload(program, false) >= 0)
+                _skipped.Add(program);
+        }
+
+        return count;
+    }
+
+    private readonly HashSet<nint> _skipped = [];
 
     /// <summary>The user-space queue: twice the kernel's ring buffer, at least 1 MiB, at most 64 MiB.</summary>
     private static int QueueBytes(long ringBufferBytes) => (int)Math.Clamp(ringBufferBytes * 2, 1L << 20, 64L << 20);
@@ -113,6 +149,7 @@ public sealed unsafe class KernelSensor : IDisposable
             return tracefsProblem;
         var skipped = SkipMissingTracepoints(warnings);
         skipped.UnionWith(SkipTamperBefore515(warnings));
+        skipped.UnionWith(_skipped);
 
         if (Libbpf.ObjectLoad(_object) is var loaded and < 0)
             return $"the kernel refused the sensor's BPF programs (bpf_object__load: {Libbpf.Error(loaded)})";
@@ -193,14 +230,14 @@ public sealed unsafe class KernelSensor : IDisposable
     public static string? TracefsEvents() =>
         new[] { "/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events" }.FirstOrDefault(Directory.Exists);
 
-    /// <summary>The tracepoint (<c>syscalls/sys_exit_open</c>) of a program's section <c>tracepoint/...</c> when <paramref name="events"/> has no such event; null for one it has and for other sections.</summary>
+    /// <summary>The tracepoint (<c>syscalls/sys_exit_open</c>, <c>io_uring/io_uring_complete</c>) of a program's section <c>tracepoint/...</c> or <c>tp_btf/io_uring_...</c> when <paramref name="events"/> has no such event; null for one it has and for other sections.</summary>
     public static string? MissingTracepoint(string section, string events)
     {
-        const string prefix = "tracepoint/";
-        if (!section.StartsWith(prefix, StringComparison.Ordinal))
-            return null;
-        var tracepoint = section[prefix.Length..];
-        return Directory.Exists(Path.Combine(events, tracepoint)) ? null : tracepoint;
+        const string prefix = "tracepoint/", uring = "tp_btf/io_uring_";
+        var tracepoint = section.StartsWith(prefix, StringComparison.Ordinal) ? section[prefix.Length..]
+            : section.StartsWith(uring, StringComparison.Ordinal) ? "io_uring/" + section["tp_btf/".Length..] // a kernel without io_uring, or before 6.0
+            : null;
+        return tracepoint is null || Directory.Exists(Path.Combine(events, tracepoint)) ? null : tracepoint;
     }
 
     /// <summary>

@@ -43,6 +43,27 @@ public enum TamperSyscall : ushort
     MkdirAt = 30,
     Symlink = 31,
     SymlinkAt = 32,
+
+    // Operations submitted through io_uring (Bpf/uring.bpf.h): attributed to the submitting task, with the completion's result.
+
+    /// <summary>io_uring IORING_OP_OPENAT for writing.</summary>
+    UringOpenAt = 33,
+
+    /// <summary>io_uring IORING_OP_OPENAT2 for writing.</summary>
+    UringOpenAt2 = 34,
+
+    /// <summary>io_uring IORING_OP_WRITE, WRITEV, WRITE_FIXED or WRITEV_FIXED.</summary>
+    UringWrite = 35,
+    UringFtruncate = 36,
+    UringFallocate = 37,
+
+    /// <summary>io_uring IORING_OP_SPLICE into the file.</summary>
+    UringSplice = 38,
+    UringRenameAt = 39,
+    UringUnlinkAt = 40,
+    UringMkdirAt = 41,
+    UringSymlinkAt = 42,
+    UringLinkAt = 43,
 }
 
 /// <summary>How the kernel matched a tamper record (<c>TAMPER_MATCH_*</c>).</summary>

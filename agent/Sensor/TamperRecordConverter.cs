@@ -117,7 +117,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         {
             if (p is null || System.IO.Path.GetDirectoryName(p) is not { } directory)
                 continue;
-            if (TamperSensor.Stat(directory, follow: true) is { Directory: true } dir && current.ByInode.TryGetValue(dir.Key, out var parent) && parent.Directory)
+            if (InodeKey.Lookup(directory, follow: true) is { Directory: true } dir && current.ByInode.TryGetValue(dir.Key, out var parent) && parent.Directory)
                 return (parent, TamperTarget.Parent, dir.Key);
         }
 
@@ -125,36 +125,38 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
     }
 
     private static (ProtectedEntry, TamperTarget, InodeKey)? Stat(TamperSensor.Snapshot current, string path, bool follow) =>
-        TamperSensor.Stat(path, follow) is { } found && current.ByInode.TryGetValue(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
+        InodeKey.Lookup(path, follow) is { } found && current.ByInode.TryGetValue(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
 
     /// <summary>Whether the call follows its path's last symlink (as the kernel did).</summary>
     private static bool Follows(in TamperRecord r) => r.Syscall switch
     {
-        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 => (r.Flags & ONofollow) == 0,
+        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 or TamperSyscall.UringOpenAt or TamperSyscall.UringOpenAt2 => (r.Flags & ONofollow) == 0,
         TamperSyscall.Creat or TamperSyscall.Truncate or TamperSyscall.Chmod or TamperSyscall.FchmodAt or TamperSyscall.Chown
             or TamperSyscall.Utimes or TamperSyscall.Utime or TamperSyscall.FutimesAt => true,
         TamperSyscall.FchmodAt2 or TamperSyscall.FchownAt or TamperSyscall.UtimensAt => (r.Flags & AtSymlinkNofollow) == 0,
-        TamperSyscall.LinkAt => (r.Flags & AtSymlinkFollow) != 0,
+        TamperSyscall.LinkAt or TamperSyscall.UringLinkAt => (r.Flags & AtSymlinkFollow) != 0,
         _ => false, // unlink, rmdir, rename, link, lchown, mkdir, symlink act on the name itself
     };
 
     private static bool HasMode(TamperSyscall syscall, ulong flags) => syscall switch
     {
         TamperSyscall.Chmod or TamperSyscall.Fchmod or TamperSyscall.FchmodAt or TamperSyscall.FchmodAt2 or TamperSyscall.Mkdir or TamperSyscall.MkdirAt
-            or TamperSyscall.Creat => true,
-        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 => (flags & OCreat) != 0,
+            or TamperSyscall.Creat or TamperSyscall.UringMkdirAt => true,
+        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 or TamperSyscall.UringOpenAt or TamperSyscall.UringOpenAt2 => (flags & OCreat) != 0,
         _ => false,
     };
 
     private static TamperOperation OperationOf(in TamperRecord r, TamperTarget match) => r.Syscall switch
     {
-        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 or TamperSyscall.Creat =>
+        TamperSyscall.Open or TamperSyscall.OpenAt or TamperSyscall.OpenAt2 or TamperSyscall.Creat or TamperSyscall.UringOpenAt
+            or TamperSyscall.UringOpenAt2 =>
             match == TamperTarget.Parent ? TamperOperation.Create
             : (r.Flags & OTrunc) != 0 || r.Syscall == TamperSyscall.Creat ? TamperOperation.Truncate : TamperOperation.Write,
-        TamperSyscall.Truncate or TamperSyscall.Ftruncate => TamperOperation.Truncate,
-        TamperSyscall.Unlink or TamperSyscall.UnlinkAt or TamperSyscall.Rmdir => TamperOperation.Remove,
-        TamperSyscall.Rename or TamperSyscall.RenameAt or TamperSyscall.RenameAt2 => TamperOperation.Rename,
-        TamperSyscall.Link or TamperSyscall.LinkAt => TamperOperation.Link,
+        TamperSyscall.UringWrite or TamperSyscall.UringFallocate or TamperSyscall.UringSplice => TamperOperation.Write,
+        TamperSyscall.Truncate or TamperSyscall.Ftruncate or TamperSyscall.UringFtruncate => TamperOperation.Truncate,
+        TamperSyscall.Unlink or TamperSyscall.UnlinkAt or TamperSyscall.Rmdir or TamperSyscall.UringUnlinkAt => TamperOperation.Remove,
+        TamperSyscall.Rename or TamperSyscall.RenameAt or TamperSyscall.RenameAt2 or TamperSyscall.UringRenameAt => TamperOperation.Rename,
+        TamperSyscall.Link or TamperSyscall.LinkAt or TamperSyscall.UringLinkAt => TamperOperation.Link,
         TamperSyscall.Chmod or TamperSyscall.Fchmod or TamperSyscall.FchmodAt or TamperSyscall.FchmodAt2 => TamperOperation.Chmod,
         TamperSyscall.Chown or TamperSyscall.Lchown or TamperSyscall.Fchown or TamperSyscall.FchownAt => TamperOperation.Chown,
         TamperSyscall.UtimensAt or TamperSyscall.Utimes or TamperSyscall.FutimesAt or TamperSyscall.Utime => TamperOperation.Times,

@@ -59,7 +59,7 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
             if (!System.IO.Path.IsPathFullyQualified(raw))
                 throw new ArgumentException($"a protected path must be absolute: {raw}", nameof(paths));
             var path = Normalize(raw);
-            var stat = Stat(path, follow: true);
+            var stat = InodeKey.Lookup(path, follow: true);
             var entry = new ProtectedEntry(path, stat?.Key, stat?.Directory ?? false);
             byPath[path] = entry;
             if (stat is { } s)
@@ -156,31 +156,6 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
     {
         public static readonly Snapshot Empty = new(new Dictionary<InodeKey, ProtectedEntry>(), new Dictionary<string, ProtectedEntry>());
     }
-
-    private const int AtFdCwd = -100, AtSymlinkNofollow = 0x100;
-    private const uint StatxIno = 0x100, StatxType = 0x1;
-    private const int FileTypeMask = 0xF000, DirectoryType = 0x4000;
-
-    /// <summary>The inode at a path (of any type), following a last symlink or not; null when there is none.</summary>
-    internal static unsafe (InodeKey Key, bool Directory)? Stat(string path, bool follow)
-    {
-        Statx buffer;
-        if (StatX(AtFdCwd, path, follow ? 0 : AtSymlinkNofollow, StatxIno | StatxType, &buffer) != 0)
-            return null;
-        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), (buffer.Mode & FileTypeMask) == DirectoryType);
-    }
-
-    [StructLayout(LayoutKind.Explicit, Size = 256)]
-    private struct Statx
-    {
-        [FieldOffset(28)] public ushort Mode;
-        [FieldOffset(32)] public ulong Ino;
-        [FieldOffset(136)] public uint DevMajor;
-        [FieldOffset(140)] public uint DevMinor;
-    }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatX(int dirfd, string path, int flags, uint mask, Statx* buffer);
 
     [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")]
     private static unsafe partial int MapDelete(int fd, void* key);

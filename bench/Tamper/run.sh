@@ -4,7 +4,8 @@
 # share; on ext4 a truncating rewrite is flushed at close, milliseconds per call), with no sensor, the sensor without
 # tamper.bpf.h, and the whole sensor. Rounds run the three in a rotating order (a machine that speeds up or slows down during the run weighs on
 # each alike); the summary gives each one's median and the median of the rounds' ratios. Then the CPU time of each
-# tamper program per run (BPF_STATS_RUN_TIME while the loader runs).
+# tamper program per run (BPF_STATS_RUN_TIME while the loader runs); then the io_uring programs' per request, on
+# 100,000 io_uring WRITEs and READs (uring.c).
 # Usage: run.sh [ITERATIONS] [ROUNDS]. Run as root after `dotnet build` (agent/obj/bpf/ holds vmlinux.h and
 # sensor.bpf.o). Needs clang-14 and libbpf-dev.
 set -euo pipefail
@@ -20,6 +21,7 @@ arch=$([ "$(uname -m)" = aarch64 ] && echo arm64 || echo x86)
 clang-14 -g -O2 -target bpf -D__TARGET_ARCH_$arch -I"$agent/obj/bpf" -I"$work/src" -c "$work/src/sensor.bpf.c" -o "$work/without.o"
 clang-14 -O2 -o "$work/io" "$here/io.c"
 clang-14 -O2 -o "$work/loader" "$here/loader.c" -lbpf
+clang-14 -O2 -o "$work/uring" "$here/uring.c"
 n=${1:-100000}
 rounds=${2:-9}
 declare -A object=([none]=- [without]="$work/without.o" [with]="$agent/obj/bpf/sensor.bpf.o")
@@ -47,4 +49,7 @@ for place in "$shm"; do
     }' "$work/times"
 done
 "$work/loader" "${object[with]}" tamper_ "$work/io" "$n" "$shm" >/dev/null
+for op in write read; do
+  echo "io_uring ${op}s, ns per request: $("$work/loader" "${object[with]}" tamper_uring_ "$work/uring" "$n" "$shm/uring" $op)"
+done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -71,7 +71,7 @@ public sealed class KernelSensorTests : IDisposable
 
         Assert.Equal(sensor.Choice.Sensor.Programs.Count, points.Count);
         Assert.DoesNotContain(points, p => System.Text.RegularExpressions.Regex.IsMatch(p, "^(tp_btf|raw_tp|raw_tracepoint|tracepoint/raw_syscalls)/sys_(enter|exit)$"));
-        Assert.All(points, p => Assert.Matches("^(tp_btf/(sched_process_(exec|fork|exit)|inet_sock_set_state)|tracepoint/syscalls/sys_(enter|exit)_[a-z0-9]+)$", p));
+        Assert.All(points, p => Assert.Matches("^(tp_btf/(sched_process_(exec|fork|exit)|inet_sock_set_state|io_uring_(submit_req|complete))|tracepoint/syscalls/sys_(enter|exit)_[a-z0-9]+)$", p));
         Assert.Subset(new HashSet<string>(points), new HashSet<string>
         {
             "tracepoint/syscalls/sys_enter_connect", "tracepoint/syscalls/sys_exit_connect", "tracepoint/syscalls/sys_exit_accept4",
@@ -79,9 +79,11 @@ public sealed class KernelSensorTests : IDisposable
             "tracepoint/syscalls/sys_exit_openat",
         });
         // The tamper programs (tamper.bpf.h) are on the exits of the calls that change a file only: no entry programs (the
-        // arguments are read from the entry's registers at the exit), none on read/write/close/stat.
+        // arguments are read from the entry's registers at the exit), none on read/write/close/stat; io_uring's on its
+        // submission and completion (uring.bpf.h: one comparison for the operations that change no file).
         var tamper = sensor.Choice.Sensor.Programs.Select((name, i) => (name, point: points[i])).Where(p => p.name.StartsWith("tamper_", StringComparison.Ordinal)).ToList();
-        Assert.All(tamper, p => Assert.StartsWith("tracepoint/syscalls/sys_exit_", p.point, StringComparison.Ordinal));
+        Assert.Equal(["tp_btf/io_uring_complete", "tp_btf/io_uring_submit_req"], tamper.Where(p => p.name.StartsWith(KernelSensor.UringPrograms, StringComparison.Ordinal)).Select(p => p.point).Order());
+        Assert.All(tamper.Where(p => !p.name.StartsWith(KernelSensor.UringPrograms, StringComparison.Ordinal)), p => Assert.StartsWith("tracepoint/syscalls/sys_exit_", p.point, StringComparison.Ordinal));
         Assert.Subset(new HashSet<string>(tamper.Select(p => p.point)), new HashSet<string>
         {
             "tracepoint/syscalls/sys_exit_openat", "tracepoint/syscalls/sys_exit_truncate", "tracepoint/syscalls/sys_exit_ftruncate",
@@ -105,6 +107,8 @@ public sealed class KernelSensorTests : IDisposable
         Assert.Null(KernelSensor.MissingTracepoint("tracepoint/syscalls/sys_exit_openat", events));
         Assert.Equal("syscalls/sys_exit_no_such_call", KernelSensor.MissingTracepoint("tracepoint/syscalls/sys_exit_no_such_call", events));
         Assert.Null(KernelSensor.MissingTracepoint("tp_btf/sched_process_exec", events)); // attached by name, not through tracefs
+        Assert.Null(KernelSensor.MissingTracepoint("tp_btf/io_uring_complete", events)); // but io_uring's are optional: looked up
+        Assert.Equal("io_uring/io_uring_no_such_event", KernelSensor.MissingTracepoint("tp_btf/io_uring_no_such_event", events));
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Platform.Agent.Sensor;
 using Platform.Contracts;
+using Platform.Tests.Enforcement;
 using static Platform.Agent.Sensor.TamperSyscall;
 
 namespace Platform.Tests.Sensor;
@@ -216,6 +217,90 @@ public sealed class TamperSensorTests : IDisposable
         Assert.Empty(_attempts);
     }
 
+    // io_uring (Bpf/uring.bpf.h): requests submitted through a ring do not go through the syscalls above; tamper.c
+    // ($X) submits them without liburing, each alone and waited for.
+
+    [Theory]
+    [InlineData("uring", "root")]
+    [InlineData("uring", "nobody")]
+    [InlineData("uring-async", "root")] // run by an io-wq worker: still the submitter's record
+    [InlineData("uring-async", "nobody")]
+    public async Task An_io_uring_open_for_writing_of_an_immutable_file_is_one_record_of_the_submitter_with_EPERM(string how, string user)
+    {
+        await Protect(immutable: true);
+
+        var (pid, exit, error) = await Run(user, $"exec \"$X\" {how} \"$K\"");
+
+        Assert.True(exit == EPerm, $"exit {exit}: {error}");
+        var attempt = Assert.Single(await AttemptsOf(pid));
+        Assert.Equal((UringOpenAt, TamperOperation.Write, EPerm, Key, Key, TamperTarget.Inode), (attempt.Syscall, attempt.Operation, attempt.Errno, attempt.ProtectedPath, attempt.Path, attempt.Match));
+        Assert.Equal((pid, pid, user == "root" ? 0L : Nobody, "tamper"), (attempt.Pid, attempt.ThreadId, attempt.Uid, attempt.Comm));
+        Assert.Equal("secret\n", await File.ReadAllTextAsync(Key));
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("nobody")]
+    public async Task An_io_uring_write_the_append_only_attribute_refuses_is_one_record_with_EPERM(string user)
+    {
+        await Protect(immutable: true);
+
+        var (pid, exit, error) = await Run(user, "exec \"$X\" uring-noappend \"$L\""); // opens for appending, writes without
+
+        Assert.True(exit == EPerm, $"exit {exit}: {error}");
+        var attempts = await AttemptsOf(pid);
+        Assert.Equal([(OpenAt, 0), (UringWrite, EPerm)], attempts.Select(a => (a.Syscall, a.Errno)));
+        Assert.All(attempts, a => Assert.Equal((Log, pid, user == "root" ? 0L : Nobody), (a.ProtectedPath, a.Pid, a.Uid)));
+        Assert.Equal((TamperOperation.Write, TamperTarget.Inode, null), (attempts[1].Operation, attempts[1].Match, attempts[1].Path));
+        Assert.Equal("line\n", await File.ReadAllTextAsync(Log));
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("nobody")]
+    public async Task An_io_uring_open_and_write_of_a_plain_protected_file_go_through_and_are_recorded_with_result_0(string user)
+    {
+        await Protect(immutable: false);
+
+        var (pid, exit, error) = await Run(user, "exec \"$X\" uring \"$K\"");
+
+        Assert.True(exit == 0, error);
+        var attempts = await AttemptsOf(pid);
+        Assert.Equal([(UringOpenAt, TamperTarget.Inode), (UringWrite, TamperTarget.Inode)], attempts.Select(a => (a.Syscall, a.Match)));
+        Assert.All(attempts, a => Assert.Equal((0, Key, pid, user == "root" ? 0L : Nobody, "tamper"), (a.Errno, a.ProtectedPath, a.Pid, a.Uid, a.Comm)));
+        Assert.Equal(Key, attempts[0].Path);
+        Assert.NotNull(attempts[0].Fd); // the fd the open installed
+        Assert.Equal("tampered by io_uring\n", await File.ReadAllTextAsync(Key));
+    }
+
+    [Fact]
+    public async Task An_io_uring_read_of_a_protected_file_is_not_recorded()
+    {
+        await Protect(immutable: true);
+
+        var (pid, exit, error) = await Run("nobody", "exec \"$X\" uring-read \"$K\"");
+
+        Assert.True(exit == 0, error);
+        Assert.Empty(await AttemptsOf(pid));
+    }
+
+    [Theory]
+    [InlineData("root")]
+    [InlineData("nobody")]
+    public async Task A_ring_made_by_one_process_and_used_by_its_child_is_attributed_to_the_child(string childUser)
+    {
+        await Protect(immutable: true);
+
+        // root makes the ring and forks; the child (nobody, or root) submits on it, the open run by an io-wq worker.
+        var (pid, exit, error) = await Run("root", $"exec \"$X\" uring-fork \"$K\" {childUser}");
+
+        Assert.True(exit == EPerm, $"exit {exit}: {error}");
+        var attempt = Assert.Single(await AttemptsOf(pid));
+        Assert.Equal((UringOpenAt, EPerm, Key), (attempt.Syscall, attempt.Errno, attempt.ProtectedPath));
+        Assert.NotEqual(pid, attempt.Pid); // not the ring's maker
+        Assert.Equal((pid, childUser == "root" ? 0L : Nobody, "tamper"), (attempt.Ppid, attempt.Uid, attempt.Comm));
+    }
+
     /// <summary>
     /// Makes the key, the config directory with its file, the log and a staged file, all writable by the unprivileged
     /// user; with <paramref name="immutable"/> the key, the file and the directory +i and the log +a; then protects them.
@@ -251,7 +336,7 @@ public sealed class TamperSensorTests : IDisposable
     private static string Describe(TamperAttempt a) =>
         $"{a.Syscall} {a.Operation} errno={a.Errno} {a.Match} {a.ProtectedPath} path={a.Path} path2={a.Path2} pid={a.Pid} comm={a.Comm} uid={a.Uid}";
 
-    /// <summary>Runs sh -c <paramref name="script"/> as root or as nobody (setpriv execs sh: the pid is the shell's), with the test's paths in the environment.</summary>
+    /// <summary>Runs sh -c <paramref name="script"/> as root or as nobody (setpriv execs sh: the pid is the shell's), with the test's paths and the C helper tamper.c ($X) in the environment.</summary>
     private async Task<(int Pid, int Exit, string Error)> Run(string user, string script)
     {
         var start = new ProcessStartInfo(user == "root" ? "sh" : "setpriv") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = _dir };
@@ -263,7 +348,7 @@ public sealed class TamperSensorTests : IDisposable
 
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(script);
-        foreach (var (name, value) in new[] { ("K", Key), ("C", Config), ("F", ConfigFile), ("L", Log), ("S", Staged), ("D", _dir) })
+        foreach (var (name, value) in new[] { ("K", Key), ("C", Config), ("F", ConfigFile), ("L", Log), ("S", Staged), ("D", _dir), ("X", Shell.Tamper) })
             start.Environment[name] = value;
         start.Environment["HOME"] = _dir;
         using var process = Process.Start(start)!;

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "network.bpf.h" /* net_fd_file, net_header, SYSCALL_RET */
+#include "walk.bpf.h"
 
 #define SENSOR_FILE_OPEN 32
 
@@ -127,62 +128,16 @@ static __always_inline int file_extension_hit(struct file_name_key *key, const u
 }
 
 /* Writes the path of (vfsmnt, dentry) into record->path; returns its length, or 0. A global function, so that the
- * verifier checks its loop once; the write offset lives in the scratch map (read back as any value and masked), so
- * that the verifier's states at the loop's head do not differ by it. */
+ * verifier checks its loop once. */
 __noinline int file_resolve(struct file_scratch *scratch, __u64 vfsmnt_ptr, __u64 dentry_ptr)
 {
 	if (!scratch)
 		return 0;
-	volatile __u32 *off = &scratch->off;
-	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_ptr;
-	struct dentry *dentry = (struct dentry *)dentry_ptr;
-	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
-	*off = FILE_PATH_MAX;
-	scratch->record.truncated = 1;
-	for (int i = 0; i < FILE_PATH_DEPTH; i++) {
-		struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-		if (dentry == root) {
-			/* The root of a mount: continue from where it is mounted, unless it is the namespace's root. */
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt || !up) {
-				scratch->record.truncated = 0;
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
-			continue;
-		}
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == parent) {
-			scratch->record.truncated = 0; /* a detached tree's top */
-			break;
-		}
-		__u32 len = BPF_CORE_READ(dentry, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		__u32 at = *off;
-		if (len > 255 || len + 1 > at || at > FILE_PATH_MAX)
-			break;
-		at -= len + 1;
-		at &= FILE_PATH_MAX - 1;
-		scratch->buf[at] = '/';
-		bpf_probe_read_kernel(&scratch->buf[at + 1], len & 255, name);
-		*off = at;
-		dentry = parent;
-	}
-	__u32 at = *off;
-	if (at == FILE_PATH_MAX) {
-		at = FILE_PATH_MAX - 1;
-		scratch->buf[at] = '/';
-	}
-	if (at == 0 || at > FILE_PATH_MAX)
-		return 0;
-	__u32 len = FILE_PATH_MAX - at;
-	len &= FILE_PATH_MAX - 1;
-	at &= FILE_PATH_MAX - 1;
-	bpf_probe_read_kernel(scratch->record.path, len, &scratch->buf[at]);
-	scratch->record.path[len] = 0;
-	return (int)len;
+	bool cut;
+	int len = walk_path(scratch->buf, scratch->record.path, FILE_PATH_MAX, FILE_PATH_DEPTH, &scratch->off, &cut,
+		(struct vfsmount *)vfsmnt_ptr, (struct dentry *)dentry_ptr);
+	scratch->record.truncated = cut;
+	return len;
 }
 
 static __always_inline void file_open_exit(long ret)

@@ -2,7 +2,7 @@
 /* The agent's kernel sensor (docs/sensor.md): BPF programs on BTF tracepoints that record, in the kernel and at the
  * moment it happens, what the flight data recorder needs, and put it in one ring buffer the agent drains.
  * Built with clang -target bpf against vmlinux.h (CO-RE: libbpf relocates field offsets to the running kernel).
- * Only BTF tracepoints (process lifecycle, TCP state) and per-syscall tracepoints (network.bpf.h, files.bpf.h: each
+ * Only BTF tracepoints (process lifecycle, TCP state, io_uring requests) and per-syscall tracepoints (network.bpf.h, files.bpf.h: each
  * runs for its own syscall only; nothing runs on every syscall): they exist on every 5.8+ kernel with BTF, also where
  * kprobes, fentry and LSM programs are not allowed (a kernel locked down in integrity mode). The source is
  * arch-neutral (no syscall numbers, no pt_regs). */

@@ -19,8 +19,11 @@
  *   space resolves it (TAMPER_MATCH_PATH). Such a candidate leaves the kernel only when the call was refused
  *   (EPERM or EACCES: rare on a healthy machine), or when it went through and the last or the second-last
  *   component of a path is a name in `protected_names` (the agent's protected files' and directories' names), or a
- *   relative name's directory is a protected directory. Everything else is dropped in the kernel. */
+ *   relative name's directory is a protected directory. Everything else is dropped in the kernel.
+ * The same attempts submitted through io_uring: uring.bpf.h (included at the end). */
 #pragma once
+
+#include "walk.bpf.h"
 
 #define SENSOR_TAMPER 48
 
@@ -72,6 +75,18 @@
 #define TAMPER_SYS_MKDIRAT 30
 #define TAMPER_SYS_SYMLINK 31
 #define TAMPER_SYS_SYMLINKAT 32
+/* io_uring operations (uring.bpf.h) */
+#define TAMPER_SYS_URING_OPENAT 33
+#define TAMPER_SYS_URING_OPENAT2 34
+#define TAMPER_SYS_URING_WRITE 35      /* IORING_OP_WRITE, WRITEV, WRITE_FIXED, WRITEV_FIXED */
+#define TAMPER_SYS_URING_FTRUNCATE 36
+#define TAMPER_SYS_URING_FALLOCATE 37
+#define TAMPER_SYS_URING_SPLICE 38     /* to the protected file */
+#define TAMPER_SYS_URING_RENAMEAT 39
+#define TAMPER_SYS_URING_UNLINKAT 40
+#define TAMPER_SYS_URING_MKDIRAT 41
+#define TAMPER_SYS_URING_SYMLINKAT 42
+#define TAMPER_SYS_URING_LINKAT 43
 
 /* tamper_record.truncated: which strings are cut (longer than the slot, or deeper than the walk goes) */
 #define TAMPER_CUT_PATH 0x1
@@ -229,15 +244,11 @@ static __always_inline bool tamper_skip(void)
 	return is_agent(bpf_get_current_pid_tgid() >> 32);
 }
 
-/* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
-static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct tamper_call *call, long ret, int fd,
-	struct tamper_inode_key *key, __u8 match, bool with_path)
+/* Fills a record's fixed part for task (the caller; for io_uring the submitting task) from call and the result. */
+static __always_inline void tamper_fill(struct tamper_record *r, struct tamper_call *call, long ret, struct task_struct *task,
+	__u8 match, int fd)
 {
-	struct tamper_record *r = &s->record;
-	fill_header(&r->header, SENSOR_TAMPER, (struct task_struct *)bpf_get_current_task());
-	r->header.size = with_path ? sizeof(*r) : TAMPER_FIXED_SIZE;
-	r->dev = key->dev;
-	r->ino = key->ino;
+	fill_header(&r->header, SENSOR_TAMPER, task);
 	r->flags = call->flags;
 	r->result = ret < 0 ? (__s32)ret : 0;
 	r->mode = call->mode;
@@ -246,14 +257,36 @@ static __always_inline void tamper_emit_inode(struct tamper_scratch *s, struct t
 	r->syscall = call->syscall;
 	r->match = match;
 	r->fd = fd;
+}
+
+/* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
+static __always_inline void tamper_emit_inode(struct tamper_record *r, struct tamper_call *call, long ret, int fd,
+	struct tamper_inode_key *key, __u8 match, bool with_path, struct task_struct *task)
+{
+	tamper_fill(r, call, ret, task, match, fd);
+	r->dev = key->dev;
+	r->ino = key->ino;
 	if (with_path) {
+		r->header.size = sizeof(*r);
 		emit(r, sizeof(*r));
 		return;
 	}
+	r->header.size = TAMPER_FIXED_SIZE;
 	r->truncated = 0;
 	r->path_len = r->base_len = r->path2_len = r->base2_len = 0;
 	emit(r, TAMPER_FIXED_SIZE);
 }
+
+/* Emits a candidate by its paths (the slots as read), for user space to resolve. */
+static __always_inline void tamper_emit_path(struct tamper_record *r, struct tamper_call *call, long ret, struct task_struct *task)
+{
+	tamper_fill(r, call, ret, task, TAMPER_MATCH_PATH, -1);
+	r->header.size = sizeof(*r);
+	r->dev = r->ino = 0;
+	emit(r, sizeof(*r));
+}
+
+#define TAMPER_CURRENT() ((struct task_struct *)bpf_get_current_task())
 
 /* An fd-based call on fd: emitted when its inode is protected (with_path: with the path slots already read). */
 static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, long ret, bool with_path)
@@ -266,64 +299,20 @@ static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, lon
 		return;
 	struct tamper_scratch *s = tamper_area();
 	if (s)
-		tamper_emit_inode(s, call, ret, fd, &key, TAMPER_MATCH_INODE, with_path);
+		tamper_emit_inode(&s->record, call, ret, fd, &key, TAMPER_MATCH_INODE, with_path, TAMPER_CURRENT());
 }
 
 /* Writes into slot the path of (vfsmnt, dentry), walked up to the root across mounts; returns its length (0: none).
- * A global function, so that the verifier checks its loop once (as files.bpf.h's file_resolve). */
+ * A global function, so that the verifier checks its loop once. */
 __noinline int tamper_walk(struct tamper_scratch *s, __u64 vfsmnt_ptr, __u64 dentry_ptr, __u32 slot)
 {
 	if (!s || slot >= TAMPER_SLOTS)
 		return 0;
-	volatile __u32 *off = &s->off;
-	struct vfsmount *vfsmnt = (struct vfsmount *)vfsmnt_ptr;
-	struct dentry *dentry = (struct dentry *)dentry_ptr;
-	struct mount *mnt = (struct mount *)((void *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
-	*off = TAMPER_SLOT;
-	s->cut = 1;
-	for (int i = 0; i < TAMPER_PATH_DEPTH; i++) {
-		struct dentry *root = BPF_CORE_READ(vfsmnt, mnt_root);
-		if (dentry == root) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-			if (up == mnt || !up) {
-				s->cut = 0;
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
-			vfsmnt = (struct vfsmount *)((void *)up + bpf_core_field_offset(struct mount, mnt));
-			continue;
-		}
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		if (dentry == parent) {
-			s->cut = 0;
-			break;
-		}
-		__u32 len = BPF_CORE_READ(dentry, d_name.len);
-		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
-		__u32 at = *off;
-		if (len > 255 || len + 1 > at || at > TAMPER_SLOT)
-			break;
-		at -= len + 1;
-		at &= TAMPER_SLOT - 1;
-		s->walk[at] = '/';
-		bpf_probe_read_kernel(&s->walk[(at + 1) & (TAMPER_SLOT - 1)], len & 255, name);
-		*off = at;
-		dentry = parent;
-	}
-	__u32 at = *off;
-	if (at == TAMPER_SLOT) {
-		at = TAMPER_SLOT - 1;
-		s->walk[at] = '/';
-	}
-	if (at == 0 || at > TAMPER_SLOT)
-		return 0;
-	__u32 len = TAMPER_SLOT - at;
-	len &= TAMPER_SLOT - 1;
-	at &= TAMPER_SLOT - 1;
-	bpf_probe_read_kernel(s->record.slots[slot & 3], len, &s->walk[at]);
-	s->record.slots[slot & 3][len] = 0;
-	return (int)len;
+	bool cut;
+	int len = walk_path(s->walk, s->record.slots[slot & 3], TAMPER_SLOT, TAMPER_PATH_DEPTH, &s->off, &cut,
+		(struct vfsmount *)vfsmnt_ptr, (struct dentry *)dentry_ptr);
+	s->cut = cut;
+	return len;
 }
 
 /* The directory a relative path of dfd is relative to: dfd's file, or the working directory. */
@@ -428,78 +417,46 @@ __noinline int tamper_names_hit(struct tamper_scratch *s, __u32 slot, long n)
 	return tamper_name_hit(s, p + (from & (TAMPER_SLOT - 1)), l - from) ? TAMPER_HIT : 0;
 }
 
-/* Reads a path argument into slot; its length with the NUL, or <= 0. */
-static __always_inline long tamper_read_path(struct tamper_scratch *s, __u32 slot, const char *path)
+/* Reads a path argument (in user memory; with kernel, a string the kernel copied: io_uring's struct filename) into
+ * slot; its length with the NUL, or <= 0. */
+static __always_inline long tamper_read_path(struct tamper_scratch *s, __u32 slot, const char *path, bool kernel)
 {
 	if (!path)
 		return 0;
-	long n = bpf_probe_read_user_str(s->record.slots[slot & 3], TAMPER_SLOT, path);
+	long n = kernel ? bpf_probe_read_kernel_str(s->record.slots[slot & 3], TAMPER_SLOT, path)
+		: bpf_probe_read_user_str(s->record.slots[slot & 3], TAMPER_SLOT, path);
 	if (n >= TAMPER_SLOT)
 		s->record.truncated |= slot == 0 ? TAMPER_CUT_PATH : TAMPER_CUT_PATH2;
 	return n;
 }
 
-/* The common part of every call with a path argument, at its exit. */
-static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
+#define TAMPER_PATHS_FD 4 /* the path names an fd (/proc/self/fd/N, *at(fd, "", AT_EMPTY_PATH)) */
+
+/* Reads a call's paths into the record's slots (kernel: io_uring's copies), with the directories the relative ones are
+ * relative to. Returns TAMPER_PATHS_FD with *fd when the path names an fd; else, with names, TAMPER_HIT when the call
+ * is a candidate whatever its result: the last or second-last component of a path is a protected name, or a
+ * relative name's directory is protected. */
+static __always_inline int tamper_read_paths(struct tamper_scratch *s, struct tamper_call *call, bool kernel, bool names, int *fd)
 {
-	bool refused = ret == -TAMPER_EPERM || ret == -TAMPER_EACCES;
-	if (ret < 0 && !refused)
-		return;
-	struct tamper_inode_key key = {};
-	if (call->open && ret >= 0) {
-		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
-		struct file *file = tamper_fd_file((int)ret);
-		if (!file)
-			return;
-		__u8 match = 0;
-		if (tamper_lookup(BPF_CORE_READ(file, f_inode), &key))
-			match = TAMPER_MATCH_INODE;
-		else if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
-		    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), &key) & TAMPER_PROTECT_DIRECTORY))
-			match = TAMPER_MATCH_PARENT;
-		if (!match)
-			return;
-		struct tamper_scratch *s = tamper_area();
-		if (!s)
-			return;
-		struct tamper_record *r = &s->record;
-		r->truncated = 0;
-		long n = tamper_read_path(s, 0, call->path);
-		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
-		r->path2_len = r->base_len = r->base2_len = 0;
-		__u64 dir = 0;
-		if (n > 1 && r->slots[0][0] != '/') {
-			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
-			if (s->cut)
-				r->truncated |= TAMPER_CUT_BASE;
-		}
-		tamper_emit_inode(s, call, 0, (int)ret, &key, match, true);
-		return;
-	}
-	struct tamper_scratch *s = tamper_area();
-	if (!s)
-		return;
 	struct tamper_record *r = &s->record;
 	r->truncated = 0;
-	long n = tamper_read_path(s, 0, call->path);
-	long n2 = tamper_read_path(s, 1, call->path2);
+	long n = tamper_read_path(s, 0, call->path, kernel);
+	long n2 = tamper_read_path(s, 1, call->path2, kernel);
 	r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
 	r->path2_len = n2 > 0 ? (n2 - 1) & (TAMPER_SLOT - 1) : 0;
 	r->base_len = r->base2_len = 0;
 	if (n == 1 && !call->open && (call->flags & TAMPER_AT_EMPTY_PATH)) {
-		tamper_fd_call(call, call->dfd, ret, false); /* *at(fd, "", AT_EMPTY_PATH): the fd itself */
-		return;
+		*fd = call->dfd;
+		return TAMPER_PATHS_FD;
 	}
 	if (call->follow && n > 1) {
-		int fd = tamper_proc_fd(r->slots[0], n);
-		if (fd >= 0) {
-			tamper_fd_call(call, fd, ret, true); /* with the /proc path it named */
-			return;
-		}
+		*fd = tamper_proc_fd(r->slots[0], n);
+		if (*fd >= 0)
+			return TAMPER_PATHS_FD;
 	}
 	__u64 dir1 = 0, dir2 = 0;
-	bool single = false, single2 = false, hit = refused;
-	if (!hit) {
+	bool single = false, single2 = false, hit = false;
+	if (names) {
 		int one = tamper_names_hit(s, 0, n), two = tamper_names_hit(s, 1, n2);
 		hit = (one | two) & TAMPER_HIT;
 		single = one & TAMPER_SINGLE;
@@ -523,414 +480,320 @@ static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 		if (!hit && single2 && dir2 && (tamper_lookup(BPF_CORE_READ((struct dentry *)dir2, d_inode), &dkey) & TAMPER_PROTECT_DIRECTORY))
 			hit = true;
 	}
-	if (!hit)
+	return hit ? TAMPER_HIT : 0;
+}
+
+/* What a successful open opened, matched: TAMPER_MATCH_INODE (a protected inode), TAMPER_MATCH_PARENT (it created a
+ * file in a protected directory: key is the directory's), else 0. */
+static __always_inline __u8 tamper_opened(struct file *file, struct tamper_inode_key *key)
+{
+	if (!file)
+		return 0;
+	if (tamper_lookup(BPF_CORE_READ(file, f_inode), key))
+		return TAMPER_MATCH_INODE;
+	if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
+	    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), key) & TAMPER_PROTECT_DIRECTORY))
+		return TAMPER_MATCH_PARENT;
+	return 0;
+}
+
+/* The common part of every call with a path argument, at its exit. */
+static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
+{
+	bool refused = ret == -TAMPER_EPERM || ret == -TAMPER_EACCES;
+	if (ret < 0 && !refused)
 		return;
-	fill_header(&r->header, SENSOR_TAMPER, (struct task_struct *)bpf_get_current_task());
-	r->header.size = sizeof(*r);
-	r->dev = r->ino = 0;
-	r->flags = call->flags;
-	r->result = ret < 0 ? (__s32)ret : 0;
-	r->mode = call->mode;
-	r->uid = call->uid;
-	r->gid = call->gid;
-	r->syscall = call->syscall;
-	r->match = TAMPER_MATCH_PATH;
-	r->fd = -1;
-	emit(r, sizeof(*r));
+	struct tamper_inode_key key = {};
+	if (call->open && ret >= 0) {
+		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
+		__u8 match = tamper_opened(tamper_fd_file((int)ret), &key);
+		if (!match)
+			return;
+		struct tamper_scratch *s = tamper_area();
+		if (!s)
+			return;
+		struct tamper_record *r = &s->record;
+		r->truncated = 0;
+		long n = tamper_read_path(s, 0, call->path, false);
+		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
+		r->path2_len = r->base_len = r->base2_len = 0;
+		__u64 dir = 0;
+		if (n > 1 && r->slots[0][0] != '/') {
+			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
+			if (s->cut)
+				r->truncated |= TAMPER_CUT_BASE;
+		}
+		tamper_emit_inode(r, call, 0, (int)ret, &key, match, true, TAMPER_CURRENT());
+		return;
+	}
+	struct tamper_scratch *s = tamper_area();
+	if (!s)
+		return;
+	int fd = -1;
+	int got = tamper_read_paths(s, call, false, !refused, &fd);
+	if (got == TAMPER_PATHS_FD) {
+		tamper_fd_call(call, fd, ret, s->record.path_len != 0); /* with the /proc path it named */
+		return;
+	}
+	if (refused || (got & TAMPER_HIT))
+		tamper_emit_path(&s->record, call, ret, TAMPER_CURRENT());
 }
 
 /* A call with its defaults: no second path, AT_FDCWD, nothing changed. */
 #define TAMPER_CALL(sys) { .syscall = (sys), .dfd = TAMPER_AT_FDCWD, .dfd2 = TAMPER_AT_FDCWD, .uid = TAMPER_UNCHANGED, .gid = TAMPER_UNCHANGED }
+
+/* The program at the exit of the syscall `name` (TAMPER_SYS_*: sys): the agent's own calls skipped, then the block
+ * that follows the macro, with `call` (TAMPER_CALL's defaults), `regs` (the registers the syscall was entered with)
+ * and `ret` (its result), reads the arguments and hands the call to tamper_path_call or tamper_fd_call. */
+#define TAMPER_EXIT(name, sys) \
+	static __always_inline void tamper_##name##_call(struct tamper_call *call, struct pt_regs *regs, long ret); \
+	SEC("tracepoint/syscalls/sys_exit_" #name) \
+	int tamper_##name##_exit(void *ctx) \
+	{ \
+		if (tamper_skip()) \
+			return 0; \
+		struct tamper_call call = TAMPER_CALL(sys); \
+		tamper_##name##_call(&call, TAMPER_REGS(), TAMPER_RET(ctx)); \
+		return 0; \
+	} \
+	static __always_inline void tamper_##name##_call(struct tamper_call *call, struct pt_regs *regs, long ret)
 
 static __always_inline bool tamper_writes(__u64 flags)
 {
 	return (flags & TAMPER_O_ACCMODE) != 0 || (flags & (TAMPER_O_TRUNC | TAMPER_O_CREAT));
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int tamper_openat_exit(void *ctx)
+TAMPER_EXIT(openat, TAMPER_SYS_OPENAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPENAT);
-	call.flags = (__u32)TAMPER_ARG3(regs);
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG4(regs);
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = (__u32)TAMPER_ARG3(regs);
+	if (!tamper_writes(call->flags))
+		return;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG4(regs);
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int tamper_open_exit(void *ctx)
+TAMPER_EXIT(open, TAMPER_SYS_OPEN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPEN);
-	call.flags = (__u32)TAMPER_ARG2(regs);
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = (__u32)TAMPER_ARG2(regs);
+	if (!tamper_writes(call->flags))
+		return;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_creat")
-int tamper_creat_exit(void *ctx)
+TAMPER_EXIT(creat, TAMPER_SYS_CREAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_CREAT);
-	call.flags = TAMPER_O_CREAT | TAMPER_O_WRONLY | TAMPER_O_TRUNC;
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	call.follow = 1;
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->flags = TAMPER_O_CREAT | TAMPER_O_WRONLY | TAMPER_O_TRUNC;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	call->follow = 1;
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int tamper_openat2_exit(void *ctx)
+TAMPER_EXIT(openat2, TAMPER_SYS_OPENAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_OPENAT2);
 	struct open_how how = {};
 	if (bpf_probe_read_user(&how, sizeof(how), (const void *)TAMPER_ARG3(regs)))
-		return 0;
-	call.flags = how.flags;
-	if (!tamper_writes(call.flags))
-		return 0;
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)how.mode;
-	call.follow = !(call.flags & TAMPER_O_NOFOLLOW);
-	call.open = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+		return;
+	call->flags = how.flags;
+	if (!tamper_writes(call->flags))
+		return;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)how.mode;
+	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
+	call->open = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_truncate")
-int tamper_truncate_exit(void *ctx)
+TAMPER_EXIT(truncate, TAMPER_SYS_TRUNCATE)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_TRUNCATE);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_ftruncate")
-int tamper_ftruncate_exit(void *ctx)
+TAMPER_EXIT(ftruncate, TAMPER_SYS_FTRUNCATE)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FTRUNCATE);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlink")
-int tamper_unlink_exit(void *ctx)
+TAMPER_EXIT(unlink, TAMPER_SYS_UNLINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UNLINK);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_unlinkat")
-int tamper_unlinkat_exit(void *ctx)
+TAMPER_EXIT(unlinkat, TAMPER_SYS_UNLINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UNLINKAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.flags = (__u32)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->flags = (__u32)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_rmdir")
-int tamper_rmdir_exit(void *ctx)
+TAMPER_EXIT(rmdir, TAMPER_SYS_RMDIR)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RMDIR);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_rename")
-int tamper_rename_exit(void *ctx)
+TAMPER_EXIT(rename, TAMPER_SYS_RENAME)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAME);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_renameat")
-int tamper_renameat_exit(void *ctx)
+/* renameat, renameat2 and linkat: (olddfd, oldpath, newdfd, newpath[, flags]). */
+static __always_inline void tamper_two_paths(struct tamper_call *call, struct pt_regs *regs, long ret, bool flags)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAMEAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->dfd2 = (int)TAMPER_ARG3(regs);
+	call->path2 = (const char *)TAMPER_ARG4(regs);
+	if (flags)
+		call->flags = (__u32)TAMPER_ARG5(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_renameat2")
-int tamper_renameat2_exit(void *ctx)
+TAMPER_EXIT(renameat, TAMPER_SYS_RENAMEAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_RENAMEAT2);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_link")
-int tamper_link_exit(void *ctx)
+TAMPER_EXIT(renameat2, TAMPER_SYS_RENAMEAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_LINK);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_linkat")
-int tamper_linkat_exit(void *ctx)
+TAMPER_EXIT(link, TAMPER_SYS_LINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_LINKAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.dfd2 = (int)TAMPER_ARG3(regs);
-	call.path2 = (const char *)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_chmod")
-int tamper_chmod_exit(void *ctx)
+TAMPER_EXIT(linkat, TAMPER_SYS_LINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_CHMOD);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	tamper_two_paths(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmod")
-int tamper_fchmod_exit(void *ctx)
+TAMPER_EXIT(chmod, TAMPER_SYS_CHMOD)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMOD);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmodat")
-int tamper_fchmodat_exit(void *ctx)
+TAMPER_EXIT(fchmod, TAMPER_SYS_FCHMOD)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMODAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchmodat2")
-int tamper_fchmodat2_exit(void *ctx)
+TAMPER_EXIT(fchmodat, TAMPER_SYS_FCHMODAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHMODAT2);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	call.flags = (__u32)TAMPER_ARG4(regs);
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-static __always_inline int tamper_chown(void *ctx, __u16 syscall, bool follow)
+TAMPER_EXIT(fchmodat2, TAMPER_SYS_FCHMODAT2)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(syscall);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.uid = (__u32)TAMPER_ARG2(regs);
-	call.gid = (__u32)TAMPER_ARG3(regs);
-	call.follow = follow;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	call->flags = (__u32)TAMPER_ARG4(regs);
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_chown")
-int tamper_chown_exit(void *ctx)
+static __always_inline void tamper_chown(struct tamper_call *call, struct pt_regs *regs, long ret, bool follow)
 {
-	return tamper_chown(ctx, TAMPER_SYS_CHOWN, true);
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->uid = (__u32)TAMPER_ARG2(regs);
+	call->gid = (__u32)TAMPER_ARG3(regs);
+	call->follow = follow;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_lchown")
-int tamper_lchown_exit(void *ctx)
+TAMPER_EXIT(chown, TAMPER_SYS_CHOWN)
 {
-	return tamper_chown(ctx, TAMPER_SYS_LCHOWN, false);
+	tamper_chown(call, regs, ret, true);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchown")
-int tamper_fchown_exit(void *ctx)
+TAMPER_EXIT(lchown, TAMPER_SYS_LCHOWN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHOWN);
-	call.uid = (__u32)TAMPER_ARG2(regs);
-	call.gid = (__u32)TAMPER_ARG3(regs);
-	tamper_fd_call(&call, (int)TAMPER_ARG1(regs), TAMPER_RET(ctx), false);
-	return 0;
+	tamper_chown(call, regs, ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_fchownat")
-int tamper_fchownat_exit(void *ctx)
+TAMPER_EXIT(fchown, TAMPER_SYS_FCHOWN)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FCHOWNAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.uid = (__u32)TAMPER_ARG3(regs);
-	call.gid = (__u32)TAMPER_ARG4(regs);
-	call.flags = (__u32)TAMPER_ARG5(regs);
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->uid = (__u32)TAMPER_ARG2(regs);
+	call->gid = (__u32)TAMPER_ARG3(regs);
+	tamper_fd_call(call, (int)TAMPER_ARG1(regs), ret, false);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utimensat")
-int tamper_utimensat_exit(void *ctx)
+TAMPER_EXIT(fchownat, TAMPER_SYS_FCHOWNAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIMENSAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.flags = (__u32)TAMPER_ARG4(regs);
-	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false); /* futimens(fd): utimensat(fd, NULL, ...) */
-		return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->uid = (__u32)TAMPER_ARG3(regs);
+	call->gid = (__u32)TAMPER_ARG4(regs);
+	call->flags = (__u32)TAMPER_ARG5(regs);
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
+}
+
+TAMPER_EXIT(utimensat, TAMPER_SYS_UTIMENSAT)
+{
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->flags = (__u32)TAMPER_ARG4(regs);
+	if (!call->path) {
+		tamper_fd_call(call, call->dfd, ret, false); /* futimens(fd): utimensat(fd, NULL, ...) */
+		return;
 	}
-	call.follow = !(call.flags & TAMPER_AT_SYMLINK_NOFOLLOW);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->follow = !(call->flags & TAMPER_AT_SYMLINK_NOFOLLOW);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utimes")
-int tamper_utimes_exit(void *ctx)
+TAMPER_EXIT(utimes, TAMPER_SYS_UTIMES)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIMES);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_utime")
-int tamper_utime_exit(void *ctx)
+TAMPER_EXIT(utime, TAMPER_SYS_UTIME)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_UTIME);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_futimesat")
-int tamper_futimesat_exit(void *ctx)
+TAMPER_EXIT(futimesat, TAMPER_SYS_FUTIMESAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_FUTIMESAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	if (!call.path) {
-		tamper_fd_call(&call, call.dfd, TAMPER_RET(ctx), false);
-		return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	if (!call->path) {
+		tamper_fd_call(call, call->dfd, ret, false);
+		return;
 	}
-	call.follow = 1;
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->follow = 1;
+	tamper_path_call(call, ret);
 }
 
 /* chattr -i / -a (FS_IOC_SETFLAGS) and xfs_io's chattr (FS_IOC_FSSETXATTR) on a protected inode: the new flags. Any
@@ -953,55 +816,33 @@ int tamper_ioctl_exit(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdir")
-int tamper_mkdir_exit(void *ctx)
+TAMPER_EXIT(mkdir, TAMPER_SYS_MKDIR)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_MKDIR);
-	call.path = (const char *)TAMPER_ARG1(regs);
-	call.mode = (__u32)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path = (const char *)TAMPER_ARG1(regs);
+	call->mode = (__u32)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_mkdirat")
-int tamper_mkdirat_exit(void *ctx)
+TAMPER_EXIT(mkdirat, TAMPER_SYS_MKDIRAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_MKDIRAT);
-	call.dfd = (int)TAMPER_ARG1(regs);
-	call.path = (const char *)TAMPER_ARG2(regs);
-	call.mode = (__u32)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd = (int)TAMPER_ARG1(regs);
+	call->path = (const char *)TAMPER_ARG2(regs);
+	call->mode = (__u32)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
 
 /* symlink's target is a string, not a file: only the link's name counts (path2). */
-SEC("tracepoint/syscalls/sys_exit_symlink")
-int tamper_symlink_exit(void *ctx)
+TAMPER_EXIT(symlink, TAMPER_SYS_SYMLINK)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_SYMLINK);
-	call.path2 = (const char *)TAMPER_ARG2(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->path2 = (const char *)TAMPER_ARG2(regs);
+	tamper_path_call(call, ret);
 }
 
-SEC("tracepoint/syscalls/sys_exit_symlinkat")
-int tamper_symlinkat_exit(void *ctx)
+TAMPER_EXIT(symlinkat, TAMPER_SYS_SYMLINKAT)
 {
-	if (tamper_skip())
-		return 0;
-	struct pt_regs *regs = TAMPER_REGS();
-	struct tamper_call call = TAMPER_CALL(TAMPER_SYS_SYMLINKAT);
-	call.dfd2 = (int)TAMPER_ARG2(regs);
-	call.path2 = (const char *)TAMPER_ARG3(regs);
-	tamper_path_call(&call, TAMPER_RET(ctx));
-	return 0;
+	call->dfd2 = (int)TAMPER_ARG2(regs);
+	call->path2 = (const char *)TAMPER_ARG3(regs);
+	tamper_path_call(call, ret);
 }
+
+#include "uring.bpf.h"
