@@ -98,14 +98,14 @@ public static class SensorBenchmarks
     private static string Load() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 
     /// <summary>What the overhead figures time: fork+exec each waited for, then accepted loopback connections (the goal's workload); then refused loopback connects and cheap system calls.</summary>
-    private sealed record Workload(int Execs, int Connects, int Refused, int Getppids, int Writes);
+    internal sealed record Workload(int Execs, int Connects, int Refused, int Getppids, int Writes);
 
     /// <summary>Seconds a part of the workload took on the clock, and of CPU (the workload's own and its children's, kernel time included: where a sensor's programs run).</summary>
-    private sealed record Spent(double Wall, double Cpu);
+    internal sealed record Spent(double Wall, double Cpu);
 
     /// <summary>One run of the workload.</summary>
     /// <param name="Bpf">Tracing BPF programs loaded on the machine during the run (any process's).</param>
-    private sealed record Timing(Spent Execs, Spent Connects, Spent Refused, Spent Getppid, Spent Write, int Bpf)
+    internal sealed record Timing(Spent Execs, Spent Connects, Spent Refused, Spent Getppid, Spent Write, int Bpf)
     {
         /// <summary>The workload: the execs and the accepted connections (not the refused connects, reported apart).</summary>
         public Spent Total => new(Execs.Wall + Connects.Wall, Execs.Cpu + Connects.Cpu);
@@ -198,7 +198,7 @@ public static class SensorBenchmarks
             + $"and the agent's executable {Executable / 1024.0:N1} MB";
     }
 
-    private sealed record Storm(int Port, string Marker, long Execs, long Connects, double Seconds, DateTimeOffset From, DateTimeOffset Until)
+    internal sealed record Storm(int Port, string Marker, long Execs, long Connects, double Seconds, DateTimeOffset From, DateTimeOffset Until)
     {
         public long Events => Execs + Connects;
 
@@ -209,7 +209,7 @@ public static class SensorBenchmarks
     /// bench/Storm/storm.c, compiled for this run by clang-14 (the agent's build needs it already) or else cc: the storm,
     /// the workload and the system-call loop. C, because two perl pacers reached only about 8k events/s on 2 cores.
     /// </summary>
-    private sealed class Generator
+    internal sealed class Generator
     {
         private readonly string _program;
 
@@ -254,6 +254,13 @@ public static class SensorBenchmarks
                 new(calls["getppid"], calls["getppid_cpu"]), new(calls["write"], calls["write_cpu"]), (int)Math.Max(work["bpf"], calls["bpf"]));
         }
 
+        /// <summary>One open of <paramref name="path"/> for writing from a fresh process: the wall clock just before it, and its errno (0: it went through).</summary>
+        public async Task<(DateTimeOffset Time, int Errno)> AttemptAsync(string path)
+        {
+            var made = Parse(await RunAsync(_program, "attempt", path));
+            return (DateTimeOffset.UnixEpoch.AddTicks((long)made["time_ns"] / 100), (int)made["errno"]);
+        }
+
         private static string S(int n) => n.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>The program's "name=value name=value" line.</summary>
@@ -274,7 +281,7 @@ public static class SensorBenchmarks
     }
 
     /// <summary>The agent's Release build on one sensor mode, enrolled with the api, until disposed.</summary>
-    private sealed class BenchAgent : IAsyncDisposable
+    internal sealed class BenchAgent : IAsyncDisposable
     {
         private readonly BenchApi _api;
         private readonly Process _process;
@@ -295,7 +302,10 @@ public static class SensorBenchmarks
 
         public int Pid => _process.Id;
 
-        public static async Task<BenchAgent> StartAsync(BenchApi api, string mode)
+        public string AgentId => _agentId;
+
+        /// <summary>Starts it, with <paramref name="settings"/> added to (or replacing) the defaults, and waits until its sensor reports a probe process.</summary>
+        public static async Task<BenchAgent> StartAsync(BenchApi api, string mode, IReadOnlyDictionary<string, string>? settings = null)
         {
             var enrollment = await api.Client(api.AdminSecret).CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-sensor-" + mode });
             var address = api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -317,6 +327,8 @@ public static class SensorBenchmarks
                     ["Logging__LogLevel__Default"] = "Warning",
                 },
             };
+            foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+                start.Environment[key] = value;
             var agent = new BenchAgent(api, Process.Start(start) ?? throw new InvalidOperationException("the agent did not start"), state);
             var credential = Path.Combine(state, "credential.json");
             await agent.UntilAsync(() => Task.FromResult(File.Exists(credential)), "the agent to enroll");

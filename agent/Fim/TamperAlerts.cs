@@ -24,13 +24,14 @@ public sealed class TamperAlerts(TimeProvider time)
 
     /// <summary>
     /// The alerts of one attempt: for each enabled <c>prevent</c> rule that covers the path (its process exclusions
-    /// applied), <c>prevented</c> when the kernel refused it, and for a cleared attribute the change itself. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
+    /// applied), <c>prevented</c> when the kernel refused it, and <c>attribute-removed</c> when the attribute kept there was
+    /// cleared. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
     /// the protection did not stop it), nor for one under a rule unlocked now (<paramref name="unlocked"/>).
     /// </summary>
     public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked)
     {
-        var clearsAttribute = attempt.Succeeded && attempt.Operation == TamperOperation.Attributes && (attempt.ClearsImmutable || attempt.ClearsAppendOnly);
-        if (!clearsAttribute && attempt.Errno is not (TamperAttempt.EPerm or TamperAttempt.EAccess))
+        var setsAttributes = attempt.Succeeded && attempt.Operation == TamperOperation.Attributes;
+        if (!setsAttributes && attempt.Errno is not (TamperAttempt.EPerm or TamperAttempt.EAccess))
             return [];
         var action = Action(attempt);
         var process = Process(attempt);
@@ -42,9 +43,13 @@ public sealed class TamperAlerts(TimeProvider time)
         foreach (var path in Paths(attempt).Distinct(StringComparer.Ordinal))
         {
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
-            // attribute refused it on the rule's behalf. A removed attribute, under the rules that watch metadata.
-            var covering = clearsAttribute ? rules.Matching(path, action, judged) : rules.Covering(path, judged);
-            foreach (var rule in covering.Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)))
+            // attribute refused it on the rule's behalf. So is a removed attribute: it took every operation's protection.
+            // No exclusion hides a removed attribute: it ends the protection for every process.
+            var covering = rules.Covering(path, setsAttributes ? null : judged).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)).ToList();
+            var removed = setsAttributes ? Removed(attempt, covering) : null;
+            if (setsAttributes && removed is null)
+                continue; // flags set that leave the attribute kept here (chattr +d, or -a on an immutable file)
+            foreach (var rule in covering)
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))
                     continue;
@@ -56,10 +61,8 @@ public sealed class TamperAlerts(TimeProvider time)
                     RuleVersion = rule.Version,
                     Path = path,
                     Action = action,
-                    Effect = clearsAttribute ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Prevented,
-                    EffectReason = clearsAttribute
-                        ? $"{(attempt.ClearsImmutable ? "the immutable" : "the append-only")} attribute was removed ({attempt.Syscall}); the agent put it back"
-                        : null,
+                    Effect = removed is null ? FimAlertEffect.Prevented : FimAlertEffect.AttributeRemoved,
+                    EffectReason = removed,
                     Attribution = FimAttribution.Available,
                     Process = process,
                     Container = attempt.Process.Container(),
@@ -68,6 +71,19 @@ public sealed class TamperAlerts(TimeProvider time)
         }
 
         return alerts;
+    }
+
+    /// <summary>
+    /// What an ioctl that set inode flags removed, in words, when it took away the attribute the rules covering the path
+    /// have the agent keep there (as <see cref="Enforcement.ProtectionPlan"/>: immutable, unless every rule that refuses
+    /// something allows appends); null when the flags it set still hold it.
+    /// </summary>
+    private static string? Removed(TamperAttempt attempt, List<FimRule> covering)
+    {
+        var keeping = covering.Where(r => r.Operations.Any(o => o != FimOperation.Read)).ToList();
+        var (cleared, attribute) = keeping.Any(r => !r.AllowAppend) ? (attempt.ClearsImmutable, "immutable") : (attempt.ClearsAppendOnly, "append-only");
+        var call = attempt.Syscall == TamperSyscall.FsSetXattr ? "FS_IOC_FSSETXATTR" : "FS_IOC_SETFLAGS";
+        return keeping.Count > 0 && cleared ? $"the {attribute} attribute was removed ({call}); the agent put it back" : null;
     }
 
     /// <summary>

@@ -8,9 +8,12 @@ public static class AlertDescriptions
     public static string Describe(FimAlertReport alert, string hostname)
     {
         var file = Path.GetFileName(alert.Path) is { Length: > 0 } name ? name : alert.Path;
-        var what = alert.Effect == FimAlertEffect.Prevented
-            ? $"{Verb(alert.Action, attempt: true)} {file} prevented"
-            : $"{file} {Verb(alert.Action, attempt: false)}";
+        var what = alert.Effect switch
+        {
+            FimAlertEffect.Prevented => $"{Verb(alert.Action, attempt: true)} {file} prevented",
+            FimAlertEffect.AttributeRemoved => $"protection of {file} removed",
+            _ => $"{file} {Verb(alert.Action, attempt: false)}",
+        };
         var who = alert.Process is { } p
             ? $" by {p.Name} (pid {p.Pid}{(string.IsNullOrEmpty(p.User) ? p.Uid is { } uid ? $", uid {uid}" : "" : $", user {p.User}")})"
             : "";
@@ -19,8 +22,9 @@ public static class AlertDescriptions
         var unsupported = alert.Effect == FimAlertEffect.PreventUnsupported
             ? "; the rule says prevent, but this host could not block it" + (string.IsNullOrWhiteSpace(alert.EffectReason) ? "" : $": {alert.EffectReason}")
             : "";
+        var removed = alert.Effect == FimAlertEffect.AttributeRemoved && !string.IsNullOrWhiteSpace(alert.EffectReason) ? $": {alert.EffectReason}" : "";
         var unlocked = alert.Unlocked == true ? "; during an unlock window of the rule" : "";
-        return what + who + where + unknown + unsupported + unlocked;
+        return what + who + where + unknown + unsupported + removed + unlocked;
     }
 
     private static string Verb(FimOperation action, bool attempt) => (action, attempt) switch

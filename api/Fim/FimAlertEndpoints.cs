@@ -91,6 +91,10 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
                     context.AddFailure($"alerts[{i}].process", "'process' is required when attribution is 'available'.");
                 if (a.Attribution == FimAttribution.Unavailable && string.IsNullOrWhiteSpace(a.AttributionReason))
                     context.AddFailure($"alerts[{i}].attributionReason", "'attributionReason' is required when attribution is 'unavailable'.");
+                if (a.Effect == FimAlertEffect.AttributeRemoved && a.Action != FimOperation.Metadata)
+                    context.AddFailure($"alerts[{i}].action", "An 'attribute-removed' alert is a 'metadata' change (the inode's attributes).");
+                if (a.Effect == FimAlertEffect.AttributeRemoved && a.Unlocked == true)
+                    context.AddFailure($"alerts[{i}].unlocked", "An 'attribute-removed' alert cannot be 'unlocked': an unlock window lifts the attribute itself, so none is removed in it.");
                 if (a.EffectReason is { Length: > 500 })
                     context.AddFailure($"alerts[{i}].effectReason", "'effectReason' must be at most 500 characters.");
                 if (a.Process is { } p && (string.IsNullOrEmpty(p.Name) || p.Name.Length > 256))
@@ -158,7 +162,9 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         foreach (var report in body.Alerts)
         {
             var held = ruleVersions[(report.RuleId, report.RuleVersion)]!;
-            var (ruleName, severity) = (held.Name, held.Severity);
+            // Someone removed the attribute a prevent rule's file was kept with: whatever the rule's severity, the
+            // protection itself is gone (OutsidePolicy took it only under a prevent rule).
+            var (ruleName, severity) = (held.Name, report.Effect == FimAlertEffect.AttributeRemoved ? FimSeverity.Critical : held.Severity);
             incoming.Add(new IncomingAlert(
                 report.Id,
                 report.Time.ToUniversalTime(),
@@ -222,8 +228,11 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 _ when !rule.AppliesTo(agent.Hostname, labels) => ("ruleId", $"Rule {a.RuleId} (version {a.RuleVersion}) does not apply to this agent: its scope matches neither its host name nor its labels."),
                 { ReplacedAt: { } replaced } when a.Time > replaced + grace => ("ruleVersion",
                     string.Create(CultureInfo.InvariantCulture, $"Version {a.RuleVersion} of rule {a.RuleId} was replaced at {replaced.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}; alerts dated more than {options.RuleVersionGraceSeconds} s later cannot name it.")),
-                // An inode attribute refuses every change to what a prevent rule protects; each refusal is reported.
-                _ when !rule.Operations.Contains(a.Action) && !(rule.Prevents && a.Effect == FimAlertEffect.Prevented) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
+                // Only a prevent rule's files are kept with an attribute that can be removed.
+                { Prevents: false } when a.Effect == FimAlertEffect.AttributeRemoved => ("effect", $"Rule {a.RuleId} (version {a.RuleVersion}) is not a 'prevent' rule: the agent keeps no attribute on its files to remove."),
+                // An inode attribute refuses every change to what a prevent rule protects; each refusal is reported, and
+                // so is its removal, which lifts the protection from every operation.
+                _ when !rule.Operations.Contains(a.Action) && !(rule.Prevents && a.Effect is FimAlertEffect.Prevented or FimAlertEffect.AttributeRemoved) => ("action", $"Rule {a.RuleId} (version {a.RuleVersion}) does not watch '{SpecEnum.ToSpec(a.Action)}'."),
                 _ when !rule.Covers(a.Path) => ("path", $"The path is not one rule {a.RuleId} (version {a.RuleVersion}) watches (outside its paths, or excluded)."),
                 _ => (null, null),
             };

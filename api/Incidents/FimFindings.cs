@@ -9,6 +9,8 @@ namespace Platform.Api.Incidents;
 /// The rule on FIM alerts: a change to a protected file (anything but a read) is a <c>fim-protected-write</c>
 /// finding, one per stored alert (so a storm folded into one alert is one finding), as severe as its rule, one
 /// step less when the agent prevented it. Changes made in an unlock window of the rule (<c>unlocked</c>) make none.
+/// An attribute a <c>prevent</c> rule's file was kept with, removed (<c>attribute-removed</c>), is a critical
+/// <c>fim-attribute-removed</c> finding whatever the rule's severity: the protection itself was taken away.
 /// </summary>
 public sealed class FimFindings(FimAlertStore alerts, IncidentStore incidents)
 {
@@ -26,11 +28,12 @@ public sealed class FimFindings(FimAlertStore alerts, IncidentStore incidents)
                 continue;
             var (report, alert) = group.OrderBy(c => c.First.Time).First();
             var prevented = report.Effect == FimAlertEffect.Prevented;
-            var severity = SpecEnum.FromSpec<IncidentSeverity>(alert.Severity);
+            var removed = report.Effect == FimAlertEffect.AttributeRemoved;
+            var severity = removed ? IncidentSeverity.Critical : SpecEnum.FromSpec<IncidentSeverity>(alert.Severity);
             if (prevented && severity > IncidentSeverity.Low)
                 severity--;
             var lineage = report.Process is { } process ? new List<LineageProcess> { new() { Pid = process.Pid, Name = process.Name, Executable = process.Executable } } : [];
-            findings.Add(new Finding(alertId, DetectionRule.FimProtectedWrite, severity, report.Time.ToUniversalTime(), report.Container?.Id ?? "", report.Container?.Name, report.Container?.Image,
+            findings.Add(new Finding(alertId, removed ? DetectionRule.FimAttributeRemoved : DetectionRule.FimProtectedWrite, severity, report.Time.ToUniversalTime(), report.Container?.Id ?? "", report.Container?.Name, report.Container?.Image,
                 prevented ? $"{alert.Description} (prevented)" : alert.Description, lineage, [], [alertId]));
         }
 

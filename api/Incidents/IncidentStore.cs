@@ -359,7 +359,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// The chain a finding belongs to: the pids of its lineage but inits and supervisors (<see cref="DetectionOptions.LineageRoots"/>),
     /// which start everything and so join nothing. FIM findings have none: they group by resource and category.
     /// </summary>
-    private IReadOnlySet<int> ChainOf(Finding finding) => finding.Rule == DetectionRule.FimProtectedWrite
+    private IReadOnlySet<int> ChainOf(Finding finding) => finding.Rule is DetectionRule.FimProtectedWrite or DetectionRule.FimAttributeRemoved
         ? new HashSet<int>()
         : finding.Lineage.Where(p => p.Pid > 1 && !(p.Name is { } name && (_roots.Contains(name) || name.StartsWith("containerd-shim", StringComparison.Ordinal))))
             .Select(p => p.Pid).ToHashSet();

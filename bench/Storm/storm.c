@@ -22,6 +22,9 @@
 //   storm syscalls GETPPIDS WRITES
 //       GETPPIDS getppid(2) then WRITES one-byte write(2)s to /dev/null: cheap calls, where a sensor that runs on every
 //       system call shows. Prints "getppid=S getppid_cpu=S write=S write_cpu=S bpf=N".
+//   storm attempt PATH
+//       One open(PATH, O_WRONLY) (the alert latency benchmark's refused attempt, a fresh process each time), the
+//       wall clock (CLOCK_REALTIME) read just before it. Prints "time_ns=N errno=E" (E 0 when the open went through).
 // Every mode runs in a session of its own (see main). bpf=N: the most tracing BPF programs (tracing, tracepoint, raw tracepoint, kprobe, perf event, LSM) loaded on the
 // machine at the start or end of the run: a no-agent time taken while another process's sensor was loaded is not one.
 #define _GNU_SOURCE
@@ -336,6 +339,20 @@ static int syscalls(int argc, char **argv)
     return 0;
 }
 
+static int attempt(int argc, char **argv)
+{
+    if (argc != 3)
+        return fprintf(stderr, "usage: storm attempt PATH\n"), 2;
+    struct timespec at;
+    clock_gettime(CLOCK_REALTIME, &at);
+    int fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+    int error = fd < 0 ? errno : 0;
+    if (fd >= 0)
+        close(fd);
+    printf("time_ns=%lld errno=%d\n", (long long)at.tv_sec * 1000000000LL + at.tv_nsec, error);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -350,6 +367,8 @@ int main(int argc, char **argv)
         return workload(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "syscalls") == 0)
         return syscalls(argc, argv);
-    fprintf(stderr, "usage: storm storm|workload|syscalls ...\n");
+    if (argc >= 2 && strcmp(argv[1], "attempt") == 0)
+        return attempt(argc, argv);
+    fprintf(stderr, "usage: storm storm|workload|syscalls|attempt ...\n");
     return 2;
 }

@@ -33,26 +33,7 @@ public abstract class PreventAlertTests(PlatformApi api)
         var sentinel = Path.Combine(tree.KeyDirectory, "sentinel.key");
         File.WriteAllText(sentinel, "sentinel\n");
         tree.KeyRule.Paths = [.. tree.KeyRule.Paths, new FimPath { Path = sentinel }];
-        foreach (var rule in tree.Rules)
-        {
-            await _api.Admin().CreateFimRuleAsync(new FimRuleSpec
-            {
-                Name = $"{rule.Name}-{name}",
-                Severity = rule.Severity,
-                Scope = new FimScope { Hostnames = [name + "-*"] },
-                Paths = rule.Paths,
-                Operations = rule.Operations,
-                Effect = FimEffect.Prevent,
-                AllowAppend = rule.AllowAppend,
-            });
-        }
-
-        using var agent = await SensorAgent.StartAsync(_api, name, new Dictionary<string, string>
-        {
-            ["Platform__Agent__WatchFiles"] = "true",
-            ["Platform__Agent__Enforcement__Mode"] = "inode-attributes",
-            ["Platform__Agent__LingerMilliseconds"] = "20",
-        });
+        using var agent = await PreventingAgent.StartAsync(_api, name, tree.Rules);
         Assert.False(agent.Process.HasExited, agent.Log);
         await Sensing.Until(() => Task.FromResult(ProtectedTree.Flags(sentinel).HasFlag(Platform.Agent.Enforcement.InodeFlag.Immutable) || agent.Process.HasExited), "the agent to protect the tree", _api);
         Assert.False(agent.Process.HasExited, agent.Log);
