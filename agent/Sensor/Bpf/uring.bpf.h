@@ -180,12 +180,15 @@ int BPF_PROG(tamper_uring_submit, struct io_kiocb *req)
 	__u8 op = req->opcode; /* a direct load from the typed argument: no helper call for the requests that change no file */
 	if (!uring_path_op(op) || tamper_skip())
 		return 0;
+	/* Requests are recycled: a path operation that is not prepared here must not find an earlier one's record (one
+	 * whose completion never came) when it completes. */
+	__u64 id = (__u64)req;
 	struct tamper_call call = TAMPER_CALL(0);
-	if (!uring_path_call(req, op, &call))
-		return 0;
 	struct tamper_scratch *s = tamper_area();
-	if (!s)
+	if (!s || !uring_path_call(req, op, &call)) {
+		bpf_map_delete_elem(&uring_pending, &id);
 		return 0;
+	}
 	struct tamper_record *r = &s->record;
 	int fd = -1;
 	int got = tamper_read_paths(s, &call, true, true, &fd);
@@ -199,8 +202,10 @@ int BPF_PROG(tamper_uring_submit, struct io_kiocb *req)
 	if (got == TAMPER_PATHS_FD) {
 		/* /proc/self/fd/N (or AT_EMPTY_PATH): the fd's inode, now, in the submitter's table. */
 		struct tamper_inode_key key = {};
-		if (!tamper_lookup(BPF_CORE_READ(tamper_fd_file(fd), f_inode), &key))
+		if (!tamper_lookup(BPF_CORE_READ(tamper_fd_file(fd), f_inode), &key)) {
+			bpf_map_delete_elem(&uring_pending, &id);
 			return 0;
+		}
 		r->match = TAMPER_MATCH_INODE;
 		r->dev = key.dev;
 		r->ino = key.ino;
@@ -212,8 +217,7 @@ int BPF_PROG(tamper_uring_submit, struct io_kiocb *req)
 		if (got & TAMPER_HIT)
 			r->result |= URING_PENDING_HIT;
 	}
-	__u64 key = (__u64)req;
-	bpf_map_update_elem(&uring_pending, &key, r, BPF_ANY);
+	bpf_map_update_elem(&uring_pending, &id, r, BPF_ANY);
 	return 0;
 }
 
