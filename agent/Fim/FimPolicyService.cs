@@ -9,10 +9,10 @@ namespace Platform.Agent.Fim;
 /// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
 /// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
 /// </summary>
-public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
+public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Collectors.UserNames users, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
 {
     private FimWatcher? _watcher;
-    private readonly TamperAlerts _tamperAlerts = new(time);
+    private readonly TamperAlerts _tamperAlerts = new(users);
 
     /// <summary>The rules unlocked now (rule id to the end of the window, on this machine's clock).</summary>
     private IReadOnlyDictionary<string, DateTimeOffset> _unlocked = new Dictionary<string, DateTimeOffset>();
@@ -134,7 +134,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
         var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
-            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan());
+            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

@@ -36,7 +36,7 @@ public sealed class FimWatcher : IDisposable
 
     private readonly Inotify _inotify = new();
     private readonly Fanotify? _fanotify;
-    private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? Collectors.ProcFs.Users() : [];
+    private readonly Collectors.UserNames _users;
     private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
     private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
@@ -59,8 +59,10 @@ public sealed class FimWatcher : IDisposable
     /// </param>
     /// <param name="unlocked">Whether a prevent rule is unlocked now (an unlock window): nothing refused, its alerts say <c>unlocked</c>.</param>
     /// <param name="appeared">Told of every entry made or moved into a watched directory (enforcement protects new files as they appear).</param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null)
+    /// <param name="users">User names by uid (the agent's shared table; a table of its own when not given).</param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null, Collectors.UserNames? users = null)
     {
+        _users = users ?? new Collectors.UserNames(time);
         _enforcement = enforcement;
         _unlocked = unlocked ?? (_ => false);
         _appeared = appeared;
@@ -278,7 +280,7 @@ public sealed class FimWatcher : IDisposable
         return (new FimProcess
         {
             Pid = pid, Name = process.Name, Executable = process.Executable, CommandLine = process.Args.Count == 0 ? null : string.Join(' ', process.Args),
-            Uid = process.Uid, User = process.Uid is { } uid ? _users.GetValueOrDefault(uid) : null,
+            Uid = process.Uid, User = _users.Name(process.Uid),
         }, process.ContainerId is { } id ? new ContainerRef { Id = id } : null);
     }
 

@@ -12,12 +12,9 @@ namespace Platform.Agent.Fim;
 /// to report (it has their content before and after), except one: a process clearing the immutable or append-only
 /// attribute, which is reported here, and after which the agent puts the attribute back at once.
 /// </summary>
-public sealed class TamperAlerts(TimeProvider time)
+public sealed class TamperAlerts(UserNames users)
 {
-    private static readonly TimeSpan UsersRefresh = TimeSpan.FromSeconds(30);
     private FimRuleMatcher _rules = new([]);
-    private Dictionary<long, string> _users = [];
-    private DateTimeOffset _usersRead = DateTimeOffset.MinValue;
 
     /// <summary>The rules in force (the policy service's); attempts are judged against the last set.</summary>
     public void Use(IReadOnlyList<FimRule> rules) => Volatile.Write(ref _rules, new FimRuleMatcher(rules));
@@ -104,18 +101,6 @@ public sealed class TamperAlerts(TimeProvider time)
         Name = attempt.Process?.Name ?? attempt.Comm,
         Executable = attempt.Process?.Executable,
         Uid = attempt.Uid,
-        User = User(attempt.Uid),
+        User = users.Name(attempt.Uid),
     };
-
-    private string? User(long uid)
-    {
-        var now = time.GetUtcNow();
-        if (now - _usersRead >= UsersRefresh || !_users.ContainsKey(uid))
-        {
-            if (now - _usersRead >= TimeSpan.FromSeconds(1)) // a user added since: read again, at most once a second
-                (_users, _usersRead) = (ProcFs.Users(), now);
-        }
-
-        return _users.GetValueOrDefault(uid);
-    }
 }
