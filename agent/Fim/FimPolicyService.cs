@@ -43,6 +43,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.PolicySeconds));
         if (tamper is not null && options.WatchFiles)
             tamper.Attempted += Attempted;
+        if (enforcement is not null)
+            enforcement.Applied += ProtectedChanged;
         try
         {
             do
@@ -69,6 +71,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         {
             if (tamper is not null)
                 tamper.Attempted -= Attempted;
+            if (enforcement is not null)
+                enforcement.Applied -= ProtectedChanged;
             _watcher?.Dispose();
         }
     }
@@ -105,6 +109,28 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     }
 
     /// <summary>
+    /// The enforcement applied the rules (a policy, a rescan that found new or replaced files, an unlock window's end):
+    /// the kernel sensor reports every attempt on what it protects now, by the inodes the enforcement just looked at
+    /// (a file replaced since the policy arrived is matched by its new inode, not only by its name).
+    /// </summary>
+    private void ProtectedChanged()
+    {
+        if (tamper is null || enforcement is null || !options.WatchFiles)
+            return;
+        var inodes = enforcement.Mechanism.ProtectedInodes();
+        lock (_tamperGate)
+        {
+            if (_tamperInodes is { } last && last.Count == inodes.Count && last.SequenceEqual(inodes))
+                return;
+            _tamperInodes = inodes;
+            tamper.SetProtected(inodes.Select(p => p.Path));
+        }
+    }
+
+    private readonly Lock _tamperGate = new();
+    private IReadOnlyList<Enforcement.ProtectedInode>? _tamperInodes;
+
+    /// <summary>
     /// The open unlock windows of <paramref name="rules"/> on this machine's clock: the api gives their ends on its own
     /// clock, and its <c>Date</c> (<paramref name="apiNow"/>) says how far ahead they are.
     /// </summary>
@@ -125,10 +151,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         // attribute opens the file). Without WatchFiles (simulate) nothing on this machine is protected either.
         if (options.WatchFiles)
         {
+            // The kernel sensor's map follows (ProtectedChanged, raised by the application).
             enforcement?.Enforce(rules, unlocked);
-            // Every attempt on what prevent rules protect is reported by the kernel sensor (unlocked rules' too: their
-            // changes go through, and the watcher reports them as unlocked).
-            tamper?.SetProtected(Enforcement.ProtectionPlan.Build(rules, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt).Targets.Keys);
         }
 
         // The new watcher starts before the old one stops: no moment without one.
