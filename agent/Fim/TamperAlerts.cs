@@ -5,12 +5,15 @@ using Platform.Contracts;
 namespace Platform.Agent.Fim;
 
 /// <summary>
-/// The kernel sensor's tamper attempts on what <c>prevent</c> rules protect, as FIM alerts. With the inode attributes
-/// in force a refused attempt never reaches the file watcher (the kernel refuses the open, the unlink, the rename
-/// before fanotify or inotify hear of it), so this is where it is reported: one alert per attempt and rule, effect
-/// <c>prevented</c>, with the real process and user the kernel saw. Changes that went through are the file watcher's
-/// to report (it has their content before and after), except one: a process clearing the immutable or append-only
-/// attribute, which is reported here, and after which the agent puts the attribute back at once.
+/// The kernel sensor's tamper attempts on the files of FIM rules, as FIM alerts, with the real process and user the
+/// kernel saw. Refused attempts on what <c>prevent</c> rules protect: with the inode attributes in force they never
+/// reach the file watcher (the kernel refuses the open, the unlink, the rename before fanotify or inotify hear of
+/// it), so they are reported here, effect <c>prevented</c>. Changes that went through under <c>alert</c> rules: the
+/// sensor sees every path spelling (a symlink, a hard link, /proc/self/fd/N) and every replace-by-rename, so they are
+/// reported here too, effect <c>alerted</c> (the watcher keeps reads, and the writes of <c>allowAppend</c> rules, which
+/// only their content can judge). And a process clearing the immutable or append-only attribute, after which the agent
+/// puts the attribute back at once. Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
+/// one tool one alert.
 /// </summary>
 public sealed class TamperAlerts(UserNames users)
 {
@@ -20,25 +23,42 @@ public sealed class TamperAlerts(UserNames users)
     public void Use(IReadOnlyList<FimRule> rules) => Volatile.Write(ref _rules, new FimRuleMatcher(rules));
 
     /// <summary>
-    /// The alerts of one attempt: for each enabled <c>prevent</c> rule that covers the path (its process exclusions
-    /// applied), <c>prevented</c> when the kernel refused it, and for a cleared attribute the change itself. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
-    /// the protection did not stop it), nor for one under a rule unlocked now (<paramref name="unlocked"/>).
+    /// The alerts of one attempt. Refused by the kernel (EPERM, EACCES): for each enabled <c>prevent</c> rule that covers
+    /// the path (its process exclusions applied), <c>prevented</c>. Went through: for each enabled <c>alert</c> rule that
+    /// watches the operation, <c>alerted</c> (not an open for writing under <c>allowAppend</c>: whether it only appended
+    /// is the file watcher's to judge, by content; a truncation never only appends, and truncate(2) by path reaches no
+    /// fanotify listener); for a cleared attribute, the change under the prevent rules. Nothing
+    /// for an attempt that failed for another reason (a missing file: it changed nothing), nor under a rule unlocked now
+    /// (<paramref name="unlocked"/>), nor for a write to an inode the watched path no longer has (the sensor's map keeps a
+    /// removed file's inode number until it is refilled, and the filesystem may give the number to a new file meanwhile).
+    /// <paramref name="known"/>: whether a path was one the sensor watched (a rename over it
+    /// replaced it).
     /// </summary>
-    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked)
+    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked, Func<string, bool>? known = null)
     {
         var clearsAttribute = attempt.Succeeded && attempt.Operation == TamperOperation.Attributes && (attempt.ClearsImmutable || attempt.ClearsAppendOnly);
-        if (!clearsAttribute && attempt.Errno is not (TamperAttempt.EPerm or TamperAttempt.EAccess))
+        var refused = attempt.Errno is TamperAttempt.EPerm or TamperAttempt.EAccess;
+        if (!refused && !attempt.Succeeded)
             return [];
+        if (attempt.Succeeded && attempt.Match == TamperTarget.Inode && attempt.Operation is TamperOperation.Write or TamperOperation.Truncate
+            && InodeKey.Of(attempt.ProtectedPath) != attempt.Target)
+            return []; // an inode the watched file no longer has: removed or replaced, its number given to another file since
         var action = Action(attempt);
         var process = Process(attempt);
         var rules = Volatile.Read(ref _rules);
         var alerts = new List<FimAlertReport>();
-        foreach (var path in Paths(attempt).Distinct(StringComparer.Ordinal))
+        foreach (var path in Paths(attempt, rules, known ?? (_ => false)).Distinct(StringComparer.Ordinal))
         {
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
-            // attribute refused it on the rule's behalf. A removed attribute, under the rules that watch metadata.
-            var covering = clearsAttribute ? rules.Matching(path, action, process) : rules.Covering(path, process);
-            foreach (var rule in covering.Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)))
+            // attribute refused it on the rule's behalf. A removed attribute, under the prevent rules that watch metadata.
+            // A change that went through, under the alert rules that watch it.
+            IEnumerable<(FimRule Rule, FimAlertEffect Effect)> covering = refused
+                ? rules.Covering(path, process).Where(r => r.Effect == FimEffect.Prevent).Select(r => (r, FimAlertEffect.Prevented))
+                : rules.Matching(path, action, process)
+                    .Where(r => (r.Effect == FimEffect.Alert && !(r.AllowAppend && attempt.Operation == TamperOperation.Write))
+                        || (clearsAttribute && r.Effect == FimEffect.Prevent))
+                    .Select(r => (r, r.Effect == FimEffect.Prevent ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Alerted));
+            foreach (var (rule, effect) in covering.Where(c => !unlocked(c.Rule)))
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))
                     continue;
@@ -50,8 +70,8 @@ public sealed class TamperAlerts(UserNames users)
                     RuleVersion = rule.Version,
                     Path = path,
                     Action = action,
-                    Effect = clearsAttribute ? FimAlertEffect.PreventUnsupported : FimAlertEffect.Prevented,
-                    EffectReason = clearsAttribute
+                    Effect = effect,
+                    EffectReason = effect == FimAlertEffect.PreventUnsupported
                         ? $"{(attempt.ClearsImmutable ? "the immutable" : "the append-only")} attribute was removed ({attempt.Syscall}); the agent put it back"
                         : null,
                     Attribution = FimAttribution.Available,
@@ -66,9 +86,11 @@ public sealed class TamperAlerts(UserNames users)
 
     /// <summary>
     /// The paths an attempt is judged on: the protected file itself; for an entry of a protected directory (a file made,
-    /// removed or renamed in it), the entry's path first, then the directory's.
+    /// removed or renamed in it), the entry's path first, then the directory's; for a rename over a watched file, that file first
+    /// (a file replaced by a rename is the file whose name it took); for a directory renamed, the rules' files in it
+    /// (renaming a file's parent moves the file away from its path). One alert per rule: the first path it covers.
     /// </summary>
-    private static IEnumerable<string> Paths(TamperAttempt attempt)
+    private static IEnumerable<string> Paths(TamperAttempt attempt, FimRuleMatcher rules, Func<string, bool> known)
     {
         if (attempt.Match == TamperTarget.Parent)
         {
@@ -79,7 +101,17 @@ public sealed class TamperAlerts(UserNames users)
             }
         }
 
+        // A rename over a file the sensor watched is judged on that file first (whatever inode the sensor matched: the
+        // file moved in may be one it has seen made), then on what it matched.
+        if (attempt.Operation == TamperOperation.Rename && attempt.Match != TamperTarget.Parent && attempt.Path2 is { } over && known(over))
+            yield return over;
         yield return attempt.ProtectedPath;
+        if (attempt.Operation == TamperOperation.Rename && attempt.Match == TamperTarget.Inode)
+        {
+            var under = attempt.ProtectedPath == "/" ? "/" : attempt.ProtectedPath + "/";
+            foreach (var file in rules.Paths.Select(p => p.Spec).Where(spec => spec.StartsWith(under, StringComparison.Ordinal) && spec.IndexOfAny(['*', '?', '[']) < 0))
+                yield return file;
+        }
     }
 
     /// <summary>The FIM operation an attempt is (openapi.yaml FimOperation).</summary>
