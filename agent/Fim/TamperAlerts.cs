@@ -29,8 +29,9 @@ public sealed class TamperAlerts(UserNames users)
     /// is the file watcher's to judge, by content; a truncation never only appends, and truncate(2) by path reaches no
     /// fanotify listener); for a cleared attribute, the change under the prevent rules. Nothing
     /// for an attempt that failed for another reason (a missing file: it changed nothing), nor under a rule unlocked now
-    /// (<paramref name="unlocked"/>), nor for a write to an inode the watched path no longer has (the sensor's map keeps a
-    /// removed file's inode number until it is refilled, and the filesystem may give the number to a new file meanwhile).
+    /// (<paramref name="unlocked"/>), nor for a change (but a rename or removal, which takes the file from its path) of an
+    /// inode the watched path no longer has (the sensor's map keeps a removed file's inode number until it is refilled,
+    /// and the filesystem may give the number to a new file meanwhile).
     /// <paramref name="known"/>: whether a path was one the sensor watched (a rename over it
     /// replaced it).
     /// </summary>
@@ -40,9 +41,9 @@ public sealed class TamperAlerts(UserNames users)
         var refused = attempt.Errno is TamperAttempt.EPerm or TamperAttempt.EAccess;
         if (!refused && !attempt.Succeeded)
             return [];
-        if (attempt.Succeeded && attempt.Match == TamperTarget.Inode && attempt.Operation is TamperOperation.Write or TamperOperation.Truncate
-            && InodeKey.Of(attempt.ProtectedPath) != attempt.Target)
-            return []; // an inode the watched file no longer has: removed or replaced, its number given to another file since
+        if (attempt.Succeeded && attempt.Match == TamperTarget.Inode && attempt.Operation is not (TamperOperation.Rename or TamperOperation.Remove)
+            && TamperSensor.Stat(attempt.ProtectedPath, follow: true)?.Key != attempt.Target)
+            return []; // an inode the watched path no longer has: removed or replaced, its number given to another file since
         var action = Action(attempt);
         var process = Process(attempt);
         var rules = Volatile.Read(ref _rules);
