@@ -159,6 +159,7 @@ public static class AgentProgram
     {
         services.AddSingleton(options);
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(provider => new UserNames(provider.GetRequiredService<TimeProvider>()));
         services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes, provider.GetService<Platform.Contracts.SecretRedactor>()));
         services.AddSingleton<CredentialStore>();
         services.AddPlatformClient(options, transport);

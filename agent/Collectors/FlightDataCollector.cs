@@ -23,14 +23,14 @@ namespace Platform.Agent.Collectors;
 /// with the connector (<c>netlink</c>) every one is, though one gone before its /proc entry was read is reported
 /// by its exit only.
 /// </summary>
-public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log, Sensor.SensorState? sensor = null) : BackgroundService
+public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeProvider time, ILogger<FlightDataCollector> log, Sensor.SensorState? sensor = null, UserNames? users = null) : BackgroundService
 {
     private static readonly (string Table, NetworkProtocol Protocol)[] Tables =
         [("tcp", NetworkProtocol.Tcp), ("tcp6", NetworkProtocol.Tcp), ("udp", NetworkProtocol.Udp), ("udp6", NetworkProtocol.Udp)];
 
     private readonly ConcurrentDictionary<int, ProcessInfo> _processes = new();
     private readonly HashSet<long> _sockets = [];
-    private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? ProcFs.Users() : [];
+    private readonly UserNames _users = users ?? new UserNames(time);
     private long _scans;
     private ProcConnector? _connector;
     private bool _reconcile;
@@ -176,7 +176,7 @@ public sealed class FlightDataCollector(Spool spool, AgentOptions options, TimeP
             Executable = string.IsNullOrEmpty(process.Executable) ? process.Args.FirstOrDefault() ?? process.Name : process.Executable,
             Args = process.Args,
             Uid = process.Uid,
-            User = process.Uid is { } uid ? _users.GetValueOrDefault(uid) : null,
+            User = _users.Name(process.Uid),
             Cwd = process.Cwd,
             Container = Container(process.ContainerId),
         };

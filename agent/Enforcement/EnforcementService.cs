@@ -28,20 +28,29 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
     public EnforcementReport? Last { get; private set; }
 
     /// <summary>
+    /// Raised after each application (a policy, a rescan for new files, the end of an unlock window), outside the lock:
+    /// what <see cref="IEnforcement.ProtectedInodes"/> lists may have changed (the kernel sensor's map follows it).
+    /// </summary>
+    public event Action? Applied;
+
+    /// <summary>
     /// Protects what <paramref name="rules"/> say, now, except the rules unlocked (rule id to the end of its window);
     /// what they no longer cover gets its original attributes back.
     /// </summary>
     public EnforcementReport Enforce(IReadOnlyList<FimRule> rules, IReadOnlyDictionary<string, DateTimeOffset>? unlockedUntil = null)
     {
+        EnforcementReport report;
         lock (_gate)
         {
             (_rules, _unlocked) = (rules, unlockedUntil ?? new Dictionary<string, DateTimeOffset>());
             _lastRescan = time.GetUtcNow();
-            var report = Last = enforcement.Apply(rules, _unlocked, _lastRescan);
+            report = Last = enforcement.Apply(rules, _unlocked, _lastRescan);
             _nextChange = report.NextChange;
             _wake?.Cancel(); // the wait under way may end later than a new window
-            return report;
         }
+
+        Applied?.Invoke();
+        return report;
     }
 
     /// <summary>
@@ -113,6 +122,8 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
                         var report = Last = enforcement.Apply(_rules!, _unlocked, now);
                         _nextChange = report.NextChange;
                     }
+
+                    Applied?.Invoke();
                 }
                 else
                 {

@@ -17,13 +17,16 @@ public static class ProtectionPlan
 {
     private static readonly FimOperation[] Refusable = [FimOperation.Write, FimOperation.Create, FimOperation.Delete, FimOperation.Rename, FimOperation.Metadata];
 
-    /// <summary>The plan: path to attribute, and whether it stopped at a bound (<paramref name="maxTargets"/>, <paramref name="maxLookedAt"/>).</summary>
-    public static (Dictionary<string, InodeFlag> Targets, bool Truncated) Build(IReadOnlyList<FimRule> rules, int maxTargets, int maxLookedAt)
+    /// <summary>
+    /// The plan: path to attribute, and whether it stopped at a bound (<paramref name="maxTargets"/>, <paramref name="maxLookedAt"/>).
+    /// <paramref name="effect"/> <c>alert</c>: the same paths of the alert rules that watch a change (what the kernel sensor watches for them).
+    /// </summary>
+    public static (Dictionary<string, InodeFlag> Targets, bool Truncated) Build(IReadOnlyList<FimRule> rules, int maxTargets, int maxLookedAt, FimEffect effect = FimEffect.Prevent)
     {
         var targets = new Dictionary<string, InodeFlag>(StringComparer.Ordinal);
         var lookedAt = 0;
         var truncated = false;
-        var matcher = new FimRuleMatcher(rules.Where(r => r.Enabled && r.Effect == FimEffect.Prevent && r.Operations.Any(Refusable.Contains)).ToList());
+        var matcher = new FimRuleMatcher(rules.Where(r => r.Enabled && r.Effect == effect && r.Operations.Any(Refusable.Contains)).ToList());
         foreach (var watched in matcher.Paths)
         {
             var flag = watched.Rule.AllowAppend ? InodeFlag.Append : InodeFlag.Immutable;

@@ -9,10 +9,11 @@ namespace Platform.Agent.Fim;
 /// <see cref="AgentOptions.PolicySeconds"/> with <c>If-None-Match</c> (an unchanged policy is a 304 and costs
 /// nothing); a changed one replaces the watcher. Alerts go to the spool, never straight to the api.
 /// </summary>
-public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
+public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Collectors.UserNames users, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
 {
     private FimWatcher? _watcher;
-    private readonly TamperAlerts _tamperAlerts = new(time);
+    private readonly TamperAlerts _tamperAlerts = new(users);
+    private readonly AlertFold _fold = new();
 
     /// <summary>The rules unlocked now (rule id to the end of the window, on this machine's clock).</summary>
     private IReadOnlyDictionary<string, DateTimeOffset> _unlocked = new Dictionary<string, DateTimeOffset>();
@@ -46,6 +47,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.PolicySeconds));
         if (tamper is not null && options.WatchFiles)
             tamper.Attempted += Attempted;
+        if (enforcement is not null)
+            enforcement.Applied += ProtectedChanged;
         try
         {
             do
@@ -72,16 +75,22 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         {
             if (tamper is not null)
                 tamper.Attempted -= Attempted;
+            if (enforcement is not null)
+                enforcement.Applied -= ProtectedChanged;
             _watcher?.Dispose();
         }
     }
 
     /// <summary>
-    /// Alerts go to the spool; so does each access they saw, as flight data (a <c>file_access</c> event: the file
+    /// Alerts go to the spool, one per attempt (<see cref="AlertFold"/>: the system calls of one tool on one file, from
+    /// the sensor and the watcher, are one alert); so does each access they saw, as flight data (a <c>file_access</c> event: the file
     /// accesses on watched paths are part of the node's timeline, beside its processes and connections).
     /// </summary>
     private void Record(IReadOnlyList<FimAlertReport> alerts)
     {
+        alerts = _fold.Admit(alerts);
+        if (alerts.Count == 0)
+            return;
         Alerted?.Invoke(alerts); // before the spool: no alert can reach the api before the baseline knows it was seen
         spool.Record(alerts);
         spool.Record(alerts.DistinctBy(a => (a.Path, a.Action, a.Process?.Pid, a.Time)).Select(a => (TelemetryEvent)new FileAccessEvent
@@ -102,11 +111,44 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
             enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode);
         }
 
+        // A watched file removed or replaced: the sensor's map is refilled soon (at most once a second), so that its old
+        // inode number, which the filesystem may give to another file, stops matching.
+        if (attempt.Succeeded && attempt.Operation is Sensor.TamperOperation.Remove or Sensor.TamperOperation.Rename or Sensor.TamperOperation.Link)
+            enforcement?.Rescan();
+
         var now = time.GetUtcNow();
         var unlocked = _unlocked;
-        if (_tamperAlerts.Convert(attempt, rule => unlocked.TryGetValue(rule.Id, out var until) && now < until) is { Count: > 0 } alerts)
+        if (_tamperAlerts.Convert(attempt, rule => unlocked.TryGetValue(rule.Id, out var until) && now < until, tamper is null ? null : tamper.ByPath.ContainsKey) is { Count: > 0 } alerts)
             Record(alerts);
     }
+
+    /// <summary>
+    /// The kernel sensor's map follows what the rules cover, each time the enforcement applied them (a policy, a rescan
+    /// that found new or replaced files, an unlock window's end): the inodes the enforcement protects now (it has just
+    /// looked at them: a file replaced since the policy arrived is matched by its new inode, not only by its name), and
+    /// the files and directories of <c>alert</c> rules that watch changes, with the directory of each file a rule names
+    /// (a rename of that directory moves the file away). Read-only rules are not given: the sensor reports changes.
+    /// </summary>
+    private void ProtectedChanged()
+    {
+        if (tamper is null || !options.WatchFiles || Volatile.Read(ref _sensorRules) is not { } rules)
+            return;
+        lock (_tamperGate)
+        {
+            var paths = new HashSet<string>(enforcement?.Mechanism.ProtectedInodes().Select(p => p.Path) ?? [], StringComparer.Ordinal);
+            var watched = rules.Where(r => r.Enabled && r.Effect == FimEffect.Alert).ToList();
+            if (watched.Count > 0)
+            {
+                paths.UnionWith(Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, FimEffect.Alert).Targets.Keys);
+                paths.UnionWith(new FimRuleMatcher(watched).Paths.Where(p => p.Rule.Operations.Any(o => o != FimOperation.Read)).Select(p => p.Root).Where(Directory.Exists));
+            }
+
+            tamper.SetProtected(paths);
+        }
+    }
+
+    private readonly Lock _tamperGate = new();
+    private IReadOnlyList<FimRule>? _sensorRules;
 
     /// <summary>
     /// The open unlock windows of <paramref name="rules"/> on this machine's clock: the api gives their ends on its own
@@ -129,16 +171,19 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         // attribute opens the file). Without WatchFiles (simulate) nothing on this machine is protected either.
         if (options.WatchFiles)
         {
-            enforcement?.Enforce(rules, unlocked);
-            // Every attempt on what prevent rules protect is reported by the kernel sensor (unlocked rules' too: their
-            // changes go through, and the watcher reports them as unlocked).
-            tamper?.SetProtected(Enforcement.ProtectionPlan.Build(rules, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt).Targets.Keys);
+            // The kernel sensor's map follows (ProtectedChanged, raised by the application).
+            Volatile.Write(ref _sensorRules, rules);
+            if (enforcement is null)
+                ProtectedChanged();
+            else
+                enforcement.Enforce(rules, unlocked);
         }
 
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
         var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
-            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan());
+            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
+            changesFromSensor: tamper is { Watching: true } sensor ? path => sensor.ByPath.ContainsKey(path) || (Path.GetDirectoryName(path) is { } parent && sensor.ByPath.ContainsKey(parent)) : null);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

@@ -26,6 +26,14 @@ namespace Platform.Agent.Fim;
 /// the start, made before the agent looked again, passes as an append (only fanotify permission events, which
 /// stop the writer until checked, could close that window).
 /// </para>
+/// <para>
+/// Where the kernel sensor runs and has the path (or its directory) in its map (<c>changesFromSensor</c>), it reports the
+/// changes under <c>alert</c> rules (every path spelling, every replace-by-rename, with the process), and this watcher
+/// does not report them again (a file in a directory made a moment ago, before the sensor's map has it, is still
+/// reported here): it keeps reads,
+/// the writes of <c>allowAppend</c> rules (only the content says whether a write only appended) and <c>prevent</c> rules
+/// (what the sensor reports of those is what the kernel refused).
+/// </para>
 /// </summary>
 public sealed class FimWatcher : IDisposable
 {
@@ -36,7 +44,7 @@ public sealed class FimWatcher : IDisposable
 
     private readonly Inotify _inotify = new();
     private readonly Fanotify? _fanotify;
-    private readonly Dictionary<long, string> _users = OperatingSystem.IsLinux() ? Collectors.ProcFs.Users() : [];
+    private readonly Collectors.UserNames _users;
     private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
     private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
@@ -48,6 +56,7 @@ public sealed class FimWatcher : IDisposable
     private readonly bool _refuseOpens;
     private readonly Func<FimRule, bool> _unlocked;
     private readonly Action<string>? _appeared;
+    private readonly Func<string, bool>? _changesFromSensor;
     private long _overflows, _unwatchable;
 
     private sealed record FileState(long Size, byte[] Sha256);
@@ -59,8 +68,15 @@ public sealed class FimWatcher : IDisposable
     /// </param>
     /// <param name="unlocked">Whether a prevent rule is unlocked now (an unlock window): nothing refused, its alerts say <c>unlocked</c>.</param>
     /// <param name="appeared">Told of every entry made or moved into a watched directory (enforcement protects new files as they appear).</param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null)
+    /// <param name="users">User names by uid (the agent's shared table; a table of its own when not given).</param>
+    /// <param name="changesFromSensor">
+    /// Where the kernel sensor runs: whether it sees changes of a path (the path or its directory is in its map). Such
+    /// changes under alert rules are the sensor's to report, not reported here again.
+    /// </param>
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null, Collectors.UserNames? users = null, Func<string, bool>? changesFromSensor = null)
     {
+        _changesFromSensor = changesFromSensor;
+        _users = users ?? new Collectors.UserNames(time);
         _enforcement = enforcement;
         _unlocked = unlocked ?? (_ => false);
         _appeared = appeared;
@@ -205,7 +221,7 @@ public sealed class FimWatcher : IDisposable
             {
                 foreach (var rule in _rules.Matching(path, action, who.Process))
                 {
-                    if (!seen.Add((path, action, rule.Id, e.Pid)))
+                    if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id, e.Pid)))
                         continue;
                     var report = Attributed(Report(rule, path, action), who, $"the process (pid {e.Pid}) ended before it could be read");
                     if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
@@ -278,7 +294,7 @@ public sealed class FimWatcher : IDisposable
         return (new FimProcess
         {
             Pid = pid, Name = process.Name, Executable = process.Executable, CommandLine = process.Args.Count == 0 ? null : string.Join(' ', process.Args),
-            Uid = process.Uid, User = process.Uid is { } uid ? _users.GetValueOrDefault(uid) : null,
+            Uid = process.Uid, User = _users.Name(process.Uid),
         }, process.ContainerId is { } id ? new ContainerRef { Id = id } : null);
     }
 
@@ -318,7 +334,7 @@ public sealed class FimWatcher : IDisposable
                 continue; // fanotify reports these, with the process
             foreach (var rule in _rules.Matching(path, action))
             {
-                if (!seen.Add((path, action, rule.Id)))
+                if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id)))
                     continue;
                 var report = Report(rule, path, action);
                 if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
@@ -329,6 +345,10 @@ public sealed class FimWatcher : IDisposable
 
         return alerts;
     }
+
+    /// <summary>Whether the kernel sensor reports this change (and this watcher must not report it again).</summary>
+    private bool FromSensor(FimRule rule, string path, FimOperation action) =>
+        rule.Effect == FimEffect.Alert && action != FimOperation.Read && !(action == FimOperation.Write && rule.AllowAppend) && _changesFromSensor?.Invoke(path) == true;
 
     private static FimOperation? Action(InotifyMask mask, bool isDirectory)
     {
@@ -451,7 +471,7 @@ public sealed class FimWatcher : IDisposable
         {
             foreach (var rule in _rules.Matching(entry, FimOperation.Create))
             {
-                if (seen.Add((entry, FimOperation.Create, rule.Id)))
+                if (!FromSensor(rule, entry, FimOperation.Create) && seen.Add((entry, FimOperation.Create, rule.Id)))
                     alerts.Add(Report(rule, entry, FimOperation.Create));
             }
         }

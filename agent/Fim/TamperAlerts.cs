@@ -5,34 +5,44 @@ using Platform.Contracts;
 namespace Platform.Agent.Fim;
 
 /// <summary>
-/// The kernel sensor's tamper attempts on what <c>prevent</c> rules protect, as FIM alerts. With the inode attributes
-/// in force a refused attempt never reaches the file watcher (the kernel refuses the open, the unlink, the rename
-/// before fanotify or inotify hear of it), so this is where it is reported: one alert per attempt and rule, effect
-/// <c>prevented</c>, with the real process and user the kernel saw. Changes that went through are the file watcher's
-/// to report (it has their content before and after), except one: a process clearing the immutable or append-only
-/// attribute, which is reported here, and after which the agent puts the attribute back at once.
+/// The kernel sensor's tamper attempts on the files of FIM rules, as FIM alerts, with the real process and user the
+/// kernel saw. Refused attempts on what <c>prevent</c> rules protect: with the inode attributes in force they never
+/// reach the file watcher (the kernel refuses the open, the unlink, the rename before fanotify or inotify hear of
+/// it), so they are reported here, effect <c>prevented</c>. Changes that went through under <c>alert</c> rules: the
+/// sensor sees every path spelling (a symlink, a hard link, /proc/self/fd/N) and every replace-by-rename, so they are
+/// reported here too, effect <c>alerted</c> (the watcher keeps reads, and the writes of <c>allowAppend</c> rules, which
+/// only their content can judge). And a process clearing the immutable or append-only attribute, after which the agent
+/// puts the attribute back at once. Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
+/// one tool one alert.
 /// </summary>
-public sealed class TamperAlerts(TimeProvider time)
+public sealed class TamperAlerts(UserNames users)
 {
-    private static readonly TimeSpan UsersRefresh = TimeSpan.FromSeconds(30);
     private FimRuleMatcher _rules = new([]);
-    private Dictionary<long, string> _users = [];
-    private DateTimeOffset _usersRead = DateTimeOffset.MinValue;
 
     /// <summary>The rules in force (the policy service's); attempts are judged against the last set.</summary>
     public void Use(IReadOnlyList<FimRule> rules) => Volatile.Write(ref _rules, new FimRuleMatcher(rules));
 
     /// <summary>
-    /// The alerts of one attempt: for each enabled <c>prevent</c> rule that covers the path (its process exclusions
-    /// applied), <c>prevented</c> when the kernel refused it, and <c>attribute-removed</c> when the attribute kept there was
-    /// cleared. Nothing for an attempt that failed for another reason (a missing file: it changed nothing and
-    /// the protection did not stop it), nor for one under a rule unlocked now (<paramref name="unlocked"/>).
+    /// The alerts of one attempt. Refused by the kernel (EPERM, EACCES): for each enabled <c>prevent</c> rule that covers
+    /// the path (its process exclusions applied), <c>prevented</c>. The attribute a prevent rule keeps there cleared:
+    /// <c>attribute-removed</c> under those rules (no exclusion hides it). Went through: for each enabled <c>alert</c> rule
+    /// that watches the operation, <c>alerted</c> (not an open for writing under <c>allowAppend</c>: whether it only
+    /// appended is the file watcher's to judge, by content; a truncation never only appends, and truncate(2) by path
+    /// reaches no fanotify listener). Nothing for an attempt that failed for another reason (a missing file: it changed
+    /// nothing), nor under a rule unlocked now (<paramref name="unlocked"/>), nor for a change (but a rename or removal,
+    /// which takes the file from its path) of an inode the watched path no longer has (the sensor's map keeps a removed
+    /// file's inode number until it is refilled, and the filesystem may give the number to a new file meanwhile).
+    /// <paramref name="known"/>: whether a path was one the sensor watched (a rename over it replaced it).
     /// </summary>
-    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked)
+    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked, Func<string, bool>? known = null)
     {
         var setsAttributes = attempt.Succeeded && attempt.Operation == TamperOperation.Attributes;
-        if (!setsAttributes && attempt.Errno is not (TamperAttempt.EPerm or TamperAttempt.EAccess))
+        var refused = attempt.Errno is TamperAttempt.EPerm or TamperAttempt.EAccess;
+        if (!refused && !attempt.Succeeded)
             return [];
+        if (attempt.Succeeded && attempt.Match == TamperTarget.Inode && attempt.Operation is not (TamperOperation.Rename or TamperOperation.Remove)
+            && InodeKey.Lookup(attempt.ProtectedPath, follow: true)?.Key != attempt.Target)
+            return []; // an inode the watched path no longer has: removed or replaced, its number given to another file since
         var action = Action(attempt);
         var process = Process(attempt);
         // Exclusions are judged on the executable the kernel runs now, not on the path the process was started by (a
@@ -40,16 +50,20 @@ public sealed class TamperAlerts(TimeProvider time)
         var judged = new FimProcess { Pid = attempt.Pid, Executable = ProcFs.Executable(attempt.Pid) };
         var rules = Volatile.Read(ref _rules);
         var alerts = new List<FimAlertReport>();
-        foreach (var path in Paths(attempt).Distinct(StringComparer.Ordinal))
+        foreach (var path in Paths(attempt, rules, known ?? (_ => false)).Distinct(StringComparer.Ordinal))
         {
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
-            // attribute refused it on the rule's behalf. So is a removed attribute: it took every operation's protection.
-            // No exclusion hides a removed attribute: it ends the protection for every process.
-            var covering = rules.Covering(path, setsAttributes ? null : judged).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)).ToList();
-            var removed = setsAttributes ? Removed(attempt, covering) : null;
-            if (setsAttributes && removed is null)
-                continue; // flags set that leave the attribute kept here (chattr +d, or -a on an immutable file)
-            foreach (var rule in covering)
+            // attribute refused it on the rule's behalf. So is a removed attribute: it took every operation's protection,
+            // and no exclusion hides it. A change that went through, under the alert rules that watch it.
+            var prevents = rules.Covering(path, setsAttributes ? null : judged).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)).ToList();
+            var removed = setsAttributes ? Removed(attempt, prevents) : null;
+            IEnumerable<(FimRule Rule, FimAlertEffect Effect)> covering =
+                refused ? prevents.Select(r => (r, FimAlertEffect.Prevented))
+                : removed is not null ? prevents.Select(r => (r, FimAlertEffect.AttributeRemoved))
+                : rules.Matching(path, action, judged)
+                    .Where(r => r.Effect == FimEffect.Alert && !(r.AllowAppend && attempt.Operation == TamperOperation.Write) && !unlocked(r))
+                    .Select(r => (r, FimAlertEffect.Alerted));
+            foreach (var (rule, effect) in covering)
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))
                     continue;
@@ -61,8 +75,8 @@ public sealed class TamperAlerts(TimeProvider time)
                     RuleVersion = rule.Version,
                     Path = path,
                     Action = action,
-                    Effect = removed is null ? FimAlertEffect.Prevented : FimAlertEffect.AttributeRemoved,
-                    EffectReason = removed,
+                    Effect = effect,
+                    EffectReason = effect == FimAlertEffect.AttributeRemoved ? removed : null,
                     Attribution = FimAttribution.Available,
                     Process = process,
                     Container = attempt.Process.Container(),
@@ -88,9 +102,11 @@ public sealed class TamperAlerts(TimeProvider time)
 
     /// <summary>
     /// The paths an attempt is judged on: the protected file itself; for an entry of a protected directory (a file made,
-    /// removed or renamed in it), the entry's path first, then the directory's.
+    /// removed or renamed in it), the entry's path first, then the directory's; for a rename over a watched file, that file first
+    /// (a file replaced by a rename is the file whose name it took); for a directory renamed, the rules' files in it
+    /// (renaming a file's parent moves the file away from its path). One alert per rule: the first path it covers.
     /// </summary>
-    private static IEnumerable<string> Paths(TamperAttempt attempt)
+    private static IEnumerable<string> Paths(TamperAttempt attempt, FimRuleMatcher rules, Func<string, bool> known)
     {
         if (attempt.Match == TamperTarget.Parent)
         {
@@ -101,7 +117,17 @@ public sealed class TamperAlerts(TimeProvider time)
             }
         }
 
+        // A rename over a file the sensor watched is judged on that file first (whatever inode the sensor matched: the
+        // file moved in may be one it has seen made), then on what it matched.
+        if (attempt.Operation == TamperOperation.Rename && attempt.Match != TamperTarget.Parent && attempt.Path2 is { } over && known(over))
+            yield return over;
         yield return attempt.ProtectedPath;
+        if (attempt.Operation == TamperOperation.Rename && attempt.Match == TamperTarget.Inode)
+        {
+            var under = attempt.ProtectedPath == "/" ? "/" : attempt.ProtectedPath + "/";
+            foreach (var file in rules.Paths.Select(p => p.Spec).Where(spec => spec.StartsWith(under, StringComparison.Ordinal) && spec.IndexOfAny(['*', '?', '[']) < 0))
+                yield return file;
+        }
     }
 
     /// <summary>The FIM operation an attempt is (openapi.yaml FimOperation).</summary>
@@ -123,18 +149,6 @@ public sealed class TamperAlerts(TimeProvider time)
         Name = attempt.Process?.Name ?? attempt.Comm,
         Executable = attempt.Process?.Executable,
         Uid = attempt.Uid,
-        User = User(attempt.Uid),
+        User = users.Name(attempt.Uid),
     };
-
-    private string? User(long uid)
-    {
-        var now = time.GetUtcNow();
-        if (now - _usersRead >= UsersRefresh || !_users.ContainsKey(uid))
-        {
-            if (now - _usersRead >= TimeSpan.FromSeconds(1)) // a user added since: read again, at most once a second
-                (_users, _usersRead) = (ProcFs.Users(), now);
-        }
-
-        return _users.GetValueOrDefault(uid);
-    }
 }

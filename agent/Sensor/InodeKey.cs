@@ -10,7 +10,6 @@ public readonly partial record struct InodeKey(ulong Device, ulong Inode)
     private const uint StatxIno = 0x100;
     private const uint StatxType = 0x1;
     private const uint StatxNlink = 0x4;
-    private const int AtSymlinkNoFollow = 0x100;
     private const int FileTypeMask = 0xF000;
     private const int RegularFile = 0x8000, DirectoryType = 0x4000;
 
@@ -21,21 +20,15 @@ public readonly partial record struct InodeKey(ulong Device, ulong Inode)
     public static (InodeKey Key, bool Directory)? Lookup(string path, bool follow) =>
         Stat(path, follow) is { } found ? (found.Key, found.Type == DirectoryType) : null;
 
-    private static unsafe (InodeKey Key, int Type)? Stat(string path, bool follow)
-    {
-        Statx buffer;
-        if (StatX(AtFdCwd, path, follow ? 0 : AtSymlinkNofollow, StatxIno | StatxType, &buffer) != 0)
-            return null;
-        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), buffer.Mode & FileTypeMask);
-    }
-
     /// <summary>The entry named <paramref name="path"/> itself (a symlink not followed) and its number of names (hard links), or null when there is none.</summary>
-    public static unsafe (InodeKey Key, uint Links)? Named(string path)
+    public static (InodeKey Key, uint Links)? Named(string path) => Stat(path, follow: false) is { } found ? (found.Key, found.Links) : null;
+
+    private static unsafe (InodeKey Key, int Type, uint Links)? Stat(string path, bool follow)
     {
         Statx buffer;
-        if (StatX(AtFdCwd, path, AtSymlinkNoFollow, StatxIno | StatxNlink, &buffer) != 0)
+        if (StatX(AtFdCwd, path, follow ? 0 : AtSymlinkNofollow, StatxIno | StatxType | StatxNlink, &buffer) != 0)
             return null;
-        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), buffer.Nlink);
+        return (new InodeKey(((ulong)buffer.DevMajor << 20) | buffer.DevMinor, buffer.Ino), buffer.Mode & FileTypeMask, buffer.Nlink);
     }
 
     /// <summary>struct statx (linux/stat.h): the same layout on every architecture.</summary>

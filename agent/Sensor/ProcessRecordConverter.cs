@@ -20,14 +20,9 @@ public interface ISensorRecordConverter
 /// Exec, fork and exit records: process starts and exits (<see cref="ProcessStartEvent"/>, <see cref="ProcessExitEvent"/>)
 /// with what the kernel saw at the time, and the <see cref="ProcessTable"/> kept up to date for every other record.
 /// </summary>
-public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimeProvider time) : ISensorRecordConverter
+public sealed unsafe class ProcessRecordConverter(ProcessTable processes, UserNames users) : ISensorRecordConverter
 {
     private const int MaxArgs = 256, MaxArg = 4096;
-    private static readonly TimeSpan UsersRefresh = TimeSpan.FromSeconds(30);
-
-    private Dictionary<long, string> _users = ProcFs.Users();
-    private DateTimeOffset _usersRead = time.GetUtcNow();
-
     public bool TryConvert(in RecordHeader header, ReadOnlySpan<byte> record, List<TelemetryEvent> events)
     {
         switch ((RecordKind)header.Kind)
@@ -77,7 +72,7 @@ public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimePr
             Interpreter = (exec.Flags & ExecRecord.Script) != 0 ? Utf8(text.Interp) : null,
             Args = Args(text.Argv),
             Uid = header.Uid,
-            User = User(header.Uid),
+            User = users.Name(header.Uid),
             Cwd = cwd,
             Container = container is null ? null : new ContainerRef { Id = container },
             Stdio = Stdio(exec),
@@ -154,17 +149,6 @@ public sealed unsafe class ProcessRecordConverter(ProcessTable processes, TimePr
         StdioRecordKind.File => StdioKind.File,
         _ => StdioKind.Other,
     };
-
-    private string? User(long uid)
-    {
-        if (_users.TryGetValue(uid, out var user))
-            return user;
-        var now = time.GetUtcNow();
-        if (now - _usersRead < UsersRefresh)
-            return null;
-        (_users, _usersRead) = (ProcFs.Users(), now); // a user added since
-        return _users.GetValueOrDefault(uid);
-    }
 
     private static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }

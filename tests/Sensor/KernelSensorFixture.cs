@@ -54,7 +54,7 @@ public sealed class KernelSensorFixture : IAsyncLifetime
         Tamper = new TamperSensor(_choice, NullLogger<TamperSensor>.Instance);
         ISensorRecordConverter[] converters =
         [
-            new ProcessRecordConverter(processes, TimeProvider.System), new NetworkRecordConverter(processes, _choice.State), new FileRecordConverter(processes, files),
+            new ProcessRecordConverter(processes, new Platform.Agent.Collectors.UserNames(TimeProvider.System)), new NetworkRecordConverter(processes, _choice.State), new FileRecordConverter(processes, files),
             new TamperRecordConverter(processes, Tamper),
         ];
         _spool = new Spool(Path.Combine(_state, "spool"), 256L << 20);

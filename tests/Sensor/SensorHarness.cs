@@ -31,7 +31,7 @@ public sealed class SensorHarness : IAsyncDisposable
             throw new InvalidOperationException($"The kernel sensor did not load: {Choice.State.Reason}\n{string.Join("\n", Choice.Warnings)}");
         _spool = new Spool(Path.Combine(_state, "spool"), 1L << 30);
         Processes = new ProcessTable();
-        _service = new SensorService(Choice, Processes, [new ProcessRecordConverter(Processes, TimeProvider.System)], _spool, NullLogger<SensorService>.Instance);
+        _service = new SensorService(Choice, Processes, [new ProcessRecordConverter(Processes, new Platform.Agent.Collectors.UserNames(TimeProvider.System))], _spool, NullLogger<SensorService>.Instance);
         _service.StartAsync(CancellationToken.None).GetAwaiter().GetResult();
         _reader = Task.Run(Read);
     }
