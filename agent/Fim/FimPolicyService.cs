@@ -165,7 +165,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     private void Enforce(IReadOnlyList<FimRule> rules, DateTimeOffset? apiNow, CancellationToken stoppingToken)
     {
         var unlocked = UnlockWindows(rules, apiNow);
-        _unlocked = unlocked;
+        Volatile.Write(ref _unlocked, unlocked);
         _tamperAlerts.Use(rules);
         // The kernel's protection first, while the old watcher still answers fanotify's permission events (setting an
         // attribute opens the file). Without WatchFiles (simulate) nothing on this machine is protected either.
@@ -182,7 +182,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         // The new watcher starts before the old one stops: no moment without one.
         // Without WatchFiles (simulate), the rules are known (for the simulated alerts) but nothing on this machine is watched.
         var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
-            rule => unlocked.TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
+            // The windows in force now, not those of this policy: the old watcher still answers while the enforcement
+            // lifts a new window's attributes, and a write it sees then is the window's.
+            rule => Volatile.Read(ref _unlocked).TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
             changesFromSensor: tamper is { Watching: true } sensor ? path => sensor.ByPath.ContainsKey(path) || (Path.GetDirectoryName(path) is { } parent && sensor.ByPath.ContainsKey(parent)) : null);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);

@@ -23,7 +23,7 @@ public sealed class AttributeRemovedConvertTests
 
     private static IReadOnlyList<FimAlertReport> SetFlags(string path, uint flags, int errno = 0)
     {
-        var alerts = new TamperAlerts(TimeProvider.System);
+        var alerts = new TamperAlerts(new Platform.Agent.Collectors.UserNames(TimeProvider.System));
         alerts.Use([Key, Log]);
         return alerts.Convert(new TamperAttempt
         {
