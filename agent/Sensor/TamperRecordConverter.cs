@@ -47,8 +47,8 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         switch (r.Match)
         {
             case TamperRecordMatch.Inode or TamperRecordMatch.Parent:
-                if (!current.ByInode.TryGetValue(r.Key, out entry))
-                    return null; // no longer protected (the set changed since)
+                if (!current.TryInode(r.Key, out entry))
+                    return null; // no longer protected (the set changed twice since)
                 (match, target) = (r.Match == TamperRecordMatch.Inode ? TamperTarget.Inode : TamperTarget.Parent, r.Key);
                 break;
             case TamperRecordMatch.Path when slots:
@@ -117,7 +117,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         {
             if (p is null || System.IO.Path.GetDirectoryName(p) is not { } directory)
                 continue;
-            if (InodeKey.Lookup(directory, follow: true) is { Directory: true } dir && current.ByInode.TryGetValue(dir.Key, out var parent) && parent.Directory)
+            if (InodeKey.Lookup(directory, follow: true) is { Directory: true } dir && current.TryInode(dir.Key, out var parent) && parent.Directory)
                 return (parent, TamperTarget.Parent, dir.Key);
         }
 
@@ -125,7 +125,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
     }
 
     private static (ProtectedEntry, TamperTarget, InodeKey)? Stat(TamperSensor.Snapshot current, string path, bool follow) =>
-        InodeKey.Lookup(path, follow) is { } found && current.ByInode.TryGetValue(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
+        InodeKey.Lookup(path, follow) is { } found && current.TryInode(found.Key, out var entry) ? (entry, TamperTarget.Inode, found.Key) : null;
 
     /// <summary>Whether the call follows its path's last symlink (as the kernel did).</summary>
     private static bool Follows(in TamperRecord r) => r.Syscall switch

@@ -70,7 +70,7 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
         {
             if (choice.Sensor is { } sensor)
                 UpdateKernel(sensor, byInode, byPath.Keys);
-            Volatile.Write(ref _current, new Snapshot(byInode, byPath));
+            Volatile.Write(ref _current, new Snapshot(byInode, byPath) { Previous = _current with { Previous = null } });
             return _inodesInKernel.Count;
         }
     }
@@ -155,6 +155,17 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
     internal sealed record Snapshot(IReadOnlyDictionary<InodeKey, ProtectedEntry> ByInode, IReadOnlyDictionary<string, ProtectedEntry> ByPath)
     {
         public static readonly Snapshot Empty = new(new Dictionary<InodeKey, ProtectedEntry>(), new Dictionary<string, ProtectedEntry>());
+
+        /// <summary>
+        /// The set before this one. A record is converted after its system call, and the set may have been taken again
+        /// in between, by the very change the record reports (a protected directory renamed: the watcher's event makes
+        /// the agent look again, and the directory is no longer at its path): an inode protected then still counts.
+        /// </summary>
+        public Snapshot? Previous { get; init; }
+
+        /// <summary>The entry of a protected inode, in this set or the one before.</summary>
+        public bool TryInode(InodeKey key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out ProtectedEntry entry) =>
+            ByInode.TryGetValue(key, out entry) || (Previous is not null && Previous.ByInode.TryGetValue(key, out entry));
     }
 
     [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")]

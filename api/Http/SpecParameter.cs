@@ -19,7 +19,9 @@ public static class SpecParameter
             throw new BadHttpRequestException($"Parameter '{name}' must not contain NUL (U+0000) characters.");
         if (maxLength is { } max && value.Length > max)
             throw new BadHttpRequestException($"Parameter '{name}' may be at most {max} characters; got {value.Length}.");
-        if (pattern is not null && !Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100))).IsMatch(value))
+        // Linear in the value (bounded by maxLength), with no match timeout: a timeout measures the machine's load, not
+        // the input, and under load it turned a valid request into a 500 (RegexMatchTimeoutException).
+        if (pattern is not null && !Patterns.GetOrAdd(pattern, p => new Regex(p, RegexOptions.CultureInvariant | RegexOptions.NonBacktracking)).IsMatch(value))
             throw new BadHttpRequestException($"Parameter '{name}' must match {pattern}; got '{value}'.");
         return value;
     }

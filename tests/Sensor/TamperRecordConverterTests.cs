@@ -102,9 +102,25 @@ public sealed class TamperRecordConverterTests : IDisposable
         Assert.True(Convert(Record(TamperSyscall.Truncate, TamperRecordMatch.Path, default, result: -1, path: key)[..200]));
         Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: -1)[..60]));
         _tamper.SetProtected([]);
+        _tamper.SetProtected([]); // twice: the set before the last still counts (the next test)
         Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: -1)));
 
         Assert.Empty(_raised);
+    }
+
+    [Fact]
+    public void A_protected_directory_renamed_is_an_attempt_though_the_set_was_taken_again_before_the_record_came()
+    {
+        var directory = Path.Combine(_dir, "keys");
+        Directory.CreateDirectory(directory);
+        _tamper.SetProtected([directory]);
+        Directory.Move(directory, directory + ".moved");
+        _tamper.SetProtected([directory]); // the watcher saw the rename and the agent looked again: nothing is at the path now
+
+        Assert.True(Convert(Record(TamperSyscall.RenameAt2, TamperRecordMatch.Path, default, result: 0, path: directory, path2: directory + ".moved")));
+
+        var attempt = Assert.Single(_raised);
+        Assert.Equal((directory, TamperTarget.Inode, TamperOperation.Rename), (attempt.ProtectedPath, attempt.Match, attempt.Operation));
     }
 
     [Fact]
@@ -130,7 +146,7 @@ public sealed class TamperRecordConverterTests : IDisposable
 
     /// <summary>A record as tamper.bpf.h writes it: the header, the fixed part and, for a path candidate, the four slots.</summary>
     private static byte[] Record(TamperSyscall syscall, TamperRecordMatch match, InodeKey inode, int result, string? path = null, string? pathBase = null,
-        ulong flags = 0, uint mode = 0, int fd = -1)
+        ulong flags = 0, uint mode = 0, int fd = -1, string? path2 = null)
     {
         var size = Unsafe.SizeOf<TamperRecord>() + (match == TamperRecordMatch.Path ? TamperRecord.Slots * TamperRecord.SlotBytes : 0);
         var bytes = new byte[size];
@@ -142,6 +158,8 @@ public sealed class TamperRecordConverterTests : IDisposable
         };
         if (path is not null)
             r.PathLength = (ushort)Encoding.UTF8.GetBytes(path, bytes.AsSpan(Unsafe.SizeOf<TamperRecord>()));
+        if (path2 is not null)
+            r.Path2Length = (ushort)Encoding.UTF8.GetBytes(path2, bytes.AsSpan(Unsafe.SizeOf<TamperRecord>() + TamperRecord.SlotBytes));
         if (pathBase is not null)
             r.BaseLength = (ushort)Encoding.UTF8.GetBytes(pathBase, bytes.AsSpan(Unsafe.SizeOf<TamperRecord>() + 2 * TamperRecord.SlotBytes));
         MemoryMarshal.Write(bytes, in r);
