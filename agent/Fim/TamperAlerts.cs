@@ -61,7 +61,7 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
             var removed = setsAttributes ? Removed(attempt, prevents) : null;
             // Where the enforcement could not protect the file, a refusal is not the rules' (the file's permissions refused
             // it), and a change that went through is the prevent rules' too, as only an alert.
-            var why = unsupported?.Invoke(path, action);
+            var why = prevents.Count > 0 ? unsupported?.Invoke(path, action) : null; // asked only where a prevent rule covers the path
             IEnumerable<(FimRule Rule, FimAlertEffect Effect)> covering =
                 refused ? prevents.Where(_ => why is null).Select(r => (r, FimAlertEffect.Prevented))
                 : removed is not null ? prevents.Select(r => (r, FimAlertEffect.AttributeRemoved))
