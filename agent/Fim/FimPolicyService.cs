@@ -12,7 +12,7 @@ namespace Platform.Agent.Fim;
 public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Collectors.UserNames users, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
 {
     private FimWatcher? _watcher;
-    private readonly TamperAlerts _tamperAlerts = new(users);
+    private readonly TamperAlerts _tamperAlerts = new(users, enforcement is { } kept ? (path, action) => kept.Mechanism.Unsupported(path, action) : null);
     private readonly AlertFold _fold = new();
 
     /// <summary>The rules unlocked now (rule id to the end of the window, on this machine's clock).</summary>
@@ -127,7 +127,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// that found new or replaced files, an unlock window's end): the inodes the enforcement protects now (it has just
     /// looked at them: a file replaced since the policy arrived is matched by its new inode, not only by its name), and
     /// the files and directories of <c>alert</c> rules that watch changes, with the directory of each file a rule names
-    /// (a rename of that directory moves the file away). Read-only rules are not given: the sensor reports changes.
+    /// (a rename of that directory moves the file away); and the same paths of <c>prevent</c> rules that the enforcement
+    /// could not protect (a filesystem without the attributes: their changes go through, and are reported like an alert
+    /// rule's, <c>prevent-unsupported</c>). Read-only rules are not given: the sensor reports changes.
     /// </summary>
     private void ProtectedChanged()
     {
@@ -136,13 +138,18 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         lock (_tamperGate)
         {
             var paths = new HashSet<string>(enforcement?.Mechanism.ProtectedInodes().Select(p => p.Path) ?? [], StringComparer.Ordinal);
-            var watched = rules.Where(r => r.Enabled && r.Effect == FimEffect.Alert).ToList();
-            if (watched.Count > 0)
+            void Watch(FimEffect effect, Func<string, bool> keep)
             {
-                paths.UnionWith(Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, FimEffect.Alert).Targets.Keys);
-                paths.UnionWith(new FimRuleMatcher(watched).Paths.Where(p => p.Rule.Operations.Any(o => o != FimOperation.Read)).Select(p => p.Root).Where(Directory.Exists));
+                var watched = rules.Where(r => r.Enabled && r.Effect == effect).ToList();
+                if (watched.Count == 0)
+                    return;
+                paths.UnionWith(Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, effect).Targets.Keys.Where(keep));
+                paths.UnionWith(new FimRuleMatcher(watched).Paths.Where(p => p.Rule.Operations.Any(o => o != FimOperation.Read)).Select(p => p.Root).Where(Directory.Exists).Where(keep));
             }
 
+            Watch(FimEffect.Alert, _ => true);
+            if (enforcement is not null)
+                Watch(FimEffect.Prevent, path => enforcement.Mechanism.Unsupported(path, FimOperation.Write) is not null);
             tamper.SetProtected(paths);
         }
     }

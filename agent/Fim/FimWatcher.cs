@@ -31,8 +31,10 @@ namespace Platform.Agent.Fim;
 /// changes under <c>alert</c> rules (every path spelling, every replace-by-rename, with the process), and this watcher
 /// does not report them again (a file in a directory made a moment ago, before the sensor's map has it, is still
 /// reported here): it keeps reads,
-/// the writes of <c>allowAppend</c> rules (only the content says whether a write only appended) and <c>prevent</c> rules
-/// (what the sensor reports of those is what the kernel refused).
+/// the writes of <c>allowAppend</c> rules (only the content says whether a write only appended) and <c>prevent</c> rules'
+/// changes where the enforcement protects the file (what the sensor reports of those is what the kernel refused); where
+/// it could not (a filesystem without the attributes), the sensor reports their changes too, <c>prevent-unsupported</c>,
+/// and an unlocked prevent rule's changes stay here.
 /// </para>
 /// </summary>
 public sealed class FimWatcher : IDisposable
@@ -348,7 +350,8 @@ public sealed class FimWatcher : IDisposable
 
     /// <summary>Whether the kernel sensor reports this change (and this watcher must not report it again).</summary>
     private bool FromSensor(FimRule rule, string path, FimOperation action) =>
-        rule.Effect == FimEffect.Alert && action != FimOperation.Read && !(action == FimOperation.Write && rule.AllowAppend) && _changesFromSensor?.Invoke(path) == true;
+        (rule.Effect == FimEffect.Alert || (rule.Effect == FimEffect.Prevent && !_unlocked(rule) && _enforcement?.Unsupported(path, action) is not null))
+        && action != FimOperation.Read && !(action == FimOperation.Write && rule.AllowAppend) && _changesFromSensor?.Invoke(path) == true;
 
     private static FimOperation? Action(InotifyMask mask, bool isDirectory)
     {

@@ -11,11 +11,13 @@ namespace Platform.Agent.Fim;
 /// it), so they are reported here, effect <c>prevented</c>. Changes that went through under <c>alert</c> rules: the
 /// sensor sees every path spelling (a symlink, a hard link, /proc/self/fd/N) and every replace-by-rename, so they are
 /// reported here too, effect <c>alerted</c> (the watcher keeps reads, and the writes of <c>allowAppend</c> rules, which
-/// only their content can judge). And a process clearing the immutable or append-only attribute, after which the agent
+/// only their content can judge). Changes that went through under <c>prevent</c> rules where the enforcement could not
+/// protect the file (a filesystem without the attributes, the mechanism turned off: <c>unsupported</c> gives its reason),
+/// the same way, effect <c>prevent-unsupported</c> with that reason. And a process clearing the immutable or append-only attribute, after which the agent
 /// puts the attribute back at once. Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
 /// one tool one alert.
 /// </summary>
-public sealed class TamperAlerts(UserNames users)
+public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, string?>? unsupported = null)
 {
     private FimRuleMatcher _rules = new([]);
 
@@ -57,12 +59,15 @@ public sealed class TamperAlerts(UserNames users)
             // and no exclusion hides it. A change that went through, under the alert rules that watch it.
             var prevents = rules.Covering(path, setsAttributes ? null : judged).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)).ToList();
             var removed = setsAttributes ? Removed(attempt, prevents) : null;
+            // Where the enforcement could not protect the file, a refusal is not the rules' (the file's permissions refused
+            // it), and a change that went through is the prevent rules' too, as only an alert.
+            var why = prevents.Count > 0 ? unsupported?.Invoke(path, action) : null; // asked only where a prevent rule covers the path
             IEnumerable<(FimRule Rule, FimAlertEffect Effect)> covering =
-                refused ? prevents.Select(r => (r, FimAlertEffect.Prevented))
+                refused ? prevents.Where(_ => why is null).Select(r => (r, FimAlertEffect.Prevented))
                 : removed is not null ? prevents.Select(r => (r, FimAlertEffect.AttributeRemoved))
                 : rules.Matching(path, action, judged)
-                    .Where(r => r.Effect == FimEffect.Alert && !(r.AllowAppend && attempt.Operation == TamperOperation.Write) && !unlocked(r))
-                    .Select(r => (r, FimAlertEffect.Alerted));
+                    .Where(r => (r.Effect == FimEffect.Alert || (r.Effect == FimEffect.Prevent && why is not null)) && !(r.AllowAppend && attempt.Operation == TamperOperation.Write) && !unlocked(r))
+                    .Select(r => (r, r.Effect == FimEffect.Alert ? FimAlertEffect.Alerted : FimAlertEffect.PreventUnsupported));
             foreach (var (rule, effect) in covering)
             {
                 if (alerts.Any(a => a.RuleId == rule.Id))
@@ -76,7 +81,7 @@ public sealed class TamperAlerts(UserNames users)
                     Path = path,
                     Action = action,
                     Effect = effect,
-                    EffectReason = effect == FimAlertEffect.AttributeRemoved ? removed : null,
+                    EffectReason = effect switch { FimAlertEffect.AttributeRemoved => removed, FimAlertEffect.PreventUnsupported => why, _ => null },
                     Attribution = FimAttribution.Available,
                     Process = process,
                     Container = attempt.Process.Container(),

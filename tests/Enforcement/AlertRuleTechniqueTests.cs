@@ -24,9 +24,27 @@ public abstract class AlertRuleTechniqueTests(PlatformApi api)
 
     [Theory]
     [MemberData(nameof(PreventAlertTests.TargetsAsEitherUser), MemberType = typeof(PreventAlertTests))]
-    public async Task Every_technique_changes_the_file_and_makes_exactly_one_attributed_alert(Target target, bool asNobody)
+    public Task Every_technique_changes_the_file_and_makes_exactly_one_attributed_alert(Target target, bool asNobody) =>
+        EveryTechniqueMakesOneAlert(target, asNobody, FimEffect.Alert);
+
+    /// <summary>
+    /// The same table against <c>prevent</c> rules on a ramfs (no immutable or append-only attribute): every technique
+    /// goes through, and none is silent: exactly one alert each, effect <c>prevent-unsupported</c> with the enforcement's
+    /// reason, with the real process and user.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PreventAlertTests.TargetsAsEitherUser), MemberType = typeof(PreventAlertTests))]
+    public Task On_a_filesystem_without_the_attributes_every_technique_makes_exactly_one_prevent_unsupported_alert(Target target, bool asNobody) =>
+        EveryTechniqueMakesOneAlert(target, asNobody, FimEffect.Prevent);
+
+    /// <summary>
+    /// The table against rules of <paramref name="effect"/>: <c>alert</c> on the temporary directory's filesystem, each
+    /// alert <c>alerted</c>; <c>prevent</c> on a ramfs, each alert <c>prevent-unsupported</c> because ramfs has no attribute.
+    /// </summary>
+    private async Task EveryTechniqueMakesOneAlert(Target target, bool asNobody, FimEffect effect)
     {
-        using var tree = new ProtectedTree();
+        using var tree = new ProtectedTree(onRamfs: effect == FimEffect.Prevent);
+        var (expectedEffect, expectedReason) = effect == FimEffect.Prevent ? (FimAlertEffect.PreventUnsupported, "ramfs has no immutable attribute") : (FimAlertEffect.Alerted, null);
         var name = "alert-" + Guid.NewGuid().ToString("N")[..8];
         // The renaming of the directory comes last: it moves every other technique's file too.
         var techniques = Techniques.OrderBy(t => t.Name == "rename of the parent directory").ToList();
@@ -58,7 +76,7 @@ public abstract class AlertRuleTechniqueTests(PlatformApi api)
                 Scope = new FimScope { Hostnames = [name + "-*"] },
                 Paths = rule.Paths,
                 Operations = Changes,
-                Effect = FimEffect.Alert,
+                Effect = effect,
                 AllowAppend = rule.AllowAppend,
             });
         }
@@ -116,7 +134,7 @@ public abstract class AlertRuleTechniqueTests(PlatformApi api)
             foreach (var alert in fresh)
             {
                 var what = $"'{technique.Name}' on the {target}: {alert.Action} {alert.Path} by {alert.Process?.Name} ({alert.Process?.Uid}, pid {alert.Process?.Pid}, {alert.Process?.Executable}, {alert.Process?.CommandLine}; agent {agent.Process.Id}; {alert.Before?.Size}->{alert.After?.Size})";
-                Assert.True(alert.Effect == FimAlertEffect.Alerted, $"{what}: {alert.Effect} {alert.Description}");
+                Assert.True((expectedEffect, expectedReason) == (alert.Effect, alert.EffectReason), $"{what}: {alert.Effect} {alert.EffectReason} {alert.Description}");
                 Assert.True((FimAttribution.Available, (long)uid, asNobody ? "nobody" : "root") == (alert.Attribution, alert.Process!.Uid, alert.Process.User), what);
                 Assert.False(alert.Process.Name is null or "Platform.Agent", what);
             }
