@@ -116,9 +116,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         if (attempt.Succeeded && attempt.Operation is Sensor.TamperOperation.Remove or Sensor.TamperOperation.Rename or Sensor.TamperOperation.Link)
             enforcement?.Rescan();
 
-        var now = time.GetUtcNow();
-        var unlocked = _unlocked;
-        if (_tamperAlerts.Convert(attempt, rule => unlocked.TryGetValue(rule.Id, out var until) && now < until, tamper is null ? null : tamper.ByPath.ContainsKey) is { Count: > 0 } alerts)
+        if (_tamperAlerts.Convert(attempt, IsUnlocked, tamper is null ? null : tamper.ByPath.ContainsKey) is { Count: > 0 } alerts)
             Record(alerts);
     }
 
@@ -153,6 +151,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
             tamper.SetProtected(paths);
         }
     }
+
+    /// <summary>Whether <paramref name="rule"/> is in an unlock window now (the windows in force, whichever policy asks).</summary>
+    private bool IsUnlocked(FimRule rule) => Volatile.Read(ref _unlocked).TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until;
 
     private readonly Lock _tamperGate = new();
     private IReadOnlyList<FimRule>? _sensorRules;
@@ -191,7 +192,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         var watcher = new FimWatcher(options.WatchFiles ? rules : [], Record, time, log, ownReads, attribute: options.WatchFiles, enforcement?.Mechanism,
             // The windows in force now, not those of this policy: the old watcher still answers while the enforcement
             // lifts a new window's attributes, and a write it sees then is the window's.
-            rule => Volatile.Read(ref _unlocked).TryGetValue(rule.Id, out var until) && time.GetUtcNow() < until, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
+            IsUnlocked, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
             changesFromSensor: tamper is { Watching: true } sensor ? path => sensor.ByPath.ContainsKey(path) || (Path.GetDirectoryName(path) is { } parent && sensor.ByPath.ContainsKey(parent)) : null);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
