@@ -149,6 +149,7 @@ public sealed unsafe class KernelSensor : IDisposable
             return tracefsProblem;
         var skipped = SkipMissingTracepoints(warnings);
         skipped.UnionWith(SkipTamperBefore515(warnings));
+        skipped.UnionWith(SkipFoldedIntoTamper(skipped));
         skipped.UnionWith(_skipped);
 
         if (Libbpf.ObjectLoad(_object) is var loaded and < 0)
@@ -224,6 +225,34 @@ public sealed unsafe class KernelSensor : IDisposable
         }
 
         return skipped;
+    }
+
+    /// <summary>
+    /// The open exits' programs of files.bpf.h (<c>sensor_openat_exit</c>, ...) that a tamper program of the same name
+    /// (<c>tamper_openat_exit</c>) does together with its own part (one program per exit: the fd's file and inode looked
+    /// up once): not loaded when that tamper program is. Where the tamper programs are not (before Linux 5.15, or the
+    /// exit missing), the sensor's own program runs.
+    /// </summary>
+    private HashSet<nint> SkipFoldedIntoTamper(HashSet<nint> skipped)
+    {
+        const string sensor = "sensor_", tamper = "tamper_";
+        var byName = new Dictionary<string, nint>(StringComparer.Ordinal);
+        for (var program = Libbpf.ObjectNextProgram(_object, 0); program != 0; program = Libbpf.ObjectNextProgram(_object, program))
+        {
+            if (Libbpf.Name(program) is { } name)
+                byName[name] = program;
+        }
+
+        var folded = new HashSet<nint>();
+        foreach (var (name, program) in byName)
+        {
+            if (name.StartsWith(sensor, StringComparison.Ordinal)
+                && byName.TryGetValue(tamper + name[sensor.Length..], out var replacement) && !skipped.Contains(replacement)
+                && Libbpf.ProgramSetAutoload(program, false) >= 0)
+                folded.Add(program);
+        }
+
+        return folded;
     }
 
     /// <summary>The tracefs directory of the kernel's trace events (where libbpf looks them up), or null when tracefs is not mounted.</summary>

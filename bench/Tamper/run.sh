@@ -3,8 +3,9 @@
 # /write/close of files outside any rule on tmpfs (/dev/shm: the cheapest such I/O there is, so the programs' largest
 # share; on ext4 a truncating rewrite is flushed at close, milliseconds per call), with no sensor, the sensor without
 # tamper.bpf.h, and the whole sensor. Rounds run the three in a rotating order (a machine that speeds up or slows down during the run weighs on
-# each alike); the summary gives each one's median and the median of the rounds' ratios. Then the CPU time of each
-# tamper program per run (BPF_STATS_RUN_TIME while the loader runs); then the io_uring programs' per request, on
+# each alike); the summary gives each one's median and the median of the rounds' ratios (no BPF statistics kept during the
+# rounds, as in production). Then the CPU time per run of the open exit's program (BPF_STATS_RUN_TIME while the loader
+# runs): files.bpf.h's alone, and tamper.bpf.h's that does both parts; then the io_uring programs' per request, on
 # 100,000 io_uring WRITEs and READs (uring.c).
 # Usage: run.sh [ITERATIONS] [ROUNDS]. Run as root after `dotnet build` (agent/obj/bpf/ holds vmlinux.h and
 # sensor.bpf.o). Needs clang-14 and libbpf-dev.
@@ -34,7 +35,7 @@ for place in "$shm"; do
     line="$fs round $((round + 1)):"
     for ((k = 0; k < 3; k++)); do
       config=${order[(round + k) % 3]}
-      t=$("$work/loader" "${object[$config]}" x "$work/io" "$n" "$place" 2>/dev/null)
+      t=$("$work/loader" "${object[$config]}" - "$work/io" "$n" "$place" 2>/dev/null)
       echo "$round $config $t" >> "$work/times"
       line="$line $config $t"
     done
@@ -48,7 +49,9 @@ for place in "$shm"; do
       printf "%s, median of %d rounds: none %.0f ns, sensor without tamper %.0f ns, whole sensor %.0f ns; with tamper / without: %.3fx, whole sensor / none: %.3fx\n", fs, m, median(none, m), median(without, m), median(with, m), median(tw, m), median(tn, m)
     }' "$work/times"
 done
-"$work/loader" "${object[with]}" tamper_ "$work/io" "$n" "$shm" >/dev/null
+echo "the open exit's program, its own CPU time per run: the sensor's alone (without tamper), then the one that does both parts:"
+"$work/loader" "${object[without]}" sensor_openat_exit "$work/io" "$n" "$shm" >/dev/null
+"$work/loader" "${object[with]}" tamper_openat_exit "$work/io" "$n" "$shm" >/dev/null
 for op in write read; do
   echo "io_uring ${op}s, ns per request: $("$work/loader" "${object[with]}" tamper_uring_ "$work/uring" "$n" "$shm/uring" $op)"
 done

@@ -92,6 +92,10 @@ public sealed class KernelSensorTests : IDisposable
             "tracepoint/syscalls/sys_exit_ioctl",
         });
         Assert.DoesNotContain(tamper, p => System.Text.RegularExpressions.Regex.IsMatch(p.point, "_(close|newfstatat|fstat|statx|lseek|mmap|fcntl|getdents64)$"));
+        // One program per open exit: tamper.bpf.h's does files.bpf.h's sensitive-file part too (the fd's file and inode
+        // are looked up once), and the agent leaves files.bpf.h's own out.
+        Assert.All(new[] { "open", "openat", "openat2", "creat" }, call =>
+            Assert.Equal([$"tamper_{call}_exit"], sensor.Choice.Sensor.Programs.Where((_, i) => points[i] == $"tracepoint/syscalls/sys_exit_{call}")));
         // Nor on the calls every process makes all the time (a program on sys_enter_write made each write ~1.4x slower).
         Assert.DoesNotContain(points, p => System.Text.RegularExpressions.Regex.IsMatch(p, "^tracepoint/syscalls/sys_(enter|exit)_(read|write|readv|writev|pread64|pwrite64)$"));
         Assert.DoesNotContain(sensor.Choice.Warnings, w => w.Contains("no tracepoint", StringComparison.Ordinal)); // all of them exist on x86_64

@@ -140,34 +140,27 @@ __noinline int file_resolve(struct file_scratch *scratch, __u64 vfsmnt_ptr, __u6
 	return len;
 }
 
-static __always_inline void file_open_exit(long ret)
+/* The sensitive-file part of a successful open's exit: file, just opened, with its inode and that inode's key. Shared with
+ * the tamper programs (tamper.bpf.h), which run it at the same exits with the file they look up themselves. */
+static __always_inline void file_sensitive_open(struct sensor_config *cfg, struct file *file, struct inode *inode,
+	struct file_inode_key *ikey)
 {
-	if (ret < 0)
-		return;
-	__u32 zero = 0;
-	struct sensor_config *cfg = bpf_map_lookup_elem(&agent_config, &zero);
-	if (!cfg || cfg->agent_tgid == bpf_get_current_pid_tgid() >> 32)
-		return;
 	__u64 basenames = ~0ULL, extensions = ~0ULL, directories = ~0ULL;
 	if (cfg->flags & SENSOR_CONFIG_NAME_LENGTHS) {
 		basenames = cfg->basename_lengths;
 		extensions = cfg->extension_lengths;
 		directories = cfg->directory_lengths;
 	}
-	struct file *file = net_fd_file((int)ret);
-	if (!file)
-		return;
 	unsigned int flags = BPF_CORE_READ(file, f_flags);
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	if ((flags & FILE_O_PATH) || (BPF_CORE_READ(inode, i_mode) & FILE_S_IFMT) != FILE_S_IFREG)
 		return;
-	struct file_inode_key ikey = { .dev = BPF_CORE_READ(inode, i_sb, s_dev), .ino = BPF_CORE_READ(inode, i_ino) };
+	__u32 zero = 0;
 	struct file_scratch *scratch = bpf_map_lookup_elem(&file_scratch, &zero);
 	if (!scratch)
 		return;
 	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 	__u8 match = 0;
-	if (bpf_map_lookup_elem(&sensitive_inodes, &ikey)) {
+	if (bpf_map_lookup_elem(&sensitive_inodes, ikey)) {
 		match = FILE_MATCH_INODE;
 	} else {
 		const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
@@ -198,8 +191,8 @@ static __always_inline void file_open_exit(long ret)
 	int len = file_resolve(scratch, (__u64)BPF_CORE_READ(file, f_path.mnt), (__u64)dentry);
 	if (len <= 0 || len >= FILE_PATH_MAX)
 		return;
-	record->dev = ikey.dev;
-	record->ino = ikey.ino;
+	record->dev = ikey->dev;
+	record->ino = ikey->ino;
 	record->flags = flags;
 	record->path_len = len;
 	record->match = match;
@@ -211,7 +204,34 @@ static __always_inline void file_open_exit(long ret)
 	emit(record, size);
 }
 
-/* open, creat exist on x86_64 but not on arm64 (only openat, openat2): the agent skips a tracepoint the kernel lacks. */
+/* The key (dev, ino) of inode. */
+static __always_inline void file_inode_key_of(struct inode *inode, struct file_inode_key *key)
+{
+	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	key->ino = BPF_CORE_READ(inode, i_ino);
+}
+
+static __always_inline void file_open_exit(long ret)
+{
+	if (ret < 0)
+		return;
+	__u32 zero = 0;
+	struct sensor_config *cfg = bpf_map_lookup_elem(&agent_config, &zero);
+	if (!cfg || cfg->agent_tgid == bpf_get_current_pid_tgid() >> 32)
+		return;
+	struct file *file = net_fd_file((int)ret);
+	if (!file)
+		return;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct file_inode_key ikey;
+	file_inode_key_of(inode, &ikey);
+	file_sensitive_open(cfg, file, inode, &ikey);
+}
+
+/* open, creat exist on x86_64 but not on arm64 (only openat, openat2): the agent skips a tracepoint the kernel lacks.
+ * Where the tamper programs load (Linux 5.15 and later), tamper.bpf.h's programs on these four exits run
+ * file_sensitive_open themselves and the agent loads them instead of these (one program per open exit: the fd's file
+ * and inode are looked up once). */
 SEC("tracepoint/syscalls/sys_exit_openat")
 int sensor_openat_exit(void *ctx)
 {

@@ -23,6 +23,7 @@
  * The same attempts submitted through io_uring: uring.bpf.h (included at the end). */
 #pragma once
 
+#include "files.bpf.h" /* file_inode_key, file_sensitive_open: the open exits run both parts */
 #include "walk.bpf.h"
 
 #define SENSOR_TAMPER 48
@@ -138,11 +139,6 @@ struct tamper_record {
 /* The C# mirror (agent/Sensor/TamperRecord.cs) reads the part before the slots in place. */
 _Static_assert(__builtin_offsetof(struct tamper_record, slots) == 104, "tamper_record");
 
-struct tamper_inode_key {
-	__u64 dev;        /* the kernel's dev_t of the inode's filesystem (MKDEV: major << 20 | minor) */
-	__u64 ino;
-};
-
 struct tamper_name_key {
 	char name[TAMPER_NAME_KEY]; /* a file or directory name, NUL-padded (a longer one: its first 63 bytes) */
 };
@@ -151,7 +147,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 131072);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct tamper_inode_key);
+	__type(key, struct file_inode_key); /* the same key as sensitive_inodes' */
 	__type(value, __u32); /* TAMPER_PROTECT_* */
 } protected_inodes SEC(".maps");
 
@@ -223,14 +219,18 @@ static __always_inline struct file *tamper_fd_file(int fd)
 	return file;
 }
 
-static __always_inline __u32 tamper_lookup(struct inode *inode, struct tamper_inode_key *key)
+static __always_inline __u32 tamper_protected(struct file_inode_key *key)
+{
+	__u32 *value = bpf_map_lookup_elem(&protected_inodes, key);
+	return value ? *value : 0;
+}
+
+static __always_inline __u32 tamper_lookup(struct inode *inode, struct file_inode_key *key)
 {
 	if (!inode)
 		return 0;
-	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	key->ino = BPF_CORE_READ(inode, i_ino);
-	__u32 *value = bpf_map_lookup_elem(&protected_inodes, key);
-	return value ? *value : 0;
+	file_inode_key_of(inode, key);
+	return tamper_protected(key);
 }
 
 static __always_inline struct tamper_scratch *tamper_area(void)
@@ -261,7 +261,7 @@ static __always_inline void tamper_fill(struct tamper_record *r, struct tamper_c
 
 /* Emits a match in the kernel: the fixed part, or with the path slots as they were read (with_path). */
 static __always_inline void tamper_emit_inode(struct tamper_record *r, struct tamper_call *call, long ret, int fd,
-	struct tamper_inode_key *key, __u8 match, bool with_path, struct task_struct *task)
+	struct file_inode_key *key, __u8 match, bool with_path, struct task_struct *task)
 {
 	tamper_fill(r, call, ret, task, match, fd);
 	r->dev = key->dev;
@@ -294,7 +294,7 @@ static __always_inline void tamper_fd_call(struct tamper_call *call, int fd, lon
 	struct file *file = tamper_fd_file(fd);
 	if (!file)
 		return;
-	struct tamper_inode_key key = {};
+	struct file_inode_key key = {};
 	if (!tamper_lookup(BPF_CORE_READ(file, f_inode), &key))
 		return;
 	struct tamper_scratch *s = tamper_area();
@@ -474,7 +474,7 @@ static __always_inline int tamper_read_paths(struct tamper_scratch *s, struct ta
 	}
 	if (!hit && (single || single2)) {
 		/* "key" relative to a protected directory (cd /etc/app; rm key). */
-		struct tamper_inode_key dkey = {};
+		struct file_inode_key dkey = {};
 		if (single && dir1 && (tamper_lookup(BPF_CORE_READ((struct dentry *)dir1, d_inode), &dkey) & TAMPER_PROTECT_DIRECTORY))
 			hit = true;
 		if (!hit && single2 && dir2 && (tamper_lookup(BPF_CORE_READ((struct dentry *)dir2, d_inode), &dkey) & TAMPER_PROTECT_DIRECTORY))
@@ -483,13 +483,11 @@ static __always_inline int tamper_read_paths(struct tamper_scratch *s, struct ta
 	return hit ? TAMPER_HIT : 0;
 }
 
-/* What a successful open opened, matched: TAMPER_MATCH_INODE (a protected inode), TAMPER_MATCH_PARENT (it created a
- * file in a protected directory: key is the directory's), else 0. */
-static __always_inline __u8 tamper_opened(struct file *file, struct tamper_inode_key *key)
+/* What a successful open opened, matched by its inode's key (set by the caller): TAMPER_MATCH_INODE (a protected inode),
+ * TAMPER_MATCH_PARENT (it created a file in a protected directory: key is then the directory's), else 0. */
+static __always_inline __u8 tamper_opened_key(struct file *file, struct file_inode_key *key)
 {
-	if (!file)
-		return 0;
-	if (tamper_lookup(BPF_CORE_READ(file, f_inode), key))
+	if (tamper_protected(key))
 		return TAMPER_MATCH_INODE;
 	if ((BPF_CORE_READ(file, f_mode) & TAMPER_FMODE_CREATED)
 	    && (tamper_lookup(BPF_CORE_READ(file, f_path.dentry, d_parent, d_inode), key) & TAMPER_PROTECT_DIRECTORY))
@@ -497,35 +495,46 @@ static __always_inline __u8 tamper_opened(struct file *file, struct tamper_inode
 	return 0;
 }
 
-/* The common part of every call with a path argument, at its exit. */
+/* tamper_opened_key for a file whose key is not known yet (io_uring's opens). */
+static __always_inline __u8 tamper_opened(struct file *file, struct file_inode_key *key)
+{
+	if (!file)
+		return 0;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return 0;
+	file_inode_key_of(inode, key);
+	return tamper_opened_key(file, key);
+}
+
+/* A successful open (fd) of what key and match say, emitted with the name it used: an open is matched by the file it
+ * opened, however it was named, and the name (a symlink, a hard link, /proc/self/fd/N) goes along. */
+static __always_inline void tamper_emit_open(struct tamper_call *call, int fd, struct file_inode_key *key, __u8 match)
+{
+	struct tamper_scratch *s = tamper_area();
+	if (!s)
+		return;
+	struct tamper_record *r = &s->record;
+	r->truncated = 0;
+	long n = tamper_read_path(s, 0, call->path, false);
+	r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
+	r->path2_len = r->base_len = r->base2_len = 0;
+	__u64 dir = 0;
+	if (n > 1 && r->slots[0][0] != '/') {
+		r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
+		if (s->cut)
+			r->truncated |= TAMPER_CUT_BASE;
+	}
+	tamper_emit_inode(r, call, 0, fd, key, match, true, TAMPER_CURRENT());
+}
+
+/* The common part of every call with a path argument, at its exit (an open's only when it was refused: a successful one
+ * is matched by its file, tamper_opened_exit). */
 static __always_inline void tamper_path_call(struct tamper_call *call, long ret)
 {
 	bool refused = ret == -TAMPER_EPERM || ret == -TAMPER_EACCES;
 	if (ret < 0 && !refused)
 		return;
-	struct tamper_inode_key key = {};
-	if (call->open && ret >= 0) {
-		/* A successful open is matched by the file it opened, however it was named; the name it used goes along. */
-		__u8 match = tamper_opened(tamper_fd_file((int)ret), &key);
-		if (!match)
-			return;
-		struct tamper_scratch *s = tamper_area();
-		if (!s)
-			return;
-		struct tamper_record *r = &s->record;
-		r->truncated = 0;
-		long n = tamper_read_path(s, 0, call->path, false);
-		r->path_len = n > 0 ? (n - 1) & (TAMPER_SLOT - 1) : 0;
-		r->path2_len = r->base_len = r->base2_len = 0;
-		__u64 dir = 0;
-		if (n > 1 && r->slots[0][0] != '/') {
-			r->base_len = tamper_base(s, call->dfd, 2, &dir) & (TAMPER_SLOT - 1);
-			if (s->cut)
-				r->truncated |= TAMPER_CUT_BASE;
-		}
-		tamper_emit_inode(r, call, 0, (int)ret, &key, match, true, TAMPER_CURRENT());
-		return;
-	}
 	struct tamper_scratch *s = tamper_area();
 	if (!s)
 		return;
@@ -563,55 +572,90 @@ static __always_inline bool tamper_writes(__u64 flags)
 	return (flags & TAMPER_O_ACCMODE) != 0 || (flags & (TAMPER_O_TRUNC | TAMPER_O_CREAT));
 }
 
-TAMPER_EXIT(openat, TAMPER_SYS_OPENAT)
+/* The common part of an open's exit (call: its arguments, read from the registers): for a successful open,
+ * files.bpf.h's sensitive-file part, then, for one that asked to write, the file matched with protected_inodes; for an
+ * open the kernel refused (EPERM, EACCES) that asked to write, its path. */
+static __always_inline void tamper_opened_exit(struct tamper_call *call, long ret)
+{
+	__u32 zero = 0;
+	struct sensor_config *cfg = bpf_map_lookup_elem(&agent_config, &zero);
+	if (!cfg || cfg->agent_tgid == bpf_get_current_pid_tgid() >> 32)
+		return;
+	bool writes = tamper_writes(call->flags);
+	if (ret < 0) {
+		if (writes)
+			tamper_path_call(call, ret);
+		return;
+	}
+	struct file *file = tamper_fd_file((int)ret);
+	if (!file)
+		return;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	if (!inode)
+		return;
+	struct file_inode_key key;
+	file_inode_key_of(inode, &key);
+	file_sensitive_open(cfg, file, inode, &key);
+	if (!writes)
+		return;
+	__u8 match = tamper_opened_key(file, &key);
+	if (match)
+		tamper_emit_open(call, (int)ret, &key, match);
+}
+
+/* The program at the exit of the open syscall `name` (open, openat, openat2, creat): the sensitive-file part and the
+ * tamper part in one program, sharing the fd's file, its inode and the inode's key (the agent then does not load
+ * files.bpf.h's sensor_<name>_exit: KernelSensor). The block that follows the macro reads the call's arguments from
+ * `regs` into `call` (direct loads: cheaper than the program the sensitive-file part would otherwise be alone). */
+#define TAMPER_OPEN_EXIT(name, sys) \
+	static __always_inline void tamper_##name##_args(struct tamper_call *call, struct pt_regs *regs); \
+	SEC("tracepoint/syscalls/sys_exit_" #name) \
+	int tamper_##name##_exit(void *ctx) \
+	{ \
+		struct tamper_call call = TAMPER_CALL(sys); \
+		call.open = 1; \
+		tamper_##name##_args(&call, TAMPER_REGS()); \
+		tamper_opened_exit(&call, TAMPER_RET(ctx)); \
+		return 0; \
+	} \
+	static __always_inline void tamper_##name##_args(struct tamper_call *call, struct pt_regs *regs)
+
+TAMPER_OPEN_EXIT(openat, TAMPER_SYS_OPENAT)
 {
 	call->flags = (__u32)TAMPER_ARG3(regs);
-	if (!tamper_writes(call->flags))
-		return;
 	call->dfd = (int)TAMPER_ARG1(regs);
 	call->path = (const char *)TAMPER_ARG2(regs);
 	call->mode = (__u32)TAMPER_ARG4(regs);
 	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
-	call->open = 1;
-	tamper_path_call(call, ret);
 }
 
-TAMPER_EXIT(open, TAMPER_SYS_OPEN)
+TAMPER_OPEN_EXIT(open, TAMPER_SYS_OPEN)
 {
 	call->flags = (__u32)TAMPER_ARG2(regs);
-	if (!tamper_writes(call->flags))
-		return;
 	call->path = (const char *)TAMPER_ARG1(regs);
 	call->mode = (__u32)TAMPER_ARG3(regs);
 	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
-	call->open = 1;
-	tamper_path_call(call, ret);
 }
 
-TAMPER_EXIT(creat, TAMPER_SYS_CREAT)
+TAMPER_OPEN_EXIT(creat, TAMPER_SYS_CREAT)
 {
 	call->flags = TAMPER_O_CREAT | TAMPER_O_WRONLY | TAMPER_O_TRUNC;
 	call->path = (const char *)TAMPER_ARG1(regs);
 	call->mode = (__u32)TAMPER_ARG2(regs);
 	call->follow = 1;
-	call->open = 1;
-	tamper_path_call(call, ret);
 }
 
-TAMPER_EXIT(openat2, TAMPER_SYS_OPENAT2)
+/* open_how unreadable: flags stay 0 (no write asked: the sensitive-file part only). */
+TAMPER_OPEN_EXIT(openat2, TAMPER_SYS_OPENAT2)
 {
 	struct open_how how = {};
 	if (bpf_probe_read_user(&how, sizeof(how), (const void *)TAMPER_ARG3(regs)))
 		return;
 	call->flags = how.flags;
-	if (!tamper_writes(call->flags))
-		return;
 	call->dfd = (int)TAMPER_ARG1(regs);
 	call->path = (const char *)TAMPER_ARG2(regs);
 	call->mode = (__u32)how.mode;
 	call->follow = !(call->flags & TAMPER_O_NOFOLLOW);
-	call->open = 1;
-	tamper_path_call(call, ret);
 }
 
 TAMPER_EXIT(truncate, TAMPER_SYS_TRUNCATE)

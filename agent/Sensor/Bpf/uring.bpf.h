@@ -201,7 +201,7 @@ int BPF_PROG(tamper_uring_submit, struct io_kiocb *req)
 	r->result = call.open ? URING_PENDING_OPEN : 0;
 	if (got == TAMPER_PATHS_FD) {
 		/* /proc/self/fd/N (or AT_EMPTY_PATH): the fd's inode, now, in the submitter's table. */
-		struct tamper_inode_key key = {};
+		struct file_inode_key key = {};
 		if (!tamper_lookup(BPF_CORE_READ(tamper_fd_file(fd), f_inode), &key)) {
 			bpf_map_delete_elem(&uring_pending, &id);
 			return 0;
@@ -234,11 +234,11 @@ static __always_inline void uring_path_done(struct io_kiocb *req, long ret, stru
 	call.flags = r->flags;
 	call.mode = r->mode;
 	if (r->match == TAMPER_MATCH_INODE) {
-		struct tamper_inode_key key = { .dev = r->dev, .ino = r->ino };
+		struct file_inode_key key = { .dev = r->dev, .ino = r->ino };
 		if (ret >= 0 || refused)
 			tamper_emit_inode(r, &call, ret, r->fd, &key, TAMPER_MATCH_INODE, true, task);
 	} else if ((pending & URING_PENDING_OPEN) && ret >= 0) {
-		struct tamper_inode_key key = {};
+		struct file_inode_key key = {};
 		__u8 match = tamper_opened(uring_fd_file(task, (int)ret), &key);
 		if (match)
 			tamper_emit_inode(r, &call, 0, (int)ret, &key, match, true, task);
@@ -268,7 +268,7 @@ int BPF_PROG(tamper_uring_complete, void *ctx_, void *request)
 	}
 	if (ret < 0 && ret != -TAMPER_EPERM && ret != -TAMPER_EACCES)
 		return 0;
-	struct tamper_inode_key key = {};
+	struct file_inode_key key = {};
 	if (!tamper_lookup(BPF_CORE_READ(req, file, f_inode), &key))
 		return 0;
 	struct tamper_scratch *s = tamper_area();
