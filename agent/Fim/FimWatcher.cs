@@ -1,30 +1,32 @@
-using System.Security.Cryptography;
 using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 
 /// <summary>
-/// Watches the paths of FIM rules with inotify and turns what happens to them into alerts.
+/// Watches the paths of FIM rules and turns what happens to them into alerts: inotify for every action, and fanotify,
+/// where the agent may use it (CAP_SYS_ADMIN), for reads and writes with the process that made them
+/// (FimWatcher.Fanotify.cs).
 /// <para>
 /// Directories are watched, never single files: the events of a directory's entries name the entry, so a file
 /// replaced by a rename (as editors save), deleted and created again stays watched. A file rule watches its
 /// directory; a directory rule the directory (and every directory below it when recursive, including ones made
-/// later); a glob the directories its fixed part leads to. Events are matched back to rules by path.
+/// later); a glob the directories its fixed part leads to (FimWatcher.Paths.cs). Events are matched back to rules by path.
 /// </para>
 /// <para>
 /// Actions: <c>read</c> from IN_ACCESS and IN_CLOSE_NOWRITE (a file opened without write and closed: a read of an
-/// empty file too), <c>write</c> from IN_MODIFY and IN_CLOSE_WRITE, <c>metadata</c> from IN_ATTRIB, <c>create</c>,
-/// <c>delete</c>, and <c>rename</c> for either side of a move. The same action on the same path within one read of
-/// the event queue is one alert. inotify does not say which process acted: alerts say so
-/// (<c>attribution: unavailable</c>), and a <c>prevent</c> rule can only report (<c>prevent-unsupported</c>).
+/// empty file too), <c>write</c> from IN_MODIFY and IN_CLOSE_WRITE (fanotify's events of the same names when it runs),
+/// <c>metadata</c> from IN_ATTRIB, <c>create</c>, <c>delete</c>, and <c>rename</c> for either side of a move. The same
+/// action on the same path (by the same process, with fanotify) within one read of the event queue is one alert;
+/// one write can be seen in more than one read (a program's truncate, write and close are three events), and then
+/// makes more than one alert. inotify does not say which process acted: its alerts say so (<c>attribution:
+/// unavailable</c>, with why). With fanotify, opens of watched files wait for the agent: a prevent rule's file opened
+/// for writing is refused (<c>prevented</c>) when fanotify is the enforcement; otherwise the enforcement (inode
+/// attributes) keeps the file, and a change it could not stop is reported <c>prevent-unsupported</c> with why.
 /// </para>
 /// <para>
-/// Exclusions by path are applied here; exclusions by process need attribution (fanotify) and cannot be
-/// applied from inotify alone. With <c>allowAppend</c>, a write that only added to the end of the file (its old
-/// content unchanged: same SHA-256 over the old length) is not an alert; any other write is, with the file's
-/// state before and after. The comparison is with the state last looked at: a rewrite that keeps that much of
-/// the start, made before the agent looked again, passes as an append (only fanotify permission events, which
-/// stop the writer until checked, could close that window).
+/// Exclusions by path apply to every alert; exclusions by process to those with a process (fanotify's). With
+/// <c>allowAppend</c>, a write that only added to the end of the file is not an alert; any other write is, with the
+/// file's state before and after (<see cref="AppendOnlyFiles"/>).
 /// </para>
 /// <para>
 /// Where the kernel sensor runs and has the path (or its directory) in its map (<c>changesFromSensor</c>), it reports the
@@ -37,7 +39,7 @@ namespace Platform.Agent.Fim;
 /// and an unlocked prevent rule's changes stay here.
 /// </para>
 /// </summary>
-public sealed class FimWatcher : IDisposable
+public sealed partial class FimWatcher : IDisposable
 {
     private const InotifyMask Events = InotifyMask.Access | InotifyMask.Modify | InotifyMask.Attrib | InotifyMask.CloseWrite | InotifyMask.CloseNoWrite
         | InotifyMask.MovedFrom | InotifyMask.MovedTo | InotifyMask.Create | InotifyMask.Delete | InotifyMask.DeleteSelf | InotifyMask.OnlyDirectory | InotifyMask.ExcludeUnlinked;
@@ -49,10 +51,10 @@ public sealed class FimWatcher : IDisposable
     private readonly Collectors.UserNames _users;
     private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
-    private readonly Dictionary<string, FileState> _appendOnly = new(StringComparer.Ordinal);
     private readonly Action<IReadOnlyList<FimAlertReport>> _alert;
     private readonly TimeProvider _time;
     private readonly OwnReads _ownReads;
+    private readonly AppendOnlyFiles _appendOnly;
     private readonly ILogger _log;
     private readonly Enforcement.IEnforcement? _enforcement;
     private readonly bool _refuseOpens;
@@ -60,8 +62,6 @@ public sealed class FimWatcher : IDisposable
     private readonly Action<string>? _appeared;
     private readonly Func<string, bool>? _changesFromSensor;
     private long _overflows, _unwatchable;
-
-    private sealed record FileState(long Size, byte[] Sha256);
 
     /// <param name="attribute">Use fanotify for reads and writes (with the process) when the agent may; false: inotify only.</param>
     /// <param name="enforcement">
@@ -84,6 +84,7 @@ public sealed class FimWatcher : IDisposable
         _appeared = appeared;
         _refuseOpens = enforcement is null || enforcement.Mechanism == AgentPreventionMechanism.Fanotify;
         _ownReads = ownReads ?? new OwnReads(time);
+        _appendOnly = new AppendOnlyFiles(_ownReads);
         string? noFanotify = "turned off";
         _fanotify = attribute ? Fanotify.TryOpen(out noFanotify) : null;
         NoAttributionReason = _fanotify is null ? $"inotify does not report the process; fanotify is not available ({noFanotify})" : null;
@@ -96,7 +97,7 @@ public sealed class FimWatcher : IDisposable
         // The append-only files' states first: once fanotify marks are in, opening them here would wait for a
         // permission that only the reader (not started yet) can give.
         foreach (var rule in _rules.Paths.Where(p => p.Rule.AllowAppend))
-            Baseline(rule);
+            _appendOnly.Baseline(rule);
         foreach (var path in _rules.Paths)
             Watch(path.Root, path.Recursive);
     }
@@ -132,29 +133,6 @@ public sealed class FimWatcher : IDisposable
         return _reading = Task.WhenAll(inotify, fanotify).ContinueWith(_ => stop.Dispose(), TaskScheduler.Default);
     }
 
-    /// <summary>
-    /// fanotify is read on one thread, which only answers opens and hands the events on; they are handled on another.
-    /// The handling opens watched files itself (the append check), and an open by the thread that must allow it
-    /// would wait for itself forever.
-    /// </summary>
-    private Task FanotifyReader(Fanotify fanotify, CancellationToken stop)
-    {
-        var handOver = System.Threading.Channels.Channel.CreateUnbounded<List<FanotifyEvent>>(new() { SingleReader = true, SingleWriter = true });
-        var reading = Task.Factory.StartNew(() =>
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var events = fanotify.Read(200, Permit);
-                if (events.Count > 0)
-                    handOver.Writer.TryWrite(events);
-            }
-
-            handOver.Writer.Complete();
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var handling = Handler(handOver.Reader.ReadAllAsync().ToBlockingEnumerable(), HandleAttributed);
-        return Task.WhenAll(reading, handling);
-    }
-
     private static IEnumerable<List<T>> Batches<T>(CancellationToken stop, Func<List<T>> read)
     {
         while (!stop.IsCancellationRequested)
@@ -181,123 +159,11 @@ public sealed class FimWatcher : IDisposable
         }
     }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    /// <summary>
-    /// Reads and writes from fanotify, each with the process that made it (the agent's own are not alerts). A process
-    /// gone before it could be read leaves its pid only, and the alert says so.
-    /// </summary>
-    private List<FimAlertReport> HandleAttributed(List<FanotifyEvent> events)
-    {
-        var seen = new HashSet<(string Path, FimOperation Action, string RuleId, int Pid)>();
-        var processes = new Dictionary<int, (FimProcess? Process, ContainerRef? Container)>();
-        var alerts = new List<FimAlertReport>();
-        foreach (var e in events)
-        {
-            if (e.Mask.HasFlag(FanotifyMask.QueueOverflow))
-            {
-                Overflowed("fanotify");
-                continue;
-            }
-
-            if (e.Path is not { } path || e.Pid == Environment.ProcessId)
-                continue;
-            if (!processes.TryGetValue(e.Pid, out var who))
-                processes[e.Pid] = who = Who(e.Pid);
-            if (e.Denied)
-            {
-                foreach (var rule in _rules.Matching(path, FimOperation.Write, who.Process).Where(r => r.Effect == FimEffect.Prevent))
-                {
-                    var refused = Attributed(Report(rule, path, FimOperation.Write), who, "the process could not be read");
-                    refused.Effect = FimAlertEffect.Prevented;
-                    alerts.Add(refused);
-                }
-
-                continue;
-            }
-
-            var actions = new List<FimOperation>(2);
-            if ((e.Mask & (FanotifyMask.Access | FanotifyMask.CloseNoWrite)) != 0)
-                actions.Add(FimOperation.Read);
-            if ((e.Mask & (FanotifyMask.Modify | FanotifyMask.CloseWrite)) != 0)
-                actions.Add(FimOperation.Write);
-            foreach (var action in actions)
-            {
-                foreach (var rule in _rules.Matching(path, action, who.Process))
-                {
-                    if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id, e.Pid)))
-                        continue;
-                    var report = Attributed(Report(rule, path, action), who, $"the process (pid {e.Pid}) ended before it could be read");
-                    if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
-                        continue;
-                    alerts.Add(report);
-                }
-            }
-        }
-
-        return alerts;
-    }
-
-    /// <summary>The alert names the process (and its container), or says why it cannot.</summary>
-    private static FimAlertReport Attributed(FimAlertReport report, (FimProcess? Process, ContainerRef? Container) who, string unknownBecause)
-    {
-        (report.Container, report.Process) = (who.Container, who.Process);
-        (report.Attribution, report.AttributionReason) = who.Process is null ? (FimAttribution.Unavailable, unknownBecause) : (FimAttribution.Available, null);
-        return report;
-    }
-
-    // Who opened watched files lately, read while the opener waited for permission (its reads and writes come after).
-    private readonly Dictionary<int, (Collectors.ProcessInfo Process, long At)> _openers = [];
-
-    /// <summary>
-    /// An open of a watched file, the opener waiting: it is remembered, and refused when a <c>prevent</c> rule protects
-    /// the file from writes and the opener is opening it for writing (its open flags, read from /proc). Reads, and
-    /// opens whose intent cannot be read, go through (a write then is reported as <c>prevent-unsupported</c>).
-    /// </summary>
-    private bool Permit(int pid, string? path)
-    {
-        Remember(pid);
-        if (path is null || pid == Environment.ProcessId || !_refuseOpens)
-            return true;
-        // Every open of a watched file waits here: most are under no prevent rule, and need nothing more.
-        bool Prevented(FimProcess? process) => _rules.Matching(path, FimOperation.Write, process).Any(r => r.Effect == FimEffect.Prevent && !_unlocked(r));
-        return !Prevented(null) || !Prevented(Who(pid).Process) || Collectors.OpenIntent.ForWriting(pid, path) != true;
-    }
-
-    private void Remember(int pid)
-    {
-        if (pid == Environment.ProcessId || Collectors.ProcFs.Process(pid) is not { } process)
-            return;
-        var now = Environment.TickCount64;
-        lock (_openers)
-        {
-            _openers[pid] = (process, now);
-            if (_openers.Count > 4096)
-            {
-                foreach (var stale in _openers.Where(o => now - o.Value.At > 60_000).Select(o => o.Key).ToList())
-                    _openers.Remove(stale);
-            }
-        }
-    }
-
     /// <summary>The kernel's queue overflowed: events were lost, a blind spot the heartbeat counts.</summary>
     private void Overflowed(string queue)
     {
         Interlocked.Increment(ref _overflows);
         _log.LogWarning("The {Queue} queue overflowed: FIM events were lost", queue);
-    }
-
-    private (FimProcess? Process, ContainerRef? Container) Who(int pid)
-    {
-        Collectors.ProcessInfo? process;
-        lock (_openers)
-            process = _openers.TryGetValue(pid, out var opener) ? opener.Process : null;
-        process ??= Collectors.ProcFs.Process(pid);
-        if (process is null)
-            return (null, null);
-        return (new FimProcess
-        {
-            Pid = pid, Name = process.Name, Executable = process.Executable, CommandLine = process.Args.Count == 0 ? null : string.Join(' ', process.Args),
-            Uid = process.Uid, User = _users.Name(process.Uid),
-        }, process.ContainerId is { } id ? new ContainerRef { Id = id } : null);
     }
 
     private List<FimAlertReport> Handle(List<InotifyEvent> events)
@@ -339,7 +205,7 @@ public sealed class FimWatcher : IDisposable
                 if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id)))
                     continue;
                 var report = Report(rule, path, action);
-                if (action == FimOperation.Write && rule.AllowAppend && !IsRewrite(path, report))
+                if (action == FimOperation.Write && rule.AllowAppend && !_appendOnly.IsRewrite(path, report))
                     continue;
                 alerts.Add(report);
             }
@@ -378,168 +244,6 @@ public sealed class FimWatcher : IDisposable
         else if (report.Effect == FimAlertEffect.PreventUnsupported)
             report.EffectReason = _enforcement?.Unsupported(path, action);
         return report;
-    }
-
-    /// <summary>
-    /// For an append-only file: true (and the states before and after in the report) unless the file only grew
-    /// with its old content intact. The file's state moves on either way.
-    /// </summary>
-    private bool IsRewrite(string path, FimAlertReport report)
-    {
-        _ownReads.Mark(path);
-        var after = State(path);
-        FileState? before;
-        lock (_appendOnly)
-        {
-            _appendOnly.TryGetValue(path, out before);
-            if (after is null)
-                _appendOnly.Remove(path);
-            else
-                _appendOnly[path] = after;
-        }
-
-        if (before is not null && after is not null && after.Size >= before.Size && PrefixHash(path, before.Size) is { } prefix && prefix.AsSpan().SequenceEqual(before.Sha256))
-            return false;
-        report.Before = before is null ? null : new FimFileState { Size = before.Size, Sha256 = Convert.ToHexStringLower(before.Sha256) };
-        report.After = after is null ? null : new FimFileState { Size = after.Size, Sha256 = Convert.ToHexStringLower(after.Sha256) };
-        return true;
-    }
-
-    private static FileState? State(string path)
-    {
-        try
-        {
-            using var file = File.OpenRead(path);
-            return new FileState(file.Length, SHA256.HashData(file));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private static byte[]? PrefixHash(string path, long length)
-    {
-        try
-        {
-            using var file = File.OpenRead(path);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            var left = length;
-            while (left > 0)
-            {
-                var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-                if (read == 0)
-                    return null;
-                hash.AppendData(buffer, 0, read);
-                left -= read;
-            }
-
-            return hash.GetHashAndReset();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
-
-    private void Baseline(FimRuleMatcher.WatchedPath watched)
-    {
-        // The root is always a directory (a file rule's is the file's directory); Covers picks the rule's files in it.
-        IEnumerable<string> files = Directory.Exists(watched.Root)
-            ? Directory.EnumerateFiles(watched.Root, "*", new EnumerationOptions { RecurseSubdirectories = watched.Recursive, IgnoreInaccessible = true })
-            : [];
-        foreach (var file in files.Where(watched.Covers))
-        {
-            _ownReads.Mark(file);
-            if (State(file) is { } state)
-            {
-                lock (_appendOnly)
-                    _appendOnly[file] = state;
-            }
-        }
-    }
-
-    /// <summary>
-    /// A directory made (or moved) under a recursive rule, or one a rule names that was not there before: watched, and
-    /// what is already in it reported as created.
-    /// </summary>
-    private void WatchNewDirectory(string path, List<FimAlertReport> alerts, HashSet<(string, FimOperation, string)> seen)
-    {
-        if (!_rules.Paths.Any(p => (p.Recursive && (path.StartsWith(p.Root + "/", StringComparison.Ordinal) || p.Root == "/")) || p.Covers(path)))
-            return;
-        Watch(path, recursive: true);
-        // Entries made before the watch was in place would otherwise go unseen.
-        foreach (var entry in Directory.EnumerateFileSystemEntries(path, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
-        {
-            foreach (var rule in _rules.Matching(entry, FimOperation.Create))
-            {
-                if (!FromSensor(rule, entry, FimOperation.Create) && seen.Add((entry, FimOperation.Create, rule.Id)))
-                    alerts.Add(Report(rule, entry, FimOperation.Create));
-            }
-        }
-    }
-
-    /// <summary>Entries a glob's existence check looks at, at most (every heartbeat asks): beyond, the glob is taken as matching nothing.</summary>
-    public const int MaxEntriesLookedAt = 10_000;
-
-    /// <summary>
-    /// Each path of each rule watched, in rule and path order (at most <paramref name="max"/>), and what is there now:
-    /// <c>watched</c> when it exists and the directory it is watched through is watched, <c>unwatchable</c> when it
-    /// exists but that directory could not be watched, <c>missing</c> when nothing is there (a glob: nothing matches).
-    /// The PCI report's evidence that log files are watched where they really are.
-    /// </summary>
-    public List<AgentFimPathStatus> PathStates(int max)
-    {
-        HashSet<string> watched;
-        lock (_directories)
-            watched = _directories.Values.ToHashSet(StringComparer.Ordinal);
-        return _rules.Paths
-            .OrderBy(p => p.Rule.Id, StringComparer.Ordinal).ThenBy(p => p.Spec, StringComparer.Ordinal)
-            .Take(max)
-            .Select(p => new AgentFimPathStatus
-            {
-                RuleId = p.Rule.Id,
-                RuleVersion = p.Rule.Version,
-                Path = p.Spec,
-                State = !Exists(p) ? AgentFimPathState.Missing : watched.Contains(p.Root) ? AgentFimPathState.Watched : AgentFimPathState.Unwatchable,
-            })
-            .ToList();
-    }
-
-    private static bool Exists(FimRuleMatcher.WatchedPath path)
-    {
-        if (path.Spec.IndexOfAny(['*', '?', '[']) < 0)
-            return File.Exists(path.Spec) || Directory.Exists(path.Spec);
-        return Directory.Exists(path.Root)
-            && Directory.EnumerateFileSystemEntries(path.Root, "*", new EnumerationOptions { RecurseSubdirectories = path.Recursive, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint })
-                .Take(MaxEntriesLookedAt)
-                .Any(path.Covers);
-    }
-
-    private void Watch(string root, bool recursive)
-    {
-        Add(root);
-        if (!recursive || !Directory.Exists(root))
-            return;
-        foreach (var directory in Directory.EnumerateDirectories(root, "*", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.ReparsePoint }))
-            Add(directory);
-    }
-
-    private void Add(string directory)
-    {
-        var (watch, error) = _inotify.Add(directory, Events);
-        if (watch < 0)
-        {
-            Interlocked.Increment(ref _unwatchable);
-            _log.LogWarning("Cannot watch {Directory} (errno {Error})", directory, error);
-            return;
-        }
-
-        lock (_directories)
-            _directories[watch] = directory;
-        if (_fanotify?.Mark(directory, FanotifyEvents) is { } refused and not 0)
-            _log.LogWarning("Cannot mark {Directory} for fanotify (errno {Error}): its reads and writes are not reported", directory, refused);
     }
 
     /// <summary>
