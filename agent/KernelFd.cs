@@ -1,24 +1,31 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent;
 
 /// <summary>
-/// A non-blocking descriptor the kernel writes events to (inotify, netlink): wait for it with <c>poll</c> (so a
-/// reader can look at its stop signal between waits), then read what is there into a buffer until it is empty.
+/// A non-blocking descriptor the kernel writes events to (inotify, fanotify, netlink): wait for it with <c>poll</c> (so
+/// a reader can look at its stop signal between waits), then read what is there into a buffer until it is empty.
+/// Descriptors are held as <see cref="SafeFileHandle"/>s: closed exactly once, and not while a call uses them (a
+/// reader still in <c>poll</c> keeps the number from being closed and given to the next descriptor opened).
 /// </summary>
 public static partial class KernelFd
 {
     private const short PollIn = 1;
 
+    /// <summary>A descriptor a system call returned, owned from now on (closed when disposed); -1 stays invalid.</summary>
+    public static SafeFileHandle Own(int fd) => new(fd, ownsHandle: true);
+
     /// <summary>True when the descriptor has something to read within <paramref name="timeoutMilliseconds"/>.</summary>
-    public static unsafe bool WaitReadable(int fd, int timeoutMilliseconds)
+    public static unsafe bool WaitReadable(SafeFileHandle fd, int timeoutMilliseconds)
     {
-        var poll = new PollFd { Fd = fd, Events = PollIn };
+        using var lease = new HandleLease(fd);
+        var poll = new PollFd { Fd = (int)lease.Value, Events = PollIn };
         return Poll(&poll, 1, timeoutMilliseconds) > 0;
     }
 
     /// <summary>One read into <paramref name="buffer"/>: the bytes read, or -1 with the error number (EAGAIN when it is empty).</summary>
-    public static unsafe (nint Read, int Error) ReadOnce(int fd, byte[] buffer)
+    public static unsafe (nint Read, int Error) ReadOnce(SafeFileHandle fd, byte[] buffer)
     {
         nint read;
         fixed (byte* bytes = buffer)
@@ -27,12 +34,13 @@ public static partial class KernelFd
     }
 
     /// <summary>One write of <paramref name="bytes"/>; false when the kernel refused it.</summary>
-    public static unsafe bool WriteOnce(int fd, ReadOnlySpan<byte> bytes)
+    public static unsafe bool WriteOnce(SafeFileHandle fd, ReadOnlySpan<byte> bytes)
     {
         fixed (byte* data = bytes)
             return WriteBytes(fd, data, bytes.Length) == bytes.Length;
     }
 
+    /// <summary>Closes a raw descriptor (the enforcement's, until it holds them as handles too).</summary>
     public static void Close(int fd) => _ = close(fd);
 
     [StructLayout(LayoutKind.Sequential)]
@@ -44,10 +52,10 @@ public static partial class KernelFd
     }
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    private static unsafe partial nint ReadBytes(int fd, byte* buffer, nint count);
+    private static unsafe partial nint ReadBytes(SafeFileHandle fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    private static unsafe partial nint WriteBytes(int fd, byte* buffer, nint count);
+    private static unsafe partial nint WriteBytes(SafeFileHandle fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Collectors;
 
@@ -25,14 +26,14 @@ public sealed partial class ProcConnector : IDisposable
     private const int NlMsgHeader = 16, CnMsgHeader = 20, EventHeader = 16;
 
     private const int NoBufferSpace = 105; // ENOBUFS: the kernel had more events than the socket's buffer held
-    private readonly int _fd;
+    private readonly SafeFileHandle _fd;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private long _overflows;
 
     /// <summary>Times the kernel dropped events because they came faster than they were read.</summary>
     public long Overflows => Interlocked.Read(ref _overflows);
 
-    private ProcConnector(int fd) => _fd = fd;
+    private ProcConnector(SafeFileHandle fd) => _fd = fd;
 
     /// <summary>Listens to the proc connector; null (and why) when this process may not.</summary>
     public static unsafe ProcConnector? TryOpen(out string? reason)
@@ -45,9 +46,10 @@ public sealed partial class ProcConnector : IDisposable
         }
 
         var fd = socket(AfNetlink, SockDgram | SockNonBlock | SockCloexec, NetlinkConnector);
-        if (fd < 0)
+        if (fd.IsInvalid)
         {
             reason = $"netlink socket: {Marshal.GetLastPInvokeErrorMessage()}";
+            fd.Dispose();
             return null;
         }
 
@@ -65,7 +67,7 @@ public sealed partial class ProcConnector : IDisposable
             if (bind(fd, &address, sizeof(SockaddrNl)) < 0 || send(fd, message, listen.Length, 0) < 0)
             {
                 reason = $"proc connector: {Marshal.GetLastPInvokeErrorMessage()} (needs CAP_NET_ADMIN)";
-                KernelFd.Close(fd);
+                fd.Dispose();
                 return null;
             }
         }
@@ -120,7 +122,7 @@ public sealed partial class ProcConnector : IDisposable
         return new ProcEvent(ProcEventKind.Exit, pid, tgid, timestamp, code);
     }
 
-    public void Dispose() => KernelFd.Close(_fd);
+    public void Dispose() => _fd.Dispose();
 
     [StructLayout(LayoutKind.Sequential)]
     private struct SockaddrNl
@@ -132,12 +134,11 @@ public sealed partial class ProcConnector : IDisposable
     }
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int socket(int domain, int type, int protocol);
+    private static partial SafeFileHandle socket(int domain, int type, int protocol);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int bind(int fd, SockaddrNl* address, int length);
+    private static unsafe partial int bind(SafeFileHandle fd, SockaddrNl* address, int length);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint send(int fd, byte* buffer, nint length, int flags);
-
+    private static unsafe partial nint send(SafeFileHandle fd, byte* buffer, nint length, int flags);
 }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Fim;
 
@@ -35,10 +36,10 @@ public sealed partial class Fanotify : IDisposable
     private const uint OpenReadOnlyCloseOnExec = 0x80000;
     private const int AtCurrentDirectory = -100, MetadataBytes = 24, NoFd = -1;
 
-    private readonly int _fd;
+    private readonly SafeFileHandle _fd;
     private readonly byte[] _buffer = new byte[64 * 1024];
 
-    private Fanotify(int fd) => _fd = fd;
+    private Fanotify(SafeFileHandle fd) => _fd = fd;
 
     public static Fanotify? TryOpen(out string? reason)
     {
@@ -50,9 +51,10 @@ public sealed partial class Fanotify : IDisposable
         }
 
         var fd = fanotify_init(ClassContent | CloseOnExec | NonBlocking, OpenReadOnlyCloseOnExec);
-        if (fd < 0)
+        if (fd.IsInvalid)
         {
             reason = $"fanotify: {Marshal.GetLastPInvokeErrorMessage()} (needs CAP_SYS_ADMIN)";
+            fd.Dispose();
             return null;
         }
 
@@ -71,11 +73,11 @@ public sealed partial class Fanotify : IDisposable
     public List<FanotifyEvent> Read(int timeoutMilliseconds, Func<int, string?, bool> onOpen)
     {
         var events = new List<FanotifyEvent>();
-        if (!Agent.KernelFd.WaitReadable(_fd, timeoutMilliseconds))
+        if (!KernelFd.WaitReadable(_fd, timeoutMilliseconds))
             return events;
         while (true)
         {
-            var (read, _) = Agent.KernelFd.ReadOnce(_fd, _buffer);
+            var (read, _) = KernelFd.ReadOnce(_fd, _buffer);
             if (read <= 0)
                 return events; // EAGAIN: all read
             for (var at = 0; at + MetadataBytes <= read;)
@@ -88,6 +90,8 @@ public sealed partial class Fanotify : IDisposable
                 var allow = true;
                 if (fd != NoFd)
                 {
+                    // The event's own descriptor of the file: this process's from now on, closed once answered.
+                    using var file = KernelFd.Own(fd);
                     try
                     {
                         path = new FileInfo($"/proc/self/fd/{fd}").LinkTarget;
@@ -98,7 +102,6 @@ public sealed partial class Fanotify : IDisposable
                     {
                         if (mask.HasFlag(FanotifyMask.OpenPermission))
                             Respond(fd, allow ? Allow : Deny);
-                        Agent.KernelFd.Close(fd);
                     }
                 }
 
@@ -117,14 +120,14 @@ public sealed partial class Fanotify : IDisposable
         Span<byte> answer = stackalloc byte[8];
         BinaryPrimitives.WriteInt32LittleEndian(answer, fd);
         BinaryPrimitives.WriteUInt32LittleEndian(answer[4..], response);
-        Agent.KernelFd.WriteOnce(_fd, answer);
+        KernelFd.WriteOnce(_fd, answer);
     }
 
-    public void Dispose() => Agent.KernelFd.Close(_fd);
+    public void Dispose() => _fd.Dispose();
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int fanotify_init(uint flags, uint eventFlags);
+    private static partial SafeFileHandle fanotify_init(uint flags, uint eventFlags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int fanotify_mark(int fd, uint flags, ulong mask, int directoryFd, string path);
+    private static partial int fanotify_mark(SafeFileHandle fd, uint flags, ulong mask, int directoryFd, string path);
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Fim;
 
@@ -36,14 +37,18 @@ public readonly record struct InotifyEvent(int Watch, InotifyMask Mask, uint Coo
 public sealed partial class Inotify : IDisposable
 {
     private const int NonBlocking = 0x800, CloseOnExec = 0x80000;
-    private readonly int _fd;
+    private readonly SafeFileHandle _fd;
     private readonly byte[] _buffer = new byte[64 * 1024];
 
     public Inotify()
     {
         _fd = inotify_init1(NonBlocking | CloseOnExec);
-        if (_fd < 0)
-            throw new IOException($"inotify_init1 failed: {Marshal.GetLastPInvokeErrorMessage()}");
+        if (_fd.IsInvalid)
+        {
+            var error = Marshal.GetLastPInvokeErrorMessage();
+            _fd.Dispose();
+            throw new IOException($"inotify_init1 failed: {error}");
+        }
     }
 
     /// <summary>Watches a directory (its entries' events name the entry). Returns the watch descriptor, or an error number.</summary>
@@ -81,15 +86,14 @@ public sealed partial class Inotify : IDisposable
         }
     }
 
-    public void Dispose() => KernelFd.Close(_fd);
+    public void Dispose() => _fd.Dispose();
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int inotify_init1(int flags);
+    private static partial SafeFileHandle inotify_init1(int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int inotify_add_watch(int fd, string path, uint mask);
+    private static partial int inotify_add_watch(SafeFileHandle fd, string path, uint mask);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial int inotify_rm_watch(int fd, int watch);
-
+    private static partial int inotify_rm_watch(SafeFileHandle fd, int watch);
 }
