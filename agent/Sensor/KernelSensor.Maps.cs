@@ -18,21 +18,20 @@ public sealed unsafe partial class KernelSensor
     /// <summary>The configuration the kernel holds (the map <c>agent_config</c>).</summary>
     public SensorConfig ReadConfig()
     {
-        ObjectDisposedException.ThrowIf(_object == 0, this);
         var (zero, config) = (0u, default(SensorConfig));
-        return Libbpf.MapLookup(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config) is var read and < 0
+        return Object.Map("agent_config").Lookup(&zero, &config) is var read and < 0
             ? throw new IOException($"the sensor's configuration could not be read: {Libbpf.Error(read)}") : config;
     }
 
     /// <summary>Changes the map <c>agent_config</c> (its fields are set by more than one thread: each keeps the others').</summary>
     private int WriteConfig(Func<SensorConfig, SensorConfig> change)
     {
-        ObjectDisposedException.ThrowIf(_object == 0, this);
+        var map = Object.Map("agent_config");
         lock (_configLock)
         {
             var config = change(_config);
             var zero = 0u;
-            var set = Libbpf.MapUpdate(Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "agent_config")), &zero, &config, Libbpf.Any);
+            var set = map.Update(&zero, &config);
             if (set >= 0)
                 _config = config;
             return set;
@@ -45,12 +44,11 @@ public sealed unsafe partial class KernelSensor
     /// </summary>
     public (long Lost, ulong FirstNs, ulong LastNs) ReadLosses()
     {
-        ObjectDisposedException.ThrowIf(_object == 0, this);
         var zero = 0u;
-        var fd = Libbpf.MapFd(Libbpf.ObjectFindMap(_object, "losses"));
+        var map = Object.Map("losses");
         fixed (LossCounter* values = _losses)
         {
-            if (Libbpf.MapLookup(fd, &zero, values) < 0)
+            if (map.Lookup(&zero, values) < 0)
                 return (0, 0, 0);
         }
 

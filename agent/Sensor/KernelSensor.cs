@@ -14,18 +14,19 @@ public sealed unsafe partial class KernelSensor : IDisposable
     /// <summary>The object's file name, beside the agent's assembly.</summary>
     public const string ObjectFile = "sensor.bpf.o";
 
-    private readonly List<nint> _links = [];
+    private readonly List<BpfLinkHandle> _links = [];
     private readonly int _cpus;
     private readonly LossCounter[] _losses;
     private readonly LossCounter[] _reported;
     private readonly Lock _configLock = new();
     private SensorConfig _config = new() { AgentTgid = (uint)Environment.ProcessId };
-    private nint _object, _ringBuffer;
+    private readonly BpfObjectHandle _object;
+    private RingBufferHandle? _ringBuffer;
     private GCHandle _queueHandle;
     private Thread? _drain;
     private bool _stopping;
 
-    private KernelSensor(nint obj, int cpus, RecordQueue queue)
+    private KernelSensor(BpfObjectHandle obj, int cpus, RecordQueue queue)
     {
         (_object, _cpus, Queue) = (obj, cpus, queue);
         _losses = new LossCounter[cpus];
@@ -36,7 +37,7 @@ public sealed unsafe partial class KernelSensor : IDisposable
     public RecordQueue Queue { get; }
 
     /// <summary>The loaded object, for the parts that fill its maps (e.g. the sensitive files' inodes) while it runs.</summary>
-    public BpfObjectView Object => _object != 0 ? new(_object) : throw new ObjectDisposedException(nameof(KernelSensor));
+    public BpfObjectView Object => !_object.IsClosed ? new(_object) : throw new ObjectDisposedException(nameof(KernelSensor));
 
     /// <summary>The programs attached, by name.</summary>
     public IReadOnlyList<string> Programs { get; private set; } = [];
@@ -77,14 +78,25 @@ public sealed unsafe partial class KernelSensor : IDisposable
         foreach (var withUring in (ReadOnlySpan<bool>)[true, false])
         {
             var obj = Libbpf.ObjectOpenFile(objectPath, 0);
-            if (obj == 0)
+            if (obj.IsInvalid)
             {
                 reason = $"libbpf could not open {objectPath}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+                obj.Dispose();
                 return null;
             }
 
             var cpus = Libbpf.PossibleCpus();
-            var sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
+            KernelSensor sensor;
+            try
+            {
+                sensor = new KernelSensor(obj, Math.Max(cpus, 1), new RecordQueue(QueueBytes(ringBufferBytes)));
+            }
+            catch
+            {
+                obj.Dispose();
+                throw;
+            }
+
             var uringPrograms = 0;
             try
             {
@@ -116,9 +128,9 @@ public sealed unsafe partial class KernelSensor : IDisposable
         var view = new BpfObjectView(_object);
         if (cpus <= 0)
             return $"libbpf could not count the CPUs: {Libbpf.Error(cpus)}";
-        if (Libbpf.MapSetMaxEntries(view.Map("events"), (uint)ringBufferBytes) is var sized and < 0)
+        if (view.Map("events").SetMaxEntries((uint)ringBufferBytes) is var sized and < 0)
             return $"the ring buffer's size ({ringBufferBytes}) was refused: {Libbpf.Error(sized)}";
-        if (Libbpf.MapSetMaxEntries(view.Map("scratch"), (uint)cpus) is var scratch and < 0)
+        if (view.Map("scratch").SetMaxEntries((uint)cpus) is var scratch and < 0)
             return $"the scratch buffers could not be sized: {Libbpf.Error(scratch)}";
         configure?.Invoke(view, false);
         if (NeedsTracefs() is { } tracefsProblem)
@@ -136,8 +148,8 @@ public sealed unsafe partial class KernelSensor : IDisposable
         configure?.Invoke(view, true);
 
         _queueHandle = GCHandle.Alloc(this);
-        _ringBuffer = Libbpf.RingBufferNew(Libbpf.MapFd(view.Map("events")), &OnRecord, GCHandle.ToIntPtr(_queueHandle), 0);
-        if (_ringBuffer == 0)
+        _ringBuffer = view.Map("events").OpenRingBuffer(&OnRecord, GCHandle.ToIntPtr(_queueHandle));
+        if (_ringBuffer.IsInvalid)
             return $"the ring buffer could not be opened: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
 
         var (names, sections) = (new List<string>(), new List<string>());
@@ -146,8 +158,13 @@ public sealed unsafe partial class KernelSensor : IDisposable
             if (skipped.Contains(program))
                 continue;
             var link = Libbpf.ProgramAttach(program);
-            if (link == 0)
-                return $"the kernel refused to attach {Libbpf.Name(program)}: {Libbpf.Error(Marshal.GetLastPInvokeError())}";
+            if (link.IsInvalid)
+            {
+                var error = Marshal.GetLastPInvokeError();
+                link.Dispose();
+                return $"the kernel refused to attach {Libbpf.Name(program)}: {Libbpf.Error(error)}";
+            }
+
             _links.Add(link);
             names.Add(Libbpf.Name(program) ?? "?");
             sections.Add(Marshal.PtrToStringUTF8(Libbpf.ProgramSectionName(program)) ?? "?");
@@ -173,11 +190,12 @@ public sealed unsafe partial class KernelSensor : IDisposable
 
     private void Drain()
     {
+        var ringBuffer = _ringBuffer!;
         while (!Volatile.Read(ref _stopping))
         {
-            var polled = Libbpf.RingBufferPoll(_ringBuffer, DrainMilliseconds);
+            var polled = Libbpf.RingBufferPoll(ringBuffer, DrainMilliseconds);
             if (polled == 0)
-                polled = Libbpf.RingBufferConsume(_ringBuffer); // no wake-up: what is there below the threshold
+                polled = Libbpf.RingBufferConsume(ringBuffer); // no wake-up: what is there below the threshold
             if (polled < 0 && polled != -4) // EINTR: a signal; poll again
             {
                 PollError = polled;
@@ -185,7 +203,7 @@ public sealed unsafe partial class KernelSensor : IDisposable
             }
         }
 
-        Libbpf.RingBufferConsume(_ringBuffer); // what came before the programs were detached
+        Libbpf.RingBufferConsume(ringBuffer); // what came before the programs were detached
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -200,7 +218,7 @@ public sealed unsafe partial class KernelSensor : IDisposable
     public void Stop()
     {
         foreach (var link in _links)
-            Libbpf.LinkDestroy(link);
+            link.Dispose();
         _links.Clear();
         Volatile.Write(ref _stopping, true);
         _drain?.Join();
@@ -210,12 +228,8 @@ public sealed unsafe partial class KernelSensor : IDisposable
     public void Dispose()
     {
         Stop();
-        if (_ringBuffer != 0)
-            Libbpf.RingBufferFree(_ringBuffer);
-        _ringBuffer = 0;
-        if (_object != 0)
-            Libbpf.ObjectClose(_object);
-        _object = 0;
+        _ringBuffer?.Dispose(); // before the object: it reads the object's map
+        _object.Dispose();
         if (_queueHandle.IsAllocated)
             _queueHandle.Free();
         Queue.Dispose();

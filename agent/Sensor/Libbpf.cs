@@ -18,19 +18,20 @@ public static unsafe partial class Libbpf
     public const ulong Any = 0;
 
     [LibraryImport(Library, EntryPoint = "bpf_object__open_file", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    public static partial nint ObjectOpenFile(string path, nint options);
+    public static partial BpfObjectHandle ObjectOpenFile(string path, nint options);
 
     [LibraryImport(Library, EntryPoint = "bpf_object__load")]
-    public static partial int ObjectLoad(nint obj);
+    public static partial int ObjectLoad(BpfObjectHandle obj);
 
+    /// <summary>Only <see cref="BpfObjectHandle"/> closes the object.</summary>
     [LibraryImport(Library, EntryPoint = "bpf_object__close")]
-    public static partial void ObjectClose(nint obj);
+    internal static partial void ObjectClose(nint obj);
 
     [LibraryImport(Library, EntryPoint = "bpf_object__find_map_by_name", StringMarshalling = StringMarshalling.Utf8)]
-    public static partial nint ObjectFindMap(nint obj, string name);
+    public static partial nint ObjectFindMap(BpfObjectHandle obj, string name);
 
     [LibraryImport(Library, EntryPoint = "bpf_object__next_program")]
-    public static partial nint ObjectNextProgram(nint obj, nint previous);
+    public static partial nint ObjectNextProgram(BpfObjectHandle obj, nint previous);
 
     [LibraryImport(Library, EntryPoint = "bpf_program__name")]
     public static partial nint ProgramName(nint program);
@@ -39,49 +40,55 @@ public static unsafe partial class Libbpf
     public static partial nint ProgramSectionName(nint program);
 
     [LibraryImport(Library, EntryPoint = "bpf_program__attach", SetLastError = true)]
-    public static partial nint ProgramAttach(nint program);
+    public static partial BpfLinkHandle ProgramAttach(nint program);
 
     [LibraryImport(Library, EntryPoint = "bpf_program__set_autoload")]
     public static partial int ProgramSetAutoload(nint program, [MarshalAs(UnmanagedType.U1)] bool autoload);
 
+    /// <summary>Only <see cref="BpfLinkHandle"/> destroys a link.</summary>
     [LibraryImport(Library, EntryPoint = "bpf_link__destroy")]
-    public static partial int LinkDestroy(nint link);
+    internal static partial int LinkDestroy(nint link);
 
     [LibraryImport(Library, EntryPoint = "bpf_map__set_max_entries")]
-    public static partial int MapSetMaxEntries(nint map, uint maxEntries);
+    internal static partial int MapSetMaxEntries(nint map, uint maxEntries);
 
     [LibraryImport(Library, EntryPoint = "bpf_map__max_entries")]
     public static partial uint MapMaxEntries(nint map);
 
+    /// <summary>The map's descriptor, the object's: use it only while holding the object (<see cref="BpfMap"/>).</summary>
     [LibraryImport(Library, EntryPoint = "bpf_map__fd")]
-    public static partial int MapFd(nint map);
+    internal static partial int MapFd(nint map);
 
     [LibraryImport(Library, EntryPoint = "bpf_map__value_size")]
     public static partial uint MapValueSize(nint map);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_update_elem")]
-    public static partial int MapUpdate(int fd, void* key, void* value, ulong flags);
+    internal static partial int MapUpdate(int fd, void* key, void* value, ulong flags);
 
     /// <summary>For a per-CPU map, <paramref name="value"/> holds one value per possible CPU, each rounded up to 8 bytes.</summary>
     [LibraryImport(Library, EntryPoint = "bpf_map_lookup_elem")]
-    public static partial int MapLookup(int fd, void* key, void* value);
+    internal static partial int MapLookup(int fd, void* key, void* value);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map_delete_elem")]
+    internal static partial int MapDelete(int fd, void* key);
 
     [LibraryImport(Library, EntryPoint = "libbpf_num_possible_cpus")]
     public static partial int PossibleCpus();
 
     [LibraryImport(Library, EntryPoint = "ring_buffer__new", SetLastError = true)]
-    public static partial nint RingBufferNew(int mapFd, delegate* unmanaged[Cdecl]<nint, nint, nuint, int> sample, nint context, nint options);
+    internal static partial RingBufferHandle RingBufferNew(int mapFd, delegate* unmanaged[Cdecl]<nint, nint, nuint, int> sample, nint context, nint options);
 
     /// <summary>Calls the sample callback for every record there is, waiting up to <paramref name="timeoutMilliseconds"/> for one. Returns the records consumed or a negative errno.</summary>
     [LibraryImport(Library, EntryPoint = "ring_buffer__poll")]
-    public static partial int RingBufferPoll(nint ringBuffer, int timeoutMilliseconds);
+    public static partial int RingBufferPoll(RingBufferHandle ringBuffer, int timeoutMilliseconds);
 
     /// <summary>Calls the sample callback for every record there is, without waiting. Returns the records consumed or a negative errno.</summary>
     [LibraryImport(Library, EntryPoint = "ring_buffer__consume")]
-    public static partial int RingBufferConsume(nint ringBuffer);
+    public static partial int RingBufferConsume(RingBufferHandle ringBuffer);
 
+    /// <summary>Only <see cref="RingBufferHandle"/> frees the reader.</summary>
     [LibraryImport(Library, EntryPoint = "ring_buffer__free")]
-    public static partial void RingBufferFree(nint ringBuffer);
+    internal static partial void RingBufferFree(nint ringBuffer);
 
     [LibraryImport(Library, EntryPoint = "libbpf_set_print")]
     public static partial nint SetPrint(delegate* unmanaged[Cdecl]<int, nint, nint, int> print);

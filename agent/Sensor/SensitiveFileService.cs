@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Platform.Agent.Sensor;
@@ -9,7 +8,7 @@ namespace Platform.Agent.Sensor;
 /// written since, a file removed), so that an open of one is reported with no FIM rule. The number of files watched
 /// is the heartbeat's <c>status.sensor.sensitiveFiles</c>.
 /// </summary>
-public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveFiles files, SensorState state, AgentOptions options, ILogger<SensitiveFileService> log)
+public sealed class SensitiveFileService(SensorChoice choice, SensitiveFiles files, SensorState state, AgentOptions options, ILogger<SensitiveFileService> log)
     : BackgroundService
 {
     private readonly HashSet<InodeKey> _inKernel = [];
@@ -22,8 +21,8 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
     {
         if (choice.Sensor is not { } sensor)
             return;
-        var inodes = sensor.Object.MapFd("sensitive_inodes");
-        FillNames(sensor, sensor.Object.MapFd("sensitive_names"));
+        var inodes = sensor.Object.Map("sensitive_inodes");
+        FillNames(sensor, sensor.Object.Map("sensitive_names"));
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.Sensor.SensitiveRefreshSeconds));
         do
         {
@@ -40,7 +39,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
     }
 
     /// <summary>Gives the kernel the name candidates, then the lengths they have, by kind (so that it looks up no other).</summary>
-    private unsafe void FillNames(KernelSensor sensor, int map)
+    private unsafe void FillNames(KernelSensor sensor, BpfMap map)
     {
         var value = 1u;
         var lengths = new Dictionary<NameKind, ulong>();
@@ -48,7 +47,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
         {
             fixed (byte* key = name.ToBytes())
             {
-                if (Libbpf.MapUpdate(map, key, &value, Libbpf.Any) is var set and < 0)
+                if (map.Update(key, &value) is var set and < 0)
                 {
                     log.LogWarning("The sensitive name {Name} could not be given to the kernel: {Error}", name.Name, Libbpf.Error(set));
                     continue;
@@ -64,7 +63,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
     }
 
     /// <summary>Finds the sensitive files again and brings the kernel's inode map to them.</summary>
-    private unsafe void Refresh(int map)
+    private unsafe void Refresh(BpfMap map)
     {
         var found = files.Scan();
         var value = 1u;
@@ -73,7 +72,7 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
             if (_inKernel.Contains(key))
                 continue;
             var k = key;
-            if (Libbpf.MapUpdate(map, &k, &value, Libbpf.Any) is var set and < 0)
+            if (map.Update(&k, &value) is var set and < 0)
                 log.LogWarning("The sensitive file {Path} could not be given to the kernel: {Error}", found[key], Libbpf.Error(set));
             else
                 _inKernel.Add(key);
@@ -82,14 +81,11 @@ public sealed partial class SensitiveFileService(SensorChoice choice, SensitiveF
         foreach (var key in _inKernel.Where(key => !found.ContainsKey(key)).ToList())
         {
             var k = key;
-            MapDelete(map, &k);
+            map.Delete(&k);
             _inKernel.Remove(key);
         }
 
         state.SensitiveFiles = _inKernel.Count;
         Volatile.Write(ref _watched, found.Where(file => _inKernel.Contains(file.Key)).ToDictionary());
     }
-
-    [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")] // Libbpf.cs has no delete; kept here
-    private static unsafe partial int MapDelete(int fd, void* key);
 }

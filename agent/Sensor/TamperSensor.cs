@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Platform.Agent.Sensor;
@@ -12,7 +11,7 @@ public sealed record ProtectedEntry(string Path, InodeKey? Key, bool Directory);
 /// <c>protected_inodes</c> and their names to <c>protected_names</c>. Each attempt, matched in the kernel or resolved
 /// here (<see cref="TamperRecordConverter"/>), is raised as <see cref="Attempted"/> with its true result.
 /// </summary>
-public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
+public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
 {
     public const uint ProtectFile = 0x1, ProtectDirectory = 0x2;
     private const int NameKeyBytes = 64;
@@ -77,14 +76,14 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
 
     private unsafe void UpdateKernel(KernelSensor sensor, Dictionary<InodeKey, ProtectedEntry> byInode, IEnumerable<string> paths)
     {
-        var inodes = sensor.Object.MapFd("protected_inodes");
+        var inodes = sensor.Object.Map("protected_inodes");
         foreach (var (key, entry) in byInode)
         {
             var value = entry.Directory ? ProtectFile | ProtectDirectory : ProtectFile;
             if (_inodesInKernel.TryGetValue(key, out var had) && had == value)
                 continue;
             var k = key;
-            if (Libbpf.MapUpdate(inodes, &k, &value, Libbpf.Any) is var set and < 0)
+            if (inodes.Update(&k, &value) is var set and < 0)
                 log.LogWarning("The protected file {Path} could not be given to the kernel: {Error}", entry.Path, Libbpf.Error(set));
             else
                 _inodesInKernel[key] = value;
@@ -93,11 +92,11 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
         foreach (var key in _inodesInKernel.Keys.Where(key => !byInode.ContainsKey(key)).ToList())
         {
             var k = key;
-            MapDelete(inodes, &k);
+            inodes.Delete(&k);
             _inodesInKernel.Remove(key);
         }
 
-        var names = sensor.Object.MapFd("protected_names");
+        var names = sensor.Object.Map("protected_names");
         var wanted = paths.Select(NameOf).Where(name => name.Length > 0).ToHashSet(StringComparer.Ordinal);
         var buffer = stackalloc byte[NameKeyBytes];
         foreach (var name in wanted.Where(name => !_namesInKernel.Contains(name)))
@@ -105,7 +104,7 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
             if (!NameKey(name, buffer))
                 continue; // 64 bytes or longer: the kernel leaves every such name to user space
             var one = 1u;
-            if (Libbpf.MapUpdate(names, buffer, &one, Libbpf.Any) is var set and < 0)
+            if (names.Update(buffer, &one) is var set and < 0)
                 log.LogWarning("The protected name {Name} could not be given to the kernel: {Error}", name, Libbpf.Error(set));
             else
                 _namesInKernel.Add(name);
@@ -114,7 +113,7 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
         foreach (var name in _namesInKernel.Where(name => !wanted.Contains(name)).ToList())
         {
             if (NameKey(name, buffer))
-                MapDelete(names, buffer);
+                names.Delete(buffer);
             _namesInKernel.Remove(name);
         }
     }
@@ -167,7 +166,4 @@ public sealed partial class TamperSensor(SensorChoice choice, ILogger<TamperSens
         public bool TryInode(InodeKey key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out ProtectedEntry entry) =>
             ByInode.TryGetValue(key, out entry) || (Previous is not null && Previous.ByInode.TryGetValue(key, out entry));
     }
-
-    [LibraryImport("libbpf.so.1", EntryPoint = "bpf_map_delete_elem")]
-    private static unsafe partial int MapDelete(int fd, void* key);
 }
