@@ -11,7 +11,7 @@ namespace Platform.Agent.Fim;
 /// that window). The agent's own reads of these files are marked (<see cref="OwnReads"/>): they are not read alerts.
 /// Thread-safe: the inotify and the fanotify handlers both call it.
 /// </summary>
-internal sealed class AppendOnlyFiles(OwnReads ownReads)
+public sealed class AppendOnlyFiles(OwnReads ownReads)
 {
     private readonly Dictionary<string, FileState> _states = new(StringComparer.Ordinal);
 
@@ -47,7 +47,8 @@ internal sealed class AppendOnlyFiles(OwnReads ownReads)
         try
         {
             using var file = File.OpenRead(path);
-            return new FileState(file.Length, SHA256.HashData(file));
+            var (size, sha256) = Hash(file, long.MaxValue);
+            return new FileState(size, sha256);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -60,24 +61,36 @@ internal sealed class AppendOnlyFiles(OwnReads ownReads)
         try
         {
             using var file = File.OpenRead(path);
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            var left = length;
-            while (left > 0)
-            {
-                var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-                if (read == 0)
-                    return null;
-                hash.AppendData(buffer, 0, read);
-                left -= read;
-            }
-
-            return hash.GetHashAndReset();
+            var (size, sha256) = Hash(file, length);
+            return size == length ? sha256 : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// The SHA-256 of the first <paramref name="limit"/> bytes of <paramref name="file"/> (all of it, when shorter) and how
+    /// many that was, from one pass. The size is what was hashed, not the file's length when it was opened: a file
+    /// appended to while it is read (a writer racing the check) would otherwise give the old length with the hash of
+    /// more, and its next append would look like a rewrite.
+    /// </summary>
+    public static (long Size, byte[] Sha256) Hash(Stream file, long limit)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        long size = 0;
+        while (size < limit)
+        {
+            var read = file.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - size));
+            if (read == 0)
+                break;
+            hash.AppendData(buffer, 0, read);
+            size += read;
+        }
+
+        return (size, hash.GetHashAndReset());
     }
 
     /// <summary>The states of the files <paramref name="watched"/> covers now, before any write is looked at.</summary>
