@@ -15,10 +15,13 @@ namespace Platform.Agent.Fim;
 /// protect the file (a filesystem without the attributes, the mechanism turned off: <c>unsupported</c> gives its reason),
 /// the same way, effect <c>prevent-unsupported</c> with that reason. And a process clearing the immutable or append-only attribute, after which the agent
 /// puts the attribute back at once. Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
-/// one tool one alert.
+/// one tool one alert. <paramref name="executable"/> reads a process's executable (<see cref="ProcFs.Executable"/> unless
+/// given), for the rules' process exclusions; it is read only where a rule covering the path has some.
 /// </summary>
-public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, string?>? unsupported = null)
+public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, string?>? unsupported = null, Func<int, string?>? executable = null)
 {
+    private readonly Func<int, string?> _executable = executable ?? (pid => ProcFs.Executable(pid));
+
     private FimRuleMatcher _rules = new([]);
 
     /// <summary>The rules in force (the policy service's); attempts are judged against the last set.</summary>
@@ -48,12 +51,13 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
         var action = Action(attempt);
         var process = Process(attempt);
         // Exclusions are judged on the executable the kernel runs now, not on the path the process was started by (a
-        // name it chose); a process already gone is excluded by nothing.
-        var judged = new FimProcess { Pid = attempt.Pid, Executable = ProcFs.Executable(attempt.Pid) };
+        // name it chose); a process already gone is excluded by nothing. Read once, and only where an exclusion could apply.
+        FimProcess? executable = null;
         var rules = Volatile.Read(ref _rules);
         var alerts = new List<FimAlertReport>();
         foreach (var path in Paths(attempt, rules, known ?? (_ => false)).Distinct(StringComparer.Ordinal))
         {
+            var judged = rules.ExcludesProcesses(path) ? executable ??= new FimProcess { Pid = attempt.Pid, Executable = _executable(attempt.Pid) } : null;
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
             // attribute refused it on the rule's behalf. So is a removed attribute: it took every operation's protection,
             // and no exclusion hides it. A change that went through, under the alert rules that watch it.
