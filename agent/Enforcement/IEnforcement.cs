@@ -38,6 +38,13 @@ public interface IEnforcement
     string? Unsupported(string path, FimOperation action);
 
     /// <summary>
+    /// What the last <see cref="Apply"/> set out to protect (<see cref="ProtectionPlan"/> of the enabled <c>prevent</c>
+    /// rules not unlocked), each path with why it is not protected (<see cref="Unsupported"/> for a write then; null when
+    /// it is): the kernel sensor watches the unprotected ones like an <c>alert</c> rule's paths. Empty before the first.
+    /// </summary>
+    IReadOnlyDictionary<string, string?> Planned { get; }
+
+    /// <summary>
     /// The inodes protected now, for the kernel sensor's <c>protected_inodes</c> map (device as statx gives it: the BPF
     /// side's <c>s_dev</c> is <c>major &lt;&lt; 20 | minor</c>). Read it again after each <see cref="Apply"/>.
     /// </summary>

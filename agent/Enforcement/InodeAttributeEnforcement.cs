@@ -21,6 +21,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     private readonly Dictionary<string, LedgerEntry> _entries;
     private readonly Dictionary<string, string> _unsupportedDevices = new(StringComparer.Ordinal);
     private Dictionary<string, string> _unsupportedPaths = new(StringComparer.Ordinal);
+    private Dictionary<string, string?> _planned = new(StringComparer.Ordinal);
     private Dictionary<string, string> _filesystems = InodeFlags.FilesystemTypes();
     private bool _truncated;
 
@@ -63,6 +64,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     {
         var unlocked = unlockedUntil.Where(u => u.Value > now).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         var (targets, truncated) = ProtectionPlan.Build(rules.Where(r => !unlocked.ContainsKey(r.Id)).ToList(), _options.MaxProtected, _options.MaxEntriesLookedAt);
+        var planned = targets.Keys.ToList();
         // The agent's own state (the ledger, the spool, the credential) is never frozen, whatever a rule covers.
         var state = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_ledger.Directory));
         targets.Keys.Where(p => p == state || p.StartsWith(state + "/", StringComparison.Ordinal)).ToList().ForEach(p => targets.Remove(p));
@@ -108,6 +110,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             if (set != pending.Count)
                 _ledger.Save(_entries);
             _unsupportedPaths = unsupported;
+            _planned = planned.ToDictionary(p => p, Why, StringComparer.Ordinal);
             if (set > 0 || restored > 0)
                 _log.LogInformation("Enforcement: {Set} inode attributes set, {Restored} given back, {Protected} inodes protected", set, restored, _entries.Count);
             DateTimeOffset? next = unlocked.Count == 0 ? null : unlocked.Values.Min();
@@ -282,18 +285,31 @@ public sealed class InodeAttributeEnforcement : IEnforcement
         if (action == FimOperation.Read)
             return "an inode attribute cannot refuse reads";
         lock (_gate)
-        {
-            if (_entries.ContainsKey(path))
-                return null;
-            if (_unsupportedPaths.TryGetValue(path, out var why))
-                return why;
-            for (var at = path; at.Length > 0; at = Path.GetDirectoryName(at) ?? "")
-            {
-                if (InodeFlags.Stat(at, out _) is { } stat)
-                    return _unsupportedDevices.GetValueOrDefault(stat.Device) ?? (_truncated ? $"not protected: the rules cover more than {EnforcementOptions.Section}:MaxProtected inodes" : null);
-            }
+            return Why(path);
+    }
 
+    /// <summary>Why a write to <paramref name="path"/> is not refused (null when it is); the caller holds <c>_gate</c>.</summary>
+    private string? Why(string path)
+    {
+        if (_entries.ContainsKey(path))
             return null;
+        if (_unsupportedPaths.TryGetValue(path, out var why))
+            return why;
+        for (var at = path; at.Length > 0; at = Path.GetDirectoryName(at) ?? "")
+        {
+            if (InodeFlags.Stat(at, out _) is { } stat)
+                return _unsupportedDevices.GetValueOrDefault(stat.Device) ?? (_truncated ? $"not protected: the rules cover more than {EnforcementOptions.Section}:MaxProtected inodes" : null);
+        }
+
+        return null;
+    }
+
+    public IReadOnlyDictionary<string, string?> Planned
+    {
+        get
+        {
+            lock (_gate)
+                return _planned;
         }
     }
 

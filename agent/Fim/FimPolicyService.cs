@@ -136,18 +136,19 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         lock (_tamperGate)
         {
             var paths = new HashSet<string>(enforcement?.Mechanism.ProtectedInodes().Select(p => p.Path) ?? [], StringComparer.Ordinal);
-            void Watch(FimEffect effect, Func<string, bool> keep)
+            // planned: the paths themselves (the enforcement's plan for prevent rules, which it has just applied); null: build it.
+            void Watch(FimEffect effect, IEnumerable<string>? planned, Func<string, bool> keep)
             {
                 var watched = rules.Where(r => r.Enabled && r.Effect == effect).ToList();
                 if (watched.Count == 0)
                     return;
-                paths.UnionWith(Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, effect).Targets.Keys.Where(keep));
+                paths.UnionWith(planned ?? Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, effect).Targets.Keys);
                 paths.UnionWith(new FimRuleMatcher(watched).Paths.Where(p => p.Rule.Operations.Any(o => o != FimOperation.Read)).Select(p => p.Root).Where(Directory.Exists).Where(keep));
             }
 
-            Watch(FimEffect.Alert, _ => true);
+            Watch(FimEffect.Alert, null, _ => true);
             if (enforcement is not null)
-                Watch(FimEffect.Prevent, path => enforcement.Mechanism.Unsupported(path, FimOperation.Write) is not null);
+                Watch(FimEffect.Prevent, enforcement.Mechanism.Planned.Where(p => p.Value is not null).Select(p => p.Key), path => enforcement.Mechanism.Unsupported(path, FimOperation.Write) is not null);
             tamper.SetProtected(paths);
         }
     }
