@@ -254,23 +254,37 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             return Reassert(_entries);
     }
 
-    public IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode)
+    public Reassertion Reassert(uint deviceMajor, uint deviceMinor, ulong inode)
     {
         var device = string.Create(CultureInfo.InvariantCulture, $"{deviceMajor}:{deviceMinor}");
         lock (_gate)
-            return Reassert(_entries.Where(e => e.Value.Inode == inode && e.Value.Device == device));
+        {
+            var kept = _entries.Where(e => e.Value.Inode == inode && e.Value.Device == device).ToList();
+            if (kept.Count == 0)
+                return new Reassertion([], _unsupportedDevices.GetValueOrDefault(device) ?? "the agent does not protect this inode now");
+            var failed = new Dictionary<string, string>(StringComparer.Ordinal);
+            var put = Reassert(kept, failed);
+            return new Reassertion(put, failed.Count == 0 ? null : string.Join("; ", failed.Values));
+        }
     }
 
-    private List<string> Reassert(IEnumerable<KeyValuePair<string, LedgerEntry>> entries)
+    /// <summary>Puts back what is missing of <paramref name="entries"/>; the paths put back, and why not (by path) in <paramref name="failed"/>.</summary>
+    private List<string> Reassert(IEnumerable<KeyValuePair<string, LedgerEntry>> entries, Dictionary<string, string>? failed = null)
     {
         var put = new List<string>();
+        failed ??= new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (path, entry) in entries)
         {
             if (InodeFlags.Stat(path, out _) is not { } stat || stat.Device != entry.Device || stat.Inode != entry.Inode)
-                continue; // gone or replaced (only possible once the attribute was removed): the next rescan protects what is there
+            {
+                // Gone or replaced (only possible once the attribute was removed): the next rescan protects what is there.
+                failed[path] = $"{path} is no longer the protected inode";
+                continue;
+            }
+
             if (((int)stat.KernelFlags & entry.Added) == entry.Added)
                 continue;
-            if (Put(path, stat, entry, new Dictionary<string, string>(StringComparer.Ordinal)))
+            if (Put(path, stat, entry, failed))
             {
                 put.Add(path);
                 _log.LogWarning("The {Attribute} attribute of {Path} had been removed; it is back", (InodeFlag)entry.Wanted, path);

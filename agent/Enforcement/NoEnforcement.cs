@@ -31,7 +31,7 @@ public sealed class NoEnforcement(AgentPreventionMechanism mechanism, string rea
 
     public IReadOnlyList<string> Verify() => [];
 
-    public IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode) => [];
+    public Reassertion Reassert(uint deviceMajor, uint deviceMinor, ulong inode) => new([], reason);
 
     public string? Unsupported(string path, FimOperation action) => mechanism == AgentPreventionMechanism.Fanotify && action == FimOperation.Write ? null : reason;
 

@@ -105,10 +105,11 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// </summary>
     private void Attempted(Sensor.TamperAttempt attempt)
     {
-        if (attempt.Succeeded && attempt.Operation == Sensor.TamperOperation.Attributes && enforcement is not null)
+        string? notRestored = null;
+        if (attempt.Succeeded && attempt.Operation == Sensor.TamperOperation.Attributes)
         {
             var device = attempt.Target.Device;
-            enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode);
+            notRestored = enforcement is null ? "the agent keeps no attributes" : enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode).Failed;
         }
 
         // A watched file removed or replaced: the sensor's map is refilled soon (at most once a second), so that its old
@@ -116,7 +117,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         if (attempt.Succeeded && attempt.Operation is Sensor.TamperOperation.Remove or Sensor.TamperOperation.Rename or Sensor.TamperOperation.Link)
             enforcement?.Rescan();
 
-        if (_tamperAlerts.Convert(attempt, IsUnlocked, tamper is null ? null : tamper.ByPath.ContainsKey) is { Count: > 0 } alerts)
+        if (_tamperAlerts.Convert(attempt, IsUnlocked, tamper is null ? null : tamper.ByPath.ContainsKey, notRestored) is { Count: > 0 } alerts)
             Record(alerts);
     }
 
