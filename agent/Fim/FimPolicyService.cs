@@ -39,6 +39,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// <summary>Kernel queue overflows and unwatchable directories since the agent started (each a blind spot).</summary>
     public (long Overflows, long Unwatchable) BlindSpots => _watcher is { } w ? (w.Overflows, w.Unwatchable) : (0, 0);
 
+    /// <summary>Alerts folded into an attempt's first (not sent), and attempts forgotten at the fold's bound, since the agent started (<see cref="AlertFold"/>).</summary>
+    public (long Folded, long Forgotten) Folding => (_fold.Folded, _fold.Forgotten);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var credential = await credentials.GetAsync(stoppingToken);
