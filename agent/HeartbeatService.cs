@@ -75,10 +75,11 @@ public sealed class HeartbeatService(Spool spool, DeliveryService delivery, FimP
     {
         var (telemetry, alerts) = (spool.Telemetry.Counts, spool.Alerts.Counts);
         var (overflows, unwatchable) = fim.BlindSpots;
+        var (folded, forgotten) = fim.Folding;
         return new AgentStatus
         {
             Sensor = sensor.Status(),
-            Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable, Paths = fim.PathStates },
+            Fim = new AgentFimStatus { Rules = fim.Rules?.Count ?? 0, WatchedDirectories = fim.WatchedDirectories, Overflows = overflows, Unwatchable = unwatchable, FoldedAlerts = folded, ForgottenAttempts = forgotten, Paths = fim.PathStates },
             Spool = new AgentSpoolStatus
             {
                 TelemetryRecords = telemetry.Records,

@@ -22,6 +22,7 @@ namespace Platform.Bench;
 //     5k/20k/50k events/s (bench/Storm/storm.c, compiled with clang-14), the agent's CPU and RSS at 1,000 and
 //     10,000 events/s, the slowdown of a fork+exec and connect workload and of cheap system calls;
 //   enforcement (AlertLatencyBenchmarks): a refused attempt on a prevent rule's file until the api lists its alert (median, p99);
+//     (PolicyUpdateBenchmarks): a prevent rule over protectFiles files applied, again, checked, given back; memory held;
 //   incidents (IncidentBenchmarks): ingest with detection on against off, detection alone on one thread, the incident list;
 //   analyst (AnalystCostBenchmarks): the CPU the costliest requests of an analyst token cost the api, one at a time.
 // Usage: bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|sensor|enforcement|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
@@ -29,7 +30,7 @@ namespace Platform.Bench;
 //                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
 //                     [analystAlerts=300000] [analystEvents=2000000] [stormSeconds=5] [costSeconds=10] [stormExecs=500] [stormWorkers=2]
 //                     [overheadExecs=2000] [overheadConnects=20000] [getppids=2000000] [writes=500000] [overheadRounds=3]
-//                     [latencyFiles=200] [latencyLinger=1000] [latencyPollMs=10]
+//                     [latencyFiles=200] [latencyLinger=1000] [latencyPollMs=10] [protectFiles=10000]
 public static class Benchmarks
 {
     // The parts of the run; each runs in a process of its own (see Main).
@@ -51,6 +52,7 @@ public static class Benchmarks
         ("agent", "agent", _ => true, AgentBenchmarks.RunAsync),
         ("sensor", "sensor", _ => true, SensorBenchmarks.RunAsync),
         ("alert-latency", "enforcement", _ => true, AlertLatencyBenchmarks.RunAsync),
+        ("policy-update", "enforcement", _ => true, PolicyUpdateBenchmarks.RunAsync),
         ("incidents-detection", "incidents", _ => true, IncidentBenchmarks.DetectionAsync),
         ("incidents-detection-core", "incidents", _ => true, DetectionCoreBenchmarks.RunAsync),
         ("incidents-list-sqlite", "incidents", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Sqlite, settings, results)),

@@ -69,7 +69,7 @@ public sealed class EnforcementService(IEnforcement enforcement, AgentOptions op
     }
 
     /// <summary>The sensor saw an inode's flags set (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR): put back at once what is missing.</summary>
-    public IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode) => enforcement.Reassert(deviceMajor, deviceMinor, inode);
+    public Reassertion Reassert(uint deviceMajor, uint deviceMinor, ulong inode) => enforcement.Reassert(deviceMajor, deviceMinor, inode);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

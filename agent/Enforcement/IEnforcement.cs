@@ -27,15 +27,23 @@ public interface IEnforcement
 
     /// <summary>
     /// The same for one inode, at once: the sensor calls it the moment it sees FS_IOC_SETFLAGS or FS_IOC_FSSETXATTR on a
-    /// protected inode. The paths it put back (none when the inode is not one the agent protects, or nothing was missing).
+    /// protected inode. The paths it put back (none when nothing was missing), and why it could not (the inode is not one
+    /// the agent protects now, its path names another file, the kernel refused): the alert must not say it is back.
     /// </summary>
-    IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode);
+    Reassertion Reassert(uint deviceMajor, uint deviceMinor, ulong inode);
 
     /// <summary>
     /// Why a <c>prevent</c> rule's alert on <paramref name="path"/> is only an alert (<c>prevent-unsupported</c>): the
     /// filesystem has no such attribute, the mechanism is turned off; null when the path is protected.
     /// </summary>
     string? Unsupported(string path, FimOperation action);
+
+    /// <summary>
+    /// What the last <see cref="Apply"/> set out to protect (<see cref="ProtectionPlan"/> of the enabled <c>prevent</c>
+    /// rules not unlocked), each path with why it is not protected (<see cref="Unsupported"/> for a write then; null when
+    /// it is): the kernel sensor watches the unprotected ones like an <c>alert</c> rule's paths. Empty before the first.
+    /// </summary>
+    IReadOnlyDictionary<string, string?> Planned { get; }
 
     /// <summary>
     /// The inodes protected now, for the kernel sensor's <c>protected_inodes</c> map (device as statx gives it: the BPF
@@ -54,6 +62,11 @@ public interface IEnforcement
 /// <param name="Unsupported">Paths a prevent rule covers that cannot be protected, and why.</param>
 /// <param name="NextChange">When an unlock window ends (the rules must be applied again then), if one is open.</param>
 public sealed record EnforcementReport(int Protected, int Set, int Restored, IReadOnlyDictionary<string, string> Unsupported, DateTimeOffset? NextChange);
+
+/// <summary>What one <see cref="IEnforcement.Reassert"/> did.</summary>
+/// <param name="Put">Paths of the inode whose attribute it put back.</param>
+/// <param name="Failed">Why the attribute could not be put back, in words; null when it was, or nothing was missing.</param>
+public sealed record Reassertion(IReadOnlyList<string> Put, string? Failed);
 
 /// <summary>An inode the mechanism protects: by which path, and with which attribute.</summary>
 public readonly record struct ProtectedInode(string Path, uint DeviceMajor, uint DeviceMinor, ulong Inode, InodeFlag Attribute);

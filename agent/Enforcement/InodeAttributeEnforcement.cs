@@ -21,6 +21,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     private readonly Dictionary<string, LedgerEntry> _entries;
     private readonly Dictionary<string, string> _unsupportedDevices = new(StringComparer.Ordinal);
     private Dictionary<string, string> _unsupportedPaths = new(StringComparer.Ordinal);
+    private Dictionary<string, string?> _planned = new(StringComparer.Ordinal);
     private Dictionary<string, string> _filesystems = InodeFlags.FilesystemTypes();
     private bool _truncated;
 
@@ -63,6 +64,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     {
         var unlocked = unlockedUntil.Where(u => u.Value > now).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         var (targets, truncated) = ProtectionPlan.Build(rules.Where(r => !unlocked.ContainsKey(r.Id)).ToList(), _options.MaxProtected, _options.MaxEntriesLookedAt);
+        var planned = targets.Keys.ToList();
         // The agent's own state (the ledger, the spool, the credential) is never frozen, whatever a rule covers.
         var state = Path.TrimEndingDirectorySeparator(Path.GetFullPath(_ledger.Directory));
         targets.Keys.Where(p => p == state || p.StartsWith(state + "/", StringComparison.Ordinal)).ToList().ForEach(p => targets.Remove(p));
@@ -108,6 +110,7 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             if (set != pending.Count)
                 _ledger.Save(_entries);
             _unsupportedPaths = unsupported;
+            _planned = planned.ToDictionary(p => p, Why, StringComparer.Ordinal);
             if (set > 0 || restored > 0)
                 _log.LogInformation("Enforcement: {Set} inode attributes set, {Restored} given back, {Protected} inodes protected", set, restored, _entries.Count);
             DateTimeOffset? next = unlocked.Count == 0 ? null : unlocked.Values.Min();
@@ -251,23 +254,37 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             return Reassert(_entries);
     }
 
-    public IReadOnlyList<string> Reassert(uint deviceMajor, uint deviceMinor, ulong inode)
+    public Reassertion Reassert(uint deviceMajor, uint deviceMinor, ulong inode)
     {
         var device = string.Create(CultureInfo.InvariantCulture, $"{deviceMajor}:{deviceMinor}");
         lock (_gate)
-            return Reassert(_entries.Where(e => e.Value.Inode == inode && e.Value.Device == device));
+        {
+            var kept = _entries.Where(e => e.Value.Inode == inode && e.Value.Device == device).ToList();
+            if (kept.Count == 0)
+                return new Reassertion([], _unsupportedDevices.GetValueOrDefault(device) ?? "the agent does not protect this inode now");
+            var failed = new Dictionary<string, string>(StringComparer.Ordinal);
+            var put = Reassert(kept, failed);
+            return new Reassertion(put, failed.Count == 0 ? null : string.Join("; ", failed.Values));
+        }
     }
 
-    private List<string> Reassert(IEnumerable<KeyValuePair<string, LedgerEntry>> entries)
+    /// <summary>Puts back what is missing of <paramref name="entries"/>; the paths put back, and why not (by path) in <paramref name="failed"/>.</summary>
+    private List<string> Reassert(IEnumerable<KeyValuePair<string, LedgerEntry>> entries, Dictionary<string, string>? failed = null)
     {
         var put = new List<string>();
+        failed ??= new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (path, entry) in entries)
         {
             if (InodeFlags.Stat(path, out _) is not { } stat || stat.Device != entry.Device || stat.Inode != entry.Inode)
-                continue; // gone or replaced (only possible once the attribute was removed): the next rescan protects what is there
+            {
+                // Gone or replaced (only possible once the attribute was removed): the next rescan protects what is there.
+                failed[path] = $"{path} is no longer the protected inode";
+                continue;
+            }
+
             if (((int)stat.KernelFlags & entry.Added) == entry.Added)
                 continue;
-            if (Put(path, stat, entry, new Dictionary<string, string>(StringComparer.Ordinal)))
+            if (Put(path, stat, entry, failed))
             {
                 put.Add(path);
                 _log.LogWarning("The {Attribute} attribute of {Path} had been removed; it is back", (InodeFlag)entry.Wanted, path);
@@ -282,18 +299,31 @@ public sealed class InodeAttributeEnforcement : IEnforcement
         if (action == FimOperation.Read)
             return "an inode attribute cannot refuse reads";
         lock (_gate)
-        {
-            if (_entries.ContainsKey(path))
-                return null;
-            if (_unsupportedPaths.TryGetValue(path, out var why))
-                return why;
-            for (var at = path; at.Length > 0; at = Path.GetDirectoryName(at) ?? "")
-            {
-                if (InodeFlags.Stat(at, out _) is { } stat)
-                    return _unsupportedDevices.GetValueOrDefault(stat.Device) ?? (_truncated ? $"not protected: the rules cover more than {EnforcementOptions.Section}:MaxProtected inodes" : null);
-            }
+            return Why(path);
+    }
 
+    /// <summary>Why a write to <paramref name="path"/> is not refused (null when it is); the caller holds <c>_gate</c>.</summary>
+    private string? Why(string path)
+    {
+        if (_entries.ContainsKey(path))
             return null;
+        if (_unsupportedPaths.TryGetValue(path, out var why))
+            return why;
+        for (var at = path; at.Length > 0; at = Path.GetDirectoryName(at) ?? "")
+        {
+            if (InodeFlags.Stat(at, out _) is { } stat)
+                return _unsupportedDevices.GetValueOrDefault(stat.Device) ?? (_truncated ? $"not protected: the rules cover more than {EnforcementOptions.Section}:MaxProtected inodes" : null);
+        }
+
+        return null;
+    }
+
+    public IReadOnlyDictionary<string, string?> Planned
+    {
+        get
+        {
+            lock (_gate)
+                return _planned;
         }
     }
 

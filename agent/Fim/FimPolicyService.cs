@@ -39,6 +39,9 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// <summary>Kernel queue overflows and unwatchable directories since the agent started (each a blind spot).</summary>
     public (long Overflows, long Unwatchable) BlindSpots => _watcher is { } w ? (w.Overflows, w.Unwatchable) : (0, 0);
 
+    /// <summary>Alerts folded into an attempt's first (not sent), and attempts forgotten at the fold's bound, since the agent started (<see cref="AlertFold"/>).</summary>
+    public (long Folded, long Forgotten) Folding => (_fold.Folded, _fold.Forgotten);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var credential = await credentials.GetAsync(stoppingToken);
@@ -105,10 +108,11 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
     /// </summary>
     private void Attempted(Sensor.TamperAttempt attempt)
     {
-        if (attempt.Succeeded && attempt.Operation == Sensor.TamperOperation.Attributes && enforcement is not null)
+        string? notRestored = null;
+        if (attempt.Succeeded && attempt.Operation == Sensor.TamperOperation.Attributes)
         {
             var device = attempt.Target.Device;
-            enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode);
+            notRestored = enforcement is null ? "the agent keeps no attributes" : enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode).Failed;
         }
 
         // A watched file removed or replaced: the sensor's map is refilled soon (at most once a second), so that its old
@@ -116,7 +120,7 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         if (attempt.Succeeded && attempt.Operation is Sensor.TamperOperation.Remove or Sensor.TamperOperation.Rename or Sensor.TamperOperation.Link)
             enforcement?.Rescan();
 
-        if (_tamperAlerts.Convert(attempt, IsUnlocked, tamper is null ? null : tamper.ByPath.ContainsKey) is { Count: > 0 } alerts)
+        if (_tamperAlerts.Convert(attempt, IsUnlocked, tamper is null ? null : tamper.ByPath.ContainsKey, notRestored) is { Count: > 0 } alerts)
             Record(alerts);
     }
 
@@ -136,18 +140,19 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
         lock (_tamperGate)
         {
             var paths = new HashSet<string>(enforcement?.Mechanism.ProtectedInodes().Select(p => p.Path) ?? [], StringComparer.Ordinal);
-            void Watch(FimEffect effect, Func<string, bool> keep)
+            // planned: the paths themselves (the enforcement's plan for prevent rules, which it has just applied); null: build it.
+            void Watch(FimEffect effect, IEnumerable<string>? planned, Func<string, bool> keep)
             {
                 var watched = rules.Where(r => r.Enabled && r.Effect == effect).ToList();
                 if (watched.Count == 0)
                     return;
-                paths.UnionWith(Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, effect).Targets.Keys.Where(keep));
+                paths.UnionWith(planned ?? Enforcement.ProtectionPlan.Build(watched, options.Enforcement.MaxProtected, options.Enforcement.MaxEntriesLookedAt, effect).Targets.Keys);
                 paths.UnionWith(new FimRuleMatcher(watched).Paths.Where(p => p.Rule.Operations.Any(o => o != FimOperation.Read)).Select(p => p.Root).Where(Directory.Exists).Where(keep));
             }
 
-            Watch(FimEffect.Alert, _ => true);
+            Watch(FimEffect.Alert, null, _ => true);
             if (enforcement is not null)
-                Watch(FimEffect.Prevent, path => enforcement.Mechanism.Unsupported(path, FimOperation.Write) is not null);
+                Watch(FimEffect.Prevent, enforcement.Mechanism.Planned.Where(p => p.Value is not null).Select(p => p.Key), path => enforcement.Mechanism.Unsupported(path, FimOperation.Write) is not null);
             tamper.SetProtected(paths);
         }
     }

@@ -102,6 +102,12 @@ public sealed class FimRuleMatcher
         .Where(rule => process is null || !(_excluded.TryGetValue(rule.Id, out var excluded) && excluded.Contains(process.Executable)))
         .DistinctBy(r => r.Id);
 
+    /// <summary>
+    /// Whether a rule that covers <paramref name="path"/> has process exclusions: only then does a process's executable
+    /// (a read of <c>/proc/&lt;pid&gt;/exe</c>) change what <see cref="Covering"/> and <see cref="Matching"/> give.
+    /// </summary>
+    public bool ExcludesProcesses(string path) => _excluded.Count > 0 && Covering(path).Any(r => _excluded.ContainsKey(r.Id));
+
     private static WatchedPath Compile(FimRule rule, FimPath spec)
     {
         var path = spec.Path.Length > 1 ? spec.Path.TrimEnd('/') : spec.Path;

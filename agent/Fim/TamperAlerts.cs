@@ -14,11 +14,14 @@ namespace Platform.Agent.Fim;
 /// only their content can judge). Changes that went through under <c>prevent</c> rules where the enforcement could not
 /// protect the file (a filesystem without the attributes, the mechanism turned off: <c>unsupported</c> gives its reason),
 /// the same way, effect <c>prevent-unsupported</c> with that reason. And a process clearing the immutable or append-only attribute, after which the agent
-/// puts the attribute back at once. Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
-/// one tool one alert.
+/// puts the attribute back at once (the alert says so, or why it could not). Each system call is one attempt here; <see cref="AlertFold"/> makes the calls of
+/// one tool one alert. <paramref name="executable"/> reads a process's executable (<see cref="ProcFs.Executable"/> unless
+/// given), for the rules' process exclusions; it is read only where a rule covering the path has some.
 /// </summary>
-public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, string?>? unsupported = null)
+public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, string?>? unsupported = null, Func<int, string?>? executable = null)
 {
+    private readonly Func<int, string?> _executable = executable ?? (pid => ProcFs.Executable(pid));
+
     private FimRuleMatcher _rules = new([]);
 
     /// <summary>The rules in force (the policy service's); attempts are judged against the last set.</summary>
@@ -35,8 +38,10 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
     /// which takes the file from its path) of an inode the watched path no longer has (the sensor's map keeps a removed
     /// file's inode number until it is refilled, and the filesystem may give the number to a new file meanwhile).
     /// <paramref name="known"/>: whether a path was one the sensor watched (a rename over it replaced it).
+    /// <paramref name="notRestored"/>: for inode flags set, why the agent could not put the attribute back
+    /// (<see cref="Enforcement.IEnforcement.Reassert"/>); null when it did.
     /// </summary>
-    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked, Func<string, bool>? known = null)
+    public IReadOnlyList<FimAlertReport> Convert(TamperAttempt attempt, Func<FimRule, bool> unlocked, Func<string, bool>? known = null, string? notRestored = null)
     {
         var setsAttributes = attempt.Succeeded && attempt.Operation == TamperOperation.Attributes;
         var refused = attempt.Errno is TamperAttempt.EPerm or TamperAttempt.EAccess;
@@ -48,17 +53,18 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
         var action = Action(attempt);
         var process = Process(attempt);
         // Exclusions are judged on the executable the kernel runs now, not on the path the process was started by (a
-        // name it chose); a process already gone is excluded by nothing.
-        var judged = new FimProcess { Pid = attempt.Pid, Executable = ProcFs.Executable(attempt.Pid) };
+        // name it chose); a process already gone is excluded by nothing. Read once, and only where an exclusion could apply.
+        FimProcess? executable = null;
         var rules = Volatile.Read(ref _rules);
         var alerts = new List<FimAlertReport>();
         foreach (var path in Paths(attempt, rules, known ?? (_ => false)).Distinct(StringComparer.Ordinal))
         {
+            var judged = rules.ExcludesProcesses(path) ? executable ??= new FimProcess { Pid = attempt.Pid, Executable = _executable(attempt.Pid) } : null;
             // A refusal is reported under every prevent rule that covers the file, whatever operations it lists: the
             // attribute refused it on the rule's behalf. So is a removed attribute: it took every operation's protection,
             // and no exclusion hides it. A change that went through, under the alert rules that watch it.
             var prevents = rules.Covering(path, setsAttributes ? null : judged).Where(r => r.Effect == FimEffect.Prevent && !unlocked(r)).ToList();
-            var removed = setsAttributes ? Removed(attempt, prevents) : null;
+            var removed = setsAttributes ? Removed(attempt, prevents, notRestored) : null;
             // Where the enforcement could not protect the file, a refusal is not the rules' (the file's permissions refused
             // it), and a change that went through is the prevent rules' too, as only an alert.
             var why = prevents.Count > 0 ? unsupported?.Invoke(path, action) : null; // asked only where a prevent rule covers the path
@@ -95,14 +101,16 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
     /// <summary>
     /// What an ioctl that set inode flags removed, in words, when it took away the attribute the rules covering the path
     /// have the agent keep there (as <see cref="Enforcement.ProtectionPlan"/>: immutable, unless every rule that refuses
-    /// something allows appends); null when the flags it set still hold it.
+    /// something allows appends), and whether the agent put it back (<paramref name="notRestored"/>: why not); null when
+    /// the flags it set still hold it.
     /// </summary>
-    private static string? Removed(TamperAttempt attempt, List<FimRule> covering)
+    private static string? Removed(TamperAttempt attempt, List<FimRule> covering, string? notRestored)
     {
         var keeping = covering.Where(r => r.Operations.Any(o => o != FimOperation.Read)).ToList();
         var (cleared, attribute) = keeping.Any(r => !r.AllowAppend) ? (attempt.ClearsImmutable, "immutable") : (attempt.ClearsAppendOnly, "append-only");
         var call = attempt.Syscall == TamperSyscall.FsSetXattr ? "FS_IOC_FSSETXATTR" : "FS_IOC_SETFLAGS";
-        return keeping.Count > 0 && cleared ? $"the {attribute} attribute was removed ({call}); the agent put it back" : null;
+        var after = notRestored is null ? "the agent put it back" : $"the agent could NOT put it back ({notRestored})";
+        return keeping.Count > 0 && cleared ? $"the {attribute} attribute was removed ({call}); {after}" : null;
     }
 
     /// <summary>

@@ -78,6 +78,8 @@ public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
         RuleFor(s => s.Fim.WatchedDirectories).InclusiveBetween(0, 100_000_000).OverridePropertyName("fim.watchedDirectories");
         RuleFor(s => s.Fim.Overflows).GreaterThanOrEqualTo(0).OverridePropertyName("fim.overflows");
         RuleFor(s => s.Fim.Unwatchable).GreaterThanOrEqualTo(0).OverridePropertyName("fim.unwatchable");
+        RuleFor(s => s.Fim.FoldedAlerts).GreaterThanOrEqualTo(0).When(s => s.Fim.FoldedAlerts is not null).OverridePropertyName("fim.foldedAlerts");
+        RuleFor(s => s.Fim.ForgottenAttempts).GreaterThanOrEqualTo(0).When(s => s.Fim.ForgottenAttempts is not null).OverridePropertyName("fim.forgottenAttempts");
         // The PCI report's evidence: each path as a rule gives it, and what the agent found there.
         RuleFor(s => s.Fim.Paths).Custom((paths, context) =>
         {

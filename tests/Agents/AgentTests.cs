@@ -47,6 +47,39 @@ public abstract class AgentTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task The_alert_fold_counts_of_a_heartbeat_are_stored_and_shown_and_an_older_agent_without_them_still_validates()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent("status-fold-01");
+        var status = new AgentStatus
+        {
+            Fim = new AgentFimStatus { Rules = 2, WatchedDirectories = 3, Overflows = 0, Unwatchable = 0, FoldedAlerts = 17, ForgottenAttempts = 4096 },
+            Spool = new AgentSpoolStatus { TelemetryRecords = 0, AlertRecords = 0, Bytes = 0, DroppedTelemetry = 0, QuarantinedRegions = 0, RejectedBatches = 0 },
+            Capabilities = new AgentCapabilities { ProcessAttribution = new AgentCapability { Available = true }, Prevention = new AgentCapability { Available = true } },
+        };
+
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat { Status = status }, enrolled.Agent.Id);
+
+        var read = await api.Admin().GetAgentAsync(enrolled.Agent.Id);
+        var listed = Assert.Single((await api.Admin().ListAgentsAsync(hostname: "status-fold-01")).Items);
+        foreach (var shown in new[] { read, listed })
+            Assert.Equal(((long?)17, (long?)4096), (shown.Status!.Fim.FoldedAlerts, shown.Status.Fim.ForgottenAttempts));
+
+        // An agent older than the fields: accepted, and shown without them.
+        var old = """{"status":{"fim":{"rules":1,"watchedDirectories":0,"overflows":0,"unwatchable":0},"spool":{"telemetryRecords":0,"alertRecords":0,"bytes":0,"droppedTelemetry":0,"quarantinedRegions":0,"rejectedBatches":0},"capabilities":{"processAttribution":{"available":true},"prevention":{"available":true},"processEvents":"netlink"}}}""";
+        var accepted = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/heartbeat", new StringContent(old, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(accepted.IsSuccessStatusCode, await accepted.Content.ReadAsStringAsync());
+        var older = (await api.Admin().GetAgentAsync(enrolled.Agent.Id)).Status!.Fim;
+        Assert.Equal((1, (long?)null, (long?)null), (older.Rules, older.FoldedAlerts, older.ForgottenAttempts));
+
+        // Impossible counts: a 400 naming each field.
+        var negative = old.Replace("\"unwatchable\":0}", "\"unwatchable\":0,\"foldedAlerts\":-1,\"forgottenAttempts\":-2}", StringComparison.Ordinal);
+        var refused = await api.Http(enrolled.Secret).PostAsync($"/api/v1/agents/{enrolled.Agent.Id}/heartbeat", new StringContent(negative, System.Text.Encoding.UTF8, "application/json"));
+        var errors = (await ProblemAssert.IsProblem(refused, 400)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty("status.fim.foldedAlerts", out _), errors.ToString());
+        Assert.True(errors.TryGetProperty("status.fim.forgottenAttempts", out _), errors.ToString());
+    }
+
+    [SkippableFact]
     public async Task The_sensor_status_of_a_heartbeat_is_stored_and_shown_where_the_agent_is_read()
     {
         var (agent, enrolled) = await api.EnrolledAgent("status-sensor-01");

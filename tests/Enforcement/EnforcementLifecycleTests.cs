@@ -143,9 +143,11 @@ public sealed class EnforcementLifecycleTests : IDisposable
         var key = InodeFlags.Stat(_tree.Key, out _)!.Value;
 
         Shell.Run("chattr", "-i", _tree.Key).Succeeded("chattr -i");
-        Assert.Empty(enforcement.Reassert(key.DeviceMajor, key.DeviceMinor, key.Inode + 1_000_000)); // another inode: nothing
+        Assert.Empty(enforcement.Reassert(key.DeviceMajor, key.DeviceMinor, key.Inode + 1_000_000).Put); // another inode: nothing
         Assert.Equal(InodeFlag.None, ProtectedTree.Flags(_tree.Key));
-        Assert.Equal([_tree.Key], enforcement.Reassert(key.DeviceMajor, key.DeviceMinor, key.Inode));
+        var back = enforcement.Reassert(key.DeviceMajor, key.DeviceMinor, key.Inode);
+        Assert.Equal([_tree.Key], back.Put);
+        Assert.Null(back.Failed);
         Assert.Equal(InodeFlag.Immutable, ProtectedTree.Flags(_tree.Key));
 
         Shell.Run("chattr", "-i", _tree.ConfigFile).Succeeded("chattr -i");
