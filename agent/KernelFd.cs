@@ -40,9 +40,6 @@ public static partial class KernelFd
             return WriteBytes(fd, data, bytes.Length) == bytes.Length;
     }
 
-    /// <summary>Closes a raw descriptor (the enforcement's, until it holds them as handles too).</summary>
-    public static void Close(int fd) => _ = close(fd);
-
     [StructLayout(LayoutKind.Sequential)]
     private struct PollFd
     {
@@ -59,7 +56,4 @@ public static partial class KernelFd
 
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static unsafe partial int Poll(PollFd* fds, nuint count, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

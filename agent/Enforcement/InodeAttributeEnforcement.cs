@@ -147,61 +147,47 @@ public sealed class InodeAttributeEnforcement : IEnforcement
         var added = (int)flag & ~(entry?.Original ?? (int)stat.KernelFlags);
         if (entry is not null && entry.Wanted == (int)flag && ((int)stat.KernelFlags & entry.Added) == entry.Added)
             return null; // in place already (statx shows the attributes without opening the file)
-        var fd = InodeFlags.Open(path, stat, out var error);
-        if (fd < 0)
+        using var fd = InodeFlags.Open(path, stat, out var error);
+        if (fd is null)
         {
             unsupported[path] = $"{path} could not be opened to set its attributes (errno {error})";
             return null;
         }
 
-        try
+        if (InodeFlags.Get(fd, out error) is not { } current)
         {
-            if (InodeFlags.Get(fd, out error) is not { } current)
-            {
-                unsupported[path] = Refused(stat, error);
-                return null;
-            }
+            unsupported[path] = Refused(stat, error);
+            return null;
+        }
 
-            var original = entry?.Original ?? current;
-            added = (int)flag & ~original;
-            return (stat, new LedgerEntry { Device = stat.Device, Inode = stat.Inode, Wanted = (int)flag, Original = original, Added = added });
-        }
-        finally
-        {
-            KernelFd.Close(fd);
-        }
+        var original = entry?.Original ?? current;
+        added = (int)flag & ~original;
+        return (stat, new LedgerEntry { Device = stat.Device, Inode = stat.Inode, Wanted = (int)flag, Original = original, Added = added });
     }
 
     /// <summary>Sets what <paramref name="entry"/> adds (keeping every other flag); false when the kernel refused.</summary>
     private bool Put(string path, InodeStat stat, LedgerEntry entry, Dictionary<string, string> unsupported)
     {
-        var fd = InodeFlags.Open(path, stat, out var error);
-        if (fd < 0)
+        using var fd = InodeFlags.Open(path, stat, out var error);
+        if (fd is null)
         {
             unsupported[path] = $"{path} could not be opened to set its attributes (errno {error})";
             return false;
         }
 
-        try
+        if (InodeFlags.Get(fd, out error) is not { } current)
         {
-            if (InodeFlags.Get(fd, out error) is not { } current)
-            {
-                unsupported[path] = Refused(stat, error);
-                return false;
-            }
-
-            // Bits added before for another attribute (append-only, now immutable) go; the ones wanted now come.
-            var other = ((int)InodeFlag.Immutable | (int)InodeFlag.Append) & ~entry.Original & ~entry.Added;
-            var desired = (current & ~other) | entry.Added;
-            if (desired == current || (error = InodeFlags.Set(fd, desired)) == 0)
-                return true;
             unsupported[path] = Refused(stat, error);
             return false;
         }
-        finally
-        {
-            KernelFd.Close(fd);
-        }
+
+        // Bits added before for another attribute (append-only, now immutable) go; the ones wanted now come.
+        var other = ((int)InodeFlag.Immutable | (int)InodeFlag.Append) & ~entry.Original & ~entry.Added;
+        var desired = (current & ~other) | entry.Added;
+        if (desired == current || (error = InodeFlags.Set(fd, desired)) == 0)
+            return true;
+        unsupported[path] = Refused(stat, error);
+        return false;
     }
 
     /// <summary>Why the kernel refused, in words; a filesystem without the attributes is remembered (by device) and not tried again.</summary>
@@ -227,21 +213,11 @@ public sealed class InodeAttributeEnforcement : IEnforcement
             return false;
         }
 
-        var fd = InodeFlags.Open(path, stat, out var error);
-        if (fd >= 0)
+        using var fd = InodeFlags.Open(path, stat, out var error);
+        if (fd is not null && InodeFlags.Get(fd, out error) is { } current && ((current & entry.Added) == 0 || (error = InodeFlags.Set(fd, current & ~entry.Added)) == 0))
         {
-            try
-            {
-                if (InodeFlags.Get(fd, out error) is { } current && ((current & entry.Added) == 0 || (error = InodeFlags.Set(fd, current & ~entry.Added)) == 0))
-                {
-                    _entries.Remove(path);
-                    return true;
-                }
-            }
-            finally
-            {
-                KernelFd.Close(fd);
-            }
+            _entries.Remove(path);
+            return true;
         }
 
         _log.LogWarning("The attributes of {Path} could not be given back (errno {Error}); tried again later", path, error);

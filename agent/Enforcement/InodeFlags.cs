@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Enforcement;
 
@@ -50,7 +51,7 @@ public static partial class InodeFlags
         return result == 0 ? Parse(buffer) : null;
     }
 
-    private static unsafe InodeStat? StatDescriptor(int fd)
+    private static unsafe InodeStat? StatDescriptor(SafeFileHandle fd)
     {
         Span<byte> buffer = stackalloc byte[256];
         int result;
@@ -72,22 +73,23 @@ public static partial class InodeFlags
     /// <summary>
     /// Opens a regular file or directory to read or set its attributes, only if it is still the inode
     /// <paramref name="expected"/> names (a name swapped for a symbolic link or another file in between is not
-    /// followed). Returns the descriptor, or -1 with the error number.
+    /// followed). Returns the descriptor (the caller's to dispose), or null with the error number.
     /// </summary>
-    public static int Open(string path, InodeStat expected, out int error)
+    public static SafeFileHandle? Open(string path, InodeStat expected, out int error)
     {
         var fd = open(path, ReadOnlyNonBlockingNoTtyCloseOnExec);
-        if (fd < 0)
+        if (fd.IsInvalid)
         {
             error = Marshal.GetLastPInvokeError();
-            return -1;
+            fd.Dispose();
+            return null;
         }
 
         if (StatDescriptor(fd) is not { } now || (now.DeviceMajor, now.DeviceMinor, now.Inode) != (expected.DeviceMajor, expected.DeviceMinor, expected.Inode))
         {
-            KernelFd.Close(fd);
+            fd.Dispose();
             error = Estale;
-            return -1;
+            return null;
         }
 
         error = 0;
@@ -98,7 +100,7 @@ public static partial class InodeFlags
     public const int Estale = 116;
 
     /// <summary>The inode's flags word (all of it, so that setting keeps the others), or null with the error number.</summary>
-    public static unsafe int? Get(int fd, out int error)
+    public static unsafe int? Get(SafeFileHandle fd, out int error)
     {
         int flags = 0;
         var result = ioctl(fd, GetFlags, &flags);
@@ -107,7 +109,7 @@ public static partial class InodeFlags
     }
 
     /// <summary>Sets the inode's whole flags word; 0, or the error number.</summary>
-    public static unsafe int Set(int fd, int flags) => ioctl(fd, SetFlags, &flags) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    public static unsafe int Set(SafeFileHandle fd, int flags) => ioctl(fd, SetFlags, &flags) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
     /// <summary>True when the error says the filesystem has no such attributes (rather than that the caller may not set them).</summary>
     public static bool MeansUnsupported(int error) => error is 25 /* ENOTTY */ or 95 /* EOPNOTSUPP */ or 22 /* EINVAL */ or 38 /* ENOSYS */;
@@ -155,9 +157,12 @@ public static partial class InodeFlags
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int statx(int directoryFd, string path, int flags, uint mask, byte* buffer);
 
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int statx(SafeFileHandle fd, string path, int flags, uint mask, byte* buffer);
+
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
+    private static partial SafeFileHandle open(string path, int flags);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int ioctl(int fd, nuint request, int* argument);
+    private static unsafe partial int ioctl(SafeFileHandle fd, nuint request, int* argument);
 }

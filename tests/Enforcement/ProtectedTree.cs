@@ -110,17 +110,8 @@ public sealed class ProtectedTree : IDisposable
     public static InodeFlag Flags(string path)
     {
         var stat = InodeFlags.Stat(path, out var error) ?? throw new IOException($"statx {path}: errno {error}");
-        var fd = InodeFlags.Open(path, stat, out error);
-        if (fd < 0)
-            throw new IOException($"open {path}: errno {error}");
-        try
-        {
-            return (InodeFlag)((InodeFlags.Get(fd, out error) ?? throw new IOException($"FS_IOC_GETFLAGS {path}: errno {error}")) & 0x70);
-        }
-        finally
-        {
-            Platform.Agent.KernelFd.Close(fd);
-        }
+        using var fd = InodeFlags.Open(path, stat, out error) ?? throw new IOException($"open {path}: errno {error}");
+        return (InodeFlag)((InodeFlags.Get(fd, out error) ?? throw new IOException($"FS_IOC_GETFLAGS {path}: errno {error}")) & 0x70);
     }
 
     public void Dispose()
