@@ -3,75 +3,25 @@ using System.Globalization;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Agent.Delivery;
 using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Bench;
 
 /// <summary>
-/// The node agent: how fast its disk spool takes and gives back events, and what the agent process costs the node
-/// (CPU, memory) while it records and delivers 1,000 events a second to the api (on SQLite, in this process).
+/// The node agent: what the agent process costs the node (CPU, memory) while it records and delivers 1,000 events a
+/// second to the api (on SQLite, in this process). The spool's own throughput is a micro-benchmark
+/// (Micro/SpoolBenchmarks.cs, BenchmarkDotNet); this one is a process measured from outside, over a minute.
 /// </summary>
 public static class AgentBenchmarks
 {
     public static async Task RunAsync(IReadOnlyDictionary<string, int> settings, List<(string Benchmark, string Figure, string Target)> results)
     {
-        SpoolThroughput(settings.GetValueOrDefault("spoolEvents", 500_000), results);
         await AgentAtRateAsync(settings.GetValueOrDefault("agentRate", 1_000), settings.GetValueOrDefault("agentSeconds", 75), results);
     }
 
-    /// <summary>
-    /// Records events as a collector does (contract objects, serialised, framed and checksummed, 100 at a time), then
-    /// takes them back as the delivery loop does (batches of 500, read, checked, acknowledged, segments deleted).
-    /// </summary>
-    private static void SpoolThroughput(int events, List<(string, string, string)> results)
-    {
-        var directory = Directory.CreateTempSubdirectory("bench-spool-").FullName;
-        try
-        {
-            using var spool = new Spool(directory, 4L << 30);
-            var start = DateTimeOffset.UtcNow;
-            var chunks = Enumerable.Range(0, 10).Select(c => Enumerable.Range(0, 100).Select(i => Event(c * 100 + i, start)).ToList()).ToList();
-            for (var warm = 0; warm < 200; warm++)
-                spool.Record(chunks[warm % 10]);
-            Drain(spool);
-
-            var written = Stopwatch.StartNew();
-            for (var chunk = 0; chunk < events / 100; chunk++)
-                spool.Record(chunks[chunk % 10]);
-            spool.Sync();
-            written.Stop();
-            var bytes = spool.Telemetry.Counts.Bytes;
-
-            var read = Stopwatch.StartNew();
-            var taken = Drain(spool);
-            read.Stop();
-            if (taken != events / 100 * 100)
-                throw new InvalidOperationException($"the spool gave back {taken} events of {events}");
-
-            results.Add(("agent spool: record (serialise, frame, append, fsync at the end)", $"{events / written.Elapsed.TotalSeconds:N0} events/s ({bytes / written.Elapsed.TotalSeconds / 1e6:N0} MB/s, {events:N0} events)", ">= 50,000 events/s"));
-            results.Add(("agent spool: take + acknowledge (batches of 500)", $"{taken / read.Elapsed.TotalSeconds:N0} events/s", ">= 50,000 events/s"));
-        }
-        finally
-        {
-            Directory.Delete(directory, recursive: true);
-        }
-    }
-
-    private static long Drain(Spool spool)
-    {
-        long taken = 0;
-        while (spool.Telemetry.Take(500, 768 * 1024) is { } batch)
-        {
-            taken += batch.Records.Count;
-            spool.Telemetry.Acknowledge(batch);
-        }
-
-        return taken;
-    }
-
-    private static TelemetryEvent Event(int n, DateTimeOffset time) => (n % 10) switch
+    /// <summary>The events the spool benchmark records (Micro/SpoolBenchmarks.cs): a mix of kinds, as a node makes them.</summary>
+    internal static TelemetryEvent Event(int n, DateTimeOffset time) => (n % 10) switch
     {
         0 => new ProcessStartEvent { Id = $"e-{n}", Time = time, ProcessName = "php-fpm", Pid = 20000 + n, Ppid = 812, Executable = "/usr/sbin/php-fpm8.2", Args = ["php-fpm: pool www"], User = "www-data", Uid = 33 },
         1 => new NetworkConnectEvent { Id = $"e-{n}", Time = time, ProcessName = "php-fpm", Pid = 20000 + n, Protocol = NetworkProtocol.Tcp, LocalAddress = "10.0.3.7", LocalPort = 40000 + n, RemoteAddress = "10.0.3.20", RemotePort = 3306 },

@@ -12,22 +12,28 @@ using Platform.Contracts;
 
 namespace Platform.Bench;
 
-// End-to-end benchmarks against the api on real Kestrel, printed as one table:
+// End-to-end benchmarks against the api on real Kestrel, printed as one table. They stay hand-timed, not BenchmarkDotNet:
+// each measures a system from outside (an api under concurrent HTTP load, the agent or the api as a process of its own
+// read from /proc, the kernel under a storm, a policy applied once to 10,000 real inodes) with set-up that takes minutes
+// and a figure per run against a target, where BenchmarkDotNet times one method invoked many times. The micro-benchmarks
+// (one method in a loop: detection on one thread, the agent's spool) are BenchmarkDotNet classes in Micro/:
+// `bench/run.sh micro [BenchmarkDotNet arguments]` (Micro/MicroBenchmarks.cs).
 //   FIM (FimBenchmarks): alert ingest, effective policy GET;
 //   FIM globs (FimGlobBenchmarks, suite=fim-globs): pathGlob and host globs against the longest texts the spec allows;
 //   flight data (TelemetryBenchmarks): event ingest on SQLite and PostgreSQL beside the machine's own limits;
 //   forensics (ForensicBenchmarks): the 500-line view over millions of events, a full bundle's speed and memory;
-//   agent (AgentBenchmarks): the spool's throughput, the agent process's CPU and RSS at 1,000 events/s;
+//   agent (AgentBenchmarks): the agent process's CPU and RSS at 1,000 events/s;
 //   sensor (SensorBenchmarks): the kernel sensor beside the collectors: capture share of an exec + connect storm at
 //     5k/20k/50k events/s (bench/Storm/storm.c, compiled with clang-14), the agent's CPU and RSS at 1,000 and
 //     10,000 events/s, the slowdown of a fork+exec and connect workload and of cheap system calls;
 //   enforcement (AlertLatencyBenchmarks): a refused attempt on a prevent rule's file until the api lists its alert (median, p99);
 //     (PolicyUpdateBenchmarks): a prevent rule over protectFiles files applied, again, checked, given back; memory held;
-//   incidents (IncidentBenchmarks): ingest with detection on against off, detection alone on one thread, the incident list;
+//   incidents (IncidentBenchmarks): ingest with detection on against off, the incident list;
 //   analyst (AnalystCostBenchmarks): the CPU the costliest requests of an analyst token cost the api, one at a time.
-// Usage: bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|sensor|enforcement|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
+// Usage: bench/run.sh micro [BenchmarkDotNet arguments: --filter '*Detection*' --job short ...]
+//        bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|sensor|enforcement|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
 //                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
-//                     [spoolEvents=500000] [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
+//                     [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
 //                     [analystAlerts=300000] [analystEvents=2000000] [stormSeconds=5] [costSeconds=10] [stormExecs=500] [stormWorkers=2]
 //                     [overheadExecs=2000] [overheadConnects=20000] [getppids=2000000] [writes=500000] [overheadRounds=3]
 //                     [latencyFiles=200] [latencyLinger=1000] [latencyPollMs=10] [protectFiles=10000]
@@ -54,7 +60,6 @@ public static class Benchmarks
         ("alert-latency", "enforcement", _ => true, AlertLatencyBenchmarks.RunAsync),
         ("policy-update", "enforcement", _ => true, PolicyUpdateBenchmarks.RunAsync),
         ("incidents-detection", "incidents", _ => true, IncidentBenchmarks.DetectionAsync),
-        ("incidents-detection-core", "incidents", _ => true, DetectionCoreBenchmarks.RunAsync),
         ("incidents-list-sqlite", "incidents", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Sqlite, settings, results)),
         ("analyst", "analyst", _ => true, AnalystCostBenchmarks.RunAsync),
         ("incidents-list-postgres", "incidents", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Postgres, settings, results)),
@@ -62,6 +67,12 @@ public static class Benchmarks
 
     public static async Task Main(string[] args)
     {
+        if (args.FirstOrDefault() == "micro")
+        {
+            Micro.MicroBenchmarks.Run(args[1..]);
+            return;
+        }
+
         var arguments = args.Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
         string[] named = ["suite", "part", "results"];
         var settings = arguments.Where(p => !named.Contains(p.Key)).ToDictionary(p => p.Key, p => int.Parse(p.Value, CultureInfo.InvariantCulture));
