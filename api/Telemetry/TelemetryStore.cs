@@ -90,79 +90,30 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     /// writes them in one transaction, so the part of ingest that cannot run in parallel (SQLite has one writer)
     /// is one short transaction for many batches, not one for each (and PostgreSQL flushes its log once a group).
     /// </summary>
-    public Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken)
-    {
-        var pending = new PendingBatch(new IncomingBatch(agentId, batchId, sequence, segments, receivedAt));
-        lock (_queue)
-        {
-            // SQLite has one writer. PostgreSQL takes several transactions at once: two writers, so that one group
-            // is gathered while the other is on its round trip. (More made smaller groups and no more throughput:
-            // measured 217k-249k events/s with four, 246k-260k with two, bench/run.sh suite=telemetry.)
-            _writers ??= Task.WhenAll(Enumerable.Range(0, database.Provider == StorageProvider.Postgres ? 2 : 1).Select(_ => Task.Run(WriteLoopAsync)));
-        }
-
-        if (!_queue.Writer.TryWrite(pending))
-            throw new InvalidOperationException("The flight data store is shutting down.");
-        // A cancelled request does not take its batch back: it may still commit, and a retry is a duplicate.
-        return pending.Result.Task.WaitAsync(cancellationToken);
-    }
+    public Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(new IncomingBatch(agentId, batchId, sequence, segments, receivedAt), cancellationToken);
 
     private const int GroupLimit = 64;
 
-    private readonly System.Threading.Channels.Channel<PendingBatch> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingBatch>();
-
-    private Task? _writers;
-
-    private sealed record IncomingBatch(string AgentId, string BatchId, long Sequence, IReadOnlyList<Segment> Segments, DateTimeOffset ReceivedAt);
-
-    private sealed record PendingBatch(IncomingBatch Batch)
+    /// <summary>
+    /// SQLite has one writer. PostgreSQL takes several transactions at once: two writers, so that one group
+    /// is gathered while the other is on its round trip. (More made smaller groups and no more throughput:
+    /// measured 217k-249k events/s with four, 246k-260k with two, bench/run.sh suite=telemetry.)
+    /// </summary>
+    private GroupCommit<IncomingBatch, BatchResult> Writer
     {
-        public TaskCompletionSource<BatchResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var group = new List<PendingBatch>(GroupLimit);
-        while (await _queue.Reader.WaitToReadAsync())
+        get
         {
-            group.Clear();
-            while (group.Count < GroupLimit && _queue.Reader.TryRead(out var pending))
-                group.Add(pending);
-            try
-            {
-                var results = await WriteGroupAsync(group.Select(p => p.Batch).ToList());
-                for (var i = 0; i < group.Count; i++)
-                    group[i].Result.SetResult(results[i]);
-            }
-            catch (Exception) when (group.Count > 1)
-            {
-                // One batch must not fail the others: write them one by one, each with its own outcome.
-                foreach (var pending in group)
-                {
-                    try
-                    {
-                        pending.Result.SetResult((await WriteGroupAsync([pending.Batch]))[0]);
-                    }
-                    catch (Exception ex)
-                    {
-                        pending.Result.SetException(ex);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                group[0].Result.SetException(ex);
-            }
+            if (field is null)
+                Interlocked.CompareExchange(ref field, new(database.Provider == StorageProvider.Postgres ? 2 : 1, GroupLimit, WriteGroupAsync), null);
+            return field;
         }
     }
 
+    private sealed record IncomingBatch(string AgentId, string BatchId, long Sequence, IReadOnlyList<Segment> Segments, DateTimeOffset ReceivedAt);
+
     /// <summary>Lets the batches already taken be committed before the application stops.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        if (_writers is not null)
-            await _writers;
-    }
+    public ValueTask DisposeAsync() => Writer.DisposeAsync();
 
     private async Task<List<BatchResult>> WriteGroupAsync(IReadOnlyList<IncomingBatch> batches)
     {
