@@ -129,8 +129,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
     {
         var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
         var now = time.GetUtcNow();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         if (!await EnrollmentStore.TryUseAsync(db, transaction, enrollmentTokenId, now, cancellationToken))
             return Problems.Forbidden("This enrollment token is revoked, expired or used up.");
         var enrollment = (await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken))!;
@@ -179,8 +179,8 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var before = await AgentStore.FindAsync(db, transaction, agentId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Agent '{agentId}' does not exist.");

@@ -81,8 +81,10 @@ public sealed class AgentStore(Database database)
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
     public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await RecordHeartbeatAsync(db, null, agentId, agentVersion, os, status, now, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var row = await RecordHeartbeatAsync(write.Db, write.Transaction, agentId, agentVersion, os, status, now, cancellationToken);
+        await write.CommitAsync(cancellationToken);
+        return row;
     }
 
     public static Task<AgentRow?> RecordHeartbeatAsync(DbConnection db, DbTransaction? transaction, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)

@@ -24,8 +24,8 @@ public sealed class FirstAdminToken(Database database, TokenStore tokens, TokenI
         if (secret is not null && secret.Length < MinimumLength)
             throw new InvalidOperationException($"{EnvironmentVariable} must be at least {MinimumLength} characters of random text.");
 
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var (row, issued) = await issuer.IssueAsync(db, transaction, "first admin", Role.Admin, null, null, null, cancellationToken, secret);
         await audit.AppendAsync(db, transaction, null, "token.create", "token", row.TokenId, null, TokenIssuer.ToContract(row), cancellationToken);
         await transaction.CommitAsync(cancellationToken);

@@ -48,8 +48,8 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
             ExpiresAt = body.ExpiresAt?.ToUniversalTime(),
         };
         var created = row.ToContract();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await EnrollmentStore.InsertAsync(db, transaction, row, cancellationToken);
         await audit.AppendAsync(db, transaction, caller, "enrollment-token.create", "enrollment-token", row.EnrollmentTokenId, null, created, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -65,8 +65,8 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
 
     public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var before = await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");

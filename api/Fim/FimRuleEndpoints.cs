@@ -36,8 +36,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
     {
         var canonical = RuleSpecs.Canonical(body);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await rules.LockAsync(db, transaction, cancellationToken);
         if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash)
             return NameTaken(canonical.Name, clash);
@@ -75,8 +75,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken)
     {
         var canonical = RuleSpecs.Canonical(body);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
         if (current is null)
             return refusal!;
@@ -93,8 +93,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     public override async Task<IResult> DeleteFimRule(HttpContext http, string? if_Match, string ruleId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
         if (current is null)
             return refusal!;
@@ -125,8 +125,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     public override async Task<IResult> RestoreFimRuleVersion(HttpContext http, string? if_Match, string ruleId, int version, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await rules.LockAsync(db, transaction, cancellationToken);
         var wanted = await FimRuleStore.FindVersionAsync(db, transaction, ruleId, version, cancellationToken);
         if (wanted is null)
@@ -159,8 +159,8 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> ApplyFimRuleSet(HttpContext http, bool dryRun, bool prune, FimRuleSet body, CancellationToken cancellationToken)
     {
         var desired = body.Rules.Select(RuleSpecs.Canonical).ToDictionary(r => r.Name, StringComparer.Ordinal);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         if (!dryRun)
             await rules.LockAsync(db, transaction, cancellationToken);
         var existing = (await FimRuleStore.AllAsync(db, transaction, cancellationToken)).ToDictionary(r => r.Name, StringComparer.Ordinal);

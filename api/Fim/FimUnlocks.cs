@@ -96,8 +96,8 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
     public override async Task<IResult> UnlockFimRule(HttpContext http, FimRuleUnlockRequest body, string ruleId, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         // The rule-change lock: unlocks of one rule (and rule changes) take turns, so two at once leave one window open.
         await rules.LockAsync(db, transaction, cancellationToken);
         var rule = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
@@ -133,8 +133,8 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
     public override async Task<IResult> LockFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         await rules.LockAsync(db, transaction, cancellationToken);
         if (await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken) is null)
             return Problems.NotFound($"FIM rule '{ruleId}' does not exist.");

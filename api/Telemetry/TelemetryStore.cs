@@ -117,16 +117,14 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
 
     private async Task<List<BatchResult>> WriteGroupAsync(IReadOnlyList<IncomingBatch> batches)
     {
-        using var turn = await database.WriterTurnAsync(CancellationToken.None);
-        await using var db = await database.OpenForWritingAsync(CancellationToken.None);
-        if (db is Npgsql.NpgsqlConnection postgres)
+        await using var write = await database.BeginGroupWriteAsync(CancellationToken.None);
+        if (write.Db is Npgsql.NpgsqlConnection postgres)
             return await WriteGroupAsync(postgres, batches);
 
-        await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
         var results = new List<BatchResult>(batches.Count);
         foreach (var batch in batches)
-            results.Add(await WriteBatchAsync(db, transaction, batch, detection.Enabled, CancellationToken.None));
-        await transaction.CommitAsync(CancellationToken.None);
+            results.Add(await WriteBatchAsync(write.Db, write.Transaction, batch, detection.Enabled, CancellationToken.None));
+        await write.CommitAsync(CancellationToken.None);
         return results;
     }
 
@@ -614,12 +612,13 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, Platform.Contracts.InventoryReport inventory, CancellationToken cancellationToken)
     {
         var inventoryJson = System.Text.Json.JsonSerializer.Serialize(inventory, Segments.Json);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition(
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await write.Db.ExecuteAsync(new CommandDefinition(
             """
             insert into agent_inventory (agent_id, reported_at, inventory_json) values (@agentId, @reportedAt, @inventoryJson)
             on conflict (agent_id) do update set reported_at = excluded.reported_at, inventory_json = excluded.inventory_json
-            """, new { agentId, reportedAt, inventoryJson }, cancellationToken: cancellationToken));
+            """, new { agentId, reportedAt, inventoryJson }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
     }
 
     /// <summary>The agent's last inventory, or empty lists (and no time) if it never reported one.</summary>

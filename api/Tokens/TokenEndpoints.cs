@@ -34,8 +34,8 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
     public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var (row, secret) = await issuer.IssueAsync(db, transaction, body.Name, body.Role, agentId: null, body.ExpiresAt, caller.TokenId, cancellationToken);
         var token = TokenIssuer.ToContract(row);
         await audit.AppendAsync(db, transaction, caller, "token.create", "token", row.TokenId, null, token, cancellationToken);
@@ -58,8 +58,8 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
 
     public override async Task<IResult> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         var before = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Token '{tokenId}' does not exist.");

@@ -100,9 +100,10 @@ public sealed class TokenStore(Database database)
     public async Task TouchAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var staleBefore = now.AddMinutes(-1);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition(
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update api_token set last_used_at = @now where token_id = @tokenId and (last_used_at is null or last_used_at < @staleBefore)",
-            new { tokenId, now, staleBefore }, cancellationToken: cancellationToken));
+            new { tokenId, now, staleBefore }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
     }
 }
