@@ -30,7 +30,7 @@ public sealed class AgentsOptions
 /// everything is back resolves the second. The agent row remembers the open incident of each kind, so each
 /// silence or stop raises one incident, whichever API instance sees it first.
 /// </summary>
-public sealed class AgentSilence(Database database, AgentStore agents, IncidentStore incidents, AgentsOptions options, TimeProvider time)
+public sealed class AgentSilence(Database database, AgentStore agents, IncidentWorkflow incidents, AgentsOptions options, TimeProvider time)
 {
     private const string Prevention = "prevention";
     private const string Sensor = "sensor";
