@@ -110,7 +110,7 @@ public sealed class AgentSilence(Database database, AgentStore agents, IncidentW
         watch = await WatchAsync(changes.Db, changes.Transaction, agentId, cancellationToken);
         if (watch is null)
             return null;
-        var row = await AgentStore.RecordHeartbeatAsync(changes.Db, changes.Transaction, agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
+        var row = await AgentStore.RecordHeartbeatAsync(changes.Write, agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
         if (watch.SilentIncidentId is { } silentIncident)
         {
             var since = watch.HeartbeatAt is { } last ? $" after {Minutes(now - last)} of silence (last heartbeat {Stamp(last)})" : "";

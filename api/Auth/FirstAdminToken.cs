@@ -25,10 +25,9 @@ public sealed class FirstAdminToken(Database database, TokenStore tokens, TokenI
             throw new InvalidOperationException($"{EnvironmentVariable} must be at least {MinimumLength} characters of random text.");
 
         await using var write = await database.BeginWriteAsync(cancellationToken);
-        var (db, transaction) = (write.Db, write.Transaction);
-        var (row, issued) = await issuer.IssueAsync(db, transaction, "first admin", Role.Admin, null, null, null, cancellationToken, secret);
-        await audit.AppendAsync(db, transaction, null, "token.create", "token", row.TokenId, null, TokenIssuer.ToContract(row), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var (row, issued) = await issuer.IssueAsync(write, "first admin", Role.Admin, null, null, null, cancellationToken, secret);
+        await audit.AppendAsync(write, null, "token.create", "token", row.TokenId, null, TokenIssuer.ToContract(row), cancellationToken);
+        await write.CommitAsync(cancellationToken);
 
         if (secret is not null)
         {

@@ -116,10 +116,9 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         var caller = http.Caller();
         await using (var write = await database.BeginWriteAsync(cancellationToken))
         {
-            var (db, transaction) = (write.Db, write.Transaction);
-            if (await FimAlertStore.AcknowledgeAsync(db, transaction, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
-                await audit.AppendAsync(db, transaction, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            if (await FimAlertStore.AcknowledgeAsync(write, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
+                await audit.AppendAsync(write, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
+            await write.CommitAsync(cancellationToken);
         }
 
         return TypedResults.Ok(ToContract((await alerts.FindAsync(alertId, cancellationToken))!));

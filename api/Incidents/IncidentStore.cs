@@ -196,8 +196,8 @@ public sealed class IncidentStore(Database database, DetectionOptions options, T
                 new FindingDetail(finding.Lineage, finding.Events.Select(e => JsonDocument.Parse(e.Json).RootElement).ToList(), finding.FimAlertIds), Segments.Json);
             var summary = Truncate(finding.Summary, 2000);
             var chain = ChainOf(finding);
-            var before = await StoredFindingAsync(db, transaction, findingId, cancellationToken)
-                ?? (finding.EarlierId(agentId) is { } earlier ? await StoredFindingAsync(db, transaction, earlier, cancellationToken) : null);
+            var before = await StoredFindingAsync(changes.Write, findingId, cancellationToken)
+                ?? (finding.EarlierId(agentId) is { } earlier ? await StoredFindingAsync(changes.Write, earlier, cancellationToken) : null);
             if (before is not null)
             {
                 if (revise?.Invoke(finding) != true || (before.Summary == summary && before.DetailJson == detail))
@@ -293,9 +293,9 @@ public sealed class IncidentStore(Database database, DetectionOptions options, T
         return new RecordedIncidents(touched.Values.ToList(), created, grown);
     }
 
-    private static Task<FindingRow?> StoredFindingAsync(DbConnection db, DbTransaction transaction, string findingId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
-            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, transaction, cancellationToken: cancellationToken));
+    private static Task<FindingRow?> StoredFindingAsync(Database.Write write, string findingId, CancellationToken cancellationToken) =>
+        write.Db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
+            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Most incidents an incident is linked to (the contract's <c>relatedIncidents</c> maximum).</summary>
     public const int MaxRelated = 32;

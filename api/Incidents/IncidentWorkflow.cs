@@ -86,7 +86,7 @@ public sealed class IncidentWorkflow(IncidentStore store, AuditLog audit, Teleme
         row.Version++;
         row.UpdatedAt = time.GetUtcNow();
         await store.UpdateAsync(changes, row, cancellationToken);
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.assign", "incident", incidentId, before, snapshot(row), cancellationToken);
+        await audit.AppendAsync(changes.Write, actor, "incident.assign", "incident", incidentId, before, snapshot(row), cancellationToken);
         await NotifyAsync(changes, row, created: false, cancellationToken);
         await changes.CommitAsync(cancellationToken);
         return (row, ChangeRefusal.None);
@@ -104,7 +104,7 @@ public sealed class IncidentWorkflow(IncidentStore store, AuditLog audit, Teleme
         row.Version++;
         row.UpdatedAt = note.CreatedAt;
         await store.UpdateAsync(changes, row, cancellationToken);
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.note", "incident", incidentId, null, new { note = note.NoteId, text }, cancellationToken);
+        await audit.AppendAsync(changes.Write, actor, "incident.note", "incident", incidentId, null, new { note = note.NoteId, text }, cancellationToken);
         await NotifyAsync(changes, row, created: false, cancellationToken);
         await changes.CommitAsync(cancellationToken);
         return note;
@@ -158,11 +158,11 @@ public sealed class IncidentWorkflow(IncidentStore store, AuditLog audit, Teleme
             IncidentStatus.Archived => "incident.archive",
             _ => "incident.reopen",
         };
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
+        await audit.AppendAsync(changes.Write, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
         await NotifyAsync(changes, row, created: false, cancellationToken);
     }
 
     /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
     private Task NotifyAsync(IncidentStore.Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
-        webhooks.EnqueueAsync(changes.Db, changes.Transaction, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row), cancellationToken);
+        webhooks.EnqueueAsync(changes.Write, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row), cancellationToken);
 }

@@ -11,10 +11,11 @@ namespace Platform.Api.Storage;
 /// of method: a read on its own opens its connection here (<see cref="OpenAsync"/>); everything that takes part in a
 /// write takes the <see cref="Write"/> it is part of as its first parameter. A <see cref="Write"/> comes only from
 /// <see cref="BeginWriteAsync"/> (or <see cref="BeginGroupWriteAsync"/> for ingest's group commit): the writer's turn on
-/// SQLite, a writer's connection and its transaction. Orchestration of several stores in one write (audit entries,
-/// the webhook outbox, data pins) is a named service's job, never a store's, and never an endpoint's.
+/// SQLite, a writer's connection and its transaction (incidents take <c>IncidentStore.Changes</c>, a write that also holds
+/// their change lock and numbers). Orchestration of several stores in one write (audit entries,
+/// the webhook outbox, data pins) is a named service's job, never a store's.
 /// On SQLite every connection <see cref="OpenAsync"/> gives is query-only, so a write that bypasses the path fails
-/// (in every test on SQLite) instead of racing the writer.
+/// (in every test on SQLite) instead of racing the writer. More in docs/storage.md.
 /// </remarks>
 public sealed class Database : IAsyncDisposable
 {

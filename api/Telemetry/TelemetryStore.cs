@@ -123,7 +123,7 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
 
         var results = new List<BatchResult>(batches.Count);
         foreach (var batch in batches)
-            results.Add(await WriteBatchAsync(write.Db, write.Transaction, batch, detection.Enabled, CancellationToken.None));
+            results.Add(await WriteBatchAsync(write, batch, detection.Enabled, CancellationToken.None));
         await write.CommitAsync(CancellationToken.None);
         return results;
     }
@@ -137,16 +137,16 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     private const string PreviousReceipt =
         "select sequence, received_at, last_time from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1";
 
-    private static async Task<BatchResult> WriteBatchAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch, bool detect, CancellationToken cancellationToken)
+    private static async Task<BatchResult> WriteBatchAsync(Database.Write write, IncomingBatch batch, bool detect, CancellationToken cancellationToken)
     {
         var receipt = Receipt.Of(batch);
-        var inserted = await db.ExecuteAsync(new CommandDefinition(InsertReceipt, receipt, transaction, cancellationToken: cancellationToken));
+        var inserted = await write.Db.ExecuteAsync(new CommandDefinition(InsertReceipt, receipt, write.Transaction, cancellationToken: cancellationToken));
         if (inserted == 0)
-            return await RefusalAsync(db, transaction, batch);
+            return await RefusalAsync(write.Db, write.Transaction, batch);
 
-        var previous = await db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(PreviousReceipt, receipt, transaction, cancellationToken: cancellationToken));
+        var previous = await write.Db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(PreviousReceipt, receipt, write.Transaction, cancellationToken: cancellationToken));
         var ids = Ids.New("seg", batch.Segments.Count);
-        await db.ExecuteAsync(new CommandDefinition(
+        await write.Db.ExecuteAsync(new CommandDefinition(
             $"""
             insert into telemetry_segment ({StoredSegmentColumns}, sequence)
             values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times, @sequence)
@@ -155,19 +155,19 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
             {
                 segmentId = ids[i], agentId = batch.AgentId, sequence = batch.Sequence, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
                 kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Data, timeline = Segment.NoSeparateTimeline, times = s.Times,
-            }), transaction, cancellationToken: cancellationToken));
+            }), write.Transaction, cancellationToken: cancellationToken));
         if (batch.Segments.Any(s => s.Gaps.Count > 0))
         {
-            await db.ExecuteAsync(new CommandDefinition(InsertReportedGap,
+            await write.Db.ExecuteAsync(new CommandDefinition(InsertReportedGap,
                 batch.Segments.SelectMany(s => s.Gaps).Select(g => new
                 {
                     agentId = batch.AgentId, sequence = batch.Sequence, ordinal = g.Ordinal, eventId = g.EventId, containerId = g.ContainerId,
                     reason = Http.SpecEnum.ToSpec(g.Reason), fromTime = g.From, untilTime = g.Until, lostEvents = g.LostEvents,
-                }), transaction, cancellationToken: cancellationToken));
+                }), write.Transaction, cancellationToken: cancellationToken));
         }
 
         if (detect)
-            await db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, transaction, cancellationToken: cancellationToken));
+            await write.Db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, write.Transaction, cancellationToken: cancellationToken));
 
         return new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batch, previous));
     }
