@@ -131,11 +131,10 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
     {
         var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
         var now = time.GetUtcNow();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        if (!await EnrollmentStore.TryUseAsync(db, transaction, enrollmentTokenId, now, cancellationToken))
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        if (!await EnrollmentStore.TryUseAsync(write, enrollmentTokenId, now, cancellationToken))
             return Problems.Forbidden("This enrollment token is revoked, expired or used up.");
-        var enrollment = (await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken))!;
+        var enrollment = (await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken))!;
 
         // The enrollment token's labels win: an agent cannot move itself out of the scope it was enrolled into.
         var labels = new Dictionary<string, string>(body.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
@@ -154,11 +153,11 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
             LastSeenAt = now,
             Version = 1,
         };
-        await AgentStore.InsertAsync(db, transaction, agent, cancellationToken);
-        var (credential, secret) = await issuer.IssueAsync(db, transaction, $"agent {body.Hostname}", Role.Agent, agent.AgentId, expiresAt: null, createdBy: null, cancellationToken);
+        await AgentStore.InsertAsync(write, agent, cancellationToken);
+        var (credential, secret) = await issuer.IssueAsync(write, $"agent {body.Hostname}", Role.Agent, agent.AgentId, expiresAt: null, createdBy: null, cancellationToken);
         // Who enrolled what: the enrollment token is the actor (chain of custody of the agent's evidence).
-        await audit.AppendAsync(db, transaction, enrollmentTokenId, PlatformClaims.EnrollmentRole, "agent.enroll", "agent", agent.AgentId, null, agent.ToContract(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await audit.AppendAsync(write, enrollmentTokenId, PlatformClaims.EnrollmentRole, "agent.enroll", "agent", agent.AgentId, null, agent.ToContract(), cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/agents/{agent.AgentId}", new AgentEnrolled { Agent = agent.ToContract(), TokenId = credential.TokenId, Secret = secret });
     }
 
@@ -181,18 +180,17 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var before = await AgentStore.FindAsync(db, transaction, agentId, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var before = await AgentStore.FindAsync(write, agentId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Agent '{agentId}' does not exist.");
         if (!ETags.Matches(if_Match, before.Version))
             return Problems.PreconditionFailed($"The agent is at version {before.Version} (ETag {ETags.For(before.Version)}); If-Match named {if_Match}.");
-        if (!await AgentStore.ReplaceLabelsAsync(db, transaction, agentId, Labels.Write(body.Labels), before.Version, cancellationToken))
+        if (!await AgentStore.ReplaceLabelsAsync(write, agentId, Labels.Write(body.Labels), before.Version, cancellationToken))
             return Problems.PreconditionFailed("The agent changed while its labels were being replaced; read it again.");
-        var after = (await AgentStore.FindAsync(db, transaction, agentId, cancellationToken))!;
-        await audit.AppendAsync(db, transaction, http.Caller(), "agent.update-labels", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var after = (await AgentStore.FindAsync(write, agentId, cancellationToken))!;
+        await audit.AppendAsync(write, http.Caller(), "agent.update-labels", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
+        await write.CommitAsync(cancellationToken);
         credentials.Forget();
         http.Response.Headers.ETag = ETags.For(after.Version);
         return TypedResults.Ok(after.ToContract());

@@ -30,7 +30,7 @@ public sealed class AgentsOptions
 /// everything is back resolves the second. The agent row remembers the open incident of each kind, so each
 /// silence or stop raises one incident, whichever API instance sees it first.
 /// </summary>
-public sealed class AgentSilence(Database database, AgentStore agents, IncidentStore incidents, AgentsOptions options, TimeProvider time)
+public sealed class AgentSilence(Database database, AgentStore agents, IncidentWorkflow incidents, AgentsOptions options, TimeProvider time)
 {
     private const string Prevention = "prevention";
     private const string Sensor = "sensor";
@@ -110,7 +110,7 @@ public sealed class AgentSilence(Database database, AgentStore agents, IncidentS
         watch = await WatchAsync(changes.Db, changes.Transaction, agentId, cancellationToken);
         if (watch is null)
             return null;
-        var row = await AgentStore.RecordHeartbeatAsync(changes.Db, changes.Transaction, agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
+        var row = await AgentStore.RecordHeartbeatAsync(changes.Write, agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
         if (watch.SilentIncidentId is { } silentIncident)
         {
             var since = watch.HeartbeatAt is { } last ? $" after {Minutes(now - last)} of silence (last heartbeat {Stamp(last)})" : "";

@@ -43,10 +43,10 @@ public sealed class AgentStore(Database database)
 {
     internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version, status_json, status_reported_at";
 
-    public static Task InsertAsync(DbConnection db, DbTransaction transaction, AgentRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task InsertAsync(Database.Write write, AgentRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version, @StatusJson, @StatusReportedAt)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
     public async Task<AgentRow?> FindAsync(string agentId, CancellationToken cancellationToken)
     {
@@ -54,9 +54,12 @@ public sealed class AgentStore(Database database)
         return await FindAsync(db, null, agentId, cancellationToken);
     }
 
-    public static Task<AgentRow?> FindAsync(DbConnection db, DbTransaction? transaction, string agentId, CancellationToken cancellationToken) =>
+    private static Task<AgentRow?> FindAsync(DbConnection db, DbTransaction? transaction, string agentId, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
             $"select {Columns} from agent where agent_id = @agentId", new { agentId }, transaction, cancellationToken: cancellationToken));
+
+    public static Task<AgentRow?> FindAsync(Database.Write write, string agentId, CancellationToken cancellationToken) =>
+        FindAsync(write.Db, write.Transaction, agentId, cancellationToken);
 
     public async Task<IReadOnlyList<AgentRow>> ListAsync(string? afterId, int limit, string? hostnamePrefix, CancellationToken cancellationToken)
     {
@@ -73,22 +76,24 @@ public sealed class AgentStore(Database database)
     }
 
     /// <summary>Replaces the labels if the agent is still at <paramref name="expectedVersion"/> (or any version when null).</summary>
-    public static async Task<bool> ReplaceLabelsAsync(DbConnection db, DbTransaction transaction, string agentId, string labelsJson, int? expectedVersion, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public static async Task<bool> ReplaceLabelsAsync(Database.Write write, string agentId, string labelsJson, int? expectedVersion, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update agent set labels_json = @labelsJson, version = version + 1 where agent_id = @agentId and (@expectedVersion is null or version = @expectedVersion)",
-            new { agentId, labelsJson, expectedVersion }, transaction, cancellationToken: cancellationToken)) == 1;
+            new { agentId, labelsJson, expectedVersion }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
     public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await RecordHeartbeatAsync(db, null, agentId, agentVersion, os, status, now, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var row = await RecordHeartbeatAsync(write, agentId, agentVersion, os, status, now, cancellationToken);
+        await write.CommitAsync(cancellationToken);
+        return row;
     }
 
-    public static Task<AgentRow?> RecordHeartbeatAsync(DbConnection db, DbTransaction? transaction, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
+    public static Task<AgentRow?> RecordHeartbeatAsync(Database.Write write, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);
-        return db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+        return write.Db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
             $"""
             update agent set last_seen_at = @now, heartbeat_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os),
                 status_json = coalesce(@statusJson, status_json),
@@ -96,6 +101,6 @@ public sealed class AgentStore(Database database)
             where agent_id = @agentId
             returning {Columns}
             """,
-            new { agentId, agentVersion, os, statusJson, now }, transaction, cancellationToken: cancellationToken));
+            new { agentId, agentVersion, os, statusJson, now }, write.Transaction, cancellationToken: cancellationToken));
     }
 }

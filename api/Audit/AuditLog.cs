@@ -40,11 +40,11 @@ public sealed class AuditLog(Database database, TimeProvider time)
     private const string Columns = "audit_id, time, actor_token_id, actor_role, action, target_type, target_id, before_json, after_json";
 
     /// <summary>Appends one entry. <paramref name="before"/> and <paramref name="after"/> are the target's API representation (never secrets).</summary>
-    public Task AppendAsync(DbConnection db, DbTransaction transaction, Caller? actor, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken) =>
-        AppendAsync(db, transaction, actor?.TokenId, actor is null ? SystemActor : SpecEnum.ToSpec(actor.Role), action, targetType, targetId, before, after, cancellationToken);
+    public Task AppendAsync(Database.Write write, Caller? actor, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken) =>
+        AppendAsync(write, actor?.TokenId, actor is null ? SystemActor : SpecEnum.ToSpec(actor.Role), action, targetType, targetId, before, after, cancellationToken);
 
     /// <summary>Appends one entry for an actor that is no <see cref="Caller"/> (an enrollment token: role <c>enrollment</c>).</summary>
-    public Task AppendAsync(DbConnection db, DbTransaction transaction, string? actorTokenId, string actorRole, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken)
+    public Task AppendAsync(Database.Write write, string? actorTokenId, string actorRole, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken)
     {
         var row = new AuditRow
         {
@@ -58,9 +58,9 @@ public sealed class AuditLog(Database database, TimeProvider time)
             BeforeJson = before is null ? null : JsonSerializer.Serialize(before, SnapshotJson),
             AfterJson = after is null ? null : JsonSerializer.Serialize(after, SnapshotJson),
         };
-        return db.ExecuteAsync(new CommandDefinition(
+        return write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into audit_entry ({Columns}) values (@AuditId, @Time, @ActorTokenId, @ActorRole, @Action, @TargetType, @TargetId, @BeforeJson, @AfterJson)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
     }
 
     /// <summary>
@@ -70,7 +70,7 @@ public sealed class AuditLog(Database database, TimeProvider time)
     public async Task AppendReadAsync(Caller actor, string action, string targetType, string targetId, object details, CancellationToken cancellationToken)
     {
         await using var write = await database.BeginWriteAsync(cancellationToken);
-        await AppendAsync(write.Db, write.Transaction, actor, action, targetType, targetId, null, details, cancellationToken);
+        await AppendAsync(write, actor, action, targetType, targetId, null, details, cancellationToken);
         await write.CommitAsync(cancellationToken);
     }
 

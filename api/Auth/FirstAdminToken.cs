@@ -24,11 +24,10 @@ public sealed class FirstAdminToken(Database database, TokenStore tokens, TokenI
         if (secret is not null && secret.Length < MinimumLength)
             throw new InvalidOperationException($"{EnvironmentVariable} must be at least {MinimumLength} characters of random text.");
 
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var (row, issued) = await issuer.IssueAsync(db, transaction, "first admin", Role.Admin, null, null, null, cancellationToken, secret);
-        await audit.AppendAsync(db, transaction, null, "token.create", "token", row.TokenId, null, TokenIssuer.ToContract(row), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (row, issued) = await issuer.IssueAsync(write, "first admin", Role.Admin, null, null, null, cancellationToken, secret);
+        await audit.AppendAsync(write, null, "token.create", "token", row.TokenId, null, TokenIssuer.ToContract(row), cancellationToken);
+        await write.CommitAsync(cancellationToken);
 
         if (secret is not null)
         {

@@ -48,11 +48,10 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
             ExpiresAt = body.ExpiresAt?.ToUniversalTime(),
         };
         var created = row.ToContract();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await EnrollmentStore.InsertAsync(db, transaction, row, cancellationToken);
-        await audit.AppendAsync(db, transaction, caller, "enrollment-token.create", "enrollment-token", row.EnrollmentTokenId, null, created, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await EnrollmentStore.InsertAsync(write, row, cancellationToken);
+        await audit.AppendAsync(write, caller, "enrollment-token.create", "enrollment-token", row.EnrollmentTokenId, null, created, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = created, Secret = secret });
     }
 
@@ -65,18 +64,17 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
 
     public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var before = await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var before = await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");
-        if (await EnrollmentStore.RevokeAsync(db, transaction, enrollmentTokenId, time.GetUtcNow(), cancellationToken))
+        if (await EnrollmentStore.RevokeAsync(write, enrollmentTokenId, time.GetUtcNow(), cancellationToken))
         {
-            var after = await EnrollmentStore.FindAsync(db, transaction, enrollmentTokenId, cancellationToken);
-            await audit.AppendAsync(db, transaction, http.Caller(), "enrollment-token.revoke", "enrollment-token", enrollmentTokenId, before.ToContract(), after!.ToContract(), cancellationToken);
+            var after = await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken);
+            await audit.AppendAsync(write, http.Caller(), "enrollment-token.revoke", "enrollment-token", enrollmentTokenId, before.ToContract(), after!.ToContract(), cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.NoContent();
     }
 }

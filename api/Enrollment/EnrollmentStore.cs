@@ -48,10 +48,10 @@ public sealed class EnrollmentStore(Database database)
 {
     private const string Columns = "enrollment_token_id, name, labels_json, max_uses, uses, secret_hash, prefix, created_at, created_by, expires_at, revoked_at";
 
-    public static Task InsertAsync(DbConnection db, DbTransaction transaction, EnrollmentTokenRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task InsertAsync(Database.Write write, EnrollmentTokenRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into enrollment_token ({Columns}) values (@EnrollmentTokenId, @Name, @LabelsJson, @MaxUses, @Uses, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
     public async Task<EnrollmentTokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken)
     {
@@ -60,9 +60,9 @@ public sealed class EnrollmentStore(Database database)
             $"select {Columns} from enrollment_token where secret_hash = @secretHash", new { secretHash }, cancellationToken: cancellationToken));
     }
 
-    public static Task<EnrollmentTokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string enrollmentTokenId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
-            $"select {Columns} from enrollment_token where enrollment_token_id = @enrollmentTokenId", new { enrollmentTokenId }, transaction, cancellationToken: cancellationToken));
+    public static Task<EnrollmentTokenRow?> FindAsync(Database.Write write, string enrollmentTokenId, CancellationToken cancellationToken) =>
+        write.Db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
+            $"select {Columns} from enrollment_token where enrollment_token_id = @enrollmentTokenId", new { enrollmentTokenId }, write.Transaction, cancellationToken: cancellationToken));
 
     public async Task<IReadOnlyList<EnrollmentTokenRow>> ListAsync(string? afterId, int limit, bool includeRevoked, CancellationToken cancellationToken)
     {
@@ -78,17 +78,17 @@ public sealed class EnrollmentStore(Database database)
         return rows.AsList();
     }
 
-    public static async Task<bool> RevokeAsync(DbConnection db, DbTransaction transaction, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public static async Task<bool> RevokeAsync(Database.Write write, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update enrollment_token set revoked_at = @now where enrollment_token_id = @enrollmentTokenId and revoked_at is null",
-            new { enrollmentTokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+            new { enrollmentTokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
     /// Takes one use of the token in a single statement, so concurrent enrollments cannot exceed maxUses.
     /// False when it is revoked, expired or used up.
     /// </summary>
-    public static async Task<bool> TryUseAsync(DbConnection db, DbTransaction transaction, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public static async Task<bool> TryUseAsync(Database.Write write, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             """
             update enrollment_token set uses = uses + 1
             where enrollment_token_id = @enrollmentTokenId
@@ -96,5 +96,5 @@ public sealed class EnrollmentStore(Database database)
               and (expires_at is null or expires_at > @now)
               and (max_uses is null or uses < max_uses)
             """,
-            new { enrollmentTokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+            new { enrollmentTokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 }

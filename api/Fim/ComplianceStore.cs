@@ -31,8 +31,8 @@ public sealed class ComplianceStore(Database database)
                 change_seen = excluded.change_seen, change_at = excluded.change_at, change_action = excluded.change_action
             where excluded.checked_at > fim_baseline_check.checked_at
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (db, transaction) = (write.Db, write.Transaction);
         foreach (var check in checks)
         {
             await db.ExecuteAsync(new CommandDefinition(sql, new { agentId, check.RuleId, check.Path, check.CheckedAt, check.Result, check.ChangeSeen, check.ChangeAt, check.ChangeAction }, transaction, cancellationToken: cancellationToken));

@@ -114,12 +114,11 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
         if (before is null)
             return Problems.NotFound($"FIM alert '{alertId}' does not exist.");
         var caller = http.Caller();
-        await using (var db = await database.OpenAsync(cancellationToken))
-        await using (var transaction = await db.BeginTransactionAsync(cancellationToken))
+        await using (var write = await database.BeginWriteAsync(cancellationToken))
         {
-            if (await FimAlertStore.AcknowledgeAsync(db, transaction, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
-                await audit.AppendAsync(db, transaction, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            if (await FimAlertStore.AcknowledgeAsync(write, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
+                await audit.AppendAsync(write, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
+            await write.CommitAsync(cancellationToken);
         }
 
         return TypedResults.Ok(ToContract((await alerts.FindAsync(alertId, cancellationToken))!));

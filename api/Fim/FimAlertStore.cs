@@ -299,10 +299,10 @@ public sealed class FimAlertStore(Database database)
     }
 
     /// <summary>Marks the alert acknowledged unless it already is; true when this call did.</summary>
-    public static async Task<bool> AcknowledgeAsync(DbConnection db, DbTransaction transaction, string alertId, DateTimeOffset now, string tokenId, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public static async Task<bool> AcknowledgeAsync(Database.Write write, string alertId, DateTimeOffset now, string tokenId, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update fim_alert set acknowledged_at = @now, acknowledged_by = @tokenId where alert_id = @alertId and acknowledged_at is null",
-            new { alertId, now, tokenId }, transaction, cancellationToken: cancellationToken)) == 1;
+            new { alertId, now, tokenId }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>Unacknowledged alerts of an agent, oldest first.</summary>
     public async Task<IReadOnlyList<FimAlertRow>> OpenAlertsAsync(string agentId, int take, CancellationToken cancellationToken)

@@ -36,13 +36,12 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
     {
         var canonical = RuleSpecs.Canonical(body);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await rules.LockAsync(db, transaction, cancellationToken);
-        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash)
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await rules.LockAsync(write, cancellationToken);
+        if (await FimRuleStore.FindByNameAsync(write, canonical.Name, cancellationToken) is { } clash)
             return NameTaken(canonical.Name, clash);
-        var row = await writer.CreateAsync(db, transaction, http.Caller(), canonical, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        var row = await writer.CreateAsync(write, http.Caller(), canonical, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Created($"/api/v1/fim/rules/{row.RuleId}", RuleSpecs.ToContract(row));
     }
@@ -75,31 +74,29 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken)
     {
         var canonical = RuleSpecs.Canonical(body);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (current, refusal) = await CurrentForChangeAsync(write, ruleId, if_Match, cancellationToken);
         if (current is null)
             return refusal!;
-        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
+        if (await FimRuleStore.FindByNameAsync(write, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
             return NameTaken(canonical.Name, clash);
 
         var row = RuleSpecs.ToJson(canonical) == current.SpecJson
             ? current
-            : await writer.UpdateAsync(db, transaction, http.Caller(), current, canonical, "updated", cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+            : await writer.UpdateAsync(write, http.Caller(), current, canonical, "updated", cancellationToken);
+        await write.CommitAsync(cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Ok(RuleSpecs.ToContract(row));
     }
 
     public override async Task<IResult> DeleteFimRule(HttpContext http, string? if_Match, string ruleId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var (current, refusal) = await CurrentForChangeAsync(db, transaction, ruleId, if_Match, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (current, refusal) = await CurrentForChangeAsync(write, ruleId, if_Match, cancellationToken);
         if (current is null)
             return refusal!;
-        await writer.DeleteAsync(db, transaction, http.Caller(), current, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await writer.DeleteAsync(write, http.Caller(), current, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -125,33 +122,32 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     public override async Task<IResult> RestoreFimRuleVersion(HttpContext http, string? if_Match, string ruleId, int version, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await rules.LockAsync(db, transaction, cancellationToken);
-        var wanted = await FimRuleStore.FindVersionAsync(db, transaction, ruleId, version, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await rules.LockAsync(write, cancellationToken);
+        var wanted = await FimRuleStore.FindVersionAsync(write, ruleId, version, cancellationToken);
         if (wanted is null)
             return Problems.NotFound($"Rule '{ruleId}' has no version {version}.");
         var canonical = RuleSpecs.FromJson(wanted.SpecJson);
-        if (await FimRuleStore.FindByNameAsync(db, transaction, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
+        if (await FimRuleStore.FindByNameAsync(write, canonical.Name, cancellationToken) is { } clash && clash.RuleId != ruleId)
             return NameTaken(canonical.Name, clash);
 
         var caller = http.Caller();
         FimRuleRow row;
-        if (await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken) is { } current)
+        if (await FimRuleStore.FindAsync(write, ruleId, cancellationToken) is { } current)
         {
             if (!ETags.Matches(if_Match, current.Version))
                 return Stale(current, if_Match);
-            row = current.SpecJson == wanted.SpecJson ? current : await writer.UpdateAsync(db, transaction, caller, current, canonical, "restored", cancellationToken);
+            row = current.SpecJson == wanted.SpecJson ? current : await writer.UpdateAsync(write, caller, current, canonical, "restored", cancellationToken);
         }
         else
         {
-            var latest = (await FimRuleStore.LatestVersionAsync(db, transaction, ruleId, cancellationToken))!;
+            var latest = (await FimRuleStore.LatestVersionAsync(write, ruleId, cancellationToken))!;
             if (!ETags.Matches(if_Match, latest.Version))
                 return Problems.PreconditionFailed($"The rule is deleted at version {latest.Version}; If-Match named {if_Match}.");
-            row = await writer.RecreateAsync(db, transaction, caller, latest, canonical, cancellationToken);
+            row = await writer.RecreateAsync(write, caller, latest, canonical, cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await write.CommitAsync(cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Ok(RuleSpecs.ToContract(row));
     }
@@ -159,11 +155,10 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
     public override async Task<IResult> ApplyFimRuleSet(HttpContext http, bool dryRun, bool prune, FimRuleSet body, CancellationToken cancellationToken)
     {
         var desired = body.Rules.Select(RuleSpecs.Canonical).ToDictionary(r => r.Name, StringComparer.Ordinal);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
         if (!dryRun)
-            await rules.LockAsync(db, transaction, cancellationToken);
-        var existing = (await FimRuleStore.AllAsync(db, transaction, cancellationToken)).ToDictionary(r => r.Name, StringComparer.Ordinal);
+            await rules.LockAsync(write, cancellationToken);
+        var existing = (await FimRuleStore.AllAsync(write, cancellationToken)).ToDictionary(r => r.Name, StringComparer.Ordinal);
 
         var plan = new List<(FimPlanItem Item, FimRuleSpec? Spec, FimRuleRow? Current)>();
         foreach (var (name, spec) in desired)
@@ -190,18 +185,18 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
                 switch (item.Action)
                 {
                     case FimPlanAction.Delete:
-                        await writer.DeleteAsync(db, transaction, caller, current!, cancellationToken);
+                        await writer.DeleteAsync(write, caller, current!, cancellationToken);
                         break;
                     case FimPlanAction.Update:
-                        await writer.UpdateAsync(db, transaction, caller, current!, spec!, "updated", cancellationToken);
+                        await writer.UpdateAsync(write, caller, current!, spec!, "updated", cancellationToken);
                         break;
                     case FimPlanAction.Create:
-                        item.RuleId = (await writer.CreateAsync(db, transaction, caller, spec!, cancellationToken)).RuleId;
+                        item.RuleId = (await writer.CreateAsync(write, caller, spec!, cancellationToken)).RuleId;
                         break;
                 }
             }
 
-            await transaction.CommitAsync(cancellationToken);
+            await write.CommitAsync(cancellationToken);
         }
 
         var items = plan.Select(p => p.Item).OrderBy(i => i.Name, StringComparer.Ordinal).ToList();
@@ -222,10 +217,10 @@ public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimR
 
     /// <summary>Takes the rule-change lock, then the rule as it is now; or the 404/412 that refuses the change.</summary>
     private async Task<(FimRuleRow? Current, IResult? Refusal)> CurrentForChangeAsync(
-        System.Data.Common.DbConnection db, System.Data.Common.DbTransaction transaction, string ruleId, string? ifMatch, CancellationToken cancellationToken)
+        Database.Write write, string ruleId, string? ifMatch, CancellationToken cancellationToken)
     {
-        await rules.LockAsync(db, transaction, cancellationToken);
-        var current = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        await rules.LockAsync(write, cancellationToken);
+        var current = await FimRuleStore.FindAsync(write, ruleId, cancellationToken);
         if (current is null)
             return (null, NotFound(ruleId));
         return ETags.Matches(ifMatch, current.Version) ? (current, null) : (null, Stale(current, ifMatch));

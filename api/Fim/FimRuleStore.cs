@@ -37,13 +37,13 @@ public sealed class FimRuleStore(Database database)
     private const string VersionColumns = "rule_id, version, change, spec_json, changed_at, changed_by";
 
     /// <summary>Serialises rule changes (PostgreSQL row lock; SQLite write transactions are serial already).</summary>
-    public Task LockAsync(DbConnection db, DbTransaction transaction, CancellationToken cancellationToken) =>
-        db.ExecuteScalarAsync<long>(new CommandDefinition(
+    public Task LockAsync(Database.Write write, CancellationToken cancellationToken) =>
+        write.Db.ExecuteScalarAsync<long>(new CommandDefinition(
             "select generation from fim_policy_state where id = 1" + (database.Provider == StorageProvider.Postgres ? " for update" : ""),
-            transaction: transaction, cancellationToken: cancellationToken));
+            transaction: write.Transaction, cancellationToken: cancellationToken));
 
-    public static Task BumpGenerationAsync(DbConnection db, DbTransaction transaction, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition("update fim_policy_state set generation = generation + 1 where id = 1", transaction: transaction, cancellationToken: cancellationToken));
+    public static Task BumpGenerationAsync(Database.Write write, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition("update fim_policy_state set generation = generation + 1 where id = 1", transaction: write.Transaction, cancellationToken: cancellationToken));
 
     public async Task<long> GenerationAsync(CancellationToken cancellationToken)
     {
@@ -51,9 +51,12 @@ public sealed class FimRuleStore(Database database)
         return await db.ExecuteScalarAsync<long>(new CommandDefinition("select generation from fim_policy_state where id = 1", cancellationToken: cancellationToken));
     }
 
-    public static Task<FimRuleRow?> FindAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
+    private static Task<FimRuleRow?> FindAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
             $"select {Columns} from fim_rule where rule_id = @ruleId", new { ruleId }, transaction, cancellationToken: cancellationToken));
+
+    public static Task<FimRuleRow?> FindAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
+        FindAsync(write.Db, write.Transaction, ruleId, cancellationToken);
 
     public async Task<FimRuleRow?> FindAsync(string ruleId, CancellationToken cancellationToken)
     {
@@ -61,12 +64,15 @@ public sealed class FimRuleStore(Database database)
         return await FindAsync(db, null, ruleId, cancellationToken);
     }
 
-    public static Task<FimRuleRow?> FindByNameAsync(DbConnection db, DbTransaction transaction, string name, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
-            $"select {Columns} from fim_rule where name = @name", new { name }, transaction, cancellationToken: cancellationToken));
+    public static Task<FimRuleRow?> FindByNameAsync(Database.Write write, string name, CancellationToken cancellationToken) =>
+        write.Db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
+            $"select {Columns} from fim_rule where name = @name", new { name }, write.Transaction, cancellationToken: cancellationToken));
 
-    public static async Task<IReadOnlyList<FimRuleRow>> AllAsync(DbConnection db, DbTransaction? transaction, CancellationToken cancellationToken) =>
+    private static async Task<IReadOnlyList<FimRuleRow>> AllAsync(DbConnection db, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await db.QueryAsync<FimRuleRow>(new CommandDefinition($"select {Columns} from fim_rule order by name", transaction: transaction, cancellationToken: cancellationToken))).AsList();
+
+    public static Task<IReadOnlyList<FimRuleRow>> AllAsync(Database.Write write, CancellationToken cancellationToken) =>
+        AllAsync(write.Db, write.Transaction, cancellationToken);
 
     /// <summary>
     /// The generation, then every rule. Read in that order without a transaction: a change in between
@@ -94,31 +100,34 @@ public sealed class FimRuleStore(Database database)
         return (await db.QueryAsync<FimRuleRow>(new CommandDefinition(sql, new { afterName, tag, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
     }
 
-    public static Task InsertAsync(DbConnection db, DbTransaction transaction, FimRuleRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task InsertAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into fim_rule ({Columns}) values (@RuleId, @Name, @SpecJson, @ComplianceTags, @Version, @CreatedAt, @CreatedBy, @UpdatedAt, @UpdatedBy)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
-    public static Task UpdateAsync(DbConnection db, DbTransaction transaction, FimRuleRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task UpdateAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             """
             update fim_rule set name = @Name, spec_json = @SpecJson, compliance_tags = @ComplianceTags, version = @Version,
                 updated_at = @UpdatedAt, updated_by = @UpdatedBy
             where rule_id = @RuleId
             """,
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
-    public static Task DeleteAsync(DbConnection db, DbTransaction transaction, string ruleId, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition("delete from fim_rule where rule_id = @ruleId", new { ruleId }, transaction, cancellationToken: cancellationToken));
+    public static Task DeleteAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition("delete from fim_rule where rule_id = @ruleId", new { ruleId }, write.Transaction, cancellationToken: cancellationToken));
 
-    public static Task AppendVersionAsync(DbConnection db, DbTransaction transaction, FimRuleVersionRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task AppendVersionAsync(Database.Write write, FimRuleVersionRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into fim_rule_version ({VersionColumns}) values (@RuleId, @Version, @Change, @SpecJson, @ChangedAt, @ChangedBy)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
-    public static Task<FimRuleVersionRow?> FindVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, int version, CancellationToken cancellationToken) =>
+    private static Task<FimRuleVersionRow?> FindVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, int version, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
             $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version", new { ruleId, version }, transaction, cancellationToken: cancellationToken));
+
+    public static Task<FimRuleVersionRow?> FindVersionAsync(Database.Write write, string ruleId, int version, CancellationToken cancellationToken) =>
+        FindVersionAsync(write.Db, write.Transaction, ruleId, version, cancellationToken);
 
     public async Task<FimRuleVersionRow?> FindVersionAsync(string ruleId, int version, CancellationToken cancellationToken)
     {
@@ -135,9 +144,9 @@ public sealed class FimRuleStore(Database database)
             new { ruleId, version, next = version + 1 }, cancellationToken: cancellationToken))).AsList();
     }
 
-    public static Task<FimRuleVersionRow?> LatestVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
-            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, transaction, cancellationToken: cancellationToken));
+    public static Task<FimRuleVersionRow?> LatestVersionAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
+        write.Db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
+            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Newest first, below <paramref name="beforeVersion"/>; up to limit+1 rows plus the one before the page's last, for its diff.</summary>
     public async Task<IReadOnlyList<FimRuleVersionRow>> ListVersionsAsync(string ruleId, int? beforeVersion, int take, CancellationToken cancellationToken)

@@ -12,26 +12,26 @@ namespace Platform.Api.Fim;
 /// </summary>
 public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
 {
-    public Task<FimRuleRow> CreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleSpec canonical, CancellationToken cancellationToken) =>
-        InsertAsync(db, transaction, caller, Ids.New("fim"), version: 1, canonical, "created", cancellationToken);
+    public Task<FimRuleRow> CreateAsync(Database.Write write, Caller caller, FimRuleSpec canonical, CancellationToken cancellationToken) =>
+        InsertAsync(write, caller, Ids.New("fim"), version: 1, canonical, "created", cancellationToken);
 
     /// <summary>Brings a deleted rule back under its id, as the version after its deletion.</summary>
-    public Task<FimRuleRow> RecreateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleVersionRow latest, FimRuleSpec canonical, CancellationToken cancellationToken) =>
-        InsertAsync(db, transaction, caller, latest.RuleId, latest.Version + 1, canonical, "restored", cancellationToken);
+    public Task<FimRuleRow> RecreateAsync(Database.Write write, Caller caller, FimRuleVersionRow latest, FimRuleSpec canonical, CancellationToken cancellationToken) =>
+        InsertAsync(write, caller, latest.RuleId, latest.Version + 1, canonical, "restored", cancellationToken);
 
     /// <summary>A new version of an existing rule (<paramref name="change"/>: updated or restored).</summary>
-    public async Task<FimRuleRow> UpdateAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleRow current, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
+    public async Task<FimRuleRow> UpdateAsync(Database.Write write, Caller caller, FimRuleRow current, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
     {
         var row = Row(current.RuleId, current.Version + 1, canonical, current.CreatedAt, current.CreatedBy, time.GetUtcNow(), caller.TokenId);
-        await FimRuleStore.UpdateAsync(db, transaction, row, cancellationToken);
-        await RecordAsync(db, transaction, caller, row, change, current, cancellationToken);
+        await FimRuleStore.UpdateAsync(write, row, cancellationToken);
+        await RecordAsync(write, caller, row, change, current, cancellationToken);
         return row;
     }
 
-    public async Task DeleteAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleRow current, CancellationToken cancellationToken)
+    public async Task DeleteAsync(Database.Write write, Caller caller, FimRuleRow current, CancellationToken cancellationToken)
     {
-        await FimRuleStore.DeleteAsync(db, transaction, current.RuleId, cancellationToken);
-        await FimRuleStore.AppendVersionAsync(db, transaction, new FimRuleVersionRow
+        await FimRuleStore.DeleteAsync(write, current.RuleId, cancellationToken);
+        await FimRuleStore.AppendVersionAsync(write, new FimRuleVersionRow
         {
             RuleId = current.RuleId,
             Version = current.Version + 1,
@@ -40,16 +40,16 @@ public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
             ChangedAt = time.GetUtcNow(),
             ChangedBy = caller.TokenId,
         }, cancellationToken);
-        await audit.AppendAsync(db, transaction, caller, "fim-rule.delete", "fim-rule", current.RuleId, RuleSpecs.ToContract(current), null, cancellationToken);
-        await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);
+        await audit.AppendAsync(write, caller, "fim-rule.delete", "fim-rule", current.RuleId, RuleSpecs.ToContract(current), null, cancellationToken);
+        await FimRuleStore.BumpGenerationAsync(write, cancellationToken);
     }
 
-    private async Task<FimRuleRow> InsertAsync(DbConnection db, DbTransaction transaction, Caller caller, string ruleId, int version, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
+    private async Task<FimRuleRow> InsertAsync(Database.Write write, Caller caller, string ruleId, int version, FimRuleSpec canonical, string change, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var row = Row(ruleId, version, canonical, now, caller.TokenId, now, caller.TokenId);
-        await FimRuleStore.InsertAsync(db, transaction, row, cancellationToken);
-        await RecordAsync(db, transaction, caller, row, change, before: null, cancellationToken);
+        await FimRuleStore.InsertAsync(write, row, cancellationToken);
+        await RecordAsync(write, caller, row, change, before: null, cancellationToken);
         return row;
     }
 
@@ -66,9 +66,9 @@ public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
         UpdatedBy = updatedBy,
     };
 
-    private async Task RecordAsync(DbConnection db, DbTransaction transaction, Caller caller, FimRuleRow row, string change, FimRuleRow? before, CancellationToken cancellationToken)
+    private async Task RecordAsync(Database.Write write, Caller caller, FimRuleRow row, string change, FimRuleRow? before, CancellationToken cancellationToken)
     {
-        await FimRuleStore.AppendVersionAsync(db, transaction, new FimRuleVersionRow
+        await FimRuleStore.AppendVersionAsync(write, new FimRuleVersionRow
         {
             RuleId = row.RuleId,
             Version = row.Version,
@@ -78,7 +78,7 @@ public sealed class FimRuleWriter(AuditLog audit, TimeProvider time)
             ChangedBy = caller.TokenId,
         }, cancellationToken);
         var action = change switch { "created" => "fim-rule.create", "restored" => "fim-rule.restore", _ => "fim-rule.update" };
-        await audit.AppendAsync(db, transaction, caller, action, "fim-rule", row.RuleId, before is null ? null : RuleSpecs.ToContract(before), RuleSpecs.ToContract(row), cancellationToken);
-        await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);
+        await audit.AppendAsync(write, caller, action, "fim-rule", row.RuleId, before is null ? null : RuleSpecs.ToContract(before), RuleSpecs.ToContract(row), cancellationToken);
+        await FimRuleStore.BumpGenerationAsync(write, cancellationToken);
     }
 }

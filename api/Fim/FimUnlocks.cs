@@ -41,10 +41,10 @@ public sealed class FimUnlockStore(Database database)
     private const string Columns = "unlock_id, rule_id, unlocked_from, unlocked_until, reason, unlocked_by, ended_by";
 
     /// <summary>The window of the rule open at <paramref name="now"/>, if any.</summary>
-    public static Task<FimUnlockRow?> OpenAsync(DbConnection db, DbTransaction? transaction, string ruleId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        db.QueryFirstOrDefaultAsync<FimUnlockRow>(new CommandDefinition(
+    public static Task<FimUnlockRow?> OpenAsync(Database.Write write, string ruleId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        write.Db.QueryFirstOrDefaultAsync<FimUnlockRow>(new CommandDefinition(
             $"select {Columns} from fim_rule_unlock where rule_id = @ruleId and unlocked_from <= @now and unlocked_until > @now order by unlocked_from desc, unlock_id desc",
-            new { ruleId, now }, transaction, cancellationToken: cancellationToken));
+            new { ruleId, now }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Every window open at <paramref name="now"/>, by rule (at most one a rule: a new one ends the one before).</summary>
     public async Task<IReadOnlyDictionary<string, FimUnlockRow>> AllOpenAsync(DateTimeOffset now, CancellationToken cancellationToken)
@@ -67,16 +67,16 @@ public sealed class FimUnlockStore(Database database)
             new { ruleId, from, until }, cancellationToken: cancellationToken))).AsList();
     }
 
-    public static Task InsertAsync(DbConnection db, DbTransaction transaction, FimUnlockRow row, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task InsertAsync(Database.Write write, FimUnlockRow row, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into fim_rule_unlock ({Columns}) values (@UnlockId, @RuleId, @UnlockedFrom, @UnlockedUntil, @Reason, @UnlockedBy, @EndedBy)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Ends a window now (its end moves to <paramref name="now"/>).</summary>
-    public static Task EndAsync(DbConnection db, DbTransaction transaction, string unlockId, DateTimeOffset now, string? endedBy, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task EndAsync(Database.Write write, string unlockId, DateTimeOffset now, string? endedBy, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             "update fim_rule_unlock set unlocked_until = @now, ended_by = @endedBy where unlock_id = @unlockId and unlocked_until > @now",
-            new { unlockId, now, endedBy }, transaction, cancellationToken: cancellationToken));
+            new { unlockId, now, endedBy }, write.Transaction, cancellationToken: cancellationToken));
 }
 
 public sealed class FimRuleUnlockRequestValidator : AbstractValidator<FimRuleUnlockRequest>
@@ -96,11 +96,10 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
     public override async Task<IResult> UnlockFimRule(HttpContext http, FimRuleUnlockRequest body, string ruleId, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
         // The rule-change lock: unlocks of one rule (and rule changes) take turns, so two at once leave one window open.
-        await rules.LockAsync(db, transaction, cancellationToken);
-        var rule = await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken);
+        await rules.LockAsync(write, cancellationToken);
+        var rule = await FimRuleStore.FindAsync(write, ruleId, cancellationToken);
         if (rule is null)
             return Problems.NotFound($"FIM rule '{ruleId}' does not exist.");
         var spec = RuleSpecs.FromJson(rule.SpecJson);
@@ -110,9 +109,9 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
             return Problems.Conflict($"FIM rule '{ruleId}' is disabled: it protects nothing to lift.");
 
         var now = time.GetUtcNow();
-        var previous = await FimUnlockStore.OpenAsync(db, transaction, ruleId, now, cancellationToken);
+        var previous = await FimUnlockStore.OpenAsync(write, ruleId, now, cancellationToken);
         if (previous is not null)
-            await FimUnlockStore.EndAsync(db, transaction, previous.UnlockId, now, caller.TokenId, cancellationToken);
+            await FimUnlockStore.EndAsync(write, previous.UnlockId, now, caller.TokenId, cancellationToken);
         var window = new FimUnlockRow
         {
             UnlockId = Ids.New("unl"),
@@ -122,26 +121,25 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
             Reason = body.Reason.Trim(),
             UnlockedBy = caller.TokenId,
         };
-        await FimUnlockStore.InsertAsync(db, transaction, window, cancellationToken);
+        await FimUnlockStore.InsertAsync(write, window, cancellationToken);
         // Who, why and until when; the window it replaced, if one was open.
-        await audit.AppendAsync(db, transaction, caller, "fim-rule.unlock", "fim-rule", ruleId, previous?.ToContract(), window.ToContract(), cancellationToken);
-        await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await audit.AppendAsync(write, caller, "fim-rule.unlock", "fim-rule", ruleId, previous?.ToContract(), window.ToContract(), cancellationToken);
+        await FimRuleStore.BumpGenerationAsync(write, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.Ok(window.ToContract());
     }
 
     public override async Task<IResult> LockFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        await rules.LockAsync(db, transaction, cancellationToken);
-        if (await FimRuleStore.FindAsync(db, transaction, ruleId, cancellationToken) is null)
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await rules.LockAsync(write, cancellationToken);
+        if (await FimRuleStore.FindAsync(write, ruleId, cancellationToken) is null)
             return Problems.NotFound($"FIM rule '{ruleId}' does not exist.");
         var now = time.GetUtcNow();
-        if (await FimUnlockStore.OpenAsync(db, transaction, ruleId, now, cancellationToken) is { } open)
+        if (await FimUnlockStore.OpenAsync(write, ruleId, now, cancellationToken) is { } open)
         {
-            await FimUnlockStore.EndAsync(db, transaction, open.UnlockId, now, caller.TokenId, cancellationToken);
+            await FimUnlockStore.EndAsync(write, open.UnlockId, now, caller.TokenId, cancellationToken);
             var ended = new FimUnlockRow
             {
                 UnlockId = open.UnlockId,
@@ -152,9 +150,9 @@ public sealed class FimUnlockEndpoints(Database database, FimRuleStore rules, Au
                 UnlockedBy = open.UnlockedBy,
                 EndedBy = caller.TokenId,
             };
-            await audit.AppendAsync(db, transaction, caller, "fim-rule.lock", "fim-rule", ruleId, open.ToContract(), ended.ToContract(), cancellationToken);
-            await FimRuleStore.BumpGenerationAsync(db, transaction, cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            await audit.AppendAsync(write, caller, "fim-rule.lock", "fim-rule", ruleId, open.ToContract(), ended.ToContract(), cancellationToken);
+            await FimRuleStore.BumpGenerationAsync(write, cancellationToken);
+            await write.CommitAsync(cancellationToken);
         }
 
         return TypedResults.NoContent();

@@ -12,7 +12,7 @@ namespace Platform.Api.Incidents;
 /// An attribute a <c>prevent</c> rule's file was kept with, removed (<c>attribute-removed</c>), is a critical
 /// <c>fim-attribute-removed</c> finding whatever the rule's severity: the protection itself was taken away.
 /// </summary>
-public sealed class FimFindings(FimAlertStore alerts, IncidentStore incidents)
+public sealed class FimFindings(FimAlertStore alerts, IncidentWorkflow incidents)
 {
     public async Task RecordAsync(AgentRow agent, IReadOnlyList<FimAlertReport> reports, IReadOnlyList<IncomingAlert> stored, CancellationToken cancellationToken)
     {

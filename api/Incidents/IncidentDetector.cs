@@ -19,7 +19,7 @@ namespace Platform.Api.Incidents;
 /// is stored or revises what was stored with less: the findings do not depend on the order batches arrive in.
 /// </summary>
 public sealed class IncidentDetector(
-    Database database, TelemetryStore telemetry, AgentStore agents, IncidentStore incidents, DetectionHandoff handoff, DetectionOptions options, TimeProvider time,
+    Database database, TelemetryStore telemetry, AgentStore agents, IncidentWorkflow incidents, DetectionHandoff handoff, DetectionOptions options, TimeProvider time,
     ILogger<IncidentDetector> logger)
     : QueueWorker(logger, "Detection pass failed; the batches stay queued and are tried again.")
 {

@@ -18,6 +18,7 @@ public static class IncidentsFeature
         services
             .AddSingleton((configuration.GetSection(DetectionOptions.Section).Get<DetectionOptions>() ?? new DetectionOptions()).Checked())
             .AddSingleton<IncidentStore>()
+            .AddSingleton<IncidentWorkflow>()
             .AddSingleton<FimFindings>()
             .AddSingleton<RiskContexts>()
             .AddSingleton<DetectionHandoff>()
@@ -30,7 +31,7 @@ public static class IncidentsFeature
             .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
 }
 
-public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
+public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow workflow, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
 {
     public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
@@ -63,13 +64,13 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
 
     public override async Task<IResult> ChangeIncidentStatus(HttpContext http, string? if_Match, IncidentStatusChange body, string incidentId, CancellationToken cancellationToken)
     {
-        var (row, refusal) = await store.ChangeStatusAsync(incidentId, if_Match, body, http.Caller(), ToContract, cancellationToken);
+        var (row, refusal) = await workflow.ChangeStatusAsync(incidentId, if_Match, body, http.Caller(), ToContract, cancellationToken);
         return Answer(http, incidentId, row, refusal, body.Status);
     }
 
     public override async Task<IResult> AssignIncident(HttpContext http, string? if_Match, IncidentAssignment body, string incidentId, CancellationToken cancellationToken)
     {
-        var (row, refusal) = await store.AssignAsync(incidentId, if_Match, body.Assignee?.Trim(), http.Caller(), ToContract, cancellationToken);
+        var (row, refusal) = await workflow.AssignAsync(incidentId, if_Match, body.Assignee?.Trim(), http.Caller(), ToContract, cancellationToken);
         return Answer(http, incidentId, row, refusal, null);
     }
 
@@ -89,7 +90,7 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
     }
 
     public override async Task<IResult> ChangeIncidentsInBulk(HttpContext http, IncidentBulkChange body, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ChangeInBulkAsync(Query(body.Filter), body.Change, body.DryRun == true, http.Caller(), ToContract, cancellationToken));
+        TypedResults.Ok(await workflow.ChangeInBulkAsync(Query(body.Filter), body.Change, body.DryRun == true, http.Caller(), ToContract, cancellationToken));
 
     public override async Task<IResult> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
@@ -103,7 +104,7 @@ public sealed class IncidentEndpoints(IncidentStore store, RiskContexts risks, A
 
     public override async Task<IResult> AddIncidentNote(HttpContext http, IncidentNoteSpec body, string incidentId, CancellationToken cancellationToken)
     {
-        var note = await store.AddNoteAsync(incidentId, body.Text, http.Caller(), cancellationToken);
+        var note = await workflow.AddNoteAsync(incidentId, body.Text, http.Caller(), cancellationToken);
         return note is null ? NotFound(incidentId) : TypedResults.Created($"/api/v1/incidents/{incidentId}/notes", ToContract(note));
     }
 

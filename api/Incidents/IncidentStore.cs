@@ -1,8 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
 using Dapper;
-using Platform.Api.Audit;
-using Platform.Api.Auth;
 using Platform.Api.Http;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
@@ -79,6 +77,12 @@ public sealed record IncidentQuery(
         && ContainerId is null && Since is null && Until is null && UpdatedAfter is null;
 }
 
+/// <summary>
+/// What <see cref="IncidentStore.RecordAsync"/> did: every incident created or changed (<paramref name="Touched"/>, as it
+/// is at the end), those it created, and those that took new findings (their events' span may have grown).
+/// </summary>
+public sealed record RecordedIncidents(IReadOnlyList<IncidentRow> Touched, IReadOnlySet<string> Created, IReadOnlySet<string> Grown);
+
 /// <summary>Why a change was refused: not there (404), stale If-Match (412), not allowed from its status (409).</summary>
 public enum ChangeRefusal
 {
@@ -89,11 +93,12 @@ public enum ChangeRefusal
 }
 
 /// <summary>
-/// Incidents, their findings and notes. Every change to an incident is made one at a time (PostgreSQL: a
+/// Incidents, their findings and notes (their SQL; <see cref="IncidentWorkflow"/> changes them with their audit entries,
+/// webhook events and data pins). Every change to an incident is made one at a time (PostgreSQL: a
 /// transaction-scoped advisory lock; SQLite has one writer) and takes the next <c>change_seq</c>, so the order
 /// of change numbers is the order of commits: what a SOAR poller's cursor relies on.
 /// </summary>
-public sealed class IncidentStore(Database database, AuditLog audit, DetectionOptions options, TelemetryOptions telemetry, TimeProvider time, Webhooks.WebhookStore webhooks, Webhooks.WebhookDispatcher dispatcher)
+public sealed class IncidentStore(Database database, DetectionOptions options, TimeProvider time)
 {
     private const string Columns = """
         incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
@@ -118,6 +123,8 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// <summary>A writing transaction in which incidents may change (see the class summary).</summary>
     public sealed class Changes(Database.Write write, Action committed) : IAsyncDisposable
     {
+        public Database.Write Write => write;
+
         public DbConnection Db => write.Db;
         public DbTransaction Transaction => write.Transaction;
         private long _next;
@@ -141,8 +148,11 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// <summary>The advisory lock's key: "incident" in ASCII.</summary>
     private const long ChangeLock = 0x696e636964656e74;
 
-    /// <summary>A transaction for incident changes, in the writer's turn (<paramref name="background"/>: detection's, which lets requests go first).</summary>
-    public async Task<Changes> BeginChangesAsync(CancellationToken cancellationToken, bool background = false)
+    /// <summary>
+    /// A transaction for incident changes, in the writer's turn (<paramref name="background"/>: detection's, which lets requests go
+    /// first); <paramref name="committed"/> runs once it is committed.
+    /// </summary>
+    public async Task<Changes> BeginChangesAsync(Action committed, CancellationToken cancellationToken, bool background = false)
     {
         var write = await database.BeginWriteAsync(cancellationToken, background);
         if (database.Provider == StorageProvider.Postgres)
@@ -158,7 +168,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             }
         }
 
-        return new Changes(write, dispatcher.Wake);
+        return new Changes(write, committed);
     }
 
     /// <summary>
@@ -167,14 +177,16 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
     /// into a new incident that pins its flight data; incidents of other categories sharing a process are linked
     /// (<see cref="IncidentRow.Related"/>). A finding stored before is revised where <paramref name="revise"/> says so
     /// (detection looked again with a late batch and knows more: a longer lineage, more evidence).
-    /// Returns the incidents created or changed. <paramref name="alone"/>: each new finding opens an incident of its own
+    /// Returns the incidents created or changed (<see cref="RecordedIncidents"/>); their data pins and webhook events are
+    /// <see cref="IncidentWorkflow"/>'s. <paramref name="alone"/>: each new finding opens an incident of its own
     /// (the API's own <c>sensor-silent</c> incidents, which it resolves one by one).
     /// </summary>
-    public async Task<IReadOnlyList<IncidentRow>> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken,
+    public async Task<RecordedIncidents> RecordAsync(Changes changes, string agentId, string hostname, IReadOnlyList<Finding> findings, CancellationToken cancellationToken,
         Func<Finding, bool>? revise = null, bool alone = false)
     {
         var touched = new Dictionary<string, IncidentRow>(StringComparer.Ordinal);
         var created = new HashSet<string>(StringComparer.Ordinal);
+        var grown = new HashSet<string>(StringComparer.Ordinal);
         var (db, transaction) = (changes.Db, changes.Transaction);
         // In time order, then by what they found: the same findings are grouped the same way whatever the order they came in.
         foreach (var finding in findings.OrderBy(f => f.Time).ThenBy(f => f.Id(agentId), StringComparer.Ordinal))
@@ -184,8 +196,8 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                 new FindingDetail(finding.Lineage, finding.Events.Select(e => JsonDocument.Parse(e.Json).RootElement).ToList(), finding.FimAlertIds), Segments.Json);
             var summary = Truncate(finding.Summary, 2000);
             var chain = ChainOf(finding);
-            var before = await StoredFindingAsync(db, transaction, findingId, cancellationToken)
-                ?? (finding.EarlierId(agentId) is { } earlier ? await StoredFindingAsync(db, transaction, earlier, cancellationToken) : null);
+            var before = await StoredFindingAsync(changes.Write, findingId, cancellationToken)
+                ?? (finding.EarlierId(agentId) is { } earlier ? await StoredFindingAsync(changes.Write, earlier, cancellationToken) : null);
             if (before is not null)
             {
                 if (revise?.Invoke(finding) != true || (before.Summary == summary && before.DetailJson == detail))
@@ -247,16 +259,6 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                 };
                 await db.ExecuteAsync(new CommandDefinition(Insert, incident, transaction, cancellationToken: cancellationToken));
                 created.Add(incident.IncidentId);
-                await db.ExecuteAsync(new CommandDefinition(
-                    """
-                    insert into telemetry_pin (pin_id, agent_id, container_id, from_time, until_time, reason, expires_at)
-                    values (@pinId, @agentId, @containerId, @from, @until, @reason, null)
-                    """,
-                    new
-                    {
-                        pinId = incident.PinId, agentId, containerId = finding.ContainerId.Length == 0 ? null : finding.ContainerId,
-                        from = finding.Time - telemetry.PinBefore, until = finding.Time + telemetry.PinAfter, reason = $"incident {incident.IncidentId}",
-                    }, transaction, cancellationToken: cancellationToken));
             }
             else
             {
@@ -277,9 +279,7 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
                 incident.Image ??= finding.Image;
                 incident.Processes = Join(Split(incident.Processes).Union(chain).Order());
                 await ChangedAsync(changes, incident, cancellationToken);
-                await db.ExecuteAsync(new CommandDefinition(
-                    "update telemetry_pin set from_time = @from, until_time = @until where pin_id = @pinId",
-                    new { pinId = incident.PinId, from = incident.FirstSeen - telemetry.PinBefore, until = incident.LastSeen + telemetry.PinAfter }, transaction, cancellationToken: cancellationToken));
+                grown.Add(incident.IncidentId);
             }
 
             await db.ExecuteAsync(new CommandDefinition(
@@ -290,15 +290,12 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
             await RelateAsync(changes, incident, chain, finding.Time, touched, cancellationToken);
         }
 
-        // One event an incident a transaction, with its state at the end of it.
-        foreach (var incident in touched.Values)
-            await NotifyAsync(changes, incident, created.Contains(incident.IncidentId), cancellationToken);
-        return touched.Values.ToList();
+        return new RecordedIncidents(touched.Values.ToList(), created, grown);
     }
 
-    private static Task<FindingRow?> StoredFindingAsync(DbConnection db, DbTransaction transaction, string findingId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
-            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, transaction, cancellationToken: cancellationToken));
+    private static Task<FindingRow?> StoredFindingAsync(Database.Write write, string findingId, CancellationToken cancellationToken) =>
+        write.Db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
+            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Most incidents an incident is linked to (the contract's <c>relatedIncidents</c> maximum).</summary>
     public const int MaxRelated = 32;
@@ -370,10 +367,6 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         pids.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();
 
     private static string Join(IEnumerable<int> pids) => string.Join(',', pids.Select(p => p.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-
-    /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
-    private Task NotifyAsync(Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
-        webhooks.EnqueueAsync(changes.Db, changes.Transaction, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row), cancellationToken);
 
     private static string Truncate(string text, int length) => text.Length <= length ? text : text[..(length - 1)] + "…";
 
@@ -468,7 +461,8 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         _ => false,
     };
 
-    private async Task<(IncidentRow? Row, ChangeRefusal Refusal)> LockedAsync(Changes changes, string incidentId, string? ifMatch, CancellationToken cancellationToken)
+    /// <summary>The incident to change in <paramref name="changes"/>, and whether <paramref name="ifMatch"/> lets it be changed.</summary>
+    public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> FindForChangeAsync(Changes changes, string incidentId, string? ifMatch, CancellationToken cancellationToken)
     {
         var row = await changes.Db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition(
             $"select {Columns} from incident where incident_id = @incidentId", new { incidentId }, changes.Transaction, cancellationToken: cancellationToken));
@@ -477,134 +471,34 @@ public sealed class IncidentStore(Database database, AuditLog audit, DetectionOp
         return ETags.Matches(ifMatch, row.Version) ? (row, ChangeRefusal.None) : (row, ChangeRefusal.Stale);
     }
 
-    /// <summary>Applies a status change to a row already read in <paramref name="changes"/>: stored, pin released or kept, audited.</summary>
-    private async Task ApplyStatusAsync(Changes changes, IncidentRow row, IncidentStatusChange change, Caller? actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
-    {
-        var before = snapshot(row);
-        var now = time.GetUtcNow();
-        var reopened = change.Status == IncidentStatus.Open;
-        var entry = new IncidentHistoryRecord(now, actor?.TokenId, row.Status, SpecEnum.ToSpec(change.Status),
-            change.Status == IncidentStatus.Resolved ? SpecEnum.ToSpec(change.Resolution!.Value) : null, change.Reason,
-            reopened ? row.Resolution : null, reopened ? row.ResolutionReason : null);
-        var history = JsonSerializer.Deserialize<List<IncidentHistoryRecord>>(row.HistoryJson, HistoryJson) ?? [];
-        history.Add(entry);
-        row.HistoryJson = JsonSerializer.Serialize(history.TakeLast(MaxHistory), HistoryJson);
-        row.Status = SpecEnum.ToSpec(change.Status);
-        (row.Resolution, row.ResolutionReason) = change.Status == IncidentStatus.Resolved
-            ? (SpecEnum.ToSpec(change.Resolution!.Value), change.Reason)
-            : change.Status == IncidentStatus.Archived ? (row.Resolution, row.ResolutionReason) : (null, null);
-        row.ChangeSeq = await changes.NextChangeAsync();
-        row.Version++;
-        row.UpdatedAt = now;
-        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
-        // Archived: its pinned data is kept for the retention period after this; reopened: kept again.
-        await changes.Db.ExecuteAsync(new CommandDefinition(
-            "update telemetry_pin set expires_at = @expiresAt where pin_id = @pinId",
-            new { pinId = row.PinId, expiresAt = change.Status == IncidentStatus.Archived ? now + telemetry.PinnedAfterArchive : (DateTimeOffset?)null },
-            changes.Transaction, cancellationToken: cancellationToken));
-        var action = change.Status switch
-        {
-            IncidentStatus.Acknowledged => "incident.acknowledge",
-            IncidentStatus.Resolved => "incident.resolve",
-            IncidentStatus.Archived => "incident.archive",
-            _ => "incident.reopen",
-        };
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, action, "incident", row.IncidentId, before, snapshot(row), cancellationToken);
-        await NotifyAsync(changes, row, created: false, cancellationToken);
-    }
+    /// <summary>Stores a row changed by the caller (its change number, version and time set by the caller).</summary>
+    public Task UpdateAsync(Changes changes, IncidentRow row, CancellationToken cancellationToken) =>
+        changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
+
+    public Task InsertNoteAsync(Changes changes, NoteRow note, CancellationToken cancellationToken) =>
+        changes.Db.ExecuteAsync(new CommandDefinition(
+            "insert into incident_note (note_id, incident_id, text, author, created_at) values (@NoteId, @IncidentId, @Text, @Author, @CreatedAt)", note, changes.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Status changes an incident keeps (the newest; the audit log has them all).</summary>
     public const int MaxHistory = 100;
 
     public static readonly JsonSerializerOptions HistoryJson = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
 
-    public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> ChangeStatusAsync(string incidentId, string? ifMatch, IncidentStatusChange change, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
-    {
-        await using var changes = await BeginChangesAsync(cancellationToken);
-        var (row, refusal) = await LockedAsync(changes, incidentId, ifMatch, cancellationToken);
-        if (refusal != ChangeRefusal.None)
-            return (row, refusal);
-        if (row!.Status == SpecEnum.ToSpec(change.Status))
-            return (row, ChangeRefusal.None);
-        if (!Allowed(row.Status, change.Status))
-            return (row, ChangeRefusal.NotAllowed);
-        await ApplyStatusAsync(changes, row, change, actor, snapshot, cancellationToken);
-        await changes.CommitAsync(cancellationToken);
-        return (row, ChangeRefusal.None);
-    }
-
     /// <summary>
-    /// Resolves an incident the platform itself raised, when what it was about is over (an agent's heartbeats came
-    /// back): audited and in its history with no actor (the platform). False when it is no longer open or acknowledged
-    /// (a person resolved or archived it first).
+    /// For a change in bulk to <paramref name="to"/>: how many incidents match <paramref name="query"/>, how many of them
+    /// the change applies to, and the first <paramref name="take"/> of those (in change order).
     /// </summary>
-    public async Task<bool> ResolveByPlatformAsync(Changes changes, string incidentId, IncidentResolution resolution, string reason, CancellationToken cancellationToken)
+    public async Task<(int Matched, int Applicable, IReadOnlyList<IncidentRow> Rows)> ForBulkChangeAsync(Changes changes, IncidentQuery query, IncidentStatus to, int take, CancellationToken cancellationToken)
     {
-        var (row, _) = await LockedAsync(changes, incidentId, null, cancellationToken);
-        if (row is null || !Allowed(row.Status, IncidentStatus.Resolved))
-            return false;
-        await ApplyStatusAsync(changes, row, new IncidentStatusChange { Status = IncidentStatus.Resolved, Resolution = resolution, Reason = reason }, null, IncidentContracts.ToContract, cancellationToken);
-        return true;
-    }
-
-    public async Task<(IncidentRow? Row, ChangeRefusal Refusal)> AssignAsync(string incidentId, string? ifMatch, string? assignee, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
-    {
-        await using var changes = await BeginChangesAsync(cancellationToken);
-        var (row, refusal) = await LockedAsync(changes, incidentId, ifMatch, cancellationToken);
-        if (refusal != ChangeRefusal.None || row!.Assignee == assignee)
-            return (row, refusal);
-        var before = snapshot(row);
-        row.Assignee = assignee;
-        row.ChangeSeq = await changes.NextChangeAsync();
-        row.Version++;
-        row.UpdatedAt = time.GetUtcNow();
-        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.assign", "incident", incidentId, before, snapshot(row), cancellationToken);
-        await NotifyAsync(changes, row, created: false, cancellationToken);
-        await changes.CommitAsync(cancellationToken);
-        return (row, ChangeRefusal.None);
-    }
-
-    public async Task<NoteRow?> AddNoteAsync(string incidentId, string text, Caller actor, CancellationToken cancellationToken)
-    {
-        await using var changes = await BeginChangesAsync(cancellationToken);
-        var (row, refusal) = await LockedAsync(changes, incidentId, null, cancellationToken);
-        if (refusal != ChangeRefusal.None)
-            return null;
-        var note = new NoteRow { NoteId = Ids.New("not"), IncidentId = incidentId, Text = text, Author = actor.TokenId, CreatedAt = time.GetUtcNow() };
-        await changes.Db.ExecuteAsync(new CommandDefinition(
-            "insert into incident_note (note_id, incident_id, text, author, created_at) values (@NoteId, @IncidentId, @Text, @Author, @CreatedAt)", note, changes.Transaction, cancellationToken: cancellationToken));
-        row!.ChangeSeq = await changes.NextChangeAsync();
-        row.Version++;
-        row.UpdatedAt = note.CreatedAt;
-        await changes.Db.ExecuteAsync(new CommandDefinition(Update, row, changes.Transaction, cancellationToken: cancellationToken));
-        await audit.AppendAsync(changes.Db, changes.Transaction, actor, "incident.note", "incident", incidentId, null, new { note = note.NoteId, text }, cancellationToken);
-        await NotifyAsync(changes, row, created: false, cancellationToken);
-        await changes.CommitAsync(cancellationToken);
-        return note;
-    }
-
-    public const int BulkLimit = 1000;
-
-    public async Task<IncidentBulkResult> ChangeInBulkAsync(IncidentQuery query, IncidentStatusChange change, bool dryRun, Caller actor, Func<IncidentRow, object> snapshot, CancellationToken cancellationToken)
-    {
-        await using var changes = await BeginChangesAsync(cancellationToken);
         var (where, parameters) = Where(query, 0);
         var matched = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {where}", parameters, changes.Transaction, cancellationToken: cancellationToken));
         // Only the incidents the change applies to are taken, so that sending the request again goes on where this one stopped.
-        var from = new[] { "open", "acknowledged", "resolved", "archived" }.Where(status => Allowed(status, change.Status)).ToList();
+        var from = new[] { "open", "acknowledged", "resolved", "archived" }.Where(status => Allowed(status, to)).ToList();
         var applicable = $"{where} and status in ({string.Join(", ", from.Select(f => $"'{f}'"))})";
         var applicableCount = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {applicable}", parameters, changes.Transaction, cancellationToken: cancellationToken));
-        parameters.Add("take", BulkLimit);
+        parameters.Add("take", take);
         var rows = (await changes.Db.QueryAsync<IncidentRow>(new CommandDefinition(
             $"select {Columns} from incident where {applicable} order by change_seq limit @take", parameters, changes.Transaction, cancellationToken: cancellationToken))).AsList();
-        if (!dryRun)
-        {
-            foreach (var row in rows)
-                await ApplyStatusAsync(changes, row, change, actor, snapshot, cancellationToken);
-            await changes.CommitAsync(cancellationToken);
-        }
-
-        return new IncidentBulkResult { DryRun = dryRun, Matched = matched, Changed = rows.Count, Skipped = matched - applicableCount, Remaining = applicableCount - rows.Count };
+        return (matched, applicableCount, rows);
     }
 }

@@ -6,6 +6,17 @@ using Npgsql;
 namespace Platform.Api.Storage;
 
 /// <summary>Opens connections to the configured store. Everything provider-specific about a connection lives here.</summary>
+/// <remarks>
+/// One store shape and one write path. A store (<c>*Store</c>: a feature's SQL, one class per aggregate) has two kinds
+/// of method: a read on its own opens its connection here (<see cref="OpenAsync"/>); everything that takes part in a
+/// write takes the <see cref="Write"/> it is part of as its first parameter. A <see cref="Write"/> comes only from
+/// <see cref="BeginWriteAsync"/> (or <see cref="BeginGroupWriteAsync"/> for ingest's group commit): the writer's turn on
+/// SQLite, a writer's connection and its transaction (incidents take <c>IncidentStore.Changes</c>, a write that also holds
+/// their change lock and numbers). Orchestration of several stores in one write (audit entries,
+/// the webhook outbox, data pins) is a named service's job, never a store's.
+/// On SQLite every connection <see cref="OpenAsync"/> gives is query-only, so a write that bypasses the path fails
+/// (in every test on SQLite) instead of racing the writer. More in docs/storage.md.
+/// </remarks>
 public sealed class Database : IAsyncDisposable
 {
     private readonly NpgsqlDataSource? _postgres;
@@ -32,16 +43,18 @@ public sealed class Database : IAsyncDisposable
                 Pooling = true,
                 DefaultTimeout = Math.Max(1, _busyTimeoutMs / 1000),
             };
-            ConnectionString = builder.ToString();
+            _readerConnectionString = builder.ToString();
             // The hot writers' connections in a pool of their own (a pool is per connection string; foreign keys
             // are on for every connection anyway): taken by a reader, a writer's connection had its page cache
             // cut to a reader's size and the next writer started cold. Detection reads between ingest's writes.
+            // Readers' connections are query-only: a pool of their own keeps them apart from the writers' (and the migrator's).
             builder.ForeignKeys = true;
-            _writerConnectionString = builder.ToString();
+            ConnectionString = builder.ToString();
         }
     }
 
-    private readonly string? _writerConnectionString;
+    /// <summary>SQLite: the readers' pool (query-only connections, <see cref="OpenAsync"/>); PostgreSQL: null.</summary>
+    private readonly string? _readerConnectionString;
 
     public StorageProvider Provider { get; }
 
@@ -64,6 +77,7 @@ public sealed class Database : IAsyncDisposable
         return builder.ConnectionString;
     }
 
+    /// <summary>What writers (and the migrator) connect with.</summary>
     public string ConnectionString { get; }
 
     private readonly WriterGate _sqliteWriter = new(TimeProvider.System);
@@ -82,7 +96,7 @@ public sealed class Database : IAsyncDisposable
     /// take turns here instead, without sleeping; <paramref name="background"/> work lets requests go first
     /// (<see cref="WriterGate"/>). PostgreSQL needs no gate.
     /// </summary>
-    public async Task<IDisposable?> WriterTurnAsync(CancellationToken cancellationToken, bool background = false)
+    private async Task<IDisposable?> WriterTurnAsync(CancellationToken cancellationToken, bool background = false)
     {
         if (_postgres is not null)
             return null;
@@ -97,17 +111,27 @@ public sealed class Database : IAsyncDisposable
     /// </summary>
     private const int ReaderCacheKib = 2 * 1024, WriterCacheKib = 64 * 1024;
 
-    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(ConnectionString, ReaderCacheKib, cancellationToken);
+    /// <summary>A connection to read with (SQLite: query-only; writes take <see cref="BeginWriteAsync"/>).</summary>
+    public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(_readerConnectionString ?? ConnectionString, ReaderCacheKib, writer: false, cancellationToken);
 
     /// <summary>A write transaction in the writer's turn (<see cref="WriterTurnAsync"/>) on a writer's connection: dispose it to give all three back.</summary>
-    public async Task<Write> BeginWriteAsync(CancellationToken cancellationToken, bool background = false)
+    public Task<Write> BeginWriteAsync(CancellationToken cancellationToken, bool background = false) => BeginAsync(transaction: true, background, cancellationToken);
+
+    /// <summary>
+    /// Ingest's group commit: on SQLite as <see cref="BeginWriteAsync"/>; on PostgreSQL a writer's connection with no
+    /// transaction of its own (<see cref="Write.Transaction"/> throws): the group goes as one batch of statements,
+    /// which PostgreSQL runs as one implicit transaction, committed with its reply and no round trip more.
+    /// </summary>
+    public Task<Write> BeginGroupWriteAsync(CancellationToken cancellationToken) => BeginAsync(transaction: _postgres is null, background: false, cancellationToken);
+
+    private async Task<Write> BeginAsync(bool transaction, bool background, CancellationToken cancellationToken)
     {
         var turn = await WriterTurnAsync(cancellationToken, background);
         DbConnection? db = null;
         try
         {
-            db = await OpenForWritingAsync(cancellationToken);
-            return new Write(db, await db.BeginTransactionAsync(cancellationToken), turn);
+            db = await OpenAsync(ConnectionString, WriterCacheKib, writer: true, cancellationToken);
+            return new Write(db, transaction ? await db.BeginTransactionAsync(cancellationToken) : null, turn);
         }
         catch
         {
@@ -118,26 +142,26 @@ public sealed class Database : IAsyncDisposable
         }
     }
 
-    public sealed class Write(DbConnection db, DbTransaction transaction, IDisposable? turn) : IAsyncDisposable
+    /// <summary>One unit of writing: what store methods that write take (see the class remarks). Commit it, or dispose it to roll back.</summary>
+    public sealed class Write(DbConnection db, DbTransaction? transaction, IDisposable? turn) : IAsyncDisposable
     {
         public DbConnection Db { get; } = db;
 
-        public DbTransaction Transaction { get; } = transaction;
+        /// <summary>The write's transaction (a PostgreSQL <see cref="BeginGroupWriteAsync"/> has none: its batch is one).</summary>
+        public DbTransaction Transaction => transaction ?? throw new InvalidOperationException("A group write on PostgreSQL has no transaction of its own.");
 
-        public Task CommitAsync(CancellationToken cancellationToken) => Transaction.CommitAsync(cancellationToken);
+        public Task CommitAsync(CancellationToken cancellationToken) => transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;
 
         public async ValueTask DisposeAsync()
         {
-            await Transaction.DisposeAsync();
+            if (transaction is not null)
+                await transaction.DisposeAsync();
             await Db.DisposeAsync();
             turn?.Dispose();
         }
     }
 
-    /// <summary>A connection for a hot write path, taken in its <see cref="WriterTurnAsync"/>.</summary>
-    public Task<DbConnection> OpenForWritingAsync(CancellationToken cancellationToken) => OpenAsync(_writerConnectionString ?? ConnectionString, WriterCacheKib, cancellationToken);
-
-    private async Task<DbConnection> OpenAsync(string connectionString, int cacheKib, CancellationToken cancellationToken)
+    private async Task<DbConnection> OpenAsync(string connectionString, int cacheKib, bool writer, CancellationToken cancellationToken)
     {
         if (_postgres is not null)
             return await _postgres.OpenConnectionAsync(cancellationToken);
@@ -148,7 +172,7 @@ public sealed class Database : IAsyncDisposable
         // is persistent and set by the first migration. The WAL is checkpointed in the background
         // (SqliteCheckpointer); writers do it themselves only past 256 MiB.
         await using var pragmas = connection.CreateCommand();
-        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -{cacheKib}; pragma wal_autocheckpoint = 65536;";
+        pragmas.CommandText = $"pragma busy_timeout = {_busyTimeoutMs}; pragma synchronous = NORMAL; pragma foreign_keys = ON; pragma cache_size = -{cacheKib}; pragma wal_autocheckpoint = 65536; pragma query_only = {(writer ? 0 : 1)};";
         await pragmas.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }

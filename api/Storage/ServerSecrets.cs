@@ -19,9 +19,10 @@ public sealed class ServerSecrets(Database database)
     {
         const string insert = "insert into server_secret (name, value) values (@name, @value) on conflict (name) do nothing";
         const string select = "select value from server_secret where name = @name";
-        await using var db = await database.OpenAsync(cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
         var fresh = RandomNumberGenerator.GetBytes(32);
-        await db.ExecuteAsync(new CommandDefinition(insert, new { name = CursorKeyName, value = fresh }, cancellationToken: cancellationToken));
-        _cursorKey = await db.QuerySingleAsync<byte[]>(new CommandDefinition(select, new { name = CursorKeyName }, cancellationToken: cancellationToken));
+        await write.Db.ExecuteAsync(new CommandDefinition(insert, new { name = CursorKeyName, value = fresh }, write.Transaction, cancellationToken: cancellationToken));
+        _cursorKey = await write.Db.QuerySingleAsync<byte[]>(new CommandDefinition(select, new { name = CursorKeyName }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
     }
 }

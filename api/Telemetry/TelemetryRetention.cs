@@ -40,37 +40,6 @@ public sealed class TelemetryOptions
     public TimeSpan PinnedAfterArchive { get; set; } = TimeSpan.FromDays(90);
 }
 
-/// <summary>
-/// Keeps flight data past the rolling caps: an incident pins its resource's data around its events (a host pin
-/// covers the host's containers too) until the incident is archived plus <see cref="TelemetryOptions.PinnedAfterArchive"/>.
-/// Incidents use this; it has no API of its own.
-/// </summary>
-public sealed class TelemetryPins(Database database, TelemetryOptions options)
-{
-    public async Task<string> PinAsync(string agentId, string? containerId, DateTimeOffset firstEvent, DateTimeOffset lastEvent, string reason, CancellationToken cancellationToken)
-    {
-        var pinId = Ids.New("pin");
-        await using var db = await database.OpenAsync(cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition(
-            """
-            insert into telemetry_pin (pin_id, agent_id, container_id, from_time, until_time, reason, expires_at)
-            values (@pinId, @agentId, @containerId, @from, @until, @reason, null)
-            """,
-            new { pinId, agentId, containerId, from = (firstEvent - options.PinBefore).ToUniversalTime(), until = (lastEvent + options.PinAfter).ToUniversalTime(), reason },
-            cancellationToken: cancellationToken));
-        return pinId;
-    }
-
-    /// <summary>The incident was archived at <paramref name="archivedAt"/>: its data is kept for the retention period after that.</summary>
-    public async Task<bool> ReleaseAsync(string pinId, DateTimeOffset archivedAt, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await db.ExecuteAsync(new CommandDefinition(
-            "update telemetry_pin set expires_at = @expiresAt where pin_id = @pinId",
-            new { pinId, expiresAt = (archivedAt + options.PinnedAfterArchive).ToUniversalTime() }, cancellationToken: cancellationToken)) == 1;
-    }
-}
-
 /// <summary>What one retention pass removed.</summary>
 public sealed record RetentionResult(int AgedOut, int OverCap, int PinsExpired);
 
@@ -79,16 +48,11 @@ public sealed record RetentionResult(int AgedOut, int OverCap, int PinsExpired);
 /// byte cap, never data an unexpired pin covers (pinned data does not count against the caps). Runs in the
 /// background in small transactions, each its own writer turn on SQLite, so ingest goes on in between.
 /// </summary>
-public sealed class TelemetryRetention(Database database, TelemetryOptions options, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
+public sealed class TelemetryRetention(Database database, TelemetryPins pins, TelemetryOptions options, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
 {
     private const int DeleteChunk = 200;
 
-    private const string Unpinned = """
-        not exists (select 1 from telemetry_pin p
-                    where p.agent_id = s.agent_id and (p.container_id is null or p.container_id = s.container_id)
-                      and p.from_time <= s.last_time and p.until_time >= s.first_time
-                      and (p.expires_at is null or p.expires_at > @now))
-        """;
+    private const string Unpinned = TelemetryPins.NotPinned;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -145,14 +109,7 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
                 overCap += await DeleteAsync(chunk, cancellationToken);
         }
 
-        int expired;
-        await using (var db = await database.OpenAsync(cancellationToken))
-        {
-            expired = await db.ExecuteAsync(new CommandDefinition(
-                "delete from telemetry_pin where expires_at is not null and expires_at <= @now", new { now }, cancellationToken: cancellationToken));
-        }
-
-        return new RetentionResult(aged, overCap, expired);
+        return new RetentionResult(aged, overCap, await pins.DeleteExpiredAsync(now, cancellationToken));
     }
 
     private sealed class Usage

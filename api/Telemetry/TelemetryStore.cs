@@ -90,92 +90,41 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     /// writes them in one transaction, so the part of ingest that cannot run in parallel (SQLite has one writer)
     /// is one short transaction for many batches, not one for each (and PostgreSQL flushes its log once a group).
     /// </summary>
-    public Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken)
-    {
-        var pending = new PendingBatch(new IncomingBatch(agentId, batchId, sequence, segments, receivedAt));
-        lock (_queue)
-        {
-            // SQLite has one writer. PostgreSQL takes several transactions at once: two writers, so that one group
-            // is gathered while the other is on its round trip. (More made smaller groups and no more throughput:
-            // measured 217k-249k events/s with four, 246k-260k with two, bench/run.sh suite=telemetry.)
-            _writers ??= Task.WhenAll(Enumerable.Range(0, database.Provider == StorageProvider.Postgres ? 2 : 1).Select(_ => Task.Run(WriteLoopAsync)));
-        }
-
-        if (!_queue.Writer.TryWrite(pending))
-            throw new InvalidOperationException("The flight data store is shutting down.");
-        // A cancelled request does not take its batch back: it may still commit, and a retry is a duplicate.
-        return pending.Result.Task.WaitAsync(cancellationToken);
-    }
+    public Task<BatchResult> IngestAsync(string agentId, string batchId, long sequence, IReadOnlyList<Segment> segments, DateTimeOffset receivedAt, CancellationToken cancellationToken) =>
+        Writer.WriteAsync(new IncomingBatch(agentId, batchId, sequence, segments, receivedAt), cancellationToken);
 
     private const int GroupLimit = 64;
 
-    private readonly System.Threading.Channels.Channel<PendingBatch> _queue = System.Threading.Channels.Channel.CreateUnbounded<PendingBatch>();
-
-    private Task? _writers;
-
-    private sealed record IncomingBatch(string AgentId, string BatchId, long Sequence, IReadOnlyList<Segment> Segments, DateTimeOffset ReceivedAt);
-
-    private sealed record PendingBatch(IncomingBatch Batch)
+    /// <summary>
+    /// SQLite has one writer. PostgreSQL takes several transactions at once: two writers, so that one group
+    /// is gathered while the other is on its round trip. (More made smaller groups and no more throughput:
+    /// measured 217k-249k events/s with four, 246k-260k with two, bench/run.sh suite=telemetry.)
+    /// </summary>
+    private GroupCommit<IncomingBatch, BatchResult> Writer
     {
-        public TaskCompletionSource<BatchResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var group = new List<PendingBatch>(GroupLimit);
-        while (await _queue.Reader.WaitToReadAsync())
+        get
         {
-            group.Clear();
-            while (group.Count < GroupLimit && _queue.Reader.TryRead(out var pending))
-                group.Add(pending);
-            try
-            {
-                var results = await WriteGroupAsync(group.Select(p => p.Batch).ToList());
-                for (var i = 0; i < group.Count; i++)
-                    group[i].Result.SetResult(results[i]);
-            }
-            catch (Exception) when (group.Count > 1)
-            {
-                // One batch must not fail the others: write them one by one, each with its own outcome.
-                foreach (var pending in group)
-                {
-                    try
-                    {
-                        pending.Result.SetResult((await WriteGroupAsync([pending.Batch]))[0]);
-                    }
-                    catch (Exception ex)
-                    {
-                        pending.Result.SetException(ex);
-                    }
-                }
-            }
-            catch (Exception ex)
-            {
-                group[0].Result.SetException(ex);
-            }
+            if (field is null)
+                Interlocked.CompareExchange(ref field, new(database.Provider == StorageProvider.Postgres ? 2 : 1, GroupLimit, WriteGroupAsync), null);
+            return field;
         }
     }
 
+    private sealed record IncomingBatch(string AgentId, string BatchId, long Sequence, IReadOnlyList<Segment> Segments, DateTimeOffset ReceivedAt);
+
     /// <summary>Lets the batches already taken be committed before the application stops.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        _queue.Writer.TryComplete();
-        if (_writers is not null)
-            await _writers;
-    }
+    public ValueTask DisposeAsync() => Writer.DisposeAsync();
 
     private async Task<List<BatchResult>> WriteGroupAsync(IReadOnlyList<IncomingBatch> batches)
     {
-        using var turn = await database.WriterTurnAsync(CancellationToken.None);
-        await using var db = await database.OpenForWritingAsync(CancellationToken.None);
-        if (db is Npgsql.NpgsqlConnection postgres)
+        await using var write = await database.BeginGroupWriteAsync(CancellationToken.None);
+        if (write.Db is Npgsql.NpgsqlConnection postgres)
             return await WriteGroupAsync(postgres, batches);
 
-        await using var transaction = await db.BeginTransactionAsync(CancellationToken.None);
         var results = new List<BatchResult>(batches.Count);
         foreach (var batch in batches)
-            results.Add(await WriteBatchAsync(db, transaction, batch, detection.Enabled, CancellationToken.None));
-        await transaction.CommitAsync(CancellationToken.None);
+            results.Add(await WriteBatchAsync(write, batch, detection.Enabled, CancellationToken.None));
+        await write.CommitAsync(CancellationToken.None);
         return results;
     }
 
@@ -188,16 +137,16 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     private const string PreviousReceipt =
         "select sequence, received_at, last_time from telemetry_batch where agent_id = @agentId and sequence < @sequence order by sequence desc limit 1";
 
-    private static async Task<BatchResult> WriteBatchAsync(DbConnection db, DbTransaction transaction, IncomingBatch batch, bool detect, CancellationToken cancellationToken)
+    private static async Task<BatchResult> WriteBatchAsync(Database.Write write, IncomingBatch batch, bool detect, CancellationToken cancellationToken)
     {
         var receipt = Receipt.Of(batch);
-        var inserted = await db.ExecuteAsync(new CommandDefinition(InsertReceipt, receipt, transaction, cancellationToken: cancellationToken));
+        var inserted = await write.Db.ExecuteAsync(new CommandDefinition(InsertReceipt, receipt, write.Transaction, cancellationToken: cancellationToken));
         if (inserted == 0)
-            return await RefusalAsync(db, transaction, batch);
+            return await RefusalAsync(write.Db, write.Transaction, batch);
 
-        var previous = await db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(PreviousReceipt, receipt, transaction, cancellationToken: cancellationToken));
+        var previous = await write.Db.QuerySingleOrDefaultAsync<ReceiptRow>(new CommandDefinition(PreviousReceipt, receipt, write.Transaction, cancellationToken: cancellationToken));
         var ids = Ids.New("seg", batch.Segments.Count);
-        await db.ExecuteAsync(new CommandDefinition(
+        await write.Db.ExecuteAsync(new CommandDefinition(
             $"""
             insert into telemetry_segment ({StoredSegmentColumns}, sequence)
             values (@segmentId, @agentId, @containerId, @firstTime, @lastTime, @eventCount, @kinds, @rawBytes, @storedBytes, @events, @timeline, @times, @sequence)
@@ -206,19 +155,19 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
             {
                 segmentId = ids[i], agentId = batch.AgentId, sequence = batch.Sequence, containerId = s.ContainerId, firstTime = s.FirstTime, lastTime = s.LastTime, eventCount = s.EventCount,
                 kinds = s.Kinds, rawBytes = s.RawBytes, storedBytes = s.StoredBytes, events = s.Data, timeline = Segment.NoSeparateTimeline, times = s.Times,
-            }), transaction, cancellationToken: cancellationToken));
+            }), write.Transaction, cancellationToken: cancellationToken));
         if (batch.Segments.Any(s => s.Gaps.Count > 0))
         {
-            await db.ExecuteAsync(new CommandDefinition(InsertReportedGap,
+            await write.Db.ExecuteAsync(new CommandDefinition(InsertReportedGap,
                 batch.Segments.SelectMany(s => s.Gaps).Select(g => new
                 {
                     agentId = batch.AgentId, sequence = batch.Sequence, ordinal = g.Ordinal, eventId = g.EventId, containerId = g.ContainerId,
                     reason = Http.SpecEnum.ToSpec(g.Reason), fromTime = g.From, untilTime = g.Until, lostEvents = g.LostEvents,
-                }), transaction, cancellationToken: cancellationToken));
+                }), write.Transaction, cancellationToken: cancellationToken));
         }
 
         if (detect)
-            await db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, transaction, cancellationToken: cancellationToken));
+            await write.Db.ExecuteAsync(new CommandDefinition(QueueForDetection, receipt, write.Transaction, cancellationToken: cancellationToken));
 
         return new BatchResult(BatchOutcome.Stored, Gap: GapBefore(batch, previous));
     }
@@ -663,12 +612,13 @@ public sealed class TelemetryStore(Database database, Incidents.DetectionOptions
     public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, Platform.Contracts.InventoryReport inventory, CancellationToken cancellationToken)
     {
         var inventoryJson = System.Text.Json.JsonSerializer.Serialize(inventory, Segments.Json);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition(
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await write.Db.ExecuteAsync(new CommandDefinition(
             """
             insert into agent_inventory (agent_id, reported_at, inventory_json) values (@agentId, @reportedAt, @inventoryJson)
             on conflict (agent_id) do update set reported_at = excluded.reported_at, inventory_json = excluded.inventory_json
-            """, new { agentId, reportedAt, inventoryJson }, cancellationToken: cancellationToken));
+            """, new { agentId, reportedAt, inventoryJson }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
     }
 
     /// <summary>The agent's last inventory, or empty lists (and no time) if it never reported one.</summary>

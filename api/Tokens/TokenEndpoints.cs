@@ -34,12 +34,11 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
     public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var (row, secret) = await issuer.IssueAsync(db, transaction, body.Name, body.Role, agentId: null, body.ExpiresAt, caller.TokenId, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var (row, secret) = await issuer.IssueAsync(write, body.Name, body.Role, agentId: null, body.ExpiresAt, caller.TokenId, cancellationToken);
         var token = TokenIssuer.ToContract(row);
-        await audit.AppendAsync(db, transaction, caller, "token.create", "token", row.TokenId, null, token, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await audit.AppendAsync(write, caller, "token.create", "token", row.TokenId, null, token, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.Created($"/api/v1/tokens/{row.TokenId}", new TokenCreated { Token = token, Secret = secret });
     }
 
@@ -58,22 +57,21 @@ public sealed class TokenEndpoints(Database database, TokenStore tokens, TokenIs
 
     public override async Task<IResult> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken)
     {
-        await using var db = await database.OpenAsync(cancellationToken);
-        await using var transaction = await db.BeginTransactionAsync(cancellationToken);
-        var before = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        var before = await TokenStore.FindAsync(write, tokenId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"Token '{tokenId}' does not exist.");
         var now = time.GetUtcNow();
         if (before.Role == SpecEnum.ToSpec(Role.Admin) && before.RevokedAt is null && !(before.ExpiresAt <= now)
-            && await tokens.CountWorkingAdminsForUpdateAsync(db, transaction, now, cancellationToken) <= 1)
+            && await tokens.CountWorkingAdminsForUpdateAsync(write, now, cancellationToken) <= 1)
             return Problems.Conflict("This is the last working admin token; create another admin token before revoking it.");
-        if (await TokenStore.RevokeAsync(db, transaction, tokenId, now, cancellationToken))
+        if (await TokenStore.RevokeAsync(write, tokenId, now, cancellationToken))
         {
-            var after = await TokenStore.FindAsync(db, transaction, tokenId, cancellationToken);
-            await audit.AppendAsync(db, transaction, http.Caller(), "token.revoke", "token", tokenId, TokenIssuer.ToContract(before), TokenIssuer.ToContract(after!), cancellationToken);
+            var after = await TokenStore.FindAsync(write, tokenId, cancellationToken);
+            await audit.AppendAsync(write, http.Caller(), "token.revoke", "token", tokenId, TokenIssuer.ToContract(before), TokenIssuer.ToContract(after!), cancellationToken);
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await write.CommitAsync(cancellationToken);
         credentials.Forget();
         return TypedResults.NoContent();
     }

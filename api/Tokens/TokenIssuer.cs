@@ -10,7 +10,7 @@ namespace Platform.Api.Tokens;
 public sealed class TokenIssuer(TimeProvider time)
 {
     public async Task<(TokenRow Row, string Secret)> IssueAsync(
-        DbConnection db, DbTransaction transaction, string name, Role role, string? agentId, DateTimeOffset? expiresAt, string? createdBy, CancellationToken cancellationToken, string? secret = null)
+        Database.Write write, string name, Role role, string? agentId, DateTimeOffset? expiresAt, string? createdBy, CancellationToken cancellationToken, string? secret = null)
     {
         secret ??= Secrets.New(Secrets.ApiTokenPrefix);
         var row = new TokenRow
@@ -25,7 +25,7 @@ public sealed class TokenIssuer(TimeProvider time)
             CreatedBy = createdBy,
             ExpiresAt = expiresAt?.ToUniversalTime(),
         };
-        await TokenStore.InsertAsync(db, transaction, row, cancellationToken);
+        await TokenStore.InsertAsync(write, row, cancellationToken);
         return (row, secret);
     }
 

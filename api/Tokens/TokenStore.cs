@@ -30,10 +30,10 @@ public sealed class TokenStore(Database database)
         return await db.ExecuteScalarAsync<int>(new CommandDefinition("select count(*) from (select 1 from api_token limit 1) t", cancellationToken: cancellationToken)) > 0;
     }
 
-    public static Task InsertAsync(DbConnection db, DbTransaction transaction, TokenRow token, CancellationToken cancellationToken) =>
-        db.ExecuteAsync(new CommandDefinition(
+    public static Task InsertAsync(Database.Write write, TokenRow token, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into api_token ({Columns}) values (@TokenId, @Name, @Role, @AgentId, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt, @LastUsedAt)",
-            token, transaction, cancellationToken: cancellationToken));
+            token, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>
     /// The token with this secret, and the agent it belongs to if it is an agent's credential, in one round trip:
@@ -58,9 +58,12 @@ public sealed class TokenStore(Database database)
         return await FindAsync(db, null, tokenId, cancellationToken);
     }
 
-    public static Task<TokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string tokenId, CancellationToken cancellationToken) =>
+    private static Task<TokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string tokenId, CancellationToken cancellationToken) =>
         db.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
             $"select {Columns} from api_token where token_id = @tokenId", new { tokenId }, transaction, cancellationToken: cancellationToken));
+
+    public static Task<TokenRow?> FindAsync(Database.Write write, string tokenId, CancellationToken cancellationToken) =>
+        FindAsync(write.Db, write.Transaction, tokenId, cancellationToken);
 
     /// <summary>Oldest first; <paramref name="afterId"/> is the last id of the previous page. Returns up to limit+1 rows.</summary>
     public async Task<IReadOnlyList<TokenRow>> ListAsync(string? afterId, int limit, string? role, bool includeRevoked, CancellationToken cancellationToken)
@@ -79,20 +82,20 @@ public sealed class TokenStore(Database database)
     }
 
     /// <summary>Marks the token revoked if it is not already; true when this call revoked it.</summary>
-    public static async Task<bool> RevokeAsync(DbConnection db, DbTransaction transaction, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public static async Task<bool> RevokeAsync(Database.Write write, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update api_token set revoked_at = @now where token_id = @tokenId and revoked_at is null",
-            new { tokenId, now }, transaction, cancellationToken: cancellationToken)) == 1;
+            new { tokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
     /// The admin tokens that still work, locked until the transaction ends so that two revocations cannot
     /// both see "another admin is left" (SQLite's write transactions are serial already).
     /// </summary>
-    public async Task<int> CountWorkingAdminsForUpdateAsync(DbConnection db, DbTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<int> CountWorkingAdminsForUpdateAsync(Database.Write write, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var sql = "select token_id from api_token where role = 'admin' and revoked_at is null and (expires_at is null or expires_at > @now)"
             + (database.Provider == StorageProvider.Postgres ? " for update" : "");
-        var rows = await db.QueryAsync<string>(new CommandDefinition(sql, new { now }, transaction, cancellationToken: cancellationToken));
+        var rows = await write.Db.QueryAsync<string>(new CommandDefinition(sql, new { now }, write.Transaction, cancellationToken: cancellationToken));
         return rows.Count();
     }
 
@@ -100,9 +103,10 @@ public sealed class TokenStore(Database database)
     public async Task TouchAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var staleBefore = now.AddMinutes(-1);
-        await using var db = await database.OpenAsync(cancellationToken);
-        await db.ExecuteAsync(new CommandDefinition(
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await write.Db.ExecuteAsync(new CommandDefinition(
             "update api_token set last_used_at = @now where token_id = @tokenId and (last_used_at is null or last_used_at < @staleBefore)",
-            new { tokenId, now, staleBefore }, cancellationToken: cancellationToken));
+            new { tokenId, now, staleBefore }, write.Transaction, cancellationToken: cancellationToken));
+        await write.CommitAsync(cancellationToken);
     }
 }

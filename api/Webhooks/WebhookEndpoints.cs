@@ -49,10 +49,9 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
             Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
         };
         await using var write = await database.BeginWriteAsync(cancellationToken);
-        var (db, transaction) = (write.Db, write.Transaction);
-        await store.InsertAsync(db, transaction, row, cancellationToken);
-        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.create", "webhook", row.WebhookId, null, ToContract(row), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await store.InsertAsync(write, row, cancellationToken);
+        await audit.AppendAsync(write, http.Caller(), "webhook.create", "webhook", row.WebhookId, null, ToContract(row), cancellationToken);
+        await write.CommitAsync(cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = secret });
     }
@@ -76,8 +75,7 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
     public override async Task<IResult> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
     {
         await using var write = await database.BeginWriteAsync(cancellationToken);
-        var (db, transaction) = (write.Db, write.Transaction);
-        var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
+        var row = await store.FindAsync(write, webhookId, cancellationToken);
         if (row is null)
             return NotFound(webhookId);
         if (!ETags.Matches(if_Match, row.Version))
@@ -91,10 +89,10 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
         row.Enabled = enable ? 1 : 0;
         row.UpdatedAt = time.GetUtcNow();
         row.Version++;
-        if (!await store.UpdateAsync(db, transaction, row, expected, cancellationToken))
+        if (!await store.UpdateAsync(write, row, expected, cancellationToken))
             return Problems.PreconditionFailed($"Webhook '{webhookId}' changed meanwhile; read it again and retry.");
-        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.replace", "webhook", webhookId, before, ToContract(row), cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await audit.AppendAsync(write, http.Caller(), "webhook.replace", "webhook", webhookId, before, ToContract(row), cancellationToken);
+        await write.CommitAsync(cancellationToken);
         dispatcher.Wake();
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Ok(ToContract(row));
@@ -103,15 +101,14 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
     public override async Task<IResult> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
     {
         await using var write = await database.BeginWriteAsync(cancellationToken);
-        var (db, transaction) = (write.Db, write.Transaction);
-        var row = await store.FindAsync(webhookId, cancellationToken, db, transaction);
+        var row = await store.FindAsync(write, webhookId, cancellationToken);
         if (row is null)
             return NotFound(webhookId);
         if (!ETags.Matches(if_Match, row.Version))
             return Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row.Version}; read it again and retry.");
-        await store.DeleteAsync(db, transaction, webhookId, cancellationToken);
-        await audit.AppendAsync(db, transaction, http.Caller(), "webhook.delete", "webhook", webhookId, ToContract(row), null, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        await store.DeleteAsync(write, webhookId, cancellationToken);
+        await audit.AppendAsync(write, http.Caller(), "webhook.delete", "webhook", webhookId, ToContract(row), null, cancellationToken);
+        await write.CommitAsync(cancellationToken);
         return TypedResults.NoContent();
     }
 

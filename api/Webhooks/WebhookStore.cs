@@ -51,34 +51,38 @@ public sealed class WebhookStore(Database database, TimeProvider time)
 
     private static readonly JsonSerializerOptions PayloadJson = new(Telemetry.Segments.Json);
 
-    public async Task InsertAsync(DbConnection db, DbTransaction transaction, WebhookRow row, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public async Task InsertAsync(Database.Write write, WebhookRow row, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             $"insert into webhook ({Columns}) values (@WebhookId, @Url, @Events, @Description, @Secret, @Enabled, @DisabledReason, @ConsecutiveFailures, @CreatedAt, @UpdatedAt, @Version)",
-            row, transaction, cancellationToken: cancellationToken));
+            row, write.Transaction, cancellationToken: cancellationToken));
 
-    public async Task<bool> UpdateAsync(DbConnection db, DbTransaction transaction, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
-        await db.ExecuteAsync(new CommandDefinition(
+    public async Task<bool> UpdateAsync(Database.Write write, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
+        await write.Db.ExecuteAsync(new CommandDefinition(
             """
             update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, enabled = @Enabled, disabled_reason = @DisabledReason,
                 consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt, version = @Version
             where webhook_id = @WebhookId and version = @expectedVersion
             """,
             new { row.Url, row.Events, row.Description, row.Secret, row.Enabled, row.DisabledReason, row.ConsecutiveFailures, row.UpdatedAt, row.Version, row.WebhookId, expectedVersion },
-            transaction, cancellationToken: cancellationToken)) == 1;
+            write.Transaction, cancellationToken: cancellationToken)) == 1;
 
-    public async Task DeleteAsync(DbConnection db, DbTransaction transaction, string webhookId, CancellationToken cancellationToken)
+    public async Task DeleteAsync(Database.Write write, string webhookId, CancellationToken cancellationToken)
     {
-        await db.ExecuteAsync(new CommandDefinition("delete from webhook_delivery where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
-        await db.ExecuteAsync(new CommandDefinition("delete from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
+        await write.Db.ExecuteAsync(new CommandDefinition("delete from webhook_delivery where webhook_id = @webhookId", new { webhookId }, write.Transaction, cancellationToken: cancellationToken));
+        await write.Db.ExecuteAsync(new CommandDefinition("delete from webhook where webhook_id = @webhookId", new { webhookId }, write.Transaction, cancellationToken: cancellationToken));
     }
 
-    public async Task<WebhookRow?> FindAsync(string webhookId, CancellationToken cancellationToken, DbConnection? db = null, DbTransaction? transaction = null)
+    public async Task<WebhookRow?> FindAsync(string webhookId, CancellationToken cancellationToken)
     {
-        if (db is not null)
-            return await db.QuerySingleOrDefaultAsync<WebhookRow>(new CommandDefinition($"select {Columns} from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
-        await using var own = await database.OpenAsync(cancellationToken);
-        return await FindAsync(webhookId, cancellationToken, own);
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await FindAsync(db, null, webhookId, cancellationToken);
     }
+
+    public Task<WebhookRow?> FindAsync(Database.Write write, string webhookId, CancellationToken cancellationToken) =>
+        FindAsync(write.Db, write.Transaction, webhookId, cancellationToken);
+
+    private static Task<WebhookRow?> FindAsync(DbConnection db, DbTransaction? transaction, string webhookId, CancellationToken cancellationToken) =>
+        db.QuerySingleOrDefaultAsync<WebhookRow>(new CommandDefinition($"select {Columns} from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
 
     public async Task<IReadOnlyList<WebhookRow>> ListAsync(string? afterId, int take, CancellationToken cancellationToken)
     {
@@ -88,11 +92,11 @@ public sealed class WebhookStore(Database database, TimeProvider time)
     }
 
     /// <summary>Queues the event for every enabled subscription to its type, in the transaction of the change it tells of.</summary>
-    public async Task<int> EnqueueAsync(DbConnection db, DbTransaction transaction, WebhookEventType type, Incident incident, CancellationToken cancellationToken)
+    public async Task<int> EnqueueAsync(Database.Write write, WebhookEventType type, Incident incident, CancellationToken cancellationToken)
     {
         var typeName = SpecEnum.ToSpec(type);
-        var subscribers = (await db.QueryAsync<(string WebhookId, string Events)>(new CommandDefinition(
-            "select webhook_id, events from webhook where enabled = 1", transaction: transaction, cancellationToken: cancellationToken)))
+        var subscribers = (await write.Db.QueryAsync<(string WebhookId, string Events)>(new CommandDefinition(
+            "select webhook_id, events from webhook where enabled = 1", transaction: write.Transaction, cancellationToken: cancellationToken)))
             .Where(w => w.Events.Split(',').Contains(typeName)).ToList();
         if (subscribers.Count == 0)
             return 0;
@@ -100,7 +104,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         var eventId = Ids.New("evt");
         var payload = JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
         var ids = Ids.New("whd", subscribers.Count);
-        await db.ExecuteAsync(new CommandDefinition(
+        await write.Db.ExecuteAsync(new CommandDefinition(
             $"""
             insert into webhook_delivery ({DeliveryColumns})
             values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
@@ -109,7 +113,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             {
                 DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payload,
                 Status = "pending", NextAttemptAt = now, CreatedAt = now,
-            }), transaction, cancellationToken: cancellationToken));
+            }), write.Transaction, cancellationToken: cancellationToken));
         return subscribers.Count;
     }
 

@@ -154,10 +154,11 @@ public abstract class FimPatternTests(PlatformApi api)
         var good = await api.Admin().CreateFimRuleAsync(Rule(FimRules.Unique("good"), "pattern-*"));
         await api.Admin().CreateFimRuleAsync(Rule(marker, marker));
         // As an older version or a hand edit might have left it: a host glob that does not compile.
-        await using (var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None))
+        await using (var write = await api.Services.GetRequiredService<Database>().BeginWriteAsync(CancellationToken.None))
         {
-            await db.ExecuteAsync("update fim_rule set spec_json = replace(spec_json, @marker, '[]') where name = @marker", new { marker });
-            await db.ExecuteAsync("update fim_policy_state set generation = generation + 1 where id = 1");
+            await write.Db.ExecuteAsync("update fim_rule set spec_json = replace(spec_json, @marker, '[]') where name = @marker", new { marker }, write.Transaction);
+            await write.Db.ExecuteAsync("update fim_policy_state set generation = generation + 1 where id = 1", transaction: write.Transaction);
+            await write.CommitAsync(CancellationToken.None);
         }
 
         var (agent, enrolled) = await api.EnrolledAgent("pattern-01");

@@ -39,11 +39,13 @@ public sealed class ReadinessTests(BrokenSqliteForReadiness api) : IClassFixture
     public async Task Readiness_is_503_with_retry_after_when_the_store_is_not_usable()
     {
         var http = api.Http();
-        await using (var db = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Platform.Api.Storage.Database>(api.Services).OpenAsync(CancellationToken.None))
-        await using (var drop = db.CreateCommand())
+        await using (var write = await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Platform.Api.Storage.Database>(api.Services).BeginWriteAsync(CancellationToken.None))
+        await using (var drop = write.Db.CreateCommand())
         {
             drop.CommandText = "drop table audit_entry";
+            drop.Transaction = write.Transaction;
             await drop.ExecuteNonQueryAsync();
+            await write.CommitAsync(CancellationToken.None);
         }
 
         var response = await http.GetAsync("/api/v1/health/ready");

@@ -74,8 +74,11 @@ public abstract class ClockSkewTests(PlatformApi api)
         Assert.Equal(PciState.Pass, (await api.Admin().GetPciReportAsync(enrolled.Agent.Id)).Requirements.Single(r => r.Id == "11.5.2").State);
 
         // As a check stored before times were checked would be: dated two months ahead.
-        await using (var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None))
-            await db.ExecuteAsync("update fim_baseline_check set checked_at = @future where agent_id = @agentId", new { future = Now.AddDays(60), agentId = enrolled.Agent.Id });
+        await using (var write = await api.Services.GetRequiredService<Database>().BeginWriteAsync(CancellationToken.None))
+        {
+            await write.Db.ExecuteAsync("update fim_baseline_check set checked_at = @future where agent_id = @agentId", new { future = Now.AddDays(60), agentId = enrolled.Agent.Id }, write.Transaction);
+            await write.CommitAsync(CancellationToken.None);
+        }
 
         var report = await api.Admin().GetPciReportAsync(enrolled.Agent.Id);
         var baseline = report.Requirements.Single(r => r.Id == "11.5.2");

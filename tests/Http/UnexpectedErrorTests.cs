@@ -12,8 +12,11 @@ public abstract class UnexpectedErrorTests(PlatformApi api)
     public async Task Unexpected_error_is_a_500_problem_without_stack_trace_outside_development()
     {
         var http = api.Http(api.AdminSecret);
-        await using (var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None))
-            await db.ExecuteAsync("drop table agent");
+        await using (var write = await api.Services.GetRequiredService<Database>().BeginWriteAsync(CancellationToken.None))
+        {
+            await write.Db.ExecuteAsync("drop table agent", transaction: write.Transaction);
+            await write.CommitAsync(CancellationToken.None);
+        }
 
         var response = await http.GetAsync("/api/v1/agents");
 

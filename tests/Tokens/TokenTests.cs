@@ -95,8 +95,11 @@ public abstract class TokenTests(PlatformApi api)
         await client.ListAgentsAsync();
 
         // Another instance sharing the database revokes it: this one does not hear of it...
-        await using (var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None))
-            await db.ExecuteAsync("update api_token set revoked_at = @now where token_id = @id", new { now = api.Time.GetUtcNow(), id = created.Token.Id });
+        await using (var write = await api.Services.GetRequiredService<Database>().BeginWriteAsync(CancellationToken.None))
+        {
+            await write.Db.ExecuteAsync("update api_token set revoked_at = @now where token_id = @id", new { now = api.Time.GetUtcNow(), id = created.Token.Id }, write.Transaction);
+            await write.CommitAsync(CancellationToken.None);
+        }
         await client.ListAgentsAsync();
 
         // ...and reads the credential again once it has been remembered for the configured time.
