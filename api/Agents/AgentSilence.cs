@@ -7,21 +7,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Agents;
 
-/// <summary>Bound from <c>Platform:Agents</c> (docs/detection.md, "sensor-silent").</summary>
-public sealed class AgentsOptions
-{
-    public const string Section = "Platform:Agents";
-
-    /// <summary>An agent that sent heartbeats and then none for this long gets a <c>sensor-silent</c> incident.</summary>
-    public TimeSpan SilentAfter { get; set; } = TimeSpan.FromMinutes(3);
-
-    /// <summary>How often an API instance looks for silent agents.</summary>
-    public TimeSpan SilenceScanInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Silent agents one look takes at most (the longest silent first); the rest wait for the next one.</summary>
-    public int SilenceScanBatch { get; set; } = 100;
-}
-
 /// <summary>
 /// <c>sensor-silent</c> incidents: the API's own finding that an agent stopped watching. One when an agent that
 /// sent heartbeats sends none for <see cref="AgentsOptions.SilentAfter"/> (<c>agent-heartbeats-missed</c>,

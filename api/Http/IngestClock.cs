@@ -2,15 +2,6 @@ using System.Globalization;
 
 namespace Platform.Api.Http;
 
-/// <summary>Bound from <c>Platform:Ingest</c>. Documented in openapi.yaml; change both together.</summary>
-public sealed class IngestOptions
-{
-    public const string Section = "Platform:Ingest";
-
-    /// <summary>How far ahead of the API's clock an agent's clock may run: later event, alert and check times are refused.</summary>
-    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
-}
-
 /// <summary>
 /// The latest time the API believes an agent may report. A time further ahead is a wrong clock or a forgery (an event
 /// dated 2099 heads every "most recent" view; a baseline check dated next year keeps a PCI comparison passing), so

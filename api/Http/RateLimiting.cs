@@ -6,15 +6,6 @@ using Platform.Api.Auth;
 
 namespace Platform.Api.Http;
 
-/// <summary>Bound from <c>Platform:RateLimit</c>.</summary>
-public sealed class RateLimitOptions
-{
-    public const string Section = "Platform:RateLimit";
-
-    /// <summary>Requests per token per minute (anonymous callers share one budget per address).</summary>
-    public int PermitsPerMinute { get; set; } = 600;
-}
-
 /// <summary>A fixed window per token; 429 problem with Retry-After when it is used up. Every response says the budget.</summary>
 public static class RateLimiting
 {

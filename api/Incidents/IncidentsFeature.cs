@@ -1,0 +1,23 @@
+using FluentValidation;
+using Platform.Contracts;
+using static Platform.Api.Incidents.IncidentContracts;
+
+namespace Platform.Api.Incidents;
+
+public static class IncidentsFeature
+{
+    public static IServiceCollection AddIncidentsFeature(this IServiceCollection services, IConfiguration configuration) =>
+        services
+            .AddSingleton((configuration.GetSection(DetectionOptions.Section).Get<DetectionOptions>() ?? new DetectionOptions()).Checked())
+            .AddSingleton<IncidentStore>()
+            .AddSingleton<FimFindings>()
+            .AddSingleton<RiskContexts>()
+            .AddSingleton<DetectionHandoff>()
+            .AddSingleton<IncidentDetector>()
+            .AddHostedService(services => services.GetRequiredService<IncidentDetector>())
+            .AddScoped<IncidentEndpoints>()
+            .AddSingleton<IValidator<IncidentStatusChange>, IncidentStatusChangeValidator>()
+            .AddSingleton<IValidator<IncidentAssignment>, IncidentAssignmentValidator>()
+            .AddSingleton<IValidator<IncidentNoteSpec>, IncidentNoteSpecValidator>()
+            .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
+}
