@@ -6,30 +6,30 @@ namespace Platform.Agent.Delivery;
 public sealed partial class SpoolQueue
 {
     /// <summary>Written as JSON, replaced atomically (write, fsync, rename).</summary>
-    private sealed record Cursor(long Segment, long Offset, long NextSequence, bool GapPending, InFlight? Batch, long Dropped, long QuarantinedRegions, long QuarantinedBytes);
+    private sealed record Position(long Segment, long Offset, long NextSequence, bool GapPending, InFlight? Batch, long Dropped, long QuarantinedRegions, long QuarantinedBytes);
 
     private sealed record InFlight(string Id, long Sequence, long EndSegment, long EndOffset);
 
-    [JsonSerializable(typeof(Cursor))]
-    private sealed partial class CursorJson : JsonSerializerContext;
+    [JsonSerializable(typeof(Position))]
+    private sealed partial class PositionJson : JsonSerializerContext;
 
-    private string CursorPath => Path.Combine(_directory, "cursor.json");
+    private string PositionPath => Path.Combine(_directory, "cursor.json"); // the name of earlier versions: spools on disk stay readable
 
-    private Cursor? ReadCursor()
+    private Position? ReadPosition()
     {
         var unreadable = false;
-        var cursor = StateFile.Read(CursorPath, CursorJson.Default.Cursor, _ => unreadable = true);
+        var position = StateFile.Read(PositionPath, PositionJson.Default.Position, _ => unreadable = true);
         if (!unreadable)
-            return cursor;
-        // A cursor that cannot be read: start from the oldest segment (records may go twice, none is lost).
+            return position;
+        // A position file that cannot be read: start from the oldest segment (records may go twice, none is lost).
         var oldest = Directory.EnumerateFiles(_directory, "*.seg").Order(StringComparer.Ordinal).FirstOrDefault();
         var segment = oldest is null ? 0 : long.Parse(Path.GetFileNameWithoutExtension(oldest), System.Globalization.CultureInfo.InvariantCulture);
-        return new Cursor(segment, 0, 1, true, null, 0, 1, 0);
+        return new Position(segment, 0, 1, true, null, 0, 1, 0);
     }
 
-    private void WriteCursor(Cursor cursor)
+    private void WritePosition(Position position)
     {
-        _cursor = cursor with { Dropped = _dropped, QuarantinedRegions = _quarantinedRegions, QuarantinedBytes = _quarantinedBytes };
-        StateFile.Write(CursorPath, _cursor, CursorJson.Default.Cursor);
+        _position = position with { Dropped = _dropped, QuarantinedRegions = _quarantinedRegions, QuarantinedBytes = _quarantinedBytes };
+        StateFile.Write(PositionPath, _position, PositionJson.Default.Position);
     }
 }

@@ -148,7 +148,7 @@ public sealed partial class SpoolQueue
             Roll();
         }
 
-        WriteCursor(_cursor);
+        WritePosition(_position);
     }
 
     private void Open()
@@ -156,7 +156,7 @@ public sealed partial class SpoolQueue
         foreach (var path in Directory.EnumerateFiles(_directory, "*.seg").Order(StringComparer.Ordinal))
         {
             var index = long.Parse(Path.GetFileNameWithoutExtension(path), System.Globalization.CultureInfo.InvariantCulture);
-            if (index < _cursor.Segment)
+            if (index < _position.Segment)
             {
                 File.Delete(path); // acknowledged before a crash, not yet deleted
                 continue;
@@ -168,7 +168,7 @@ public sealed partial class SpoolQueue
         // Index every record not yet acknowledged; a torn or corrupt one ends its segment there (quarantined).
         foreach (var file in _segments.ToList())
         {
-            var at = file.Index == _cursor.Segment ? _cursor.Offset : 0;
+            var at = file.Index == _position.Segment ? _position.Offset : 0;
             using (var reader = new SegmentReader(file, _limits.MaxRecordBytes))
             {
                 while (at < file.Bytes && reader.TryRead(at, out var record))
@@ -182,10 +182,10 @@ public sealed partial class SpoolQueue
                 Quarantine(file, at);
         }
 
-        if (_segments.Count == 0 || _segments[^1].Index < _cursor.Segment)
-            _segments.Add(new SegmentFile(_cursor.Segment, SegmentPath(_cursor.Segment)));
+        if (_segments.Count == 0 || _segments[^1].Index < _position.Segment)
+            _segments.Add(new SegmentFile(_position.Segment, SegmentPath(_position.Segment)));
         OpenTail();
-        WriteCursor(_cursor);
+        WritePosition(_position);
     }
 
     private SegmentFile Roll()

@@ -6,12 +6,12 @@ namespace Platform.Agent.Delivery;
 
 /// <summary>
 /// A durable FIFO of records in a directory: append-only segment files of framed records
-/// (<c>[length u32][crc32 u32][payload]</c>, little-endian) and a cursor file saying where the first record not yet
+/// (<c>[length u32][crc32 u32][payload]</c>, little-endian) and a position file (<c>cursor.json</c>) saying where the first record not yet
 /// acknowledged is, which batch is in flight and the next batch sequence number.
 /// <para>
 /// A record is written with one <c>pwrite</c> before <see cref="Append"/> returns: it is in the kernel's page
 /// cache, so it survives the agent being killed (<see cref="Sync"/> makes it survive a power cut too). A batch is
-/// recorded in the cursor before it is sent and the cursor moves past it only when it is acknowledged, so after
+/// recorded in the position before it is sent and the position moves past it only when it is acknowledged, so after
 /// a crash the same records go again with the same id and sequence (the api stores a replay once).
 /// </para>
 /// <para>
@@ -29,9 +29,9 @@ public sealed partial class SpoolQueue : IDisposable
     private readonly SpoolLimits _limits;
     private readonly Lock _gate = new();
 
-    // Segments from the cursor's to the tail, oldest first; the tail is the one appended to.
+    // Segments from the position's to the tail, oldest first; the tail is the one appended to.
     private readonly List<SegmentFile> _segments = [];
-    private Cursor _cursor;
+    private Position _position;
     private SafeFileHandle? _tail;
     private long _dropped, _quarantinedRegions, _quarantinedBytes;
 
@@ -41,8 +41,8 @@ public sealed partial class SpoolQueue : IDisposable
         _batchPrefix = batchPrefix;
         _limits = limits ?? new SpoolLimits();
         Directory.CreateDirectory(directory);
-        _cursor = ReadCursor() ?? new Cursor(0, 0, 1, false, null, 0, 0, 0);
-        (_dropped, _quarantinedRegions, _quarantinedBytes) = (_cursor.Dropped, _cursor.QuarantinedRegions, _cursor.QuarantinedBytes);
+        _position = ReadPosition() ?? new Position(0, 0, 1, false, null, 0, 0, 0);
+        (_dropped, _quarantinedRegions, _quarantinedBytes) = (_position.Dropped, _position.QuarantinedRegions, _position.QuarantinedBytes);
         Open();
     }
 
@@ -59,11 +59,11 @@ public sealed partial class SpoolQueue : IDisposable
     public long PendingBytes()
     {
         lock (_gate)
-            return _segments.Sum(s => s.Bytes) - (_segments.Count > 0 && _segments[0].Index == _cursor.Segment ? _cursor.Offset : 0);
+            return _segments.Sum(s => s.Bytes) - (_segments.Count > 0 && _segments[0].Index == _position.Segment ? _position.Offset : 0);
     }
 
     private long PendingRecords() =>
-        _segments.Sum(s => (long)s.Starts.Count) - (_segments.Count > 0 && _segments[0].Index == _cursor.Segment ? _segments[0].Starts.BinarySearchIndex(_cursor.Offset) : 0);
+        _segments.Sum(s => (long)s.Starts.Count) - (_segments.Count > 0 && _segments[0].Index == _position.Segment ? _segments[0].Starts.BinarySearchIndex(_position.Offset) : 0);
 
     /// <summary>Appends records, in order, each as one write. Returns when the kernel has them.</summary>
     public void Append(IReadOnlyList<ReadOnlyMemory<byte>> records)
@@ -152,40 +152,40 @@ public sealed partial class SpoolQueue : IDisposable
 
     /// <summary>
     /// The batch to send: the one in flight if there is one (same records, id and sequence), otherwise up to
-    /// <paramref name="maxRecords"/> records (and about <paramref name="maxBytes"/>) from the cursor, recorded as in
+    /// <paramref name="maxRecords"/> records (and about <paramref name="maxBytes"/>) from the position, recorded as in
     /// flight before it is returned. Null when there is nothing to send.
     /// </summary>
     public SpoolBatch? Take(int maxRecords, long maxBytes)
     {
         lock (_gate)
         {
-            if (_cursor.Batch is { } inFlight)
+            if (_position.Batch is { } inFlight)
             {
-                var again = ReadRange(_cursor.Segment, _cursor.Offset, int.MaxValue, long.MaxValue, inFlight.EndSegment, inFlight.EndOffset);
+                var again = ReadRange(_position.Segment, _position.Offset, int.MaxValue, long.MaxValue, inFlight.EndSegment, inFlight.EndOffset);
                 if (again.Records.Count > 0 && again.EndSegment == inFlight.EndSegment && again.EndOffset == inFlight.EndOffset)
                     return new SpoolBatch(inFlight.Id, inFlight.Sequence, again.Records, inFlight.EndSegment, inFlight.EndOffset);
                 // Its records were quarantined since: send what is left of the queue as a new batch.
-                WriteCursor(_cursor with { Batch = null, GapPending = true });
+                WritePosition(_position with { Batch = null, GapPending = true });
             }
 
-            var taken = ReadRange(_cursor.Segment, _cursor.Offset, maxRecords, maxBytes, long.MaxValue, long.MaxValue);
+            var taken = ReadRange(_position.Segment, _position.Offset, maxRecords, maxBytes, long.MaxValue, long.MaxValue);
             if (taken.Records.Count == 0)
                 return null;
-            var sequence = _cursor.NextSequence + (_cursor.GapPending ? 1 : 0);
+            var sequence = _position.NextSequence + (_position.GapPending ? 1 : 0);
             var batch = new InFlight($"{_batchPrefix}-{sequence}", sequence, taken.EndSegment, taken.EndOffset);
-            WriteCursor(_cursor with { Batch = batch, GapPending = false, NextSequence = sequence });
+            WritePosition(_position with { Batch = batch, GapPending = false, NextSequence = sequence });
             return new SpoolBatch(batch.Id, batch.Sequence, taken.Records, batch.EndSegment, batch.EndOffset);
         }
     }
 
-    /// <summary>The api has the batch: the cursor moves past it and segments wholly behind it are deleted.</summary>
+    /// <summary>The api has the batch: the position moves past it and segments wholly behind it are deleted.</summary>
     public void Acknowledge(SpoolBatch batch)
     {
         lock (_gate)
         {
-            if (_cursor.Batch is not { } inFlight || inFlight.Id != batch.Id)
+            if (_position.Batch is not { } inFlight || inFlight.Id != batch.Id)
                 throw new InvalidOperationException($"Batch {batch.Id} is not the one in flight.");
-            WriteCursor(_cursor with { Segment = batch.EndSegment, Offset = batch.EndOffset, NextSequence = batch.Sequence + 1, Batch = null });
+            WritePosition(_position with { Segment = batch.EndSegment, Offset = batch.EndOffset, NextSequence = batch.Sequence + 1, Batch = null });
             DeleteSegmentsBefore(batch.EndSegment);
         }
     }
@@ -199,7 +199,7 @@ public sealed partial class SpoolQueue : IDisposable
         lock (_gate)
         {
             // Not the segments holding the batch in flight: it may be being sent.
-            var first = _cursor.Batch is { } inFlight
+            var first = _position.Batch is { } inFlight
                 ? _segments.FindIndex(s => s.Index > inFlight.EndSegment || (s.Index == inFlight.EndSegment && inFlight.EndOffset == 0))
                 : 0;
             if (first < 0)
@@ -212,14 +212,14 @@ public sealed partial class SpoolQueue : IDisposable
             }
 
             var victim = _segments[first];
-            var records = victim.Index == _cursor.Segment ? victim.Starts.Count - victim.Starts.BinarySearchIndex(_cursor.Offset) : victim.Starts.Count;
+            var records = victim.Index == _position.Segment ? victim.Starts.Count - victim.Starts.BinarySearchIndex(_position.Offset) : victim.Starts.Count;
             _dropped += records;
             _segments.RemoveAt(first);
             File.Delete(victim.Path);
             var next = _segments[first].Index;
-            WriteCursor(_cursor.Batch is null
-                ? _cursor with { Segment = next, Offset = 0, GapPending = true }
-                : _cursor with { GapPending = true });
+            WritePosition(_position.Batch is null
+                ? _position with { Segment = next, Offset = 0, GapPending = true }
+                : _position with { GapPending = true });
             return true;
         }
     }
