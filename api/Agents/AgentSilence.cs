@@ -1,6 +1,6 @@
 using System.Globalization;
 using Dapper;
-using Microsoft.Extensions.Options;
+using Platform.Api.Http;
 using Platform.Api.Incidents;
 using Platform.Api.Storage;
 using Platform.Contracts;
@@ -216,13 +216,8 @@ public static class AgentSilenceSetup
 {
     public static IServiceCollection AddAgentSilence(this IServiceCollection services)
     {
-        services.AddOptions<AgentsOptions>().BindConfiguration(AgentsOptions.Section)
-            .Validate(o => o.SilentAfter >= TimeSpan.FromSeconds(10) && o.SilentAfter <= TimeSpan.FromDays(7), $"{AgentsOptions.Section}:SilentAfter must be between 10 seconds and 7 days.")
-            .Validate(o => o.SilenceScanInterval >= TimeSpan.FromSeconds(1) && o.SilenceScanInterval <= TimeSpan.FromHours(1), $"{AgentsOptions.Section}:SilenceScanInterval must be between 1 second and 1 hour.")
-            .Validate(o => o.SilenceScanBatch is >= 1 and <= 10_000, $"{AgentsOptions.Section}:SilenceScanBatch must be between 1 and 10000.")
-            .ValidateOnStart();
         return services
-            .AddSingleton(provider => provider.GetRequiredService<IOptions<AgentsOptions>>().Value)
+            .AddCheckedOptions<AgentsOptions>(AgentsOptions.Section, options => options.Problems())
             .AddSingleton<AgentSilence>()
             .AddHostedService<AgentSilenceMonitor>();
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Platform.Api.Http;
 
 namespace Platform.Api.Auth;
 
@@ -41,10 +42,9 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
 
 public static class AuthSetup
 {
-    public static IServiceCollection AddPlatformAuth(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
     {
-        var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        services.AddSingleton(provider => new CredentialCache(options, provider.GetRequiredService<TimeProvider>()));
+        services.AddCheckedOptions<AuthOptions>(AuthOptions.Section).AddSingleton<CredentialCache>();
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();

@@ -1,13 +1,14 @@
 using FluentValidation;
+using Platform.Api.Http;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 
 public static class FimFeature
 {
-    public static IServiceCollection AddFimFeature(this IServiceCollection services, IConfiguration configuration) =>
+    public static IServiceCollection AddFimFeature(this IServiceCollection services) =>
         services
-            .AddSingleton(configuration.GetSection(FimOptions.Section).Get<FimOptions>() ?? new FimOptions())
+            .AddCheckedOptions<FimOptions>(FimOptions.Section)
             .AddSingleton<FimRuleStore>()
             .AddSingleton<FimRuleWriter>()
             .AddSingleton<FimPolicyCache>()

@@ -21,10 +21,9 @@ public static class IngestClockSetup
 {
     public static IServiceCollection AddIngestClock(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section)
-            .Validate(o => o.MaxClockSkew >= TimeSpan.Zero && o.MaxClockSkew <= TimeSpan.FromDays(1), $"{IngestOptions.Section}:MaxClockSkew must be between 0 and 1 day.")
-            .ValidateOnStart();
-        return services.AddSingleton(services => services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IngestOptions>>().Value)
+        return services
+            .AddCheckedOptions<IngestOptions>(IngestOptions.Section, o => o.MaxClockSkew >= TimeSpan.Zero && o.MaxClockSkew <= TimeSpan.FromDays(1)
+                ? [] : [$"{IngestOptions.Section}:MaxClockSkew must be between 0 and 1 day."])
             .AddSingleton<IngestClock>();
     }
 }

@@ -1,4 +1,5 @@
 using FluentValidation;
+using Platform.Api.Http;
 using Platform.Contracts;
 using static Platform.Api.Incidents.IncidentContracts;
 
@@ -6,9 +7,9 @@ namespace Platform.Api.Incidents;
 
 public static class IncidentsFeature
 {
-    public static IServiceCollection AddIncidentsFeature(this IServiceCollection services, IConfiguration configuration) =>
+    public static IServiceCollection AddIncidentsFeature(this IServiceCollection services) =>
         services
-            .AddSingleton((configuration.GetSection(DetectionOptions.Section).Get<DetectionOptions>() ?? new DetectionOptions()).Checked())
+            .AddCheckedOptions<DetectionOptions>(DetectionOptions.Section, options => options.Problems())
             .AddSingleton<IncidentStore>()
             .AddSingleton<FimFindings>()
             .AddSingleton<RiskContexts>()

@@ -1,14 +1,16 @@
 using FluentValidation;
+using Platform.Api.Http;
 using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 
 public static class TelemetryFeature
 {
-    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services, IConfiguration configuration) =>
+    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services) =>
         services
-            .AddSingleton((configuration.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions()).Checked())
-            .AddSingleton(Redactor(configuration))
+            .AddCheckedOptions<TelemetryOptions>(TelemetryOptions.Section, options => options.Problems())
+            .AddCheckedOptions<RedactionOptions>(RedactionSection, RedactionProblems)
+            .AddSingleton(services => SecretRedactor.Create(services.GetRequiredService<RedactionOptions>(), RedactionSection, out _)!)
             .AddSingleton<TelemetryPins>()
             .AddSingleton<TelemetryRetention>()
             .AddHostedService(services => services.GetRequiredService<TelemetryRetention>())
@@ -16,8 +18,9 @@ public static class TelemetryFeature
             .AddSingleton<EventReader>()
             .AddScoped<TelemetryEndpoints>()
             .AddScoped<Forensics.ForensicEndpoints>()
-            .AddSingleton(configuration.GetSection(Forensics.ForensicsOptions.Section).Get<Forensics.ForensicsOptions>() ?? new Forensics.ForensicsOptions())
-            .AddSingleton(services => Forensics.BundleSigner.Load(configuration.GetSection(Forensics.SigningOptions.Section).Get<Forensics.SigningOptions>() ?? new Forensics.SigningOptions(), services.GetRequiredService<Storage.DataDirectory>(), services.GetRequiredService<ILogger<Forensics.BundleSigner>>()))
+            .AddCheckedOptions<Forensics.ForensicsOptions>(Forensics.ForensicsOptions.Section)
+            .AddCheckedOptions<Forensics.SigningOptions>(Forensics.SigningOptions.Section)
+            .AddSingleton(services => Forensics.BundleSigner.Load(services.GetRequiredService<Forensics.SigningOptions>(), services.GetRequiredService<Storage.DataDirectory>(), services.GetRequiredService<ILogger<Forensics.BundleSigner>>()))
             .AddSingleton<Forensics.ForensicBundles>()
             .AddSingleton<Forensics.BundleBuilds>()
             .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())
@@ -27,7 +30,9 @@ public static class TelemetryFeature
     /// <summary>Platform:Redaction: the built-in rules and those configured, refused at start-up with each setting named.</summary>
     public const string RedactionSection = "Platform:Redaction";
 
-    private static SecretRedactor Redactor(IConfiguration configuration) =>
-        SecretRedactor.Create(configuration.GetSection(RedactionSection).Get<RedactionOptions>() ?? new RedactionOptions(), RedactionSection, out var problems)
-        ?? throw new InvalidOperationException("Redaction settings are not usable: " + string.Join(" ", problems));
+    private static IEnumerable<string> RedactionProblems(RedactionOptions options)
+    {
+        SecretRedactor.Create(options, RedactionSection, out var problems);
+        return problems.Select(problem => "Redaction settings are not usable: " + problem);
+    }
 }

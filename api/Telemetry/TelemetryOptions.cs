@@ -17,14 +17,13 @@ public sealed class TelemetryOptions
     /// <summary>How often the caps are enforced (at most every 30 days); zero turns the background pass off on this instance.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Refuses settings that cannot work, at start-up rather than at the first pass.</summary>
-    public TelemetryOptions Checked()
+    /// <summary>Settings that cannot work, each named: refused when the API starts (see <see cref="Http.CheckedOptions"/>), not at the first pass.</summary>
+    public IEnumerable<string> Problems()
     {
         if (RetentionInterval < TimeSpan.Zero || RetentionInterval > TimeSpan.FromDays(30))
-            throw new InvalidOperationException($"{Section}:RetentionInterval must be between 0 (off) and 30 days.");
+            yield return $"{Section}:RetentionInterval must be between 0 (off) and 30 days.";
         if (HostMaxBytes <= 0 || ContainerMaxBytes <= 0 || MaxAge <= TimeSpan.Zero || PinBefore < TimeSpan.Zero || PinAfter < TimeSpan.Zero || PinnedAfterArchive < TimeSpan.Zero)
-            throw new InvalidOperationException($"{Section}: byte caps and MaxAge must be positive, pin margins and PinnedAfterArchive not negative.");
-        return this;
+            yield return $"{Section}: byte caps and MaxAge must be positive, pin margins and PinnedAfterArchive not negative.";
     }
 
     /// <summary>An incident keeps the data from this long before its first event...</summary>

@@ -1,13 +1,14 @@
 using FluentValidation;
+using Platform.Api.Http;
 using Platform.Contracts;
 
 namespace Platform.Api.Webhooks;
 
 public static class WebhooksFeature
 {
-    public static IServiceCollection AddWebhooksFeature(this IServiceCollection services, IConfiguration configuration) =>
+    public static IServiceCollection AddWebhooksFeature(this IServiceCollection services) =>
         services
-            .AddSingleton((configuration.GetSection(WebhookOptions.Section).Get<WebhookOptions>() ?? new WebhookOptions()).Checked())
+            .AddCheckedOptions<WebhookOptions>(WebhookOptions.Section, options => options.Problems())
             .AddSingleton<OutboundAddresses>()
             .AddSingleton<WebhookStore>()
             .AddSingleton<WebhookDispatcher>()
