@@ -55,7 +55,7 @@ app.MapPlatformDocs();
 // who may call what is in Auth/OperationAccess.cs.
 var api = app.MapGroup("")
     .RequireAuthorization(OperationAccess.PolicyName)
-    .AddEndpointFilter<ValidationFilter>()
+    .AddValidationFilter()                              // FluentValidation rules, on the endpoints whose parameters have one
     .AcceptYamlBodies();
 api.MapHealth();
 api.MapTokens();
