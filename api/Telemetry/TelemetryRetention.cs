@@ -6,7 +6,8 @@ namespace Platform.Api.Telemetry;
 /// <summary>
 /// Keeps flight data past the rolling caps: an incident pins its resource's data around its events (a host pin
 /// covers the host's containers too) until the incident is archived plus <see cref="TelemetryOptions.PinnedAfterArchive"/>.
-/// Incidents use this; it has no API of its own.
+/// It has no API of its own. IncidentStore writes the same rows itself, inside the transactions that open and
+/// archive incidents; this class pins and releases on its own (the retention tests use it).
 /// </summary>
 public sealed class TelemetryPins(Database database, TelemetryOptions options)
 {
