@@ -39,15 +39,3 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
             ProblemDetails = { Status = context.Response.StatusCode, Title = title, Detail = detail },
         }).AsTask();
 }
-
-public static class AuthSetup
-{
-    public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
-    {
-        services.AddCheckedOptions<AuthOptions>(AuthOptions.Section).AddSingleton<CredentialCache>();
-        services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();
-        return services.AddOperationAccess();
-    }
-}

@@ -16,14 +16,3 @@ public sealed class IngestClock(TimeProvider time, IngestOptions options)
     public string Refusal(string field) =>
         string.Create(CultureInfo.InvariantCulture, $"'{field}' is more than {options.MaxClockSkew.TotalMinutes:0.#} minutes ahead of the API's clock ({time.GetUtcNow():yyyy-MM-dd'T'HH:mm:ss'Z'}): check the agent's clock.");
 }
-
-public static class IngestClockSetup
-{
-    public static IServiceCollection AddIngestClock(this IServiceCollection services, IConfiguration configuration)
-    {
-        return services
-            .AddCheckedOptions<IngestOptions>(IngestOptions.Section, o => o.MaxClockSkew >= TimeSpan.Zero && o.MaxClockSkew <= TimeSpan.FromDays(1)
-                ? [] : [$"{IngestOptions.Section}:MaxClockSkew must be between 0 and 1 day."])
-            .AddSingleton<IngestClock>();
-    }
-}
