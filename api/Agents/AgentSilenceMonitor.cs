@@ -1,10 +1,3 @@
-using System.Globalization;
-using Dapper;
-using Platform.Api.Http;
-using Platform.Api.Incidents;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Agents;
 
 /// <summary>Runs <see cref="AgentSilence.ScanAsync"/> every <see cref="AgentsOptions.SilenceScanInterval"/> on each instance (they do not raise one silence twice).</summary>
