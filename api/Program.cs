@@ -23,8 +23,8 @@ builder.Services
     .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up
     .AddPlatformJson()                                  // camelCase; unknown fields and missing required ones are 400
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
-    .AddPlatformAuth(builder.Configuration)             // bearer tokens, the authorization table
-    .AddPlatformRateLimiting(builder.Configuration)     // per token, 429 + Retry-After
+    .AddPlatformAuth()                                  // bearer tokens, the authorization table
+    .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400
     .AddPlatformDocs()                                  // /openapi.yaml, /swagger
     .AddRequestDecompression();
@@ -35,10 +35,10 @@ builder.Services
     .AddEnrollmentFeature()
     .AddAgentsFeature()
     .AddAuditFeature()
-    .AddFimFeature(builder.Configuration)
-    .AddTelemetryFeature(builder.Configuration)
-    .AddIncidentsFeature(builder.Configuration)
-    .AddWebhooksFeature(builder.Configuration);
+    .AddFimFeature()
+    .AddTelemetryFeature()
+    .AddIncidentsFeature()
+    .AddWebhooksFeature();
 
 var app = builder.Build();
 
@@ -55,7 +55,7 @@ app.MapPlatformDocs();
 // who may call what is in Auth/OperationAccess.cs.
 var api = app.MapGroup("")
     .RequireAuthorization(OperationAccess.PolicyName)
-    .AddEndpointFilter<ValidationFilter>()
+    .AddValidationFilter()                              // FluentValidation rules, on the endpoints whose parameters have one
     .AcceptYamlBodies();
 api.MapHealth();
 api.MapTokens();

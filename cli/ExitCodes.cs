@@ -18,9 +18,3 @@ public static class ExitCodes
     /// <summary>Interrupted (Ctrl+C), as shells report a process ended by SIGINT. <c>incidents watch</c> ends with 0 instead.</summary>
     public const int Interrupted = 130;
 }
-
-/// <summary>A failure platformctl explains itself: the message is printed as it is, and the run exits with the code.</summary>
-public sealed class CliException(string message, int exitCode = ExitCodes.Error) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
-}

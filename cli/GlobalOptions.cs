@@ -45,9 +45,3 @@ public static class GlobalOptions
         return default;
     }
 }
-
-public enum OutputFormat
-{
-    Table,
-    Json,
-}

@@ -144,9 +144,3 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         options.Converters.Add(new JsonStringEnumConverter(namingPolicy: null, allowIntegerValues: false)); // enums of other assemblies
     }
 }
-
-/// <summary>Typed metadata from options, for the serializer's overloads that need no reflection.</summary>
-public static class JsonOptionsExtensions
-{
-    public static JsonTypeInfo<T> TypeInfo<T>(this JsonSerializerOptions options) => (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
-}

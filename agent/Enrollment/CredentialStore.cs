@@ -4,9 +4,6 @@ using Platform.Contracts;
 
 namespace Platform.Agent.Enrollment;
 
-/// <summary>The agent's id and secret as the api gave them at enrollment.</summary>
-public sealed record AgentCredential(string AgentId, string Secret, string Server);
-
 /// <summary>
 /// Enrolls once and keeps the credential in <c>credential.json</c> in the state directory, mode 0600, written
 /// whole or not at all (temp file, fsync, rename): an agent restarted later, or killed while enrolling, never
@@ -50,9 +47,4 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
     private AgentCredential? Load() => File.Exists(FilePath) ? JsonSerializer.Deserialize(File.ReadAllBytes(FilePath), AgentJsonContext.Default.AgentCredential) : null;
 
     private void Save(AgentCredential credential) => StateFile.Write(FilePath, credential, AgentJsonContext.Default.AgentCredential);
-}
-
-public static class AgentVersion
-{
-    public static string Current { get; } = typeof(AgentVersion).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }

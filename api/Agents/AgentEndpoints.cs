@@ -10,18 +10,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Agents;
 
-public static class AgentsFeature
-{
-    public static IServiceCollection AddAgentsFeature(this IServiceCollection services) =>
-        services
-            .AddSingleton<AgentStore>()
-            .AddScoped<AgentEndpoints>()
-            .AddSingleton<IValidator<AgentEnroll>, AgentEnrollValidator>()
-            .AddSingleton<IValidator<AgentLabelsReplace>, AgentLabelsReplaceValidator>()
-            .AddSingleton<IValidator<AgentHeartbeat>, AgentHeartbeatValidator>()
-            .AddAgentSilence();
-}
-
 /// <summary>Label keys as Kubernetes has them (a DNS-like name, 63 characters at most); values up to 256 characters.</summary>
 public sealed class LabelsValidator : AbstractValidator<IDictionary<string, string>>
 {

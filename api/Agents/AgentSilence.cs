@@ -1,26 +1,11 @@
 using System.Globalization;
 using Dapper;
-using Microsoft.Extensions.Options;
+using Platform.Api.Http;
 using Platform.Api.Incidents;
 using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Agents;
-
-/// <summary>Bound from <c>Platform:Agents</c> (docs/detection.md, "sensor-silent").</summary>
-public sealed class AgentsOptions
-{
-    public const string Section = "Platform:Agents";
-
-    /// <summary>An agent that sent heartbeats and then none for this long gets a <c>sensor-silent</c> incident.</summary>
-    public TimeSpan SilentAfter { get; set; } = TimeSpan.FromMinutes(3);
-
-    /// <summary>How often an API instance looks for silent agents.</summary>
-    public TimeSpan SilenceScanInterval { get; set; } = TimeSpan.FromSeconds(15);
-
-    /// <summary>Silent agents one look takes at most (the longest silent first); the rest wait for the next one.</summary>
-    public int SilenceScanBatch { get; set; } = 100;
-}
 
 /// <summary>
 /// <c>sensor-silent</c> incidents: the API's own finding that an agent stopped watching. One when an agent that
@@ -202,43 +187,4 @@ public sealed class AgentSilence(Database database, AgentStore agents, IncidentW
 
     private static string Minutes(TimeSpan span) =>
         span.TotalMinutes >= 1 ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalMinutes:0.#} min") : string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0} s");
-}
-
-/// <summary>Runs <see cref="AgentSilence.ScanAsync"/> every <see cref="AgentsOptions.SilenceScanInterval"/> on each instance (they do not raise one silence twice).</summary>
-public sealed class AgentSilenceMonitor(AgentSilence silence, AgentsOptions options, ILogger<AgentSilenceMonitor> logger) : BackgroundService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.SilenceScanInterval, TimeProvider.System);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                // A full batch: more are waiting; take them now rather than an interval later.
-                while (await silence.ScanAsync(stoppingToken) >= options.SilenceScanBatch)
-                {
-                }
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                logger.LogWarning(e, "Looking for silent agents failed; trying again in {Interval}.", options.SilenceScanInterval);
-            }
-        }
-    }
-}
-
-public static class AgentSilenceSetup
-{
-    public static IServiceCollection AddAgentSilence(this IServiceCollection services)
-    {
-        services.AddOptions<AgentsOptions>().BindConfiguration(AgentsOptions.Section)
-            .Validate(o => o.SilentAfter >= TimeSpan.FromSeconds(10) && o.SilentAfter <= TimeSpan.FromDays(7), $"{AgentsOptions.Section}:SilentAfter must be between 10 seconds and 7 days.")
-            .Validate(o => o.SilenceScanInterval >= TimeSpan.FromSeconds(1) && o.SilenceScanInterval <= TimeSpan.FromHours(1), $"{AgentsOptions.Section}:SilenceScanInterval must be between 1 second and 1 hour.")
-            .Validate(o => o.SilenceScanBatch is >= 1 and <= 10_000, $"{AgentsOptions.Section}:SilenceScanBatch must be between 1 and 10000.")
-            .ValidateOnStart();
-        return services
-            .AddSingleton(provider => provider.GetRequiredService<IOptions<AgentsOptions>>().Value)
-            .AddSingleton<AgentSilence>()
-            .AddHostedService<AgentSilenceMonitor>();
-    }
 }

@@ -4,12 +4,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Audit;
 
-public static class AuditFeature
-{
-    public static IServiceCollection AddAuditFeature(this IServiceCollection services) =>
-        services.AddSingleton<AuditLog>().AddScoped<AuditEndpoints>();
-}
-
 public sealed class AuditEndpoints(AuditLog auditLog, Cursors cursors) : AuditHandlersBase
 {
     public override async Task<IResult> ListAuditEntries(HttpContext http, int limit, string? cursor, string? actorTokenId, string? action, string? targetType, string? targetId, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)

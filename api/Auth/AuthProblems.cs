@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Platform.Api.Http;
 
 namespace Platform.Api.Auth;
 
@@ -37,17 +38,4 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
             HttpContext = context,
             ProblemDetails = { Status = context.Response.StatusCode, Title = title, Detail = detail },
         }).AsTask();
-}
-
-public static class AuthSetup
-{
-    public static IServiceCollection AddPlatformAuth(this IServiceCollection services, IConfiguration configuration)
-    {
-        var options = configuration.GetSection(AuthOptions.Section).Get<AuthOptions>() ?? new AuthOptions();
-        services.AddSingleton(provider => new CredentialCache(options, provider.GetRequiredService<TimeProvider>()));
-        services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
-        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();
-        return services.AddOperationAccess();
-    }
 }

@@ -9,15 +9,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Enrollment;
 
-public static class EnrollmentFeature
-{
-    public static IServiceCollection AddEnrollmentFeature(this IServiceCollection services) =>
-        services
-            .AddSingleton<EnrollmentStore>()
-            .AddScoped<EnrollmentEndpoints>()
-            .AddSingleton<IValidator<EnrollmentTokenCreate>, EnrollmentTokenCreateValidator>();
-}
-
 public sealed class EnrollmentTokenCreateValidator : AbstractValidator<EnrollmentTokenCreate>
 {
     public EnrollmentTokenCreateValidator(TimeProvider time)

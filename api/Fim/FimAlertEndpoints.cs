@@ -14,45 +14,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 
-/// <summary>Bound from <c>Platform:Fim</c>.</summary>
-public sealed class FimOptions
-{
-    public const string Section = "Platform:Fim";
-
-    /// <summary>Identical alerts within this many seconds of the first are folded into it.</summary>
-    public int FoldWindowSeconds { get; set; } = 300;
-
-    /// <summary>Alerts one listFimAlerts request looks at, at most, however few match its filters (documented in openapi.yaml).</summary>
-    public int ListScanAlerts { get; set; } = 10_000;
-
-    /// <summary>
-    /// Alerts one exportFimAlerts request looks at, at most; the export goes on with the cursor it returns. Writing an
-    /// alert costs about 50 µs of CPU (bench suite=analyst): 10,000 keep a request well under a second.
-    /// </summary>
-    public int ExportScanAlerts { get; set; } = 10_000;
-
-    /// <summary>
-    /// How long after a rule version was replaced (updated, disabled, deleted) alerts dated later still name it: the
-    /// agent polls its policy (every 30 s by default) and may hold the old version until then, plus its clock may run
-    /// up to Platform:Ingest:MaxClockSkew ahead. An alert dated before the replacement is accepted whenever it arrives
-    /// (spooled through an outage).
-    /// </summary>
-    public int RuleVersionGraceSeconds { get; set; } = 900;
-
-    /// <summary>
-    /// The PCI report takes an agent's reported watch states as evidence only from a heartbeat this recent (agents send
-    /// one every 30 s by default): an agent silent longer may be gone, and what it last said proves nothing now.
-    /// </summary>
-    public int PciHeartbeatMaxAgeSeconds { get; set; } = 900;
-
-    /// <summary>
-    /// An alert that says <c>unlocked</c> keeps the claim when its time is within an unlock window of its rule widened
-    /// by this much on both sides: the agent learns of a window (and of its early end) at its next policy poll, and its
-    /// clock may differ from the API's.
-    /// </summary>
-    public int UnlockGraceSeconds { get; set; } = 60;
-}
-
 /// <summary>
 /// Checks a batch in one pass: this runs for every 500 alerts an agent pushes, so it is a loop rather than
 /// a child validator per alert (which costs ten times more). Field names match the JSON ("alerts[3].path").

@@ -8,29 +8,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 
-public static class FimFeature
-{
-    public static IServiceCollection AddFimFeature(this IServiceCollection services, IConfiguration configuration) =>
-        services
-            .AddSingleton(configuration.GetSection(FimOptions.Section).Get<FimOptions>() ?? new FimOptions())
-            .AddSingleton<FimRuleStore>()
-            .AddSingleton<FimRuleWriter>()
-            .AddSingleton<FimPolicyCache>()
-            .AddSingleton<FimAlertStore>()
-            .AddSingleton<ComplianceStore>()
-            .AddScoped<ComplianceEndpoints>()
-            .AddSingleton<IValidator<FimBaselineCheckBatch>, FimBaselineCheckBatchValidator>()
-            .AddScoped<FimRuleEndpoints>()
-            .AddSingleton<FimUnlockStore>()
-            .AddScoped<FimUnlockEndpoints>()
-            .AddSingleton<IValidator<FimRuleUnlockRequest>, FimRuleUnlockRequestValidator>()
-            .AddScoped<FimPolicyEndpoints>()
-            .AddScoped<FimAlertEndpoints>()
-            .AddSingleton<IValidator<FimAlertBatch>, FimAlertBatchValidator>()
-            .AddSingleton<IValidator<FimRuleSpec>, FimRuleSpecValidator>()
-            .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
-}
-
 public sealed class FimRuleEndpoints(Database database, FimRuleStore rules, FimRuleWriter writer, Cursors cursors, FimUnlockStore unlocks, TimeProvider time) : FimRulesHandlersBase
 {
     public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)

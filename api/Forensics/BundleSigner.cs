@@ -9,18 +9,6 @@ using Platform.Api.Storage;
 
 namespace Platform.Api.Forensics;
 
-/// <summary>Bound from <c>Platform:Signing</c>: where the bundle signing key comes from (docs/bundle-format.md).</summary>
-public sealed class SigningOptions
-{
-    public const string Section = "Platform:Signing";
-
-    /// <summary>A PKCS#8 PEM Ed25519 private key file (<c>openssl genpkey -algorithm ed25519</c>), for instances that share one key.</summary>
-    public string? PrivateKeyPath { get; set; }
-
-    /// <summary>The same PEM given inline (an environment variable or a secret store).</summary>
-    public string? PrivateKeyPem { get; set; }
-}
-
 /// <summary>
 /// Signs bundle manifests with Ed25519 (deterministic: the same manifest and key give the same signature, so two
 /// instances sharing a key build byte-identical bundles). The key comes from configuration, or is made at first start

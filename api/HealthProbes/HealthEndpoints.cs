@@ -6,11 +6,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.HealthProbes;
 
-public static class HealthFeature
-{
-    public static IServiceCollection AddHealthFeature(this IServiceCollection services) => services.AddScoped<HealthEndpoints>();
-}
-
 public sealed class HealthEndpoints(Database database, TimeProvider time, ILogger<HealthEndpoints> logger) : HealthHandlersBase
 {
     private static readonly string Version =

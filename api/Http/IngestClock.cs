@@ -2,15 +2,6 @@ using System.Globalization;
 
 namespace Platform.Api.Http;
 
-/// <summary>Bound from <c>Platform:Ingest</c>. Documented in openapi.yaml; change both together.</summary>
-public sealed class IngestOptions
-{
-    public const string Section = "Platform:Ingest";
-
-    /// <summary>How far ahead of the API's clock an agent's clock may run: later event, alert and check times are refused.</summary>
-    public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(5);
-}
-
 /// <summary>
 /// The latest time the API believes an agent may report. A time further ahead is a wrong clock or a forgery (an event
 /// dated 2099 heads every "most recent" view; a baseline check dated next year keeps a PCI comparison passing), so
@@ -24,16 +15,4 @@ public sealed class IngestClock(TimeProvider time, IngestOptions options)
 
     public string Refusal(string field) =>
         string.Create(CultureInfo.InvariantCulture, $"'{field}' is more than {options.MaxClockSkew.TotalMinutes:0.#} minutes ahead of the API's clock ({time.GetUtcNow():yyyy-MM-dd'T'HH:mm:ss'Z'}): check the agent's clock.");
-}
-
-public static class IngestClockSetup
-{
-    public static IServiceCollection AddIngestClock(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.Section)
-            .Validate(o => o.MaxClockSkew >= TimeSpan.Zero && o.MaxClockSkew <= TimeSpan.FromDays(1), $"{IngestOptions.Section}:MaxClockSkew must be between 0 and 1 day.")
-            .ValidateOnStart();
-        return services.AddSingleton(services => services.GetRequiredService<Microsoft.Extensions.Options.IOptions<IngestOptions>>().Value)
-            .AddSingleton<IngestClock>();
-    }
 }

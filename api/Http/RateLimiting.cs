@@ -6,23 +6,15 @@ using Platform.Api.Auth;
 
 namespace Platform.Api.Http;
 
-/// <summary>Bound from <c>Platform:RateLimit</c>.</summary>
-public sealed class RateLimitOptions
-{
-    public const string Section = "Platform:RateLimit";
-
-    /// <summary>Requests per token per minute (anonymous callers share one budget per address).</summary>
-    public int PermitsPerMinute { get; set; } = 600;
-}
-
 /// <summary>A fixed window per token; 429 problem with Retry-After when it is used up. Every response says the budget.</summary>
 public static class RateLimiting
 {
-    public static IServiceCollection AddPlatformRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddPlatformRateLimiting(this IServiceCollection services)
     {
-        var options = configuration.GetSection(RateLimitOptions.Section).Get<RateLimitOptions>() ?? new RateLimitOptions();
-        services.AddSingleton(options);
-        services.AddRateLimiter(limiter =>
+        services.AddCheckedOptions<RateLimitOptions>(RateLimitOptions.Section, options => options.PermitsPerMinute > 0
+            ? [] : [$"{RateLimitOptions.Section}:PermitsPerMinute must be positive."]);
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<RateLimiterOptions>().Configure<RateLimitOptions>((limiter, options) =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>

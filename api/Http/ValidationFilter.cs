@@ -1,30 +1,48 @@
+using System.Reflection;
 using FluentValidation;
 
 namespace Platform.Api.Http;
 
 /// <summary>
-/// Runs the FluentValidation validator of every argument that has one (request bodies) before the handler,
-/// and answers 400 with the field errors. Set once on the API's route group.
+/// Runs the FluentValidation validator of every handler argument that has one (request bodies) before the handler,
+/// and answers 400 with the field errors. Set once on the API's route group as a filter factory: which arguments
+/// have a validator is decided once per endpoint, from its parameter types, when the endpoint is built; an endpoint
+/// without one gets no filter at all.
 /// </summary>
-public sealed class ValidationFilter : IEndpointFilter
+public static class ValidationFilter
 {
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
-    {
-        var services = context.HttpContext.RequestServices;
-        foreach (var argument in context.Arguments)
-        {
-            if (argument is null)
-                continue;
-            var validatorType = typeof(IValidator<>).MakeGenericType(argument.GetType());
-            if (services.GetService(validatorType) is not IValidator validator)
-                continue;
-            var result = await validator.ValidateAsync(new ValidationContext<object>(argument), context.HttpContext.RequestAborted);
-            if (!result.IsValid)
-                return Problems.Validation(result.ToDictionary());
-        }
+    public static TBuilder AddValidationFilter<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilterFactory(Create);
 
-        return await next(context);
+    /// <summary>The filter for one endpoint: <paramref name="next"/> itself when none of its parameters has a validator.</summary>
+    public static EndpointFilterDelegate Create(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
+    {
+        var validated = Validated(context.MethodInfo.GetParameters(), context.ApplicationServices);
+        if (validated.Length == 0)
+            return next;
+        return async invocation =>
+        {
+            foreach (var (index, validator) in validated)
+            {
+                if (invocation.Arguments[index] is not { } argument)
+                    continue;
+                var result = await validator.ValidateAsync(new ValidationContext<object>(argument), invocation.HttpContext.RequestAborted);
+                if (!result.IsValid)
+                    return Problems.Validation(result.ToDictionary());
+            }
+
+            return await next(invocation);
+        };
     }
+
+    /// <summary>The handler's parameters that have a validator (validators are singletons, resolved here once).</summary>
+    private static (int Index, IValidator Validator)[] Validated(ParameterInfo[] parameters, IServiceProvider services) =>
+        parameters
+            .Where(parameter => parameter.ParameterType is { IsByRef: false, IsPointer: false, IsByRefLike: false, ContainsGenericParameters: false })
+            .Select(parameter => (Index: parameter.Position, Validator: services.GetService(typeof(IValidator<>).MakeGenericType(parameter.ParameterType)) as IValidator))
+            .Where(p => p.Validator is not null)
+            .Select(p => (p.Index, p.Validator!))
+            .ToArray();
 
     /// <summary>Field names in errors are the JSON names (camelCase), as the client sent them.</summary>
     public static void UseJsonNames()

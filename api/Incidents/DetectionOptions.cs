@@ -92,24 +92,25 @@ public sealed class DetectionOptions
     /// </summary>
     public int HandoffMegabytes { get; set; } = 64;
 
-    public DetectionOptions Checked()
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
     {
         if (HandoffMegabytes < 0)
-            throw new InvalidOperationException($"{Section}:HandoffMegabytes must be 0 (off) or more.");
+            yield return $"{Section}:HandoffMegabytes must be 0 (off) or more.";
         if (ExfiltrationWindow <= TimeSpan.Zero || DownloadWindow <= TimeSpan.Zero || PortScanWindow <= TimeSpan.Zero || GroupWindow <= TimeSpan.Zero)
-            throw new InvalidOperationException($"{Section}: windows must be positive.");
+            yield return $"{Section}: windows must be positive.";
         if (ReexamineBatches < 1 || ReexamineBatches > 10_000)
-            throw new InvalidOperationException($"{Section}:ReexamineBatches must be between 1 and 10000.");
+            yield return $"{Section}:ReexamineBatches must be between 1 and 10000.";
         if (PortScanThreshold < 2)
-            throw new InvalidOperationException($"{Section}:PortScanThreshold must be at least 2.");
+            yield return $"{Section}:PortScanThreshold must be at least 2.";
         if (Gather < TimeSpan.Zero || Gather > TimeSpan.FromSeconds(10))
-            throw new InvalidOperationException($"{Section}:Gather must be between 0 and 10 seconds.");
+            yield return $"{Section}:Gather must be between 0 and 10 seconds.";
         if (PollInterval <= TimeSpan.Zero || LeaseDuration < TimeSpan.FromSeconds(1))
-            throw new InvalidOperationException($"{Section}: PollInterval must be positive and LeaseDuration at least a second.");
+            yield return $"{Section}: PollInterval must be positive and LeaseDuration at least a second.";
         foreach (var path in NameServiceFiles)
         {
             if (!path.StartsWith('/') || path.Contains('*') || path.Contains('?') || path.Contains('['))
-                throw new InvalidOperationException($"{Section}:NameServiceFiles: '{path}' must be an absolute path (no glob).");
+                yield return $"{Section}:NameServiceFiles: '{path}' must be an absolute path (no glob).";
         }
 
         foreach (var (name, paths) in new[] { (nameof(SensitivePaths), SensitivePaths), (nameof(NotSecretPaths), NotSecretPaths) })
@@ -117,10 +118,8 @@ public sealed class DetectionOptions
             foreach (var path in paths)
             {
                 if (Fim.Glob.PathProblem(path) is { } problem)
-                    throw new InvalidOperationException($"{Section}:{name}: '{path}' {problem}.");
+                    yield return $"{Section}:{name}: '{path}' {problem}.";
             }
         }
-
-        return this;
     }
 }

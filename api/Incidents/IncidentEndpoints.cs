@@ -12,25 +12,6 @@ using static Platform.Api.Incidents.IncidentContracts;
 
 namespace Platform.Api.Incidents;
 
-public static class IncidentsFeature
-{
-    public static IServiceCollection AddIncidentsFeature(this IServiceCollection services, IConfiguration configuration) =>
-        services
-            .AddSingleton((configuration.GetSection(DetectionOptions.Section).Get<DetectionOptions>() ?? new DetectionOptions()).Checked())
-            .AddSingleton<IncidentStore>()
-            .AddSingleton<IncidentWorkflow>()
-            .AddSingleton<FimFindings>()
-            .AddSingleton<RiskContexts>()
-            .AddSingleton<DetectionHandoff>()
-            .AddSingleton<IncidentDetector>()
-            .AddHostedService(services => services.GetRequiredService<IncidentDetector>())
-            .AddScoped<IncidentEndpoints>()
-            .AddSingleton<IValidator<IncidentStatusChange>, IncidentStatusChangeValidator>()
-            .AddSingleton<IValidator<IncidentAssignment>, IncidentAssignmentValidator>()
-            .AddSingleton<IValidator<IncidentNoteSpec>, IncidentNoteSpecValidator>()
-            .AddSingleton<IValidator<IncidentBulkChange>, IncidentBulkChangeValidator>();
-}
-
 public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow workflow, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
 {
     public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,

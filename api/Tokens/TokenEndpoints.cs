@@ -8,16 +8,6 @@ using Platform.Contracts;
 
 namespace Platform.Api.Tokens;
 
-public static class TokensFeature
-{
-    public static IServiceCollection AddTokensFeature(this IServiceCollection services) =>
-        services
-            .AddSingleton<TokenStore>()
-            .AddSingleton<TokenIssuer>()
-            .AddScoped<TokenEndpoints>()
-            .AddSingleton<IValidator<TokenCreate>, TokenCreateValidator>();
-}
-
 public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
 {
     public TokenCreateValidator(TimeProvider time)

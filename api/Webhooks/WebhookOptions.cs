@@ -43,13 +43,14 @@ public sealed class WebhookOptions
     public IReadOnlyList<IPNetwork> Allowed() => AllowedNetworks.Select(n => IPNetwork.TryParse(n, out var network)
         ? network : throw new InvalidOperationException($"{Section}:AllowedNetworks: '{n}' is not a CIDR (e.g. 10.20.0.0/16).")).ToList();
 
-    public WebhookOptions Checked()
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
     {
-        _ = Allowed();
+        foreach (var network in AllowedNetworks.Where(n => !IPNetwork.TryParse(n, out _)))
+            yield return $"{Section}:AllowedNetworks: '{network}' is not a CIDR (e.g. 10.20.0.0/16).";
         if (Timeout <= TimeSpan.Zero || Timeout > TimeSpan.FromMinutes(1))
-            throw new InvalidOperationException($"{Section}:Timeout must be between 0 and 1 minute.");
+            yield return $"{Section}:Timeout must be between 0 and 1 minute.";
         if (MaxAttempts is < 1 or > 100 || DisableAfterFailures < 1 || PollInterval <= TimeSpan.Zero || ClaimDuration <= Timeout)
-            throw new InvalidOperationException($"{Section}: MaxAttempts 1-100, DisableAfterFailures and PollInterval positive, ClaimDuration longer than Timeout.");
-        return this;
+            yield return $"{Section}: MaxAttempts 1-100, DisableAfterFailures and PollInterval positive, ClaimDuration longer than Timeout.";
     }
 }

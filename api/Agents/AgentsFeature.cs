@@ -1,0 +1,16 @@
+using FluentValidation;
+using Platform.Contracts;
+
+namespace Platform.Api.Agents;
+
+public static class AgentsFeature
+{
+    public static IServiceCollection AddAgentsFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<AgentStore>()
+            .AddScoped<AgentEndpoints>()
+            .AddSingleton<IValidator<AgentEnroll>, AgentEnrollValidator>()
+            .AddSingleton<IValidator<AgentLabelsReplace>, AgentLabelsReplaceValidator>()
+            .AddSingleton<IValidator<AgentHeartbeat>, AgentHeartbeatValidator>()
+            .AddAgentSilence();
+}

@@ -1,0 +1,18 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Platform.Api.Http;
+
+namespace Platform.Api.Auth;
+
+public static class AuthSetup
+{
+    public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
+    {
+        services.AddCheckedOptions<AuthOptions>(AuthOptions.Section).AddSingleton<CredentialCache>();
+        services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();
+        return services.AddOperationAccess();
+    }
+}

@@ -1,0 +1,13 @@
+using FluentValidation;
+using Platform.Contracts;
+
+namespace Platform.Api.Enrollment;
+
+public static class EnrollmentFeature
+{
+    public static IServiceCollection AddEnrollmentFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<EnrollmentStore>()
+            .AddScoped<EnrollmentEndpoints>()
+            .AddSingleton<IValidator<EnrollmentTokenCreate>, EnrollmentTokenCreateValidator>();
+}

@@ -1,0 +1,28 @@
+using FluentValidation;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Fim;
+
+public static class FimFeature
+{
+    public static IServiceCollection AddFimFeature(this IServiceCollection services) =>
+        services
+            .AddCheckedOptions<FimOptions>(FimOptions.Section)
+            .AddSingleton<FimRuleStore>()
+            .AddSingleton<FimRuleWriter>()
+            .AddSingleton<FimPolicyCache>()
+            .AddSingleton<FimAlertStore>()
+            .AddSingleton<ComplianceStore>()
+            .AddScoped<ComplianceEndpoints>()
+            .AddSingleton<IValidator<FimBaselineCheckBatch>, FimBaselineCheckBatchValidator>()
+            .AddScoped<FimRuleEndpoints>()
+            .AddSingleton<FimUnlockStore>()
+            .AddScoped<FimUnlockEndpoints>()
+            .AddSingleton<IValidator<FimRuleUnlockRequest>, FimRuleUnlockRequestValidator>()
+            .AddScoped<FimPolicyEndpoints>()
+            .AddScoped<FimAlertEndpoints>()
+            .AddSingleton<IValidator<FimAlertBatch>, FimAlertBatchValidator>()
+            .AddSingleton<IValidator<FimRuleSpec>, FimRuleSpecValidator>()
+            .AddSingleton<IValidator<FimRuleSet>, FimRuleSetValidator>();
+}

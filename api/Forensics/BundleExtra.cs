@@ -1,0 +1,3 @@
+namespace Platform.Api.Forensics;
+
+public sealed record BundleExtra(string Name, byte[] Content);

@@ -1,0 +1,6 @@
+namespace Platform.Api.HealthProbes;
+
+public static class HealthFeature
+{
+    public static IServiceCollection AddHealthFeature(this IServiceCollection services) => services.AddScoped<HealthEndpoints>();
+}

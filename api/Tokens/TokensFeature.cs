@@ -1,0 +1,14 @@
+using FluentValidation;
+using Platform.Contracts;
+
+namespace Platform.Api.Tokens;
+
+public static class TokensFeature
+{
+    public static IServiceCollection AddTokensFeature(this IServiceCollection services) =>
+        services
+            .AddSingleton<TokenStore>()
+            .AddSingleton<TokenIssuer>()
+            .AddScoped<TokenEndpoints>()
+            .AddSingleton<IValidator<TokenCreate>, TokenCreateValidator>();
+}

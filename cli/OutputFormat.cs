@@ -1,0 +1,9 @@
+using System.CommandLine;
+
+namespace Platform.Cli;
+
+public enum OutputFormat
+{
+    Table,
+    Json,
+}
