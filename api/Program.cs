@@ -26,7 +26,6 @@ builder.Services
     .AddPlatformAuth()                                  // bearer tokens, the authorization table
     .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400
-    .AddPlatformDocs()                                  // /openapi.yaml, /swagger
     .AddRequestDecompression();
 
 builder.Services
@@ -49,7 +48,7 @@ app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();
 app.UseYamlBodies();                                    // rule sets may be sent as YAML (per openapi.yaml)
-app.MapPlatformDocs();
+app.MapPlatformDocs();                                  // the contract: /openapi.yaml, /openapi.json, Swagger UI at /swagger
 
 // Every operation of openapi.yaml, routed by the generated tables to the handlers in Http/HandlerTable.cs;
 // who may call what is in Auth/OperationAccess.cs.

@@ -463,7 +463,7 @@ public sealed class DeliveryTests(SqliteApi api) : IClassFixture<SqliteApi>, IAs
             Sensor = { Mode = Platform.Agent.Sensor.SensorMode.Fallback },
         };
         var builder = Host.CreateApplicationBuilder();
-        builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, api.Server.CreateHandler()));
+        builder.Services.AddPlatformAgent(options, () => new OutageHandler(_outage, new SpecCheck(api.Server.CreateHandler())));
         _agent = builder.Build();
         await _agent.StartAsync();
         return _agent.Services.GetRequiredService<Spool>();

@@ -92,6 +92,41 @@ public sealed class FimApplyCommandTests(SqliteApi api) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task A_dry_run_sends_no_null_for_fields_the_file_leaves_out()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var bodies = new List<string>();
+        cli.Transport = inner => new BodyRecorder(bodies) { InnerHandler = inner };
+        var rules = cli.File("rules.yaml");
+        // No description, no exclusions, no labels, no recursive: the body must leave them out, not send null.
+        await File.WriteAllTextAsync(rules, "rules:\n  - name: minimal\n    severity: low\n    scope: {hostnames: ['*']}\n    paths: [{path: /etc/minimal}]\n    operations: [write]\n    effect: alert\n");
+
+        var plan = await cli.RunAsync("fim", "apply", "-f", rules, "--dry-run");
+
+        Assert.True(plan.ExitCode == 3, plan.ToString());
+        var body = Assert.Single(bodies);
+        Assert.DoesNotContain("null", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("description", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("labels", body, StringComparison.Ordinal);
+    }
+
+    private sealed class BodyRecorder(List<string> bodies) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.Content is not null)
+            {
+                var text = await request.Content.ReadAsStringAsync(cancellationToken);
+                lock (bodies)
+                    bodies.Add(text);
+                request.Content = new StringContent(text, System.Text.Encoding.UTF8, request.Content.Headers.ContentType?.MediaType ?? "application/json");
+            }
+
+            return await base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    [Fact]
     public async Task A_rules_file_the_api_refuses_exits_1_with_its_problem_details_and_a_misspelt_field_is_caught_before_sending()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

@@ -48,7 +48,8 @@ public sealed class PlatformCtlRunner(PlatformApi api, string secret) : IDisposa
             In = new StringReader(stdin ?? ""),
             Environment = name => Environment.GetValueOrDefault(name),
             ConfigDirectory = ConfigDirectory,
-            Handler = () => Transport is { } wrap ? wrap(api.Server.CreateHandler()) : api.Server.CreateHandler(),
+            // Checked against openapi.yaml as the api's own clients are (SpecCheck), inside any fault.
+            Handler = () => Transport is { } wrap ? wrap(new SpecCheck(api.Server.CreateHandler())) : new SpecCheck(api.Server.CreateHandler()),
             DefaultPollInterval = TimeSpan.FromMilliseconds(100),
             RetryDelay = TimeSpan.FromMilliseconds(10),
             Interactive = Interactive,

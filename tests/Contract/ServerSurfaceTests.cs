@@ -15,7 +15,7 @@ public sealed class BuildCopy : IDisposable
         Root = Directory.CreateTempSubdirectory("platform-build-").FullName;
         foreach (var file in new[] { "openapi.yaml", "Directory.Build.props", "Directory.Packages.props", ".editorconfig" })
             File.Copy(Path.Combine(Repository.Root, file), Path.Combine(Root, file));
-        foreach (var project in new[] { "api", "contracts" })
+        foreach (var project in new[] { "api", "contracts", "build" })
             CopySources(Path.Combine(Repository.Root, project), Path.Combine(Root, project));
         Baseline = Build();
     }

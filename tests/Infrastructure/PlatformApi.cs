@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.Mvc.Testing.Handlers;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -58,9 +59,10 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
     public HttpClient Http(string? secret = null)
     {
         EnsureAvailable();
+        // Every exchange is checked against openapi.yaml (SpecCheck); no redirects are followed.
         var http = RealServerAddress() is { } address
-            ? new HttpClient { BaseAddress = address }
-            : CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+            ? new HttpClient(new SpecCheck(new SocketsHttpHandler())) { BaseAddress = address }
+            : CreateDefaultClient(ClientOptions.BaseAddress, new CookieContainerHandler(), new SpecCheck());
         if (secret is not null)
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         return http;

@@ -10,10 +10,14 @@ public sealed record SpecOperation(
     IReadOnlyList<string> Parameters,
     IReadOnlyList<string> StatusCodes,
     string? RequestSchema,
-    IReadOnlyList<string> ResponseSchemas)
+    IReadOnlyList<string> ResponseSchemas,
+    IReadOnlyDictionary<string, SpecResponse>? Responses = null)
 {
     public string Key => $"{Method} {Path}";
 }
+
+/// <summary>One response of an operation: the media types its body may have and the headers it must carry.</summary>
+public sealed record SpecResponse(IReadOnlyList<string> MediaTypes, IReadOnlyList<string> RequiredHeaders);
 
 /// <summary>
 /// An OpenAPI document (YAML or JSON: JSON is YAML) reduced to its operations: method, path, operationId,
@@ -63,7 +67,8 @@ public sealed class SpecDocument
                     BodySchema(Mapping(operation, "requestBody")),
                     responses.Children
                         .Select(r => $"{Scalar(r.Key)}:{BodySchema(Resolve((YamlMappingNode)r.Value)) ?? "-"}")
-                        .Order(StringComparer.Ordinal).ToList());
+                        .Order(StringComparer.Ordinal).ToList(),
+                    responses.Children.ToDictionary(r => Scalar(r.Key)!, r => Response(Resolve((YamlMappingNode)r.Value)), StringComparer.Ordinal));
             }
         }
     }
@@ -93,6 +98,12 @@ public sealed class SpecDocument
             yield return $"{Scalar(parameter, "in")}:{Scalar(parameter, "name")}:{required}";
         }
     }
+
+    private SpecResponse Response(YamlMappingNode response) => new(
+        Mapping(response, "content") is { } content ? content.Children.Keys.Select(k => Scalar(k)!).ToList() : [],
+        Mapping(response, "headers") is { } headers
+            ? headers.Children.Where(h => Scalar(Resolve((YamlMappingNode)h.Value), "required") == "true").Select(h => Scalar(h.Key)!).ToList()
+            : []);
 
     /// <summary>The schema name ($ref) of the first content type, "inline" for an inline schema, null for no body.</summary>
     private string? BodySchema(YamlMappingNode? owner)

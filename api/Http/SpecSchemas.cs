@@ -1,0 +1,348 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Json.Pointer;
+using Json.Schema;
+using Platform.Api.Docs;
+
+namespace Platform.Api.Http;
+
+/// <summary>One thing the contract forbids in a JSON value: where (an RFC 6901 pointer, "" for the whole value) and why.</summary>
+public sealed record SpecViolation(string Pointer, string Message);
+
+/// <summary>
+/// openapi.yaml (OpenAPI 3.0.3, <see cref="Contract"/>) as standard JSON Schema (draft 2020-12), turned once and
+/// checked with JsonSchema.Net: <c>components/schemas</c> become the <c>$defs</c> of one document
+/// (<see cref="DocumentUri"/>) that every <c>$ref</c> points into, <c>nullable: true</c> becomes a type array (or an
+/// <c>anyOf</c> with null), <c>discriminator</c>, <c>example</c> and <c>x-</c> extensions are dropped and
+/// <c>format</c> stays an annotation (the binder asserts date-times and integer ranges). Each operation's request
+/// and response schemas are built from it, so the server, the tests and anyone else check payloads against the
+/// same schemas without restating a limit.
+/// </summary>
+public static class SpecSchemas
+{
+    public const string DocumentUri = "https://platform.dev/openapi.json";
+
+    private const string Draft = "https://json-schema.org/draft/2020-12/schema";
+
+    private static readonly Lazy<Model> Loaded = new(Build);
+
+    /// <summary>The whole contract's schemas as one JSON Schema document (its <c>$defs</c> are the components).</summary>
+    public static JsonObject Document => (JsonObject)Loaded.Value.Documents[DocumentUri].DeepClone();
+
+    /// <summary>Builds everything now (at start-up), so a contract the converter cannot read fails the start, not a request.</summary>
+    public static void Load() => _ = Loaded.Value;
+
+    /// <summary>The schema of <c>components/schemas/{name}</c>.</summary>
+    public static JsonSchema Component(string name) =>
+        Loaded.Value.Components.TryGetValue(name, out var schema) ? schema : throw new ArgumentException($"openapi.yaml has no schema '{name}'.", nameof(name));
+
+    /// <summary>The media types the operation's request body may be sent as (none when it takes no body).</summary>
+    public static IReadOnlyCollection<string> RequestMediaTypes(string operationId) =>
+        Loaded.Value.Operations.TryGetValue(operationId, out var operation) ? operation.Requests.Keys : [];
+
+    /// <summary>The schema of the operation's request body in that media type, or null when the spec lists none.</summary>
+    public static JsonSchema? RequestBody(string operationId, string mediaType) =>
+        Loaded.Value.Operations.TryGetValue(operationId, out var operation) && operation.Requests.TryGetValue(mediaType, out var schema) ? schema : null;
+
+    /// <summary>
+    /// The schema of the operation's response with that status (its exact code, else <c>4XX</c>-style, else
+    /// <c>default</c>) in that media type, or null when the spec lists none.
+    /// </summary>
+    public static JsonSchema? Response(string operationId, int status, string mediaType)
+    {
+        if (!Loaded.Value.Operations.TryGetValue(operationId, out var operation))
+            return null;
+        var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var key in new[] { code, code[0] + "XX", "default" })
+        {
+            if (operation.Responses.TryGetValue(key, out var content))
+                return content.TryGetValue(mediaType, out var schema) ? schema : null;
+        }
+
+        return null;
+    }
+
+    /// <summary>The operations whose body the server reads itself, in one pass (<c>x-platform-raw-body</c>).</summary>
+    public static bool HasRawBody(string operationId) =>
+        Loaded.Value.Operations.TryGetValue(operationId, out var operation) && operation.RawBody;
+
+    /// <summary>
+    /// Where <paramref name="instance"/> breaks <paramref name="schema"/> (none when it conforms), innermost first
+    /// as the validator reports them, each at the value that breaks it: a missing required field at its own pointer.
+    /// </summary>
+    public static IReadOnlyList<SpecViolation> Validate(JsonSchema schema, JsonElement instance)
+    {
+        // The flag output stops at the first failure: the full list is only worked out for a value that fails.
+        if (schema.Evaluate(instance, Flag).IsValid)
+            return [];
+        var results = schema.Evaluate(instance, List);
+        var violations = new List<SpecViolation>();
+        foreach (var detail in results.Details ?? [results])
+        {
+            if (detail.Errors is not { Count: > 0 } errors)
+                continue;
+            var at = detail.InstanceLocation.ToString();
+            foreach (var (keyword, message) in errors)
+            {
+                var node = SchemaAt(detail.SchemaLocation, keyword);
+                if (IsNullBranch(node))
+                    continue; // the null branch of a nullable reference: the other branch says what is wrong
+                violations.AddRange(Describe(keyword, message, at, node, Value(instance, detail.InstanceLocation)));
+            }
+        }
+
+        return violations.Count > 0 ? violations.Distinct().ToList() : [new SpecViolation("", "Does not match the contract.")];
+    }
+
+    private static readonly EvaluationOptions Flag = new() { OutputFormat = OutputFormat.Flag };
+
+    private static readonly EvaluationOptions List = new() { OutputFormat = OutputFormat.List };
+
+    private static IEnumerable<SpecViolation> Describe(string keyword, string message, string at, JsonNode? schema, JsonElement? value)
+    {
+        switch (keyword)
+        {
+            case "required" when Keyword(schema, "required") is JsonArray required && value is { ValueKind: JsonValueKind.Object } obj:
+                foreach (var name in required.Select(n => n!.GetValue<string>()).Where(n => !obj.TryGetProperty(n, out _)))
+                    yield return new SpecViolation(at + "/" + Escape(name), "Is required.");
+                yield break;
+            case "":
+                // The false schema (additionalProperties: false), reported at the property the object may not have.
+                yield return new SpecViolation(at, "Is not a field of this object.");
+                yield break;
+            case "type" when value is { ValueKind: JsonValueKind.Null }:
+                yield return new SpecViolation(at, "Must not be null.");
+                yield break;
+            case "type" when Keyword(schema, "type") is { } type:
+                yield return new SpecViolation(at, "Must be " + string.Join(" or ", TypeNames(type)) + ".");
+                yield break;
+            case "enum" when Keyword(schema, "enum") is JsonArray values:
+                yield return new SpecViolation(at, "Must be one of: " + string.Join(", ", values.Select(v => v is null ? "null" : Text(v))) + ".");
+                yield break;
+            case var limit when LimitMessages.TryGetValue(limit, out var text) && Keyword(schema, limit) is { } bound:
+                yield return new SpecViolation(at, string.Format(System.Globalization.CultureInfo.InvariantCulture, text, Text(bound)));
+                yield break;
+            default:
+                yield return new SpecViolation(at, message.EndsWith('.') ? message : message + ".");
+                yield break;
+        }
+    }
+
+    /// <summary>The messages of the keywords whose value is all a client needs to hear (the limit, the pattern).</summary>
+    private static readonly FrozenDictionary<string, string> LimitMessages = new Dictionary<string, string>
+    {
+        ["maxLength"] = "Must be at most {0} characters long.",
+        ["minLength"] = "Must be at least {0} characters long.",
+        ["pattern"] = "Must match {0}.",
+        ["maxItems"] = "Must hold at most {0} items.",
+        ["minItems"] = "Must hold at least {0} items.",
+        ["maxProperties"] = "Must hold at most {0} entries.",
+        ["minimum"] = "Must be at least {0}.",
+        ["maximum"] = "Must be at most {0}.",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static string Text(JsonNode value) => value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : value.ToJsonString();
+
+    private static JsonNode? Keyword(JsonNode? schema, string name) => schema is JsonObject obj ? obj[name] : null;
+
+    private static IEnumerable<string> TypeNames(JsonNode type) =>
+        (type is JsonArray many ? many.Select(t => t!.GetValue<string>()) : [type.GetValue<string>()])
+        .Select(t => t switch { "object" => "an object", "array" => "an array", "integer" => "an integer", "null" => "null", _ => "a " + t });
+
+    private static bool IsNullBranch(JsonNode? schema) =>
+        schema is JsonObject { Count: 1 } only && only["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "null";
+
+    private static JsonElement? Value(JsonElement instance, JsonPointer pointer)
+    {
+        try
+        {
+            return pointer.Evaluate(instance);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The schema that reported <paramref name="keyword"/>. JsonSchema.Net 8 ends the location of a schema applied
+    /// to a child (items, additionalProperties) with the child's name or its own (<c>…/items/tags</c>): the schema
+    /// holding the keyword is then the one above.
+    /// </summary>
+    private static JsonNode? SchemaAt(Uri location, string keyword)
+    {
+        var documents = Loaded.Value.Documents;
+        if (!documents.TryGetValue(location.GetLeftPart(UriPartial.Query), out var root)
+            || !JsonPointer.TryParse(Uri.UnescapeDataString(location.Fragment.TrimStart('#')), out var pointer))
+            return null;
+        JsonPointer[] candidates = pointer.GetParent(1) is { } parent ? [pointer, parent] : [pointer];
+        foreach (var candidate in candidates)
+        {
+            if (candidate.TryEvaluate(root, out var node)
+                && (node is JsonObject schema && (keyword.Length == 0 || schema.ContainsKey(keyword)) || keyword.Length == 0 && node is JsonValue))
+                return node;
+        }
+
+        return null;
+    }
+
+    private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+
+    private sealed record Operation(
+        FrozenDictionary<string, JsonSchema> Requests,
+        FrozenDictionary<string, FrozenDictionary<string, JsonSchema>> Responses,
+        bool RawBody);
+
+    private sealed record Model(
+        FrozenDictionary<string, JsonNode> Documents,
+        FrozenDictionary<string, JsonSchema> Components,
+        FrozenDictionary<string, Operation> Operations);
+
+    private static Model Build()
+    {
+        var spec = JsonNode.Parse(YamlJson.ToJson(Contract.Text))!.AsObject();
+        var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
+        var documents = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+
+        var defs = new JsonObject();
+        foreach (var (name, schema) in spec["components"]?["schemas"]?.AsObject() ?? [])
+            defs[name] = Convert(schema!);
+        var root = new JsonObject { ["$schema"] = Draft, ["$id"] = DocumentUri, ["$defs"] = defs };
+        documents[DocumentUri] = root;
+        JsonSchema.FromText(root.ToJsonString(), build);
+
+        var components = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
+        foreach (var (name, _) in defs)
+            components[name] = Built(documents, build, $"{DocumentUri}/components/{Uri.EscapeDataString(name)}", new JsonObject { ["$ref"] = Reference(name) });
+
+        var operations = new Dictionary<string, Operation>(StringComparer.Ordinal);
+        foreach (var (_, pathItem) in spec["paths"]!.AsObject())
+        {
+            foreach (var (method, node) in pathItem!.AsObject())
+            {
+                if (node is not JsonObject operation || operation["operationId"] is not JsonValue id)
+                    continue;
+                var operationId = id.GetValue<string>();
+                var at = $"{DocumentUri}/operations/{Uri.EscapeDataString(operationId)}";
+                var requests = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
+                if (Resolve(spec, operation["requestBody"])?["content"] is JsonObject requestContent)
+                {
+                    foreach (var (mediaType, media) in requestContent)
+                    {
+                        if (media?["schema"] is { } schema)
+                            requests[mediaType] = Built(documents, build, $"{at}/request/{Uri.EscapeDataString(mediaType)}", Convert(schema));
+                    }
+                }
+
+                var responses = new Dictionary<string, FrozenDictionary<string, JsonSchema>>(StringComparer.Ordinal);
+                foreach (var (status, response) in operation["responses"]?.AsObject() ?? [])
+                {
+                    var content = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
+                    foreach (var (mediaType, media) in Resolve(spec, response)?["content"]?.AsObject() ?? [])
+                    {
+                        if (media?["schema"] is { } schema)
+                            content[mediaType] = Built(documents, build, $"{at}/response/{status}/{Uri.EscapeDataString(mediaType)}", Convert(schema));
+                    }
+
+                    responses[status] = content.ToFrozenDictionary(StringComparer.Ordinal);
+                }
+
+                var raw = operation["x-platform-raw-body"] is JsonValue flag && flag.GetValueKind() == JsonValueKind.True;
+                operations[operationId] = new Operation(requests.ToFrozenDictionary(StringComparer.Ordinal), responses.ToFrozenDictionary(StringComparer.Ordinal), raw);
+            }
+        }
+
+        return new Model(documents.ToFrozenDictionary(StringComparer.Ordinal), components.ToFrozenDictionary(StringComparer.Ordinal), operations.ToFrozenDictionary(StringComparer.Ordinal));
+    }
+
+    private static JsonSchema Built(Dictionary<string, JsonNode> documents, BuildOptions build, string id, JsonNode schema)
+    {
+        var document = schema is JsonObject obj ? obj : new JsonObject { ["allOf"] = new JsonArray(schema) };
+        document["$schema"] = Draft;
+        document["$id"] = id;
+        documents[id] = document;
+        return JsonSchema.FromText(document.ToJsonString(), build);
+    }
+
+
+    /// <summary>A <c>$ref</c> to a reusable response or request body (not a schema) followed to what it names.</summary>
+    private static JsonNode? Resolve(JsonObject spec, JsonNode? node)
+    {
+        for (var hops = 0; node is JsonObject { } obj && obj["$ref"] is JsonValue reference && hops < 8; hops++)
+        {
+            var path = reference.GetValue<string>();
+            node = path.StartsWith("#/", StringComparison.Ordinal) && JsonPointer.TryParse(path[1..], out var pointer) && pointer!.TryEvaluate(spec, out var target)
+                ? target
+                : throw new InvalidOperationException($"openapi.yaml refers to '{path}', which it does not hold.");
+        }
+
+        return node;
+    }
+
+    private static string Reference(string component) => $"{DocumentUri}#/$defs/{Escape(component)}";
+
+    private const string ComponentPrefix = "#/components/schemas/";
+
+    /// <summary>One OpenAPI 3.0 Schema Object as a JSON Schema 2020-12 one.</summary>
+    private static JsonNode Convert(JsonNode schema)
+    {
+        if (schema is not JsonObject source)
+            return schema.DeepClone(); // true / false
+        var result = new JsonObject();
+        foreach (var (keyword, value) in source)
+        {
+            if (value is null && keyword != "default")
+                continue;
+            switch (keyword)
+            {
+                case "nullable" or "discriminator" or "example" or "externalDocs" or "xml":
+                case var extension when extension.StartsWith("x-", StringComparison.Ordinal):
+                    break;
+                case "$ref":
+                    var target = value!.GetValue<string>();
+                    result[keyword] = target.StartsWith(ComponentPrefix, StringComparison.Ordinal)
+                        ? Reference(target[ComponentPrefix.Length..])
+                        : throw new InvalidOperationException($"openapi.yaml refers to '{target}' where a schema belongs.");
+                    break;
+                case "properties" or "patternProperties":
+                    var named = new JsonObject();
+                    foreach (var (name, property) in value!.AsObject())
+                        named[name] = Convert(property!);
+                    result[keyword] = named;
+                    break;
+                case "items" or "additionalProperties" or "not":
+                    result[keyword] = Convert(value!);
+                    break;
+                case "allOf" or "anyOf" or "oneOf":
+                    result[keyword] = new JsonArray(value!.AsArray().Select(part => (JsonNode?)Convert(part!)).ToArray());
+                    break;
+                case "exclusiveMinimum" or "exclusiveMaximum" when value!.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
+                    // 3.0 says whether minimum/maximum is exclusive; 2020-12 gives the bound itself.
+                    if (value.GetValueKind() == JsonValueKind.True && source[keyword == "exclusiveMinimum" ? "minimum" : "maximum"] is { } bound)
+                        result[keyword] = bound.DeepClone();
+                    break;
+                default:
+                    result[keyword] = value?.DeepClone();
+                    break;
+            }
+        }
+
+        if (source["exclusiveMinimum"] is JsonValue min && min.GetValueKind() == JsonValueKind.True)
+            result.Remove("minimum");
+        if (source["exclusiveMaximum"] is JsonValue max && max.GetValueKind() == JsonValueKind.True)
+            result.Remove("maximum");
+
+        if (source["nullable"] is not JsonValue nullable || nullable.GetValueKind() != JsonValueKind.True)
+            return result;
+        if (result["type"] is JsonValue type)
+        {
+            result["type"] = new JsonArray(type.GetValue<string>(), "null");
+            if (result["enum"] is JsonArray values && !values.Any(v => v is null))
+                values.Add(null);
+            return result;
+        }
+
+        return new JsonObject { ["anyOf"] = new JsonArray(result, new JsonObject { ["type"] = "null" }) };
+    }
+}
