@@ -36,7 +36,8 @@ public static class SpecRequestBodies
             var body = await BoundedBody.ReadAsync(http, limit);
             if (Violations(schema, body) is { Count: > 0 } violations)
             {
-                await Problems.Validation(violations).ExecuteAsync(http);
+                var detail = "The body does not match openapi.yaml: " + string.Join(" ", violations.Select(v => $"'{v.Key}': {string.Join(" ", v.Value)}"));
+                await Problems.Validation(violations, detail).ExecuteAsync(http);
                 return;
             }
 
@@ -74,7 +75,17 @@ public static class SpecRequestBodies
 
         using (document)
         {
-            return SpecSchemas.Validate(schema, document.RootElement)
+            IReadOnlyList<SpecViolation> violations;
+            try
+            {
+                violations = SpecSchemas.Validate(schema, document.RootElement);
+            }
+            catch (InvalidOperationException)
+            {
+                return null; // a string that is not valid UTF-8: the binder refuses it, naming where
+            }
+
+            return violations
                 .GroupBy(v => FieldName(document.RootElement, v.Pointer), StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Select(v => v.Message).Distinct(StringComparer.Ordinal).ToArray(), StringComparer.Ordinal);
         }
