@@ -48,6 +48,7 @@ app.UseAuthentication();
 app.UsePlatformRateLimiting();                          // after authentication: the budget is per token
 app.UseAuthorization();
 app.UseYamlBodies();                                    // rule sets may be sent as YAML (per openapi.yaml)
+app.UseSpecRequestBodies();                             // every body checked against its operation's schema in openapi.yaml (400 naming fields)
 app.MapPlatformDocs();                                  // the contract: /openapi.yaml, /openapi.json, Swagger UI at /swagger
 
 // Every operation of openapi.yaml, routed by the generated tables to the handlers in Http/HandlerTable.cs;

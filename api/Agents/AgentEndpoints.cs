@@ -11,31 +11,28 @@ using Platform.Contracts;
 namespace Platform.Api.Agents;
 
 /// <summary>Label keys as Kubernetes has them (a DNS-like name, 63 characters at most); values up to 256 characters.</summary>
-public sealed class LabelsValidator : AbstractValidator<IDictionary<string, string>>
+/// <summary>Label keys: openapi.yaml 3.0 can bound a map's size and values but has no word for its keys.</summary>
+public sealed partial class LabelsValidator : AbstractValidator<IDictionary<string, string>>
 {
-    public const int MaxLabels = 64;
-
     public LabelsValidator()
     {
-        RuleFor(labels => labels.Count).LessThanOrEqualTo(MaxLabels).OverridePropertyName("labels").WithMessage($"At most {MaxLabels} labels.");
         RuleForEach(labels => labels).ChildRules(label =>
         {
-            label.RuleFor(l => l.Key).NotEmpty().MaximumLength(63).Matches("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
-                .WithMessage("Label keys are letters, digits, '.', '_' and '-', starting and ending with a letter or digit.");
-            label.RuleFor(l => l.Value).NotNull().MaximumLength(256);
+            label.RuleFor(l => l.Key).Must(key => key.Length is > 0 and <= 63 && LabelKey().IsMatch(key))
+                .WithMessage("Label keys are 1 to 63 letters, digits, '.', '_' and '-', starting and ending with a letter or digit.");
         }).OverridePropertyName("labels");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")]
+    private static partial System.Text.RegularExpressions.Regex LabelKey();
 }
 
 public sealed class AgentEnrollValidator : AbstractValidator<AgentEnroll>
 {
-    private const string HostnamePattern = @"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$";
-
     public AgentEnrollValidator()
     {
-        RuleFor(a => a.Hostname).NotEmpty().MaximumLength(253).Matches(HostnamePattern).WithMessage("'hostname' must be an RFC 1123 host name.");
-        RuleFor(a => a.Os).NotEmpty().MaximumLength(100);
-        RuleFor(a => a.AgentVersion).NotEmpty().MaximumLength(50);
+        RuleFor(a => a.Os).NotBlank();
+        RuleFor(a => a.AgentVersion).NotBlank();
         RuleFor(a => a.Labels).SetValidator(new LabelsValidator()!).When(a => a.Labels is not null);
     }
 }
@@ -44,7 +41,7 @@ public sealed class AgentLabelsReplaceValidator : AbstractValidator<AgentLabelsR
 {
     public AgentLabelsReplaceValidator()
     {
-        RuleFor(a => a.Labels).NotNull().SetValidator(new LabelsValidator());
+        RuleFor(a => a.Labels).SetValidator(new LabelsValidator());
     }
 }
 
@@ -52,64 +49,8 @@ public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
 {
     public AgentHeartbeatValidator()
     {
-        RuleFor(a => a.AgentVersion).NotEmpty().MaximumLength(50).When(a => a.AgentVersion is not null);
-        RuleFor(a => a.Os).NotEmpty().MaximumLength(100).When(a => a.Os is not null);
-        RuleFor(a => a.Status!).SetValidator(new AgentStatusValidator()).When(a => a.Status is not null);
-    }
-}
-
-public sealed class AgentStatusValidator : AbstractValidator<AgentStatus>
-{
-    public AgentStatusValidator()
-    {
-        RuleFor(s => s.Fim.Rules).InclusiveBetween(0, 100_000).OverridePropertyName("fim.rules");
-        RuleFor(s => s.Fim.WatchedDirectories).InclusiveBetween(0, 100_000_000).OverridePropertyName("fim.watchedDirectories");
-        RuleFor(s => s.Fim.Overflows).GreaterThanOrEqualTo(0).OverridePropertyName("fim.overflows");
-        RuleFor(s => s.Fim.Unwatchable).GreaterThanOrEqualTo(0).OverridePropertyName("fim.unwatchable");
-        RuleFor(s => s.Fim.FoldedAlerts).GreaterThanOrEqualTo(0).When(s => s.Fim.FoldedAlerts is not null).OverridePropertyName("fim.foldedAlerts");
-        RuleFor(s => s.Fim.ForgottenAttempts).GreaterThanOrEqualTo(0).When(s => s.Fim.ForgottenAttempts is not null).OverridePropertyName("fim.forgottenAttempts");
-        // The PCI report's evidence: each path as a rule gives it, and what the agent found there.
-        RuleFor(s => s.Fim.Paths).Custom((paths, context) =>
-        {
-            if (paths is null)
-                return;
-            if (paths.Count > 1000)
-                context.AddFailure("fim.paths", "At most 1000 paths.");
-            for (var i = 0; i < Math.Min(paths.Count, 1000); i++)
-            {
-                var p = paths[i];
-                if (p is null)
-                {
-                    context.AddFailure($"fim.paths[{i}]", "A path must not be null.");
-                    continue;
-                }
-
-                if (!Ids.IsOf("fim", p.RuleId))
-                    context.AddFailure($"fim.paths[{i}].ruleId", "'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
-                if (p.RuleVersion < 1)
-                    context.AddFailure($"fim.paths[{i}].ruleVersion", "'ruleVersion' must be at least 1.");
-                if (string.IsNullOrEmpty(p.Path) || p.Path.Length > 4096 || p.Path[0] != '/')
-                    context.AddFailure($"fim.paths[{i}].path", "'path' must be absolute and at most 4096 characters.");
-                if (!Enum.IsDefined(p.State))
-                    context.AddFailure($"fim.paths[{i}].state", "'state' is not a path state.");
-            }
-        });
-        RuleFor(s => s.Spool.TelemetryRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.telemetryRecords");
-        RuleFor(s => s.Spool.AlertRecords).GreaterThanOrEqualTo(0).OverridePropertyName("spool.alertRecords");
-        RuleFor(s => s.Spool.Bytes).GreaterThanOrEqualTo(0).OverridePropertyName("spool.bytes");
-        RuleFor(s => s.Spool.DroppedTelemetry).GreaterThanOrEqualTo(0).OverridePropertyName("spool.droppedTelemetry");
-        RuleFor(s => s.Spool.QuarantinedRegions).GreaterThanOrEqualTo(0).OverridePropertyName("spool.quarantinedRegions");
-        RuleFor(s => s.Spool.RejectedBatches).GreaterThanOrEqualTo(0).OverridePropertyName("spool.rejectedBatches");
-        RuleFor(s => s.Capabilities.ProcessAttribution.Reason).MaximumLength(500).OverridePropertyName("capabilities.processAttribution.reason");
-        RuleFor(s => s.Capabilities.Prevention.Reason).MaximumLength(500).OverridePropertyName("capabilities.prevention.reason");
-        // Absent from agents older than the kernel sensor.
-        When(s => s.Sensor is not null, () =>
-        {
-            RuleFor(s => s.Sensor!.Reason).MaximumLength(500).OverridePropertyName("sensor.reason");
-            RuleFor(s => s.Sensor!.LostEvents).GreaterThanOrEqualTo(0).OverridePropertyName("sensor.lostEvents");
-            RuleFor(s => s.Sensor!.SensitiveFiles).InclusiveBetween(0, 1_000_000).OverridePropertyName("sensor.sensitiveFiles");
-            RuleFor(s => s.Sensor!.Mode).IsInEnum().OverridePropertyName("sensor.mode");
-        });
+        RuleFor(a => a.AgentVersion).NotBlank().When(a => a.AgentVersion is not null);
+        RuleFor(a => a.Os).NotBlank().When(a => a.Os is not null);
     }
 }
 

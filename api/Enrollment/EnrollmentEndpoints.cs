@@ -13,9 +13,8 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
 {
     public EnrollmentTokenCreateValidator(TimeProvider time)
     {
-        RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
+        RuleFor(t => t.Name).NotBlank();
         RuleFor(t => t.Labels).SetValidator(new LabelsValidator()!).When(t => t.Labels is not null);
-        RuleFor(t => t.MaxUses).InclusiveBetween(1, 100_000).When(t => t.MaxUses is not null);
         RuleFor(t => t.ExpiresAt).InTheFuture(time);
     }
 }

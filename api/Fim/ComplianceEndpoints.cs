@@ -12,21 +12,13 @@ namespace Platform.Api.Fim;
 
 public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaselineCheckBatch>
 {
-    public const int MaxChecks = 1000;
-
     public FimBaselineCheckBatchValidator(IngestClock clock)
     {
-        RuleFor(b => b.Checks).NotEmpty().Must(c => c.Count <= MaxChecks).WithMessage($"At most {MaxChecks} checks a call.");
         RuleForEach(b => b.Checks).ChildRules(check =>
         {
-            check.RuleFor(c => c.RuleId).Must(id => Ids.IsOf("fim", id)).WithMessage("'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
-            check.RuleFor(c => c.Path).NotEmpty().MaximumLength(4096).Must(p => p.StartsWith('/')).WithMessage("'path' must be absolute.");
-            check.RuleFor(c => c.Result).IsInEnum();
             check.RuleFor(c => c.CheckedAt).Must(at => !clock.InTheFuture(at)).WithMessage(_ => clock.Refusal("checkedAt"));
             check.When(c => c.Change is not null, () =>
             {
-                check.RuleFor(c => c.Change!.Seen).IsInEnum().OverridePropertyName("change.seen");
-                check.RuleFor(c => c.Change!.Action).IsInEnum().OverridePropertyName("change.action");
                 check.RuleFor(c => c.Change!.At).Must(at => !clock.InTheFuture(at)).OverridePropertyName("change.at").WithMessage(_ => clock.Refusal("change.at"));
                 // A difference belongs to a check that says there is one; an append the rule permits, to a match.
                 check.RuleFor(c => c.Change!.Seen)

@@ -20,34 +20,15 @@ namespace Platform.Api.Fim;
 /// </summary>
 public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
 {
-    public const int MaxAlerts = 500;
-
     public FimAlertBatchValidator(IngestClock clock)
     {
-        RuleFor(b => b.Alerts).NotEmpty().Must(a => a.Count <= MaxAlerts).WithMessage($"At most {MaxAlerts} alerts a batch.");
         RuleFor(b => b.Alerts).Custom((alerts, context) =>
         {
             for (var i = 0; i < alerts.Count; i++)
             {
                 var a = alerts[i];
-                if (a is null)
-                {
-                    context.AddFailure($"alerts[{i}]", "An alert must not be null.");
-                    continue;
-                }
-
-                if (string.IsNullOrEmpty(a.Id) || a.Id.Length > 64 || !a.Id.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'))
-                    context.AddFailure($"alerts[{i}].id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
                 if (clock.InTheFuture(a.Time))
                     context.AddFailure($"alerts[{i}].time", clock.Refusal("time"));
-                if (!Ids.IsOf("fim", a.RuleId))
-                    context.AddFailure($"alerts[{i}].ruleId", "'ruleId' must be a FIM rule id (fim_ and 32 hex digits).");
-                if (string.IsNullOrEmpty(a.Path) || a.Path.Length > 4096 || a.Path[0] != '/')
-                    context.AddFailure($"alerts[{i}].path", "'path' must be absolute and at most 4096 characters.");
-                if (!Enum.IsDefined(a.Action))
-                    context.AddFailure($"alerts[{i}].action", "'action' is not a FIM operation.");
-                if (!Enum.IsDefined(a.Effect))
-                    context.AddFailure($"alerts[{i}].effect", "'effect' is not a FIM alert effect.");
                 if (a.Attribution == FimAttribution.Available && a.Process is null)
                     context.AddFailure($"alerts[{i}].process", "'process' is required when attribution is 'available'.");
                 if (a.Attribution == FimAttribution.Unavailable && string.IsNullOrWhiteSpace(a.AttributionReason))
@@ -56,12 +37,6 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
                     context.AddFailure($"alerts[{i}].action", "An 'attribute-removed' alert is a 'metadata' change (the inode's attributes).");
                 if (a.Effect == FimAlertEffect.AttributeRemoved && a.Unlocked == true)
                     context.AddFailure($"alerts[{i}].unlocked", "An 'attribute-removed' alert cannot be 'unlocked': an unlock window lifts the attribute itself, so none is removed in it.");
-                if (a.EffectReason is { Length: > 500 })
-                    context.AddFailure($"alerts[{i}].effectReason", "'effectReason' must be at most 500 characters.");
-                if (a.Process is { } p && (string.IsNullOrEmpty(p.Name) || p.Name.Length > 256))
-                    context.AddFailure($"alerts[{i}].process.name", "'name' must be 1 to 256 characters.");
-                if (a.Process?.Redacted is { } reasons && (reasons.Count > 64 || !reasons.All(r => r is { Length: <= 48 } && SecretRedactor.ReasonName.IsMatch(r))))
-                    context.AddFailure($"alerts[{i}].process.redacted", "'redacted' holds at most 64 reasons, each 1 to 48 lowercase letters, digits or '-' starting with a letter.");
             }
         });
     }

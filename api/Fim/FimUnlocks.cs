@@ -81,13 +81,9 @@ public sealed class FimUnlockStore(Database database)
 
 public sealed class FimRuleUnlockRequestValidator : AbstractValidator<FimRuleUnlockRequest>
 {
-    public const int MaxMinutes = 1440;
-
     public FimRuleUnlockRequestValidator()
     {
-        RuleFor(r => r.Minutes).InclusiveBetween(1, MaxMinutes).WithMessage($"'minutes' must be between 1 and {MaxMinutes}.");
-        RuleFor(r => r.Reason).Must(reason => !string.IsNullOrWhiteSpace(reason)).WithMessage("'reason' must say why (it goes to the audit log).")
-            .MaximumLength(500).WithMessage("'reason' must be at most 500 characters.");
+        RuleFor(r => r.Reason).Must(reason => !string.IsNullOrWhiteSpace(reason)).WithMessage("'reason' must say why (it goes to the audit log).");
     }
 }
 

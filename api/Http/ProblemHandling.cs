@@ -161,15 +161,17 @@ public static partial class ProblemHandling
         StatusCodes.Status404NotFound => $"No operation at {http.Request.Method} {http.Request.Path}. See /openapi.yaml.",
         StatusCodes.Status405MethodNotAllowed => $"{http.Request.Path} does not accept {http.Request.Method}. See /openapi.yaml.",
         StatusCodes.Status413PayloadTooLarge => $"Request bodies may be at most {http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize} bytes.",
-        StatusCodes.Status415UnsupportedMediaType => "Send the body as application/json.",
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType,
         StatusCodes.Status416RangeNotSatisfiable => $"The bundle's length is in Content-Range ({http.Response.Headers.ContentRange}); ask for a range that starts before it.",
         _ => null,
     };
 
+    private const string UnsupportedMediaType = "Send the body as application/json, or in another media type openapi.yaml lists for the operation (application/yaml for rule sets).";
+
     private static string DescribeBadRequest(BadHttpRequestException bad)
     {
         if (bad.StatusCode == StatusCodes.Status415UnsupportedMediaType)
-            return bad.Message.StartsWith("Content-Encoding", StringComparison.Ordinal) ? bad.Message : "Send the body as application/json.";
+            return bad.Message.StartsWith("Content-Encoding", StringComparison.Ordinal) ? bad.Message : UnsupportedMediaType;
         if (MissingParameter(bad) is { } missing)
             return $"Query parameter '{missing}' is required.";
         return bad.InnerException is JsonException json ? "The JSON body is invalid: " + JsonMessage(json) : bad.Message;

@@ -14,8 +14,8 @@ public static class Problems
     public static IResult PreconditionFailed(string detail) =>
         Problem(StatusCodes.Status412PreconditionFailed, "precondition-failed", "The resource has changed.", detail);
 
-    public static IResult Validation(IDictionary<string, string[]> errors) =>
-        TypedResults.ValidationProblem(errors, title: "The request is invalid.", type: TypeBase + "validation");
+    public static IResult Validation(IDictionary<string, string[]> errors, string? detail = null) =>
+        TypedResults.ValidationProblem(errors, detail, title: "The request is invalid.", type: TypeBase + "validation");
 
     /// <summary>A well-formed request that cannot be done as asked (422); <paramref name="errors"/> names each item and why.</summary>
     public static IResult Unprocessable(string detail, IDictionary<string, string[]> errors) =>

@@ -33,19 +33,12 @@ public static class RequestEncodings
             // The decompression middleware removes Content-Encoding once it has wrapped the body: remembered above.
             if (http.Items.TryGetValue(EncodingKey, out var encoding) && encoding is string name)
             {
-                var body = new CheckedBody(http.Request.Body, name);
-                http.Request.Body = body;
-                // JSON binding reads the pipe, which was made over the decompressing stream: make it over the checked one.
-                http.Features.Set<Microsoft.AspNetCore.Http.Features.IRequestBodyPipeFeature>(new BodyPipe(System.IO.Pipelines.PipeReader.Create(body)));
+                // JSON binding reads the pipe, which was made over the decompressing stream: made over the checked one.
+                BoundedBody.Replace(http, new CheckedBody(http.Request.Body, name), http.Request.ContentLength);
             }
 
             return next(http);
         });
-    }
-
-    private sealed class BodyPipe(System.IO.Pipelines.PipeReader reader) : Microsoft.AspNetCore.Http.Features.IRequestBodyPipeFeature
-    {
-        public System.IO.Pipelines.PipeReader Reader { get; } = reader;
     }
 
     /// <summary>The decompressed body; corrupt compressed data becomes a 400.</summary>

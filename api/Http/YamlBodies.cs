@@ -10,11 +10,13 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class YamlBodies
 {
+    /// <summary>The YAML media types this converter reads; an operation takes those of them that openapi.yaml lists for it.</summary>
     private static readonly string[] YamlTypes = ["application/yaml", "application/x-yaml", "text/yaml"];
 
     /// <summary>
-    /// Declares YAML on the endpoints whose operation accepts it, so that routing (which matches request
-    /// content types against this metadata) lets YAML through to <see cref="UseYamlBodies"/>.
+    /// Declares the media types openapi.yaml lists on the endpoints whose operation accepts YAML, so that routing
+    /// (which matches request content types against this metadata) lets exactly those through to
+    /// <see cref="UseYamlBodies"/> and answers any other with 415.
     /// </summary>
     public static RouteGroupBuilder AcceptYamlBodies(this RouteGroupBuilder group)
     {
@@ -24,15 +26,12 @@ public static class YamlBodies
             var name = endpoint.Metadata.OfType<IEndpointNameMetadata>().LastOrDefault()?.EndpointName;
             if (name is null || !operations.Contains(name) || endpoint.Metadata.OfType<IAcceptsMetadata>().LastOrDefault() is not { } json)
                 return;
-            endpoint.Metadata.Add(new YamlOrJson(json.RequestType, json.IsOptional));
+            endpoint.Metadata.Add(new YamlOrJson(json.RequestType, json.IsOptional, [.. SpecSchemas.RequestMediaTypes(name)]));
         });
         return group;
     }
 
-    private sealed record YamlOrJson(Type? RequestType, bool IsOptional) : IAcceptsMetadata
-    {
-        public IReadOnlyList<string> ContentTypes { get; } = ["application/json", .. YamlTypes];
-    }
+    private sealed record YamlOrJson(Type? RequestType, bool IsOptional, IReadOnlyList<string> ContentTypes) : IAcceptsMetadata;
 
     public static IApplicationBuilder UseYamlBodies(this IApplicationBuilder app)
     {
@@ -47,27 +46,19 @@ public static class YamlBodies
                 && operations.Contains(operationId))
             {
                 var json = ToJson(await ReadText(http, limit), limit);
-                http.Request.Body = new MemoryStream(json);
+                http.Items[SpecRequestBodies.SentMediaType] = mediaType;
+                BoundedBody.Replace(http, new MemoryStream(json), json.Length);
                 http.Request.ContentType = "application/json";
-                http.Request.ContentLength = json.Length;
             }
 
             await next(http);
         });
     }
 
-    /// <summary>The body as strict UTF-8, held to the body limit however it is served (Kestrel enforces it too, test hosts do not).</summary>
+    /// <summary>The body as strict UTF-8, held to the body limit.</summary>
     private static async Task<string> ReadText(HttpContext http, long limit)
     {
-        using var body = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, http.RequestAborted)) > 0)
-        {
-            if (body.Length + read > limit)
-                throw new BadHttpRequestException($"Request bodies may be at most {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
-            body.Write(chunk, 0, read);
-        }
+        using var body = await BoundedBody.ReadAsync(http, limit);
 
         try
         {

@@ -7,14 +7,12 @@ public sealed class IncidentStatusChangeValidator : AbstractValidator<IncidentSt
 {
     public IncidentStatusChangeValidator()
     {
-        RuleFor(c => c.Status).IsInEnum();
         RuleFor(c => c.Resolution).NotNull().When(c => c.Status == IncidentStatus.Resolved)
             .WithMessage("Say how it was resolved: 'resolution' is true-positive, false-positive or benign.");
         RuleFor(c => c.Resolution).Null().When(c => c.Status != IncidentStatus.Resolved)
             .WithMessage("'resolution' goes with status 'resolved' only.");
         RuleFor(c => c.Reason).NotEmpty().When(c => c.Status is IncidentStatus.Resolved or IncidentStatus.Open)
             .WithMessage("Say why: 'reason' is required to resolve or reopen an incident.");
-        RuleFor(c => c.Reason).MaximumLength(2000);
     }
 }
 
@@ -22,7 +20,7 @@ public sealed class IncidentAssignmentValidator : AbstractValidator<IncidentAssi
 {
     public IncidentAssignmentValidator()
     {
-        RuleFor(a => a.Assignee).Must(a => a is null || a.Trim().Length > 0).WithMessage("'assignee' is a name or null (to unassign), not blank.").MaximumLength(256);
+        RuleFor(a => a.Assignee).Must(a => a is null || a.Trim().Length > 0).WithMessage("'assignee' is a name or null (to unassign), not blank.");
     }
 }
 
@@ -30,7 +28,7 @@ public sealed class IncidentNoteSpecValidator : AbstractValidator<IncidentNoteSp
 {
     public IncidentNoteSpecValidator()
     {
-        RuleFor(n => n.Text).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("'text' must not be blank.").MaximumLength(10_000);
+        RuleFor(n => n.Text).Must(t => !string.IsNullOrWhiteSpace(t)).WithMessage("'text' must not be blank.");
     }
 }
 
@@ -38,10 +36,10 @@ public sealed class IncidentBulkChangeValidator : AbstractValidator<IncidentBulk
 {
     public IncidentBulkChangeValidator()
     {
-        RuleFor(b => b.Filter).NotNull().Must(f => IncidentEndpoints.Query(f).IsEmpty == false)
+        RuleFor(b => b.Filter).Must(f => IncidentEndpoints.Query(f).IsEmpty == false)
             .WithMessage("Say which incidents: an empty filter would change every incident.");
         RuleFor(b => b.Filter.Since).LessThanOrEqualTo(b => b.Filter.Until).When(b => b.Filter?.Since is not null && b.Filter.Until is not null)
             .WithMessage("'since' must not be after 'until'.");
-        RuleFor(b => b.Change).NotNull().SetValidator(new IncidentStatusChangeValidator());
+        RuleFor(b => b.Change).SetValidator(new IncidentStatusChangeValidator());
     }
 }

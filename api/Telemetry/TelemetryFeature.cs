@@ -24,8 +24,7 @@ public static class TelemetryFeature
             .AddSingleton<Forensics.ForensicBundles>()
             .AddSingleton<Forensics.BundleBuilds>()
             .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())
-            .AddSingleton<Forensics.BundleDownloads>()
-            .AddSingleton<IValidator<InventoryReport>, InventoryReportValidator>();
+            .AddSingleton<Forensics.BundleDownloads>();
 
     /// <summary>Platform:Redaction: the built-in rules and those configured, refused at start-up with each setting named.</summary>
     public const string RedactionSection = "Platform:Redaction";

@@ -12,9 +12,8 @@ public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
 {
     public TokenCreateValidator(TimeProvider time)
     {
-        RuleFor(t => t.Name).NotEmpty().MaximumLength(100);
-        RuleFor(t => t.Role).IsInEnum()
-            .NotEqual(Role.Agent).WithMessage("Agent credentials come from enrollment (enrollAgent), not from createToken.");
+        RuleFor(t => t.Name).NotBlank();
+        RuleFor(t => t.Role).NotEqual(Role.Agent).WithMessage("Agent credentials come from enrollment (enrollAgent), not from createToken.");
         RuleFor(t => t.ExpiresAt).InTheFuture(time);
     }
 }
