@@ -41,10 +41,13 @@ public abstract class AttributeRemovedAgentTests(PlatformApi api, Xunit.Abstract
             Assert.Contains($"{(attribute == InodeFlag.Immutable ? "the immutable" : "the append-only")} attribute was removed", alert.EffectReason, StringComparison.Ordinal);
         }
 
-        var incident = Assert.Single(await agent.Incidents(IncidentCategory.FimTamper));
-        Assert.Equal(IncidentSeverity.Critical, incident.Severity);
-        var findings = await agent.Findings(incident.Id);
-        Assert.Equal(2, findings.Count(f => f.Rule == DetectionRule.FimAttributeRemoved));
+        // The api writes an alert's finding after the alert itself (FimAlertEndpoints): listed alerts may be ahead of
+        // their findings, so the incident is awaited until it holds both.
+        var incident = await Sensing.Found(async () => (await agent.Incidents(IncidentCategory.FimTamper)).SingleOrDefault(), "the fim-tamper incident", _api);
+        await Sensing.Until(async () => (await agent.Findings(incident.Id)).Count(f => f.Rule == DetectionRule.FimAttributeRemoved) >= 2, "both attribute-removed findings", _api);
+        Assert.Single(await agent.Incidents(IncidentCategory.FimTamper));
+        Assert.Equal(IncidentSeverity.Critical, (await agent.Incidents(IncidentCategory.FimTamper)).Single().Severity);
+        Assert.Equal(2, (await agent.Findings(incident.Id)).Count(f => f.Rule == DetectionRule.FimAttributeRemoved));
     }
 
     /// <summary>
