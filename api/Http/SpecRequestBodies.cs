@@ -1,5 +1,8 @@
 using System.Text.Json;
+using FluentValidation;
+using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.Extensions.Options;
 
 namespace Platform.Api.Http;
 
@@ -7,7 +10,9 @@ namespace Platform.Api.Http;
 /// Every request body is checked against its operation's schema in openapi.yaml (<see cref="SpecSchemas"/>) before it
 /// is bound: a null the spec does not make nullable, a field it does not list, a string longer than its maxLength, a
 /// value outside its enum or pattern is a 400 naming each field as validation problems do (<c>rules[0].name</c>),
-/// whatever the client. The schema is the one limit: FluentValidation keeps only what a schema cannot say.
+/// whatever the client. The schema is the one limit: FluentValidation keeps only what a schema cannot say, and a
+/// body that breaks the schema is also run through those hand rules, so one 400 names every field at fault (the
+/// schema's word standing for a field both fault: hand rules assume a value the schema allows).
 /// YAML bodies are checked once <see cref="YamlBodies"/> has made them JSON. The telemetry ingest
 /// (<c>x-platform-raw-body</c>) reads its own body in one pass and checks it there (Telemetry/BatchReader.cs).
 /// A body that is not JSON at all is left to the binder, which says where it breaks.
@@ -36,6 +41,7 @@ public static class SpecRequestBodies
             var body = await BoundedBody.ReadAsync(http, limit);
             if (Violations(schema, body) is { Count: > 0 } violations)
             {
+                await AddHandRuleViolationsAsync(http, body, violations);
                 var detail = "The body does not match openapi.yaml: " + string.Join(" ", violations.Select(v => $"'{v.Key}': {string.Join(" ", v.Value)}"));
                 await Problems.Validation(violations, detail).ExecuteAsync(http);
                 return;
@@ -44,6 +50,34 @@ public static class SpecRequestBodies
             BoundedBody.Replace(http, body, body.Length);
             await next(http);
         });
+    }
+
+    /// <summary>
+    /// Adds what the operation's FluentValidation rules say about the body, for the fields the schema let through.
+    /// Only a body that already fails comes here, so the validator is looked up then; a body the binder cannot read
+    /// into its type at all is left with the schema's violations.
+    /// </summary>
+    private static async Task AddHandRuleViolationsAsync(HttpContext http, MemoryStream body, Dictionary<string, string[]> violations)
+    {
+        if (http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is not { } type
+            || http.RequestServices.GetService(typeof(IValidator<>).MakeGenericType(type)) is not IValidator validator)
+            return;
+        object? value;
+        try
+        {
+            var json = http.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+            value = JsonSerializer.Deserialize(body.GetBuffer().AsSpan(0, (int)body.Length), type, json);
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or FormatException)
+        {
+            return;
+        }
+
+        if (value is null)
+            return;
+        var result = await validator.ValidateAsync(new ValidationContext<object>(value), http.RequestAborted);
+        foreach (var (field, messages) in result.ToDictionary())
+            violations.TryAdd(field, messages);
     }
 
     /// <summary>The schema of the body this request sends, or null when there is nothing to check here.</summary>

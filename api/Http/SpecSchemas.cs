@@ -88,6 +88,12 @@ public static class SpecSchemas
                 var node = SchemaAt(detail.SchemaLocation, keyword);
                 if (IsNullBranch(node))
                     continue; // the null branch of a nullable reference: the other branch says what is wrong
+                if (node is not null && Loaded.Value.Messages.TryGetValue(node, out var sentences) && sentences.TryGetValue(keyword, out var sentence))
+                {
+                    violations.Add(new SpecViolation(at, sentence)); // the schema's own x-messages say it best
+                    continue;
+                }
+
                 violations.AddRange(Describe(keyword, message, at, node, Value(instance, detail.InstanceLocation)));
             }
         }
@@ -194,16 +200,20 @@ public static class SpecSchemas
         FrozenDictionary<string, FrozenDictionary<string, JsonSchema>> Responses,
         bool RawBody);
 
+    /// <param name="Messages">The <c>x-messages</c> of a converted schema (keyword to sentence), by the schema node.</param>
     private sealed record Model(
         FrozenDictionary<string, JsonNode> Documents,
         FrozenDictionary<string, JsonSchema> Components,
-        FrozenDictionary<string, Operation> Operations);
+        FrozenDictionary<string, Operation> Operations,
+        IReadOnlyDictionary<JsonNode, FrozenDictionary<string, string>> Messages);
 
     private static Model Build()
     {
         var spec = JsonNode.Parse(YamlJson.ToJson(Contract.Text))!.AsObject();
         var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
         var documents = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
+        var messages = new Dictionary<JsonNode, FrozenDictionary<string, string>>(ReferenceEqualityComparer.Instance);
+        JsonNode Convert(JsonNode schema) => SpecSchemas.Convert(schema, messages);
 
         var defs = new JsonObject();
         foreach (var (name, schema) in spec["components"]?["schemas"]?.AsObject() ?? [])
@@ -253,7 +263,7 @@ public static class SpecSchemas
             }
         }
 
-        return new Model(documents.ToFrozenDictionary(StringComparer.Ordinal), components.ToFrozenDictionary(StringComparer.Ordinal), operations.ToFrozenDictionary(StringComparer.Ordinal));
+        return new Model(documents.ToFrozenDictionary(StringComparer.Ordinal), components.ToFrozenDictionary(StringComparer.Ordinal), operations.ToFrozenDictionary(StringComparer.Ordinal), messages);
     }
 
     private static JsonSchema Built(Dictionary<string, JsonNode> documents, BuildOptions build, string id, JsonNode schema)
@@ -284,8 +294,11 @@ public static class SpecSchemas
 
     private const string ComponentPrefix = "#/components/schemas/";
 
-    /// <summary>One OpenAPI 3.0 Schema Object as a JSON Schema 2020-12 one.</summary>
-    private static JsonNode Convert(JsonNode schema)
+    /// <summary>
+    /// One OpenAPI 3.0 Schema Object as a JSON Schema 2020-12 one. Its <c>x-messages</c> go to
+    /// <paramref name="messages"/> rather than into the schema, which standard validators then read as it is.
+    /// </summary>
+    private static JsonNode Convert(JsonNode schema, Dictionary<JsonNode, FrozenDictionary<string, string>> messages)
     {
         if (schema is not JsonObject source)
             return schema.DeepClone(); // true / false
@@ -308,14 +321,14 @@ public static class SpecSchemas
                 case "properties" or "patternProperties":
                     var named = new JsonObject();
                     foreach (var (name, property) in value!.AsObject())
-                        named[name] = Convert(property!);
+                        named[name] = Convert(property!, messages);
                     result[keyword] = named;
                     break;
                 case "items" or "additionalProperties" or "not":
-                    result[keyword] = Convert(value!);
+                    result[keyword] = Convert(value!, messages);
                     break;
                 case "allOf" or "anyOf" or "oneOf":
-                    result[keyword] = new JsonArray(value!.AsArray().Select(part => (JsonNode?)Convert(part!)).ToArray());
+                    result[keyword] = new JsonArray(value!.AsArray().Select(part => (JsonNode?)Convert(part!, messages)).ToArray());
                     break;
                 case "exclusiveMinimum" or "exclusiveMaximum" when value!.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
                     // 3.0 says whether minimum/maximum is exclusive; 2020-12 gives the bound itself.
@@ -327,6 +340,9 @@ public static class SpecSchemas
                     break;
             }
         }
+
+        if (source["x-messages"] is JsonObject sentences)
+            messages[result] = sentences.ToFrozenDictionary(m => m.Key, m => m.Value!.GetValue<string>(), StringComparer.Ordinal);
 
         if (source["exclusiveMinimum"] is JsonValue min && min.GetValueKind() == JsonValueKind.True)
             result.Remove("minimum");
