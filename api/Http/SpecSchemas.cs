@@ -13,8 +13,7 @@ public sealed record SpecViolation(string Pointer, string Message);
 /// <summary>
 /// openapi.yaml (OpenAPI 3.0.3, <see cref="Contract"/>) as standard JSON Schema (draft 2020-12), turned once and
 /// checked with JsonSchema.Net: <c>components/schemas</c> become the <c>$defs</c> of one document
-/// (<see cref="DocumentUri"/>) that every <c>$ref</c> points into, <c>nullable: true</c> becomes a type array (or an
-/// <c>anyOf</c> with null), <c>discriminator</c>, <c>example</c> and <c>x-</c> extensions are dropped and
+/// (<see cref="DocumentUri"/>) that every <c>$ref</c> points into, each schema converted by <see cref="OpenApiSchemas"/>;
 /// <c>format</c> stays an annotation (the binder asserts date-times and integer ranges). Each operation's request
 /// and response schemas are built from it, so the server, the tests and anyone else check payloads against the
 /// same schemas without restating a limit.
@@ -193,7 +192,7 @@ public static class SpecSchemas
         return null;
     }
 
-    private static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
+    internal static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
 
     private sealed record Operation(
         FrozenDictionary<string, JsonSchema> Requests,
@@ -213,7 +212,7 @@ public static class SpecSchemas
         var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
         var documents = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
         var messages = new Dictionary<JsonNode, FrozenDictionary<string, string>>(ReferenceEqualityComparer.Instance);
-        JsonNode Convert(JsonNode schema) => SpecSchemas.Convert(schema, messages);
+        JsonNode Convert(JsonNode schema) => OpenApiSchemas.Convert(schema, messages);
 
         var defs = new JsonObject();
         foreach (var (name, schema) in spec["components"]?["schemas"]?.AsObject() ?? [])
@@ -224,7 +223,7 @@ public static class SpecSchemas
 
         var components = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
         foreach (var (name, _) in defs)
-            components[name] = Built(documents, build, $"{DocumentUri}/components/{Uri.EscapeDataString(name)}", new JsonObject { ["$ref"] = Reference(name) });
+            components[name] = Built(documents, build, $"{DocumentUri}/components/{Uri.EscapeDataString(name)}", new JsonObject { ["$ref"] = OpenApiSchemas.Reference(name) });
 
         var operations = new Dictionary<string, Operation>(StringComparer.Ordinal);
         foreach (var (_, pathItem) in spec["paths"]!.AsObject())
@@ -288,77 +287,5 @@ public static class SpecSchemas
         }
 
         return node;
-    }
-
-    private static string Reference(string component) => $"{DocumentUri}#/$defs/{Escape(component)}";
-
-    private const string ComponentPrefix = "#/components/schemas/";
-
-    /// <summary>
-    /// One OpenAPI 3.0 Schema Object as a JSON Schema 2020-12 one. Its <c>x-messages</c> go to
-    /// <paramref name="messages"/> rather than into the schema, which standard validators then read as it is.
-    /// </summary>
-    private static JsonNode Convert(JsonNode schema, Dictionary<JsonNode, FrozenDictionary<string, string>> messages)
-    {
-        if (schema is not JsonObject source)
-            return schema.DeepClone(); // true / false
-        var result = new JsonObject();
-        foreach (var (keyword, value) in source)
-        {
-            if (value is null && keyword != "default")
-                continue;
-            switch (keyword)
-            {
-                case "nullable" or "discriminator" or "example" or "externalDocs" or "xml":
-                case var extension when extension.StartsWith("x-", StringComparison.Ordinal):
-                    break;
-                case "$ref":
-                    var target = value!.GetValue<string>();
-                    result[keyword] = target.StartsWith(ComponentPrefix, StringComparison.Ordinal)
-                        ? Reference(target[ComponentPrefix.Length..])
-                        : throw new InvalidOperationException($"openapi.yaml refers to '{target}' where a schema belongs.");
-                    break;
-                case "properties" or "patternProperties":
-                    var named = new JsonObject();
-                    foreach (var (name, property) in value!.AsObject())
-                        named[name] = Convert(property!, messages);
-                    result[keyword] = named;
-                    break;
-                case "items" or "additionalProperties" or "not":
-                    result[keyword] = Convert(value!, messages);
-                    break;
-                case "allOf" or "anyOf" or "oneOf":
-                    result[keyword] = new JsonArray(value!.AsArray().Select(part => (JsonNode?)Convert(part!, messages)).ToArray());
-                    break;
-                case "exclusiveMinimum" or "exclusiveMaximum" when value!.GetValueKind() is JsonValueKind.True or JsonValueKind.False:
-                    // 3.0 says whether minimum/maximum is exclusive; 2020-12 gives the bound itself.
-                    if (value.GetValueKind() == JsonValueKind.True && source[keyword == "exclusiveMinimum" ? "minimum" : "maximum"] is { } bound)
-                        result[keyword] = bound.DeepClone();
-                    break;
-                default:
-                    result[keyword] = value?.DeepClone();
-                    break;
-            }
-        }
-
-        if (source["x-messages"] is JsonObject sentences)
-            messages[result] = sentences.ToFrozenDictionary(m => m.Key, m => m.Value!.GetValue<string>(), StringComparer.Ordinal);
-
-        if (source["exclusiveMinimum"] is JsonValue min && min.GetValueKind() == JsonValueKind.True)
-            result.Remove("minimum");
-        if (source["exclusiveMaximum"] is JsonValue max && max.GetValueKind() == JsonValueKind.True)
-            result.Remove("maximum");
-
-        if (source["nullable"] is not JsonValue nullable || nullable.GetValueKind() != JsonValueKind.True)
-            return result;
-        if (result["type"] is JsonValue type)
-        {
-            result["type"] = new JsonArray(type.GetValue<string>(), "null");
-            if (result["enum"] is JsonArray values && !values.Any(v => v is null))
-                values.Add(null);
-            return result;
-        }
-
-        return new JsonObject { ["anyOf"] = new JsonArray(result, new JsonObject { ["type"] = "null" }) };
     }
 }
