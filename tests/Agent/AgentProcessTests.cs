@@ -22,7 +22,11 @@ public sealed class AgentProcessTests(KestrelApiForAgents api) : IClassFixture<K
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _output = new();
     private readonly PlatformApi _api = api.WithMachineClock();
 
-    public void Dispose() => Directory.Delete(_state, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_state, recursive: true);
+        api.AssertServedToTheSpec(); // the agent process's exchanges, simulate's included
+    }
 
     /// <summary>
     /// 2,000 events wait in the spool (200 batches of 10); the agent is killed (SIGKILL) 20 times while it delivers them, each time

@@ -65,6 +65,37 @@ public sealed class SpecCheckTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Contains("the operation takes no body", thrown.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task The_server_side_check_keeps_what_an_exchange_breaks_and_still_serves_it()
+    {
+        var violations = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var check = new ServerSpecCheck(violations);
+        const string Broken = """{"status":"ok","version":"1.0.0","time":"2026-12-05T00:00:00Z","extra":1}""";
+
+        Assert.Equal(Health, await Serve(check, Health));
+        Assert.Empty(violations);
+
+        Assert.Equal(Broken, await Serve(check, Broken));
+        Assert.Contains("response /extra: Is not a field of this object.", Assert.Single(violations), StringComparison.Ordinal);
+    }
+
+    /// <summary>One GET /api/v1/health through the server-side check, answered with <paramref name="body"/>: what the client got.</summary>
+    private static async Task<string> Serve(ServerSpecCheck check, string body)
+    {
+        var http = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        http.Request.Method = "GET";
+        http.Request.Path = "/api/v1/health";
+        using var client = new MemoryStream();
+        http.Response.Body = client;
+        await check.CheckAsync(http, async () =>
+        {
+            http.Response.StatusCode = 200;
+            http.Response.ContentType = "application/json";
+            await Microsoft.AspNetCore.Http.HttpResponseWritingExtensions.WriteAsync(http.Response, body);
+        });
+        return Encoding.UTF8.GetString(client.ToArray());
+    }
+
     private static async Task<HttpResponseMessage> Send(HttpMethod method, string path, string? requestBody, HttpStatusCode status, string responseBody, string mediaType)
     {
         using var client = new HttpClient(new SpecCheck(new Answer(status, responseBody, mediaType))) { BaseAddress = new Uri("http://localhost") };

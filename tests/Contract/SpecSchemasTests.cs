@@ -25,7 +25,8 @@ public sealed class SpecSchemasTests
     [InlineData("a null where the spec says non-nullable (reference)", "\"exclusions\":null,", "/exclusions", "Must not be null.")]
     [InlineData("an unknown property under additionalProperties: false", "\"owner\":\"me\",", "/owner", "Is not a field of this object.")]
     [InlineData("a maxLength violation", "\"complianceTags\":[\"pci:1\",\"pci-dss:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\"],", "/complianceTags/1", "Must be at most 64 characters long.")]
-    [InlineData("a pattern violation", "\"complianceTags\":[\"PCI\"],", "/complianceTags/0", "Must match ^[a-z0-9-]+:[A-Za-z0-9.-]+$.")]
+    [InlineData("a pattern violation", "\"scope\":{\"hostnames\":[\"web 01\"]},", "/scope/hostnames/0", "Must match ^[A-Za-z0-9.*?!\\[\\]-]+$.")]
+    [InlineData("a pattern violation where the schema gives x-messages", "\"complianceTags\":[\"PCI\"],", "/complianceTags/0", "Compliance tags look like 'pci-dss:10.5.5'.")]
     public void One_violation_is_reported_at_the_value_that_breaks_it(string what, string field, string pointer, string message)
     {
         // The first "scope" wins nowhere: a rule with two would be a duplicate, so the scope case replaces it.

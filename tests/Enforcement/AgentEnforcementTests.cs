@@ -31,6 +31,7 @@ public abstract class AgentEnforcementTests(PlatformApi api) : IDisposable
         StopAgentProcesses(_agents);
 
         _tree.Dispose();
+        api.AssertServedToTheSpec();
     }
 
     [Fact]

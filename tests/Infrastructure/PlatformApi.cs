@@ -52,7 +52,7 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
             builder.UseSetting("PLATFORM_ADMIN_TOKEN", GivenAdminSecret);
         foreach (var (key, value) in StorageSettings().Concat(Settings))
             builder.UseSetting(key, value);
-        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time));
+        builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time).AddSingleton<IStartupFilter>(new ServerSpecCheck(_servedAgainstTheSpec)));
         builder.ConfigureLogging(logging => logging.AddProvider(Log));
     }
 
@@ -79,6 +79,21 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
     }
 
     public PlatformClient Admin() => Client(AdminSecret);
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _servedAgainstTheSpec = new();
+
+    /// <summary>
+    /// Fails when an exchange on real Kestrel since the last call broke openapi.yaml (<see cref="ServerSpecCheck"/>):
+    /// the check of the clients the test does not hold, such as a real agent process.
+    /// </summary>
+    public void AssertServedToTheSpec()
+    {
+        var broken = new List<string>();
+        while (_servedAgainstTheSpec.TryDequeue(out var violation))
+            broken.Add(violation);
+        if (broken.Count > 0)
+            throw new SpecViolationException(string.Join("\n", broken));
+    }
 
     /// <summary>A fresh token with the role, made by the admin.</summary>
     public async Task<(PlatformClient Client, TokenCreated Token)> ClientWithRole(Role role, string? name = null)

@@ -48,17 +48,24 @@ public sealed class SpecCheck : DelegatingHandler
         if (operation is null)
             return response;
 
-        var violations = new List<string>();
-        var status = (int)response.StatusCode;
-        if (status is < 400 or >= 500 && requestBody is { Length: > 0 })
-            CheckRequest(operation, request.Content!, requestBody, violations);
-        await CheckResponseAsync(operation, request.Method, response, violations, cancellationToken);
-        if (violations.Count == 0)
+        if (await ViolationsAsync(operation, request.Method, request.Content, requestBody, response, cancellationToken) is not { Count: > 0 } violations)
             return response;
         response.Dispose();
-        throw new SpecViolationException(
-            $"{operation.OperationId} ({request.Method} {request.RequestUri.PathAndQuery} -> {status}) breaks openapi.yaml:\n  " + string.Join("\n  ", violations));
+        throw new SpecViolationException(Describe(operation, request.Method, request.RequestUri.PathAndQuery, (int)response.StatusCode, violations));
     }
+
+    /// <summary>What one exchange does that the operation does not allow (none when it conforms).</summary>
+    public static async Task<List<string>> ViolationsAsync(SpecOperation operation, HttpMethod method, HttpContent? requestContent, byte[]? requestBody, HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var violations = new List<string>();
+        if ((int)response.StatusCode is < 400 or >= 500 && requestBody is { Length: > 0 })
+            CheckRequest(operation, requestContent!, requestBody, violations);
+        await CheckResponseAsync(operation, method, response, violations, cancellationToken);
+        return violations;
+    }
+
+    public static string Describe(SpecOperation operation, HttpMethod method, string pathAndQuery, int status, IEnumerable<string> violations) =>
+        $"{operation.OperationId} ({method} {pathAndQuery} -> {status}) breaks openapi.yaml:\n  " + string.Join("\n  ", violations);
 
     private static void CheckRequest(SpecOperation operation, HttpContent content, byte[] body, List<string> violations)
     {

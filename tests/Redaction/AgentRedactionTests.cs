@@ -45,6 +45,7 @@ public abstract class AgentRedactionTests(PlatformApi api) : IDisposable
 
         Directory.Delete(_state, recursive: true);
         Directory.Delete(_bin, recursive: true);
+        api.AssertServedToTheSpec();
     }
 
     [Fact]

@@ -234,6 +234,7 @@ public sealed class SensorAgent : IDisposable
         }
 
         Directory.Delete(State, recursive: true);
+        _api.AssertServedToTheSpec(); // what the agent process sent and was answered
     }
 }
 

@@ -20,7 +20,11 @@ public abstract class SensorAgentNetworkFileTests(PlatformApi api) : IDisposable
     private readonly ConcurrentQueue<string> _output = new();
     private readonly PlatformApi _api = api.WithMachineClock();
 
-    public void Dispose() => Directory.Delete(_state, recursive: true);
+    public void Dispose()
+    {
+        Directory.Delete(_state, recursive: true);
+        api.AssertServedToTheSpec();
+    }
 
     [Fact]
     public async Task The_agents_kernel_sensor_reports_a_sensitive_read_and_a_refused_connect_with_their_processes()

@@ -28,6 +28,7 @@ public abstract class SensorAgentTests(PlatformApi api) : IDisposable
         StopAgentProcesses(_agents);
 
         Directory.Delete(_state, recursive: true);
+        api.AssertServedToTheSpec();
     }
 
     [Fact]
