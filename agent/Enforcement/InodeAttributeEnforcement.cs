@@ -1,5 +1,4 @@
 using System.Globalization;
-using Platform.Contracts;
 
 namespace Platform.Agent.Enforcement;
 

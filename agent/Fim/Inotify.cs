@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
-
 namespace Platform.Agent.Fim;
 
 /// <summary>What inotify(7) reports, as the kernel names it.</summary>

@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>

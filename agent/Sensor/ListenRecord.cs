@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary><c>struct net_listen_record</c> (Bpf/network.bpf.h): a TCP socket began listening (listen(2) succeeded).</summary>
