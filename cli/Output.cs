@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using Platform.Contracts;
 using Spectre.Console;
 
 namespace Platform.Cli;

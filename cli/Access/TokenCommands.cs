@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli.Access;
 
 /// <summary><c>tokens</c> (API tokens for people and pipelines) and <c>enroll</c> (enrollment tokens for agents): admin only.</summary>

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli.Fim;
 
 /// <summary><c>fim unlock RULE --minutes N --reason TEXT</c> and <c>fim lock RULE</c>: a deployment's time-boxed window.</summary>

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.RegularExpressions;
-using Platform.Contracts;
 
 namespace Platform.Cli.Fim;
 
