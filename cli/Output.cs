@@ -40,6 +40,15 @@ public sealed class Output(CliHost host, OutputFormat format)
 
     public void Text(string line) => host.Out.WriteLine(line);
 
+    /// <summary>What a command did: the document (json output) or one line saying it (text and table output).</summary>
+    public void Result<T>(T document, string line)
+    {
+        if (Json)
+            Document(document);
+        else
+            Text(line);
+    }
+
     /// <summary>Markup (<c>[green]...[/]</c>) on a terminal, the plain text elsewhere.</summary>
     public void Markup(string markup) => Console.MarkupLine(markup);
 
