@@ -113,5 +113,9 @@ public sealed class Output(CliHost host, OutputFormat format)
     public static string Time(DateTimeOffset? time) =>
         time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
 
+    /// <summary>Labels as <c>key=value</c> pairs (none: empty).</summary>
+    public static string Labels(IDictionary<string, string>? labels, string separator = ",") =>
+        labels is null ? "" : string.Join(separator, labels.Select(l => $"{l.Key}={l.Value}"));
+
     public static string Spec<TEnum>(TEnum value) where TEnum : struct, Enum => SpecValues<TEnum>.Name(value);
 }

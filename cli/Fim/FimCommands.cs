@@ -105,7 +105,7 @@ public static partial class FimCommands
                         ("operations", string.Join(", ", found.Operations.Select(Output.Spec))),
                         ("paths", string.Join(", ", found.Paths.Select(p => p.Path + (p.Recursive == true ? " (recursive)" : "")))),
                         ("hostnames", string.Join(", ", found.Scope.Hostnames ?? [])),
-                        ("labels", string.Join(", ", (found.Scope.Labels ?? new Dictionary<string, string>()).Select(l => $"{l.Key}={l.Value}"))),
+                        ("labels", Output.Labels(found.Scope.Labels, ", ")),
                         ("allow append", found.AllowAppend ? "yes" : "no"),
                         ("compliance", string.Join(", ", found.ComplianceTags)),
                         ("version", found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
