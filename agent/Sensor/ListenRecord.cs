@@ -13,15 +13,11 @@ public struct ListenRecord
     private readonly ushort _pad;
     public IpBytes LocalAddress;
 
-    public readonly NetworkListenEvent ToEvent(string id, SensorProcess? process) => new()
+    public readonly NetworkListenEvent ToEvent(string id, SensorProcess? process) => Header.Stamp(new NetworkListenEvent
     {
-        Id = id,
-        Time = KernelClock.FromBoottime(Header.TimeNs),
         Pid = (int)Header.Tgid,
-        ProcessName = process?.Name ?? Header.CommText(),
-        Container = process.Container(),
         Protocol = NetworkProtocol.Tcp,
         LocalAddress = LocalAddress.ToAddress(Family).ToString(),
         LocalPort = LocalPort,
-    };
+    }, id, process);
 }

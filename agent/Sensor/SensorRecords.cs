@@ -44,6 +44,19 @@ public unsafe struct RecordHeader
         }
     }
 
+    /// <summary>
+    /// <paramref name="telemetry"/> with what every sensor event takes from its record and process: the id, the time,
+    /// the process's name (the record's comm when the process is not known) and its container.
+    /// </summary>
+    public readonly T Stamp<T>(T telemetry, string id, SensorProcess? process) where T : TelemetryEvent
+    {
+        telemetry.Id = id;
+        telemetry.Time = KernelClock.FromBoottime(TimeNs);
+        telemetry.ProcessName = process?.Name ?? CommText();
+        telemetry.Container = process.Container();
+        return telemetry;
+    }
+
     /// <summary>The header at the start of a record (null when the record is too short to hold one).</summary>
     public static ref readonly RecordHeader Of(ReadOnlySpan<byte> record) => ref MemoryMarshal.AsRef<RecordHeader>(record[..sizeof(RecordHeader)]);
 }
