@@ -1,7 +1,6 @@
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
-using Platform.Contracts;
 
 namespace Platform.Agent;
 

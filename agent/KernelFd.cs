@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
-
 namespace Platform.Agent;
 
 /// <summary>
@@ -31,6 +28,23 @@ public static partial class KernelFd
         fixed (byte* bytes = buffer)
             read = ReadBytes(fd, bytes, buffer.Length);
         return (read, read < 0 ? Marshal.GetLastPInvokeError() : 0);
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMilliseconds"/> for the descriptor, then reads it into <paramref name="buffer"/>
+    /// until it is empty (EAGAIN): the byte count of each read, the buffer holding that read's bytes until the next.
+    /// </summary>
+    public static IEnumerable<int> ReadUntilEmpty(SafeFileHandle fd, byte[] buffer, int timeoutMilliseconds)
+    {
+        if (!WaitReadable(fd, timeoutMilliseconds))
+            yield break;
+        while (true)
+        {
+            var (read, _) = ReadOnce(fd, buffer);
+            if (read <= 0)
+                yield break;
+            yield return (int)read;
+        }
     }
 
     /// <summary>One write of <paramref name="bytes"/>; false when the kernel refused it.</summary>

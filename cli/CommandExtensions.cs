@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli;
 
 public static class CommandExtensions

@@ -1,10 +1,6 @@
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Http.Resilience;
 using Polly;
-using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.RegularExpressions;
-using Platform.Contracts;
 
 namespace Platform.Cli;
 

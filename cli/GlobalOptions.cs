@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace Platform.Cli;
 
 /// <summary>Options every command takes (before or after the command's name).</summary>

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli;
 
 /// <summary>One command being carried out: its parsed line, the host, the output format and the API connection.</summary>

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using Platform.Contracts;
 using Spectre.Console;
 
 namespace Platform.Cli;
@@ -41,6 +39,15 @@ public sealed class Output(CliHost host, OutputFormat format)
     public void Line<T>(T value) => host.Out.WriteLine(JsonSerializer.Serialize(value, PlatformClient.SerializerOptions));
 
     public void Text(string line) => host.Out.WriteLine(line);
+
+    /// <summary>What a command did: the document (json output) or one line saying it (text and table output).</summary>
+    public void Result<T>(T document, string line)
+    {
+        if (Json)
+            Document(document);
+        else
+            Text(line);
+    }
 
     /// <summary>Markup (<c>[green]...[/]</c>) on a terminal, the plain text elsewhere.</summary>
     public void Markup(string markup) => Console.MarkupLine(markup);
@@ -105,6 +112,10 @@ public sealed class Output(CliHost host, OutputFormat format)
 
     public static string Time(DateTimeOffset? time) =>
         time?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? "-";
+
+    /// <summary>Labels as <c>key=value</c> pairs (none: empty).</summary>
+    public static string Labels(IDictionary<string, string>? labels, string separator = ",") =>
+        labels is null ? "" : string.Join(separator, labels.Select(l => $"{l.Key}={l.Value}"));
 
     public static string Spec<TEnum>(TEnum value) where TEnum : struct, Enum => SpecValues<TEnum>.Name(value);
 }

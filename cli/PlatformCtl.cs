@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Net.Sockets;
 using Platform.Cli.Access;
 using Platform.Cli.Agents;
@@ -6,7 +5,6 @@ using Platform.Cli.Fim;
 using Platform.Cli.Forensics;
 using Platform.Cli.Incidents;
 using Platform.Cli.Webhooks;
-using Platform.Contracts;
 
 namespace Platform.Cli;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
-using Platform.Contracts;
 
 namespace Platform.Agent.Collectors;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using Platform.Agent.Delivery;
-using Platform.Contracts;
 
 namespace Platform.Agent.Collectors;
 

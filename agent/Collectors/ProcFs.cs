@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
-using Platform.Contracts;
 
 namespace Platform.Agent.Collectors;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Platform.Agent.Enrollment;
-using Platform.Contracts;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 

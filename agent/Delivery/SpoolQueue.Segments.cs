@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
-using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Delivery;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Platform.Contracts;
 
 namespace Platform.Agent.Enforcement;
 
@@ -147,18 +146,9 @@ public sealed class InodeAttributeEnforcement : IEnforcement
         var added = (int)flag & ~(entry?.Original ?? (int)stat.KernelFlags);
         if (entry is not null && entry.Wanted == (int)flag && ((int)stat.KernelFlags & entry.Added) == entry.Added)
             return null; // in place already (statx shows the attributes without opening the file)
-        using var fd = InodeFlags.Open(path, stat, out var error);
+        using var fd = OpenWithFlags(path, stat, unsupported, out var current);
         if (fd is null)
-        {
-            unsupported[path] = $"{path} could not be opened to set its attributes (errno {error})";
             return null;
-        }
-
-        if (InodeFlags.Get(fd, out error) is not { } current)
-        {
-            unsupported[path] = Refused(stat, error);
-            return null;
-        }
 
         var original = entry?.Original ?? current;
         added = (int)flag & ~original;
@@ -168,26 +158,45 @@ public sealed class InodeAttributeEnforcement : IEnforcement
     /// <summary>Sets what <paramref name="entry"/> adds (keeping every other flag); false when the kernel refused.</summary>
     private bool Put(string path, InodeStat stat, LedgerEntry entry, Dictionary<string, string> unsupported)
     {
-        using var fd = InodeFlags.Open(path, stat, out var error);
+        using var fd = OpenWithFlags(path, stat, unsupported, out var current);
         if (fd is null)
-        {
-            unsupported[path] = $"{path} could not be opened to set its attributes (errno {error})";
             return false;
-        }
-
-        if (InodeFlags.Get(fd, out error) is not { } current)
-        {
-            unsupported[path] = Refused(stat, error);
-            return false;
-        }
 
         // Bits added before for another attribute (append-only, now immutable) go; the ones wanted now come.
         var other = ((int)InodeFlag.Immutable | (int)InodeFlag.Append) & ~entry.Original & ~entry.Added;
         var desired = (current & ~other) | entry.Added;
-        if (desired == current || (error = InodeFlags.Set(fd, desired)) == 0)
+        if (desired == current)
+            return true;
+        var error = InodeFlags.Set(fd, desired);
+        if (error == 0)
             return true;
         unsupported[path] = Refused(stat, error);
         return false;
+    }
+
+    /// <summary>
+    /// The file at <paramref name="path"/> (still the inode <paramref name="stat"/> saw) opened for its attributes, with
+    /// its current flags; null when it cannot be opened or its flags read (then why is in <paramref name="unsupported"/>).
+    /// </summary>
+    private SafeFileHandle? OpenWithFlags(string path, InodeStat stat, Dictionary<string, string> unsupported, out int current)
+    {
+        current = 0;
+        var fd = InodeFlags.Open(path, stat, out var error);
+        if (fd is null)
+        {
+            unsupported[path] = $"{path} could not be opened to set its attributes (errno {error})";
+            return null;
+        }
+
+        if (InodeFlags.Get(fd, out error) is not { } flags)
+        {
+            fd.Dispose();
+            unsupported[path] = Refused(stat, error);
+            return null;
+        }
+
+        current = flags;
+        return fd;
     }
 
     /// <summary>Why the kernel refused, in words; a filesystem without the attributes is remembered (by device) and not tried again.</summary>

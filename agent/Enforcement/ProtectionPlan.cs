@@ -1,5 +1,4 @@
 using Platform.Agent.Fim;
-using Platform.Contracts;
 
 namespace Platform.Agent.Enforcement;
 

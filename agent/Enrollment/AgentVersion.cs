@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Platform.Agent.Delivery;
-using Platform.Contracts;
 
 namespace Platform.Agent.Enrollment;
 

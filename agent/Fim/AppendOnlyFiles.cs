@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 

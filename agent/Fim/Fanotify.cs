@@ -1,6 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Agent.Fim;
 
@@ -73,13 +71,8 @@ public sealed partial class Fanotify : IDisposable
     public List<FanotifyEvent> Read(int timeoutMilliseconds, Func<int, string?, bool> onOpen)
     {
         var events = new List<FanotifyEvent>();
-        if (!KernelFd.WaitReadable(_fd, timeoutMilliseconds))
-            return events;
-        while (true)
+        foreach (var read in KernelFd.ReadUntilEmpty(_fd, _buffer, timeoutMilliseconds))
         {
-            var (read, _) = KernelFd.ReadOnce(_fd, _buffer);
-            if (read <= 0)
-                return events; // EAGAIN: all read
             for (var at = 0; at + MetadataBytes <= read;)
             {
                 var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(_buffer.AsSpan(at));
@@ -112,6 +105,8 @@ public sealed partial class Fanotify : IDisposable
                 at += length;
             }
         }
+
+        return events;
     }
 
     /// <summary>struct fanotify_response { __s32 fd; __u32 response; }</summary>

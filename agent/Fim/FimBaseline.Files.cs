@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
-using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 

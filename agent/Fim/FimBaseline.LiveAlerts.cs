@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 

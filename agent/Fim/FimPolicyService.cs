@@ -1,6 +1,5 @@
 using Platform.Agent.Delivery;
 using Platform.Agent.Enrollment;
-using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 

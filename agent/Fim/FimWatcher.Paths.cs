@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Agent.Fim;
 
 /// <summary>The directories the watcher watches, and what is at each rule's paths now.</summary>

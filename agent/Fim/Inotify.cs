@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
-
 namespace Platform.Agent.Fim;
 
 /// <summary>What inotify(7) reports, as the kernel names it.</summary>
@@ -64,13 +61,8 @@ public sealed partial class Inotify : IDisposable
     public List<InotifyEvent> Read(int timeoutMilliseconds)
     {
         var events = new List<InotifyEvent>();
-        if (!KernelFd.WaitReadable(_fd, timeoutMilliseconds))
-            return events;
-        while (true)
+        foreach (var read in KernelFd.ReadUntilEmpty(_fd, _buffer, timeoutMilliseconds))
         {
-            var (read, _) = KernelFd.ReadOnce(_fd, _buffer);
-            if (read <= 0)
-                return events; // EAGAIN: all read
             var at = 0;
             while (at + 16 <= read)
             {
@@ -84,6 +76,8 @@ public sealed partial class Inotify : IDisposable
                 at += 16 + length;
             }
         }
+
+        return events;
     }
 
     public void Dispose() => _fd.Dispose();

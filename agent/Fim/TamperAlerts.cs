@@ -1,6 +1,5 @@
 using Platform.Agent.Collectors;
 using Platform.Agent.Sensor;
-using Platform.Contracts;
 
 namespace Platform.Agent.Fim;
 

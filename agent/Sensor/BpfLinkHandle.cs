@@ -1,5 +1,3 @@
-using Microsoft.Win32.SafeHandles;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>libbpf's struct bpf_link*: a program attached; destroyed once (bpf_link__destroy detaches it).</summary>

@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>
@@ -26,13 +23,9 @@ public struct ConnectRecord
     /// <summary>connected, refused, timed-out, unreachable, failed, in-progress (0-5, the kernel's NET_RESULT_*).</summary>
     public byte Result;
 
-    public readonly NetworkConnectEvent ToEvent(string id, SensorProcess? process) => new()
+    public readonly NetworkConnectEvent ToEvent(string id, SensorProcess? process) => Header.Stamp(new NetworkConnectEvent
     {
-        Id = id,
-        Time = KernelClock.FromBoottime(Header.TimeNs),
         Pid = (int)Header.Tgid,
-        ProcessName = process?.Name ?? Header.CommText(),
-        Container = process.Container(),
         Protocol = Protocol == AddressFamilies.Udp ? NetworkProtocol.Udp : NetworkProtocol.Tcp,
         // An attempt that failed before it was given a source (no route) has none.
         LocalAddress = LocalPort == 0 ? null : LocalAddress.ToAddress(Family).ToString(),
@@ -49,5 +42,5 @@ public struct ConnectRecord
             5 => ConnectResult.InProgress,
             _ => ConnectResult.Failed,
         },
-    };
+    }, id, process);
 }

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 
@@ -32,8 +30,7 @@ public struct DnsRecord
         ReadOnlySpan<byte> payload = Payload;
         if (DnsQuestion.Name(payload[..Math.Min((int)PayloadLength, PayloadBytes)]) is not { } name)
             return null;
-        return new DnsQueryEvent { Id = id, Time = KernelClock.FromBoottime(Header.TimeNs), Pid = (int)Header.Tgid,
-            ProcessName = process?.Name ?? Header.CommText(), Container = process.Container(), Name = name };
+        return Header.Stamp(new DnsQueryEvent { Pid = (int)Header.Tgid, Name = name }, id, process);
     }
 }
 

@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 
@@ -20,17 +18,12 @@ public sealed class FileRecordConverter(ProcessTable processes, SensitiveFiles f
         ref readonly var open = ref MemoryMarshal.AsRef<FileOpenRecord>(record);
         if (files.PathOf(open, FileOpenRecord.Path(record)) is not { } path)
             return true;
-        var process = processes.Get((int)header.Tgid);
-        events.Add(new FileAccessEvent
+        events.Add(header.Stamp(new FileAccessEvent
         {
-            Id = EventId.New(),
-            Time = KernelClock.FromBoottime(header.TimeNs),
             Pid = (int)header.Tgid,
-            ProcessName = process?.Name ?? header.CommText(),
-            Container = process.Container(),
             Path = path,
             Operation = open.ReadOnly ? FimOperation.Read : FimOperation.Write,
-        });
+        }, EventId.New(), processes.Get((int)header.Tgid)));
         return true;
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>A file as the kernel knows it: its filesystem's dev_t (MKDEV: major &lt;&lt; 20 | minor) and its inode number.</summary>

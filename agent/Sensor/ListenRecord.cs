@@ -1,6 +1,3 @@
-using System.Runtime.InteropServices;
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary><c>struct net_listen_record</c> (Bpf/network.bpf.h): a TCP socket began listening (listen(2) succeeded).</summary>
@@ -16,15 +13,11 @@ public struct ListenRecord
     private readonly ushort _pad;
     public IpBytes LocalAddress;
 
-    public readonly NetworkListenEvent ToEvent(string id, SensorProcess? process) => new()
+    public readonly NetworkListenEvent ToEvent(string id, SensorProcess? process) => Header.Stamp(new NetworkListenEvent
     {
-        Id = id,
-        Time = KernelClock.FromBoottime(Header.TimeNs),
         Pid = (int)Header.Tgid,
-        ProcessName = process?.Name ?? Header.CommText(),
-        Container = process.Container(),
         Protocol = NetworkProtocol.Tcp,
         LocalAddress = LocalAddress.ToAddress(Family).ToString(),
         LocalPort = LocalPort,
-    };
+    }, id, process);
 }

@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>
@@ -29,31 +25,16 @@ public sealed class NetworkRecordConverter : ISensorRecordConverter
         switch (header.Kind)
         {
             case ConnectRecord.OutboundKind or ConnectRecord.InboundKind:
-                if (record.Length >= Unsafe.SizeOf<ConnectRecord>())
-                {
-                    ref readonly var connect = ref MemoryMarshal.AsRef<ConnectRecord>(record);
-                    if (connect.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
-                        events.Add(connect.ToEvent(EventId.New(), Process(header)));
-                }
-
+                if (MemoryMarshal.TryRead(record, out ConnectRecord connect) && connect.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
+                    events.Add(connect.ToEvent(EventId.New(), Process(header)));
                 return true;
             case ListenRecord.Kind:
-                if (record.Length >= Unsafe.SizeOf<ListenRecord>())
-                {
-                    ref readonly var listen = ref MemoryMarshal.AsRef<ListenRecord>(record);
-                    if (listen.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
-                        events.Add(listen.ToEvent(EventId.New(), Process(header)));
-                }
-
+                if (MemoryMarshal.TryRead(record, out ListenRecord listen) && listen.Family is AddressFamilies.Inet or AddressFamilies.Inet6)
+                    events.Add(listen.ToEvent(EventId.New(), Process(header)));
                 return true;
             case DnsRecord.Kind:
-                if (record.Length >= Unsafe.SizeOf<DnsRecord>())
-                {
-                    ref readonly var dns = ref MemoryMarshal.AsRef<DnsRecord>(record);
-                    if (dns.ToEvent(EventId.New(), Process(header)) is { } query && !Repeated(dns, query.Name))
-                        events.Add(query);
-                }
-
+                if (MemoryMarshal.TryRead(record, out DnsRecord dns) && dns.ToEvent(EventId.New(), Process(header)) is { } query && !Repeated(dns, query.Name))
+                    events.Add(query);
                 return true;
             default:
                 return header.Kind is >= 16 and <= 31; // a kind of this part that this agent does not know: ignored

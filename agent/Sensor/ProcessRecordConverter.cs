@@ -1,8 +1,6 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using System.Text;
 using Platform.Agent.Collectors;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 

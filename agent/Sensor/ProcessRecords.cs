@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>What a standard descriptor was at exec (enum stdio_kind, events.h).</summary>

@@ -1,5 +1,4 @@
 using System.Text;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 

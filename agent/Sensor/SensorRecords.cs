@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Platform.Agent.Sensor;
@@ -43,6 +42,19 @@ public unsafe struct RecordHeader
             var end = span.IndexOf((byte)0);
             return Encoding.UTF8.GetString(end < 0 ? span : span[..end]);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="telemetry"/> with what every sensor event takes from its record and process: the id, the time,
+    /// the process's name (the record's comm when the process is not known) and its container.
+    /// </summary>
+    public readonly T Stamp<T>(T telemetry, string id, SensorProcess? process) where T : TelemetryEvent
+    {
+        telemetry.Id = id;
+        telemetry.Time = KernelClock.FromBoottime(TimeNs);
+        telemetry.ProcessName = process?.Name ?? CommText();
+        telemetry.Container = process.Container();
+        return telemetry;
     }
 
     /// <summary>The header at the start of a record (null when the record is too short to hold one).</summary>

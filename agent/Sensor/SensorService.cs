@@ -1,5 +1,4 @@
 using Platform.Agent.Delivery;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 

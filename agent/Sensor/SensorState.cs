@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Agent.Sensor;
 
 /// <summary>Which sensor the agent chose at start and how it fares, for the heartbeat (<c>status.sensor</c>).</summary>

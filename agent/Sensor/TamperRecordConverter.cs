@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using Platform.Contracts;
 
 namespace Platform.Agent.Sensor;
 

@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Agent.Simulation;
 
 /// <summary>One thing that happened in a scenario, in order; a file access names the process that did it (for FIM).</summary>

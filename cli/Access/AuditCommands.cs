@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace Platform.Cli.Access;
 
 /// <summary><c>audit list</c>: who changed what, when (admin).</summary>

@@ -1,5 +1,3 @@
-using System.CommandLine;
-
 namespace Platform.Cli.Access;
 
 /// <summary><c>login</c>, <c>logout</c> and <c>profile list|use</c>: which API and token the other commands use.</summary>

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli.Access;
 
 /// <summary><c>tokens</c> (API tokens for people and pipelines) and <c>enroll</c> (enrollment tokens for agents): admin only.</summary>
@@ -79,7 +76,7 @@ public static class TokenCommands
                     page => (page.Items, page.NextCursor),
                     ("id", t => t.Id),
                     ("name", t => t.Name),
-                    ("labels", t => string.Join(",", t.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                    ("labels", t => Output.Labels(t.Labels)),
                     ("uses", t => t.MaxUses is { } max ? $"{t.Uses}/{max}" : t.Uses.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                     ("expires", t => t.ExpiresAt is null ? "never" : Output.Time(t.ExpiresAt)),
                     ("revoked", t => t.RevokedAt is null ? "" : Output.Time(t.RevokedAt))),

@@ -1,7 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Platform.Contracts;
 
 namespace Platform.Cli.Agents;
 
@@ -22,7 +20,7 @@ public static partial class AgentCommands
                     ("host", a => a.Hostname),
                     ("os", a => a.Os),
                     ("version", a => a.AgentVersion),
-                    ("labels", a => string.Join(",", a.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                    ("labels", a => Output.Labels(a.Labels)),
                     ("last seen", a => Output.Time(a.LastSeenAt))),
                 new Command("get", "One agent and the status of its last heartbeat.").With(agent).Does(host, async (run, cancellationToken) =>
                 {
@@ -35,7 +33,7 @@ public static partial class AgentCommands
                         ("host", found.Hostname),
                         ("os", found.Os),
                         ("version", found.AgentVersion),
-                        ("labels", string.Join(", ", found.Labels.Select(l => $"{l.Key}={l.Value}"))),
+                        ("labels", Output.Labels(found.Labels, ", ")),
                         ("enrolled", Output.Time(found.EnrolledAt)),
                         ("last seen", Output.Time(found.LastSeenAt)),
                         ("fim", status is null ? null : $"{status.Fim.Rules} rules, {status.Fim.WatchedDirectories} directories watched"),

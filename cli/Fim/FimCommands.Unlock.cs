@@ -1,6 +1,3 @@
-using System.CommandLine;
-using Platform.Contracts;
-
 namespace Platform.Cli.Fim;
 
 /// <summary><c>fim unlock RULE --minutes N --reason TEXT</c> and <c>fim lock RULE</c>: a deployment's time-boxed window.</summary>
@@ -18,10 +15,7 @@ public static partial class FimCommands
                 var client = run.Client();
                 var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
                 var window = await client.UnlockFimRuleAsync(new FimRuleUnlockRequest { Minutes = run.Get(minutes), Reason = run.Get(reason)! }, id, cancellationToken);
-                if (run.Output.Json)
-                    run.Output.Document(window);
-                else
-                    run.Output.Text($"unlocked {window.RuleId} until {Output.Time(window.Until)} ({window.Id}): {window.Reason}");
+                run.Output.Result(window, $"unlocked {window.RuleId} until {Output.Time(window.Until)} ({window.Id}): {window.Reason}");
                 return ExitCodes.Ok;
             });
     }

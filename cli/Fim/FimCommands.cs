@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.RegularExpressions;
-using Platform.Contracts;
 
 namespace Platform.Cli.Fim;
 
@@ -107,7 +105,7 @@ public static partial class FimCommands
                         ("operations", string.Join(", ", found.Operations.Select(Output.Spec))),
                         ("paths", string.Join(", ", found.Paths.Select(p => p.Path + (p.Recursive == true ? " (recursive)" : "")))),
                         ("hostnames", string.Join(", ", found.Scope.Hostnames ?? [])),
-                        ("labels", string.Join(", ", (found.Scope.Labels ?? new Dictionary<string, string>()).Select(l => $"{l.Key}={l.Value}"))),
+                        ("labels", Output.Labels(found.Scope.Labels, ", ")),
                         ("allow append", found.AllowAppend ? "yes" : "no"),
                         ("compliance", string.Join(", ", found.ComplianceTags)),
                         ("version", found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -139,10 +137,7 @@ public static partial class FimCommands
                         var client = run.Client();
                         var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
                         var restored = await client.RestoreFimRuleVersionAsync(id, run.Get(version), cancellationToken: cancellationToken);
-                        if (run.Output.Json)
-                            run.Output.Document(restored);
-                        else
-                            run.Output.Text($"restored {restored.Name} ({restored.Id}) from version {run.Get(version)}: now version {restored.Version}");
+                        run.Output.Result(restored, $"restored {restored.Name} ({restored.Id}) from version {run.Get(version)}: now version {restored.Version}");
                         return ExitCodes.Ok;
                     }));
     }
@@ -215,10 +210,7 @@ public static partial class FimCommands
                 new Command("ack", "Acknowledge an alert (new activity in its fold window opens it again).").With(alertId).Does(host, async (run, cancellationToken) =>
                 {
                     var alert = await run.Client().AcknowledgeFimAlertAsync(run.Get(alertId)!, cancellationToken);
-                    if (run.Output.Json)
-                        run.Output.Document(alert);
-                    else
-                        run.Output.Text($"acknowledged {alert.Id}: {alert.Description}");
+                    run.Output.Result(alert, $"acknowledged {alert.Id}: {alert.Description}");
                     return ExitCodes.Ok;
                 }));
     }

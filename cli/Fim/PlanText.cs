@@ -1,5 +1,3 @@
-using System.Text.Json;
-using Platform.Contracts;
 using Spectre.Console;
 
 namespace Platform.Cli.Fim;

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Cli.Fim;
 

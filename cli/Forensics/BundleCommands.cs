@@ -1,6 +1,4 @@
-using System.CommandLine;
 using Platform.Cli.Agents;
-using Platform.Contracts;
 using Spectre.Console;
 
 namespace Platform.Cli.Forensics;

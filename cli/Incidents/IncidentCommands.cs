@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using Platform.Contracts;
 
 namespace Platform.Cli.Incidents;
 
@@ -88,10 +86,7 @@ public static class IncidentCommands
         return command.Does(host, async (run, cancellationToken) =>
         {
             var incident = await run.Client().AssignIncidentAsync(new IncidentAssignment { Assignee = run.Get(to) }, run.Get(incidentId)!, cancellationToken: cancellationToken);
-            if (run.Output.Json)
-                run.Output.Document(incident);
-            else
-                run.Output.Text($"{incident.Id} is {(incident.Assignee is { } who ? "assigned to " + who : "unassigned")}");
+            run.Output.Result(incident, $"{incident.Id} is {(incident.Assignee is { } who ? "assigned to " + who : "unassigned")}");
             return ExitCodes.Ok;
         });
     }
@@ -103,10 +98,7 @@ public static class IncidentCommands
         return new Command("note", "Add a note to an incident: what was found, what was done.").With(incidentId, text).Does(host, async (run, cancellationToken) =>
         {
             var note = await run.Client().AddIncidentNoteAsync(new IncidentNoteSpec { Text = run.Get(text)! }, run.Get(incidentId)!, cancellationToken);
-            if (run.Output.Json)
-                run.Output.Document(note);
-            else
-                run.Output.Text($"noted {note.Id} on {run.Get(incidentId)}");
+            run.Output.Result(note, $"noted {note.Id} on {run.Get(incidentId)}");
             return ExitCodes.Ok;
         });
     }

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Globalization;
-using Platform.Contracts;
 
 namespace Platform.Cli.Webhooks;
 
@@ -51,10 +49,7 @@ public static class WebhookCommands
                 new Command("redeliver", "Send a delivery's event again (a new delivery, same event id).").With(id, delivery).Does(host, async (run, cancellationToken) =>
                 {
                     var again = await run.Client().RedeliverWebhookDeliveryAsync(run.Get(id)!, run.Get(delivery)!, cancellationToken);
-                    if (run.Output.Json)
-                        run.Output.Document(again);
-                    else
-                        run.Output.Text($"{again.Id} queued: {Output.Spec(again.EventType)} of {again.IncidentId}");
+                    run.Output.Result(again, $"{again.Id} queued: {Output.Spec(again.EventType)} of {again.IncidentId}");
                     return ExitCodes.Ok;
                 }),
                 Switch(host, "enable", enabled: true, "Enable a webhook (after it was disabled by failures, what waited is sent)."),
@@ -80,10 +75,7 @@ public static class WebhookCommands
                 current.Id,
                 $"\"{current.Version}\"",
                 cancellationToken);
-            if (run.Output.Json)
-                run.Output.Document(changed);
-            else
-                run.Output.Text($"{changed.Id} is {(changed.Enabled ? "enabled" : "disabled")}");
+            run.Output.Result(changed, $"{changed.Id} is {(changed.Enabled ? "enabled" : "disabled")}");
             return ExitCodes.Ok;
         });
     }

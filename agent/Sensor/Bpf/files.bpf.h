@@ -232,30 +232,7 @@ static __always_inline void file_open_exit(long ret)
  * Where the tamper programs load (Linux 5.15 and later), tamper.bpf.h's programs on these four exits run
  * file_sensitive_open themselves and the agent loads them instead of these (one program per open exit: the fd's file
  * and inode are looked up once). */
-SEC("tracepoint/syscalls/sys_exit_openat")
-int sensor_openat_exit(void *ctx)
-{
-	file_open_exit(SYSCALL_RET(ctx));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int sensor_openat2_exit(void *ctx)
-{
-	file_open_exit(SYSCALL_RET(ctx));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_open")
-int sensor_open_exit(void *ctx)
-{
-	file_open_exit(SYSCALL_RET(ctx));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_creat")
-int sensor_creat_exit(void *ctx)
-{
-	file_open_exit(SYSCALL_RET(ctx));
-	return 0;
-}
+SYSCALL_EXIT_PROGRAM(sensor_openat_exit, openat, file_open_exit)
+SYSCALL_EXIT_PROGRAM(sensor_openat2_exit, openat2, file_open_exit)
+SYSCALL_EXIT_PROGRAM(sensor_open_exit, open, file_open_exit)
+SYSCALL_EXIT_PROGRAM(sensor_creat_exit, creat, file_open_exit)

@@ -262,6 +262,15 @@ static __always_inline __u8 net_result_of(int error)
 #define SYSCALL_ARG(ctx, i) (((struct trace_event_raw_sys_enter *)(ctx))->args[i])
 #define SYSCALL_RET(ctx) (((struct trace_event_raw_sys_exit *)(ctx))->ret)
 
+/* A program on a syscall's exit tracepoint that hands the return value to handler (a void function of a long). */
+#define SYSCALL_EXIT_PROGRAM(program, syscall, handler) \
+	SEC("tracepoint/syscalls/sys_exit_" #syscall) \
+	int program(void *ctx) \
+	{ \
+		handler(SYSCALL_RET(ctx)); \
+		return 0; \
+	}
+
 /* The entry's arguments kept for the exit (and forgotten), or false when the entry kept none. */
 static __always_inline bool net_take_args(struct net_syscall_args *args, __u32 syscall)
 {
@@ -282,13 +291,21 @@ static __always_inline bool net_keep_args(struct sock *sk, int fd, __u32 syscall
 	return bpf_map_update_elem(&syscall_args, &id, &args, BPF_ANY) == 0;
 }
 
+/* At a syscall's entry: the socket of its fd (the first argument, in *fd), or NULL when the agent is the caller or
+ * the fd is no socket. */
+static __always_inline struct sock *net_caller_sock(void *ctx, int *fd)
+{
+	if (is_agent(bpf_get_current_pid_tgid() >> 32))
+		return NULL;
+	*fd = (int)SYSCALL_ARG(ctx, 0);
+	return net_fd_sock(*fd);
+}
+
 SEC("tracepoint/syscalls/sys_enter_connect")
 int sensor_connect_enter(void *ctx)
 {
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	int fd = (int)SYSCALL_ARG(ctx, 0);
-	struct sock *sk = net_fd_sock(fd);
+	int fd;
+	struct sock *sk = net_caller_sock(ctx, &fd);
 	if (!sk)
 		return 0;
 	__u16 protocol = net_sock_protocol(sk);
@@ -412,29 +429,16 @@ static __always_inline void net_accept_exit(long ret)
 	emit(record, sizeof(*record));
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int sensor_accept_exit(void *ctx)
-{
-	net_accept_exit(SYSCALL_RET(ctx));
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int sensor_accept4_exit(void *ctx)
-{
-	net_accept_exit(SYSCALL_RET(ctx));
-	return 0;
-}
+SYSCALL_EXIT_PROGRAM(sensor_accept_exit, accept, net_accept_exit)
+SYSCALL_EXIT_PROGRAM(sensor_accept4_exit, accept4, net_accept_exit)
 
 /* listen(fd, backlog): the socket is kept from the entry; the exit, when it succeeded, has its bound address (a
  * socket listening unbound gets its port in listen(2)). */
 SEC("tracepoint/syscalls/sys_enter_listen")
 int sensor_listen_enter(void *ctx)
 {
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	int fd = (int)SYSCALL_ARG(ctx, 0);
-	struct sock *sk = net_fd_sock(fd);
+	int fd;
+	struct sock *sk = net_caller_sock(ctx, &fd);
 	if (sk && net_sock_protocol(sk) == NET_IPPROTO_TCP && !net_keep_args(sk, fd, NET_KEPT_LISTEN))
 		count_loss();
 	return 0;
@@ -489,9 +493,8 @@ static __always_inline void net_dns_send(struct sock *sk, const void *uaddr, int
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int sensor_sendto_enter(void *ctx)
 {
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
+	int fd;
+	struct sock *sk = net_caller_sock(ctx, &fd);
 	if (!sk)
 		return 0;
 	net_dns_send(sk, (const void *)SYSCALL_ARG(ctx, 4), (int)SYSCALL_ARG(ctx, 5),
@@ -515,9 +518,8 @@ static __always_inline void net_dns_msghdr(struct sock *sk, const struct user_ms
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int sensor_sendmsg_enter(void *ctx)
 {
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
+	int fd;
+	struct sock *sk = net_caller_sock(ctx, &fd);
 	if (!sk)
 		return 0;
 	net_dns_msghdr(sk, (const struct user_msghdr *)SYSCALL_ARG(ctx, 1), 0);
@@ -528,9 +530,8 @@ int sensor_sendmsg_enter(void *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
 int sensor_sendmmsg_enter(void *ctx)
 {
-	if (is_agent(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	struct sock *sk = net_fd_sock((int)SYSCALL_ARG(ctx, 0));
+	int fd;
+	struct sock *sk = net_caller_sock(ctx, &fd);
 	if (!sk)
 		return 0;
 	const struct mmsghdr *vector = (const struct mmsghdr *)SYSCALL_ARG(ctx, 1);
