@@ -37,7 +37,7 @@ public sealed partial class AgentDetection
                 else if (arg.StartsWith("--output-document=", StringComparison.Ordinal) || arg.StartsWith("--output=", StringComparison.Ordinal))
                     target = arg[(arg.IndexOf('=') + 1)..];
                 if (target is not null && target != "-" && Resolve(target, e.Cwd) is { } path)
-                    _downloads[path] = new Download(e.Retain(), path);
+                    Downloaded(e, path);
             }
         }
     }
@@ -69,8 +69,10 @@ public sealed partial class AgentDetection
     {
         var writer = e.Program ?? (e.Pid is { } p ? Name(p) : null);
         if (settings.IsDownloader(writer) && e.Path is { } path)
-            _downloads[path] = new Download(e.Retain(), path);
+            Downloaded(e, path);
     }
+
+    private void Downloaded(DetectionEvent e, string path) => _downloads[path] = new Download(e.Retain(), path);
 
     private void DownloadRenamed(DetectionEvent e)
     {

@@ -44,8 +44,7 @@ public sealed partial class AgentDetection
                     || (read.Unjudged && Judge(read.Event, read.Pid) == ReadKind.Lookup) || !reported.Add((read.Pid, read.Event.Path!)))
                     continue;
                 var lineage = Merge(Chain(read.Pid), Chain(pid));
-                var events = lineage.Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>()
-                    .Append(read.Event).Append(e.Retain()).Distinct().OrderBy(x => x.Time).ToList();
+                var events = Starts(lineage).Append(read.Event).Append(e.Retain()).Distinct().OrderBy(x => x.Time).ToList();
                 var reader = Describe(read.Pid, read.Event.Program ?? Name(read.Pid));
                 findings.Add(Make(DetectionRule.SensitiveReadThenEgress, IncidentSeverity.Critical, e, $"{read.Event.Id}|{read.Pid}|{read.Event.Path}|{pid}",
                     $"{Describe(pid, program)} sent data to {Remote(e)} after {reader} read {read.Event.Path}; lineage {Tree(lineage)}",

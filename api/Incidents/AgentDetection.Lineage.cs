@@ -49,8 +49,11 @@ public sealed partial class AgentDetection
         return merged;
     }
 
-    private List<DetectionEvent> Evidence(int pid) =>
-        Chain(pid).Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>().ToList();
+    private List<DetectionEvent> Evidence(int pid) => Starts(Chain(pid)).ToList();
+
+    /// <summary>The start events of the processes whose starts detection has seen.</summary>
+    private IEnumerable<DetectionEvent> Starts(IEnumerable<int> pids) =>
+        pids.Select(p => _processes.TryGetValue(p, out var n) ? n.Start : null).OfType<DetectionEvent>();
 
     private string? Name(int pid) => _processes.TryGetValue(pid, out var node) ? node.Name : null;
 

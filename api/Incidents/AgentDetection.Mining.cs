@@ -26,8 +26,8 @@ public sealed partial class AgentDetection
     {
         if (settings.IsMiningPort(e.RemotePort) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
-            findings.Add(Make(DetectionRule.CryptoMining, IncidentSeverity.High, e, $"{pid}|{Start(pid)}|port|{Remote(e)}",
-                $"{Describe(pid, program)} connected to {Remote(e)}, a mining pool (stratum) port", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||port|{Remote(e)}" });
+            findings.Add(ConnectionFinding(DetectionRule.CryptoMining, IncidentSeverity.High, e, pid, $"|port|{Remote(e)}",
+                $"{Describe(pid, program)} connected to {Remote(e)}, a mining pool (stratum) port", [e.Retain()]));
         }
     }
 }

@@ -155,8 +155,8 @@ public sealed partial class AgentDetection
         var what = portsOfOneHost >= threshold ? $"{portsOfOneHost} ports of {address}" : $"port {port} on {hostsOnOnePort} hosts";
         // Attempts nothing answered (closed or filtered ports) are what a scan leaves: said, with how many.
         var failed = fanout.Failed > 0 ? $" ({fanout.Failed} of {fanout.Count} attempts refused or unanswered)" : "";
-        findings.Add(Make(DetectionRule.PortScan, IncidentSeverity.Medium, e, $"{e.ContainerId}|{pid}|{Start(pid)}|{first.Id}",
+        findings.Add(ConnectionFinding(DetectionRule.PortScan, IncidentSeverity.Medium, e, pid, $"|{first.Id}",
             $"{Describe(pid, program)} {(fanout.Failed > 0 ? "tried" : "connected to")} {what} within {window.TotalSeconds:0} s{failed}",
-            [.. Evidence(pid), .. fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections)], pid) with { KeyBeforeStart = $"{e.ContainerId}|{pid}||{first.Id}" });
+            fanout.Evidence.Select(x => x.Event).Append(e.Retain()).Distinct().Take(EvidenceConnections), keyPrefix: $"{e.ContainerId}|"));
     }
 }

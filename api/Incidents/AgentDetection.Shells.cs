@@ -39,13 +39,17 @@ public sealed partial class AgentDetection
     {
         if (settings.IsShell(program) && !DetectionSettings.IsLoopback(e.RemoteAddress))
         {
-            findings.Add(Make(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, $"{pid}|{Start(pid)}|connect|{Remote(e)}",
-                $"Shell {Describe(pid, program)} connected to {Remote(e)}", [.. Evidence(pid), e.Retain()], pid) with { KeyBeforeStart = $"{pid}||connect|{Remote(e)}" });
+            findings.Add(ConnectionFinding(DetectionRule.ReverseShell, IncidentSeverity.Critical, e, pid, $"|connect|{Remote(e)}",
+                $"Shell {Describe(pid, program)} connected to {Remote(e)}", [e.Retain()]));
         }
     }
 
-    private bool MayRunReverseShell(string? program) =>
-        settings.IsShell(program) || program is "perl" or "python" or "python3" or "php" or "ruby" or "nc" or "ncat" or "netcat" or "nc.traditional" or "nc.openbsd" or "socat";
+    private bool MayRunReverseShell(string? program) => settings.IsShell(program) || IsScripting(program) || IsNetcat(program) || program == "socat";
+
+    /// <summary>A scripting language whose one-liners open <c>/dev/tcp</c> sockets and run a shell over them.</summary>
+    private static bool IsScripting(string? program) => program is "perl" or "python" or "python3" or "php" or "ruby";
+
+    private static bool IsNetcat(string? program) => program is "nc" or "ncat" or "netcat" or "nc.traditional" or "nc.openbsd";
 
     private bool IsReverseShellCommand(string? program, List<string>? args)
     {
@@ -53,8 +57,8 @@ public sealed partial class AgentDetection
             return false;
         var line = string.Join(' ', args);
         if (line.Contains("/dev/tcp/", StringComparison.Ordinal) || line.Contains("/dev/udp/", StringComparison.Ordinal))
-            return settings.IsShell(program) || program is "perl" or "python" or "python3" or "php" or "ruby" || line.Contains("sh -i", StringComparison.Ordinal);
-        if (program is "nc" or "ncat" or "netcat" or "nc.traditional" or "nc.openbsd")
+            return settings.IsShell(program) || IsScripting(program) || line.Contains("sh -i", StringComparison.Ordinal);
+        if (IsNetcat(program))
             return args.Skip(1).Any(a => a is "-e" or "-c" || a.StartsWith("--exec", StringComparison.Ordinal) || a.StartsWith("--sh-exec", StringComparison.Ordinal));
         if (program == "socat")
             return args.Skip(1).Any(a => a.StartsWith("exec:", StringComparison.OrdinalIgnoreCase) || a.StartsWith("system:", StringComparison.OrdinalIgnoreCase))

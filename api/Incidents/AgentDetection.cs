@@ -149,6 +149,18 @@ public sealed partial class AgentDetection(DetectionSettings settings)
         return new Finding(key, rule, severity, at.Time, at.ContainerId, at.ContainerName, at.Image, summary, Lineage(chain), events.Take(64).ToList(), []);
     }
 
+    /// <summary>
+    /// A finding on connections a process made (<paramref name="at"/> the last), with its lineage's starts and the
+    /// connections as evidence. Keyed by the process's start (<c>{keyPrefix}{pid}|{start id}{keySuffix}</c>), and known
+    /// too by the key it has while that start is unseen (<see cref="Finding.KeyBeforeStart"/>): the start may come later.
+    /// </summary>
+    private Finding ConnectionFinding(DetectionRule rule, IncidentSeverity severity, DetectionEvent at, int pid, string keySuffix, string summary,
+        IEnumerable<DetectionEvent> connections, string keyPrefix = "")
+    {
+        var process = $"{keyPrefix}{pid}|";
+        return Make(rule, severity, at, $"{process}{Start(pid)}{keySuffix}", summary, [.. Evidence(pid), .. connections], pid) with { KeyBeforeStart = process + keySuffix };
+    }
+
     private static string? Resolve(string path, string? cwd)
     {
         if (path.StartsWith('/'))

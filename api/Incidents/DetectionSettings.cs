@@ -62,11 +62,13 @@ public sealed class DetectionSettings(DetectionOptions options)
 
     private const int MaxVerdicts = 16_384;
     private readonly Dictionary<string, bool> _verdicts = new(StringComparer.Ordinal);
-    public bool IsServer(string? name) => name is not null && _servers.Contains(name);
-    public bool IsShell(string? name) => name is not null && _shells.Contains(name);
-    public bool IsDownloader(string? name) => name is not null && _downloaders.Contains(name);
+    public bool IsServer(string? name) => Has(_servers, name);
+    public bool IsShell(string? name) => Has(_shells, name);
+    public bool IsDownloader(string? name) => Has(_downloaders, name);
     public bool IsMiningPort(int? port) => port is { } p && _miningPorts.Contains(p);
-    public bool IsMiner(string? name) => name is not null && _miners.Contains(name);
+    public bool IsMiner(string? name) => Has(_miners, name);
+
+    private static bool Has(HashSet<string> names, string? name) => name is not null && names.Contains(name);
 
     /// <summary>A name-service database (<see cref="DetectionOptions.NameServiceFiles"/>): every user or group look-up reads it.</summary>
     public bool IsNameServiceFile(string path) => _nameService.Contains(path);
@@ -83,7 +85,7 @@ public sealed class DetectionSettings(DetectionOptions options)
             return null;
         return InterpreterScripts.FamilyOf(name);
     }
-    public bool IsLineageRoot(string? name) => name is not null && (_roots.Contains(name) || name.StartsWith("containerd-shim", StringComparison.Ordinal));
+    public bool IsLineageRoot(string? name) => Has(_roots, name) || name?.StartsWith("containerd-shim", StringComparison.Ordinal) == true;
 
     public bool IsMiningPool(string name)
     {
@@ -101,10 +103,8 @@ public sealed class DetectionSettings(DetectionOptions options)
     /// <summary>An address on the internet: not private, loopback, link-local, shared (CGNAT), multicast or unspecified.</summary>
     public static bool IsPublic(string? address)
     {
-        if (address is null || !IPAddress.TryParse(address, out var ip))
+        if (Address(address) is not { } ip)
             return false;
-        if (ip.IsIPv4MappedToIPv6)
-            ip = ip.MapToIPv4();
         if (IPAddress.IsLoopback(ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))
             return false;
         if (ip.AddressFamily == AddressFamily.InterNetwork)
@@ -117,5 +117,9 @@ public sealed class DetectionSettings(DetectionOptions options)
         return !(ip.IsIPv6LinkLocal || ip.IsIPv6SiteLocal || ip.IsIPv6Multicast || ip.IsIPv6UniqueLocal);
     }
 
-    public static bool IsLoopback(string? address) => address is not null && IPAddress.TryParse(address, out var ip) && IPAddress.IsLoopback(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip);
+    public static bool IsLoopback(string? address) => Address(address) is { } ip && IPAddress.IsLoopback(ip);
+
+    /// <summary>The address reported, an IPv4 address mapped into IPv6 as the IPv4 address it is; null when it is none.</summary>
+    private static IPAddress? Address(string? address) =>
+        address is not null && IPAddress.TryParse(address, out var ip) ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip) : null;
 }

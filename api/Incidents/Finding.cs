@@ -30,34 +30,23 @@ public sealed record Finding(
 
     public string Id(string agentId) => "fnd_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{agentId}|{Rule}|{Key}")))[..32];
 
-    public IncidentCategory Category => Categories[Rule];
+    public IncidentCategory Category => Rules[Rule].Category;
 
-    public static readonly IReadOnlyDictionary<DetectionRule, IncidentCategory> Categories = new Dictionary<DetectionRule, IncidentCategory>
+    /// <summary>Each rule's incident category and MITRE ATT&amp;CK techniques (docs/detection.md says why).</summary>
+    public static readonly IReadOnlyDictionary<DetectionRule, (IncidentCategory Category, string[] Techniques)> Rules = new Dictionary<DetectionRule, (IncidentCategory, string[])>
     {
-        [DetectionRule.SensitiveReadThenEgress] = IncidentCategory.DataExfiltration,
-        [DetectionRule.ServerSpawnedShell] = IncidentCategory.ShellFromServer,
-        [DetectionRule.FimProtectedWrite] = IncidentCategory.FimTamper,
-        [DetectionRule.FimAttributeRemoved] = IncidentCategory.FimTamper,
-        [DetectionRule.DownloadThenExecute] = IncidentCategory.DownloadExecute,
-        [DetectionRule.PortScan] = IncidentCategory.PortScan,
-        [DetectionRule.ReverseShell] = IncidentCategory.ReverseShell,
-        [DetectionRule.CryptoMining] = IncidentCategory.CryptoMining,
-        [DetectionRule.AgentHeartbeatsMissed] = IncidentCategory.SensorSilent,
-        [DetectionRule.AgentProtectionStopped] = IncidentCategory.SensorSilent,
+        [DetectionRule.SensitiveReadThenEgress] = (IncidentCategory.DataExfiltration, ["T1041", "T1005"]),
+        [DetectionRule.ServerSpawnedShell] = (IncidentCategory.ShellFromServer, ["T1190", "T1059.004"]),
+        [DetectionRule.FimProtectedWrite] = (IncidentCategory.FimTamper, ["T1565.001"]),
+        [DetectionRule.FimAttributeRemoved] = (IncidentCategory.FimTamper, ["T1222.002", "T1562.001"]),
+        [DetectionRule.DownloadThenExecute] = (IncidentCategory.DownloadExecute, ["T1105"]),
+        [DetectionRule.PortScan] = (IncidentCategory.PortScan, ["T1046"]),
+        [DetectionRule.ReverseShell] = (IncidentCategory.ReverseShell, ["T1059.004", "T1071"]),
+        [DetectionRule.CryptoMining] = (IncidentCategory.CryptoMining, ["T1496"]),
+        [DetectionRule.AgentHeartbeatsMissed] = (IncidentCategory.SensorSilent, ["T1562.001"]),
+        [DetectionRule.AgentProtectionStopped] = (IncidentCategory.SensorSilent, ["T1562.001"]),
     };
 
-    /// <summary>MITRE ATT&amp;CK techniques of each rule (docs/detection.md says why).</summary>
-    public static readonly IReadOnlyDictionary<DetectionRule, string[]> Techniques = new Dictionary<DetectionRule, string[]>
-    {
-        [DetectionRule.SensitiveReadThenEgress] = ["T1041", "T1005"],
-        [DetectionRule.ServerSpawnedShell] = ["T1190", "T1059.004"],
-        [DetectionRule.FimProtectedWrite] = ["T1565.001"],
-        [DetectionRule.FimAttributeRemoved] = ["T1222.002", "T1562.001"],
-        [DetectionRule.DownloadThenExecute] = ["T1105"],
-        [DetectionRule.PortScan] = ["T1046"],
-        [DetectionRule.ReverseShell] = ["T1059.004", "T1071"],
-        [DetectionRule.CryptoMining] = ["T1496"],
-        [DetectionRule.AgentHeartbeatsMissed] = ["T1562.001"],
-        [DetectionRule.AgentProtectionStopped] = ["T1562.001"],
-    };
+    /// <summary>The techniques of each rule (<see cref="Rules"/>).</summary>
+    public static readonly IReadOnlyDictionary<DetectionRule, string[]> Techniques = Rules.ToDictionary(r => r.Key, r => r.Value.Techniques);
 }
