@@ -8,9 +8,9 @@ namespace Platform.Api.Fim;
 /// <summary>Ingest, the hot path (see the class summary): receipts, upserts on statements prepared once for the batch.</summary>
 public sealed partial class FimAlertStore
 {
-    public async Task<IngestResult> IngestAsync(string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
+    /// <summary>Stores a batch's alerts in <paramref name="write"/> (the caller commits it, with what goes with them).</summary>
+    public async Task<IngestResult> IngestAsync(Database.Write write, string agentId, string hostname, IReadOnlyList<IncomingAlert> alerts, CancellationToken cancellationToken)
     {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
         var (db, transaction) = (write.Db, write.Transaction);
         await using var rows = new RowWriter(db, transaction);
 
@@ -59,7 +59,6 @@ public sealed partial class FimAlertStore
                 "select count(*) from fim_alert where alert_id between @first and @last", new { first = ids[0], last = ids[^1] }, transaction, cancellationToken: cancellationToken));
         }
 
-        await transaction.CommitAsync(cancellationToken);
         return new IngestResult(stored, fresh - stored, alerts.Count - fresh);
     }
 

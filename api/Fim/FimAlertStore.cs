@@ -14,21 +14,20 @@ public sealed partial class FimAlertStore(Database database)
     private const string Columns = "alert_id, agent_id, hostname, path, action, effect, rule_id, rule_version, rule_name, severity, details_json, description, count, first_seen, last_seen";
     private const string ReadColumns = Columns + ", acknowledged_at, acknowledged_by";
 
-    /// <summary>The stored alert each fold key went into.</summary>
-    public async Task<IReadOnlyDictionary<string, string>> AlertIdsAsync(IReadOnlyCollection<string> foldKeys, CancellationToken cancellationToken)
+    /// <summary>The stored alert each fold key went into, as <paramref name="write"/> sees them (its own alerts too).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>> AlertIdsAsync(Database.Write write, IReadOnlyCollection<string> foldKeys, CancellationToken cancellationToken)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
         if (foldKeys.Count == 0)
             return ids;
-        await using var db = await database.OpenAsync(cancellationToken);
         foreach (var chunk in foldKeys.Chunk(100))
         {
             // Named parameters, one a key: Dapper expands "in @list" on SQLite but hands PostgreSQL an array.
             var parameters = new DynamicParameters();
             for (var i = 0; i < chunk.Length; i++)
                 parameters.Add($"k{i}", chunk[i]);
-            var rows = await db.QueryAsync<(string FoldKey, string AlertId)>(new CommandDefinition(
-                $"select fold_key, alert_id from fim_alert where fold_key in ({string.Join(", ", chunk.Select((_, i) => $"@k{i}"))})", parameters, cancellationToken: cancellationToken));
+            var rows = await write.Db.QueryAsync<(string FoldKey, string AlertId)>(new CommandDefinition(
+                $"select fold_key, alert_id from fim_alert where fold_key in ({string.Join(", ", chunk.Select((_, i) => $"@k{i}"))})", parameters, write.Transaction, cancellationToken: cancellationToken));
             foreach (var (foldKey, alertId) in rows)
                 ids[foldKey] = alertId;
         }

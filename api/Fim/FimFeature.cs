@@ -13,6 +13,7 @@ public static class FimFeature
             .AddSingleton<FimRuleWriter>()
             .AddSingleton<FimPolicyCache>()
             .AddSingleton<FimAlertStore>()
+            .AddSingleton<FimAlertWriter>()
             .AddSingleton<ComplianceStore>()
             .AddScoped<ComplianceEndpoints>()
             .AddSingleton<IValidator<FimBaselineCheckBatch>, FimBaselineCheckBatchValidator>()

@@ -70,19 +70,25 @@ public sealed partial class IncidentStore(Database database, DetectionOptions op
     public async Task<Changes> BeginChangesAsync(Action committed, CancellationToken cancellationToken, bool background = false)
     {
         var write = await database.BeginWriteAsync(cancellationToken, background);
-        if (database.Provider == StorageProvider.Postgres)
+        try
         {
-            try
-            {
-                await write.Db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, write.Transaction, cancellationToken: cancellationToken));
-            }
-            catch
-            {
-                await write.DisposeAsync();
-                throw;
-            }
+            return await JoinChangesAsync(write, committed, cancellationToken);
         }
+        catch
+        {
+            await write.DisposeAsync();
+            throw;
+        }
+    }
 
+    /// <summary>
+    /// Lets incidents change in a write already begun (what changed before in it goes with the incident changes, in one
+    /// transaction); the caller disposes <paramref name="write"/>, <paramref name="committed"/> runs once it is committed.
+    /// </summary>
+    public async Task<Changes> JoinChangesAsync(Database.Write write, Action committed, CancellationToken cancellationToken)
+    {
+        if (database.Provider == StorageProvider.Postgres)
+            await write.Db.ExecuteAsync(new CommandDefinition("select pg_advisory_xact_lock(@key)", new { key = ChangeLock }, write.Transaction, cancellationToken: cancellationToken));
         return new Changes(write, committed);
     }
 
