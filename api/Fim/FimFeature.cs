@@ -11,6 +11,7 @@ public static class FimFeature
             .AddCheckedOptions<FimOptions>(FimOptions.Section)
             .AddSingleton<FimRuleStore>()
             .AddSingleton<FimRuleWriter>()
+            .AddSingleton<FimRuleChanges>()
             .AddSingleton<FimPolicyCache>()
             .AddSingleton<FimAlertStore>()
             .AddSingleton<FimAlertWriter>()
