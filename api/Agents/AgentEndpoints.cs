@@ -1,11 +1,7 @@
 using FluentValidation;
-using Platform.Api.Audit;
 using Platform.Api.Auth;
-using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Api.Tokens;
 using Platform.Contracts;
 
 namespace Platform.Api.Agents;
@@ -54,40 +50,14 @@ public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
     }
 }
 
-public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIssuer issuer, CredentialCache credentials, AuditLog audit, TimeProvider time, Cursors cursors, AgentSilence silence) : AgentsHandlersBase
+public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursors cursors, AgentSilence silence) : AgentsHandlersBase
 {
     public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
         var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
-        var now = time.GetUtcNow();
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        if (!await EnrollmentStore.TryUseAsync(write, enrollmentTokenId, now, cancellationToken))
+        if (await writer.EnrollAsync(enrollmentTokenId, body, cancellationToken) is not { } enrolled)
             return Problems.Forbidden("This enrollment token is revoked, expired or used up.");
-        var enrollment = (await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken))!;
-
-        // The enrollment token's labels win: an agent cannot move itself out of the scope it was enrolled into.
-        var labels = new Dictionary<string, string>(body.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
-        foreach (var (key, value) in Labels.Read(enrollment.LabelsJson))
-            labels[key] = value;
-
-        var agent = new AgentRow
-        {
-            AgentId = Ids.New("agt"),
-            Hostname = body.Hostname,
-            Os = body.Os,
-            AgentVersion = body.AgentVersion,
-            LabelsJson = Labels.Write(labels),
-            EnrolledAt = now,
-            EnrollmentTokenId = enrollmentTokenId,
-            LastSeenAt = now,
-            Version = 1,
-        };
-        await AgentStore.InsertAsync(write, agent, cancellationToken);
-        var (credential, secret) = await issuer.IssueAsync(write, $"agent {body.Hostname}", Role.Agent, agent.AgentId, expiresAt: null, createdBy: null, cancellationToken);
-        // Who enrolled what: the enrollment token is the actor (chain of custody of the agent's evidence).
-        await audit.AppendAsync(write, enrollmentTokenId, PlatformClaims.EnrollmentRole, "agent.enroll", "agent", agent.AgentId, null, agent.ToContract(), cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return TypedResults.Created($"/api/v1/agents/{agent.AgentId}", new AgentEnrolled { Agent = agent.ToContract(), TokenId = credential.TokenId, Secret = secret });
+        return TypedResults.Created($"/api/v1/agents/{enrolled.Agent.AgentId}", new AgentEnrolled { Agent = enrolled.Agent.ToContract(), TokenId = enrolled.TokenId, Secret = enrolled.Secret });
     }
 
     public override async Task<IResult> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
@@ -109,20 +79,19 @@ public sealed class AgentEndpoints(Database database, AgentStore agents, TokenIs
 
     public override async Task<IResult> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
     {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var before = await AgentStore.FindAsync(write, agentId, cancellationToken);
-        if (before is null)
-            return Problems.NotFound($"Agent '{agentId}' does not exist.");
-        if (!ETags.Matches(if_Match, before.Version))
-            return Problems.PreconditionFailed($"The agent is at version {before.Version} (ETag {ETags.For(before.Version)}); If-Match named {if_Match}.");
-        if (!await AgentStore.ReplaceLabelsAsync(write, agentId, Labels.Write(body.Labels), before.Version, cancellationToken))
-            return Problems.PreconditionFailed("The agent changed while its labels were being replaced; read it again.");
-        var after = (await AgentStore.FindAsync(write, agentId, cancellationToken))!;
-        await audit.AppendAsync(write, http.Caller(), "agent.update-labels", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        credentials.Forget();
-        http.Response.Headers.ETag = ETags.For(after.Version);
-        return TypedResults.Ok(after.ToContract());
+        var (agent, refusal) = await writer.ReplaceLabelsAsync(http.Caller(), agentId, if_Match, body.Labels, cancellationToken);
+        switch (refusal)
+        {
+            case AgentRefusal.NotFound:
+                return Problems.NotFound($"Agent '{agentId}' does not exist.");
+            case AgentRefusal.Stale:
+                return Problems.PreconditionFailed($"The agent is at version {agent!.Version} (ETag {ETags.For(agent.Version)}); If-Match named {if_Match}.");
+            case AgentRefusal.ChangedMeanwhile:
+                return Problems.PreconditionFailed("The agent changed while its labels were being replaced; read it again.");
+        }
+
+        http.Response.Headers.ETag = ETags.For(agent!.Version);
+        return TypedResults.Ok(agent.ToContract());
     }
 
     public override async Task<IResult> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)

@@ -8,6 +8,7 @@ public static class AgentsFeature
     public static IServiceCollection AddAgentsFeature(this IServiceCollection services) =>
         services
             .AddSingleton<AgentStore>()
+            .AddSingleton<AgentWriter>()
             .AddScoped<AgentEndpoints>()
             .AddSingleton<IValidator<AgentEnroll>, AgentEnrollValidator>()
             .AddSingleton<IValidator<AgentLabelsReplace>, AgentLabelsReplaceValidator>()

@@ -1,6 +1,5 @@
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Generated;
 using Platform.Api.Http;
@@ -19,7 +18,7 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
     }
 }
 
-public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrollments, AuditLog audit, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
+public sealed class EnrollmentEndpoints(EnrollmentStore enrollments, EnrollmentWriter writer, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
 {
     public override async Task<IResult> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
     {
@@ -37,12 +36,8 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
             CreatedBy = caller.TokenId,
             ExpiresAt = body.ExpiresAt?.ToUniversalTime(),
         };
-        var created = row.ToContract();
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        await EnrollmentStore.InsertAsync(write, row, cancellationToken);
-        await audit.AppendAsync(write, caller, "enrollment-token.create", "enrollment-token", row.EnrollmentTokenId, null, created, cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = created, Secret = secret });
+        await writer.CreateAsync(caller, row, cancellationToken);
+        return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = row.ToContract(), Secret = secret });
     }
 
     public override async Task<IResult> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
@@ -52,19 +47,8 @@ public sealed class EnrollmentEndpoints(Database database, EnrollmentStore enrol
         return TypedResults.Ok(new EnrollmentTokenPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken)
-    {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var before = await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken);
-        if (before is null)
-            return Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");
-        if (await EnrollmentStore.RevokeAsync(write, enrollmentTokenId, time.GetUtcNow(), cancellationToken))
-        {
-            var after = await EnrollmentStore.FindAsync(write, enrollmentTokenId, cancellationToken);
-            await audit.AppendAsync(write, http.Caller(), "enrollment-token.revoke", "enrollment-token", enrollmentTokenId, before.ToContract(), after!.ToContract(), cancellationToken);
-        }
-
-        await write.CommitAsync(cancellationToken);
-        return TypedResults.NoContent();
-    }
+    public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken) =>
+        await writer.RevokeAsync(http.Caller(), enrollmentTokenId, cancellationToken)
+            ? TypedResults.NoContent()
+            : Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");
 }

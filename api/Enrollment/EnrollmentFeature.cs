@@ -8,6 +8,7 @@ public static class EnrollmentFeature
     public static IServiceCollection AddEnrollmentFeature(this IServiceCollection services) =>
         services
             .AddSingleton<EnrollmentStore>()
+            .AddSingleton<EnrollmentWriter>()
             .AddScoped<EnrollmentEndpoints>()
             .AddSingleton<IValidator<EnrollmentTokenCreate>, EnrollmentTokenCreateValidator>();
 }

@@ -4,12 +4,10 @@ using System.Text;
 using System.Text.Json;
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
 using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
@@ -42,21 +40,14 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimAlertStore alerts, FimPolicyCache rules, AuditLog audit, TimeProvider time, FimOptions options, Incidents.FimFindings findings, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, FimAlertWriter writer, FimPolicyCache rules, TimeProvider time, FimOptions options, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks) : FimAlertsHandlersBase
 {
     public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
         var before = await alerts.FindAsync(alertId, cancellationToken);
         if (before is null)
             return Problems.NotFound($"FIM alert '{alertId}' does not exist.");
-        var caller = http.Caller();
-        await using (var write = await database.BeginWriteAsync(cancellationToken))
-        {
-            if (await FimAlertStore.AcknowledgeAsync(write, alertId, time.GetUtcNow(), caller.TokenId, cancellationToken))
-                await audit.AppendAsync(write, caller, "fim-alert.acknowledge", "fim-alert", alertId, new { acknowledgedAt = (DateTimeOffset?)null }, new { acknowledgedAt = time.GetUtcNow() }, cancellationToken);
-            await write.CommitAsync(cancellationToken);
-        }
-
+        await writer.AcknowledgeAsync(alertId, http.Caller(), cancellationToken);
         return TypedResults.Ok(ToContract((await alerts.FindAsync(alertId, cancellationToken))!));
     }
 
@@ -115,9 +106,7 @@ public sealed class FimAlertEndpoints(Database database, AgentStore agents, FimA
                 AlertDescriptions.Describe(report, agent.Hostname)));
         }
 
-        var result = await alerts.IngestAsync(agentId, agent.Hostname, incoming, cancellationToken);
-        // Duplicates too: a retry after a crash between the two still makes the incident (findings are kept once).
-        await findings.RecordAsync(agent, body.Alerts, incoming, cancellationToken);
+        var result = await writer.IngestAsync(agent, body.Alerts, incoming, cancellationToken);
         return TypedResults.Ok(new FimAlertBatchResult { Received = body.Alerts.Count, Stored = result.Stored, Folded = result.Folded, Duplicates = result.Duplicates });
     }
 

@@ -1,6 +1,6 @@
-using Platform.Api.Agents;
 using Platform.Api.Fim;
 using Platform.Api.Http;
+using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
@@ -12,15 +12,16 @@ namespace Platform.Api.Incidents;
 /// An attribute a <c>prevent</c> rule's file was kept with, removed (<c>attribute-removed</c>), is a critical
 /// <c>fim-attribute-removed</c> finding whatever the rule's severity: the protection itself was taken away.
 /// </summary>
-public sealed class FimFindings(FimAlertStore alerts, IncidentWorkflow incidents)
+public static class FimFindings
 {
-    public async Task RecordAsync(AgentRow agent, IReadOnlyList<FimAlertReport> reports, IReadOnlyList<IncomingAlert> stored, CancellationToken cancellationToken)
+    /// <summary>The findings of a batch's alerts (<paramref name="stored"/>: as ingested in <paramref name="write"/>, which finds their ids).</summary>
+    public static async Task<IReadOnlyList<Finding>> OfAsync(Database.Write write, IReadOnlyList<FimAlertReport> reports, IReadOnlyList<IncomingAlert> stored, CancellationToken cancellationToken)
     {
         // Changes made in an unlock window (a deployment someone unlocked the rule for, audited) make no incident.
         var changes = reports.Zip(stored).Where(p => p.First.Action != FimOperation.Read && p.First.Unlocked != true).ToList();
         if (changes.Count == 0)
-            return;
-        var ids = await alerts.AlertIdsAsync(changes.Select(c => c.Second.FoldKey).Distinct().ToList(), cancellationToken);
+            return [];
+        var ids = await FimAlertStore.AlertIdsAsync(write, changes.Select(c => c.Second.FoldKey).Distinct().ToList(), cancellationToken);
         var findings = new List<Finding>();
         foreach (var group in changes.GroupBy(c => c.Second.FoldKey))
         {
@@ -37,8 +38,6 @@ public sealed class FimFindings(FimAlertStore alerts, IncidentWorkflow incidents
                 prevented ? $"{alert.Description} (prevented)" : alert.Description, lineage, [], [alertId]));
         }
 
-        await using var transaction = await incidents.BeginChangesAsync(cancellationToken);
-        await incidents.RecordAsync(transaction, agent.AgentId, agent.Hostname, findings, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
+        return findings;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Http;
+using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Api.Webhooks;
 using Platform.Contracts;
@@ -18,6 +19,10 @@ public sealed class IncidentWorkflow(IncidentStore store, AuditLog audit, Teleme
     /// <summary>A transaction for incident changes (<see cref="IncidentStore.BeginChangesAsync"/>); the webhook dispatcher is woken when it commits.</summary>
     public Task<IncidentStore.Changes> BeginChangesAsync(CancellationToken cancellationToken, bool background = false) =>
         store.BeginChangesAsync(dispatcher.Wake, cancellationToken, background);
+
+    /// <summary>Incident changes in a write already begun (<see cref="IncidentStore.JoinChangesAsync"/>); the webhook dispatcher is woken when it commits.</summary>
+    public Task<IncidentStore.Changes> JoinChangesAsync(Database.Write write, CancellationToken cancellationToken) =>
+        store.JoinChangesAsync(write, dispatcher.Wake, cancellationToken);
 
     /// <summary>
     /// Records findings (<see cref="IncidentStore.RecordAsync"/>); a new incident pins its flight data, one that took new

@@ -12,7 +12,6 @@ public static class IncidentsFeature
             .AddCheckedOptions<DetectionOptions>(DetectionOptions.Section, options => options.Problems())
             .AddSingleton<IncidentStore>()
             .AddSingleton<IncidentWorkflow>()
-            .AddSingleton<FimFindings>()
             .AddSingleton<RiskContexts>()
             .AddSingleton<DetectionHandoff>()
             .AddSingleton<IncidentDetector>()

@@ -9,6 +9,7 @@ public static class TokensFeature
         services
             .AddSingleton<TokenStore>()
             .AddSingleton<TokenIssuer>()
+            .AddSingleton<TokenWriter>()
             .AddScoped<TokenEndpoints>()
             .AddSingleton<IValidator<TokenCreate>, TokenCreateValidator>();
 }

@@ -1,9 +1,7 @@
 using FluentValidation;
-using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Generated;
 using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Webhooks;
@@ -21,23 +19,13 @@ public sealed class WebhookSpecValidator : AbstractValidator<WebhookSpec>
     }
 }
 
-public sealed class WebhookEndpoints(Database database, WebhookStore store, AuditLog audit, TimeProvider time, WebhookDispatcher dispatcher, Cursors cursors) : WebhooksHandlersBase
+public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, WebhookDispatcher dispatcher, Cursors cursors) : WebhooksHandlersBase
 {
     public override async Task<IResult> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var secret = body.Secret ?? Secrets.New("whsec_");
-        var row = new WebhookRow
-        {
-            WebhookId = Ids.New("whk"), Url = body.Url, Events = Events(body), Description = body.Description, Secret = secret,
-            Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
-        };
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        await store.InsertAsync(write, row, cancellationToken);
-        await audit.AppendAsync(write, http.Caller(), "webhook.create", "webhook", row.WebhookId, null, ToContract(row), cancellationToken);
-        await write.CommitAsync(cancellationToken);
+        var row = await writer.CreateAsync(http.Caller(), body, cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = secret });
+        return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = row.Secret });
     }
 
     public override async Task<IResult> ListWebhooks(HttpContext http, int limit, string? cursor, CancellationToken cancellationToken)
@@ -58,42 +46,17 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     public override async Task<IResult> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
     {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var row = await store.FindAsync(write, webhookId, cancellationToken);
-        if (row is null)
-            return NotFound(webhookId);
-        if (!ETags.Matches(if_Match, row.Version))
-            return Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row.Version}; read it again and retry.");
-        var before = ToContract(row);
-        var enable = body.Enabled != false;
-        var expected = row.Version;
-        (row.Url, row.Events, row.Description, row.Secret) = (body.Url, Events(body), body.Description, body.Secret ?? row.Secret);
-        if (enable && row.Enabled == 0)
-            (row.ConsecutiveFailures, row.DisabledReason) = (0, null); // enabled again: a fresh start
-        row.Enabled = enable ? 1 : 0;
-        row.UpdatedAt = time.GetUtcNow();
-        row.Version++;
-        if (!await store.UpdateAsync(write, row, expected, cancellationToken))
-            return Problems.PreconditionFailed($"Webhook '{webhookId}' changed meanwhile; read it again and retry.");
-        await audit.AppendAsync(write, http.Caller(), "webhook.replace", "webhook", webhookId, before, ToContract(row), cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        dispatcher.Wake();
-        http.Response.Headers.ETag = ETags.For(row.Version);
+        var (row, refusal) = await writer.ReplaceAsync(http.Caller(), webhookId, if_Match, body, cancellationToken);
+        if (refusal != WebhookRefusal.None)
+            return Refused(webhookId, row, refusal);
+        http.Response.Headers.ETag = ETags.For(row!.Version);
         return TypedResults.Ok(ToContract(row));
     }
 
     public override async Task<IResult> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
     {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var row = await store.FindAsync(write, webhookId, cancellationToken);
-        if (row is null)
-            return NotFound(webhookId);
-        if (!ETags.Matches(if_Match, row.Version))
-            return Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row.Version}; read it again and retry.");
-        await store.DeleteAsync(write, webhookId, cancellationToken);
-        await audit.AppendAsync(write, http.Caller(), "webhook.delete", "webhook", webhookId, ToContract(row), null, cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return TypedResults.NoContent();
+        var (row, refusal) = await writer.DeleteAsync(http.Caller(), webhookId, if_Match, cancellationToken);
+        return refusal == WebhookRefusal.None ? TypedResults.NoContent() : Refused(webhookId, row, refusal);
     }
 
     public override async Task<IResult> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
@@ -117,7 +80,12 @@ public sealed class WebhookEndpoints(Database database, WebhookStore store, Audi
 
     private static IResult NotFound(string webhookId) => Problems.NotFound($"There is no webhook '{webhookId}'.");
 
-    private static string Events(WebhookSpec body) => string.Join(',', body.Events.Select(SpecEnum.ToSpec));
+    private static IResult Refused(string webhookId, WebhookRow? row, WebhookRefusal refusal) => refusal switch
+    {
+        WebhookRefusal.NotFound => NotFound(webhookId),
+        WebhookRefusal.Stale => Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row!.Version}; read it again and retry."),
+        _ => Problems.PreconditionFailed($"Webhook '{webhookId}' changed meanwhile; read it again and retry."),
+    };
 
     public static Webhook ToContract(WebhookRow row) => new()
     {

@@ -12,6 +12,7 @@ public static class WebhooksFeature
             .AddSingleton<OutboundAddresses>()
             .AddSingleton<WebhookStore>()
             .AddSingleton<WebhookDispatcher>()
+            .AddSingleton<WebhookWriter>()
             .AddHostedService(services => services.GetRequiredService<WebhookDispatcher>())
             .AddScoped<WebhookEndpoints>()
             .AddSingleton<IValidator<WebhookSpec>, WebhookSpecValidator>();

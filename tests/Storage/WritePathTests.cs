@@ -47,4 +47,21 @@ public sealed class WritePathSourceTests
             .ToList();
         Assert.True(bypasses.Count == 0, "Write through Database.BeginWriteAsync instead:\n" + string.Join('\n', bypasses));
     }
+
+    /// <summary>
+    /// A handler translates HTTP to a call of its feature's writer (a named service: TokenWriter, FimAlertWriter,
+    /// IncidentWorkflow…) and its result back; what a write does and what goes with it is the service's, not the endpoint's.
+    /// </summary>
+    [Fact]
+    public void No_endpoint_begins_a_write()
+    {
+        var api = Path.Combine(Repository.Root, "api");
+        var writes = Directory.EnumerateFiles(api, "*Endpoints.cs", SearchOption.AllDirectories)
+            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .SelectMany(path => File.ReadLines(path).Select((line, i) => (Where: $"{Path.GetRelativePath(Repository.Root, path)}:{i + 1}", Line: line)))
+            .Where(l => Regex.IsMatch(l.Line, @"\b(BeginWriteAsync|BeginGroupWriteAsync|BeginChangesAsync|JoinChangesAsync)\s*\("))
+            .Select(l => $"{l.Where}: {l.Line.Trim()}")
+            .ToList();
+        Assert.True(writes.Count == 0, "Begin the write in the feature's writer service, not in its endpoints:\n" + string.Join('\n', writes));
+    }
 }

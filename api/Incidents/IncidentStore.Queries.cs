@@ -1,0 +1,106 @@
+using Dapper;
+using Platform.Api.Http;
+using Platform.Contracts;
+
+namespace Platform.Api.Incidents;
+
+/// <summary>Reads: an incident, lists by query and change number, findings, notes, and what a bulk change would take.</summary>
+public sealed partial class IncidentStore
+{
+    public async Task<IncidentRow?> FindAsync(string incidentId, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<IncidentRow>(new CommandDefinition($"select {Columns} from incident where incident_id = @incidentId", new { incidentId }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Incidents matching <paramref name="query"/> after change <paramref name="afterChange"/>, in change order, up to
+    /// <paramref name="take"/>; and the last change number there was when it looked (every change up to it was
+    /// committed before the list was read, so a poller may go on from there).
+    /// </summary>
+    public async Task<(IReadOnlyList<IncidentRow> Rows, long LastChange)> ListAsync(IncidentQuery query, long afterChange, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        // First the newest change number, then the list up to it: changes are committed in number order, so each
+        // up to it is in the list's snapshot (the other way round, one committed in between could be skipped).
+        var last = await db.ExecuteScalarAsync<long>(new CommandDefinition("select coalesce(max(change_seq), 0) from incident", cancellationToken: cancellationToken));
+        var (where, parameters) = Where(query, afterChange);
+        parameters.Add("take", take);
+        parameters.Add("last", last);
+        var rows = (await db.QueryAsync<IncidentRow>(new CommandDefinition(
+            $"select {Columns} from incident where {where} and change_seq <= @last order by change_seq limit @take", parameters, cancellationToken: cancellationToken))).AsList();
+        return (rows, last);
+    }
+
+    private static (string Where, DynamicParameters Parameters) Where(IncidentQuery query, long afterChange)
+    {
+        var clauses = new List<string> { "change_seq > @afterChange" };
+        var parameters = new DynamicParameters(new { afterChange });
+        void In<T>(string column, IReadOnlyCollection<T>? values) where T : struct, Enum
+        {
+            if (values is not { Count: > 0 })
+                return;
+            var names = values.Distinct().Select((v, i) => (Name: $"{column}{i}", Value: SpecEnum.ToSpec(v))).ToList();
+            foreach (var (name, value) in names)
+                parameters.Add(name, value);
+            clauses.Add($"{column} in ({string.Join(", ", names.Select(n => "@" + n.Name))})");
+        }
+
+        In("status", query.Status);
+        In("category", query.Category);
+        In("severity", query.Severity);
+        void Equal(string column, object? value, string op = "=")
+        {
+            if (value is null)
+                return;
+            clauses.Add($"{column} {op} @{column}{clauses.Count}");
+            parameters.Add($"{column}{clauses.Count - 1}", value);
+        }
+
+        Equal("agent_id", query.AgentId);
+        Equal("hostname", query.Hostname);
+        Equal("container_id", query.ContainerId);
+        Equal("last_seen", query.Since, ">=");
+        Equal("last_seen", query.Until, "<");
+        Equal("updated_at", query.UpdatedAfter, ">");
+        return (string.Join(" and ", clauses), parameters);
+    }
+
+    public async Task<IReadOnlyList<FindingRow>> FindingsAsync(string incidentId, (DateTimeOffset Time, string Id)? after, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<FindingRow>(new CommandDefinition(
+            """
+            select finding_id, incident_id, rule, time, summary, detail_json from incident_finding
+            where incident_id = @incidentId and (@afterTime is null or time > @afterTime or (time = @afterTime and finding_id > @afterId))
+            order by time, finding_id limit @take
+            """,
+            new { incidentId, afterTime = after?.Time, afterId = after?.Id, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    public async Task<IReadOnlyList<NoteRow>> NotesAsync(string incidentId, string? afterId, int take, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await db.QueryAsync<NoteRow>(new CommandDefinition(
+            "select note_id, incident_id, text, author, created_at from incident_note where incident_id = @incidentId and (@afterId is null or note_id > @afterId) order by note_id limit @take",
+            new { incidentId, afterId, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>
+    /// For a change in bulk to <paramref name="to"/>: how many incidents match <paramref name="query"/>, how many of them
+    /// the change applies to, and the first <paramref name="take"/> of those (in change order).
+    /// </summary>
+    public async Task<(int Matched, int Applicable, IReadOnlyList<IncidentRow> Rows)> ForBulkChangeAsync(Changes changes, IncidentQuery query, IncidentStatus to, int take, CancellationToken cancellationToken)
+    {
+        var (where, parameters) = Where(query, 0);
+        var matched = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {where}", parameters, changes.Transaction, cancellationToken: cancellationToken));
+        // Only the incidents the change applies to are taken, so that sending the request again goes on where this one stopped.
+        var from = new[] { "open", "acknowledged", "resolved", "archived" }.Where(status => Allowed(status, to)).ToList();
+        var applicable = $"{where} and status in ({string.Join(", ", from.Select(f => $"'{f}'"))})";
+        var applicableCount = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {applicable}", parameters, changes.Transaction, cancellationToken: cancellationToken));
+        parameters.Add("take", take);
+        var rows = (await changes.Db.QueryAsync<IncidentRow>(new CommandDefinition(
+            $"select {Columns} from incident where {applicable} order by change_seq limit @take", parameters, changes.Transaction, cancellationToken: cancellationToken))).AsList();
+        return (matched, applicableCount, rows);
+    }
+}
