@@ -1,3 +1,4 @@
+using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Http;
 using Platform.Api.Storage;
@@ -14,13 +15,22 @@ public sealed record FimRuleRefusal(int Status, string Detail)
 
     public static FimRuleRefusal Stale(FimRuleRow current, string? ifMatch) =>
         new(StatusCodes.Status412PreconditionFailed, $"The rule is at version {current.Version} (ETag {ETags.For(current.Version)}); If-Match named {ifMatch}.");
+
+    /// <summary>The problem document that tells the caller.</summary>
+    public IResult Problem() => Status switch
+    {
+        StatusCodes.Status404NotFound => Problems.NotFound(Detail),
+        StatusCodes.Status409Conflict => Problems.Conflict(Detail),
+        _ => Problems.PreconditionFailed(Detail),
+    };
 }
 
 /// <summary>
 /// Each change a person or pipeline makes to rules, in one write under the rule-change lock: the checks that refuse it
 /// (name clashes, If-Match) and the change itself (<see cref="FimRuleWriter"/>: version, audit entry, policy generation).
+/// Unlocking a prevent rule for a while, and locking it again, are changes too (FimRuleChanges.Unlocks.cs).
 /// </summary>
-public sealed class FimRuleChanges(Database database, FimRuleStore rules, FimRuleWriter writer)
+public sealed partial class FimRuleChanges(Database database, FimRuleStore rules, FimRuleWriter writer, AuditLog audit, TimeProvider time)
 {
     public async Task<(FimRuleRow? Row, FimRuleRefusal? Refusal)> CreateAsync(Caller caller, FimRuleSpec canonical, CancellationToken cancellationToken)
     {

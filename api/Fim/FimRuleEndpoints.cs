@@ -102,10 +102,5 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
 
     private static IResult NotFound(string ruleId) => Refused(FimRuleRefusal.NotFound(ruleId));
 
-    private static IResult Refused(FimRuleRefusal refusal) => refusal.Status switch
-    {
-        StatusCodes.Status404NotFound => Problems.NotFound(refusal.Detail),
-        StatusCodes.Status409Conflict => Problems.Conflict(refusal.Detail),
-        _ => Problems.PreconditionFailed(refusal.Detail),
-    };
+    private static IResult Refused(FimRuleRefusal refusal) => refusal.Problem();
 }

@@ -60,3 +60,11 @@ public sealed class FimRuleSetValidator : AbstractValidator<FimRuleSet>
         RuleForEach(s => s.Rules).SetValidator(new FimRuleSpecValidator());
     }
 }
+
+public sealed class FimRuleUnlockRequestValidator : AbstractValidator<FimRuleUnlockRequest>
+{
+    public FimRuleUnlockRequestValidator()
+    {
+        RuleFor(r => r.Reason).Must(reason => !string.IsNullOrWhiteSpace(reason)).WithMessage("'reason' must say why (it goes to the audit log).");
+    }
+}

@@ -56,8 +56,10 @@ public sealed class WritePathSourceTests
     public void No_endpoint_begins_a_write()
     {
         var api = Path.Combine(Repository.Root, "api");
-        var writes = Directory.EnumerateFiles(api, "*Endpoints.cs", SearchOption.AllDirectories)
+        // Every file that holds handlers: named for them, or declaring a class named so.
+        var writes = Directory.EnumerateFiles(api, "*.cs", SearchOption.AllDirectories)
             .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .Where(path => path.EndsWith("Endpoints.cs", StringComparison.Ordinal) || Regex.IsMatch(File.ReadAllText(path), @"\bclass\s+\w+Endpoints\b"))
             .SelectMany(path => File.ReadLines(path).Select((line, i) => (Where: $"{Path.GetRelativePath(Repository.Root, path)}:{i + 1}", Line: line)))
             .Where(l => Regex.IsMatch(l.Line, @"\b(BeginWriteAsync|BeginGroupWriteAsync|BeginChangesAsync|JoinChangesAsync)\s*\("))
             .Select(l => $"{l.Where}: {l.Line.Trim()}")
