@@ -6,150 +6,115 @@ namespace Platform.Api.Telemetry;
 
 public sealed partial class EventBatch
 {
-    // ---- Checks (openapi.yaml's limits; lengths in UTF-16 code units, as JSON Schema's maxLength) ----
+    // ---- Checks (openapi.yaml's rules, see EventRules; lengths in UTF-16 code units, as JSON Schema's maxLength) ----
 
-    private void Check(int e, TelemetryEventKind kind)
+    /// <param name="present">The fields the event gives (bits of <see cref="Field"/>), null ones included.</param>
+    /// <param name="nulls">Those of them given as null.</param>
+    private void Check(int e, TelemetryEventKind kind, long present, long nulls)
     {
+        var rules = EventRules.Spec.Of(kind)!;
         Slot S(Field field) => _b.Slots[e * FieldCount + (int)field];
-        if (!IsClientId(Text(S(Field.Id))))
-            FailEvent(e, "id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
-        if (S(Field.Time).Length == Absent && !HasError(e, "time"))
-            FailEvent(e, "time", "'time' is required.");
+
+        // The spec's rules: a null where the schema does not allow one, a required field, lengths, sizes, ranges.
+        for (var refused = nulls & rules.Allowed & ~rules.Nullable; refused != 0; refused &= refused - 1)
+        {
+            var field = (Field)System.Numerics.BitOperations.TrailingZeroCount(refused);
+            FailEvent(e, EventRules.Key(field), $"'{EventRules.Key(field)}' must not be null.");
+        }
+
+        for (var missing = rules.Required & ~(present & ~nulls); missing != 0; missing &= missing - 1)
+        {
+            var key = EventRules.Key((Field)System.Numerics.BitOperations.TrailingZeroCount(missing));
+            if (!HasError(e, key))
+                FailEvent(e, key, $"'{key}' is required.");
+        }
+
+        for (var given = present & ~nulls & rules.Allowed; given != 0; given &= given - 1)
+        {
+            var field = (Field)System.Numerics.BitOperations.TrailingZeroCount(given);
+            if (rules.Limits[(int)field] is not { } limit || S(field) is not { Length: not Absent } slot)
+                continue;
+            var fits = limit.Type switch
+            {
+                EventRules.FieldType.String => FitsIn(Text(slot), limit.MaxLength) && LongEnough(Text(slot), limit.MinLength),
+                EventRules.FieldType.Integer => slot.Number >= limit.Minimum && slot.Number <= limit.Maximum,
+                EventRules.FieldType.Array => ItemsFit(this.Items(e, field), limit.MaxItems, limit.MaxLength),
+                _ => true,
+            };
+            if (!fits)
+                FailEvent(e, EventRules.Key(field), limit.Message);
+        }
+
+        // What a schema cannot say, and the patterns (byte checks for speed; EventRulesTests holds them to the spec's).
+        if (S(Field.Id).Length > 0 && !IsClientId(Text(S(Field.Id))))
+            FailEvent(e, "id", "'id' must be letters, digits, '_' or '-'.");
         if (S(Field.Hostname).Length != Absent && !string.Equals(Encoding.UTF8.GetString(Text(S(Field.Hostname))), _hostname, StringComparison.OrdinalIgnoreCase))
             FailEvent(e, "hostname", $"'hostname' must be left out or be this agent's host name ('{_hostname}').");
-        MaxLength(e, Field.ProcessName, 256);
-        if (S(Field.ContainerId).Length != Absent && !IsContainerId(Text(S(Field.ContainerId))))
-            FailEvent(e, "container.id", "'id' must be 1 to 128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit.");
-        MaxLength(e, Field.ContainerName, 256, "container.name");
-        MaxLength(e, Field.ContainerImage, 512, "container.image");
-
-        switch (kind)
-        {
-            case TelemetryEventKind.Process_start:
-                Pid(Field.Pid, required: true);
-                Pid(Field.Ppid, required: false);
-                if (S(Field.Executable).Length is Absent or 0 || !FitsIn(Text(S(Field.Executable)), 4096))
-                    FailEvent(e, "executable", "'executable' must be 1 to 4096 characters.");
-                MaxLength(e, Field.ParentProcessName, 256);
-                Items(Field.Args, 256, 4096, "'args' holds at most 256 arguments of at most 4096 characters.");
-                MaxLength(e, Field.User, 256);
-                if (S(Field.Uid) is { Length: not Absent, Number: < 0 or > 4294967295 })
-                    FailEvent(e, "uid", "'uid' must be between 0 and 4294967295.");
-                MaxLength(e, Field.Cwd, 4096);
-                MaxLength(e, Field.Interpreter, 4096);
-                Address(Field.StdioRemoteAddress, required: false);
-                Port(Field.StdioRemotePort, required: false);
-                break;
-            case TelemetryEventKind.Process_exit:
-                Pid(Field.Pid, required: true);
-                if (S(Field.ExitCode) is { Length: not Absent, Number: < int.MinValue or > int.MaxValue })
-                    FailEvent(e, "exitCode", "'exitCode' must be a 32-bit integer.");
-                break;
-            case TelemetryEventKind.File_access:
-                Pid(Field.Pid, required: false);
-                var path = Text(S(Field.Path));
-                if (path.IsEmpty || path[0] != '/' || !FitsIn(path, 4096))
-                    FailEvent(e, "path", "'path' must be absolute and at most 4096 characters.");
-                Required(Field.Operation);
-                MaxLength(e, Field.NewPath, 4096);
-                break;
-            case TelemetryEventKind.Network_connect:
-                Pid(Field.Pid, required: false);
-                Required(Field.Protocol);
-                Address(Field.LocalAddress, required: false);
-                Port(Field.LocalPort, required: false);
-                Address(Field.RemoteAddress, required: true);
-                Port(Field.RemotePort, required: true);
-                break;
-            case TelemetryEventKind.Network_listen:
-                Pid(Field.Pid, required: false);
-                Required(Field.Protocol);
-                Address(Field.LocalAddress, required: false);
-                Port(Field.LocalPort, required: true);
-                break;
-            case TelemetryEventKind.Dns_query:
-                Pid(Field.Pid, required: false);
-                var name = Text(S(Field.Name));
-                if (name.IsEmpty || !FitsIn(name, 253))
-                    FailEvent(e, "name", "'name' must be 1 to 253 characters.");
-                Items(Field.Answers, 64, 253, "'answers' holds at most 64 entries of at most 253 characters.");
-                break;
-            case TelemetryEventKind.Coverage_gap:
-                Required(Field.Until);
-                Required(Field.Reason);
-                if (S(Field.Reason) is { Length: not Absent, Number: (int)CoverageGapReason.MissingBatches })
-                    FailEvent(e, "reason", "'missing-batches' is the API's own finding (batches whose sequence numbers never arrived): an agent reports sensor-overflow, collector-overflow or agent-down.");
-                if (S(Field.Until) is { Length: not Absent } until && S(Field.Time) is { Length: not Absent } from && until.Number < from.Number)
-                    FailEvent(e, "until", "'until' must not be before 'time' (the span is time to until).");
-                if (S(Field.LostEvents) is { Length: not Absent, Number: < 0 })
-                    FailEvent(e, "lostEvents", "'lostEvents' must be 0 or more.");
-                break;
-        }
-
-        if (S(Field.Redacted).Length != Absent)
+        if (S(Field.ContainerId).Length > 0 && !IsContainerId(Text(S(Field.ContainerId))))
+            FailEvent(e, "container.id", "'id' must be letters, digits, '_', '.', ':' or '-', starting with a letter or digit.");
+        if (S(Field.Path).Length > 0 && !IsAbsolutePath(Text(S(Field.Path))))
+            FailEvent(e, "path", "'path' must be absolute (start with '/').");
+        Address(Field.LocalAddress);
+        Address(Field.RemoteAddress);
+        Address(Field.StdioRemoteAddress);
+        if (S(Field.Reason) is { Length: not Absent, Number: (int)CoverageGapReason.MissingBatches })
+            FailEvent(e, "reason", "'missing-batches' is the API's own finding (batches whose sequence numbers never arrived): an agent reports sensor-overflow, collector-overflow or agent-down.");
+        if (S(Field.Until) is { Length: not Absent } until && S(Field.Time) is { Length: not Absent } from && until.Number < from.Number)
+            FailEvent(e, "until", "'until' must not be before 'time' (the span is time to until).");
+        if (S(Field.Redacted).Length > 0)
         {
             var reasons = this.Items(e, Field.Redacted);
-            var valid = reasons.Count <= 64;
-            for (var i = 0; valid && i < reasons.Count; i++)
-                valid = reasons[i].Length <= 48 && SecretRedactor.ReasonName.IsMatch(Encoding.ASCII.GetString(reasons[i]));
-            if (!valid)
-                FailEvent(e, "redacted", "'redacted' holds at most 64 reasons, each 1 to 48 lowercase letters, digits or '-' starting with a letter.");
+            for (var i = 0; i < reasons.Count; i++)
+            {
+                if (!IsReasonName(reasons[i]))
+                {
+                    FailEvent(e, "redacted", "'redacted' holds reasons of lowercase letters, digits or '-', each starting with a letter.");
+                    break;
+                }
+            }
         }
 
-        void Required(Field field)
-        {
-            if (S(field).Length == Absent && !HasError(e, Names[(int)field]))
-                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' is required.");
-        }
-
-        void Pid(Field field, bool required) => Range(field, 0, int.MaxValue, required, "a process id (0 or more)");
-
-        void Port(Field field, bool required) => Range(field, 0, 65535, required, "a port (0 to 65535)");
-
-        void Range(Field field, long min, long max, bool required, string what)
+        void Address(Field field)
         {
             var slot = S(field);
-            if (slot.Length == Absent ? required : slot.Number < min || slot.Number > max)
-                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be {what}{(required ? " and is required" : "")}.");
-        }
-
-        void Address(Field field, bool required)
-        {
-            var slot = S(field);
-            if (slot.Length == Absent ? required : slot.Length > 45 || !System.Net.IPAddress.TryParse(Text(slot), out _))
-                FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be an IPv4 or IPv6 address{(required ? " and is required" : "")}.");
-        }
-
-        void Items(Field field, int maxItems, int maxLength, string message)
-        {
-            var items = this.Items(e, field);
-            var fits = items.Count <= maxItems;
-            for (var i = 0; fits && i < items.Count; i++)
-                fits = FitsIn(items[i], maxLength);
-            if (!fits)
-                FailEvent(e, Names[(int)field], message);
+            if (slot.Length != Absent && !HasError(e, EventRules.Key(field)) && !System.Net.IPAddress.TryParse(Text(slot), out _))
+                FailEvent(e, EventRules.Key(field), $"'{EventRules.Key(field)}' must be an IPv4 or IPv6 address.");
         }
     }
 
-    private void MaxLength(int e, Field field, int max, string? name = null)
+    /// <summary>At least <paramref name="min"/> UTF-16 code units (no fewer than its UTF-8 bytes, so 1 is settled by the bytes).</summary>
+    private static bool LongEnough(ReadOnlySpan<byte> utf8, int min) => utf8.Length >= min && (min <= 1 || Encoding.UTF8.GetCharCount(utf8) >= min);
+
+    private static bool ItemsFit(ItemList items, int maxItems, int maxLength)
     {
-        var slot = _b.Slots[e * FieldCount + (int)field];
-        if (slot.Length > max && !FitsIn(Text(slot), max))
-            FailEvent(e, name ?? Names[(int)field], $"'{(name ?? Names[(int)field]).Split('.')[^1]}' must be at most {max} characters.");
+        var fits = items.Count <= maxItems;
+        for (var i = 0; fits && i < items.Count; i++)
+            fits = FitsIn(items[i], maxLength);
+        return fits;
     }
 
     /// <summary>At most <paramref name="max"/> UTF-16 code units (a string's length), counted only when the bytes alone do not settle it.</summary>
     private static bool FitsIn(ReadOnlySpan<byte> utf8, int max) => utf8.Length <= max || Encoding.UTF8.GetCharCount(utf8) <= max;
 
-    private static bool IsClientId(ReadOnlySpan<byte> id) =>
-        id.Length is > 0 and <= 64 && !id.ContainsAnyExcept(ClientIdBytes);
+    // The spec's patterns as byte checks (EventRulesTests compares each with its pattern in openapi.yaml).
 
-    private static bool IsContainerId(ReadOnlySpan<byte> id) =>
-        id.Length is > 0 and <= 128 && char.IsAsciiLetterOrDigit((char)id[0]) && !id.ContainsAnyExcept(ContainerIdBytes);
+    /// <summary>TelemetryBatch.id and an event's id: <c>^[A-Za-z0-9_-]+$</c>.</summary>
+    public static bool IsClientId(ReadOnlySpan<byte> id) => !id.IsEmpty && !id.ContainsAnyExcept(ClientIdBytes);
+
+    /// <summary>ContainerRef.id: <c>^[A-Za-z0-9][A-Za-z0-9_.:-]*$</c>.</summary>
+    public static bool IsContainerId(ReadOnlySpan<byte> id) => !id.IsEmpty && char.IsAsciiLetterOrDigit((char)id[0]) && !id.ContainsAnyExcept(ContainerIdBytes);
+
+    /// <summary>FileAccessEvent.path: <c>^/</c>.</summary>
+    public static bool IsAbsolutePath(ReadOnlySpan<byte> path) => !path.IsEmpty && path[0] == '/';
+
+    /// <summary>An item of redacted: <c>^[a-z][a-z0-9-]{0,47}$</c> (its length is the items' maxLength's).</summary>
+    public static bool IsReasonName(ReadOnlySpan<byte> name) => !name.IsEmpty && char.IsAsciiLetterLower((char)name[0]) && !name.ContainsAnyExcept(ReasonBytes);
 
     private static readonly SearchValues<byte> ClientIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"u8);
 
     private static readonly SearchValues<byte> ContainerIdBytes = SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"u8);
+
+    private static readonly SearchValues<byte> ReasonBytes = SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789-"u8);
 
     private void Fail(string key, string message)
     {

@@ -36,22 +36,6 @@ public sealed partial class EventBatch
         .Select(length => Enum.GetValues<Field>().Where(f => f is not (Field.ContainerId or Field.ContainerName or Field.ContainerImage or Field.Stdio) && (Bit(f) & StdioParts) == 0 && Utf8Names[(int)f].Length == length).ToArray())
         .ToArray();
 
-    private static readonly long Common = Bit(Field.Id) | Bit(Field.Time) | Bit(Field.Hostname) | Bit(Field.ContainerId) | Bit(Field.ContainerName) | Bit(Field.ContainerImage) | Bit(Field.ProcessName) | Bit(Field.Redacted);
-
     /// <summary>The fields inside an event's 'stdio' (read apart, as the container's are).</summary>
     private const long StdioParts = 1L << (int)Field.Stdin | 1L << (int)Field.Stdout | 1L << (int)Field.Stderr | 1L << (int)Field.StdioRemoteAddress | 1L << (int)Field.StdioRemotePort;
-
-    private static long Allowed(TelemetryEventKind kind) => Common | kind switch
-    {
-        TelemetryEventKind.Process_start => Bit(Field.Pid) | Bit(Field.Ppid) | Bit(Field.ParentProcessName) | Bit(Field.Executable) | Bit(Field.Args) | Bit(Field.User) | Bit(Field.Uid) | Bit(Field.Cwd)
-            | Bit(Field.Interpreter) | Bit(Field.Stdio) | StdioParts,
-        TelemetryEventKind.Process_exit => Bit(Field.Pid) | Bit(Field.ExitCode),
-        TelemetryEventKind.File_access => Bit(Field.Pid) | Bit(Field.Path) | Bit(Field.Operation) | Bit(Field.NewPath),
-        TelemetryEventKind.Network_connect => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort) | Bit(Field.RemoteAddress) | Bit(Field.RemotePort)
-            | Bit(Field.Direction) | Bit(Field.Result),
-        TelemetryEventKind.Network_listen => Bit(Field.Pid) | Bit(Field.Protocol) | Bit(Field.LocalAddress) | Bit(Field.LocalPort),
-        TelemetryEventKind.Dns_query => Bit(Field.Pid) | Bit(Field.Name) | Bit(Field.Answers),
-        TelemetryEventKind.Coverage_gap => Bit(Field.Until) | Bit(Field.Reason) | Bit(Field.LostEvents),
-        _ => 0,
-    };
 }

@@ -27,18 +27,20 @@ public sealed partial class EventBatch
             {
                 hasId = true;
                 var id = reader.TokenType == JsonTokenType.String ? StringValue(ref reader).Span(this) : default;
-                if (IsClientId(id))
+                var rule = EventRules.Spec.BatchId;
+                if (IsClientId(id) && FitsIn(id, rule.MaxLength) && LongEnough(id, rule.MinLength))
                     Id = Encoding.UTF8.GetString(id);
                 else
-                    Fail("id", "'id' must be 1 to 64 letters, digits, '_' or '-'.");
+                    Fail("id", $"'id' must be {rule.MinLength} to {rule.MaxLength} letters, digits, '_' or '-'.");
             }
             else if (name.SequenceEqual("sequence"u8))
             {
                 hasSequence = true;
-                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var sequence) && sequence is >= 1 and <= 9007199254740991)
+                var rule = EventRules.Spec.Sequence;
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var sequence) && sequence >= rule.Minimum && sequence <= rule.Maximum)
                     Sequence = sequence;
                 else
-                    Fail("sequence", "'sequence' must be an integer from 1 to 9007199254740991.");
+                    Fail("sequence", rule.Message);
             }
             else if (name.SequenceEqual("events"u8))
             {
@@ -74,7 +76,7 @@ public sealed partial class EventBatch
         var index = 0;
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            if (index >= MaxEvents)
+            if (index >= EventRules.Spec.MaxEvents)
             {
                 reader.Skip();
                 index++;
@@ -84,11 +86,12 @@ public sealed partial class EventBatch
             ReadEvent(ref reader, index++);
         }
 
-        Count = Math.Min(index, MaxEvents);
-        if (index == 0)
-            Fail("events", "'events' must not be empty.");
-        if (index > MaxEvents)
-            Fail("events", $"At most {MaxEvents} events a batch.");
+        var (min, max) = (EventRules.Spec.MinEvents, EventRules.Spec.MaxEvents);
+        Count = Math.Min(index, max);
+        if (index < min)
+            Fail("events", min == 1 ? "'events' must not be empty." : $"At least {min} events a batch.");
+        if (index > max)
+            Fail("events", $"At most {max} events a batch.");
     }
 
     private void ReadEvent(ref Utf8JsonReader reader, int e)
@@ -106,6 +109,8 @@ public sealed partial class EventBatch
         var start = reader.TokenStartIndex;
         TelemetryEventKind? kind = null;
         var present = 0L;
+        _nulls = 0;
+        _nullContainer = false;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = PropertyName(ref reader);
@@ -164,24 +169,36 @@ public sealed partial class EventBatch
         }
 
         _b.Kinds[e] = k;
+        var rules = EventRules.Spec.Of(k)!;
         // A stdio object on another kind is named once, as 'stdio', not by its parts.
-        var foreign = present & ~Allowed(k) & ~StdioParts;
+        var foreign = present & ~rules.Allowed & ~StdioParts;
         for (var f = 0; foreign != 0 && f < FieldCount; f++)
         {
             if ((foreign & (1L << f)) != 0)
                 FailEvent(e, Names[f], $"Not a field of a {SpecEnum.ToSpec(k)} event.");
         }
 
-        Check(e, k);
+        if (_nullContainer && !rules.ContainerNullable)
+            FailEvent(e, "container", "'container' must not be null (leave it out for an event of no container).");
+        Check(e, k, present, _nulls);
     }
+
+    /// <summary>The fields of the event being read that were given as null (bits of <see cref="Field"/>), and whether its container was.</summary>
+    private long _nulls;
+
+    private bool _nullContainer;
 
     private static readonly string KindRequired = $"'kind' is required: one of {string.Join(", ", SpecEnum.Values<TelemetryEventKind>())}.";
 
     private void ReadStdio(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
     {
-        if (reader.TokenType == JsonTokenType.Null)
-            return;
         present |= Bit(Field.Stdio);
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            _nulls |= Bit(Field.Stdio);
+            return;
+        }
+
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             FailEvent(e, "stdio", "'stdio' must be an object (stdin, stdout, stderr, remoteAddress, remotePort).");
@@ -211,7 +228,11 @@ public sealed partial class EventBatch
     private void ReadContainer(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
     {
         if (reader.TokenType == JsonTokenType.Null)
+        {
+            _nullContainer = true;
             return;
+        }
+
         if (reader.TokenType != JsonTokenType.StartObject)
         {
             FailEvent(e, "container", "'container' must be an object (id, name, image).");
@@ -235,7 +256,11 @@ public sealed partial class EventBatch
             ReadValue(ref reader, e, f, ref slots[(int)f]);
         }
 
-        if (slots[(int)Field.ContainerId].Length == Absent)
-            FailEvent(e, "container.id", "'id' is required.");
+        // Given as null is not missing: the event's check says that null is not allowed.
+        for (var missing = EventRules.Spec.ContainerRequired & ~present; missing != 0; missing &= missing - 1)
+        {
+            var field = (Field)System.Numerics.BitOperations.TrailingZeroCount(missing);
+            FailEvent(e, EventRules.Key(field), $"'{Names[(int)field]}' is required.");
+        }
     }
 }

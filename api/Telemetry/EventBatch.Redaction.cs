@@ -23,16 +23,16 @@ public sealed partial class EventBatch
         {
             ulong mask = 0;
             var growth = 0;
-            One(e, Field.ProcessName, 256);
-            One(e, Field.ContainerName, 256);
-            One(e, Field.ContainerImage, 512);
+            One(e, Field.ProcessName);
+            One(e, Field.ContainerName);
+            One(e, Field.ContainerImage);
             switch (_b.Kinds[e])
             {
                 case TelemetryEventKind.Process_start:
-                    One(e, Field.ParentProcessName, 256);
-                    One(e, Field.Executable, 4096);
-                    One(e, Field.Cwd, 4096);
-                    One(e, Field.Interpreter, 4096);
+                    One(e, Field.ParentProcessName);
+                    One(e, Field.Executable);
+                    One(e, Field.Cwd);
+                    One(e, Field.Interpreter);
                     var args = _b.Slots[e * FieldCount + (int)Field.Args];
                     if (args.Length > 0)
                     {
@@ -45,7 +45,7 @@ public sealed partial class EventBatch
                             if (found == 0)
                                 continue;
                             mask |= found;
-                            var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, 4096));
+                            var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, MaxLength[(int)Field.Args]));
                             growth += Math.Max(0, rawLength - item.RawLength);
                             _b.Items[args.Start + i] = new TextRange(start, length, rawStart, rawLength);
                         }
@@ -53,8 +53,8 @@ public sealed partial class EventBatch
 
                     break;
                 case TelemetryEventKind.File_access:
-                    One(e, Field.Path, 4096);
-                    One(e, Field.NewPath, 4096);
+                    One(e, Field.Path);
+                    One(e, Field.NewPath);
                     break;
             }
 
@@ -62,7 +62,7 @@ public sealed partial class EventBatch
             // The reasons' array: a name and its quotes and comma each.
             _b.Growth[e] = mask == 0 ? growth : growth + 16 + 52 * System.Numerics.BitOperations.PopCount(mask);
 
-            void One(int e, Field field, int max)
+            void One(int e, Field field)
             {
                 ref var slot = ref _b.Slots[e * FieldCount + (int)field];
                 if (slot.Length <= 0)
@@ -73,11 +73,20 @@ public sealed partial class EventBatch
                 if (found == 0)
                     return;
                 mask |= found;
-                var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, max));
+                var (start, length, rawStart, rawLength) = Append(Fit(output.WrittenSpan, MaxLength[(int)field]));
                 growth += Math.Max(0, rawLength - (int)(uint)slot.Number);
                 slot = new Slot { Start = start, Length = length, Number = (long)rawStart << 32 | (uint)rawLength };
             }
         }
+    }
+
+    /// <summary>Each field's longest length in openapi.yaml (an argument's, for args): a replaced text stays within it.</summary>
+    private static int[] MaxLength => RedactionLimits.MaxLength;
+
+    /// <summary>Apart, so that the rules are read on first redaction, after EventBatch's own statics.</summary>
+    private static class RedactionLimits
+    {
+        public static readonly int[] MaxLength = Enum.GetValues<Field>().Select(EventRules.Spec.MaxLengthOf).ToArray();
     }
 
     [ThreadStatic]

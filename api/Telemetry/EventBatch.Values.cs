@@ -11,12 +11,17 @@ public sealed partial class EventBatch
     private void ReadValue(ref Utf8JsonReader reader, int e, Field field, ref Slot slot)
     {
         if (reader.TokenType == JsonTokenType.Null)
+        {
+            // Read as absent; the event's check refuses it where the spec does not make the field nullable.
+            _nulls |= Bit(field);
             return;
+        }
+
         switch (field)
         {
             case Field.Time or Field.Until:
                 // An escaped time is no RFC 3339 time (and a lone surrogate in it would throw): only plain strings are read.
-                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= 40 && reader.TryGetDateTimeOffset(out var time))
+                if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && reader.ValueSpan.Length <= EventRules.Spec.MaxTimeLength && reader.TryGetDateTimeOffset(out var time))
                 {
                     if (time.UtcTicks > _latestTicks)
                         FailEvent(e, Names[(int)field], _clock!.Refusal(Names[(int)field]));
@@ -49,7 +54,7 @@ public sealed partial class EventBatch
                 if (value is { } v)
                     slot = new Slot { Length = 0, Number = v };
                 else
-                    FailEvent(e, Names[(int)field], field == Field.Operation ? $"'operation' must be one of: {string.Join(", ", SpecEnum.Values<FimOperation>())}." : "'protocol' must be tcp or udp.");
+                    FailEvent(e, Names[(int)field], $"'{Names[(int)field]}' must be one of: {string.Join(", ", SpecValues(field))}.");
                 break;
             case Field.Args or Field.Answers or Field.Redacted:
                 if (reader.TokenType != JsonTokenType.StartArray)
@@ -100,12 +105,16 @@ public sealed partial class EventBatch
         _ => null,
     };
 
-    private static IEnumerable<string> SpecValues(Field field) => field switch
+    /// <summary>The values the reader takes for an enum field (EventRulesTests holds them to the spec's enum); none for another field.</summary>
+    public static IEnumerable<string> SpecValues(Field field) => field switch
     {
         Field.Stdin or Field.Stdout or Field.Stderr => SpecEnum.Values<StdioKind>(),
         Field.Direction => SpecEnum.Values<NetworkDirection>(),
         Field.Result => SpecEnum.Values<ConnectResult>(),
-        _ => SpecEnum.Values<CoverageGapReason>(),
+        Field.Reason => SpecEnum.Values<CoverageGapReason>(),
+        Field.Operation => SpecEnum.Values<FimOperation>(),
+        Field.Protocol => SpecEnum.Values<NetworkProtocol>(),
+        _ => [],
     };
 
     /// <summary>The current string's text: its bytes in the body, or unescaped after the body.</summary>

@@ -12,8 +12,9 @@ namespace Platform.Api.Telemetry;
 /// and the serializer's polymorphic path (with a string per field and a collection every few batches) cost
 /// more than everything else in ingest together. Each field of each event is kept as a range of the body's
 /// UTF-8 text (unescaped where the sender escaped it) or a number; <see cref="Segments"/> writes the stored
-/// form from them. Checks and messages are those of the schema: limits, patterns, required fields, fields
-/// that are not the event's kind's, with errors named as in the JSON ("events[3].path").
+/// form from them. Checks and messages are those of the schema (read from openapi.yaml once, <see cref="EventRules"/>):
+/// limits, patterns, required fields, nulls, fields that are not the event's kind's, with errors named as in the JSON
+/// ("events[3].path").
 /// </summary>
 public sealed partial class EventBatch : IDisposable
 {
