@@ -14,7 +14,7 @@ namespace Platform.Api.Http;
 /// body that breaks the schema is also run through those hand rules, so one 400 names every field at fault (the
 /// schema's word standing for a field both fault: hand rules assume a value the schema allows).
 /// YAML bodies are checked once <see cref="YamlBodies"/> has made them JSON. The telemetry ingest
-/// (<c>x-platform-raw-body</c>) reads its own body in one pass and checks it there (Telemetry/BatchReader.cs).
+/// (<c>x-platform-raw-body</c>) reads its own body in one pass and checks it there (Telemetry/EventBatch.Reading.cs).
 /// A body that is not JSON at all is left to the binder, which says where it breaks.
 /// </summary>
 public static class SpecRequestBodies

@@ -6,8 +6,11 @@ namespace Platform.Api.Telemetry;
 
 public static class TelemetryFeature
 {
-    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services) =>
-        services
+    public static IServiceCollection AddTelemetryFeature(this IServiceCollection services)
+    {
+        // The ingest's checks come from openapi.yaml: a contract they cannot be read from fails the start.
+        EventRules.Load();
+        return services
             .AddCheckedOptions<TelemetryOptions>(TelemetryOptions.Section, options => options.Problems())
             .AddCheckedOptions<RedactionOptions>(RedactionSection, RedactionProblems)
             .AddSingleton(services => SecretRedactor.Create(services.GetRequiredService<RedactionOptions>(), RedactionSection, out _)!)
@@ -25,6 +28,7 @@ public static class TelemetryFeature
             .AddSingleton<Forensics.BundleBuilds>()
             .AddHostedService(services => services.GetRequiredService<Forensics.BundleBuilds>())
             .AddSingleton<Forensics.BundleDownloads>();
+    }
 
     /// <summary>Platform:Redaction: the built-in rules and those configured, refused at start-up with each setting named.</summary>
     public const string RedactionSection = "Platform:Redaction";

@@ -50,6 +50,13 @@ public sealed class EventBatchTests
     [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"x","answers":["a",1]}""", "events[0].answers")]
     [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"x","hostname":"db-01"}""", "events[0].hostname")]
     [InlineData("""[]""", "events[0]")]
+    // null for a field openapi.yaml does not make nullable: refused, not read as absent.
+    [InlineData("""{"kind":"process_start","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","args":null}""", "events[0].args")]
+    [InlineData("""{"kind":"process_start","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","stdio":null}""", "events[0].stdio")]
+    [InlineData("""{"kind":"process_start","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","stdio":{"stdin":null}}""", "events[0].stdio.stdin")]
+    [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"x","stdio":null}""", "events[0].stdio")]
+    [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"x","container":null}""", "events[0].container")]
+    [InlineData("""{"kind":"network_connect","id":"e","time":"2026-11-22T10:00:00Z","protocol":"tcp","remoteAddress":"10.0.0.1","remotePort":80,"result":null}""", "events[0].result")]
     public void A_bad_field_is_refused_under_its_json_name(string e, string field)
     {
         using var batch = Read(Batch(e));

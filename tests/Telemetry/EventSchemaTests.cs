@@ -54,8 +54,18 @@ public abstract class EventSchemaTests(PlatformApi api)
     [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"example.org","path":"/etc/passwd"}""", "events[0].path", "/path")]
     [InlineData("""{"kind":"process_exit","id":"e","time":"2026-11-22T10:00:00Z","name":"example.org"}""", "events[0].name", "/name")]
     [InlineData("""{"kind":"file_access","id":"e","time":"2026-11-22T10:00:00Z","path":"/etc/passwd"}""", "events[0].operation", "/operation")]
+    // null where the spec does not make the field nullable (read as absent before: the spec's limits now come from openapi.yaml).
+    [InlineData("""{"kind":"process_exit","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"container":null}""", "events[0].container", "/container")]
+    [InlineData("""{"kind":"process_start","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","args":null}""", "events[0].args", "/args")]
+    [InlineData("""{"kind":"process_start","id":"e","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","stdio":null}""", "events[0].stdio", "/stdio")]
+    [InlineData("""{"kind":"network_connect","id":"e","time":"2026-11-22T10:00:00Z","protocol":"tcp","remoteAddress":"10.0.0.1","remotePort":80,"direction":null}""", "events[0].direction", "/direction")]
+    [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"example.org","redacted":null}""", "events[0].redacted", "/redacted")]
+    // Past the spec's maxLength, and a kind the spec does not list.
+    [InlineData("""{"kind":"dns_query","id":"e","time":"2026-11-22T10:00:00Z","name":"example.org","answers":["a"],"processName":"PROCESS_NAME_257"}""", "events[0].processName", "/processName")]
+    [InlineData("""{"kind":"dns_answer","id":"e","time":"2026-11-22T10:00:00Z","name":"example.org"}""", "events[0].kind", "/kind")]
     public async Task What_the_server_refuses_in_an_event_the_schema_refuses(string json, string field, string pointer)
     {
+        json = json.Replace("PROCESS_NAME_257", new string('p', 257), StringComparison.Ordinal);
         using (var instance = JsonDocument.Parse(json))
             Assert.Contains(SpecSchemas.Validate(Event, instance.RootElement), v => v.Pointer == pointer);
 
@@ -70,6 +80,29 @@ public abstract class EventSchemaTests(PlatformApi api)
 
         var problem = await ProblemAssert.IsProblem(response, 400);
         Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.ToString());
+    }
+
+    [SkippableFact]
+    public async Task A_null_where_the_spec_makes_a_field_nullable_is_taken()
+    {
+        var (_, enrolled) = await api.EnrolledAgent("schema-03");
+        var body = """
+            {"id":"b-1","sequence":1,"events":[
+              {"kind":"process_start","id":"s","time":"2026-11-22T10:00:00Z","pid":1,"executable":"/bin/sh","ppid":null,"user":null,"uid":null,"cwd":null,
+               "processName":null,"hostname":null,"container":{"id":"c","name":null,"image":null},"stdio":{"remoteAddress":null,"remotePort":null}},
+              {"kind":"process_exit","id":"x","time":"2026-11-22T10:00:01Z","pid":1,"exitCode":null},
+              {"kind":"coverage_gap","id":"g","time":"2026-11-22T10:00:02Z","until":"2026-11-22T10:00:03Z","reason":"agent-down","lostEvents":null}]}
+            """;
+        using (var instance = JsonDocument.Parse(body))
+            Assert.Empty(SpecSchemas.Validate(SpecSchemas.Component("TelemetryBatch"), instance.RootElement));
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/agents/{enrolled.Agent.Id}/telemetry")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", enrolled.Secret);
+        using var response = await api.Http().SendAsync(request);
+
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 }
 
