@@ -1,5 +1,6 @@
 using Platform.Api.Auth;
 using Platform.Api.Http;
+using Platform.Api.Storage;
 using Platform.Contracts;
 
 namespace Platform.Api.Fim;
