@@ -50,6 +50,10 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         if (GivenAdminSecret is not null)
             builder.UseSetting("PLATFORM_ADMIN_TOKEN", GivenAdminSecret);
+        // No retention pass on the machine's clock: it judges age by the fake one (Time), and the tests' flight data is
+        // dated (IncidentScenario.T0) days before the day they run, so a pass that fell mid-test (a minute in, under
+        // load) removed a test's batches between its pushes. Retention tests sweep themselves (TelemetryRetention.RunOnceAsync).
+        builder.UseSetting("Platform:Telemetry:RetentionInterval", "00:00:00");
         foreach (var (key, value) in StorageSettings().Concat(Settings))
             builder.UseSetting(key, value);
         builder.ConfigureTestServices(services => services.AddSingleton<TimeProvider>(Time).AddSingleton<IStartupFilter>(new ServerSpecCheck(_servedAgainstTheSpec)));
