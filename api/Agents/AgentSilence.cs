@@ -15,7 +15,7 @@ namespace Platform.Api.Agents;
 /// everything is back resolves the second. The agent row remembers the open incident of each kind, so each
 /// silence or stop raises one incident, whichever API instance sees it first.
 /// </summary>
-public sealed class AgentSilence(Database database, AgentStore agents, IncidentWorkflow incidents, AgentsOptions options, TimeProvider time)
+public sealed class AgentSilence(Database database, IncidentWorkflow incidents, AgentsOptions options, TimeProvider time)
 {
     private const string Prevention = "prevention";
     private const string Sensor = "sensor";
@@ -75,7 +75,7 @@ public sealed class AgentSilence(Database database, AgentStore agents, IncidentW
     }
 
     /// <summary>
-    /// Records a heartbeat (<see cref="AgentStore.RecordHeartbeatAsync(string, string?, string?, AgentStatus?, DateTimeOffset, CancellationToken)"/>)
+    /// Records a heartbeat (<see cref="AgentStore.RecordHeartbeatAsync"/>)
     /// and what it means for the agent's <c>sensor-silent</c> incidents: resolves its silence, raises or resolves a stop.
     /// Null when there is no such agent.
     /// </summary>
@@ -89,7 +89,12 @@ public sealed class AgentSilence(Database database, AgentStore agents, IncidentW
             return null;
         // Most heartbeats change nothing: no incident transaction for them.
         if (watch.SilentIncidentId is null && Lost(watch, heartbeat.Status).Count == 0 && !IsBack(watch, heartbeat.Status))
-            return await agents.RecordHeartbeatAsync(agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
+        {
+            await using var write = await database.BeginWriteAsync(cancellationToken);
+            var recorded = await AgentStore.RecordHeartbeatAsync(write, agentId, heartbeat.AgentVersion, heartbeat.Os, heartbeat.Status, now, cancellationToken);
+            await write.CommitAsync(cancellationToken);
+            return recorded;
+        }
 
         await using var changes = await incidents.BeginChangesAsync(cancellationToken);
         watch = await WatchAsync(changes.Db, changes.Transaction, agentId, cancellationToken);

@@ -82,14 +82,6 @@ public sealed class AgentStore(Database database)
             new { agentId, labelsJson, expectedVersion }, write.Transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
-    public async Task<AgentRow?> RecordHeartbeatAsync(string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var row = await RecordHeartbeatAsync(write, agentId, agentVersion, os, status, now, cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return row;
-    }
-
     public static Task<AgentRow?> RecordHeartbeatAsync(Database.Write write, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);

@@ -17,6 +17,7 @@ public sealed class TokenAuthenticationHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     TokenStore tokens,
+    TokenWriter tokenWriter,
     EnrollmentStore enrollments,
     CredentialCache credentials,
     TimeProvider time)
@@ -68,7 +69,7 @@ public sealed class TokenAuthenticationHandler(
         // Use is recorded to the minute: most requests write nothing (a write here would queue behind ingest).
         if (token.LastUsedAt is null || now - token.LastUsedAt >= TimeSpan.FromMinutes(1))
         {
-            await tokens.TouchAsync(token.TokenId, now, cancellationToken);
+            await tokenWriter.RecordUseAsync(token.TokenId, now, cancellationToken);
             credentials.Forget(hash);
         }
 

@@ -35,7 +35,7 @@ public sealed class FimBaselineCheckBatchValidator : AbstractValidator<FimBaseli
 /// files watched with allowAppend, seen on the node, no open tamper alert) and 11.5.2 (v3.2.1 11.5, critical files
 /// compared with their baseline at least weekly). Each requirement and path is pass, fail or no-evidence.
 /// </summary>
-public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time, IngestClock clock, FimOptions options) : ComplianceHandlersBase
+public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compliance, ComplianceWriter writer, FimPolicyCache policies, FimAlertStore alerts, TimeProvider time, IngestClock clock, FimOptions options) : ComplianceHandlersBase
 {
     public static readonly string[] LogIntegrityTags = ["pci-dss:10.3.4", "pci-dss:10.5.5"];
     public static readonly string[] BaselineTags = ["pci-dss:11.5.2", "pci-dss:11.5"];
@@ -46,7 +46,7 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only report its own baseline checks.", cancellationToken);
         if (agent is null)
             return refusal!;
-        await compliance.RecordAsync(agentId, body.Checks.Select(c => new BaselineCheckRow
+        await writer.RecordChecksAsync(agentId, body.Checks.Select(c => new BaselineCheckRow
         {
             RuleId = c.RuleId,
             Path = c.Path,

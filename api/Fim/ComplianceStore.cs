@@ -22,7 +22,7 @@ public sealed class BaselineCheckRow
 public sealed class ComplianceStore(Database database)
 {
     /// <summary>Keeps the newest check of each rule and path; an older report never overwrites a newer one.</summary>
-    public async Task RecordAsync(string agentId, IEnumerable<BaselineCheckRow> checks, CancellationToken cancellationToken)
+    public static async Task RecordAsync(Database.Write write, string agentId, IEnumerable<BaselineCheckRow> checks, CancellationToken cancellationToken)
     {
         const string sql = """
             insert into fim_baseline_check (agent_id, rule_id, path, checked_at, result, change_seen, change_at, change_action)
@@ -31,14 +31,10 @@ public sealed class ComplianceStore(Database database)
                 change_seen = excluded.change_seen, change_at = excluded.change_at, change_action = excluded.change_action
             where excluded.checked_at > fim_baseline_check.checked_at
             """;
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var (db, transaction) = (write.Db, write.Transaction);
         foreach (var check in checks)
         {
-            await db.ExecuteAsync(new CommandDefinition(sql, new { agentId, check.RuleId, check.Path, check.CheckedAt, check.Result, check.ChangeSeen, check.ChangeAt, check.ChangeAction }, transaction, cancellationToken: cancellationToken));
+            await write.Db.ExecuteAsync(new CommandDefinition(sql, new { agentId, check.RuleId, check.Path, check.CheckedAt, check.Result, check.ChangeSeen, check.ChangeAt, check.ChangeAction }, write.Transaction, cancellationToken: cancellationToken));
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<BaselineCheckRow>> ChecksAsync(string agentId, CancellationToken cancellationToken)

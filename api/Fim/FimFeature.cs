@@ -16,6 +16,7 @@ public static class FimFeature
             .AddSingleton<FimAlertStore>()
             .AddSingleton<FimAlertWriter>()
             .AddSingleton<ComplianceStore>()
+            .AddSingleton<ComplianceWriter>()
             .AddScoped<ComplianceEndpoints>()
             .AddSingleton<IValidator<FimBaselineCheckBatch>, FimBaselineCheckBatchValidator>()
             .AddScoped<FimRuleEndpoints>()

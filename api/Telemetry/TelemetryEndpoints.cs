@@ -8,7 +8,7 @@ using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, InventoryWriter inventory, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor) : TelemetryHandlersBase
 {
     public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
@@ -79,7 +79,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         foreach (var variable in body.Containers.SelectMany(c => c.Environment ?? []))
             variable.Secret = variable.Secret == true || LooksSecret(variable.Name);
         var reportedAt = time.GetUtcNow();
-        await store.ReplaceInventoryAsync(agentId, reportedAt, body, cancellationToken);
+        await inventory.ReplaceAsync(agentId, reportedAt, body, cancellationToken);
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = body.Containers, Images = body.Images });
     }
 

@@ -18,6 +18,7 @@ public static class TelemetryFeature
             .AddSingleton<TelemetryRetention>()
             .AddHostedService(services => services.GetRequiredService<TelemetryRetention>())
             .AddSingleton<TelemetryStore>()
+            .AddSingleton<InventoryWriter>()
             .AddSingleton<EventReader>()
             .AddScoped<TelemetryEndpoints>()
             .AddScoped<Forensics.ForensicEndpoints>()

@@ -8,7 +8,7 @@ namespace Platform.Api.Telemetry;
 /// covers the host's containers too) until the incident is archived plus <see cref="TelemetryOptions.PinnedAfterArchive"/>.
 /// Incidents use this (in the write that changes the incident); it has no API of its own. All of <c>telemetry_pin</c>'s SQL is here.
 /// </summary>
-public sealed class TelemetryPins(Database database, TelemetryOptions options)
+public sealed class TelemetryPins(TelemetryOptions options)
 {
     /// <summary>
     /// "No unexpired pin covers segment <c>s</c>" (at <c>@now</c>), for retention's selects: pinned data neither rolls
@@ -21,16 +21,7 @@ public sealed class TelemetryPins(Database database, TelemetryOptions options)
                       and (p.expires_at is null or p.expires_at > @now))
         """;
 
-    /// <summary>Pins the data of a resource (<paramref name="containerId"/> null: the host) around <paramref name="firstEvent"/>..<paramref name="lastEvent"/>, in a write of its own.</summary>
-    public async Task<string> PinAsync(string agentId, string? containerId, DateTimeOffset firstEvent, DateTimeOffset lastEvent, string reason, CancellationToken cancellationToken)
-    {
-        var pinId = Ids.New("pin");
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        await PinAsync(write, pinId, agentId, containerId, firstEvent, lastEvent, reason, cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return pinId;
-    }
-
+    /// <summary>Pins the data of a resource (<paramref name="containerId"/> null: the host) around <paramref name="firstEvent"/>..<paramref name="lastEvent"/>.</summary>
     public Task PinAsync(Database.Write write, string pinId, string agentId, string? containerId, DateTimeOffset firstEvent, DateTimeOffset lastEvent, string reason, CancellationToken cancellationToken) =>
         write.Db.ExecuteAsync(new CommandDefinition(
             """
@@ -48,14 +39,6 @@ public sealed class TelemetryPins(Database database, TelemetryOptions options)
             write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>The incident was archived at <paramref name="archivedAt"/>: its data is kept for the retention period after that.</summary>
-    public async Task<bool> ReleaseAsync(string pinId, DateTimeOffset archivedAt, CancellationToken cancellationToken)
-    {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        var released = await ReleaseAsync(write, pinId, archivedAt, cancellationToken);
-        await write.CommitAsync(cancellationToken);
-        return released;
-    }
-
     public async Task<bool> ReleaseAsync(Database.Write write, string pinId, DateTimeOffset archivedAt, CancellationToken cancellationToken) =>
         await ExpireAsync(write, pinId, (archivedAt + options.PinnedAfterArchive).ToUniversalTime(), cancellationToken) == 1;
 
@@ -67,12 +50,7 @@ public sealed class TelemetryPins(Database database, TelemetryOptions options)
             "update telemetry_pin set expires_at = @expiresAt where pin_id = @pinId", new { pinId, expiresAt }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Removes the pins expired at <paramref name="now"/> (retention's background work); how many.</summary>
-    public async Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
-        var deleted = await write.Db.ExecuteAsync(new CommandDefinition(
+    public static Task<int> DeleteExpiredAsync(Database.Write write, DateTimeOffset now, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             "delete from telemetry_pin where expires_at is not null and expires_at <= @now", new { now }, write.Transaction, cancellationToken: cancellationToken));
-        await write.CommitAsync(cancellationToken);
-        return deleted;
-    }
 }

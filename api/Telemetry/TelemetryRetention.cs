@@ -11,7 +11,7 @@ public sealed record RetentionResult(int AgedOut, int OverCap, int PinsExpired);
 /// byte cap, never data an unexpired pin covers (pinned data does not count against the caps). Runs in the
 /// background in small transactions, each its own writer turn on SQLite, so ingest goes on in between.
 /// </summary>
-public sealed class TelemetryRetention(Database database, TelemetryPins pins, TelemetryOptions options, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
+public sealed class TelemetryRetention(Database database, TelemetryOptions options, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
 {
     private const int DeleteChunk = 200;
 
@@ -72,7 +72,14 @@ public sealed class TelemetryRetention(Database database, TelemetryPins pins, Te
                 overCap += await DeleteAsync(chunk, cancellationToken);
         }
 
-        return new RetentionResult(aged, overCap, await pins.DeleteExpiredAsync(now, cancellationToken));
+        int pinsExpired;
+        await using (var write = await database.BeginWriteAsync(cancellationToken, background: true))
+        {
+            pinsExpired = await TelemetryPins.DeleteExpiredAsync(write, now, cancellationToken);
+            await write.CommitAsync(cancellationToken);
+        }
+
+        return new RetentionResult(aged, overCap, pinsExpired);
     }
 
     private sealed class Usage

@@ -4,16 +4,14 @@ namespace Platform.Api.Telemetry;
 
 public sealed partial class TelemetryStore
 {
-    public async Task ReplaceInventoryAsync(string agentId, DateTimeOffset reportedAt, Platform.Contracts.InventoryReport inventory, CancellationToken cancellationToken)
+    public static Task ReplaceInventoryAsync(Storage.Database.Write write, string agentId, DateTimeOffset reportedAt, Platform.Contracts.InventoryReport inventory, CancellationToken cancellationToken)
     {
         var inventoryJson = System.Text.Json.JsonSerializer.Serialize(inventory, Segments.Json);
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        return write.Db.ExecuteAsync(new CommandDefinition(
             """
             insert into agent_inventory (agent_id, reported_at, inventory_json) values (@agentId, @reportedAt, @inventoryJson)
             on conflict (agent_id) do update set reported_at = excluded.reported_at, inventory_json = excluded.inventory_json
             """, new { agentId, reportedAt, inventoryJson }, write.Transaction, cancellationToken: cancellationToken));
-        await write.CommitAsync(cancellationToken);
     }
 
     /// <summary>The agent's last inventory, or empty lists (and no time) if it never reported one.</summary>

@@ -100,13 +100,8 @@ public sealed class TokenStore(Database database)
     }
 
     /// <summary>Records use to the minute, so a busy token costs one write a minute, not one per request.</summary>
-    public async Task TouchAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var staleBefore = now.AddMinutes(-1);
-        await using var write = await database.BeginWriteAsync(cancellationToken);
-        await write.Db.ExecuteAsync(new CommandDefinition(
+    public static Task TouchAsync(Database.Write write, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        write.Db.ExecuteAsync(new CommandDefinition(
             "update api_token set last_used_at = @now where token_id = @tokenId and (last_used_at is null or last_used_at < @staleBefore)",
-            new { tokenId, now, staleBefore }, write.Transaction, cancellationToken: cancellationToken));
-        await write.CommitAsync(cancellationToken);
-    }
+            new { tokenId, now, staleBefore = now.AddMinutes(-1) }, write.Transaction, cancellationToken: cancellationToken));
 }

@@ -27,6 +27,14 @@ public sealed class TokenWriter(Database database, TokenStore tokens, TokenIssue
         return (token, secret);
     }
 
+    /// <summary>Records a token's use (<see cref="TokenStore.TouchAsync"/>: to the minute), in a write of its own, with no audit entry.</summary>
+    public async Task RecordUseAsync(string tokenId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var write = await database.BeginWriteAsync(cancellationToken);
+        await TokenStore.TouchAsync(write, tokenId, now, cancellationToken);
+        await write.CommitAsync(cancellationToken);
+    }
+
     public async Task<TokenRevocation> RevokeAsync(Caller caller, string tokenId, CancellationToken cancellationToken)
     {
         await using (var write = await database.BeginWriteAsync(cancellationToken))

@@ -17,6 +17,7 @@ public sealed class WebhookDispatcher : QueueWorker
 {
     private const int ClaimBatch = 32;
 
+    private readonly Database _database;
     private readonly WebhookStore _store;
     private readonly WebhookOptions _options;
     private readonly TimeProvider _time;
@@ -24,10 +25,10 @@ public sealed class WebhookDispatcher : QueueWorker
     private readonly ResiliencePipeline _retry;
     private readonly SemaphoreSlim _pass = new(1, 1);
 
-    public WebhookDispatcher(WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(Database database, WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger)
         : base(logger, "Webhook pass failed; the deliveries stay queued.")
     {
-        (_store, _options, _time) = (store, options, time);
+        (_database, _store, _options, _time) = (database, store, options, time);
         _http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -61,7 +62,7 @@ public sealed class WebhookDispatcher : QueueWorker
             while (true)
             {
                 var now = _time.GetUtcNow();
-                var due = await _store.ClaimDueAsync(now, now + _options.ClaimDuration, ClaimBatch, cancellationToken);
+                var due = await ClaimDueAsync(now, cancellationToken);
                 if (due.Count == 0)
                     return;
                 await Task.WhenAll(due.Select(d => SendAsync(d, cancellationToken)));
@@ -104,7 +105,19 @@ public sealed class WebhookDispatcher : QueueWorker
             error = ex is TaskCanceledException ? $"No answer within {_options.Timeout.TotalSeconds:0} s" : Refusal(ex) ?? ex.Message;
         }
 
-        await _store.RecordAttemptAsync(delivery, status, error, _options, CancellationToken.None);
+        await using var write = await _database.BeginWriteAsync(CancellationToken.None, background: true);
+        await _store.RecordAttemptAsync(write, delivery, status, error, _options, CancellationToken.None);
+        await write.CommitAsync(CancellationToken.None);
+    }
+
+    private async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!await _store.AnyDueAsync(now, cancellationToken))
+            return [];
+        await using var write = await _database.BeginWriteAsync(cancellationToken, background: true);
+        var claimed = await _store.ClaimDueAsync(write, now, now + _options.ClaimDuration, ClaimBatch, cancellationToken);
+        await write.CommitAsync(cancellationToken);
+        return claimed;
     }
 
     /// <summary>The address check's refusal inside a connection failure, if that is what it was.</summary>

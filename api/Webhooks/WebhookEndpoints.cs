@@ -19,7 +19,7 @@ public sealed class WebhookSpecValidator : AbstractValidator<WebhookSpec>
     }
 }
 
-public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, WebhookDispatcher dispatcher, Cursors cursors) : WebhooksHandlersBase
+public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, Cursors cursors) : WebhooksHandlersBase
 {
     public override async Task<IResult> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
     {
@@ -71,10 +71,9 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, W
 
     public override async Task<IResult> RedeliverWebhookDelivery(HttpContext http, string webhookId, string deliveryId, CancellationToken cancellationToken)
     {
-        var copy = await store.RedeliverAsync(webhookId, deliveryId, cancellationToken);
+        var copy = await writer.RedeliverAsync(webhookId, deliveryId, cancellationToken);
         if (copy is null)
             return Problems.NotFound($"Webhook '{webhookId}' has no delivery '{deliveryId}'.");
-        dispatcher.Wake();
         return TypedResults.Accepted($"/api/v1/webhooks/{webhookId}/deliveries", ToContract(copy));
     }
 

@@ -117,24 +117,24 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         return subscribers.Count;
     }
 
+    private const string Due = "status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)";
+
+    /// <summary>Whether any delivery is due: a read first, as most polls find nothing and should not take SQLite's one writer lock to say so.</summary>
+    public async Task<bool> AnyDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken));
+    }
+
     /// <summary>
     /// Takes up to <paramref name="take"/> due deliveries of enabled subscriptions for this instance until
     /// <paramref name="claimUntil"/>. PostgreSQL skips rows another instance is taking (SKIP LOCKED); each delivery
     /// is sent by one instance at a time.
     /// </summary>
-    public async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset claimUntil, int take, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(Database.Write write, DateTimeOffset now, DateTimeOffset claimUntil, int take, CancellationToken cancellationToken)
     {
-        const string Due = "status = 'pending' and next_attempt_at <= @now and (claimed_until is null or claimed_until < @now)";
-        await using (var db = await database.OpenAsync(cancellationToken))
-        {
-            // A read first: most polls find nothing, and should not take SQLite's one writer lock to say so.
-            if (!await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook_delivery where {Due})", new { now }, cancellationToken: cancellationToken)))
-                return [];
-        }
-
-        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
         var skipLocked = database.Provider == StorageProvider.Postgres ? "for update skip locked" : "";
-        var claimed = (await write.Db.QueryAsync<DeliveryRow>(new CommandDefinition(
+        return (await write.Db.QueryAsync<DeliveryRow>(new CommandDefinition(
             $"""
             update webhook_delivery set claimed_until = @claimUntil
             where delivery_id in (
@@ -147,12 +147,10 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             returning {DeliveryColumns}
             """,
             new { now, claimUntil, take }, write.Transaction, cancellationToken: cancellationToken))).AsList();
-        await write.CommitAsync(cancellationToken);
-        return claimed;
     }
 
     /// <summary>What an attempt came to: the delivery's state, and the subscription's failure count (disabled past the limit).</summary>
-    public async Task RecordAttemptAsync(DeliveryRow delivery, int? statusCode, string? error, WebhookOptions options, CancellationToken cancellationToken)
+    public async Task RecordAttemptAsync(Database.Write write, DeliveryRow delivery, int? statusCode, string? error, WebhookOptions options, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var success = error is null && statusCode is >= 200 and < 300;
@@ -173,7 +171,6 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             delivery.NextAttemptAt = now + WebhookOptions.Backoff(delivery.Attempts);
         }
 
-        await using var write = await database.BeginWriteAsync(cancellationToken, background: true);
         var (db, transaction) = (write.Db, write.Transaction);
         await db.ExecuteAsync(new CommandDefinition(
             """
@@ -197,8 +194,6 @@ public sealed class WebhookStore(Database database, TimeProvider time)
                 """,
                 new { webhookId = delivery.WebhookId, limit = options.DisableAfterFailures, reason }, transaction, cancellationToken: cancellationToken));
         }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(string webhookId, string? beforeId, int take, CancellationToken cancellationToken)
@@ -209,9 +204,8 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             new { webhookId, beforeId, take }, cancellationToken: cancellationToken))).AsList();
     }
 
-    public async Task<DeliveryRow?> RedeliverAsync(string webhookId, string deliveryId, CancellationToken cancellationToken)
+    public async Task<DeliveryRow?> RedeliverAsync(Database.Write write, string webhookId, string deliveryId, CancellationToken cancellationToken)
     {
-        await using var write = await database.BeginWriteAsync(cancellationToken);
         var original = await write.Db.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
             $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, write.Transaction,
             cancellationToken: cancellationToken));
@@ -228,7 +222,6 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             insert into webhook_delivery ({DeliveryColumns})
             values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
             """, copy, write.Transaction, cancellationToken: cancellationToken));
-        await write.CommitAsync(cancellationToken);
         return copy;
     }
 }

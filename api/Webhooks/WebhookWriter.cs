@@ -33,6 +33,21 @@ public sealed class WebhookWriter(Database database, WebhookStore store, AuditLo
         return row;
     }
 
+    /// <summary>Queues a copy of a delivery (null when the webhook has no such delivery) and wakes the dispatcher.</summary>
+    public async Task<DeliveryRow?> RedeliverAsync(string webhookId, string deliveryId, CancellationToken cancellationToken)
+    {
+        DeliveryRow? copy;
+        await using (var write = await database.BeginWriteAsync(cancellationToken))
+        {
+            copy = await store.RedeliverAsync(write, webhookId, deliveryId, cancellationToken);
+            await write.CommitAsync(cancellationToken);
+        }
+
+        if (copy is not null)
+            dispatcher.Wake();
+        return copy;
+    }
+
     public async Task<(WebhookRow? Row, WebhookRefusal Refusal)> ReplaceAsync(Caller caller, string webhookId, string? ifMatch, WebhookSpec body, CancellationToken cancellationToken)
     {
         await using (var write = await database.BeginWriteAsync(cancellationToken))

@@ -66,4 +66,46 @@ public sealed class WritePathSourceTests
             .ToList();
         Assert.True(writes.Count == 0, "Begin the write in the feature's writer service, not in its endpoints:\n" + string.Join('\n', writes));
     }
+
+    /// <summary>
+    /// The store methods that begin a write of their own, each with why (docs/storage.md): every other store method
+    /// takes part in a write its caller (a writer or a service named for what it does) began.
+    /// </summary>
+    private static readonly Dictionary<string, string> StoreWrites = new()
+    {
+        ["IncidentStore.BeginChangesAsync"] = "the incident change write: the writer's turn with the incident change lock and change numbers (IncidentStore.Changes)",
+        ["TelemetryStore.WriteGroupAsync"] = "ingest's group commit (Storage/GroupCommit.cs): one write for a group of queued batches",
+    };
+
+    /// <summary>
+    /// A store (<c>*Store</c>) holds its aggregate's SQL; the write it takes part in is begun by its feature's writer
+    /// (TokenWriter, WebhookWriter, ComplianceWriter…) or by a background service named for what it does
+    /// (WebhookDispatcher, TelemetryRetention), which also decides what else goes in that write.
+    /// </summary>
+    [Fact]
+    public void No_store_begins_a_write()
+    {
+        var api = Path.Combine(Repository.Root, "api");
+        var begun = new List<(string Member, string Where)>();
+        foreach (var path in Directory.EnumerateFiles(api, "*.cs", SearchOption.AllDirectories)
+                     .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)))
+        {
+            var store = Regex.Match(File.ReadAllText(path), @"\bclass\s+(\w+Store)\b");
+            if (!store.Success)
+                continue;
+            var member = "";
+            foreach (var (line, i) in File.ReadLines(path).Select((line, i) => (line, i)))
+            {
+                if (Regex.Match(line, @"^\s*(public|private|internal|protected)\b[^=;(]*?\b(\w+)\s*(<[^>]*>)?\s*\(") is { Success: true } declared)
+                    member = declared.Groups[2].Value;
+                if (Regex.IsMatch(line, @"\b(BeginWriteAsync|BeginGroupWriteAsync)\s*\("))
+                    begun.Add(($"{store.Groups[1].Value}.{member}", $"{Path.GetRelativePath(Repository.Root, path)}:{i + 1}: {line.Trim()}"));
+            }
+        }
+
+        var unexpected = begun.Where(b => !StoreWrites.ContainsKey(b.Member)).Select(b => $"{b.Member} ({b.Where})").ToList();
+        Assert.True(unexpected.Count == 0, "Take the Database.Write as the first parameter and begin the write in the feature's writer service:\n" + string.Join('\n', unexpected));
+        // The exceptions are still where they are said to be (a renamed one is named here again, not dropped silently).
+        Assert.Equal(StoreWrites.Keys.Order(), begun.Select(b => b.Member).Distinct().Order());
+    }
 }

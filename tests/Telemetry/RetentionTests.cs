@@ -17,6 +17,15 @@ public abstract class RetentionTests(PlatformApi api)
 
     private TelemetryPins Pins => api.Services.GetRequiredService<TelemetryPins>();
 
+    /// <summary>A pin's change in a write of its own, as an incident's write would make it.</summary>
+    private async Task<T> Written<T>(Func<Database.Write, Task<T>> change)
+    {
+        await using var write = await api.Services.GetRequiredService<Database>().BeginWriteAsync(CancellationToken.None);
+        var result = await change(write);
+        await write.CommitAsync(CancellationToken.None);
+        return result;
+    }
+
     /// <summary>Ten batches a minute apart, each one host segment and one container segment of 50 events.</summary>
     private async Task<(string AgentId, DateTimeOffset Start)> Recorded(string hostname)
     {
@@ -87,7 +96,12 @@ public abstract class RetentionTests(PlatformApi api)
         // that pins batches 0 to 9; narrow the margins to pin batches 2 and 3 only.
         Options.PinBefore = TimeSpan.Zero;
         Options.PinAfter = TimeSpan.FromSeconds(30);
-        var pin = await Pins.PinAsync(id, null, start.AddMinutes(2), start.AddMinutes(2).AddMilliseconds(99), "incident inc_1", CancellationToken.None);
+        var pin = Ids.New("pin");
+        await Written(async write =>
+        {
+            await Pins.PinAsync(write, pin, id, null, start.AddMinutes(2), start.AddMinutes(2).AddMilliseconds(99), "incident inc_1", CancellationToken.None);
+            return pin;
+        });
         Options.HostMaxBytes = sizes.TakeLast(2).Sum();
 
         await Sweep();
@@ -101,7 +115,7 @@ public abstract class RetentionTests(PlatformApi api)
         Assert.Equal([2], await BatchesLeft(id, Web.Id));
 
         // Archived: kept for the retention period after that, then gone with its pin.
-        Assert.True(await Pins.ReleaseAsync(pin, api.Time.GetUtcNow(), CancellationToken.None));
+        Assert.True(await Written(write => Pins.ReleaseAsync(write, pin, api.Time.GetUtcNow(), CancellationToken.None)));
         api.Time.Advance(Options.PinnedAfterArchive - TimeSpan.FromMinutes(1));
         await Sweep();
         Assert.Equal([2], await BatchesLeft(id));
