@@ -34,10 +34,9 @@ internal sealed class ServerSpecCheck(ConcurrentQueue<string> violations) : ISta
             return;
         }
 
+        // Kept as the app reads it; read back only for an exchange the app accepted (a refusal's body is not checked,
+        // and one over the server's limits must meet them in the app, as a client's would).
         http.Request.EnableBuffering();
-        var requestBody = new MemoryStream();
-        await http.Request.Body.CopyToAsync(requestBody, http.RequestAborted);
-        http.Request.Body.Position = 0;
 
         var client = http.Response.Body;
         using var responseBody = new MemoryStream();
@@ -53,6 +52,13 @@ internal sealed class ServerSpecCheck(ConcurrentQueue<string> violations) : ISta
 
         if (http.RequestAborted.IsCancellationRequested)
             return; // the client went away (an agent stopped mid-request): no answer reached anyone
+
+        var requestBody = new MemoryStream();
+        if (http.Response.StatusCode is < 400 or >= 500)
+        {
+            http.Request.Body.Position = 0;
+            await http.Request.Body.CopyToAsync(requestBody, http.RequestAborted);
+        }
 
         using var request = new ByteArrayContent(requestBody.ToArray());
         Copy(http.Request.Headers, request.Headers);
