@@ -31,6 +31,7 @@ public sealed class IncidentDetector(
     private readonly SemaphoreSlim _pass = new(1, 1);
     private readonly string _owner = Ids.New("det");
     private readonly DetectionEvent.Cursor _events = new(new DetectionEvent.Names()); // used within a pass (one at a time)
+    private readonly ILogger _log = logger;
 
     protected override TimeSpan PollInterval => options.PollInterval;
 
@@ -189,6 +190,10 @@ public sealed class IncidentDetector(
         var missing = sequences.Where((_, i) => pass.Handed[i] is null).ToList();
         var stored = missing.Count == 0 ? [] : (await telemetry.SegmentsOfBatchesAsync(agentId, missing, cancellationToken))
             .GroupBy(s => s.Sequence).ToDictionary(g => g.Key, g => g.Select(s => s.Open()).ToList());
+        // Retention keeps what waits for detection (TelemetryRetention); a batch gone all the same (removed while
+        // detection was off) leaves the queue unexamined, and says so.
+        foreach (var sequence in missing.Where(sequence => !stored.ContainsKey(sequence)))
+            _log.LogWarning("Queued flight-data batch {Sequence} of agent {AgentId} has no stored data: its events were removed before detection examined them", sequence, agentId);
         var late = new List<(long Sequence, IReadOnlyList<SegmentContent> Contents)>();
         var ignored = new List<Finding>();
         for (var i = 0; i < sequences.Count; i++)

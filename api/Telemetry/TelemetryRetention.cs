@@ -3,19 +3,31 @@ using Platform.Api.Storage;
 
 namespace Platform.Api.Telemetry;
 
-/// <summary>What one retention pass removed.</summary>
-public sealed record RetentionResult(int AgedOut, int OverCap, int PinsExpired);
+/// <summary>
+/// What one retention pass removed, and how many hosts and containers it left over their cap because the rest of
+/// their data waits for detection (<see cref="HeldForDetection"/>).
+/// </summary>
+public sealed record RetentionResult(int AgedOut, int OverCap, int PinsExpired, int HeldForDetection = 0);
 
 /// <summary>
 /// The rolling window: removes flight data past the age cap and the oldest data of each host and container over its
-/// byte cap, never data an unexpired pin covers (pinned data does not count against the caps). Runs in the
-/// background in small transactions, each its own writer turn on SQLite, so ingest goes on in between.
+/// byte cap, never data an unexpired pin covers (pinned data does not count against the caps) and never the data of a
+/// batch detection has yet to take (<c>detection_queue</c>: nothing stored escapes detection; it counts against the
+/// caps, and a resource held over its cap by it is logged). With detection off on this instance the queue does not
+/// drain, so retention does not wait for it. Runs in the background in small transactions, each its own writer turn
+/// on SQLite, so ingest goes on in between.
 /// </summary>
-public sealed class TelemetryRetention(Database database, TelemetryOptions options, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
+public sealed class TelemetryRetention(
+    Database database, TelemetryOptions options, Incidents.DetectionOptions detection, TimeProvider time, ILogger<TelemetryRetention> logger) : BackgroundService
 {
     private const int DeleteChunk = 200;
 
     private const string Unpinned = TelemetryPins.NotPinned;
+
+    /// <summary>The segments retention may delete: unpinned, and not of a batch waiting for detection (while detection runs).</summary>
+    private string Deletable => detection.Enabled
+        ? $"{Unpinned} and not exists (select 1 from detection_queue q where q.agent_id = s.agent_id and q.sequence = s.sequence)"
+        : Unpinned;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -46,19 +58,19 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
     {
         var now = time.GetUtcNow();
         var aged = await DeleteWhileAsync(
-            $"select segment_id from telemetry_segment s where s.last_time < @oldest and {Unpinned} limit @take",
+            $"select segment_id from telemetry_segment s where s.last_time < @oldest and {Deletable} limit @take",
             new { oldest = now - options.MaxAge, now, take = DeleteChunk }, cancellationToken);
 
-        var overCap = 0;
+        var (overCap, held) = (0, 0);
         foreach (var resource in await OverCapAsync(now, cancellationToken))
         {
-            // The oldest unpinned segments, as many as it takes to get under the cap (read only that far).
+            // The oldest deletable segments, as many as it takes to get under the cap (read only that far).
             var excess = resource.Bytes - (resource.ContainerId.Length == 0 ? options.HostMaxBytes : options.ContainerMaxBytes);
             var doomed = new List<string>();
             await using (var db = await database.OpenAsync(cancellationToken))
             {
                 await foreach (var (segmentId, storedBytes) in db.QueryUnbufferedAsync<(string SegmentId, long StoredBytes)>(
-                    $"select segment_id, stored_bytes from telemetry_segment s where agent_id = @AgentId and container_id = @ContainerId and {Unpinned} order by last_time, segment_id",
+                    $"select segment_id, stored_bytes from telemetry_segment s where agent_id = @AgentId and container_id = @ContainerId and {Deletable} order by last_time, segment_id",
                     new { resource.AgentId, resource.ContainerId, now }).WithCancellation(cancellationToken))
                 {
                     doomed.Add(segmentId);
@@ -70,6 +82,14 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
 
             foreach (var chunk in doomed.Chunk(DeleteChunk))
                 overCap += await DeleteAsync(chunk, cancellationToken);
+            if (excess > 0)
+            {
+                // What is left waits for detection: kept over the cap until detection has taken it (the next pass deletes it).
+                held++;
+                logger.LogWarning(
+                    "Flight data of agent {AgentId} (container '{ContainerId}') stays {Bytes} bytes over its cap: the rest of it waits for detection",
+                    resource.AgentId, resource.ContainerId, excess);
+            }
         }
 
         int pinsExpired;
@@ -79,7 +99,7 @@ public sealed class TelemetryRetention(Database database, TelemetryOptions optio
             await write.CommitAsync(cancellationToken);
         }
 
-        return new RetentionResult(aged, overCap, pinsExpired);
+        return new RetentionResult(aged, overCap, pinsExpired, held);
     }
 
     private sealed class Usage

@@ -1,5 +1,6 @@
 using Dapper;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Api.Incidents;
 using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Contracts;
@@ -13,7 +14,12 @@ public abstract class RetentionTests(PlatformApi api)
 {
     private TelemetryOptions Options => api.Services.GetRequiredService<TelemetryOptions>();
 
-    private Task<RetentionResult> Sweep() => api.Services.GetRequiredService<TelemetryRetention>().RunOnceAsync(CancellationToken.None);
+    /// <summary>A retention pass after detection took what was pushed (retention keeps what waits for detection).</summary>
+    private async Task<RetentionResult> Sweep()
+    {
+        await api.Services.GetRequiredService<IncidentDetector>().DrainAsync(CancellationToken.None);
+        return await api.Services.GetRequiredService<TelemetryRetention>().RunOnceAsync(CancellationToken.None);
+    }
 
     private TelemetryPins Pins => api.Services.GetRequiredService<TelemetryPins>();
 
