@@ -66,6 +66,9 @@ public static class SpecSchemas
     public static bool HasRawBody(string operationId) =>
         Loaded.Value.Operations.TryGetValue(operationId, out var operation) && operation.RawBody;
 
+    /// <summary>How many violations <see cref="Validate"/> lists at the most (the rest are counted in one more).</summary>
+    public const int MaxViolations = 100;
+
     /// <summary>
     /// Where <paramref name="instance"/> breaks <paramref name="schema"/> (none when it conforms), innermost first
     /// as the validator reports them, each at the value that breaks it: a missing required field at its own pointer.
@@ -77,10 +80,19 @@ public static class SpecSchemas
             return [];
         var results = schema.Evaluate(instance, List);
         var violations = new List<SpecViolation>();
+        var unlisted = 0;
         foreach (var detail in results.Details ?? [results])
         {
             if (detail.Errors is not { Count: > 0 } errors)
                 continue;
+            // Describing one costs a look-up of its value (linear in the size of the object holding it): past the
+            // cap the rest are only counted, so a body of 50,000 unknown keys costs what its evaluation costs.
+            if (violations.Count >= MaxViolations)
+            {
+                unlisted += errors.Count;
+                continue;
+            }
+
             var at = detail.InstanceLocation.ToString();
             foreach (var (keyword, message) in errors)
             {
@@ -97,7 +109,12 @@ public static class SpecSchemas
             }
         }
 
-        return violations.Count > 0 ? violations.Distinct().ToList() : [new SpecViolation("", "Does not match the contract.")];
+        if (violations.Count == 0)
+            return [new SpecViolation("", "Does not match the contract.")];
+        var listed = violations.Distinct().ToList();
+        if (unlisted > 0)
+            listed.Add(new SpecViolation("", $"And {unlisted} more violations: at most {MaxViolations} are listed."));
+        return listed;
     }
 
     private static readonly EvaluationOptions Flag = new() { OutputFormat = OutputFormat.Flag };
