@@ -39,10 +39,10 @@ public static class SpecRequestBodies
             }
 
             var body = await BoundedBody.ReadAsync(http, limit);
-            if (Violations(schema, body) is { Count: > 0 } violations)
+            if (Violations(schema, body, out var partial) is { Count: > 0 } violations)
             {
                 // A body already far off the contract is not read into its type as well (bounded cost, whoever sends it).
-                if (violations.Values.Sum(messages => messages.Length) < SpecSchemas.MaxViolations)
+                if (!partial)
                     await AddHandRuleViolationsAsync(http, body, violations);
                 var detail = "The body does not match openapi.yaml: " + string.Join(" ", violations.Select(v => $"'{v.Key}': {string.Join(" ", v.Value)}"));
                 await Problems.Validation(violations, detail).ExecuteAsync(http);
@@ -97,8 +97,9 @@ public static class SpecRequestBodies
     }
 
     /// <summary>The body's violations by field name; none when it is not JSON (the binder then says why).</summary>
-    internal static Dictionary<string, string[]>? Violations(Json.Schema.JsonSchema schema, MemoryStream body)
+    internal static Dictionary<string, string[]>? Violations(Json.Schema.JsonSchema schema, MemoryStream body, out bool partial)
     {
+        partial = false;
         JsonDocument document;
         try
         {
@@ -114,7 +115,7 @@ public static class SpecRequestBodies
             IReadOnlyList<SpecViolation> violations;
             try
             {
-                violations = SpecSchemas.Validate(schema, document.RootElement);
+                violations = SpecSchemas.Validate(schema, document.RootElement, out partial);
             }
             catch (InvalidOperationException)
             {

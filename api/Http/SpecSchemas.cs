@@ -18,7 +18,7 @@ public sealed record SpecViolation(string Pointer, string Message);
 /// and response schemas are built from it, so the server, the tests and anyone else check payloads against the
 /// same schemas without restating a limit.
 /// </summary>
-public static class SpecSchemas
+public static partial class SpecSchemas
 {
     public const string DocumentUri = "https://platform.dev/openapi.json";
 
@@ -73,8 +73,28 @@ public static class SpecSchemas
     /// Where <paramref name="instance"/> breaks <paramref name="schema"/> (none when it conforms), innermost first
     /// as the validator reports them, each at the value that breaks it: a missing required field at its own pointer.
     /// </summary>
-    public static IReadOnlyList<SpecViolation> Validate(JsonSchema schema, JsonElement instance)
+    public static IReadOnlyList<SpecViolation> Validate(JsonSchema schema, JsonElement instance) => Validate(schema, instance, out _);
+
+    /// <inheritdoc cref="Validate(JsonSchema, JsonElement)"/>
+    /// <param name="partial">
+    /// Whether the answer stops short of every violation: the value broke a size limit (and was not evaluated) or more
+    /// than <see cref="MaxViolations"/> were found. Such a value is not worth reading any further.
+    /// </param>
+    public static IReadOnlyList<SpecViolation> Validate(JsonSchema schema, JsonElement instance, out bool partial)
     {
+        partial = false;
+        // A value larger than its schema's limits is refused on one cheap pass, before evaluation reads all of it.
+        if (Loaded.Value.Bounds.TryGetValue(schema, out var bounds))
+        {
+            var findings = new SpecBounds.Findings(MaxViolations);
+            bounds.Check(instance, "", findings);
+            if (findings.Oversized || findings.Count > MaxViolations)
+            {
+                partial = true;
+                return Capped(findings.Listed, findings.Count - findings.Listed.Count);
+            }
+        }
+
         // The flag output stops at the first failure: the full list is only worked out for a value that fails.
         if (schema.Evaluate(instance, Flag).IsValid)
             return [];
@@ -109,8 +129,12 @@ public static class SpecSchemas
             }
         }
 
-        if (violations.Count == 0)
-            return [new SpecViolation("", "Does not match the contract.")];
+        partial = unlisted > 0;
+        return violations.Count == 0 ? [new SpecViolation("", "Does not match the contract.")] : Capped(violations, unlisted);
+    }
+
+    private static List<SpecViolation> Capped(List<SpecViolation> violations, int unlisted)
+    {
         var listed = violations.Distinct().ToList();
         if (unlisted > 0)
             listed.Add(new SpecViolation("", $"And {unlisted} more violations: at most {MaxViolations} are listed."));
@@ -210,99 +234,4 @@ public static class SpecSchemas
     }
 
     internal static string Escape(string name) => name.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal);
-
-    private sealed record Operation(
-        FrozenDictionary<string, JsonSchema> Requests,
-        FrozenDictionary<string, FrozenDictionary<string, JsonSchema>> Responses,
-        bool RawBody);
-
-    /// <param name="Messages">The <c>x-messages</c> of a converted schema (keyword to sentence), by the schema node.</param>
-    private sealed record Model(
-        FrozenDictionary<string, JsonNode> Documents,
-        FrozenDictionary<string, JsonSchema> Components,
-        FrozenDictionary<string, Operation> Operations,
-        IReadOnlyDictionary<JsonNode, FrozenDictionary<string, string>> Messages);
-
-    private static Model Build()
-    {
-        var spec = JsonNode.Parse(YamlJson.ToJson(Contract.Text))!.AsObject();
-        var build = new BuildOptions { SchemaRegistry = new SchemaRegistry() };
-        var documents = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
-        var messages = new Dictionary<JsonNode, FrozenDictionary<string, string>>(ReferenceEqualityComparer.Instance);
-        JsonNode Convert(JsonNode schema) => OpenApiSchemas.Convert(schema, messages);
-
-        var defs = new JsonObject();
-        foreach (var (name, schema) in spec["components"]?["schemas"]?.AsObject() ?? [])
-            defs[name] = Convert(schema!);
-        var root = new JsonObject { ["$schema"] = Draft, ["$id"] = DocumentUri, ["$defs"] = defs };
-        documents[DocumentUri] = root;
-        JsonSchema.FromText(root.ToJsonString(), build);
-
-        var components = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
-        foreach (var (name, _) in defs)
-            components[name] = Built(documents, build, $"{DocumentUri}/components/{Uri.EscapeDataString(name)}", new JsonObject { ["$ref"] = OpenApiSchemas.Reference(name) });
-
-        var operations = new Dictionary<string, Operation>(StringComparer.Ordinal);
-        foreach (var (_, pathItem) in spec["paths"]!.AsObject())
-        {
-            foreach (var (method, node) in pathItem!.AsObject())
-            {
-                if (node is not JsonObject operation || operation["operationId"] is not JsonValue id)
-                    continue;
-                var operationId = id.GetValue<string>();
-                var at = $"{DocumentUri}/operations/{Uri.EscapeDataString(operationId)}";
-                var requests = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
-                if (Resolve(spec, operation["requestBody"])?["content"] is JsonObject requestContent)
-                {
-                    foreach (var (mediaType, media) in requestContent)
-                    {
-                        if (media?["schema"] is { } schema)
-                            requests[mediaType] = Built(documents, build, $"{at}/request/{Uri.EscapeDataString(mediaType)}", Convert(schema));
-                    }
-                }
-
-                var responses = new Dictionary<string, FrozenDictionary<string, JsonSchema>>(StringComparer.Ordinal);
-                foreach (var (status, response) in operation["responses"]?.AsObject() ?? [])
-                {
-                    var content = new Dictionary<string, JsonSchema>(StringComparer.Ordinal);
-                    foreach (var (mediaType, media) in Resolve(spec, response)?["content"]?.AsObject() ?? [])
-                    {
-                        if (media?["schema"] is { } schema)
-                            content[mediaType] = Built(documents, build, $"{at}/response/{status}/{Uri.EscapeDataString(mediaType)}", Convert(schema));
-                    }
-
-                    responses[status] = content.ToFrozenDictionary(StringComparer.Ordinal);
-                }
-
-                var raw = operation["x-platform-raw-body"] is JsonValue flag && flag.GetValueKind() == JsonValueKind.True;
-                operations[operationId] = new Operation(requests.ToFrozenDictionary(StringComparer.Ordinal), responses.ToFrozenDictionary(StringComparer.Ordinal), raw);
-            }
-        }
-
-        return new Model(documents.ToFrozenDictionary(StringComparer.Ordinal), components.ToFrozenDictionary(StringComparer.Ordinal), operations.ToFrozenDictionary(StringComparer.Ordinal), messages);
-    }
-
-    private static JsonSchema Built(Dictionary<string, JsonNode> documents, BuildOptions build, string id, JsonNode schema)
-    {
-        var document = schema is JsonObject obj ? obj : new JsonObject { ["allOf"] = new JsonArray(schema) };
-        document["$schema"] = Draft;
-        document["$id"] = id;
-        documents[id] = document;
-        return JsonSchema.FromText(document.ToJsonString(), build);
-    }
-
-
-    /// <summary>A <c>$ref</c> to a reusable response or request body (not a schema) followed to what it names.</summary>
-    private static JsonNode? Resolve(JsonObject spec, JsonNode? node)
-    {
-        for (var hops = 0; node is JsonObject { } obj && obj["$ref"] is JsonValue reference && hops < 8; hops++)
-        {
-            var path = reference.GetValue<string>();
-            node = path.StartsWith("#/", StringComparison.Ordinal) && JsonPointer.TryParse(path[1..], out var pointer) && pointer!.TryEvaluate(spec, out var target)
-                ? target
-                : throw new InvalidOperationException($"openapi.yaml refers to '{path}', which it does not hold.");
-        }
-
-        return node;
-    }
 }

@@ -15,6 +15,6 @@ public static class MicroBenchmarks
     public static void Run(string[] args)
     {
         var arguments = args.Contains("--inProcess", StringComparer.OrdinalIgnoreCase) ? args : [.. args, "--inProcess"];
-        BenchmarkSwitcher.FromTypes([typeof(DetectionBenchmarks), typeof(SpoolBenchmarks)]).Run(arguments, DefaultConfig.Instance);
+        BenchmarkSwitcher.FromTypes([typeof(DetectionBenchmarks), typeof(SpoolBenchmarks), typeof(SpecValidationBenchmarks)]).Run(arguments, DefaultConfig.Instance);
     }
 }

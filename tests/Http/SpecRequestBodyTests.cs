@@ -91,6 +91,21 @@ public abstract class SpecRequestBodyTests(PlatformApi api)
     }
 
     [SkippableFact]
+    public async Task A_rule_set_past_its_item_limit_is_refused_without_reading_its_rules()
+    {
+        // 3,000 rules where 1,000 may be sent, each with a name the spec refuses: evaluating them all cost seconds of
+        // CPU a request. The size pass refuses the body for its length, so no rule's name is judged (or listed).
+        var rules = string.Join(",", Enumerable.Range(0, 3_000).Select(i => Rule.Replace("\"spec-check\"", $"\"-bad{i}\"", StringComparison.Ordinal)));
+
+        var response = await Admin().PutAsync("/api/v1/fim/ruleset", Body("{\"rules\":[" + rules + "]}"));
+
+        var problem = await ProblemAssert.IsProblem(response, 400);
+        var field = Assert.Single(problem.GetProperty("errors").EnumerateObject());
+        Assert.Equal("rules", field.Name);
+        Assert.Equal("Must hold at most 1000 items.", Assert.Single(field.Value.EnumerateArray()).GetString());
+    }
+
+    [SkippableFact]
     public async Task An_unknown_field_is_400_naming_it()
     {
         var messages = await FieldRefused(await Admin().PostAsync("/api/v1/fim/rules", Body(RuleWith("\"owner\":\"me\""))), "owner");
