@@ -23,6 +23,7 @@ builder.Services
     .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up
     .AddPlatformJson()                                  // camelCase; unknown fields and missing required ones are 400
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
+    .AddRequestValidation()                             // each request type's FluentValidation validator, looked up once
     .AddPlatformAuth()                                  // bearer tokens, the authorization table
     .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400

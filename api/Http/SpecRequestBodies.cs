@@ -62,7 +62,7 @@ public static class SpecRequestBodies
     private static async Task AddHandRuleViolationsAsync(HttpContext http, MemoryStream body, Dictionary<string, string[]> violations)
     {
         if (http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is not { } type
-            || http.RequestServices.GetService(typeof(IValidator<>).MakeGenericType(type)) is not IValidator validator)
+            || http.RequestServices.GetRequiredService<RequestValidators>().For(type) is not { } validator)
             return;
         object? value;
         try
