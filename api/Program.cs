@@ -1,14 +1,11 @@
 using Platform.Api.Agents;
 using Platform.Api.Audit;
-using Platform.Api.Auth;
 using Platform.Api.Docs;
 using Platform.Api.Enrollment;
 using Platform.Api.Fim;
 using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
 using Platform.Api.Incidents;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
 using Platform.Api.Webhooks;

@@ -1,9 +1,3 @@
-using System.Data.Common;
-using System.Text.Json;
-using Dapper;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Enrollment;
 
 public sealed class EnrollmentTokenRow

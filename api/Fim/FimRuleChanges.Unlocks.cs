@@ -1,8 +1,3 @@
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
 public sealed partial class FimRuleChanges

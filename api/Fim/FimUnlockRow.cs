@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
 /// <summary>One unlock window of a prevent rule, as stored (a record: ending a window is a copy <c>with</c> its end).</summary>
