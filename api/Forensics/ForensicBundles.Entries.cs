@@ -1,7 +1,4 @@
-using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using ICSharpCode.SharpZipLib.Zip;
-using Platform.Api.Agents;
 using Platform.Api.Fim;
 using Platform.Api.Telemetry;
 

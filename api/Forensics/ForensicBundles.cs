@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
-using ICSharpCode.SharpZipLib.Zip;
 using Platform.Api.Agents;
 using Platform.Api.Fim;
 using Platform.Api.Telemetry;
