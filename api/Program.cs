@@ -1,14 +1,11 @@
 using Platform.Api.Agents;
 using Platform.Api.Audit;
-using Platform.Api.Auth;
 using Platform.Api.Docs;
 using Platform.Api.Enrollment;
 using Platform.Api.Fim;
 using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
 using Platform.Api.Incidents;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
 using Platform.Api.Webhooks;
@@ -23,6 +20,7 @@ builder.Services
     .AddPlatformStorage(builder.Configuration)          // SQLite (default) or PostgreSQL; migrations at start-up
     .AddPlatformJson()                                  // camelCase; unknown fields and missing required ones are 400
     .AddPlatformProblems()                              // RFC 9457 for every error, in every environment
+    .AddRequestValidation()                             // each request type's FluentValidation validator, looked up once
     .AddPlatformAuth()                                  // bearer tokens, the authorization table
     .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400

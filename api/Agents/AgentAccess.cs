@@ -1,6 +1,3 @@
-using Platform.Api.Auth;
-using Platform.Api.Http;
-
 namespace Platform.Api.Agents;
 
 public static class AgentAccess

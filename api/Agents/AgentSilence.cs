@@ -1,9 +1,4 @@
-using System.Globalization;
-using Dapper;
-using Platform.Api.Http;
 using Platform.Api.Incidents;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Agents;
 

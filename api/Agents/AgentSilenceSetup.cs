@@ -1,5 +1,3 @@
-using Platform.Api.Http;
-
 namespace Platform.Api.Agents;
 
 public static class AgentSilenceSetup

@@ -1,8 +1,4 @@
-using System.Data.Common;
-using Dapper;
 using Platform.Api.Enrollment;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Agents;
 

@@ -1,10 +1,6 @@
 using Platform.Api.Audit;
-using Platform.Api.Auth;
 using Platform.Api.Enrollment;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Tokens;
-using Platform.Contracts;
 
 namespace Platform.Api.Agents;
 

@@ -1,6 +1,4 @@
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Audit;
 

@@ -1,7 +1,5 @@
 using Platform.Api.Audit;
-using Platform.Api.Storage;
 using Platform.Api.Tokens;
-using Platform.Contracts;
 
 namespace Platform.Api.Auth;
 

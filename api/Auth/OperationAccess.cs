@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Authorization;
-using Platform.Contracts;
 
 namespace Platform.Api.Auth;
 

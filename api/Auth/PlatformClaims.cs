@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Platform.Contracts;
 
 namespace Platform.Api.Auth;
 

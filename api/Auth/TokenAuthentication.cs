@@ -43,10 +43,8 @@ public sealed class TokenAuthenticationHandler(
             var enrollment = await enrollments.FindBySecretHashAsync(hash, cancellationToken);
             if (enrollment is null)
                 return AuthenticateResult.Fail("The enrollment token is not known.");
-            if (enrollment.RevokedAt is not null)
-                return AuthenticateResult.Fail("The enrollment token has been revoked.");
-            if (enrollment.ExpiresAt <= now)
-                return AuthenticateResult.Fail("The enrollment token has expired.");
+            if (enrollment.Refusal(now, "enrollment token") is { } refusedEnrollment)
+                return AuthenticateResult.Fail(refusedEnrollment);
             return Success(
                 new Claim(PlatformClaims.EnrollmentTokenId, enrollment.EnrollmentTokenId),
                 new Claim(ClaimTypes.Role, PlatformClaims.EnrollmentRole));
@@ -61,10 +59,8 @@ public sealed class TokenAuthenticationHandler(
         }
 
         var (token, agent) = credential;
-        if (token.RevokedAt is not null)
-            return AuthenticateResult.Fail("The token has been revoked.");
-        if (token.ExpiresAt <= now)
-            return AuthenticateResult.Fail("The token has expired.");
+        if (token.Refusal(now, "token") is { } refused)
+            return AuthenticateResult.Fail(refused);
 
         // Use is recorded to the minute: most requests write nothing (a write here would queue behind ingest).
         if (token.LastUsedAt is null || now - token.LastUsedAt >= TimeSpan.FromMinutes(1))

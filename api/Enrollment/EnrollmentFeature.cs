@@ -1,5 +1,4 @@
 using FluentValidation;
-using Platform.Contracts;
 
 namespace Platform.Api.Enrollment;
 

@@ -1,24 +1,11 @@
-using System.Data.Common;
-using System.Text.Json;
-using Dapper;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Enrollment;
 
-public sealed class EnrollmentTokenRow
+public sealed class EnrollmentTokenRow : BearerSecretRow
 {
     public required string EnrollmentTokenId { get; init; }
-    public required string Name { get; init; }
     public required string LabelsJson { get; init; }
     public int? MaxUses { get; init; }
     public int Uses { get; init; }
-    public required string SecretHash { get; init; }
-    public required string Prefix { get; init; }
-    public required DateTimeOffset CreatedAt { get; init; }
-    public string? CreatedBy { get; init; }
-    public DateTimeOffset? ExpiresAt { get; init; }
-    public DateTimeOffset? RevokedAt { get; init; }
 
     public EnrollmentToken ToContract() => new()
     {

@@ -1,6 +1,4 @@
 using Platform.Api.Audit;
-using Platform.Api.Auth;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Enrollment;
 

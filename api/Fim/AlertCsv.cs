@@ -1,8 +1,3 @@
-using System.Globalization;
-using System.Text;
-using Platform.Api.Http;
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
 /// <summary>The sentence people read first: "application.cfg written by vi (pid 4242, user deploy) on web-01".</summary>

@@ -1,12 +1,7 @@
-using System.Globalization;
-using System.Text;
 using FluentValidation;
 using Platform.Api.Agents;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,6 +1,3 @@
-using Dapper;
-using Platform.Api.Storage;
-
 namespace Platform.Api.Fim;
 
 public sealed class BaselineCheckRow

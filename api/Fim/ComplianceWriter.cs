@@ -1,5 +1,3 @@
-using Platform.Api.Storage;
-
 namespace Platform.Api.Fim;
 
 /// <summary>An agent's report of baseline checks (<see cref="ComplianceStore"/>), in one write of its own (a report has no audit entry).</summary>

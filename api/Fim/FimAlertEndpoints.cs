@@ -1,14 +1,8 @@
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

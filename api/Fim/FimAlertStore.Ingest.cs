@@ -1,7 +1,4 @@
-using System.Data.Common;
-using Dapper;
 using Microsoft.Data.Sqlite;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Fim;
 

@@ -1,9 +1,6 @@
 using Platform.Api.Agents;
 using Platform.Api.Audit;
-using Platform.Api.Auth;
 using Platform.Api.Incidents;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

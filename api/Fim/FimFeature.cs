@@ -1,6 +1,4 @@
 using FluentValidation;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,8 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

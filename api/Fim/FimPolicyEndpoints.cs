@@ -1,8 +1,6 @@
 using Platform.Api.Agents;
 using Platform.Api.Enrollment;
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,8 +1,3 @@
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
 public sealed partial class FimRuleChanges
@@ -57,16 +52,7 @@ public sealed partial class FimRuleChanges
         if (await FimUnlockStore.OpenAsync(write, ruleId, now, cancellationToken) is not { } open)
             return null;
         await FimUnlockStore.EndAsync(write, open.UnlockId, now, caller.TokenId, cancellationToken);
-        var ended = new FimUnlockRow
-        {
-            UnlockId = open.UnlockId,
-            RuleId = ruleId,
-            UnlockedFrom = open.UnlockedFrom,
-            UnlockedUntil = now,
-            Reason = open.Reason,
-            UnlockedBy = open.UnlockedBy,
-            EndedBy = caller.TokenId,
-        };
+        var ended = open with { UnlockedUntil = now, EndedBy = caller.TokenId };
         await audit.AppendAsync(write, caller, "fim-rule.lock", "fim-rule", ruleId, open.ToContract(), ended.ToContract(), cancellationToken);
         await FimRuleStore.BumpGenerationAsync(write, cancellationToken);
         await write.CommitAsync(cancellationToken);

@@ -1,8 +1,4 @@
 using Platform.Api.Audit;
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,9 +1,5 @@
-using System.Globalization;
 using FluentValidation;
-using Platform.Api.Auth;
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

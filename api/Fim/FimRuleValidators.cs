@@ -1,6 +1,5 @@
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

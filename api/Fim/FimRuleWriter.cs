@@ -1,8 +1,4 @@
-using System.Data.Common;
 using Platform.Api.Audit;
-using Platform.Api.Auth;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,6 +1,4 @@
-using Platform.Api.Auth;
 using Platform.Api.Generated;
-using Platform.Contracts;
 
 namespace Platform.Api.Fim;
 

@@ -1,9 +1,7 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Fim;
 
-/// <summary>One unlock window of a prevent rule, as stored.</summary>
-public sealed class FimUnlockRow
+/// <summary>One unlock window of a prevent rule, as stored (a record: ending a window is a copy <c>with</c> its end).</summary>
+public sealed record FimUnlockRow
 {
     public required string UnlockId { get; init; }
     public required string RuleId { get; init; }

@@ -1,7 +1,3 @@
-using System.Globalization;
-using Platform.Api.Auth;
-using Platform.Contracts;
-
 namespace Platform.Api.Forensics;
 
 /// <summary>

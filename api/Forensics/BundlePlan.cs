@@ -1,5 +1,4 @@
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Forensics;
 

@@ -1,11 +1,9 @@
 using System.Security.Cryptography;
-using System.Text;
 using Org.BouncyCastle.Crypto.Generators;
 using Org.BouncyCastle.Crypto.Parameters;
 using Org.BouncyCastle.Crypto.Signers;
 using Org.BouncyCastle.Security;
 using Org.BouncyCastle.X509;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Forensics;
 

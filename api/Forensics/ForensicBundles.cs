@@ -1,15 +1,8 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
-using ICSharpCode.SharpZipLib.Zip;
 using Platform.Api.Agents;
 using Platform.Api.Fim;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Forensics;
 

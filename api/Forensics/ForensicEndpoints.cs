@@ -1,10 +1,6 @@
-using System.Text;
-using System.Text.Json;
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Generated;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Forensics;
 

@@ -1,8 +1,5 @@
 using System.Reflection;
-using Dapper;
 using Platform.Api.Generated;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.HealthProbes;
 

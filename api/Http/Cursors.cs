@@ -1,8 +1,6 @@
 using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
-using System.Text;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Http;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Platform.Api.Http;
 
 public static class IngestClockSetup

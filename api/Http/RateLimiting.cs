@@ -1,8 +1,6 @@
-using System.Globalization;
 using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
-using Platform.Api.Auth;
 
 namespace Platform.Api.Http;
 

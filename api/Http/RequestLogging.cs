@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Security.Claims;
-using System.Text;
-using Platform.Api.Auth;
 
 namespace Platform.Api.Http;
 

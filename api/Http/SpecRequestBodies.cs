@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FluentValidation;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Http.Metadata;
@@ -62,7 +61,7 @@ public static class SpecRequestBodies
     private static async Task AddHandRuleViolationsAsync(HttpContext http, MemoryStream body, Dictionary<string, string[]> violations)
     {
         if (http.GetEndpoint()?.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType is not { } type
-            || http.RequestServices.GetService(typeof(IValidator<>).MakeGenericType(type)) is not IValidator validator)
+            || http.RequestServices.GetRequiredService<RequestValidators>().For(type) is not { } validator)
             return;
         object? value;
         try

@@ -11,13 +11,17 @@ namespace Platform.Api.Http;
 /// </summary>
 public static class ValidationFilter
 {
+    /// <summary>The validator lookup the filter shares with the schema check (<see cref="SpecRequestBodies"/>).</summary>
+    public static IServiceCollection AddRequestValidation(this IServiceCollection services) =>
+        services.AddSingleton<RequestValidators>();
+
     public static TBuilder AddValidationFilter<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
         builder.AddEndpointFilterFactory(Create);
 
     /// <summary>The filter for one endpoint: <paramref name="next"/> itself when none of its parameters has a validator.</summary>
     public static EndpointFilterDelegate Create(EndpointFilterFactoryContext context, EndpointFilterDelegate next)
     {
-        var validated = Validated(context.MethodInfo.GetParameters(), context.ApplicationServices);
+        var validated = Validated(context.MethodInfo.GetParameters(), context.ApplicationServices.GetRequiredService<RequestValidators>());
         if (validated.Length == 0)
             return next;
         return async invocation =>
@@ -35,11 +39,10 @@ public static class ValidationFilter
         };
     }
 
-    /// <summary>The handler's parameters that have a validator (validators are singletons, resolved here once).</summary>
-    private static (int Index, IValidator Validator)[] Validated(ParameterInfo[] parameters, IServiceProvider services) =>
+    /// <summary>The handler's parameters that have a validator.</summary>
+    private static (int Index, IValidator Validator)[] Validated(ParameterInfo[] parameters, RequestValidators validators) =>
         parameters
-            .Where(parameter => parameter.ParameterType is { IsByRef: false, IsPointer: false, IsByRefLike: false, ContainsGenericParameters: false })
-            .Select(parameter => (Index: parameter.Position, Validator: services.GetService(typeof(IValidator<>).MakeGenericType(parameter.ParameterType)) as IValidator))
+            .Select(parameter => (Index: parameter.Position, Validator: validators.For(parameter.ParameterType)))
             .Where(p => p.Validator is not null)
             .Select(p => (p.Index, p.Validator!))
             .ToArray();

@@ -1,3 +1,4 @@
+// Also compiled into platformctl (cli/Platform.Cli.csproj), whose global usings differ: this file names its own.
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;

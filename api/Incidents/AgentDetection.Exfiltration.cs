@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>

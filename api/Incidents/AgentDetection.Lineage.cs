@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>The process tree as the rules see it: lineages, their start events as evidence, and how findings draw them.</summary>

@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>The <c>crypto-mining</c> rule: a miner started, a mining pool looked up, a stratum port connected to (docs/detection.md).</summary>

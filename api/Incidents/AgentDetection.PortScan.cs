@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>The <c>port-scan</c> rule: one process's connections to many ports of a host, or to one port on many hosts, within the window (docs/detection.md).</summary>

@@ -1,5 +1,3 @@
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>The shell rules: <c>server-spawned-shell</c> and <c>reverse-shell</c> (docs/detection.md).</summary>

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Platform.Api.Incidents;
 
 public sealed partial class DetectionEvent

@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>

@@ -1,7 +1,4 @@
 using Platform.Api.Fim;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

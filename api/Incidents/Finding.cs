@@ -1,6 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

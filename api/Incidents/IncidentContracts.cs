@@ -1,7 +1,4 @@
-using System.Text.Json;
-using Platform.Api.Http;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

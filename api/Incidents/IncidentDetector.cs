@@ -1,6 +1,4 @@
-using Dapper;
 using Platform.Api.Agents;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 
 namespace Platform.Api.Incidents;

@@ -1,13 +1,8 @@
-using System.Globalization;
-using System.Text.Json;
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Forensics;
 using Platform.Api.Generated;
-using Platform.Api.Http;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 using static Platform.Api.Incidents.IncidentContracts;
 
 namespace Platform.Api.Incidents;

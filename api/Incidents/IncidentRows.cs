@@ -1,6 +1,3 @@
-using System.Text.Json;
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 public sealed class IncidentRow

@@ -1,7 +1,3 @@
-using Dapper;
-using Platform.Api.Http;
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>Reads: an incident, lists by query and change number, findings, notes, and what a bulk change would take.</summary>

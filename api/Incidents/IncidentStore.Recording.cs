@@ -1,9 +1,4 @@
-using System.Text.Json;
-using Dapper;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

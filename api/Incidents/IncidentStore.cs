@@ -1,10 +1,3 @@
-using System.Data.Common;
-using System.Text.Json;
-using Dapper;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Incidents;
 
 /// <summary>

@@ -1,11 +1,6 @@
-using System.Text.Json;
 using Platform.Api.Audit;
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Api.Webhooks;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

@@ -1,6 +1,4 @@
 using FluentValidation;
-using Platform.Api.Http;
-using Platform.Contracts;
 using static Platform.Api.Incidents.IncidentContracts;
 
 namespace Platform.Api.Incidents;

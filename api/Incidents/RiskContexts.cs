@@ -1,6 +1,4 @@
-using Platform.Api.Http;
 using Platform.Api.Telemetry;
-using Platform.Contracts;
 
 namespace Platform.Api.Incidents;
 

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Dapper;
 
 namespace Platform.Api.Storage;
 

@@ -1,5 +1,3 @@
-using Platform.Api.Auth;
-
 namespace Platform.Api.Storage;
 
 public static class StorageSetup

@@ -1,6 +1,3 @@
-using System.Text;
-using Platform.Contracts;
-
 namespace Platform.Api.Telemetry;
 
 public sealed partial class EventBatch

@@ -1,8 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using Platform.Api.Http;
-using Platform.Contracts;
-
 namespace Platform.Api.Telemetry;
 
 public sealed partial class EventBatch
@@ -207,22 +202,9 @@ public sealed partial class EventBatch
         }
 
         slots[(int)Field.Stdio] = new Slot { Length = 0 };
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = PropertyName(ref reader);
-            reader.Read();
-            Field? field = name.SequenceEqual("stdin"u8) ? Field.Stdin : name.SequenceEqual("stdout"u8) ? Field.Stdout : name.SequenceEqual("stderr"u8) ? Field.Stderr
-                : name.SequenceEqual("remoteAddress"u8) ? Field.StdioRemoteAddress : name.SequenceEqual("remotePort"u8) ? Field.StdioRemotePort : null;
-            if (field is not { } f || (present & Bit(f)) != 0)
-            {
-                FailEvent(e, "stdio." + Encoding.UTF8.GetString(name), field is null ? "Not a field of stdio (stdin, stdout, stderr, remoteAddress, remotePort)." : "Given twice.");
-                reader.Skip();
-                continue;
-            }
-
-            present |= Bit(f);
-            ReadValue(ref reader, e, f, ref slots[(int)f]);
-        }
+        ReadMembers(ref reader, e, slots, ref present, "stdio", "Not a field of stdio (stdin, stdout, stderr, remoteAddress, remotePort).", static name =>
+            name.SequenceEqual("stdin"u8) ? Field.Stdin : name.SequenceEqual("stdout"u8) ? Field.Stdout : name.SequenceEqual("stderr"u8) ? Field.Stderr
+            : name.SequenceEqual("remoteAddress"u8) ? Field.StdioRemoteAddress : name.SequenceEqual("remotePort"u8) ? Field.StdioRemotePort : null);
     }
 
     private void ReadContainer(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present)
@@ -240,27 +222,36 @@ public sealed partial class EventBatch
             return;
         }
 
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var name = PropertyName(ref reader);
-            reader.Read();
-            Field? field = name.SequenceEqual("id"u8) ? Field.ContainerId : name.SequenceEqual("name"u8) ? Field.ContainerName : name.SequenceEqual("image"u8) ? Field.ContainerImage : null;
-            if (field is not { } f || (present & Bit(f)) != 0)
-            {
-                FailEvent(e, "container." + Encoding.UTF8.GetString(name), field is null ? "Not a field of a container (id, name, image)." : "Given twice.");
-                reader.Skip();
-                continue;
-            }
-
-            present |= Bit(f);
-            ReadValue(ref reader, e, f, ref slots[(int)f]);
-        }
+        ReadMembers(ref reader, e, slots, ref present, "container", "Not a field of a container (id, name, image).", static name =>
+            name.SequenceEqual("id"u8) ? Field.ContainerId : name.SequenceEqual("name"u8) ? Field.ContainerName : name.SequenceEqual("image"u8) ? Field.ContainerImage : null);
 
         // Given as null is not missing: the event's check says that null is not allowed.
         for (var missing = EventRules.Spec.ContainerRequired & ~present; missing != 0; missing &= missing - 1)
         {
             var field = (Field)System.Numerics.BitOperations.TrailingZeroCount(missing);
             FailEvent(e, EventRules.Key(field), $"'{Names[(int)field]}' is required.");
+        }
+    }
+
+    private delegate Field? MemberField(ReadOnlySpan<byte> name);
+
+    /// <summary>Reads the members of a nested object (stdio, container) into their slots: a name it does not have, or one given twice, fails the event.</summary>
+    private void ReadMembers(ref Utf8JsonReader reader, int e, Span<Slot> slots, ref long present, string objectName, string unknown, MemberField fieldNamed)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = PropertyName(ref reader);
+            reader.Read();
+            var field = fieldNamed(name);
+            if (field is not { } f || (present & Bit(f)) != 0)
+            {
+                FailEvent(e, objectName + "." + Encoding.UTF8.GetString(name), field is null ? unknown : "Given twice.");
+                reader.Skip();
+                continue;
+            }
+
+            present |= Bit(f);
+            ReadValue(ref reader, e, f, ref slots[(int)f]);
         }
     }
 }

@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Text;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

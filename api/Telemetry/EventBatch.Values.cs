@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Platform.Api.Http;
-using Platform.Contracts;
-
 namespace Platform.Api.Telemetry;
 
 public sealed partial class EventBatch

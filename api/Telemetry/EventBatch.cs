@@ -1,8 +1,4 @@
 using System.Buffers;
-using System.Text;
-using System.Text.Json;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

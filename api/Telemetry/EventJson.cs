@@ -1,8 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Diagnostics.CodeAnalysis;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

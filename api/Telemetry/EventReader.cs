@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

@@ -1,6 +1,3 @@
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Telemetry;
 
 /// <summary>An agent's inventory report (<see cref="TelemetryStore.ReplaceInventoryAsync"/>), in one write of its own (a report has no audit entry).</summary>

@@ -1,10 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

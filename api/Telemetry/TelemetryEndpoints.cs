@@ -1,10 +1,6 @@
-using System.Globalization;
 using FluentValidation;
 using Platform.Api.Agents;
-using Platform.Api.Auth;
 using Platform.Api.Generated;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

@@ -1,6 +1,3 @@
-using Dapper;
-using Platform.Api.Storage;
-
 namespace Platform.Api.Telemetry;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using Dapper;
-
 namespace Platform.Api.Telemetry;
 
 public sealed partial class TelemetryStore

@@ -1,7 +1,3 @@
-using System.Data.Common;
-using Dapper;
-using Platform.Api.Storage;
-
 namespace Platform.Api.Telemetry;
 
 public sealed partial class TelemetryStore

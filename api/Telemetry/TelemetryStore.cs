@@ -1,7 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Data.Common;
-using Dapper;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Telemetry;
 

@@ -1,7 +1,4 @@
 using System.Buffers;
-using System.Globalization;
-using Platform.Api.Http;
-using Platform.Contracts;
 
 namespace Platform.Api.Telemetry;
 

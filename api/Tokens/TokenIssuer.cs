@@ -1,9 +1,3 @@
-using System.Data.Common;
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
-
 namespace Platform.Api.Tokens;
 
 /// <summary>Makes API tokens and agent credentials: a fresh secret, of which only the hash is kept.</summary>

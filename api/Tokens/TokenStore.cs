@@ -1,21 +1,10 @@
-using System.Data.Common;
-using Dapper;
-using Platform.Api.Storage;
-
 namespace Platform.Api.Tokens;
 
-public sealed class TokenRow
+public sealed class TokenRow : BearerSecretRow
 {
     public required string TokenId { get; init; }
-    public required string Name { get; init; }
     public required string Role { get; init; }
     public string? AgentId { get; init; }
-    public required string SecretHash { get; init; }
-    public required string Prefix { get; init; }
-    public required DateTimeOffset CreatedAt { get; init; }
-    public string? CreatedBy { get; init; }
-    public DateTimeOffset? ExpiresAt { get; init; }
-    public DateTimeOffset? RevokedAt { get; init; }
     public DateTimeOffset? LastUsedAt { get; init; }
 }
 

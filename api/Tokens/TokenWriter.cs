@@ -1,8 +1,4 @@
 using Platform.Api.Audit;
-using Platform.Api.Auth;
-using Platform.Api.Http;
-using Platform.Api.Storage;
-using Platform.Contracts;
 
 namespace Platform.Api.Tokens;
 
@@ -43,7 +39,7 @@ public sealed class TokenWriter(Database database, TokenStore tokens, TokenIssue
             if (before is null)
                 return TokenRevocation.NotFound;
             var now = time.GetUtcNow();
-            if (before.Role == SpecEnum.ToSpec(Role.Admin) && before.RevokedAt is null && !(before.ExpiresAt <= now)
+            if (before.Role == SpecEnum.ToSpec(Role.Admin) && before.Refusal(now, "token") is null
                 && await tokens.CountWorkingAdminsForUpdateAsync(write, now, cancellationToken) <= 1)
                 return TokenRevocation.LastAdmin;
             if (await TokenStore.RevokeAsync(write, tokenId, now, cancellationToken))

@@ -1,9 +1,6 @@
-using System.Globalization;
 using System.Security.Cryptography;
-using System.Text;
 using Polly;
 using Polly.Retry;
-using Platform.Api.Storage;
 
 namespace Platform.Api.Webhooks;
 

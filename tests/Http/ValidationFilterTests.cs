@@ -26,13 +26,17 @@ public sealed class ValidationFilterTests
         public static string WithoutProbe(HttpContext http, string name, int limit, CancellationToken cancellationToken) => name;
     }
 
-    /// <summary>Counts the validator look-ups made through it.</summary>
+    /// <summary>Counts the validator look-ups made through it (its <see cref="RequestValidators"/> looks up through it too).</summary>
     private sealed class CountingProvider(IServiceProvider inner) : IServiceProvider
     {
+        private RequestValidators? _validators;
+
         public int ValidatorLookups { get; private set; }
 
         public object? GetService(Type serviceType)
         {
+            if (serviceType == typeof(RequestValidators))
+                return _validators ??= new RequestValidators(this);
             if (serviceType.IsGenericType && serviceType.GetGenericTypeDefinition() == typeof(IValidator<>))
                 ValidatorLookups++;
             return inner.GetService(serviceType);
