@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Platform.Api.Http;
@@ -129,7 +128,7 @@ internal sealed class SpecBounds
                     return;
                 var index = 0;
                 foreach (var item in value.EnumerateArray())
-                    items.Check(item, pointer + "/" + index++.ToString(System.Globalization.CultureInfo.InvariantCulture), findings);
+                    items.Check(item, pointer + "/" + index++.ToString(CultureInfo.InvariantCulture), findings);
                 return;
             case JsonValueKind.Object:
                 var count = 0;

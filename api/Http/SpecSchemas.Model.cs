@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Pointer;
 using Json.Schema;
@@ -115,7 +114,7 @@ public static partial class SpecSchemas
         private string Sentence(JsonNode schema, string keyword, long bound) =>
             messages.TryGetValue(schema, out var sentences) && sentences.TryGetValue(keyword, out var sentence)
                 ? sentence
-                : string.Format(System.Globalization.CultureInfo.InvariantCulture, LimitMessages[keyword], bound);
+                : string.Format(CultureInfo.InvariantCulture, LimitMessages[keyword], bound);
     }
 
 

@@ -1,5 +1,4 @@
 using System.Collections.Frozen;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Json.Pointer;
 using Json.Schema;
@@ -52,7 +51,7 @@ public static partial class SpecSchemas
     {
         if (!Loaded.Value.Operations.TryGetValue(operationId, out var operation))
             return null;
-        var code = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var code = status.ToString(CultureInfo.InvariantCulture);
         foreach (var key in new[] { code, code[0] + "XX", "default" })
         {
             if (operation.Responses.TryGetValue(key, out var content))
@@ -167,7 +166,7 @@ public static partial class SpecSchemas
                 yield return new SpecViolation(at, "Must be one of: " + string.Join(", ", values.Select(v => v is null ? "null" : Text(v))) + ".");
                 yield break;
             case var limit when LimitMessages.TryGetValue(limit, out var text) && Keyword(schema, limit) is { } bound:
-                yield return new SpecViolation(at, string.Format(System.Globalization.CultureInfo.InvariantCulture, text, Text(bound)));
+                yield return new SpecViolation(at, string.Format(CultureInfo.InvariantCulture, text, Text(bound)));
                 yield break;
             default:
                 yield return new SpecViolation(at, message.EndsWith('.') ? message : message + ".");
