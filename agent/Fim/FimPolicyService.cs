@@ -11,6 +11,9 @@ namespace Platform.Agent.Fim;
 public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, TimeProvider time, ILogger<FimPolicyService> log, Collectors.UserNames users, Enforcement.EnforcementService? enforcement = null, Sensor.TamperSensor? tamper = null) : BackgroundService
 {
     private FimWatcher? _watcher;
+
+    // One for every watcher: a write whose open the old watcher answered may reach only the new one (FanotifyOpeners).
+    private readonly FanotifyOpeners _openers = new();
     private readonly TamperAlerts _tamperAlerts = new(users, enforcement is { } kept ? (path, action) => kept.Mechanism.Unsupported(path, action) : null);
     private readonly AlertFold _fold = new();
 
@@ -197,7 +200,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
             // The windows in force now, not those of this policy: the old watcher still answers while the enforcement
             // lifts a new window's attributes, and a write it sees then is the window's.
             IsUnlocked, appeared: enforcement is null ? null : _ => enforcement.Rescan(), users,
-            changesFromSensor: tamper is { Watching: true } sensor ? path => sensor.ByPath.ContainsKey(path) || (Path.GetDirectoryName(path) is { } parent && sensor.ByPath.ContainsKey(parent)) : null);
+            changesFromSensor: tamper is { Watching: true } sensor ? path => sensor.ByPath.ContainsKey(path) || (Path.GetDirectoryName(path) is { } parent && sensor.ByPath.ContainsKey(parent)) : null,
+            openers: _openers);
         _ = watcher.RunAsync(stoppingToken);
         var old = Interlocked.Exchange(ref _watcher, watcher);
         old?.Dispose();

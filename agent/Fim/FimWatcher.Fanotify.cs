@@ -23,6 +23,11 @@ public sealed partial class FimWatcher
                     handOver.Writer.TryWrite(events);
             }
 
+            // Opens queued before the stop are answered through Permit (the opener is remembered for the next watcher,
+            // FanotifyOpeners), not let through unread when the descriptor closes.
+            var last = fanotify.Read(0, Permit);
+            if (last.Count > 0)
+                handOver.Writer.TryWrite(last);
             handOver.Writer.Complete();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var handling = Handler(handOver.Reader.ReadAllAsync().ToBlockingEnumerable(), HandleAttributed);
@@ -92,9 +97,6 @@ public sealed partial class FimWatcher
         return report;
     }
 
-    // Who opened watched files lately, read while the opener waited for permission (its reads and writes come after).
-    private readonly Dictionary<int, (Collectors.ProcessInfo Process, long At)> _openers = [];
-
     /// <summary>
     /// An open of a watched file, the opener waiting: it is remembered, and refused when a <c>prevent</c> rule protects
     /// the file from writes and the opener is opening it for writing (its open flags, read from /proc). Reads, and
@@ -112,26 +114,13 @@ public sealed partial class FimWatcher
 
     private void Remember(int pid)
     {
-        if (pid == Environment.ProcessId || Collectors.ProcFs.Process(pid) is not { } process)
-            return;
-        var now = Environment.TickCount64;
-        lock (_openers)
-        {
-            _openers[pid] = (process, now);
-            if (_openers.Count > 4096)
-            {
-                foreach (var stale in _openers.Where(o => now - o.Value.At > 60_000).Select(o => o.Key).ToList())
-                    _openers.Remove(stale);
-            }
-        }
+        if (pid != Environment.ProcessId && Collectors.ProcFs.Process(pid) is { } process)
+            _openers.Remember(process);
     }
 
     private (FimProcess? Process, ContainerRef? Container) Who(int pid)
     {
-        Collectors.ProcessInfo? process;
-        lock (_openers)
-            process = _openers.TryGetValue(pid, out var opener) ? opener.Process : null;
-        process ??= Collectors.ProcFs.Process(pid);
+        var process = _openers.Find(pid) ?? Collectors.ProcFs.Process(pid);
         if (process is null)
             return (null, null);
         return (new FimProcess

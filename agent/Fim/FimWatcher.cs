@@ -47,6 +47,7 @@ public sealed partial class FimWatcher : IDisposable
     private readonly Inotify _inotify = new();
     private readonly Fanotify? _fanotify;
     private readonly Collectors.UserNames _users;
+    private readonly FanotifyOpeners _openers;
     private readonly FimRuleMatcher _rules;
     private readonly Dictionary<int, string> _directories = [];
     private readonly Action<IReadOnlyList<FimAlertReport>> _alert;
@@ -69,12 +70,14 @@ public sealed partial class FimWatcher : IDisposable
     /// <param name="unlocked">Whether a prevent rule is unlocked now (an unlock window): nothing refused, its alerts say <c>unlocked</c>.</param>
     /// <param name="appeared">Told of every entry made or moved into a watched directory (enforcement protects new files as they appear).</param>
     /// <param name="users">User names by uid (the agent's shared table; a table of its own when not given).</param>
+    /// <param name="openers">Who opened watched files lately (shared with the watcher before and after this one; its own when not given).</param>
     /// <param name="changesFromSensor">
     /// Where the kernel sensor runs: whether it sees changes of a path (the path or its directory is in its map). Such
     /// changes under alert rules are the sensor's to report, not reported here again.
     /// </param>
-    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null, Collectors.UserNames? users = null, Func<string, bool>? changesFromSensor = null)
+    public FimWatcher(IReadOnlyList<FimRule> rules, Action<IReadOnlyList<FimAlertReport>> alert, TimeProvider time, ILogger log, OwnReads? ownReads = null, bool attribute = true, Enforcement.IEnforcement? enforcement = null, Func<FimRule, bool>? unlocked = null, Action<string>? appeared = null, Collectors.UserNames? users = null, Func<string, bool>? changesFromSensor = null, FanotifyOpeners? openers = null)
     {
+        _openers = openers ?? new FanotifyOpeners();
         _changesFromSensor = changesFromSensor;
         _users = users ?? new Collectors.UserNames(time);
         _enforcement = enforcement;

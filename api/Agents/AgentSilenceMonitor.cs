@@ -1,11 +1,13 @@
 namespace Platform.Api.Agents;
 
 /// <summary>Runs <see cref="AgentSilence.ScanAsync"/> every <see cref="AgentsOptions.SilenceScanInterval"/> on each instance (they do not raise one silence twice).</summary>
-public sealed class AgentSilenceMonitor(AgentSilence silence, AgentsOptions options, ILogger<AgentSilenceMonitor> logger) : BackgroundService
+public sealed class AgentSilenceMonitor(AgentSilence silence, AgentsOptions options, TimeProvider time, ILogger<AgentSilenceMonitor> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.SilenceScanInterval, TimeProvider.System);
+        // Paced by the clock that judges silence (AgentSilence's): on the machine's clock, a clock the app is given
+        // (tests move theirs by hand) found agents silent at moments set by the machine's time, between a test's steps.
+        using var timer = new PeriodicTimer(options.SilenceScanInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try

@@ -116,8 +116,9 @@ public sealed class RiskContexts(TelemetryStore store, EventReader reader, Telem
         var count = 0;
         await foreach (var stored in reader.OldestFirstAsync(filter, incident.FirstSeen - telemetry.PinBefore, incident.LastSeen + telemetry.PinAfter, null, TelemetryEventKind.Network_connect, cancellationToken))
         {
-            if (++count > MaxConnections || stored.Event() is not NetworkConnectEvent connect || connect.RemoteAddress is not { } address || connect.RemotePort is not { } port)
+            if (++count > MaxConnections || stored.Event() is not NetworkConnectEvent connect)
                 continue;
+            var (address, port) = (connect.RemoteAddress, connect.RemotePort);
             var key = (address, port, connect.Protocol);
             if (!seen.TryGetValue(key, out var service))
             {

@@ -232,6 +232,46 @@ public sealed class FimWatcherTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A policy change starts a new watcher before it stops the old one (FimPolicyService). A process that opened a
+    /// watched file under the old one (which read who it is) and writes under the new one alone, gone by the time the
+    /// new one reads the write, is still named: the watchers share who opened watched files (FanotifyOpeners).
+    /// </summary>
+    [Fact]
+    public async Task With_fanotify_a_write_opened_under_the_old_watcher_and_read_by_the_new_one_names_the_writer()
+    {
+        var key = Path.Combine(_root, "tls.key");
+        await File.WriteAllTextAsync(key, "old\n");
+        var rule = Rule("deployment", [new FimPath { Path = _root }], [FimOperation.Write]);
+        var openers = new FanotifyOpeners();
+        var old = new FimWatcher([rule], alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance, openers: openers);
+        if (old.NoAttributionReason is not null)
+        {
+            old.Dispose();
+            return; // no fanotify here: nothing is attributed by either watcher
+        }
+
+        _ = old.RunAsync(_stop.Token);
+        using var writer = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"exec 3>>{key}; echo opened; read go; echo new >&3"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true,
+        })!;
+        Assert.Equal("opened", await writer.StandardOutput.ReadLineAsync()); // its open waited for the old watcher's answer
+
+        // The new watcher marks the file (its events queue from now on) and the old one stops, as FimPolicyService does;
+        // the new one reads only after the writer wrote and exited.
+        _watcher = new FimWatcher([rule], alerts => { foreach (var a in alerts) _alerts.Enqueue(a); }, TimeProvider.System, NullLogger.Instance, openers: openers);
+        old.Dispose();
+        await writer.StandardInput.WriteLineAsync("go");
+        await writer.StandardInput.FlushAsync();
+        await writer.WaitForExitAsync();
+        Assert.Equal(0, writer.ExitCode);
+        _ = _watcher.RunAsync(_stop.Token);
+
+        var write = await Seen(key, FimOperation.Write);
+        Assert.Equal((FimAttribution.Available, writer.Id, "sh"), (write.Attribution, write.Process?.Pid, write.Process?.Name));
+    }
+
     [Fact]
     public async Task With_fanotify_a_prevent_rule_refuses_a_write_and_lets_reads_and_excluded_writers_through()
     {

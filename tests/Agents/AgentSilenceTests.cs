@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Api.Agents;
 using Platform.Contracts;
+using Platform.Tests.Agent;
 using Platform.Tests.Infrastructure;
 
 namespace Platform.Tests.Agents;
@@ -235,3 +236,28 @@ public class SilentAfterOneSecondApi : SqliteApi
 public sealed class AgentSilenceSettingTestsOnSqlite(SilentAfterTenMinutesSqliteApi api) : AgentSilenceSettingTests(api), IClassFixture<SilentAfterTenMinutesSqliteApi>;
 
 public sealed class AgentSilenceSettingTestsOnPostgres(SilentAfterTenMinutesPostgresApi api) : AgentSilenceSettingTests(api), IClassFixture<SilentAfterTenMinutesPostgresApi>;
+
+/// <summary>
+/// The monitor's own passes (no test calling ScanAsync) come on the api's clock, the one that judges silence: an hour
+/// apart here (the longest interval), so the machine's clock brings none while the test runs.
+/// </summary>
+public sealed class AgentSilenceMonitorTests(HourlySilenceScanSqliteApi api) : IClassFixture<HourlySilenceScanSqliteApi>
+{
+    [Fact]
+    public async Task The_monitor_looks_when_the_apis_clock_reaches_its_interval()
+    {
+        var (agent, enrolled) = await api.EnrolledAgent(FimRules.Unique("paced"));
+        await agent.RecordAgentHeartbeatAsync(new AgentHeartbeat(), enrolled.Agent.Id);
+
+        api.Time.Advance(TimeSpan.FromHours(1));
+
+        await AgentTestSupport.UntilAsync(
+            async () => (await api.Admin().ListIncidentsAsync(agentId: enrolled.Agent.Id, category: [IncidentCategory.SensorSilent])).Items.Count == 1,
+            "the monitor's pass when the api's clock reached the hour");
+    }
+}
+
+public class HourlySilenceScanSqliteApi : SqliteApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Agents:SilenceScanInterval"] = "01:00:00" };
+}

@@ -48,7 +48,7 @@ public sealed class ContractDriftTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Equal("3.0.3", document.RootElement.GetProperty("openapi").GetString());
         // The same document: its operations, and its scalars typed as YAML's core schema types them.
         Assert.Equal(SpecDocument.Load().Operations.Select(o => $"{o.Key} {Describe(o)}"), SpecDocument.Parse(json).Operations.Select(o => $"{o.Key} {Describe(o)}"));
-        var pid = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("Pid");
+        var pid = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("PidOrNull");
         Assert.Equal(System.Text.Json.JsonValueKind.True, pid.GetProperty("nullable").ValueKind);
         Assert.Equal(2147483647, pid.GetProperty("maximum").GetInt64());
         Assert.Equal("1.0.0", document.RootElement.GetProperty("info").GetProperty("version").GetString());

@@ -42,14 +42,14 @@ public sealed class KernelSensorTests : IDisposable
         // other processes of the machine start meanwhile), so an exit of the same pid may be another process's.
         List<ProcessStartEvent> Starts() => sensor.Starts.Where(e => e.Args is [_, "-c", var script] && script.Contains(_marker, StringComparison.Ordinal)).ToList();
         ProcessExitEvent? ExitOf(ProcessStartEvent start, ILookup<int, ProcessExitEvent> exits) =>
-            exits[start.Pid!.Value].Where(e => e.Time >= start.Time).MinBy(e => e.Time);
-        ILookup<int, ProcessExitEvent> Exits() => sensor.Exits.Where(e => e.Pid is { } pid && pids.ContainsKey(pid)).ToLookup(e => e.Pid!.Value);
+            exits[start.Pid].Where(e => e.Time >= start.Time).MinBy(e => e.Time);
+        ILookup<int, ProcessExitEvent> Exits() => sensor.Exits.Where(e => pids.ContainsKey(e.Pid)).ToLookup(e => e.Pid);
         await Until(() => Starts() is var all && all.Count >= 2000 && Exits() is var exits && all.All(s => ExitOf(s, exits) is not null), "the 2,000 starts and their exits");
         var starts = Starts();
         Assert.Equal(2000, starts.Count);
         foreach (var start in starts)
         {
-            var n = pids[start.Pid!.Value];
+            var n = pids[start.Pid];
             Assert.Equal(["/bin/sh", "-c", $"true {_marker}-{n}; exit {n % 5}"], start.Args);
             Assert.Equal(("/bin/sh", "sh", _directory, Environment.ProcessId, 0L), (start.Executable, start.ProcessName, start.Cwd, start.Ppid, start.Uid));
             Assert.Equal("root", start.User);
@@ -59,7 +59,7 @@ public sealed class KernelSensorTests : IDisposable
 
         Assert.Equal(2000, starts.Select(s => s.Pid).Distinct().Count());
         var exitsByPid = Exits();
-        Assert.All(starts, s => Assert.Equal(pids[s.Pid!.Value] % 5, ExitOf(s, exitsByPid)!.ExitCode));
+        Assert.All(starts, s => Assert.Equal(pids[s.Pid] % 5, ExitOf(s, exitsByPid)!.ExitCode));
         Assert.Equal(0, sensor.Choice.State.LostEvents);
     }
 

@@ -75,14 +75,40 @@ public sealed class EventRulesTests
         foreach (var field in Fields(rules.Allowed))
         {
             var (schema, server) = Accepted(With(kind, field, null));
-            // A required field given null is refused even where its schema is nullable (the spec's Pid, Port and IpAddress).
-            var required = (rules.Required & 1L << (int)field) != 0;
-            Assert.True(required ? !server : schema == server, $"{kind} {EventRules.Key(field)}: null; schema accepts {schema}, server {server}");
+            Assert.True(schema == server, $"{kind} {EventRules.Key(field)}: null; schema accepts {schema}, server {server}");
+            // The server takes null for an optional field as its absence; a required one must have a value.
+            if ((rules.Required & 1L << (int)field) != 0)
+                Assert.False(server, $"{kind} {EventRules.Key(field)} is required: null must be refused");
         }
 
         var nullContainer = Parse(kind);
         nullContainer["container"] = null;
         Assert.Equal((false, false), Accepted(nullContainer));
+    }
+
+    /// <summary>The shared value schemas of events and their nullable twins, which optional fields refer to.</summary>
+    [Theory]
+    [InlineData("Pid")]
+    [InlineData("Port")]
+    [InlineData("IpAddress")]
+    public void A_value_schema_refuses_null_and_its_or_null_twin_differs_from_it_only_in_taking_null(string name)
+    {
+        var defs = SpecSchemas.Document["$defs"]!.AsObject();
+        var value = defs[name]!.AsObject();
+        var orNull = defs[name + "OrNull"]!.AsObject();
+        Assert.IsType<JsonValue>(value["type"], exactMatch: false); // one type: no null
+        var types = Assert.IsType<JsonArray>(orNull["type"]);
+        Assert.Equal([(string?)value["type"], "null"], types.Select(t => (string?)t));
+
+        static JsonObject Constraints(JsonObject schema)
+        {
+            var copy = schema.DeepClone().AsObject();
+            copy.Remove("type");
+            copy.Remove("description");
+            return copy;
+        }
+
+        Assert.True(JsonNode.DeepEquals(Constraints(value), Constraints(orNull)), $"{name}OrNull restates {name}'s constraints differently");
     }
 
     [Theory]

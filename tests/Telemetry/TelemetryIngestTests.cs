@@ -201,15 +201,15 @@ public abstract class TelemetryIngestTests(PlatformApi api)
     {
         var (agent, enrolled) = await api.EnrolledAgent("web-07");
         var id = enrolled.Agent.Id;
-        var noPid = ShellFromJava("s", T0);
-        noPid.Pid = null;
+        var badPid = ShellFromJava("s", T0);
+        badPid.Pid = -1;
         var relative = Read("r", T0, "etc/passwd");
         var badAddress = Connect("c", T0);
         badAddress.RemoteAddress = "not-an-address";
         var otherHost = Dns("d", T0);
         otherHost.Hostname = "someone-else";
 
-        var errors = await ProblemAssert.FieldErrors(() => agent.PushTelemetryAsync(Batch(1, noPid, relative, badAddress), id));
+        var errors = await ProblemAssert.FieldErrors(() => agent.PushTelemetryAsync(Batch(1, badPid, relative, badAddress), id));
         var host = await ProblemAssert.FieldErrors(() => agent.PushTelemetryAsync(Batch(1, otherHost), id));
         var tooMany = await ProblemAssert.FieldErrors(() => agent.PushTelemetryAsync(Batch(1, Reads("m", T0, 1001)), id));
 
