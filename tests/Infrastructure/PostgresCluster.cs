@@ -20,6 +20,9 @@ public static class PostgresCluster
     /// <summary>Why the cluster could not start, or null when it runs.</summary>
     public static string? Problem => Cluster.Value.Problem;
 
+    /// <summary>Stops the cluster when this process ends, however it ends (kept here so its pipe stays open until then).</summary>
+    private static Process? Watcher;
+
     /// <summary>Creates an empty database and returns its connection string.</summary>
     public static string CreateDatabase()
     {
@@ -58,18 +61,12 @@ public static class PostgresCluster
             return (null, ex.Message);
         }
 
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try
-            {
-                Run(bin + "/pg_ctl", $"-D {data} -m immediate stop", asRoot);
-                Directory.Delete(root, recursive: true);
-            }
-            catch (Exception)
-            {
-                // The run is over; a leftover temp directory is all that can remain.
-            }
-        };
+        // The test host is often killed rather than let exit (ProcessExit then never runs), which left a postmaster
+        // behind each run. A watcher in its own session holds a pipe from this process and stops the cluster when the
+        // pipe closes: on exit, on a kill, on a crash alike (the kernel closes it; .NET opens it close-on-exec, so no
+        // other child keeps it open).
+        var stop = $"{(asRoot ? "runuser -u postgres -- " : "")}{bin}/pg_ctl -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {root}";
+        Watcher = Process.Start(new ProcessStartInfo("setsid", ["sh", "-c", "read _; " + stop]) { RedirectStandardInput = true });
         return ($"Host={root};Port=5432;Username=postgres;Database=postgres", null);
     }
 
