@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Platform.Api.Audit;
 using Platform.Api.Auth;
 using Platform.Api.Http;
@@ -17,7 +18,7 @@ public sealed record FimRuleRefusal(int Status, string Detail)
         new(StatusCodes.Status412PreconditionFailed, $"The rule is at version {current.Version} (ETag {ETags.For(current.Version)}); If-Match named {ifMatch}.");
 
     /// <summary>The problem document that tells the caller.</summary>
-    public IResult Problem() => Status switch
+    public ProblemHttpResult Problem() => Status switch
     {
         StatusCodes.Status404NotFound => Problems.NotFound(Detail),
         StatusCodes.Status409Conflict => Problems.Conflict(Detail),
