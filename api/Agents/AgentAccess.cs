@@ -8,7 +8,7 @@ public static class AgentAccess
     /// The agent's own credential comes with its row, as read at most <see cref="AuthOptions.CredentialCacheSeconds"/>
     /// ago (its hostname and labels); <paramref name="current"/> reads it again (its last heartbeat).
     /// </summary>
-    public static async Task<(AgentRow? Agent, IResult? Refusal)> FindForCallerAsync(this AgentStore agents, HttpContext http, string agentId, string forbidden, CancellationToken cancellationToken, bool current = false)
+    public static async Task<(AgentRow? Agent, ProblemHttpResult? Refusal)> FindForCallerAsync(this AgentStore agents, HttpContext http, string agentId, string forbidden, CancellationToken cancellationToken, bool current = false)
     {
         if (!http.Caller().MaySee(agentId))
             return (null, Problems.Forbidden(forbidden));

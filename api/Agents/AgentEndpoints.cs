@@ -49,7 +49,7 @@ public sealed class AgentHeartbeatValidator : AbstractValidator<AgentHeartbeat>
 
 public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursors cursors, AgentSilence silence) : AgentsHandlersBase
 {
-    public override async Task<IResult> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
+    public override async Task<Results<Created<AgentEnrolled>, ProblemHttpResult>> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
         var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
         if (await writer.EnrollAsync(enrollmentTokenId, body, cancellationToken) is not { } enrolled)
@@ -57,14 +57,14 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         return TypedResults.Created($"/api/v1/agents/{enrolled.Agent.AgentId}", new AgentEnrolled { Agent = enrolled.Agent.ToContract(), TokenId = enrolled.TokenId, Secret = enrolled.Secret });
     }
 
-    public override async Task<IResult> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<AgentPage>, ProblemHttpResult>> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
     {
         var rows = await agents.ListAsync(cursors.TryDecode(CursorLists.Agents, cursor, out var after) ? after : null, limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.Agents, row => row.AgentId);
         return TypedResults.Ok(new AgentPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> GetAgent(HttpContext http, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Agent>, ProblemHttpResult>> GetAgent(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
         // The current row, not the one remembered with the caller's credential: it shows when the agent was last seen.
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own agent.", cancellationToken, current: true);
@@ -74,7 +74,7 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         return TypedResults.Ok(agent.ToContract());
     }
 
-    public override async Task<IResult> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Agent>, ProblemHttpResult>> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await writer.ReplaceLabelsAsync(http.Caller(), agentId, if_Match, body.Labels, cancellationToken);
         switch (refusal)
@@ -91,7 +91,7 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         return TypedResults.Ok(agent.ToContract());
     }
 
-    public override async Task<IResult> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Agent>, ProblemHttpResult>> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)
     {
         if (!http.Caller().MaySee(agentId))
             return Problems.Forbidden("An agent credential may only send heartbeats for its own agent.");

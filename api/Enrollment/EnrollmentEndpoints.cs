@@ -16,7 +16,7 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
 
 public sealed class EnrollmentEndpoints(EnrollmentStore enrollments, EnrollmentWriter writer, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
 {
-    public override async Task<IResult> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
+    public override async Task<Results<Created<EnrollmentTokenCreated>, ProblemHttpResult>> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
         var secret = Secrets.New(Secrets.EnrollmentTokenPrefix);
@@ -36,14 +36,14 @@ public sealed class EnrollmentEndpoints(EnrollmentStore enrollments, EnrollmentW
         return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = row.ToContract(), Secret = secret });
     }
 
-    public override async Task<IResult> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<EnrollmentTokenPage>, ProblemHttpResult>> ListEnrollmentTokens(HttpContext http, int limit, string? cursor, bool includeRevoked, CancellationToken cancellationToken)
     {
         var rows = await enrollments.ListAsync(cursors.TryDecode(CursorLists.EnrollmentTokens, cursor, out var after) ? after : null, limit, includeRevoked, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.EnrollmentTokens, row => row.EnrollmentTokenId);
         return TypedResults.Ok(new EnrollmentTokenPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken) =>
+    public override async Task<Results<NoContent, ProblemHttpResult>> RevokeEnrollmentToken(HttpContext http, string enrollmentTokenId, CancellationToken cancellationToken) =>
         await writer.RevokeAsync(http.Caller(), enrollmentTokenId, cancellationToken)
             ? TypedResults.NoContent()
             : Problems.NotFound($"Enrollment token '{enrollmentTokenId}' does not exist.");

@@ -36,7 +36,7 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
     public static readonly string[] BaselineTags = ["pci-dss:11.5.2", "pci-dss:11.5"];
     private static readonly TimeSpan BaselineMaxAge = TimeSpan.FromDays(7);
 
-    public override async Task<IResult> PushFimBaselineChecks(HttpContext http, FimBaselineCheckBatch body, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<NoContent, ProblemHttpResult>> PushFimBaselineChecks(HttpContext http, FimBaselineCheckBatch body, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only report its own baseline checks.", cancellationToken);
         if (agent is null)
@@ -54,7 +54,7 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         return TypedResults.NoContent();
     }
 
-    public override async Task<IResult> GetPciReport(HttpContext http, ReportFormat? format, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<PciReport>, FileContentHttpResult, ProblemHttpResult>> GetPciReport(HttpContext http, ReportFormat? format, string agentId, CancellationToken cancellationToken)
     {
         var agent = await agents.FindAsync(agentId, cancellationToken);
         if (agent is null)
@@ -85,7 +85,7 @@ public sealed class ComplianceEndpoints(AgentStore agents, ComplianceStore compl
         if (format != ReportFormat.Csv)
             return TypedResults.Ok(report);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"pci-report-{agent.Hostname}-{now:yyyyMMdd}.csv\"";
-        return TypedResults.Text(Csv(report), "text/csv", Encoding.UTF8);
+        return TypedResults.File(Encoding.UTF8.GetBytes(Csv(report)), "text/csv; charset=utf-8");
     }
 
     /// <summary>Why the agent's reported watch states are no evidence (null when they are).</summary>

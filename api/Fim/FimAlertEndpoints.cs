@@ -36,7 +36,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
 
 public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, FimAlertWriter writer, FimPolicyCache rules, TimeProvider time, FimOptions options, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks) : FimAlertsHandlersBase
 {
-    public override async Task<IResult> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimAlert>, ProblemHttpResult>> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
         var before = await alerts.FindAsync(alertId, cancellationToken);
         if (before is null)
@@ -49,7 +49,7 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
     private static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<AlertDetails> DetailsInfo =
         (System.Text.Json.Serialization.Metadata.JsonTypeInfo<AlertDetails>)DetailsJson.GetTypeInfo(typeof(AlertDetails));
 
-    public override async Task<IResult> PushFimAlerts(HttpContext http, FimAlertBatch body, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimAlertBatchResult>, ProblemHttpResult>> PushFimAlerts(HttpContext http, FimAlertBatch body, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own alerts.", cancellationToken);
         if (agent is null)
@@ -161,7 +161,7 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
         return errors;
     }
 
-    public override async Task<IResult> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimAlertPage>, ProblemHttpResult>> ListFimAlerts(HttpContext http, int limit, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
         var after = cursors.TryDecode(CursorLists.FimAlerts, cursor, out var key) ? key : null;
@@ -180,7 +180,7 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
         return TypedResults.Ok(new FimAlertPage { Items = scan.Rows.Select(ToContract).ToList(), NextCursor = scan.More ? cursors.Encode(CursorLists.FimAlerts, scan.ResumeAfter!) : null });
     }
 
-    public override async Task<IResult> ExportFimAlerts(HttpContext http, ExportFormat? format, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<Results<PushStreamHttpResult, ProblemHttpResult>> ExportFimAlerts(HttpContext http, ExportFormat? format, string? cursor, string? hostname, string? agentId, string? ruleId, string? pathPrefix, string? pathGlob, FimOperation? action, FimAlertEffect? effect, FimSeverity? severity, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         var filter = Filter(hostname, agentId, ruleId, pathPrefix, pathGlob, action, effect, severity, since, until);
         var csv = format == ExportFormat.Csv;
@@ -198,7 +198,7 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
 
         var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         http.Response.Headers.ContentDisposition = $"attachment; filename=\"fim-alerts-{stamp}.{(csv ? "csv" : "jsonl")}\"";
-        return Results.Stream(
+        return TypedResults.Stream(
             async stream =>
             {
                 await using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 64 * 1024);

@@ -6,7 +6,7 @@ namespace Platform.Api.Fim;
 
 public sealed class FimPolicyEndpoints(AgentStore agents, FimPolicyCache policies) : FimPolicyHandlersBase
 {
-    public override async Task<IResult> GetEffectiveFimPolicy(HttpContext http, string? if_None_Match, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimPolicy>, NotModified, ProblemHttpResult>> GetEffectiveFimPolicy(HttpContext http, string? if_None_Match, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own policy.", cancellationToken);
         if (agent is null)
@@ -15,7 +15,7 @@ public sealed class FimPolicyEndpoints(AgentStore agents, FimPolicyCache policie
         var (rules, etag) = await policies.PolicyForAsync(agent.Hostname, Labels.Read(agent.LabelsJson), cancellationToken);
         http.Response.Headers.ETag = etag;
         if (ETags.NoneMatch(if_None_Match, etag))
-            return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+            return NotModified.Instance;
         return TypedResults.Ok(new FimPolicy { AgentId = agentId, Rules = rules.ToList() });
     }
 }

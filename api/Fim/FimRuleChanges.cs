@@ -13,7 +13,7 @@ public sealed record FimRuleRefusal(int Status, string Detail)
         new(StatusCodes.Status412PreconditionFailed, $"The rule is at version {current.Version} (ETag {ETags.For(current.Version)}); If-Match named {ifMatch}.");
 
     /// <summary>The problem document that tells the caller.</summary>
-    public IResult Problem() => Status switch
+    public ProblemHttpResult Problem() => Status switch
     {
         StatusCodes.Status404NotFound => Problems.NotFound(Detail),
         StatusCodes.Status409Conflict => Problems.Conflict(Detail),

@@ -5,7 +5,7 @@ namespace Platform.Api.Fim;
 
 public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes, Cursors cursors, FimUnlockStore unlocks, TimeProvider time) : FimRulesHandlersBase
 {
-    public override async Task<IResult> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
+    public override async Task<Results<Created<FimRule>, ProblemHttpResult>> CreateFimRule(HttpContext http, FimRuleSpec body, CancellationToken cancellationToken)
     {
         var (row, refusal) = await changes.CreateAsync(http.Caller(), RuleSpecs.Canonical(body), cancellationToken);
         if (refusal is not null)
@@ -14,7 +14,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         return TypedResults.Created($"/api/v1/fim/rules/{row.RuleId}", RuleSpecs.ToContract(row));
     }
 
-    public override async Task<IResult> ListFimRules(HttpContext http, int limit, string? cursor, string? complianceTag, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimRulePage>, ProblemHttpResult>> ListFimRules(HttpContext http, int limit, string? cursor, string? complianceTag, CancellationToken cancellationToken)
     {
         var rows = await rules.ListAsync(cursors.TryDecode(CursorLists.FimRules, cursor, out var after) ? after : null, limit, complianceTag, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.FimRules, row => row.Name);
@@ -22,7 +22,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         return TypedResults.Ok(new FimRulePage { Items = items.Select(row => WithUnlock(RuleSpecs.ToContract(row), open)).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> GetFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimRule>, ProblemHttpResult>> GetFimRule(HttpContext http, string ruleId, CancellationToken cancellationToken)
     {
         var row = await rules.FindAsync(ruleId, cancellationToken);
         if (row is null)
@@ -39,13 +39,13 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         return rule;
     }
 
-    public override async Task<IResult> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken) =>
+    public override async Task<Results<Ok<FimRule>, ProblemHttpResult>> ReplaceFimRule(HttpContext http, string? if_Match, FimRuleSpec body, string ruleId, CancellationToken cancellationToken) =>
         Changed(http, await changes.ReplaceAsync(http.Caller(), ruleId, if_Match, RuleSpecs.Canonical(body), cancellationToken));
 
-    public override async Task<IResult> DeleteFimRule(HttpContext http, string? if_Match, string ruleId, CancellationToken cancellationToken) =>
+    public override async Task<Results<NoContent, ProblemHttpResult>> DeleteFimRule(HttpContext http, string? if_Match, string ruleId, CancellationToken cancellationToken) =>
         await changes.DeleteAsync(http.Caller(), ruleId, if_Match, cancellationToken) is { } refusal ? Refused(refusal) : TypedResults.NoContent();
 
-    public override async Task<IResult> ListFimRuleVersions(HttpContext http, int limit, string? cursor, string ruleId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimRuleVersionPage>, ProblemHttpResult>> ListFimRuleVersions(HttpContext http, int limit, string? cursor, string ruleId, CancellationToken cancellationToken)
     {
         var before = cursors.TryDecode(CursorLists.FimRuleVersions, cursor, out var version) ? version : (int?)null;
         // One row more than the page: it says there is a next page and is the base of the last item's diff.
@@ -65,10 +65,10 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         return TypedResults.Ok(new FimRuleVersionPage { Items = items, NextCursor = next });
     }
 
-    public override async Task<IResult> RestoreFimRuleVersion(HttpContext http, string? if_Match, string ruleId, int version, CancellationToken cancellationToken) =>
+    public override async Task<Results<Ok<FimRule>, ProblemHttpResult>> RestoreFimRuleVersion(HttpContext http, string? if_Match, string ruleId, int version, CancellationToken cancellationToken) =>
         Changed(http, await changes.RestoreAsync(http.Caller(), ruleId, version, if_Match, cancellationToken));
 
-    public override async Task<IResult> ApplyFimRuleSet(HttpContext http, bool dryRun, bool prune, FimRuleSet body, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<FimPlan>, ProblemHttpResult>> ApplyFimRuleSet(HttpContext http, bool dryRun, bool prune, FimRuleSet body, CancellationToken cancellationToken)
     {
         var desired = body.Rules.Select(RuleSpecs.Canonical).ToDictionary(r => r.Name, StringComparer.Ordinal);
         var plan = await changes.ApplyAsync(http.Caller(), desired, dryRun, prune, cancellationToken);
@@ -88,7 +88,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         });
     }
 
-    private static IResult Changed(HttpContext http, (FimRuleRow? Row, FimRuleRefusal? Refusal) change)
+    private static Results<Ok<FimRule>, ProblemHttpResult> Changed(HttpContext http, (FimRuleRow? Row, FimRuleRefusal? Refusal) change)
     {
         if (change.Refusal is not null)
             return Refused(change.Refusal);
@@ -96,7 +96,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         return TypedResults.Ok(RuleSpecs.ToContract(change.Row));
     }
 
-    private static IResult NotFound(string ruleId) => Refused(FimRuleRefusal.NotFound(ruleId));
+    private static ProblemHttpResult NotFound(string ruleId) => Refused(FimRuleRefusal.NotFound(ruleId));
 
-    private static IResult Refused(FimRuleRefusal refusal) => refusal.Problem();
+    private static ProblemHttpResult Refused(FimRuleRefusal refusal) => refusal.Problem();
 }

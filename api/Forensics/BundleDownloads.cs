@@ -17,11 +17,11 @@ public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds
     public sealed record Target(string Type, string Id);
 
     /// <param name="location">The request that asks for this same bundle again (its window made explicit).</param>
-    public async Task<IResult> AnswerAsync(HttpContext http, BundlePlan plan, string? ifNoneMatch, string fileName, string location, Target target, CancellationToken cancellationToken)
+    public async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, Http.NotModified, ProblemHttpResult>> AnswerAsync(HttpContext http, BundlePlan plan, string? ifNoneMatch, string fileName, string location, Target target, CancellationToken cancellationToken)
     {
         if (plan.State is { } state)
             http.Response.Headers[StateHeader] = state;
-        if (NotModified(http, plan.Identity, ifNoneMatch) is { } notModified)
+        if (Unchanged(http, plan.Identity, ifNoneMatch) is { } notModified)
             return notModified;
 
         var built = await bundles.BuiltAsync(plan, cancellationToken);
@@ -46,8 +46,8 @@ public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds
 
         var seconds = (int)Math.Clamp(Math.Ceiling(plan.Events / EventsPerSecond) * (queued.Ahead + 1), 1, 60);
         http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-        http.Response.Headers.Location = location;
-        return TypedResults.Json(
+        return TypedResults.Accepted(
+            location,
             new BundleBuild
             {
                 State = queued.Building ? BundleBuildStateName.Building : BundleBuildStateName.Queued,
@@ -55,32 +55,33 @@ public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds
                 BuildsAhead = queued.Ahead,
                 Location = location,
                 BundleState = plan.State is null ? null : plan.State == ForensicBundles.Final ? BundleState.Final : BundleState.Provisional,
-            },
-            statusCode: StatusCodes.Status202Accepted);
+            });
     }
 
     /// <summary>An incident's kept final bundle: its bytes, whatever the data says now.</summary>
-    public async Task<IResult> ServeFinalAsync(HttpContext http, FinalBundle final, string? ifNoneMatch, string fileName, Target target, CancellationToken cancellationToken)
+    public async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, Http.NotModified, ProblemHttpResult>> ServeFinalAsync(HttpContext http, FinalBundle final, string? ifNoneMatch, string fileName, Target target, CancellationToken cancellationToken)
     {
         http.Response.Headers[StateHeader] = ForensicBundles.Final;
-        return NotModified(http, final.Identity, ifNoneMatch) ?? await ServeAsync(http, final.Identity, final.File, ForensicBundles.Final, fileName, target, cancellationToken);
+        if (Unchanged(http, final.Identity, ifNoneMatch) is { } notModified)
+            return notModified;
+        return await ServeAsync(http, final.Identity, final.File, ForensicBundles.Final, fileName, target, cancellationToken);
     }
 
-    private static IResult? NotModified(HttpContext http, string identity, string? ifNoneMatch)
+    private static Http.NotModified? Unchanged(HttpContext http, string identity, string? ifNoneMatch)
     {
         // Unchanged: say so without building (or even finding) the file. (Any other form of the tag, the file
         // result below still answers; it only costs the build.)
         if (!Http.ETags.NoneMatch(ifNoneMatch, $"\"{identity}\""))
             return null;
         http.Response.Headers.ETag = $"\"{identity}\"";
-        return TypedResults.StatusCode(StatusCodes.Status304NotModified);
+        return Http.NotModified.Instance;
     }
 
     /// <summary>
     /// The file (200, or 206 for a range), after its download is in the audit log with the bundle's SHA-256 (chain of
     /// custody); <c>Repr-Digest</c> (RFC 9530) carries the same SHA-256 of the whole zip, whatever range is asked for.
     /// </summary>
-    private async Task<IResult> ServeAsync(HttpContext http, string identity, BuiltBundle built, string? state, string fileName, Target target, CancellationToken cancellationToken)
+    private async Task<PhysicalFileHttpResult> ServeAsync(HttpContext http, string identity, BuiltBundle built, string? state, string fileName, Target target, CancellationToken cancellationToken)
     {
         var range = http.Request.Headers.Range.ToString();
         await audit.AppendReadAsync(http.Caller(), "bundle.download", target.Type, target.Id, new

@@ -7,14 +7,14 @@ namespace Platform.Api.Forensics;
 /// <summary>What happened on a host or in a container: the short view (the most recent events) and the full bundle.</summary>
 public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, EventReader reader, ForensicBundles bundles, BundleDownloads downloads, BundleSigner signer, Audit.AuditLog audit) : ForensicsHandlersBase
 {
-    public override Task<IResult> ListSigningKeys(HttpContext http, CancellationToken cancellationToken) =>
-        Task.FromResult<IResult>(TypedResults.Ok(new SigningKeyList
+    public override Task<Results<Ok<SigningKeyList>, ProblemHttpResult>> ListSigningKeys(HttpContext http, CancellationToken cancellationToken) =>
+        Task.FromResult<Results<Ok<SigningKeyList>, ProblemHttpResult>>(TypedResults.Ok(new SigningKeyList
         {
             Items = [new SigningKey { KeyId = signer.KeyId, Algorithm = SigningKeyAlgorithm.Ed25519, PublicKeyPem = signer.PublicKeyPem, Current = true }],
         }));
 
     // Range, If-Range and If-None-Match are documented in openapi.yaml and handled by the file result.
-    public override async Task<IResult> GetHostForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, Http.NotModified, ProblemHttpResult>> GetHostForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not download forensic bundles.", cancellationToken);
         if (agent is null)
@@ -22,7 +22,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await BundleAsync(http, agent, null, from, until, if_None_Match, cancellationToken);
     }
 
-    public override async Task<IResult> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, string containerId, CancellationToken cancellationToken)
+    public override async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, Http.NotModified, ProblemHttpResult>> GetContainerForensicBundle(HttpContext http, DateTimeOffset? from, DateTimeOffset? until, string? if_None_Match, string? range, string? if_Range, string agentId, string containerId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await ContainerAsync(http, agentId, containerId, cancellationToken);
         if (agent is null)
@@ -30,7 +30,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await BundleAsync(http, agent, containerId, from, until, if_None_Match, cancellationToken);
     }
 
-    private async Task<IResult> BundleAsync(HttpContext http, AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, string? ifNoneMatch, CancellationToken cancellationToken)
+    private async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, Http.NotModified, ProblemHttpResult>> BundleAsync(HttpContext http, AgentRow agent, string? containerId, DateTimeOffset? from, DateTimeOffset? until, string? ifNoneMatch, CancellationToken cancellationToken)
     {
         if (from > until)
             return Http.Problems.Validation("from", "'from' must not be after 'until'.");
@@ -44,7 +44,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
     /// A container is one agent's (the same id from two agents is two containers), known by that agent's flight data:
     /// 404 when the agent recorded nothing in it, whoever else did.
     /// </summary>
-    private async Task<(AgentRow? Agent, IResult? Refusal)> ContainerAsync(HttpContext http, string agentId, string containerId, CancellationToken cancellationToken)
+    private async Task<(AgentRow? Agent, ProblemHttpResult? Refusal)> ContainerAsync(HttpContext http, string agentId, string containerId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not read forensic views or bundles.", cancellationToken);
         if (agent is null)
@@ -53,7 +53,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return recorded ? (agent, null) : (null, Http.Problems.NotFound($"Agent '{agentId}' has no flight data for container '{containerId}'."));
     }
 
-    public override async Task<IResult> GetHostForensicView(HttpContext http, int limit, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Http.StoredJson<ForensicView>, ContentHttpResult, ProblemHttpResult>> GetHostForensicView(HttpContext http, int limit, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may not read forensic views.", cancellationToken);
         if (agent is null)
@@ -61,7 +61,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
         return await ViewAsync(http, agent, null, limit, cancellationToken);
     }
 
-    public override async Task<IResult> GetContainerForensicView(HttpContext http, int limit, string agentId, string containerId, CancellationToken cancellationToken)
+    public override async Task<Results<Http.StoredJson<ForensicView>, ContentHttpResult, ProblemHttpResult>> GetContainerForensicView(HttpContext http, int limit, string agentId, string containerId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await ContainerAsync(http, agentId, containerId, cancellationToken);
         if (agent is null)
@@ -72,7 +72,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
     /// <summary>How the audit log names a container: the same id on two agents is two containers.</summary>
     private static string ContainerTarget(string agentId, string containerId) => $"{agentId}/{containerId}";
 
-    private async Task<IResult> ViewAsync(HttpContext http, AgentRow agent, string? containerId, int limit, CancellationToken cancellationToken)
+    private async Task<Results<Http.StoredJson<ForensicView>, ContentHttpResult, ProblemHttpResult>> ViewAsync(HttpContext http, AgentRow agent, string? containerId, int limit, CancellationToken cancellationToken)
     {
         var (events, older) = await reader.NewestAsync(new SegmentFilter(agent.AgentId, containerId), limit, cancellationToken);
         var text = WantsText(http);
@@ -96,7 +96,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
 
         // The events are stored in the API's own JSON: write them out as they are rather than parse and
         // re-serialise 500 of them (the document is the ForensicView schema).
-        return Results.Stream(async body =>
+        return new Http.StoredJson<ForensicView>(async body =>
         {
             await using var json = new Utf8JsonWriter(body);
             json.WriteStartObject();
@@ -110,7 +110,7 @@ public sealed class ForensicEndpoints(AgentStore agents, TelemetryStore store, E
                 json.WriteRawValue(e.Json.Span, skipInputValidation: true);
             json.WriteEndArray();
             json.WriteEndObject();
-        }, "application/json; charset=utf-8");
+        });
     }
 
     /// <summary>text/plain when the client prefers it to JSON (Accept: text/plain); JSON otherwise.</summary>

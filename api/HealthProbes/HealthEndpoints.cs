@@ -8,10 +8,10 @@ public sealed class HealthEndpoints(Database database, TimeProvider time, ILogge
     private static readonly string Version =
         typeof(HealthEndpoints).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    public override Task<IResult> GetHealth(HttpContext http, CancellationToken cancellationToken) =>
-        Task.FromResult<IResult>(TypedResults.Ok(new Platform.Contracts.Health { Status = HealthStatus.Ok, Version = Version, Time = time.GetUtcNow() }));
+    public override Task<Results<Ok<Health>, ProblemHttpResult>> GetHealth(HttpContext http, CancellationToken cancellationToken) =>
+        Task.FromResult<Results<Ok<Platform.Contracts.Health>, ProblemHttpResult>>(TypedResults.Ok(new Platform.Contracts.Health { Status = HealthStatus.Ok, Version = Version, Time = time.GetUtcNow() }));
 
-    public override async Task<IResult> GetReadiness(HttpContext http, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Readiness>, ProblemHttpResult, JsonHttpResult<Readiness>>> GetReadiness(HttpContext http, CancellationToken cancellationToken)
     {
         var storage = new ReadinessCheck { Name = "storage", Status = ReadinessStatus.Ready, Detail = database.Provider.ToString().ToLowerInvariant() };
         try

@@ -1,27 +1,31 @@
+
 namespace Platform.Api.Http;
 
-/// <summary>The RFC 9457 problems handlers return. Each kind has a stable <c>type</c> URI that clients can switch on.</summary>
+/// <summary>
+/// The RFC 9457 problems handlers return. Each kind has a stable <c>type</c> URI that clients can switch on. All are a
+/// <see cref="ProblemHttpResult"/>, the one result type the generated handler signatures allow for problem+json answers.
+/// </summary>
 public static class Problems
 {
     public const string TypeBase = "https://platform.dev/problems/";
 
-    public static IResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "not-found", "Not found.", detail);
+    public static ProblemHttpResult NotFound(string detail) => Problem(StatusCodes.Status404NotFound, "not-found", "Not found.", detail);
 
-    public static IResult Forbidden(string detail) => Problem(StatusCodes.Status403Forbidden, "forbidden", "This token may not do that.", detail);
+    public static ProblemHttpResult Forbidden(string detail) => Problem(StatusCodes.Status403Forbidden, "forbidden", "This token may not do that.", detail);
 
-    public static IResult Conflict(string detail) => Problem(StatusCodes.Status409Conflict, "conflict", "Conflict.", detail);
+    public static ProblemHttpResult Conflict(string detail) => Problem(StatusCodes.Status409Conflict, "conflict", "Conflict.", detail);
 
-    public static IResult PreconditionFailed(string detail) =>
+    public static ProblemHttpResult PreconditionFailed(string detail) =>
         Problem(StatusCodes.Status412PreconditionFailed, "precondition-failed", "The resource has changed.", detail);
 
-    public static IResult Validation(IDictionary<string, string[]> errors, string? detail = null) =>
-        TypedResults.ValidationProblem(errors, detail, title: "The request is invalid.", type: TypeBase + "validation");
+    public static ProblemHttpResult Validation(IDictionary<string, string[]> errors, string? detail = null) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status400BadRequest, Type = TypeBase + "validation", Title = "The request is invalid.", Detail = detail });
 
     /// <summary>A well-formed request that cannot be done as asked (422); <paramref name="errors"/> names each item and why.</summary>
-    public static IResult Unprocessable(string detail, IDictionary<string, string[]> errors) =>
+    public static ProblemHttpResult Unprocessable(string detail, IDictionary<string, string[]> errors) =>
         TypedResults.Problem(new HttpValidationProblemDetails(errors) { Status = StatusCodes.Status422UnprocessableEntity, Type = TypeBase + "unprocessable", Title = "The request cannot be done as asked.", Detail = detail });
 
-    public static IResult Validation(string field, string message) => Validation(new Dictionary<string, string[]> { [field] = [message] });
+    public static ProblemHttpResult Validation(string field, string message) => Validation(new Dictionary<string, string[]> { [field] = [message] });
 
     /// <summary>The <c>type</c> URI for a status code, for problems written by the framework (status code pages, exceptions).</summary>
     public static string TypeFor(int status) => TypeBase + status switch
@@ -43,6 +47,6 @@ public static class Problems
         _ => status.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static IResult Problem(int status, string type, string title, string detail) =>
+    private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(detail, statusCode: status, title: title, type: TypeBase + type);
 }

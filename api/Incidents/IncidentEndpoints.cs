@@ -9,7 +9,7 @@ namespace Platform.Api.Incidents;
 
 public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow workflow, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
 {
-    public override async Task<IResult> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
+    public override async Task<Results<Ok<IncidentPage>, ProblemHttpResult>> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
         CancellationToken cancellationToken)
     {
@@ -29,7 +29,7 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         });
     }
 
-    public override async Task<IResult> GetIncident(HttpContext http, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Incident>, ProblemHttpResult>> GetIncident(HttpContext http, string incidentId, CancellationToken cancellationToken)
     {
         var row = await store.FindAsync(incidentId, cancellationToken);
         if (row is null)
@@ -38,19 +38,19 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         return TypedResults.Ok(ToContract(row));
     }
 
-    public override async Task<IResult> ChangeIncidentStatus(HttpContext http, string? if_Match, IncidentStatusChange body, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Incident>, ProblemHttpResult>> ChangeIncidentStatus(HttpContext http, string? if_Match, IncidentStatusChange body, string incidentId, CancellationToken cancellationToken)
     {
         var (row, refusal) = await workflow.ChangeStatusAsync(incidentId, if_Match, body, http.Caller(), ToContract, cancellationToken);
         return Answer(http, incidentId, row, refusal, body.Status);
     }
 
-    public override async Task<IResult> AssignIncident(HttpContext http, string? if_Match, IncidentAssignment body, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Incident>, ProblemHttpResult>> AssignIncident(HttpContext http, string? if_Match, IncidentAssignment body, string incidentId, CancellationToken cancellationToken)
     {
         var (row, refusal) = await workflow.AssignAsync(incidentId, if_Match, body.Assignee?.Trim(), http.Caller(), ToContract, cancellationToken);
         return Answer(http, incidentId, row, refusal, null);
     }
 
-    private static IResult Answer(HttpContext http, string incidentId, IncidentRow? row, ChangeRefusal refusal, IncidentStatus? wanted) => refusal switch
+    private static Results<Ok<Incident>, ProblemHttpResult> Answer(HttpContext http, string incidentId, IncidentRow? row, ChangeRefusal refusal, IncidentStatus? wanted) => refusal switch
     {
         ChangeRefusal.NotFound => NotFound(incidentId),
         ChangeRefusal.Stale => Problems.PreconditionFailed($"Incident '{incidentId}' is at version {row!.Version} (ETag {ETags.For(row.Version)}); read it again and retry."),
@@ -59,16 +59,16 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         _ => Ok(http, row!),
     };
 
-    private static IResult Ok(HttpContext http, IncidentRow row)
+    private static Ok<Incident> Ok(HttpContext http, IncidentRow row)
     {
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Ok(ToContract(row));
     }
 
-    public override async Task<IResult> ChangeIncidentsInBulk(HttpContext http, IncidentBulkChange body, CancellationToken cancellationToken) =>
+    public override async Task<Results<Ok<IncidentBulkResult>, ProblemHttpResult>> ChangeIncidentsInBulk(HttpContext http, IncidentBulkChange body, CancellationToken cancellationToken) =>
         TypedResults.Ok(await workflow.ChangeInBulkAsync(Query(body.Filter), body.Change, body.DryRun == true, http.Caller(), ToContract, cancellationToken));
 
-    public override async Task<IResult> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<IncidentNotePage>, ProblemHttpResult>> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
         var after = cursors.TryDecode(CursorLists.IncidentNotes, cursor, out var noteId) ? noteId : null;
         if (await store.FindAsync(incidentId, cancellationToken) is null)
@@ -78,13 +78,13 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         return TypedResults.Ok(new IncidentNotePage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> AddIncidentNote(HttpContext http, IncidentNoteSpec body, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Created<IncidentNote>, ProblemHttpResult>> AddIncidentNote(HttpContext http, IncidentNoteSpec body, string incidentId, CancellationToken cancellationToken)
     {
         var note = await workflow.AddNoteAsync(incidentId, body.Text, http.Caller(), cancellationToken);
         return note is null ? NotFound(incidentId) : TypedResults.Created($"/api/v1/incidents/{incidentId}/notes", ToContract(note));
     }
 
-    public override async Task<IResult> ListIncidentFindings(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<IncidentFindingPage>, ProblemHttpResult>> ListIncidentFindings(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
         (DateTimeOffset, string)? after = cursors.TryDecode(CursorLists.IncidentFindings, cursor, out var key) ? key : null;
         if (await store.FindAsync(incidentId, cancellationToken) is null)
@@ -95,13 +95,13 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         return TypedResults.Ok(new IncidentFindingPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> GetIncidentRisk(HttpContext http, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<RiskContext>, ProblemHttpResult>> GetIncidentRisk(HttpContext http, string incidentId, CancellationToken cancellationToken)
     {
         var row = await store.FindAsync(incidentId, cancellationToken);
         return row is null ? NotFound(incidentId) : TypedResults.Ok(await risks.ComputeAsync(row, cancellationToken));
     }
 
-    public override async Task<IResult> GetIncidentBundle(HttpContext http, string? if_None_Match, string? range, string? if_Range, string incidentId, CancellationToken cancellationToken)
+    public override async Task<Results<PhysicalFileHttpResult, Accepted<BundleBuild>, NotModified, ProblemHttpResult>> GetIncidentBundle(HttpContext http, string? if_None_Match, string? range, string? if_Range, string incidentId, CancellationToken cancellationToken)
     {
         var row = await store.FindAsync(incidentId, cancellationToken);
         var agent = row is null ? null : await agents.FindAsync(row.AgentId, cancellationToken);
@@ -143,7 +143,7 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         return now > row.LastSeen + telemetry.PinAfter && closed ? ForensicBundles.Final : ForensicBundles.Provisional;
     }
 
-    private static IResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");
+    private static ProblemHttpResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");
 
     internal static IncidentQuery Query(IncidentFilter? filter) => filter is null
         ? new IncidentQuery(null, null, null, null, null, null, null, null, null)

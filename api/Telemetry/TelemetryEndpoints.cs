@@ -6,7 +6,7 @@ namespace Platform.Api.Telemetry;
 
 public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, InventoryWriter inventory, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor) : TelemetryHandlersBase
 {
-    public override async Task<IResult> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<TelemetryBatchResult>, ProblemHttpResult>> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own flight data.", cancellationToken);
         if (agent is null)
@@ -48,7 +48,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         });
     }
 
-    public override async Task<IResult> ListTelemetryGaps(HttpContext http, int limit, string? cursor, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<TelemetryGapPage>, ProblemHttpResult>> ListTelemetryGaps(HttpContext http, int limit, string? cursor, string agentId, CancellationToken cancellationToken)
     {
         var after = cursors.TryDecode(CursorLists.TelemetryGaps, cursor, out var from) ? from : (Sequence: 0L, Ordinal: -1);
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own coverage gaps.", cancellationToken);
@@ -67,7 +67,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         return TypedResults.Ok(new TelemetryGapPage { Items = items.Select(g => g.Gap).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> ReplaceInventory(HttpContext http, InventoryReport body, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Inventory>, ProblemHttpResult>> ReplaceInventory(HttpContext http, InventoryReport body, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only report its own inventory.", cancellationToken);
         if (agent is null)
@@ -79,7 +79,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = body.Containers, Images = body.Images });
     }
 
-    public override async Task<IResult> GetInventory(HttpContext http, string agentId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Inventory>, ProblemHttpResult>> GetInventory(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only read its own inventory.", cancellationToken);
         if (agent is null)
@@ -88,7 +88,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = report.Containers, Images = report.Images });
     }
 
-    public override async Task<IResult> ListTelemetryEvents(HttpContext http, string agentId, int limit, string? cursor, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<TelemetryEventPage>, ProblemHttpResult>> ListTelemetryEvents(HttpContext http, string agentId, int limit, string? cursor, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
     {
         // agentId is required by the contract: a container is one agent's, the same container id from two agents is
         // two containers, never one listing.

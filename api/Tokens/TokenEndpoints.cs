@@ -15,13 +15,13 @@ public sealed class TokenCreateValidator : AbstractValidator<TokenCreate>
 
 public sealed class TokenEndpoints(TokenStore tokens, TokenWriter writer, Cursors cursors) : TokensHandlersBase
 {
-    public override async Task<IResult> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
+    public override async Task<Results<Created<TokenCreated>, ProblemHttpResult>> CreateToken(HttpContext http, TokenCreate body, CancellationToken cancellationToken)
     {
         var (token, secret) = await writer.CreateAsync(http.Caller(), body, cancellationToken);
         return TypedResults.Created($"/api/v1/tokens/{token.Id}", new TokenCreated { Token = token, Secret = secret });
     }
 
-    public override async Task<IResult> ListTokens(HttpContext http, int limit, string? cursor, Role? role, bool includeRevoked, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<TokenPage>, ProblemHttpResult>> ListTokens(HttpContext http, int limit, string? cursor, Role? role, bool includeRevoked, CancellationToken cancellationToken)
     {
         var roleText = role is { } r ? SpecEnum.ToSpec(r) : null;
         var rows = await tokens.ListAsync(cursors.TryDecode(CursorLists.Tokens, cursor, out var after) ? after : null, limit, roleText, includeRevoked, cancellationToken);
@@ -29,12 +29,12 @@ public sealed class TokenEndpoints(TokenStore tokens, TokenWriter writer, Cursor
         return TypedResults.Ok(new TokenPage { Items = items.Select(TokenIssuer.ToContract).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> GetToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
+    public override async Task<Results<Ok<Token>, ProblemHttpResult>> GetToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
         await tokens.FindAsync(tokenId, cancellationToken) is { } row
             ? TypedResults.Ok(TokenIssuer.ToContract(row))
             : Problems.NotFound($"Token '{tokenId}' does not exist.");
 
-    public override async Task<IResult> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
+    public override async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
         await writer.RevokeAsync(http.Caller(), tokenId, cancellationToken) switch
         {
             TokenRevocation.NotFound => Problems.NotFound($"Token '{tokenId}' does not exist."),

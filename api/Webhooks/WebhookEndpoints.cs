@@ -18,21 +18,21 @@ public sealed class WebhookSpecValidator : AbstractValidator<WebhookSpec>
 
 public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, Cursors cursors) : WebhooksHandlersBase
 {
-    public override async Task<IResult> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
+    public override async Task<Results<Created<WebhookCreated>, ProblemHttpResult>> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
     {
         var row = await writer.CreateAsync(http.Caller(), body, cancellationToken);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = row.Secret });
     }
 
-    public override async Task<IResult> ListWebhooks(HttpContext http, int limit, string? cursor, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<WebhookPage>, ProblemHttpResult>> ListWebhooks(HttpContext http, int limit, string? cursor, CancellationToken cancellationToken)
     {
         var rows = await store.ListAsync(cursors.TryDecode(CursorLists.Webhooks, cursor, out var after) ? after : null, limit + 1, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.Webhooks, w => w.WebhookId);
         return TypedResults.Ok(new WebhookPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> GetWebhook(HttpContext http, string webhookId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Webhook>, ProblemHttpResult>> GetWebhook(HttpContext http, string webhookId, CancellationToken cancellationToken)
     {
         var row = await store.FindAsync(webhookId, cancellationToken);
         if (row is null)
@@ -41,7 +41,7 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return TypedResults.Ok(ToContract(row));
     }
 
-    public override async Task<IResult> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<Webhook>, ProblemHttpResult>> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
     {
         var (row, refusal) = await writer.ReplaceAsync(http.Caller(), webhookId, if_Match, body, cancellationToken);
         if (refusal != WebhookRefusal.None)
@@ -50,13 +50,13 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return TypedResults.Ok(ToContract(row));
     }
 
-    public override async Task<IResult> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
+    public override async Task<Results<NoContent, ProblemHttpResult>> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
     {
         var (row, refusal) = await writer.DeleteAsync(http.Caller(), webhookId, if_Match, cancellationToken);
         return refusal == WebhookRefusal.None ? TypedResults.NoContent() : Refused(webhookId, row, refusal);
     }
 
-    public override async Task<IResult> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
     {
         var after = cursors.TryDecode(CursorLists.WebhookDeliveries, cursor, out var deliveryId) ? deliveryId : null;
         if (await store.FindAsync(webhookId, cancellationToken) is null)
@@ -66,7 +66,7 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return TypedResults.Ok(new WebhookDeliveryPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
     }
 
-    public override async Task<IResult> RedeliverWebhookDelivery(HttpContext http, string webhookId, string deliveryId, CancellationToken cancellationToken)
+    public override async Task<Results<Accepted<WebhookDelivery>, ProblemHttpResult>> RedeliverWebhookDelivery(HttpContext http, string webhookId, string deliveryId, CancellationToken cancellationToken)
     {
         var copy = await writer.RedeliverAsync(webhookId, deliveryId, cancellationToken);
         if (copy is null)
@@ -74,9 +74,9 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return TypedResults.Accepted($"/api/v1/webhooks/{webhookId}/deliveries", ToContract(copy));
     }
 
-    private static IResult NotFound(string webhookId) => Problems.NotFound($"There is no webhook '{webhookId}'.");
+    private static ProblemHttpResult NotFound(string webhookId) => Problems.NotFound($"There is no webhook '{webhookId}'.");
 
-    private static IResult Refused(string webhookId, WebhookRow? row, WebhookRefusal refusal) => refusal switch
+    private static ProblemHttpResult Refused(string webhookId, WebhookRow? row, WebhookRefusal refusal) => refusal switch
     {
         WebhookRefusal.NotFound => NotFound(webhookId),
         WebhookRefusal.Stale => Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row!.Version}; read it again and retry."),

@@ -129,10 +129,21 @@ public sealed class ServerSurfaceTests(BuildCopy copy) : IClassFixture<BuildCopy
     public void Deleting_an_operations_implementation_breaks_the_build()
     {
         var (exitCode, output) = copy.BuildWith("api/Tokens/TokenEndpoints.cs", code =>
-            Regex.Replace(code, @"    public override async Task<IResult> GetToken\(.*?\n\n", "", RegexOptions.Singleline));
+            Regex.Replace(code, @"    public override async Task<[^\n]*?> GetToken\(.*?\n\n", "", RegexOptions.Singleline));
 
         Assert.NotEqual(0, exitCode);
         Assert.Matches("CS0534.*GetToken", output);
+    }
+
+    [Fact]
+    public void Returning_a_response_openapi_yaml_does_not_list_breaks_the_build()
+    {
+        // getToken answers 200 with a Token or a problem: a bare 404 without a problem document is not among them.
+        var (exitCode, output) = copy.BuildWith("api/Tokens/TokenEndpoints.cs", code => code.Replace(
+            "            : Problems.NotFound($\"Token '{tokenId}' does not exist.\");", "            : TypedResults.NotFound();", StringComparison.Ordinal));
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Matches(@"TokenEndpoints\.cs\(\d+,\d+\): error CS0029: .*'Microsoft\.AspNetCore\.Http\.HttpResults\.NotFound'", output);
     }
 
     [Fact]
