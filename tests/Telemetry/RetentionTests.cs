@@ -150,6 +150,38 @@ public abstract class RetentionTests(PlatformApi api)
     }
 }
 
+/// <summary>
+/// The background pass comes on the api's clock, the one that judges age: an hour apart here, so the machine's clock
+/// brings none while the test runs, and moving the api's clock brings one.
+/// </summary>
+public sealed class RetentionPacingTests(HourlyRetentionSqliteApi api) : IClassFixture<HourlyRetentionSqliteApi>
+{
+    [Fact]
+    public async Task The_background_pass_comes_when_the_apis_clock_reaches_its_interval()
+    {
+        var options = api.Services.GetRequiredService<TelemetryOptions>();
+        var (agent, enrolled) = await api.EnrolledAgent(FimRules.Unique("paced-retention"));
+        await agent.PushTelemetryAsync(Batch(1, Reads("old", api.Time.GetUtcNow().AddMinutes(-1), 10)), enrolled.Agent.Id);
+        await api.Services.GetRequiredService<IncidentDetector>().DrainAsync(CancellationToken.None); // retention keeps what waits for detection
+        Assert.True(await Segments(enrolled.Agent.Id) > 0);
+
+        api.Time.Advance(options.MaxAge + TimeSpan.FromHours(1));
+
+        await Agent.AgentTestSupport.UntilAsync(async () => await Segments(enrolled.Agent.Id) == 0, "the background pass when the api's clock reached the hour");
+    }
+
+    private async Task<long> Segments(string agentId)
+    {
+        await using var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None);
+        return await db.ExecuteScalarAsync<long>("select count(*) from telemetry_segment where agent_id = @agentId", new { agentId });
+    }
+}
+
+public class HourlyRetentionSqliteApi : SqliteApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Telemetry:RetentionInterval"] = "01:00:00" };
+}
+
 public class RetentionSqliteApi : SqliteApi
 {
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Platform:Telemetry:RetentionInterval"] = "00:00:00" };
