@@ -50,9 +50,10 @@ public abstract class PlatformApi : WebApplicationFactory<Program>
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         if (GivenAdminSecret is not null)
             builder.UseSetting("PLATFORM_ADMIN_TOKEN", GivenAdminSecret);
-        // No retention pass on the machine's clock: it judges age by the fake one (Time), and the tests' flight data is
-        // dated (IncidentScenario.T0) days before the day they run, so a pass that fell mid-test (a minute in, under
-        // load) removed a test's batches between its pushes. Retention tests sweep themselves (TelemetryRetention.RunOnceAsync).
+        // No background retention pass: it comes whenever a test moves the api's clock (Time) past its interval, and the
+        // tests' flight data is dated (IncidentScenario.T0) days before the day they run, so such a pass would remove a
+        // test's batches between its pushes. Retention tests sweep themselves (TelemetryRetention.RunOnceAsync), and
+        // RetentionPacingTests has the background pass on.
         builder.UseSetting("Platform:Telemetry:RetentionInterval", "00:00:00");
         foreach (var (key, value) in StorageSettings().Concat(Settings))
             builder.UseSetting(key, value);
