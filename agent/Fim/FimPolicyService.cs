@@ -117,8 +117,8 @@ public sealed class FimPolicyService(Spool spool, OwnReads ownReads, CredentialS
             notRestored = enforcement is null ? "the agent keeps no attributes" : enforcement.Reassert((uint)(device >> 20), (uint)(device & 0xFFFFF), attempt.Target.Inode).Failed;
         }
 
-        // A watched file removed or replaced: the sensor's map is refilled soon (at most once a second), so that its old
-        // inode number, which the filesystem may give to another file, stops matching.
+        // A watched file removed or replaced: its old inode number stopped matching at once (TamperSensor.Left); the
+        // sensor's map is refilled soon (at most once a second), so that the file made at its path is watched.
         if (attempt.Succeeded && attempt.Operation is Sensor.TamperOperation.Remove or Sensor.TamperOperation.Rename or Sensor.TamperOperation.Link)
             enforcement?.Rescan();
 

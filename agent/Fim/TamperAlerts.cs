@@ -34,8 +34,9 @@ public sealed class TamperAlerts(UserNames users, Func<string, FimOperation, str
     /// appended is the file watcher's to judge, by content; a truncation never only appends, and truncate(2) by path
     /// reaches no fanotify listener). Nothing for an attempt that failed for another reason (a missing file: it changed
     /// nothing), nor under a rule unlocked now (<paramref name="unlocked"/>), nor for a change (but a rename or removal,
-    /// which takes the file from its path) of an inode the watched path no longer has (the sensor's map keeps a removed
-    /// file's inode number until it is refilled, and the filesystem may give the number to a new file meanwhile).
+    /// which takes the file from its path) of an inode the watched path no longer has (the sensor's map keeps the
+    /// number of a file taken from its path in a way it did not see as a removal, a parent directory renamed, until it
+    /// is refilled, and the filesystem may give the number to a new file meanwhile).
     /// <paramref name="known"/>: whether a path was one the sensor watched (a rename over it replaced it).
     /// <paramref name="notRestored"/>: for inode flags set, why the agent could not put the attribute back
     /// (<see cref="Enforcement.IEnforcement.Reassert"/>); null when it did.

@@ -14,6 +14,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
 {
     private const ulong OCreat = 0x40, OTrunc = 0x200, ONofollow = 0x20000;
     private const ulong AtSymlinkNofollow = 0x100, AtSymlinkFollow = 0x400;
+    private const ulong RenameExchange = 0x2;
 
     public bool TryConvert(in RecordHeader header, ReadOnlySpan<byte> record, List<TelemetryEvent> events)
     {
@@ -59,7 +60,7 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
         }
 
         var newFlags = r.Syscall is TamperSyscall.SetFlags or TamperSyscall.FsSetXattr;
-        return new TamperAttempt
+        var attempt = new TamperAttempt
         {
             Time = KernelClock.FromBoottime(header.TimeNs),
             Pid = (int)header.Tgid,
@@ -83,6 +84,21 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
             NewGid = r.Syscall is >= TamperSyscall.Chown and <= TamperSyscall.FchownAt && r.Gid != TamperRecord.Unchanged ? r.Gid : null,
             NewInodeFlags = newFlags ? r.Mode : null,
         };
+        if (attempt.Succeeded && attempt.Operation is TamperOperation.Remove or TamperOperation.Rename)
+            tamper.Left(Taken(current, attempt));
+        return attempt;
+    }
+
+    /// <summary>
+    /// The protected inodes a removal or rename that went through took from their paths: the one it matched (not a
+    /// protected directory it made an entry in), and the one a rename over a protected path replaced.
+    /// </summary>
+    private static IEnumerable<InodeKey> Taken(TamperSensor.Snapshot current, TamperAttempt attempt)
+    {
+        if (attempt.Match != TamperTarget.Parent && attempt.Target != default)
+            yield return attempt.Target;
+        if (attempt.Operation == TamperOperation.Rename && attempt.Path2 is { } over && current.ByPath.TryGetValue(over, out var replaced) && replaced.Key is { } key)
+            yield return key;
     }
 
     /// <summary>An absolute path from what the kernel sent: the path, joined to its directory when relative.</summary>
@@ -102,8 +118,17 @@ public sealed class TamperRecordConverter(ProcessTable processes, TamperSensor t
 
     private static (ProtectedEntry, TamperTarget, InodeKey)? Resolve(TamperSensor.Snapshot current, in TamperRecord r, string? path, string? path2)
     {
-        // The object the call acts on (path), then the new name (rename/link/symlink: path2), by inode, then by name.
-        if (path is not null && Stat(current, path, Follows(r)) is { } first)
+        // The object the call acts on (path), then the new name (rename/link/symlink: path2), by inode, then by name. A
+        // removal or rename that went through left nothing at path: whatever is there now was made since (a file given
+        // the number or the name), or is another name of the file (a hard link), and is not what the call acted on.
+        // (RENAME_EXCHANGE leaves a file at both names.)
+        var pathGone = r.Result == 0 && OperationOf(r, TamperTarget.Inode) switch
+        {
+            TamperOperation.Remove => true,
+            TamperOperation.Rename => (r.Flags & RenameExchange) == 0,
+            _ => false,
+        };
+        if (path is not null && !pathGone && Stat(current, path, Follows(r)) is { } first)
             return first;
         if (path2 is not null && Stat(current, path2, follow: false) is { } second)
             return second;

@@ -19,6 +19,8 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
     private readonly Lock _lock = new();
     private readonly Dictionary<InodeKey, uint> _inodesInKernel = [];
     private readonly HashSet<string> _namesInKernel = new(StringComparer.Ordinal);
+    private readonly List<(InodeKey Key, long Seq)> _left = [];
+    private long _leftSeq;
     private Snapshot _current = Snapshot.Empty;
 
     /// <summary>
@@ -51,6 +53,7 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
     /// </summary>
     public int SetProtected(IEnumerable<string> paths)
     {
+        var started = Interlocked.Read(ref _leftSeq);
         var byPath = new Dictionary<string, ProtectedEntry>(StringComparer.Ordinal);
         var byInode = new Dictionary<InodeKey, ProtectedEntry>();
         foreach (var raw in paths)
@@ -67,6 +70,11 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
 
         lock (_lock)
         {
+            // An inode that left its path after these paths were looked at may have been seen at it: it is not taken
+            // back until a set looked at after it left (the rescan its removal asked for) finds it there again.
+            foreach (var (key, _) in _left.Where(l => l.Seq > started))
+                byInode.Remove(key);
+            _left.RemoveAll(l => l.Seq <= started);
             if (choice.Sensor is { } sensor)
                 UpdateKernel(sensor, byInode, byPath.Keys);
             Volatile.Write(ref _current, new Snapshot(byInode, byPath) { Previous = _current with { Previous = null } });
@@ -118,6 +126,32 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
         }
     }
 
+    /// <summary>
+    /// Protected inodes that a call the sensor reported took from their paths (removed, renamed away or replaced by a
+    /// rename over them), on the sensor's thread in the kernel's order: they stop matching at once, in this set and the
+    /// one before, and leave the kernel's map. Until the agent looks at its paths again their numbers would still
+    /// match, and the filesystem gives a freed number to the next file it makes (ext4 does so at once), so that a
+    /// change to an unrelated file would be reported as one to the protected file.
+    /// </summary>
+    internal unsafe void Left(IEnumerable<InodeKey> keys)
+    {
+        lock (_lock)
+        {
+            foreach (var key in keys)
+            {
+                if (!_current.TryInode(key, out _))
+                    continue;
+                _left.Add((key, Interlocked.Increment(ref _leftSeq)));
+                Volatile.Write(ref _current, _current.Without(key));
+                if (choice.Sensor is { } sensor && _inodesInKernel.Remove(key))
+                {
+                    var k = key;
+                    sensor.Object.Map("protected_inodes").Delete(&k);
+                }
+            }
+        }
+    }
+
     /// <summary>The key of protected_names: the name's UTF-8 bytes, NUL-padded; false for a name of 64 bytes or more.</summary>
     private static unsafe bool NameKey(string name, byte* key)
     {
@@ -161,6 +195,11 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
         /// the agent look again, and the directory is no longer at its path): an inode protected then still counts.
         /// </summary>
         public Snapshot? Previous { get; init; }
+
+        /// <summary>This set, and the one before, without an inode.</summary>
+        public Snapshot Without(InodeKey key) => ByInode.ContainsKey(key) || Previous?.ByInode.ContainsKey(key) == true
+            ? this with { ByInode = ByInode.Where(e => !e.Key.Equals(key)).ToDictionary(), Previous = Previous?.Without(key) }
+            : this;
 
         /// <summary>The entry of a protected inode, in this set or the one before.</summary>
         public bool TryInode(InodeKey key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out ProtectedEntry entry) =>

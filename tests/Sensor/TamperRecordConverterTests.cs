@@ -123,6 +123,107 @@ public sealed class TamperRecordConverterTests : IDisposable
         Assert.Equal((directory, TamperTarget.Inode, TamperOperation.Rename), (attempt.ProtectedPath, attempt.Match, attempt.Operation));
     }
 
+    /// <summary>
+    /// A removal that went through left nothing at its path: what is there when the record is read (here another name
+    /// of a protected file; in life a file made since, given the freed number) is not what the call removed.
+    /// </summary>
+    [Fact]
+    public void A_removal_that_went_through_is_not_matched_by_what_is_at_its_path_now()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+        var other = Path.Combine(_dir, "other.tmp");
+        HardLink(key, other);
+
+        Assert.True(Convert(Record(TamperSyscall.UnlinkAt, TamperRecordMatch.Path, default, result: 0, path: other)));
+        Assert.Empty(_raised);
+
+        Assert.True(Convert(Record(TamperSyscall.UnlinkAt, TamperRecordMatch.Path, default, result: -1, path: other)));
+        Assert.Equal((key, TamperTarget.Inode), (Assert.Single(_raised).ProtectedPath, _raised[0].Match)); // refused: it is still there
+    }
+
+    /// <summary>
+    /// A protected file replaced by a rename over it: its inode number stops matching at once, in the set in force and
+    /// the one before (the filesystem may give it to the next file it makes), though the agent has not looked again.
+    /// Here the old inode lives on under another name, standing for a new file given its number.
+    /// </summary>
+    [Fact]
+    public void A_protected_files_inode_stops_matching_once_a_rename_over_it_went_through()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+        _tamper.SetProtected([key]); // the set before counts too: the inode is in both
+        var inode = _tamper.ByPath[key].Key!.Value;
+        var kept = Path.Combine(_dir, "kept");
+        HardLink(key, kept);
+        var staged = Path.Combine(_dir, "staged");
+        File.WriteAllText(staged, "replacement");
+        File.Move(staged, key, overwrite: true);
+
+        Assert.True(Convert(Record(TamperSyscall.RenameAt2, TamperRecordMatch.Path, default, result: 0, path: staged, path2: key)));
+        var replaced = Assert.Single(_raised);
+        Assert.Equal((key, TamperTarget.Name, TamperOperation.Rename, inode), (replaced.ProtectedPath, replaced.Match, replaced.Operation, replaced.Target));
+
+        Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: 0)));
+        File.Move(kept, kept + ".2");
+        Assert.True(Convert(Record(TamperSyscall.RenameAt2, TamperRecordMatch.Path, default, result: 0, path: kept, path2: kept + ".2")));
+        Assert.Single(_raised);
+
+        _tamper.SetProtected([key]); // the agent looked again: the file now at the path is protected
+        Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, _tamper.ByPath[key].Key!.Value, result: 0)));
+        Assert.Equal((key, TamperOperation.Truncate), (_raised[^1].ProtectedPath, _raised[^1].Operation));
+    }
+
+    /// <summary>A protected file removed: its inode stops matching, and one looked at before it went is not taken back.</summary>
+    [Fact]
+    public async Task A_removed_protected_files_inode_is_not_taken_back_by_a_look_that_began_before_it_went()
+    {
+        var key = Protected("server.key");
+        _tamper.SetProtected([key]);
+        var inode = _tamper.ByPath[key].Key!.Value;
+        var kept = Path.Combine(_dir, "kept");
+        HardLink(key, kept);
+
+        var paths = new BlockingPaths(key);
+        var looking = Task.Run(() => _tamper.SetProtected(paths)); // a rescan that has looked at the file, not yet done
+        paths.Looked.Wait();
+        File.Delete(key);
+        Assert.True(Convert(Record(TamperSyscall.UnlinkAt, TamperRecordMatch.Path, default, result: 0, path: key)));
+        paths.Go.Set();
+        await looking;
+
+        Assert.Equal((key, TamperTarget.Name, TamperOperation.Remove), (Assert.Single(_raised).ProtectedPath, _raised[0].Match, _raised[0].Operation));
+        Assert.False(_tamper.ByInode.ContainsKey(inode));
+        Assert.True(Convert(Record(TamperSyscall.Ftruncate, TamperRecordMatch.Inode, inode, result: 0)));
+        Assert.Single(_raised);
+    }
+
+    /// <summary>Paths given one at a time, the enumeration held after the first until told to go on.</summary>
+    private sealed class BlockingPaths(string path) : IEnumerable<string>
+    {
+        public ManualResetEventSlim Looked { get; } = new();
+
+        public ManualResetEventSlim Go { get; } = new();
+
+        public IEnumerator<string> GetEnumerator()
+        {
+            yield return path;
+            Looked.Set();
+            Go.Wait();
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    private static void HardLink(string existing, string name)
+    {
+        if (Link(existing, name) != 0)
+            throw new IOException($"link {existing} {name}: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    [DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string name);
+
     [Fact]
     public void Records_of_other_parts_are_not_this_converters_and_unknown_tamper_kinds_are_consumed()
     {
