@@ -74,7 +74,7 @@ internal sealed class SpecBounds
                     parts.Add(one);
             }
 
-            if (schema["anyOf"] is JsonArray { Count: 2 } nullable && nullable.Count(IsNull) == 1 && Of(nullable.First(b => !IsNull(b))) is { } notNull)
+            if (schema["anyOf"] is JsonArray { Count: 2 } nullable && nullable.Count(SpecSchemas.IsNullBranch) == 1 && Of(nullable.First(b => !SpecSchemas.IsNullBranch(b))) is { } notNull)
                 parts.Add(notNull);
 
             if (schema["maxItems"] is JsonValue itemLimit)
@@ -100,9 +100,6 @@ internal sealed class SpecBounds
                 seen[schema] = null;
             return bounds.IsEmpty ? null : bounds;
         }
-
-        private static bool IsNull(JsonNode? branch) =>
-            branch is JsonObject { Count: 1 } only && only["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "null";
     }
 
     private bool IsEmpty =>
