@@ -20,37 +20,36 @@ public static class Paging
 
     public static Command WithPaging(this Command command) => command.With(Limit, All);
 
+    // The methods below take pages as IPage<TItem>: a Task of a generated page type does not convert to that (Task is
+    // not covariant), so callers name the item type and await the client's call in their lambda.
+
     /// <summary>
     /// A list command: <c>--limit</c>/<c>--all</c>, pages fetched by <paramref name="fetch"/>(client, run, cursor, page
     /// size) and followed by their next cursor, the items printed as a table (or a JSON array).
     /// </summary>
-    public static Command Lists<TPage, TItem>(
+    public static Command Lists<TItem>(
         this Command command,
         CliHost host,
-        Func<Contracts.PlatformClient, Invocation, string?, int, CancellationToken, Task<TPage>> fetch,
-        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page,
+        Func<Contracts.PlatformClient, Invocation, string?, int, CancellationToken, Task<IPage<TItem>>> fetch,
         params (string Header, Func<TItem, string?> Cell)[] columns) =>
         command.WithPaging().Does(host, async (run, cancellationToken) =>
         {
             var client = run.Client();
-            run.Output.Table(await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken), page), columns);
+            run.Output.Table(await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken)), columns);
             return ExitCodes.Ok;
         });
 
     /// <summary>As many items as <c>--limit</c>/<c>--all</c> ask for, from pages fetched with <paramref name="fetch"/>(cursor, page size).</summary>
-    public static async Task<IReadOnlyList<TItem>> CollectAsync<TPage, TItem>(
-        Invocation run,
-        Func<string?, int, Task<TPage>> fetch,
-        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page)
+    public static async Task<IReadOnlyList<TItem>> CollectAsync<TItem>(Invocation run, Func<string?, int, Task<IPage<TItem>>> fetch)
     {
         var wanted = run.Get(All) ? int.MaxValue : run.Get(Limit);
         var collected = new List<TItem>();
         string? cursor = null;
         do
         {
-            var (items, next) = page(await fetch(cursor, Math.Min(PageSize, wanted - collected.Count)));
-            collected.AddRange(items.Take(wanted - collected.Count));
-            cursor = next;
+            var page = await fetch(cursor, Math.Min(PageSize, wanted - collected.Count));
+            collected.AddRange(page.Items.Take(wanted - collected.Count));
+            cursor = page.NextCursor;
         }
         while (cursor is not null && collected.Count < wanted);
 
@@ -60,17 +59,15 @@ public static class Paging
     }
 
     /// <summary>Every item, page after page (for a lookup by name, which may stop early).</summary>
-    public static async IAsyncEnumerable<TItem> EveryAsync<TPage, TItem>(
-        Func<string?, Task<TPage>> fetch,
-        Func<TPage, (IReadOnlyList<TItem> Items, string? Next)> page)
+    public static async IAsyncEnumerable<TItem> EveryAsync<TItem>(Func<string?, Task<IPage<TItem>>> fetch)
     {
         string? cursor = null;
         do
         {
-            var (items, next) = page(await fetch(cursor));
-            foreach (var item in items)
+            var page = await fetch(cursor);
+            foreach (var item in page.Items)
                 yield return item;
-            cursor = next;
+            cursor = page.NextCursor;
         }
         while (cursor is not null);
     }

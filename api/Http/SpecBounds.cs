@@ -5,7 +5,7 @@ namespace Platform.Api.Http;
 
 /// <summary>
 /// The size limits of one converted schema — an array's <c>maxItems</c>, an object's <c>maxProperties</c>, the fields
-/// of an object that allows no others — derived once (<see cref="Derive"/>) and checked in one pass over a value
+/// of an object that allows no others — derived once (<see cref="Deriving"/>) and checked in one pass over a value
 /// (<see cref="Check"/>). JsonSchema.Net spends microseconds on each value it evaluates, and a body far larger than
 /// its schema allows (3,000 rules where 1,000 may be sent, 100,000 unknown keys) would cost a second of CPU before it
 /// is refused; this pass refuses it at the cost of reading it, so what evaluation is left to do is bounded by the
@@ -46,14 +46,12 @@ internal sealed class SpecBounds
     }
 
     /// <summary>
-    /// The limits of <paramref name="schema"/>, or null when it sets none a pass can check. <paramref name="resolve"/>
-    /// finds what a <c>$ref</c> names; <paramref name="sentence"/> gives a schema's own words for a keyword and bound
-    /// (its <c>x-messages</c>, else the standard sentence). Recursive schemas share one instance per node.
+    /// Derives the limits of schemas, each node once: <see cref="Of"/> gives a schema's limits, or null when it sets
+    /// none a pass can check. <paramref name="resolve"/> finds what a <c>$ref</c> names; <paramref name="sentence"/>
+    /// gives a schema's own words for a keyword and bound (its <c>x-messages</c>, else the standard sentence). Schemas
+    /// that refer to one node (recursive ones, or many schemas to one shared <c>$defs</c> entry) share its instance.
     /// </summary>
-    internal static SpecBounds? Derive(JsonNode schema, Func<string, JsonNode?> resolve, Func<JsonNode, string, long, string> sentence) =>
-        new Deriving(resolve, sentence).Of(schema);
-
-    private sealed class Deriving(Func<string, JsonNode?> resolve, Func<JsonNode, string, long, string> sentence)
+    internal sealed class Deriving(Func<string, JsonNode?> resolve, Func<JsonNode, string, long, string> sentence)
     {
         private readonly Dictionary<JsonNode, SpecBounds?> seen = new(ReferenceEqualityComparer.Instance);
 
@@ -74,7 +72,7 @@ internal sealed class SpecBounds
                     parts.Add(one);
             }
 
-            if (schema["anyOf"] is JsonArray { Count: 2 } nullable && nullable.Count(IsNull) == 1 && Of(nullable.First(b => !IsNull(b))) is { } notNull)
+            if (schema["anyOf"] is JsonArray { Count: 2 } nullable && nullable.Count(SpecSchemas.IsNullBranch) == 1 && Of(nullable.First(b => !SpecSchemas.IsNullBranch(b))) is { } notNull)
                 parts.Add(notNull);
 
             if (schema["maxItems"] is JsonValue itemLimit)
@@ -100,9 +98,6 @@ internal sealed class SpecBounds
                 seen[schema] = null;
             return bounds.IsEmpty ? null : bounds;
         }
-
-        private static bool IsNull(JsonNode? branch) =>
-            branch is JsonObject { Count: 1 } only && only["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "null";
     }
 
     private bool IsEmpty =>

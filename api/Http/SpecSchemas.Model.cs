@@ -89,6 +89,9 @@ public static partial class SpecSchemas
 
         public Dictionary<JsonSchema, SpecBounds> Bounds { get; } = new(ReferenceEqualityComparer.Instance);
 
+        // One for every schema built, so the limits of a shared $defs entry are derived once, not once per operation.
+        private SpecBounds.Deriving Deriving => field ??= new SpecBounds.Deriving(Target, Sentence);
+
         public JsonSchema Schema(string id, JsonNode schema)
         {
             var document = schema is JsonObject obj ? obj : new JsonObject { ["allOf"] = new JsonArray(schema) };
@@ -96,7 +99,7 @@ public static partial class SpecSchemas
             document["$id"] = id;
             documents[id] = document;
             var built = JsonSchema.FromText(document.ToJsonString(), options);
-            if (SpecBounds.Derive(document, Target, Sentence) is { } bounds)
+            if (Deriving.Of(document) is { } bounds)
                 Bounds[built] = bounds;
             return built;
         }

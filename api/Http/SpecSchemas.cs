@@ -195,7 +195,7 @@ public static partial class SpecSchemas
         (type is JsonArray many ? many.Select(t => t!.GetValue<string>()) : [type.GetValue<string>()])
         .Select(t => t switch { "object" => "an object", "array" => "an array", "integer" => "an integer", "null" => "null", _ => "a " + t });
 
-    private static bool IsNullBranch(JsonNode? schema) =>
+    internal static bool IsNullBranch(JsonNode? schema) =>
         schema is JsonObject { Count: 1 } only && only["type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String && type.GetValue<string>() == "null";
 
     private static JsonElement? Value(JsonElement instance, JsonPointer pointer)

@@ -12,11 +12,10 @@ public static class AuditCommands
         var since = new Option<DateTimeOffset?>("--since") { Description = "At or after (RFC 3339)." };
         var until = new Option<DateTimeOffset?>("--until") { Description = "Before (RFC 3339)." };
         return new Command("audit", "The audit log (admin).").With(
-            new Command("list", "Changes, newest first; -o json has each one's before and after.").With(actor, action, targetType, targetId, since, until).Lists(
+            new Command("list", "Changes, newest first; -o json has each one's before and after.").With(actor, action, targetType, targetId, since, until).Lists<AuditEntry>(
                 host,
-                (client, run, cursor, limit, cancellationToken) => client.ListAuditEntriesAsync(
+                async (client, run, cursor, limit, cancellationToken) => await client.ListAuditEntriesAsync(
                     limit, cursor, run.Get(actor), run.Get(action), run.Get(targetType), run.Get(targetId), run.Get(since), run.Get(until), cancellationToken),
-                page => (page.Items, page.NextCursor),
                 ("time", e => Output.Time(e.Time)),
                 ("action", e => e.Action),
                 ("target", e => $"{e.TargetType} {e.TargetId}"),

@@ -23,10 +23,9 @@ public static class TokenCommands
                         new TokenCreate { Name = run.Get(name)!, Role = run.Get(role)!.Value, ExpiresAt = run.Get(expires) }, cancellationToken);
                     return await run.Output.SecretAsync(created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
                 }),
-                new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists(
+                new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists<Token>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListTokensAsync(limit, cursor, run.Get(filterRole), run.Get(IncludeRevoked), cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListTokensAsync(limit, cursor, run.Get(filterRole), run.Get(IncludeRevoked), cancellationToken),
                     ("id", t => t.Id),
                     ("name", t => t.Name),
                     ("role", t => Output.Spec(t.Role)),
@@ -70,10 +69,9 @@ public static class TokenCommands
                         cancellationToken);
                     return await run.Output.SecretAsync(created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
                 }),
-                new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists(
+                new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists<EnrollmentToken>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListEnrollmentTokensAsync(limit, cursor, run.Get(IncludeRevoked), cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListEnrollmentTokensAsync(limit, cursor, run.Get(IncludeRevoked), cancellationToken),
                     ("id", t => t.Id),
                     ("name", t => t.Name),
                     ("labels", t => Output.Labels(t.Labels)),

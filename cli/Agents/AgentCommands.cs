@@ -12,10 +12,9 @@ public static partial class AgentCommands
         var agent = new Argument<string>("agent") { Description = "The agent's id (agt_...) or its host name." };
         return new Command("agents", "The enrolled agents: hosts, labels, what each can do.")
             .With(
-                new Command("list", "The agents, with when each was last heard from.").With(prefix).Lists(
+                new Command("list", "The agents, with when each was last heard from.").With(prefix).Lists<Agent>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
                     ("id", a => a.Id),
                     ("host", a => a.Hostname),
                     ("os", a => a.Os),
@@ -53,7 +52,7 @@ public static partial class AgentCommands
     {
         if (AgentIdPattern().IsMatch(agent))
             return agent;
-        var matches = await Paging.EveryAsync(cursor => client.ListAgentsAsync(200, cursor, agent, cancellationToken), page => (page.Items, page.NextCursor))
+        var matches = await Paging.EveryAsync<Agent>(async cursor => await client.ListAgentsAsync(200, cursor, agent, cancellationToken))
             .Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase))
             .ToListAsync(cancellationToken);
         return matches switch

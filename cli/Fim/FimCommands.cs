@@ -78,10 +78,9 @@ public static partial class FimCommands
         var complianceTag = new Option<string?>("--compliance-tag") { Description = "Only rules with this tag, e.g. pci-dss:11.5." };
         return new Command("rules", "The FIM rules on the server.")
             .With(
-                new Command("list", "The rules, by name.").With(complianceTag).Lists(
+                new Command("list", "The rules, by name.").With(complianceTag).Lists<FimRule>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListFimRulesAsync(limit, cursor, run.Get(complianceTag), cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListFimRulesAsync(limit, cursor, run.Get(complianceTag), cancellationToken),
                     ("id", r => r.Id),
                     ("name", r => r.Name),
                     ("severity", r => Output.Spec(r.Severity)),
@@ -117,10 +116,9 @@ public static partial class FimCommands
                 {
                     var client = run.Client();
                     var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
-                    var versions = await Paging.CollectAsync(
+                    var versions = await Paging.CollectAsync<FimRuleVersion>(
                         run,
-                        (cursor, limit) => client.ListFimRuleVersionsAsync(id, limit, cursor, cancellationToken),
-                        page => (page.Items, page.NextCursor));
+                        async (cursor, limit) => await client.ListFimRuleVersionsAsync(id, limit, cursor, cancellationToken));
                     run.Output.Table(
                         versions,
                         ("version", v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
@@ -147,7 +145,7 @@ public static partial class FimCommands
     {
         if (RuleIdPattern().IsMatch(rule))
             return rule;
-        var rules = Paging.EveryAsync(cursor => client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken), page => (page.Items, page.NextCursor));
+        var rules = Paging.EveryAsync<FimRule>(async cursor => await client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken));
         return await rules.FirstOrDefaultAsync(r => r.Name == rule, cancellationToken) is { } found
             ? found.Id
             : throw new CliException($"there is no rule named '{rule}' (platformctl fim rules list).");
@@ -164,13 +162,12 @@ public static partial class FimCommands
         var alertId = new Argument<string>("alert") { Description = "The alert's id." };
         return new Command("alerts", "FIM alerts: what was read, written or prevented, by whom.")
             .With(
-                filters.AddTo(new Command("list", "Alerts, newest first.")).Lists(
+                filters.AddTo(new Command("list", "Alerts, newest first.")).Lists<FimAlert>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListFimAlertsAsync(
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListFimAlertsAsync(
                             limit, cursor, run.Get(filters.Hostname), run.Get(filters.AgentId), run.Get(filters.RuleId), run.Get(filters.PathPrefix),
                             run.Get(filters.PathGlob), run.Get(filters.Action), run.Get(filters.Effect), run.Get(filters.Severity),
                             run.Get(filters.Since), run.Get(filters.Until), cancellationToken),
-                    page => (page.Items, page.NextCursor),
                     ("id", a => a.Id),
                     ("last seen", a => Output.Time(a.LastSeen)),
                     ("severity", a => Output.Spec(a.Severity)),

@@ -22,10 +22,9 @@ public static class IncidentCommands
     private static Command List(CliHost host)
     {
         var filters = new IncidentFilters();
-        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last.")).Lists(
+        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last.")).Lists<Incident>(
             host,
-            (client, run, cursor, limit, cancellationToken) => filters.ListAsync(client, run, limit, cursor, cancellationToken),
-            page => (page.Items, page.NextCursor),
+            async (client, run, cursor, limit, cancellationToken) => await filters.ListAsync(client, run, limit, cursor, cancellationToken),
             ("id", i => i.Id),
             ("severity", i => Output.Spec(i.Severity)),
             ("status", i => Output.Spec(i.Status)),
@@ -106,10 +105,9 @@ public static class IncidentCommands
     private static Command Notes(CliHost host)
     {
         var incidentId = IncidentIdArgument();
-        return new Command("notes", "An incident's notes, oldest first.").With(incidentId).Lists(
+        return new Command("notes", "An incident's notes, oldest first.").With(incidentId).Lists<IncidentNote>(
             host,
-            (client, run, cursor, limit, cancellationToken) => client.ListIncidentNotesAsync(run.Get(incidentId)!, limit, cursor, cancellationToken),
-            page => (page.Items, page.NextCursor),
+            async (client, run, cursor, limit, cancellationToken) => await client.ListIncidentNotesAsync(run.Get(incidentId)!, limit, cursor, cancellationToken),
             ("at", n => Output.Time(n.CreatedAt)),
             ("by", n => n.Author),
             ("note", n => n.Text));

@@ -26,19 +26,17 @@ public static class WebhookCommands
                         cancellationToken);
                     return await run.Output.SecretAsync(created, $"{created.Webhook.Id} ({created.Webhook.Url})", created.Secret);
                 }),
-                new Command("list", "The webhooks, and whether each is enabled.").Lists(
+                new Command("list", "The webhooks, and whether each is enabled.").Lists<Webhook>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListWebhooksAsync(limit, cursor, cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListWebhooksAsync(limit, cursor, cancellationToken),
                     ("id", w => w.Id),
                     ("url", w => w.Url),
                     ("events", w => string.Join(",", w.Events.Select(Output.Spec))),
                     ("enabled", w => w.Enabled ? "yes" : $"no: {w.DisabledReason}"),
                     ("failures", w => w.ConsecutiveFailures.ToString(CultureInfo.InvariantCulture))),
-                new Command("deliveries", "A webhook's delivery log, newest first.").With(id).Lists(
+                new Command("deliveries", "A webhook's delivery log, newest first.").With(id).Lists<WebhookDelivery>(
                     host,
-                    (client, run, cursor, limit, cancellationToken) => client.ListWebhookDeliveriesAsync(run.Get(id)!, limit, cursor, cancellationToken),
-                    page => (page.Items, page.NextCursor),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListWebhookDeliveriesAsync(run.Get(id)!, limit, cursor, cancellationToken),
                     ("id", d => d.Id),
                     ("event", d => Output.Spec(d.EventType)),
                     ("incident", d => d.IncidentId),

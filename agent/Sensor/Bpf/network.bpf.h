@@ -301,44 +301,53 @@ static __always_inline struct sock *net_caller_sock(void *ctx, int *fd)
 	return net_fd_sock(*fd);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int sensor_connect_enter(void *ctx)
+/* A program on a syscall's entry tracepoint whose first argument is a socket's fd: it hands handler (a void function
+ * of the context, the socket and its fd) the socket, unless net_caller_sock finds none. */
+#define SOCKET_ENTER_PROGRAM(program, syscall, handler) \
+	SEC("tracepoint/syscalls/sys_enter_" #syscall) \
+	int program(void *ctx) \
+	{ \
+		int fd; \
+		struct sock *sk = net_caller_sock(ctx, &fd); \
+		if (sk) \
+			handler(ctx, sk, fd); \
+		return 0; \
+	}
+
+static __always_inline void net_connect_enter(void *ctx, struct sock *sk, int fd)
 {
-	int fd;
-	struct sock *sk = net_caller_sock(ctx, &fd);
-	if (!sk)
-		return 0;
 	__u16 protocol = net_sock_protocol(sk);
 	if (!protocol)
-		return 0;
+		return;
 	/* connect(2) again on a TCP socket that is not closed polls an attempt under way (EALREADY) or made (0 or
 	 * EISCONN): not a new attempt; the first one's record has, or will have, the outcome. */
 	if (protocol == NET_IPPROTO_TCP && BPF_CORE_READ(sk, __sk_common.skc_state) != BPF_TCP_CLOSE)
-		return 0;
+		return;
 	__u64 key = (__u64)sk;
 	__u32 zero = 0;
 	struct net_pending_connect *pending = bpf_map_lookup_elem(&net_connect_scratch, &zero);
 	if (!pending)
-		return 0;
+		return;
 	__builtin_memset(pending, 0, sizeof(*pending));
 	struct net_connect_record *record = &pending->record;
 	record->family = net_user_sockaddr((const void *)SYSCALL_ARG(ctx, 1), (int)SYSCALL_ARG(ctx, 2),
 		record->remote_addr, &record->remote_port);
 	if (!record->family) /* AF_UNSPEC (a UDP socket dissolving its association) or malformed: not an attempt */
-		return 0;
+		return;
 	record->protocol = protocol;
 	net_header(&record->header, SENSOR_NET_CONNECT, sizeof(*record));
 	/* The attempt first, then what the exit finds it by: an attempt whose exit cannot find it must not stay. */
 	if (bpf_map_update_elem(&pending_connects, &key, pending, BPF_ANY) != 0) {
 		count_loss();
-		return 0;
+		return;
 	}
 	if (!net_keep_args(sk, fd, NET_KEPT_CONNECT)) {
 		bpf_map_delete_elem(&pending_connects, &key);
 		count_loss();
 	}
-	return 0;
 }
+
+SOCKET_ENTER_PROGRAM(sensor_connect_enter, connect, net_connect_enter)
 
 SEC("tracepoint/syscalls/sys_exit_connect")
 int sensor_connect_exit(void *ctx)
@@ -434,15 +443,13 @@ SYSCALL_EXIT_PROGRAM(sensor_accept4_exit, accept4, net_accept_exit)
 
 /* listen(fd, backlog): the socket is kept from the entry; the exit, when it succeeded, has its bound address (a
  * socket listening unbound gets its port in listen(2)). */
-SEC("tracepoint/syscalls/sys_enter_listen")
-int sensor_listen_enter(void *ctx)
+static __always_inline void net_listen_enter(void *ctx, struct sock *sk, int fd)
 {
-	int fd;
-	struct sock *sk = net_caller_sock(ctx, &fd);
-	if (sk && net_sock_protocol(sk) == NET_IPPROTO_TCP && !net_keep_args(sk, fd, NET_KEPT_LISTEN))
+	if (net_sock_protocol(sk) == NET_IPPROTO_TCP && !net_keep_args(sk, fd, NET_KEPT_LISTEN))
 		count_loss();
-	return 0;
 }
+
+SOCKET_ENTER_PROGRAM(sensor_listen_enter, listen, net_listen_enter)
 
 SEC("tracepoint/syscalls/sys_exit_listen")
 int sensor_listen_exit(void *ctx)
@@ -490,17 +497,13 @@ static __always_inline void net_dns_send(struct sock *sk, const void *uaddr, int
 }
 
 /* sendto(fd, buf, len, flags, addr, addrlen); send(2) is sendto with no address. */
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int sensor_sendto_enter(void *ctx)
+static __always_inline void net_sendto_enter(void *ctx, struct sock *sk, int fd)
 {
-	int fd;
-	struct sock *sk = net_caller_sock(ctx, &fd);
-	if (!sk)
-		return 0;
 	net_dns_send(sk, (const void *)SYSCALL_ARG(ctx, 4), (int)SYSCALL_ARG(ctx, 5),
 		(const void *)SYSCALL_ARG(ctx, 1), SYSCALL_ARG(ctx, 2), 0);
-	return 0;
 }
+
+SOCKET_ENTER_PROGRAM(sensor_sendto_enter, sendto, net_sendto_enter)
 
 /* One struct msghdr in user memory: its name and its first iovec. */
 static __always_inline void net_dns_msghdr(struct sock *sk, const struct user_msghdr *umsg, __u32 index)
@@ -515,25 +518,16 @@ static __always_inline void net_dns_msghdr(struct sock *sk, const struct user_ms
 }
 
 /* sendmsg(fd, msg, flags) */
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int sensor_sendmsg_enter(void *ctx)
+static __always_inline void net_sendmsg_enter(void *ctx, struct sock *sk, int fd)
 {
-	int fd;
-	struct sock *sk = net_caller_sock(ctx, &fd);
-	if (!sk)
-		return 0;
 	net_dns_msghdr(sk, (const struct user_msghdr *)SYSCALL_ARG(ctx, 1), 0);
-	return 0;
 }
 
+SOCKET_ENTER_PROGRAM(sensor_sendmsg_enter, sendmsg, net_sendmsg_enter)
+
 /* sendmmsg(fd, vector, count, flags): the first NET_DNS_MESSAGES messages. */
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int sensor_sendmmsg_enter(void *ctx)
+static __always_inline void net_sendmmsg_enter(void *ctx, struct sock *sk, int fd)
 {
-	int fd;
-	struct sock *sk = net_caller_sock(ctx, &fd);
-	if (!sk)
-		return 0;
 	const struct mmsghdr *vector = (const struct mmsghdr *)SYSCALL_ARG(ctx, 1);
 	unsigned int count = (unsigned int)SYSCALL_ARG(ctx, 2);
 	for (__u32 i = 0; i < NET_DNS_MESSAGES; i++) {
@@ -541,6 +535,6 @@ int sensor_sendmmsg_enter(void *ctx)
 			break;
 		net_dns_msghdr(sk, &vector[i].msg_hdr, i);
 	}
-	return 0;
 }
 
+SOCKET_ENTER_PROGRAM(sensor_sendmmsg_enter, sendmmsg, net_sendmmsg_enter)
