@@ -38,11 +38,10 @@ public sealed class AgentRow
 public sealed class AgentStore(Database database)
 {
     internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version, status_json, status_reported_at";
+    private static readonly string Insert = InsertStatement.For("agent", Columns);
 
     public static Task InsertAsync(Database.Write write, AgentRow row, CancellationToken cancellationToken) =>
-        write.ExecuteAsync(
-            $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version, @StatusJson, @StatusReportedAt)",
-            row, cancellationToken);
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
     private const string FindSql = $"select {Columns} from agent where agent_id = @agentId";
 

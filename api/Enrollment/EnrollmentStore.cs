@@ -34,11 +34,10 @@ public static class Labels
 public sealed class EnrollmentStore(Database database)
 {
     private const string Columns = "enrollment_token_id, name, labels_json, max_uses, uses, secret_hash, prefix, created_at, created_by, expires_at, revoked_at";
+    private static readonly string Insert = InsertStatement.For("enrollment_token", Columns);
 
     public static Task InsertAsync(Database.Write write, EnrollmentTokenRow row, CancellationToken cancellationToken) =>
-        write.ExecuteAsync(
-            $"insert into enrollment_token ({Columns}) values (@EnrollmentTokenId, @Name, @LabelsJson, @MaxUses, @Uses, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt)",
-            row, cancellationToken);
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
     public Task<EnrollmentTokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken) =>
         database.QuerySingleOrDefaultAsync<EnrollmentTokenRow>($"select {Columns} from enrollment_token where secret_hash = @secretHash", new { secretHash }, cancellationToken);

@@ -30,7 +30,9 @@ public sealed class FimRuleVersionRow
 public sealed class FimRuleStore(Database database)
 {
     private const string Columns = "rule_id, name, spec_json, compliance_tags, version, created_at, created_by, updated_at, updated_by";
+    private static readonly string Insert = InsertStatement.For("fim_rule", Columns);
     private const string VersionColumns = "rule_id, version, change, spec_json, changed_at, changed_by";
+    private static readonly string InsertVersion = InsertStatement.For("fim_rule_version", VersionColumns);
 
     /// <summary>Serialises rule changes (PostgreSQL row lock; SQLite write transactions are serial already).</summary>
     public Task LockAsync(Database.Write write, CancellationToken cancellationToken) =>
@@ -90,9 +92,7 @@ public sealed class FimRuleStore(Database database)
     }
 
     public static Task InsertAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
-        write.ExecuteAsync(
-            $"insert into fim_rule ({Columns}) values (@RuleId, @Name, @SpecJson, @ComplianceTags, @Version, @CreatedAt, @CreatedBy, @UpdatedAt, @UpdatedBy)",
-            row, cancellationToken);
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
     public static Task UpdateAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
         write.ExecuteAsync(
@@ -107,9 +107,7 @@ public sealed class FimRuleStore(Database database)
         write.ExecuteAsync("delete from fim_rule where rule_id = @ruleId", new { ruleId }, cancellationToken);
 
     public static Task AppendVersionAsync(Database.Write write, FimRuleVersionRow row, CancellationToken cancellationToken) =>
-        write.ExecuteAsync(
-            $"insert into fim_rule_version ({VersionColumns}) values (@RuleId, @Version, @Change, @SpecJson, @ChangedAt, @ChangedBy)",
-            row, cancellationToken);
+        write.ExecuteAsync(InsertVersion, row, cancellationToken);
 
     private const string FindVersionSql = $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version";
 

@@ -12,6 +12,7 @@ public sealed class TokenRow : BearerSecretRow
 public sealed class TokenStore(Database database)
 {
     private const string Columns = "token_id, name, role, agent_id, secret_hash, prefix, created_at, created_by, expires_at, revoked_at, last_used_at";
+    private static readonly string Insert = InsertStatement.For("api_token", Columns);
 
     public async Task<bool> AnyAsync(CancellationToken cancellationToken)
     {
@@ -20,9 +21,7 @@ public sealed class TokenStore(Database database)
     }
 
     public static Task InsertAsync(Database.Write write, TokenRow token, CancellationToken cancellationToken) =>
-        write.ExecuteAsync(
-            $"insert into api_token ({Columns}) values (@TokenId, @Name, @Role, @AgentId, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt, @LastUsedAt)",
-            token, cancellationToken);
+        write.ExecuteAsync(Insert, token, cancellationToken);
 
     /// <summary>
     /// The token with this secret, and the agent it belongs to if it is an agent's credential, in one round trip:

@@ -38,16 +38,16 @@ public sealed class DeliveryRow
 public sealed class WebhookStore(Database database, TimeProvider time)
 {
     private const string Columns = "webhook_id, url, events, description, secret, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
+    private static readonly string Insert = InsertStatement.For("webhook", Columns);
 
     private const string DeliveryColumns =
         "delivery_id, webhook_id, event_id, event_type, incident_id, payload, status, attempts, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, delivered_at, redelivery_of";
+    private static readonly string InsertDelivery = InsertStatement.For("webhook_delivery", DeliveryColumns);
 
     private static readonly JsonSerializerOptions PayloadJson = new(Telemetry.Segments.Json);
 
     public async Task InsertAsync(Database.Write write, WebhookRow row, CancellationToken cancellationToken) =>
-        await write.ExecuteAsync(
-            $"insert into webhook ({Columns}) values (@WebhookId, @Url, @Events, @Description, @Secret, @Enabled, @DisabledReason, @ConsecutiveFailures, @CreatedAt, @UpdatedAt, @Version)",
-            row, cancellationToken);
+        await write.ExecuteAsync(Insert, row, cancellationToken);
 
     public async Task<bool> UpdateAsync(Database.Write write, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
         await write.ExecuteAsync(
@@ -90,10 +90,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         var payload = JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
         var ids = Ids.New("whd", subscribers.Count);
         await write.ExecuteAsync(
-            $"""
-            insert into webhook_delivery ({DeliveryColumns})
-            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
-            """,
+            InsertDelivery,
             subscribers.Select((w, i) => new DeliveryRow
             {
                 DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payload,
@@ -198,11 +195,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             DeliveryId = Ids.New("whd"), WebhookId = webhookId, EventId = original.EventId, EventType = original.EventType, IncidentId = original.IncidentId,
             Payload = original.Payload, Status = "pending", NextAttemptAt = now, CreatedAt = now, RedeliveryOf = original.DeliveryId,
         };
-        await write.ExecuteAsync(
-            $"""
-            insert into webhook_delivery ({DeliveryColumns})
-            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
-            """, copy, cancellationToken);
+        await write.ExecuteAsync(InsertDelivery, copy, cancellationToken);
         return copy;
     }
 }
