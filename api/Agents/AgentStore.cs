@@ -38,24 +38,18 @@ public sealed class AgentRow
 public sealed class AgentStore(Database database)
 {
     internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version, status_json, status_reported_at";
+    private static readonly string Insert = InsertStatement.For("agent", Columns);
 
     public static Task InsertAsync(Database.Write write, AgentRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into agent ({Columns}) values (@AgentId, @Hostname, @Os, @AgentVersion, @LabelsJson, @EnrolledAt, @EnrollmentTokenId, @LastSeenAt, @Version, @StatusJson, @StatusReportedAt)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
-    public async Task<AgentRow?> FindAsync(string agentId, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await FindAsync(db, null, agentId, cancellationToken);
-    }
+    private const string FindSql = $"select {Columns} from agent where agent_id = @agentId";
 
-    private static Task<AgentRow?> FindAsync(DbConnection db, DbTransaction? transaction, string agentId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
-            $"select {Columns} from agent where agent_id = @agentId", new { agentId }, transaction, cancellationToken: cancellationToken));
+    public Task<AgentRow?> FindAsync(string agentId, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<AgentRow>(FindSql, new { agentId }, cancellationToken);
 
     public static Task<AgentRow?> FindAsync(Database.Write write, string agentId, CancellationToken cancellationToken) =>
-        FindAsync(write.Db, write.Transaction, agentId, cancellationToken);
+        write.QuerySingleOrDefaultAsync<AgentRow>(FindSql, new { agentId }, cancellationToken);
 
     public async Task<IReadOnlyList<AgentRow>> ListAsync(string? afterId, int limit, string? hostnamePrefix, CancellationToken cancellationToken)
     {
@@ -66,22 +60,20 @@ public sealed class AgentStore(Database database)
             order by agent_id
             limit @take
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
-        var rows = await db.QueryAsync<AgentRow>(new CommandDefinition(sql, new { afterId, hostnamePrefix, take = limit + 1 }, cancellationToken: cancellationToken));
-        return rows.AsList();
+        return await database.QueryAsync<AgentRow>(sql, new { afterId, hostnamePrefix, take = limit + 1 }, cancellationToken);
     }
 
     /// <summary>Replaces the labels if the agent is still at <paramref name="expectedVersion"/> (or any version when null).</summary>
     public static async Task<bool> ReplaceLabelsAsync(Database.Write write, string agentId, string labelsJson, int? expectedVersion, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        await write.ExecuteAsync(
             "update agent set labels_json = @labelsJson, version = version + 1 where agent_id = @agentId and (@expectedVersion is null or version = @expectedVersion)",
-            new { agentId, labelsJson, expectedVersion }, write.Transaction, cancellationToken: cancellationToken)) == 1;
+            new { agentId, labelsJson, expectedVersion }, cancellationToken) == 1;
 
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
     public static Task<AgentRow?> RecordHeartbeatAsync(Database.Write write, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var statusJson = status is null ? null : System.Text.Json.JsonSerializer.Serialize(status, Telemetry.Segments.Json);
-        return write.Db.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
+        return write.QuerySingleOrDefaultAsync<AgentRow>(
             $"""
             update agent set last_seen_at = @now, heartbeat_at = @now, agent_version = coalesce(@agentVersion, agent_version), os = coalesce(@os, os),
                 status_json = coalesce(@statusJson, status_json),
@@ -89,6 +81,6 @@ public sealed class AgentStore(Database database)
             where agent_id = @agentId
             returning {Columns}
             """,
-            new { agentId, agentVersion, os, statusJson, now }, write.Transaction, cancellationToken: cancellationToken));
+            new { agentId, agentVersion, os, statusJson, now }, cancellationToken);
     }
 }

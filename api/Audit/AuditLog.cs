@@ -30,6 +30,7 @@ public sealed class AuditLog(Database database, TimeProvider time)
     };
 
     private const string Columns = "audit_id, time, actor_token_id, actor_role, action, target_type, target_id, before_json, after_json";
+    private static readonly string Insert = InsertStatement.For("audit_entry", Columns);
 
     /// <summary>Appends one entry. <paramref name="before"/> and <paramref name="after"/> are the target's API representation (never secrets).</summary>
     public Task AppendAsync(Database.Write write, Caller? actor, string action, string targetType, string targetId, object? before, object? after, CancellationToken cancellationToken) =>
@@ -50,9 +51,7 @@ public sealed class AuditLog(Database database, TimeProvider time)
             BeforeJson = before is null ? null : JsonSerializer.Serialize(before, SnapshotJson),
             AfterJson = after is null ? null : JsonSerializer.Serialize(after, SnapshotJson),
         };
-        return write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into audit_entry ({Columns}) values (@AuditId, @Time, @ActorTokenId, @ActorRole, @Action, @TargetType, @TargetId, @BeforeJson, @AfterJson)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        return write.ExecuteAsync(Insert, row, cancellationToken);
     }
 
     /// <summary>

@@ -34,22 +34,16 @@ public static class Labels
 public sealed class EnrollmentStore(Database database)
 {
     private const string Columns = "enrollment_token_id, name, labels_json, max_uses, uses, secret_hash, prefix, created_at, created_by, expires_at, revoked_at";
+    private static readonly string Insert = InsertStatement.For("enrollment_token", Columns);
 
     public static Task InsertAsync(Database.Write write, EnrollmentTokenRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into enrollment_token ({Columns}) values (@EnrollmentTokenId, @Name, @LabelsJson, @MaxUses, @Uses, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
-    public async Task<EnrollmentTokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
-            $"select {Columns} from enrollment_token where secret_hash = @secretHash", new { secretHash }, cancellationToken: cancellationToken));
-    }
+    public Task<EnrollmentTokenRow?> FindBySecretHashAsync(string secretHash, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<EnrollmentTokenRow>($"select {Columns} from enrollment_token where secret_hash = @secretHash", new { secretHash }, cancellationToken);
 
     public static Task<EnrollmentTokenRow?> FindAsync(Database.Write write, string enrollmentTokenId, CancellationToken cancellationToken) =>
-        write.Db.QuerySingleOrDefaultAsync<EnrollmentTokenRow>(new CommandDefinition(
-            $"select {Columns} from enrollment_token where enrollment_token_id = @enrollmentTokenId", new { enrollmentTokenId }, write.Transaction, cancellationToken: cancellationToken));
+        write.QuerySingleOrDefaultAsync<EnrollmentTokenRow>($"select {Columns} from enrollment_token where enrollment_token_id = @enrollmentTokenId", new { enrollmentTokenId }, cancellationToken);
 
     public async Task<IReadOnlyList<EnrollmentTokenRow>> ListAsync(string? afterId, int limit, bool includeRevoked, CancellationToken cancellationToken)
     {
@@ -60,22 +54,20 @@ public sealed class EnrollmentStore(Database database)
             order by enrollment_token_id
             limit @take
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
-        var rows = await db.QueryAsync<EnrollmentTokenRow>(new CommandDefinition(sql, new { afterId, includeRevoked, take = limit + 1 }, cancellationToken: cancellationToken));
-        return rows.AsList();
+        return await database.QueryAsync<EnrollmentTokenRow>(sql, new { afterId, includeRevoked, take = limit + 1 }, cancellationToken);
     }
 
     public static async Task<bool> RevokeAsync(Database.Write write, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        await write.ExecuteAsync(
             "update enrollment_token set revoked_at = @now where enrollment_token_id = @enrollmentTokenId and revoked_at is null",
-            new { enrollmentTokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
+            new { enrollmentTokenId, now }, cancellationToken) == 1;
 
     /// <summary>
     /// Takes one use of the token in a single statement, so concurrent enrollments cannot exceed maxUses.
     /// False when it is revoked, expired or used up.
     /// </summary>
     public static async Task<bool> TryUseAsync(Database.Write write, string enrollmentTokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        await write.ExecuteAsync(
             """
             update enrollment_token set uses = uses + 1
             where enrollment_token_id = @enrollmentTokenId
@@ -83,5 +75,5 @@ public sealed class EnrollmentStore(Database database)
               and (expires_at is null or expires_at > @now)
               and (max_uses is null or uses < max_uses)
             """,
-            new { enrollmentTokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
+            new { enrollmentTokenId, now }, cancellationToken) == 1;
 }

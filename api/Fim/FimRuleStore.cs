@@ -30,7 +30,9 @@ public sealed class FimRuleVersionRow
 public sealed class FimRuleStore(Database database)
 {
     private const string Columns = "rule_id, name, spec_json, compliance_tags, version, created_at, created_by, updated_at, updated_by";
+    private static readonly string Insert = InsertStatement.For("fim_rule", Columns);
     private const string VersionColumns = "rule_id, version, change, spec_json, changed_at, changed_by";
+    private static readonly string InsertVersion = InsertStatement.For("fim_rule_version", VersionColumns);
 
     /// <summary>Serialises rule changes (PostgreSQL row lock; SQLite write transactions are serial already).</summary>
     public Task LockAsync(Database.Write write, CancellationToken cancellationToken) =>
@@ -47,22 +49,16 @@ public sealed class FimRuleStore(Database database)
         return await db.ExecuteScalarAsync<long>(new CommandDefinition("select generation from fim_policy_state where id = 1", cancellationToken: cancellationToken));
     }
 
-    private static Task<FimRuleRow?> FindAsync(DbConnection db, DbTransaction? transaction, string ruleId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
-            $"select {Columns} from fim_rule where rule_id = @ruleId", new { ruleId }, transaction, cancellationToken: cancellationToken));
+    private const string FindSql = $"select {Columns} from fim_rule where rule_id = @ruleId";
 
     public static Task<FimRuleRow?> FindAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
-        FindAsync(write.Db, write.Transaction, ruleId, cancellationToken);
+        write.QuerySingleOrDefaultAsync<FimRuleRow>(FindSql, new { ruleId }, cancellationToken);
 
-    public async Task<FimRuleRow?> FindAsync(string ruleId, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await FindAsync(db, null, ruleId, cancellationToken);
-    }
+    public Task<FimRuleRow?> FindAsync(string ruleId, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<FimRuleRow>(FindSql, new { ruleId }, cancellationToken);
 
     public static Task<FimRuleRow?> FindByNameAsync(Database.Write write, string name, CancellationToken cancellationToken) =>
-        write.Db.QuerySingleOrDefaultAsync<FimRuleRow>(new CommandDefinition(
-            $"select {Columns} from fim_rule where name = @name", new { name }, write.Transaction, cancellationToken: cancellationToken));
+        write.QuerySingleOrDefaultAsync<FimRuleRow>($"select {Columns} from fim_rule where name = @name", new { name }, cancellationToken);
 
     private static async Task<IReadOnlyList<FimRuleRow>> AllAsync(DbConnection db, DbTransaction? transaction, CancellationToken cancellationToken) =>
         (await db.QueryAsync<FimRuleRow>(new CommandDefinition($"select {Columns} from fim_rule order by name", transaction: transaction, cancellationToken: cancellationToken))).AsList();
@@ -91,58 +87,44 @@ public sealed class FimRuleStore(Database database)
             order by name
             limit @take
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
         var tag = complianceTag is null ? null : "%," + complianceTag + ",%";
-        return (await db.QueryAsync<FimRuleRow>(new CommandDefinition(sql, new { afterName, tag, take = limit + 1 }, cancellationToken: cancellationToken))).AsList();
+        return await database.QueryAsync<FimRuleRow>(sql, new { afterName, tag, take = limit + 1 }, cancellationToken);
     }
 
     public static Task InsertAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into fim_rule ({Columns}) values (@RuleId, @Name, @SpecJson, @ComplianceTags, @Version, @CreatedAt, @CreatedBy, @UpdatedAt, @UpdatedBy)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
     public static Task UpdateAsync(Database.Write write, FimRuleRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
+        write.ExecuteAsync(
             """
             update fim_rule set name = @Name, spec_json = @SpecJson, compliance_tags = @ComplianceTags, version = @Version,
                 updated_at = @UpdatedAt, updated_by = @UpdatedBy
             where rule_id = @RuleId
             """,
-            row, write.Transaction, cancellationToken: cancellationToken));
+            row, cancellationToken);
 
     public static Task DeleteAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition("delete from fim_rule where rule_id = @ruleId", new { ruleId }, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync("delete from fim_rule where rule_id = @ruleId", new { ruleId }, cancellationToken);
 
     public static Task AppendVersionAsync(Database.Write write, FimRuleVersionRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into fim_rule_version ({VersionColumns}) values (@RuleId, @Version, @Change, @SpecJson, @ChangedAt, @ChangedBy)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(InsertVersion, row, cancellationToken);
 
-    private static Task<FimRuleVersionRow?> FindVersionAsync(DbConnection db, DbTransaction? transaction, string ruleId, int version, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
-            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version", new { ruleId, version }, transaction, cancellationToken: cancellationToken));
+    private const string FindVersionSql = $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version = @version";
 
     public static Task<FimRuleVersionRow?> FindVersionAsync(Database.Write write, string ruleId, int version, CancellationToken cancellationToken) =>
-        FindVersionAsync(write.Db, write.Transaction, ruleId, version, cancellationToken);
+        write.QuerySingleOrDefaultAsync<FimRuleVersionRow>(FindVersionSql, new { ruleId, version }, cancellationToken);
 
-    public async Task<FimRuleVersionRow?> FindVersionAsync(string ruleId, int version, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await FindVersionAsync(db, null, ruleId, version, cancellationToken);
-    }
+    public Task<FimRuleVersionRow?> FindVersionAsync(string ruleId, int version, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<FimRuleVersionRow>(FindVersionSql, new { ruleId, version }, cancellationToken);
 
     /// <summary>A version and the one after it (when there is one: what replaced it, and when).</summary>
-    public async Task<IReadOnlyList<FimRuleVersionRow>> VersionAndNextAsync(string ruleId, int version, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<FimRuleVersionRow>(new CommandDefinition(
+    public Task<IReadOnlyList<FimRuleVersionRow>> VersionAndNextAsync(string ruleId, int version, CancellationToken cancellationToken) =>
+        database.QueryAsync<FimRuleVersionRow>(
             $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId and version in (@version, @next) order by version",
-            new { ruleId, version, next = version + 1 }, cancellationToken: cancellationToken))).AsList();
-    }
+            new { ruleId, version, next = version + 1 }, cancellationToken);
 
     public static Task<FimRuleVersionRow?> LatestVersionAsync(Database.Write write, string ruleId, CancellationToken cancellationToken) =>
-        write.Db.QuerySingleOrDefaultAsync<FimRuleVersionRow>(new CommandDefinition(
-            $"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, write.Transaction, cancellationToken: cancellationToken));
+        write.QuerySingleOrDefaultAsync<FimRuleVersionRow>($"select {VersionColumns} from fim_rule_version where rule_id = @ruleId order by version desc limit 1", new { ruleId }, cancellationToken);
 
     /// <summary>Newest first, below <paramref name="beforeVersion"/>; up to limit+1 rows plus the one before the page's last, for its diff.</summary>
     public async Task<IReadOnlyList<FimRuleVersionRow>> ListVersionsAsync(string ruleId, int? beforeVersion, int take, CancellationToken cancellationToken)
@@ -153,8 +135,7 @@ public sealed class FimRuleStore(Database database)
             order by version desc
             limit @take
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<FimRuleVersionRow>(new CommandDefinition(sql, new { ruleId, beforeVersion, take }, cancellationToken: cancellationToken))).AsList();
+        return await database.QueryAsync<FimRuleVersionRow>(sql, new { ruleId, beforeVersion, take }, cancellationToken);
     }
 
     /// <summary>The compliance tags column: ",a,b," so that a tag filter is one LIKE on both providers.</summary>

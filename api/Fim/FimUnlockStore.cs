@@ -8,6 +8,7 @@ namespace Platform.Api.Fim;
 public sealed class FimUnlockStore(Database database)
 {
     private const string Columns = "unlock_id, rule_id, unlocked_from, unlocked_until, reason, unlocked_by, ended_by";
+    private static readonly string Insert = InsertStatement.For("fim_rule_unlock", Columns);
 
     /// <summary>The window of the rule open at <paramref name="now"/>, if any.</summary>
     public static Task<FimUnlockRow?> OpenAsync(Database.Write write, string ruleId, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -37,13 +38,11 @@ public sealed class FimUnlockStore(Database database)
     }
 
     public static Task InsertAsync(Database.Write write, FimUnlockRow row, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into fim_rule_unlock ({Columns}) values (@UnlockId, @RuleId, @UnlockedFrom, @UnlockedUntil, @Reason, @UnlockedBy, @EndedBy)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(Insert, row, cancellationToken);
 
     /// <summary>Ends a window now (its end moves to <paramref name="now"/>).</summary>
     public static Task EndAsync(Database.Write write, string unlockId, DateTimeOffset now, string? endedBy, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
+        write.ExecuteAsync(
             "update fim_rule_unlock set unlocked_until = @now, ended_by = @endedBy where unlock_id = @unlockId and unlocked_until > @now",
-            new { unlockId, now, endedBy }, write.Transaction, cancellationToken: cancellationToken));
+            new { unlockId, now, endedBy }, cancellationToken);
 }

@@ -113,6 +113,20 @@ public sealed class Database : IAsyncDisposable
     /// <summary>A connection to read with (SQLite: query-only; writes take <see cref="BeginWriteAsync"/>).</summary>
     public Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => OpenAsync(_readerConnectionString ?? ConnectionString, ReaderCacheKib, writer: false, cancellationToken);
 
+    /// <summary>One row or none, on a read connection of its own (<see cref="Write.QuerySingleOrDefaultAsync"/> reads inside a write).</summary>
+    public async Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters, CancellationToken cancellationToken)
+    {
+        await using var db = await OpenAsync(cancellationToken);
+        return await db.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Every row, on a read connection of its own.</summary>
+    public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? parameters, CancellationToken cancellationToken)
+    {
+        await using var db = await OpenAsync(cancellationToken);
+        return (await db.QueryAsync<T>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken))).AsList();
+    }
+
     /// <summary>A write transaction in the writer's turn (<see cref="WriterTurnAsync"/>) on a writer's connection: dispose it to give all three back.</summary>
     public Task<Write> BeginWriteAsync(CancellationToken cancellationToken, bool background = false) => BeginAsync(transaction: true, background, cancellationToken);
 
@@ -150,6 +164,14 @@ public sealed class Database : IAsyncDisposable
         public DbTransaction Transaction => transaction ?? throw new InvalidOperationException("A group write on PostgreSQL has no transaction of its own.");
 
         public Task CommitAsync(CancellationToken cancellationToken) => transaction?.CommitAsync(cancellationToken) ?? Task.CompletedTask;
+
+        /// <summary>A statement in this write: its connection, its transaction and the caller's cancellation.</summary>
+        public Task<int> ExecuteAsync(string sql, object? parameters, CancellationToken cancellationToken) =>
+            Db.ExecuteAsync(new CommandDefinition(sql, parameters, Transaction, cancellationToken: cancellationToken));
+
+        /// <summary>One row or none, read inside this write (so it sees what the write changed, and PostgreSQL can lock it).</summary>
+        public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters, CancellationToken cancellationToken) =>
+            Db.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, parameters, Transaction, cancellationToken: cancellationToken));
 
         public async ValueTask DisposeAsync()
         {

@@ -12,6 +12,7 @@ public sealed class TokenRow : BearerSecretRow
 public sealed class TokenStore(Database database)
 {
     private const string Columns = "token_id, name, role, agent_id, secret_hash, prefix, created_at, created_by, expires_at, revoked_at, last_used_at";
+    private static readonly string Insert = InsertStatement.For("api_token", Columns);
 
     public async Task<bool> AnyAsync(CancellationToken cancellationToken)
     {
@@ -20,9 +21,7 @@ public sealed class TokenStore(Database database)
     }
 
     public static Task InsertAsync(Database.Write write, TokenRow token, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into api_token ({Columns}) values (@TokenId, @Name, @Role, @AgentId, @SecretHash, @Prefix, @CreatedAt, @CreatedBy, @ExpiresAt, @RevokedAt, @LastUsedAt)",
-            token, write.Transaction, cancellationToken: cancellationToken));
+        write.ExecuteAsync(Insert, token, cancellationToken);
 
     /// <summary>
     /// The token with this secret, and the agent it belongs to if it is an agent's credential, in one round trip:
@@ -41,18 +40,13 @@ public sealed class TokenStore(Database database)
         return (token, agent);
     }
 
-    public async Task<TokenRow?> FindAsync(string tokenId, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await FindAsync(db, null, tokenId, cancellationToken);
-    }
+    private const string FindSql = $"select {Columns} from api_token where token_id = @tokenId";
 
-    private static Task<TokenRow?> FindAsync(DbConnection db, DbTransaction? transaction, string tokenId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<TokenRow>(new CommandDefinition(
-            $"select {Columns} from api_token where token_id = @tokenId", new { tokenId }, transaction, cancellationToken: cancellationToken));
+    public Task<TokenRow?> FindAsync(string tokenId, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<TokenRow>(FindSql, new { tokenId }, cancellationToken);
 
     public static Task<TokenRow?> FindAsync(Database.Write write, string tokenId, CancellationToken cancellationToken) =>
-        FindAsync(write.Db, write.Transaction, tokenId, cancellationToken);
+        write.QuerySingleOrDefaultAsync<TokenRow>(FindSql, new { tokenId }, cancellationToken);
 
     /// <summary>Oldest first; <paramref name="afterId"/> is the last id of the previous page. Returns up to limit+1 rows.</summary>
     public async Task<IReadOnlyList<TokenRow>> ListAsync(string? afterId, int limit, string? role, bool includeRevoked, CancellationToken cancellationToken)
@@ -65,16 +59,14 @@ public sealed class TokenStore(Database database)
             order by token_id
             limit @take
             """;
-        await using var db = await database.OpenAsync(cancellationToken);
-        var rows = await db.QueryAsync<TokenRow>(new CommandDefinition(sql, new { afterId, role, includeRevoked, take = limit + 1 }, cancellationToken: cancellationToken));
-        return rows.AsList();
+        return await database.QueryAsync<TokenRow>(sql, new { afterId, role, includeRevoked, take = limit + 1 }, cancellationToken);
     }
 
     /// <summary>Marks the token revoked if it is not already; true when this call revoked it.</summary>
     public static async Task<bool> RevokeAsync(Database.Write write, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        await write.ExecuteAsync(
             "update api_token set revoked_at = @now where token_id = @tokenId and revoked_at is null",
-            new { tokenId, now }, write.Transaction, cancellationToken: cancellationToken)) == 1;
+            new { tokenId, now }, cancellationToken) == 1;
 
     /// <summary>
     /// The admin tokens that still work, locked until the transaction ends so that two revocations cannot
@@ -90,7 +82,7 @@ public sealed class TokenStore(Database database)
 
     /// <summary>Records use to the minute, so a busy token costs one write a minute, not one per request.</summary>
     public static Task TouchAsync(Database.Write write, string tokenId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        write.Db.ExecuteAsync(new CommandDefinition(
+        write.ExecuteAsync(
             "update api_token set last_used_at = @now where token_id = @tokenId and (last_used_at is null or last_used_at < @staleBefore)",
-            new { tokenId, now, staleBefore = now.AddMinutes(-1) }, write.Transaction, cancellationToken: cancellationToken));
+            new { tokenId, now, staleBefore = now.AddMinutes(-1) }, cancellationToken);
 }

@@ -38,51 +38,43 @@ public sealed class DeliveryRow
 public sealed class WebhookStore(Database database, TimeProvider time)
 {
     private const string Columns = "webhook_id, url, events, description, secret, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
+    private static readonly string Insert = InsertStatement.For("webhook", Columns);
 
     private const string DeliveryColumns =
         "delivery_id, webhook_id, event_id, event_type, incident_id, payload, status, attempts, next_attempt_at, last_attempt_at, last_status_code, last_error, created_at, delivered_at, redelivery_of";
+    private static readonly string InsertDelivery = InsertStatement.For("webhook_delivery", DeliveryColumns);
 
     private static readonly JsonSerializerOptions PayloadJson = new(Telemetry.Segments.Json);
 
     public async Task InsertAsync(Database.Write write, WebhookRow row, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
-            $"insert into webhook ({Columns}) values (@WebhookId, @Url, @Events, @Description, @Secret, @Enabled, @DisabledReason, @ConsecutiveFailures, @CreatedAt, @UpdatedAt, @Version)",
-            row, write.Transaction, cancellationToken: cancellationToken));
+        await write.ExecuteAsync(Insert, row, cancellationToken);
 
     public async Task<bool> UpdateAsync(Database.Write write, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
-        await write.Db.ExecuteAsync(new CommandDefinition(
+        await write.ExecuteAsync(
             """
             update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, enabled = @Enabled, disabled_reason = @DisabledReason,
                 consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt, version = @Version
             where webhook_id = @WebhookId and version = @expectedVersion
             """,
-            new { row.Url, row.Events, row.Description, row.Secret, row.Enabled, row.DisabledReason, row.ConsecutiveFailures, row.UpdatedAt, row.Version, row.WebhookId, expectedVersion },
-            write.Transaction, cancellationToken: cancellationToken)) == 1;
+            new { row.Url, row.Events, row.Description, row.Secret, row.Enabled, row.DisabledReason, row.ConsecutiveFailures, row.UpdatedAt, row.Version, row.WebhookId, expectedVersion }, cancellationToken) == 1;
 
     public async Task DeleteAsync(Database.Write write, string webhookId, CancellationToken cancellationToken)
     {
-        await write.Db.ExecuteAsync(new CommandDefinition("delete from webhook_delivery where webhook_id = @webhookId", new { webhookId }, write.Transaction, cancellationToken: cancellationToken));
-        await write.Db.ExecuteAsync(new CommandDefinition("delete from webhook where webhook_id = @webhookId", new { webhookId }, write.Transaction, cancellationToken: cancellationToken));
+        await write.ExecuteAsync("delete from webhook_delivery where webhook_id = @webhookId", new { webhookId }, cancellationToken);
+        await write.ExecuteAsync("delete from webhook where webhook_id = @webhookId", new { webhookId }, cancellationToken);
     }
 
-    public async Task<WebhookRow?> FindAsync(string webhookId, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return await FindAsync(db, null, webhookId, cancellationToken);
-    }
+    private const string FindSql = $"select {Columns} from webhook where webhook_id = @webhookId";
+
+    public Task<WebhookRow?> FindAsync(string webhookId, CancellationToken cancellationToken) =>
+        database.QuerySingleOrDefaultAsync<WebhookRow>(FindSql, new { webhookId }, cancellationToken);
 
     public Task<WebhookRow?> FindAsync(Database.Write write, string webhookId, CancellationToken cancellationToken) =>
-        FindAsync(write.Db, write.Transaction, webhookId, cancellationToken);
+        write.QuerySingleOrDefaultAsync<WebhookRow>(FindSql, new { webhookId }, cancellationToken);
 
-    private static Task<WebhookRow?> FindAsync(DbConnection db, DbTransaction? transaction, string webhookId, CancellationToken cancellationToken) =>
-        db.QuerySingleOrDefaultAsync<WebhookRow>(new CommandDefinition($"select {Columns} from webhook where webhook_id = @webhookId", new { webhookId }, transaction, cancellationToken: cancellationToken));
-
-    public async Task<IReadOnlyList<WebhookRow>> ListAsync(string? afterId, int take, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<WebhookRow>(new CommandDefinition(
-            $"select {Columns} from webhook where (@afterId is null or webhook_id > @afterId) order by webhook_id limit @take", new { afterId, take }, cancellationToken: cancellationToken))).AsList();
-    }
+    public Task<IReadOnlyList<WebhookRow>> ListAsync(string? afterId, int take, CancellationToken cancellationToken) =>
+        database.QueryAsync<WebhookRow>(
+            $"select {Columns} from webhook where (@afterId is null or webhook_id > @afterId) order by webhook_id limit @take", new { afterId, take }, cancellationToken);
 
     /// <summary>Queues the event for every enabled subscription to its type, in the transaction of the change it tells of.</summary>
     public async Task<int> EnqueueAsync(Database.Write write, WebhookEventType type, Incident incident, CancellationToken cancellationToken)
@@ -97,16 +89,13 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         var eventId = Ids.New("evt");
         var payload = JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
         var ids = Ids.New("whd", subscribers.Count);
-        await write.Db.ExecuteAsync(new CommandDefinition(
-            $"""
-            insert into webhook_delivery ({DeliveryColumns})
-            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
-            """,
+        await write.ExecuteAsync(
+            InsertDelivery,
             subscribers.Select((w, i) => new DeliveryRow
             {
                 DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payload,
                 Status = "pending", NextAttemptAt = now, CreatedAt = now,
-            }), write.Transaction, cancellationToken: cancellationToken));
+            }), cancellationToken);
         return subscribers.Count;
     }
 
@@ -189,19 +178,15 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         }
     }
 
-    public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(string webhookId, string? beforeId, int take, CancellationToken cancellationToken)
-    {
-        await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<DeliveryRow>(new CommandDefinition(
+    public Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(string webhookId, string? beforeId, int take, CancellationToken cancellationToken) =>
+        database.QueryAsync<DeliveryRow>(
             $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and (@beforeId is null or delivery_id < @beforeId) order by delivery_id desc limit @take",
-            new { webhookId, beforeId, take }, cancellationToken: cancellationToken))).AsList();
-    }
+            new { webhookId, beforeId, take }, cancellationToken);
 
     public async Task<DeliveryRow?> RedeliverAsync(Database.Write write, string webhookId, string deliveryId, CancellationToken cancellationToken)
     {
-        var original = await write.Db.QuerySingleOrDefaultAsync<DeliveryRow>(new CommandDefinition(
-            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, write.Transaction,
-            cancellationToken: cancellationToken));
+        var original = await write.QuerySingleOrDefaultAsync<DeliveryRow>(
+            $"select {DeliveryColumns} from webhook_delivery where webhook_id = @webhookId and delivery_id = @deliveryId", new { webhookId, deliveryId }, cancellationToken);
         if (original is null)
             return null;
         var now = time.GetUtcNow();
@@ -210,11 +195,7 @@ public sealed class WebhookStore(Database database, TimeProvider time)
             DeliveryId = Ids.New("whd"), WebhookId = webhookId, EventId = original.EventId, EventType = original.EventType, IncidentId = original.IncidentId,
             Payload = original.Payload, Status = "pending", NextAttemptAt = now, CreatedAt = now, RedeliveryOf = original.DeliveryId,
         };
-        await write.Db.ExecuteAsync(new CommandDefinition(
-            $"""
-            insert into webhook_delivery ({DeliveryColumns})
-            values (@DeliveryId, @WebhookId, @EventId, @EventType, @IncidentId, @Payload, @Status, @Attempts, @NextAttemptAt, @LastAttemptAt, @LastStatusCode, @LastError, @CreatedAt, @DeliveredAt, @RedeliveryOf)
-            """, copy, write.Transaction, cancellationToken: cancellationToken));
+        await write.ExecuteAsync(InsertDelivery, copy, cancellationToken);
         return copy;
     }
 }

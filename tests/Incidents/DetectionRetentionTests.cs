@@ -6,6 +6,7 @@ using Platform.Api.Storage;
 using Platform.Api.Telemetry;
 using Platform.Contracts;
 using Platform.Tests.Infrastructure;
+using Platform.Tests.Telemetry;
 using static Platform.Tests.Incidents.IncidentScenario;
 
 namespace Platform.Tests.Incidents;
@@ -18,8 +19,6 @@ public abstract class DetectionRetentionTests(PlatformApi api)
 {
     private TelemetryOptions Options => api.Services.GetRequiredService<TelemetryOptions>();
 
-    private Task<RetentionResult> Sweep() => api.Services.GetRequiredService<TelemetryRetention>().RunOnceAsync(CancellationToken.None);
-
     /// <summary>Another API instance holds the agent's detection (and has not taken its batches yet): this instance's detector skips the agent.</summary>
     private async Task HeldElsewhere(string agentId, bool held)
     {
@@ -28,12 +27,6 @@ public abstract class DetectionRetentionTests(PlatformApi api)
             held ? "insert into detection_lease (agent_id, owner, expires_at) values (@agentId, 'det_another_instance', @expires)" : "delete from detection_lease where agent_id = @agentId",
             new { agentId, expires = DateTimeOffset.UtcNow.AddHours(1) }, write.Transaction);
         await write.CommitAsync(CancellationToken.None);
-    }
-
-    private async Task<long> StoredSegments(string agentId)
-    {
-        await using var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None);
-        return await db.ExecuteScalarAsync<long>("select count(*) from telemetry_segment where agent_id = @agentId", new { agentId });
     }
 
     /// <summary>Whether <typeparamref name="T"/> logged a warning naming the agent (and the batch, if given).</summary>
@@ -61,7 +54,7 @@ public abstract class DetectionRetentionTests(PlatformApi api)
         RetentionResult swept;
         try
         {
-            swept = await Sweep();
+            swept = await api.RetentionPassAsync();
         }
         finally
         {
@@ -70,7 +63,7 @@ public abstract class DetectionRetentionTests(PlatformApi api)
 
         // Over its cap, but all of it waits for detection: kept, and said so.
         Assert.True(swept.HeldForDetection >= 1);
-        Assert.True(await StoredSegments(s.AgentId) > 0);
+        Assert.True(await api.StoredSegmentsAsync(s.AgentId) > 0);
         Assert.True(Warned<TelemetryRetention>(s.AgentId));
 
         await HeldElsewhere(s.AgentId, held: false);
@@ -88,14 +81,14 @@ public abstract class DetectionRetentionTests(PlatformApi api)
         detection.Enabled = false; // switched off (by configuration) with batches still queued
         try
         {
-            await Sweep();
+            await api.RetentionPassAsync();
         }
         finally
         {
             detection.Enabled = true;
         }
 
-        Assert.Equal(0, await StoredSegments(s.AgentId));
+        Assert.Equal(0, await api.StoredSegmentsAsync(s.AgentId));
 
         // Switched on again: the batch whose data is gone leaves the queue (with a warning), finding nothing.
         await HeldElsewhere(s.AgentId, held: false);

@@ -18,7 +18,7 @@ public abstract class RetentionTests(PlatformApi api)
     private async Task<RetentionResult> Sweep()
     {
         await api.Services.GetRequiredService<IncidentDetector>().DrainAsync(CancellationToken.None);
-        return await api.Services.GetRequiredService<TelemetryRetention>().RunOnceAsync(CancellationToken.None);
+        return await api.RetentionPassAsync();
     }
 
     private TelemetryPins Pins => api.Services.GetRequiredService<TelemetryPins>();
@@ -163,17 +163,11 @@ public sealed class RetentionPacingTests(HourlyRetentionSqliteApi api) : IClassF
         var (agent, enrolled) = await api.EnrolledAgent(FimRules.Unique("paced-retention"));
         await agent.PushTelemetryAsync(Batch(1, Reads("old", api.Time.GetUtcNow().AddMinutes(-1), 10)), enrolled.Agent.Id);
         await api.Services.GetRequiredService<IncidentDetector>().DrainAsync(CancellationToken.None); // retention keeps what waits for detection
-        Assert.True(await Segments(enrolled.Agent.Id) > 0);
+        Assert.True(await api.StoredSegmentsAsync(enrolled.Agent.Id) > 0);
 
         api.Time.Advance(options.MaxAge + TimeSpan.FromHours(1));
 
-        await Agent.AgentTestSupport.UntilAsync(async () => await Segments(enrolled.Agent.Id) == 0, "the background pass when the api's clock reached the hour");
-    }
-
-    private async Task<long> Segments(string agentId)
-    {
-        await using var db = await api.Services.GetRequiredService<Database>().OpenAsync(CancellationToken.None);
-        return await db.ExecuteScalarAsync<long>("select count(*) from telemetry_segment where agent_id = @agentId", new { agentId });
+        await Agent.AgentTestSupport.UntilAsync(async () => await api.StoredSegmentsAsync(enrolled.Agent.Id) == 0, "the background pass when the api's clock reached the hour");
     }
 }
 
