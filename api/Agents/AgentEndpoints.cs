@@ -70,8 +70,7 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent credential may only read its own agent.", cancellationToken, current: true);
         if (agent is null)
             return refusal!;
-        http.Response.Headers.ETag = ETags.For(agent.Version);
-        return TypedResults.Ok(agent.ToContract());
+        return ETags.Ok(http, agent.Version, agent.ToContract());
     }
 
     public override async Task<Results<Ok<Agent>, ProblemHttpResult>> ReplaceAgentLabels(HttpContext http, string? if_Match, AgentLabelsReplace body, string agentId, CancellationToken cancellationToken)
@@ -87,8 +86,7 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
                 return Problems.PreconditionFailed("The agent changed while its labels were being replaced; read it again.");
         }
 
-        http.Response.Headers.ETag = ETags.For(agent!.Version);
-        return TypedResults.Ok(agent.ToContract());
+        return ETags.Ok(http, agent!.Version, agent.ToContract());
     }
 
     public override async Task<Results<Ok<Agent>, ProblemHttpResult>> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)

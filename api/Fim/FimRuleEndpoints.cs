@@ -27,8 +27,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
         var row = await rules.FindAsync(ruleId, cancellationToken);
         if (row is null)
             return NotFound(ruleId);
-        http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(WithUnlock(RuleSpecs.ToContract(row), await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken)));
+        return ETags.Ok(http, row.Version, WithUnlock(RuleSpecs.ToContract(row), await unlocks.AllOpenAsync(time.GetUtcNow(), cancellationToken)));
     }
 
     /// <summary>The rule with its open unlock window, if it has one (and is still a prevent rule: a window means nothing to an alert rule).</summary>
@@ -92,8 +91,7 @@ public sealed class FimRuleEndpoints(FimRuleStore rules, FimRuleChanges changes,
     {
         if (change.Refusal is not null)
             return Refused(change.Refusal);
-        http.Response.Headers.ETag = ETags.For(change.Row!.Version);
-        return TypedResults.Ok(RuleSpecs.ToContract(change.Row));
+        return ETags.Ok(http, change.Row!.Version, RuleSpecs.ToContract(change.Row));
     }
 
     private static ProblemHttpResult NotFound(string ruleId) => Refused(FimRuleRefusal.NotFound(ruleId));

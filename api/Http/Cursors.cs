@@ -67,6 +67,19 @@ public sealed class Cursors(ServerSecrets secrets)
         return (items, Encode(list, key(items[^1])));
     }
 
+    /// <summary>
+    /// A page read from where the cursor says: the cursor is checked first (a 400 before anything is read), then
+    /// <paramref name="read"/> is asked for limit+1 rows after its key (null: from the start); null when it found no
+    /// list to read (its parent does not exist).
+    /// </summary>
+    public async Task<(IReadOnlyList<T> Items, string? NextCursor)?> PageAsync<T, TKey>(CursorList<TKey> list, string? cursor, int limit,
+        Func<TKey?, int, Task<IReadOnlyList<T>?>> read, Func<T, TKey> key)
+        where TKey : class
+    {
+        var after = TryDecode(list, cursor, out var decoded) ? decoded : default;
+        return await read(after, limit + 1) is { } rows ? Page(rows, limit, list, key) : null;
+    }
+
     private byte[] Tag(string listName, ReadOnlySpan<byte> signed)
     {
         using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, secrets.CursorKey);

@@ -5,6 +5,13 @@ public static class ETags
 {
     public static string For(int version) => $"\"{version}\"";
 
+    /// <summary>A 200 with the resource and its version's ETag.</summary>
+    public static Ok<T> Ok<T>(HttpContext http, int version, T resource)
+    {
+        http.Response.Headers.ETag = For(version);
+        return TypedResults.Ok(resource);
+    }
+
     /// <summary>True when <paramref name="ifNoneMatch"/> names <paramref name="etag"/> or is <c>*</c>: the client has it, answer 304.</summary>
     public static bool NoneMatch(string? ifNoneMatch, string etag) =>
         ifNoneMatch is not null && ifNoneMatch.Split(',', StringSplitOptions.TrimEntries).Any(tag => tag == etag || tag == "*");

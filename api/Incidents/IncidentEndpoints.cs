@@ -31,11 +31,7 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
 
     public override async Task<Results<Ok<Incident>, ProblemHttpResult>> GetIncident(HttpContext http, string incidentId, CancellationToken cancellationToken)
     {
-        var row = await store.FindAsync(incidentId, cancellationToken);
-        if (row is null)
-            return NotFound(incidentId);
-        http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(ToContract(row));
+        return await store.FindAsync(incidentId, cancellationToken) is { } row ? Ok(http, row) : NotFound(incidentId);
     }
 
     public override async Task<Results<Ok<Incident>, ProblemHttpResult>> ChangeIncidentStatus(HttpContext http, string? if_Match, IncidentStatusChange body, string incidentId, CancellationToken cancellationToken)
@@ -59,23 +55,16 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         _ => Ok(http, row!),
     };
 
-    private static Ok<Incident> Ok(HttpContext http, IncidentRow row)
-    {
-        http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(ToContract(row));
-    }
+    private static Ok<Incident> Ok(HttpContext http, IncidentRow row) => ETags.Ok(http, row.Version, ToContract(row));
 
     public override async Task<Results<Ok<IncidentBulkResult>, ProblemHttpResult>> ChangeIncidentsInBulk(HttpContext http, IncidentBulkChange body, CancellationToken cancellationToken) =>
         TypedResults.Ok(await workflow.ChangeInBulkAsync(Query(body.Filter), body.Change, body.DryRun == true, http.Caller(), ToContract, cancellationToken));
 
     public override async Task<Results<Ok<IncidentNotePage>, ProblemHttpResult>> ListIncidentNotes(HttpContext http, int limit, string? cursor, string incidentId, CancellationToken cancellationToken)
     {
-        var after = cursors.TryDecode(CursorLists.IncidentNotes, cursor, out var noteId) ? noteId : null;
-        if (await store.FindAsync(incidentId, cancellationToken) is null)
-            return NotFound(incidentId);
-        var rows = await store.NotesAsync(incidentId, after, limit + 1, cancellationToken);
-        var (items, next) = cursors.Page(rows, limit, CursorLists.IncidentNotes, n => n.NoteId);
-        return TypedResults.Ok(new IncidentNotePage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+        var page = await cursors.PageAsync(CursorLists.IncidentNotes, cursor, limit, async (after, take) =>
+            await store.FindAsync(incidentId, cancellationToken) is null ? null : await store.NotesAsync(incidentId, after, take, cancellationToken), n => n.NoteId);
+        return page is var (items, next) ? TypedResults.Ok(new IncidentNotePage { Items = items.Select(ToContract).ToList(), NextCursor = next }) : NotFound(incidentId);
     }
 
     public override async Task<Results<Created<IncidentNote>, ProblemHttpResult>> AddIncidentNote(HttpContext http, IncidentNoteSpec body, string incidentId, CancellationToken cancellationToken)

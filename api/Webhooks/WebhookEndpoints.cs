@@ -34,11 +34,7 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
 
     public override async Task<Results<Ok<Webhook>, ProblemHttpResult>> GetWebhook(HttpContext http, string webhookId, CancellationToken cancellationToken)
     {
-        var row = await store.FindAsync(webhookId, cancellationToken);
-        if (row is null)
-            return NotFound(webhookId);
-        http.Response.Headers.ETag = ETags.For(row.Version);
-        return TypedResults.Ok(ToContract(row));
+        return await store.FindAsync(webhookId, cancellationToken) is { } row ? ETags.Ok(http, row.Version, ToContract(row)) : NotFound(webhookId);
     }
 
     public override async Task<Results<Ok<Webhook>, ProblemHttpResult>> ReplaceWebhook(HttpContext http, string? if_Match, WebhookSpec body, string webhookId, CancellationToken cancellationToken)
@@ -46,8 +42,7 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         var (row, refusal) = await writer.ReplaceAsync(http.Caller(), webhookId, if_Match, body, cancellationToken);
         if (refusal != WebhookRefusal.None)
             return Refused(webhookId, row, refusal);
-        http.Response.Headers.ETag = ETags.For(row!.Version);
-        return TypedResults.Ok(ToContract(row));
+        return ETags.Ok(http, row!.Version, ToContract(row));
     }
 
     public override async Task<Results<NoContent, ProblemHttpResult>> DeleteWebhook(HttpContext http, string? if_Match, string webhookId, CancellationToken cancellationToken)
@@ -58,12 +53,9 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
 
     public override async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
     {
-        var after = cursors.TryDecode(CursorLists.WebhookDeliveries, cursor, out var deliveryId) ? deliveryId : null;
-        if (await store.FindAsync(webhookId, cancellationToken) is null)
-            return NotFound(webhookId);
-        var rows = await store.DeliveriesAsync(webhookId, after, limit + 1, cancellationToken);
-        var (items, next) = cursors.Page(rows, limit, CursorLists.WebhookDeliveries, d => d.DeliveryId);
-        return TypedResults.Ok(new WebhookDeliveryPage { Items = items.Select(ToContract).ToList(), NextCursor = next });
+        var page = await cursors.PageAsync(CursorLists.WebhookDeliveries, cursor, limit, async (after, take) =>
+            await store.FindAsync(webhookId, cancellationToken) is null ? null : await store.DeliveriesAsync(webhookId, after, take, cancellationToken), d => d.DeliveryId);
+        return page is var (items, next) ? TypedResults.Ok(new WebhookDeliveryPage { Items = items.Select(ToContract).ToList(), NextCursor = next }) : NotFound(webhookId);
     }
 
     public override async Task<Results<Accepted<WebhookDelivery>, ProblemHttpResult>> RedeliverWebhookDelivery(HttpContext http, string webhookId, string deliveryId, CancellationToken cancellationToken)
