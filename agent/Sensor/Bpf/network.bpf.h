@@ -1,3 +1,4 @@
+/* Long because: its connect, accept, listen and DNS programs are short, and share ~300 lines of socket readers, the entry-to-exit argument map and the two program macros. */
 /* Network programs of the sensor (included at the end of sensor.bpf.c; kinds 16-31).
  *
  * connect: one record per attempt, with its final result. The attempt is kept in `pending_connects`, keyed by the

@@ -1,3 +1,4 @@
+/* Long because: one exit program for each of the ~40 syscalls that change a file, all on the matching in the kernel they inline (the io_uring side is uring.bpf.h). */
 /* Tamper programs of the sensor (included at the end of sensor.bpf.c; kinds 48-63): every attempt to change a file the
  * agent protects (the map `protected_inodes`, filled by the agent: agent/Sensor/TamperSensor.cs), with the syscall's
  * true result: 0 when it went through, -EPERM when the kernel refused it (an immutable or append-only inode), -EACCES.
