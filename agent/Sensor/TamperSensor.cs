@@ -98,11 +98,7 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
         }
 
         foreach (var key in _inodesInKernel.Keys.Where(key => !byInode.ContainsKey(key)).ToList())
-        {
-            var k = key;
-            inodes.Delete(&k);
-            _inodesInKernel.Remove(key);
-        }
+            Unprotect(inodes, key);
 
         var names = sensor.Object.Map("protected_names");
         var wanted = paths.Select(NameOf).Where(name => name.Length > 0).ToHashSet(StringComparer.Ordinal);
@@ -133,7 +129,7 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
     /// match, and the filesystem gives a freed number to the next file it makes (ext4 does so at once), so that a
     /// change to an unrelated file would be reported as one to the protected file.
     /// </summary>
-    internal unsafe void Left(IEnumerable<InodeKey> keys)
+    internal void Left(IEnumerable<InodeKey> keys)
     {
         lock (_lock)
         {
@@ -143,13 +139,19 @@ public sealed class TamperSensor(SensorChoice choice, ILogger<TamperSensor> log)
                     continue;
                 _left.Add((key, Interlocked.Increment(ref _leftSeq)));
                 Volatile.Write(ref _current, _current.Without(key));
-                if (choice.Sensor is { } sensor && _inodesInKernel.Remove(key))
-                {
-                    var k = key;
-                    sensor.Object.Map("protected_inodes").Delete(&k);
-                }
+                if (choice.Sensor is { } sensor)
+                    Unprotect(sensor.Object.Map("protected_inodes"), key);
             }
         }
+    }
+
+    /// <summary>An inode out of the kernel's map, when it is there (under the lock).</summary>
+    private unsafe void Unprotect(BpfMap inodes, InodeKey key)
+    {
+        if (!_inodesInKernel.Remove(key))
+            return;
+        var k = key;
+        inodes.Delete(&k);
     }
 
     /// <summary>The key of protected_names: the name's UTF-8 bytes, NUL-padded; false for a name of 64 bytes or more.</summary>
