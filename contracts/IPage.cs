@@ -2,8 +2,8 @@ namespace Platform.Contracts;
 
 /// <summary>
 /// One page of a list operation (openapi.yaml's <c>*Page</c> schemas: <c>items</c> and, but on the last page,
-/// <c>nextCursor</c>), so a client follows the cursor in one place whatever it lists (<see cref="Pages"/> names the
-/// generated types that are pages).
+/// <c>nextCursor</c>), so a client follows the cursor in one place whatever it lists. The generated types that are
+/// pages say so in contracts/Pages.cs.
 /// </summary>
 public interface IPage<out TItem>
 {
