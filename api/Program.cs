@@ -1,5 +1,6 @@
 using Platform.Api.Agents;
 using Platform.Api.Audit;
+using Platform.Api.WebConsole;
 using Platform.Api.Docs;
 using Platform.Api.Enrollment;
 using Platform.Api.Fim;
@@ -13,6 +14,7 @@ using Platform.Api.Webhooks;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.WebHost.UsePlatformRequestLimits(builder.Configuration);   // body size (413), from Platform:Limits
+builder.WebHost.UseStaticWebAssets();                             // the console's files from the build output in every environment (publish copies them)
 builder.Logging.AddPlatformLogging();                              // one request line each; no URLs, secrets or stack traces of client errors
 ValidationFilter.UseJsonNames();                                   // field errors named as in the JSON
 
@@ -48,6 +50,7 @@ app.UseAuthorization();
 app.UseYamlBodies();                                    // rule sets may be sent as YAML (per openapi.yaml)
 app.UseSpecRequestBodies();                             // every body checked against its operation's schema in openapi.yaml (400 naming fields)
 app.MapPlatformDocs();                                  // the contract: /openapi.yaml, /openapi.json, Swagger UI at /swagger
+app.MapPlatformConsole();                               // Incident Explorer at /console (and / goes there), with a strict CSP
 
 // Every operation of openapi.yaml, routed by the generated tables to the handlers in Http/HandlerTable.cs;
 // who may call what is in Auth/OperationAccess.cs.

@@ -1,0 +1,75 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.FileProviders;
+
+namespace Platform.Api.WebConsole;
+
+/// <summary>
+/// Incident Explorer (console/) is served here, at /console, by the api itself: its files are the WebAssembly app's
+/// static web assets, and every other path under /console is the app's index.html, so a deep link pasted into a
+/// ticket opens the page it names. `/` sends people to it. The app is a client of the public API like any other:
+/// nothing here is an endpoint for the console alone.
+/// </summary>
+public static partial class ConsoleSetup
+{
+    public const string BasePath = "/console";
+
+    public static WebApplication MapPlatformConsole(this WebApplication app)
+    {
+        var index = app.Environment.WebRootFileProvider.GetFileInfo("console/index.html");
+        var policy = ContentSecurityPolicy(index);
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(BasePath))
+                AddSecurityHeaders(context.Response.Headers, policy);
+            await next(context);
+        });
+        app.MapStaticAssets().ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/", () => Results.Redirect(BasePath + "/", permanent: false)).ExcludeFromDescription().AllowAnonymous();
+        app.MapFallbackToFile(BasePath + "/{*path:nonfile}", "console/index.html").ExcludeFromDescription().AllowAnonymous();
+        return app;
+    }
+
+    /// <summary>
+    /// Scripts only from this origin, WebAssembly compiled by the browser, no plug-ins, no framing, and calls only back to
+    /// this API. The one inline script is the import map the build writes into index.html (it names the fingerprinted
+    /// modules and their integrity hashes); it is allowed by its hash, not by 'unsafe-inline'.
+    /// </summary>
+    private static string ContentSecurityPolicy(IFileInfo index)
+    {
+        var hashes = new List<string>();
+        if (index.Exists)
+        {
+            using var reader = new StreamReader(index.CreateReadStream());
+            foreach (Match inline in InlineScript().Matches(reader.ReadToEnd()))
+                hashes.Add($"'sha256-{Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(inline.Groups["body"].Value)))}'");
+        }
+
+        return string.Join("; ",
+            "default-src 'none'",
+            $"script-src 'self' 'wasm-unsafe-eval'{string.Concat(hashes.Select(h => " " + h))}",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'");
+    }
+
+    private static void AddSecurityHeaders(IHeaderDictionary headers, string policy)
+    {
+        headers.ContentSecurityPolicy = policy;
+        headers.XFrameOptions = "DENY";
+        headers.XContentTypeOptions = "nosniff";
+        headers["Referrer-Policy"] = "no-referrer";
+        headers["Cross-Origin-Opener-Policy"] = "same-origin";
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()";
+    }
+
+    [GeneratedRegex(@"<script(?![^>]*\bsrc=)[^>]*>(?<body>.*?)</script>", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex InlineScript();
+}
