@@ -14,7 +14,7 @@ using Platform.Api.Webhooks;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.WebHost.UsePlatformRequestLimits(builder.Configuration);   // body size (413), from Platform:Limits
-builder.WebHost.UseStaticWebAssets();                             // the console's files from the build output in every environment (publish copies them)
+builder.AddPlatformConsole();                                      // Incident Explorer's files, from the build output or a publish
 builder.Logging.AddPlatformLogging();                              // one request line each; no URLs, secrets or stack traces of client errors
 ValidationFilter.UseJsonNames();                                   // field errors named as in the JSON
 

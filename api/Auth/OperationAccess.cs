@@ -36,6 +36,7 @@ public static class OperationAccess
         ["createToken"] = Access.For(Role.Admin),
         ["listTokens"] = Access.For(Role.Admin),
         ["getToken"] = Access.For(Role.Admin),
+        ["getCurrentToken"] = Access.For(People),
         ["revokeToken"] = Access.For(Role.Admin),
         // Enrollment
         ["createEnrollmentToken"] = Access.For(Role.Admin),
@@ -103,6 +104,10 @@ public static class OperationAccess
         ["listWebhookDeliveries"] = Access.For(Role.Admin, Role.Operator),
         ["redeliverWebhookDelivery"] = Access.For(Role.Admin, Role.Operator),
     };
+
+    /// <summary>The operationIds a token of this role may call (the public ones too), sorted: what getCurrentToken tells a client.</summary>
+    public static IReadOnlyList<string> CallableBy(Role role) =>
+        [.. Table.Where(entry => entry.Value.Anonymous || entry.Value.Roles.Contains(role)).Select(entry => entry.Key).Order(StringComparer.Ordinal)];
 
     public static IServiceCollection AddOperationAccess(this IServiceCollection services)
     {

@@ -34,6 +34,14 @@ public sealed class TokenEndpoints(TokenStore tokens, TokenWriter writer, Cursor
             ? TypedResults.Ok(TokenIssuer.ToContract(row))
             : Problems.NotFound($"Token '{tokenId}' does not exist.");
 
+    public override async Task<Results<Ok<CurrentToken>, ProblemHttpResult>> GetCurrentToken(HttpContext http, CancellationToken cancellationToken)
+    {
+        var caller = http.Caller();
+        return await tokens.FindAsync(caller.TokenId, cancellationToken) is { } row
+            ? TypedResults.Ok(new CurrentToken { Token = TokenIssuer.ToContract(row), Operations = OperationAccess.CallableBy(caller.Role).ToList() })
+            : Problems.NotFound($"Token '{caller.TokenId}' does not exist.");
+    }
+
     public override async Task<Results<NoContent, ProblemHttpResult>> RevokeToken(HttpContext http, string tokenId, CancellationToken cancellationToken) =>
         await writer.RevokeAsync(http.Caller(), tokenId, cancellationToken) switch
         {

@@ -15,6 +15,18 @@ public static partial class ConsoleSetup
 {
     public const string BasePath = "/console";
 
+    /// <summary>
+    /// The console's files are found where the build left them in every environment (a publish copies them into
+    /// wwwroot). Only the files the build listed are served: without the setting, a build's asset manifest also maps a
+    /// catch-all GET route for files added later, which would turn a POST to an unknown path into a 405.
+    /// </summary>
+    public static WebApplicationBuilder AddPlatformConsole(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.UseStaticWebAssets();
+        builder.Configuration.AddInMemoryCollection([new("DisableStaticAssetNotFoundRuntimeFallback", "true")]);
+        return builder;
+    }
+
     public static WebApplication MapPlatformConsole(this WebApplication app)
     {
         var index = app.Environment.WebRootFileProvider.GetFileInfo("console/index.html");

@@ -120,6 +120,38 @@ public abstract class TokenTests(PlatformApi api)
         Assert.Contains("enrollment", errors["role"][0]);
     }
 
+    /// <summary>What a console shows or hides comes from here: each role's operations, the table's own, and no secret.</summary>
+    [SkippableFact]
+    public async Task Current_token_names_the_caller_and_exactly_the_operations_its_role_may_call()
+    {
+        var (analyst, created) = await api.ClientWithRole(Role.Analyst, "on-call analyst");
+
+        var current = await analyst.GetCurrentTokenAsync();
+
+        Assert.Equal((created.Token.Id, "on-call analyst", Role.Analyst), (current.Token.Id, current.Token.Name, current.Token.Role));
+        Assert.DoesNotContain(created.Secret, System.Text.Json.JsonSerializer.Serialize(current));
+        Assert.Contains("getIncident", current.Operations);
+        Assert.Contains("getHealth", current.Operations);
+        Assert.DoesNotContain("changeIncidentStatus", current.Operations);
+        Assert.DoesNotContain("createToken", current.Operations);
+        Assert.Equal(current.Operations.Order(StringComparer.Ordinal), current.Operations);
+        foreach (var role in new[] { Role.Admin, Role.Operator, Role.Responder, Role.Analyst })
+        {
+            var (client, _) = await api.ClientWithRole(role);
+            var expected = OperationAccess.Table.Where(a => a.Value.Anonymous || a.Value.Roles.Contains(role)).Select(a => a.Key).Order(StringComparer.Ordinal);
+            Assert.Equal(expected, (await client.GetCurrentTokenAsync()).Operations);
+        }
+    }
+
+    [SkippableFact]
+    public async Task An_agent_credential_and_no_token_are_refused_who_am_i()
+    {
+        var (agent, _) = await api.EnrolledAgent("whoami-01");
+        await ProblemAssert.Refused(403, () => agent.GetCurrentTokenAsync());
+        await ProblemAssert.Refused(401, () => api.Client(null).GetCurrentTokenAsync());
+        await ProblemAssert.Refused(401, () => api.Client("plt_not-a-token").GetCurrentTokenAsync());
+    }
+
     [SkippableFact]
     public async Task Unknown_token_is_404()
     {
