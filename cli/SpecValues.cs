@@ -1,37 +1,16 @@
 using System.CommandLine.Parsing;
-using System.Reflection;
-using System.Runtime.Serialization;
+using Platform.Contracts;
 
 namespace Platform.Cli;
 
-/// <summary>
-/// An enum of the contract by the names openapi.yaml gives its values (<c>data-exfiltration</c>, not
-/// <c>DataExfiltration</c>): how options take them and how tables show them.
-/// </summary>
+/// <summary>An enum of the contract by its names in openapi.yaml (<see cref="SpecNames{TEnum}"/>), as options take them.</summary>
 public static class SpecValues<TEnum> where TEnum : struct, Enum
 {
-    private static readonly Dictionary<TEnum, string> Names = Enum.GetValues<TEnum>().ToDictionary(
-        v => v,
-        v => typeof(TEnum).GetField(v.ToString())!.GetCustomAttribute<EnumMemberAttribute>()?.Value ?? v.ToString());
+    public static IReadOnlyCollection<string> All => SpecNames<TEnum>.All;
 
-    public static IReadOnlyCollection<string> All => Names.Values;
+    public static string Name(TEnum value) => SpecNames<TEnum>.Name(value);
 
-    public static string Name(TEnum value) => Names[value];
-
-    public static bool TryParse(string text, out TEnum value)
-    {
-        foreach (var (candidate, name) in Names)
-        {
-            if (string.Equals(name, text, StringComparison.OrdinalIgnoreCase))
-            {
-                value = candidate;
-                return true;
-            }
-        }
-
-        value = default;
-        return false;
-    }
+    public static bool TryParse(string text, out TEnum value) => SpecNames<TEnum>.TryParse(text, out value);
 
     /// <summary>An option taking one or more values, repeated (<c>--status open --status acknowledged</c>) or comma-separated.</summary>
     public static Option<TEnum[]> Many(string name, string description) => new(name)

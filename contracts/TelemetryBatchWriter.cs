@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -32,12 +31,12 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
         FileAccess = JsonEncodedText.Encode("file_access"), NetworkConnect = JsonEncodedText.Encode("network_connect"),
         NetworkListen = JsonEncodedText.Encode("network_listen"), DnsQuery = JsonEncodedText.Encode("dns_query"), CoverageGap = JsonEncodedText.Encode("coverage_gap");
 
-    private static readonly Dictionary<FimOperation, JsonEncodedText> Operations = SpecNames<FimOperation>();
-    private static readonly Dictionary<NetworkProtocol, JsonEncodedText> Protocols = SpecNames<NetworkProtocol>();
-    private static readonly Dictionary<StdioKind, JsonEncodedText> StdioKinds = SpecNames<StdioKind>();
-    private static readonly Dictionary<NetworkDirection, JsonEncodedText> Directions = SpecNames<NetworkDirection>();
-    private static readonly Dictionary<ConnectResult, JsonEncodedText> Results = SpecNames<ConnectResult>();
-    private static readonly Dictionary<CoverageGapReason, JsonEncodedText> Reasons = SpecNames<CoverageGapReason>();
+    private static readonly Dictionary<FimOperation, JsonEncodedText> Operations = EncodedNames<FimOperation>();
+    private static readonly Dictionary<NetworkProtocol, JsonEncodedText> Protocols = EncodedNames<NetworkProtocol>();
+    private static readonly Dictionary<StdioKind, JsonEncodedText> StdioKinds = EncodedNames<StdioKind>();
+    private static readonly Dictionary<NetworkDirection, JsonEncodedText> Directions = EncodedNames<NetworkDirection>();
+    private static readonly Dictionary<ConnectResult, JsonEncodedText> Results = EncodedNames<ConnectResult>();
+    private static readonly Dictionary<CoverageGapReason, JsonEncodedText> Reasons = EncodedNames<CoverageGapReason>();
 
     private JsonSerializerOptions? _reading;
 
@@ -205,9 +204,8 @@ internal sealed class TelemetryBatchWriter : JsonConverter<TelemetryBatch>
     }
 
     /// <summary>Each value's name in the contract, from the generated enum's attributes.</summary>
-    private static Dictionary<T, JsonEncodedText> SpecNames<T>() where T : struct, Enum =>
-        Enum.GetValues<T>().ToDictionary(v => v, v => JsonEncodedText.Encode(
-            typeof(T).GetField(v.ToString())!.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? v.ToString()));
+    private static Dictionary<T, JsonEncodedText> EncodedNames<T>() where T : struct, Enum =>
+        Enum.GetValues<T>().ToDictionary(v => v, v => JsonEncodedText.Encode(SpecNames<T>.Name(v)));
 }
 
 /// <summary>

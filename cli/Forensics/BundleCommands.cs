@@ -1,3 +1,4 @@
+using Platform.Bundles;
 using Platform.Cli.Agents;
 using Spectre.Console;
 
@@ -42,7 +43,8 @@ public static class BundleCommands
         {
             if (!publicKey.Exists)
                 throw new CliException($"--public-key: {publicKey.FullName} does not exist.", ExitCodes.Usage);
-            return [TrustedKey.FromPem(await File.ReadAllTextAsync(publicKey.FullName, cancellationToken), "--public-key")];
+            var pem = await File.ReadAllTextAsync(publicKey.FullName, cancellationToken);
+            return Trusted(() => [TrustedKey.FromPem(pem, "--public-key")], ExitCodes.Usage);
         }
 
         PlatformClient client;
@@ -56,11 +58,19 @@ public static class BundleCommands
         }
 
         var keys = await client.ListSigningKeysAsync(cancellationToken);
-        return keys.Items.Select(k =>
+        return Trusted(() => TrustedKey.FromApi(keys), ExitCodes.Error);
+    }
+
+    private static IReadOnlyCollection<TrustedKey> Trusted(Func<IReadOnlyCollection<TrustedKey>> read, int exitCode)
+    {
+        try
         {
-            var key = TrustedKey.FromPem(k.PublicKeyPem, "the api's signing key " + k.KeyId);
-            return key.KeyId == k.KeyId ? key : throw new CliException($"the api's signing key {k.KeyId} has the id {key.KeyId}: not trusted.");
-        }).ToList();
+            return read();
+        }
+        catch (FormatException ex)
+        {
+            throw new CliException(ex.Message, exitCode);
+        }
     }
 
     private static async Task<bool> ReportAsync(Invocation run, string path, BundleVerifier.Result result)

@@ -1,7 +1,9 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 
-namespace Platform.Cli.Forensics;
+using System.Text.Json;
+
+namespace Platform.Bundles;
 
 /// <summary>
 /// A forensic bundle checked (docs/bundle-format.md): the zip is whole; <c>manifest.sig</c> is an Ed25519 signature of
@@ -16,16 +18,24 @@ public static class BundleVerifier
     /// <summary>manifest.json is small (a few entries and gaps); a larger one is refused before it is read.</summary>
     private const long MaxManifestBytes = 16 * 1024 * 1024;
 
-    public sealed record Result(int Entries, long? Events, string? Resource, string? KeyId, string? State, IReadOnlyList<string> Problems)
+    /// <summary>What was checked; <paramref name="SignatureVerified"/> says the manifest is a trusted key's, whatever else is wrong.</summary>
+    public sealed record Result(int Entries, long? Events, string? Resource, string? KeyId, string? State, IReadOnlyList<string> Problems, bool SignatureVerified = false)
     {
         public bool Verified => Problems.Count == 0;
     }
 
     public static Result Verify(string path, IReadOnlyCollection<TrustedKey> trusted)
     {
+        using var file = File.OpenRead(path);
+        return Verify(file, trusted);
+    }
+
+    /// <summary>A bundle in a seekable stream (a file, or the bytes the console downloaded).</summary>
+    public static Result Verify(Stream bundle, IReadOnlyCollection<TrustedKey> trusted)
+    {
         try
         {
-            using var zip = ZipFile.OpenRead(path);
+            using var zip = new ZipArchive(bundle, ZipArchiveMode.Read, leaveOpen: true);
             var problems = new List<string>();
             foreach (var twice in zip.Entries.GroupBy(e => e.FullName, StringComparer.Ordinal).Where(g => g.Count() > 1))
                 problems.Add($"{twice.Key}: in the zip {twice.Count()} times");
@@ -40,11 +50,11 @@ public static class BundleVerifier
             if (root.ValueKind != JsonValueKind.Object)
                 return new Result(0, null, null, null, null, ["manifest.json is not a JSON object", .. problems]);
 
-            var keyId = CheckSignature(zip, root, manifestBytes, trusted, problems);
+            var (keyId, signed) = CheckSignature(zip, root, manifestBytes, trusted, problems);
 
             var listed = new HashSet<string>(StringComparer.Ordinal);
             if (!root.TryGetProperty("entries", out var entries) || entries.ValueKind != JsonValueKind.Array)
-                return new Result(0, null, null, keyId, null, ["manifest.json has no entries list", .. problems]);
+                return new Result(0, null, null, keyId, null, ["manifest.json has no entries list", .. problems], signed);
             foreach (var entry in entries.EnumerateArray())
             {
                 var name = entry.GetProperty("name").GetString() ?? "";
@@ -76,7 +86,7 @@ public static class BundleVerifier
                 ? string.Join(" ", new[] { "kind", "hostname", "containerId", "incidentId" }.Select(p => r.TryGetProperty(p, out var v) ? v.ToString() : null).Where(v => v is not null))
                 : null;
             var state = root.TryGetProperty("state", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-            return new Result(listed.Count, events, resource, keyId, state, problems);
+            return new Result(listed.Count, events, resource, keyId, state, problems, signed);
         }
         catch (Exception ex) when (ex is InvalidDataException or JsonException or IOException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -84,8 +94,8 @@ public static class BundleVerifier
         }
     }
 
-    /// <summary>The key id the manifest names, after checking its signature with the trusted key of that id.</summary>
-    private static string? CheckSignature(ZipArchive zip, JsonElement root, byte[] manifestBytes, IReadOnlyCollection<TrustedKey> trusted, List<string> problems)
+    /// <summary>The key id the manifest names, and whether its signature is that trusted key's.</summary>
+    private static (string? KeyId, bool Verified) CheckSignature(ZipArchive zip, JsonElement root, byte[] manifestBytes, IReadOnlyCollection<TrustedKey> trusted, List<string> problems)
     {
         var keyId = root.TryGetProperty("signature", out var signature) && signature.ValueKind == JsonValueKind.Object
             && signature.TryGetProperty("keyId", out var id) && id.ValueKind == JsonValueKind.String ? id.GetString() : null;
@@ -94,7 +104,7 @@ public static class BundleVerifier
         if (keyId is null || signatureEntry is null)
         {
             problems.Add("the bundle is not signed (manifest.json names no signing key, or there is no manifest.sig)");
-            return keyId;
+            return (keyId, false);
         }
 
         if (algorithm != "Ed25519")
@@ -102,19 +112,20 @@ public static class BundleVerifier
         if (signatureEntry.Length != 64)
         {
             problems.Add($"manifest.sig is {signatureEntry.Length} bytes; an Ed25519 signature is 64");
-            return keyId;
+            return (keyId, false);
         }
 
         var key = trusted.FirstOrDefault(k => k.KeyId == keyId);
         if (key is null)
         {
             problems.Add($"manifest.json is signed by key {keyId}, which is not trusted (trusted: {string.Join(", ", trusted.Select(k => k.KeyId))})");
-            return keyId;
+            return (keyId, false);
         }
 
-        if (!key.Verifies(manifestBytes, Read(signatureEntry)))
-            problems.Add($"manifest.sig is not key {keyId}'s signature of this manifest.json: the manifest was changed or signed by another key");
-        return keyId;
+        if (key.Verifies(manifestBytes, Read(signatureEntry)))
+            return (keyId, algorithm == "Ed25519");
+        problems.Add($"manifest.sig is not key {keyId}'s signature of this manifest.json: the manifest was changed or signed by another key");
+        return (keyId, false);
     }
 
     private static byte[] Read(ZipArchiveEntry entry)

@@ -1,0 +1,85 @@
+using System.Net.Http.Headers;
+using Microsoft.JSInterop;
+using Platform.Contracts;
+
+namespace Platform.WebConsole.Session;
+
+/// <summary>
+/// Who is signed in to this tab: the API token, the client that sends it, and what the token's role may call
+/// (getCurrentToken), by which pages show or hide actions. The api checks every call whatever the console shows.
+/// The secret is kept in this tab's memory and its sessionStorage (so that a reload does not sign out), never in a
+/// URL, a cookie or localStorage; it is gone when the tab closes or on sign-out.
+/// </summary>
+public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
+{
+    public sealed record Origin(Uri Address);
+
+    private const string StorageKey = "platform-console-token";
+
+    private string? _secret;
+
+    public PlatformClient? Client { get; private set; }
+
+    public CurrentToken? Caller { get; private set; }
+
+    /// <summary>Raised on sign-in and sign-out, for the layout.</summary>
+    public event Action? Changed;
+
+    public bool SignedIn => Caller is not null;
+
+    /// <summary>True when the caller's role may call the operation (an operationId of openapi.yaml).</summary>
+    public bool May(string operationId) => Caller?.Operations.Contains(operationId) == true;
+
+    /// <summary>The client of a signed-in page; pages are only shown signed in (MainLayout).</summary>
+    public PlatformClient Api => Client ?? throw new InvalidOperationException("Not signed in.");
+
+    /// <summary>A raw request with the token, for what the generated client does not hand over (response headers).</summary>
+    public HttpClient Http => _http ?? throw new InvalidOperationException("Not signed in.");
+
+    private HttpClient? _http;
+
+    /// <summary>Signs in again from this tab's sessionStorage after a reload; false when there is nothing (or it no longer works).</summary>
+    public async Task<bool> RestoreAsync()
+    {
+        if (SignedIn)
+            return true;
+        var stored = await js.InvokeAsync<string?>("sessionStorage.getItem", StorageKey);
+        return stored is not null && await SignInAsync(stored) is null;
+    }
+
+    /// <summary>Signs in with the token; the API's problem when it refuses it.</summary>
+    public async Task<ProblemDetails?> SignInAsync(string secret)
+    {
+        var http = new HttpClient { BaseAddress = origin.Address };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret.Trim());
+        var client = new PlatformClient(http);
+        try
+        {
+            Caller = await client.GetCurrentTokenAsync();
+        }
+        catch (Exception e) when (e is PlatformApiException or HttpRequestException)
+        {
+            http.Dispose();
+            await js.InvokeVoidAsync("sessionStorage.removeItem", StorageKey);
+            return Problems.From(e);
+        }
+
+        _secret = secret.Trim();
+        _http = http;
+        Client = client;
+        await js.InvokeVoidAsync("sessionStorage.setItem", StorageKey, _secret);
+        Changed?.Invoke();
+        return null;
+    }
+
+    public async Task SignOutAsync()
+    {
+        _secret = null;
+        Caller = null;
+        Client = null;
+        _http?.Dispose();
+        _http = null;
+        await js.InvokeVoidAsync("sessionStorage.removeItem", StorageKey);
+        Changed?.Invoke();
+    }
+}
