@@ -17,7 +17,7 @@ public sealed record IncidentQuery(
 {
     public static IncidentQuery From(string[]? status, string[]? severity, string[]? category, string? hostname, string? container, string? since, string? until) => new(
         Parse<IncidentStatus>(status), Parse<IncidentSeverity>(severity), Parse<IncidentCategory>(category),
-        Blank(hostname), Blank(container), Time(since), Time(until));
+        Filters.Blank(hostname), Filters.Blank(container), Time(since), Time(until));
 
     /// <summary>The page's address for these filters.</summary>
     public string ToUri(NavigationManager navigation) => navigation.GetUriWithQueryParameters("incidents", new Dictionary<string, object?>
@@ -47,8 +47,6 @@ public sealed record IncidentQuery(
         [.. (values ?? []).Select(v => SpecNames<T>.TryParse(v, out var parsed) ? (T?)parsed : null).OfType<T>().Distinct()];
 
     private static string[]? Names<T>(IReadOnlyList<T> values) where T : struct, Enum => values.Count > 0 ? [.. values.Select(SpecNames<T>.Name)] : null;
-
-    private static string? Blank(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
 
     private static DateTimeOffset? Time(string? text) =>
         DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time) ? time.ToUniversalTime() : null;
