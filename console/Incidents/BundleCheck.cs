@@ -10,6 +10,9 @@ namespace Platform.WebConsole.Incidents;
 /// </summary>
 public sealed record BundleCheck(string Sha256, string? Digest, bool DigestMatches, int Entries, string State, string Signature, IReadOnlyList<string> Problems)
 {
+    /// <summary>The assemblies <see cref="Of"/> needs, loaded on first use (the project file lists them as lazy).</summary>
+    public static readonly string[] Assemblies = ["Platform.Bundles.wasm", "BouncyCastle.Cryptography.wasm"];
+
     public static BundleCheck Of(byte[] zip, HttpResponseMessage response, SigningKeyList keys)
     {
         var sha256 = SHA256.HashData(zip);
