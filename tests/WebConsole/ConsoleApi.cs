@@ -19,8 +19,22 @@ public sealed class ConsoleApi : SqliteApi
         ["Logging:LogLevel:Microsoft.AspNetCore.StaticFiles"] = "Warning",
     };
 
-    /// <summary>Where the browser goes: the api's origin, e.g. http://127.0.0.1:41234/.</summary>
-    public Uri Origin => Http().BaseAddress!;
+    private Uri? _origin;
+
+    /// <summary>Where the browser goes: the api's origin, e.g. http://127.0.0.1:41234/ (the server starts on first use).</summary>
+    public Uri Origin
+    {
+        get
+        {
+            if (_origin is null)
+            {
+                using var http = Http();
+                _origin = http.BaseAddress!;
+            }
+
+            return _origin;
+        }
+    }
 
     /// <summary>A plain client of the api's origin that follows no redirect and checks nothing: to see what a browser is sent.</summary>
     public HttpClient PlainHttp() => new(new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = System.Net.DecompressionMethods.None }) { BaseAddress = Origin };
