@@ -37,9 +37,11 @@ public static partial class ConsoleSetup
                 AddSecurityHeaders(context.Response.Headers, policy);
             await next(context);
         });
-        app.MapStaticAssets().ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/", () => Results.Redirect(BasePath + "/", permanent: false)).ExcludeFromDescription().AllowAnonymous();
-        app.MapFallbackToFile(BasePath + "/{*path:nonfile}", "console/index.html").ExcludeFromDescription().AllowAnonymous();
+        // The rate limit is the API's budget; the app's files are not calls to it (one boot fetches some 200 of them, so
+        // counted, a person reloading the console three times in a minute would be refused its own files).
+        app.MapStaticAssets().ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
+        app.MapGet("/", () => Results.Redirect(BasePath + "/", permanent: false)).ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
+        app.MapFallbackToFile(BasePath + "/{*path:nonfile}", "console/index.html").ExcludeFromDescription().AllowAnonymous().DisableRateLimiting();
         return app;
     }
 
