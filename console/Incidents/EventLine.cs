@@ -20,7 +20,7 @@ public static class EventLine
         ProcessStartEvent p => $"{p.ProcessName} (pid {p.Pid}) started by {p.ParentProcessName ?? "?"} (pid {p.Ppid?.ToString() ?? "?"}) as {p.User ?? "?"}: {string.Join(' ', p.Args ?? [])}",
         ProcessExitEvent x => $"{x.ProcessName} (pid {x.Pid}) exited{(x.ExitCode is { } code ? $" with {code}" : "")}",
         FileAccessEvent f => $"{f.ProcessName ?? "?"} {Spec.Of(f.Operation)} {f.Path}{(f.NewPath is { } to ? " -> " + to : "")}",
-        NetworkConnectEvent n => $"{n.ProcessName ?? "?"} connected to {n.RemoteAddress}:{n.RemotePort}/{Spec.Of(n.Protocol)} ({Spec.Of(n.Result)})",
+        NetworkConnectEvent n => $"{n.ProcessName ?? "?"} connected to {n.RemoteAddress}:{n.RemotePort}/{Spec.Of(n.Protocol)}{(n.Result is { } result ? $" ({Spec.Of(result)})" : "")}",
         NetworkListenEvent l => $"{l.ProcessName ?? "?"} listens on {l.LocalAddress ?? "*"}:{l.LocalPort}/{Spec.Of(l.Protocol)}",
         DnsQueryEvent d => $"{d.ProcessName ?? "?"} resolved {d.Name}{(d.Answers is { Count: > 0 } answers ? " -> " + string.Join(", ", answers) : "")}",
         CoverageGapEvent g => $"coverage gap until {g.Until.UtcDateTime:HH:mm:ss}Z: {Spec.Of(g.Reason)}{(g.LostEvents is { } lost ? $", {lost} event(s) lost" : "")}",
