@@ -38,20 +38,8 @@ public abstract class AgentSortTests(PlatformApi api)
         return (prefix, agents);
     }
 
-    private async Task<List<Contracts.Agent>> AllPagesAsync(AgentSort? sort, int limit, string prefix)
-    {
-        var items = new List<Contracts.Agent>();
-        string? cursor = null;
-        do
-        {
-            var page = await api.Admin().ListAgentsAsync(limit, cursor, prefix, sort);
-            Assert.True(page.Items.Count <= limit);
-            items.AddRange(page.Items);
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-        return items;
-    }
+    private Task<List<Contracts.Agent>> AllPagesAsync(AgentSort? sort, int limit, string prefix) =>
+        AllPages.ReadAsync<Contracts.Agent>(limit, async cursor => await api.Admin().ListAgentsAsync(limit, cursor, prefix, sort));
 
     [SkippableFact]
     public async Task Last_heartbeat_puts_the_never_heard_first_then_the_oldest_heartbeat_across_pages()

@@ -67,24 +67,10 @@ public abstract class IncidentSortTests(PlatformApi api)
         _ => throw new ArgumentOutOfRangeException(nameof(sort)),
     }).Select(i => i.Id).ToList();
 
-    /// <summary>Every page of a sort, <paramref name="limit"/> at a time, following nextCursor; and the resumeCursor of each page.</summary>
-    private async Task<(List<Incident> Items, List<string> ResumeCursors)> AllPagesAsync(IncidentSort? sort, int limit, string agentId,
-        IEnumerable<IncidentStatus>? status = null, IEnumerable<IncidentSeverity>? severity = null, DateTimeOffset? since = null, DateTimeOffset? until = null, string? hostname = null)
-    {
-        var items = new List<Incident>();
-        var resume = new List<string>();
-        string? cursor = null;
-        do
-        {
-            var page = await api.Admin().ListIncidentsAsync(limit, cursor, status, null, severity, agentId, hostname, null, since, until, null, sort);
-            Assert.True(page.Items.Count <= limit);
-            items.AddRange(page.Items);
-            resume.Add(page.ResumeCursor);
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-        return (items, resume);
-    }
+    /// <summary>Every page of a sort (null: the default), <paramref name="limit"/> at a time, following nextCursor.</summary>
+    private Task<List<Incident>> AllPagesAsync(IncidentSort? sort, int limit, string agentId,
+        IEnumerable<IncidentStatus>? status = null, IEnumerable<IncidentSeverity>? severity = null, DateTimeOffset? since = null, DateTimeOffset? until = null, string? hostname = null) =>
+        AllPages.ReadAsync<Incident>(limit, async cursor => await api.Admin().ListIncidentsAsync(limit, cursor, status, null, severity, agentId, hostname, null, since, until, null, sort));
 
     [SkippableFact]
     public async Task Each_sort_pages_in_its_order_without_repeats_or_gaps_where_incidents_were_seen_at_the_same_time()
@@ -96,13 +82,13 @@ public abstract class IncidentSortTests(PlatformApi api)
             var expected = Expected(incidents, sort);
             foreach (var limit in new[] { 1, 2, 3, 200 })
             {
-                var (items, _) = await AllPagesAsync(sort, limit, s.AgentId);
+                var items = await AllPagesAsync(sort, limit, s.AgentId);
                 Assert.True(expected.SequenceEqual(items.Select(i => i.Id)), $"sort {sort}, limit {limit}: {string.Join(", ", items.Select(i => $"{i.Id} {i.Severity} {i.LastSeen:O}"))}");
             }
         }
 
         // -severity: critical first, low last.
-        var bySeverity = (await AllPagesAsync(IncidentSort.SeverityDescending, 4, s.AgentId)).Items;
+        var bySeverity = await AllPagesAsync(IncidentSort.SeverityDescending, 4, s.AgentId);
         Assert.Equal([IncidentSeverity.Critical, IncidentSeverity.Critical, IncidentSeverity.Critical], bySeverity.Take(3).Select(i => i.Severity));
         Assert.Equal(IncidentSeverity.Low, bySeverity[^1].Severity);
     }
@@ -115,12 +101,11 @@ public abstract class IncidentSortTests(PlatformApi api)
         var oldest = Expected(incidents, IncidentSort.LastSeen)[0];
         await api.Admin().AddIncidentNoteAsync(new IncidentNoteSpec { Text = "looked at" }, oldest);
 
-        var unsorted = (await AllPagesAsync(null, 3, s.AgentId)).Items.Select(i => i.Id).ToList();
-        var changed = (await AllPagesAsync(IncidentSort.Changed, 3, s.AgentId)).Items.Select(i => i.Id).ToList();
+        var unsorted = (await AllPagesAsync(null, 3, s.AgentId)).Select(i => i.Id).ToList();
+        var changed = (await AllPagesAsync(IncidentSort.Changed, 3, s.AgentId)).Select(i => i.Id).ToList();
         Assert.Equal(changed, unsorted);
         Assert.Equal(oldest, unsorted[^1]);
         Assert.Equal(10, unsorted.Distinct().Count());
-        Assert.NotEqual(oldest, Expected(incidents, IncidentSort.LastSeen)[^1]);
     }
 
     [SkippableFact]
@@ -131,19 +116,19 @@ public abstract class IncidentSortTests(PlatformApi api)
         var acknowledged = new[] { incidents[0].Id, incidents[3].Id, incidents[7].Id };
         foreach (var id in acknowledged)
             await admin.ChangeIncidentStatusAsync(new IncidentStatusChange { Status = IncidentStatus.Acknowledged }, id);
-        var current = (await AllPagesAsync(null, 200, s.AgentId)).Items;
+        var current = await AllPagesAsync(null, 200, s.AgentId);
         var hostname = current[0].Resource.Hostname;
 
         foreach (var sort in PeopleSorts)
         {
-            var open = (await AllPagesAsync(sort, 2, s.AgentId, status: [IncidentStatus.Open])).Items;
+            var open = await AllPagesAsync(sort, 2, s.AgentId, status: [IncidentStatus.Open]);
             Assert.Equal(Expected(current.Where(i => i.Status == IncidentStatus.Open), sort), open.Select(i => i.Id).ToList());
             Assert.Equal(7, open.Count);
 
-            var severe = (await AllPagesAsync(sort, 2, s.AgentId, severity: [IncidentSeverity.Critical, IncidentSeverity.High])).Items;
+            var severe = await AllPagesAsync(sort, 2, s.AgentId, severity: [IncidentSeverity.Critical, IncidentSeverity.High]);
             Assert.Equal(Expected(current.Where(i => i.Severity is IncidentSeverity.Critical or IncidentSeverity.High), sort), severe.Select(i => i.Id).ToList());
 
-            var window = (await AllPagesAsync(sort, 2, s.AgentId, since: T0.AddSeconds(2), until: T0.AddSeconds(5), hostname: hostname)).Items;
+            var window = await AllPagesAsync(sort, 2, s.AgentId, since: T0.AddSeconds(2), until: T0.AddSeconds(5), hostname: hostname);
             Assert.Equal(Expected(current.Where(i => i.LastSeen >= T0.AddSeconds(2) && i.LastSeen < T0.AddSeconds(5)), sort), window.Select(i => i.Id).ToList());
             Assert.Equal(6, window.Count);
         }
@@ -152,7 +137,7 @@ public abstract class IncidentSortTests(PlatformApi api)
     [SkippableFact]
     public async Task The_resume_cursor_of_a_sorted_page_is_in_change_order_and_lists_what_changed_after_it()
     {
-        var (s, incidents) = await TenIncidentsAsync();
+        var (s, _) = await TenIncidentsAsync();
         var admin = api.Admin();
         var first = await admin.ListIncidentsAsync(limit: 3, agentId: s.AgentId, sort: IncidentSort.LastSeenDescending);
         Assert.Empty((await admin.ListIncidentsAsync(agentId: s.AgentId, cursor: first.ResumeCursor)).Items);
@@ -162,7 +147,6 @@ public abstract class IncidentSortTests(PlatformApi api)
         var since = await admin.ListIncidentsAsync(agentId: s.AgentId, cursor: first.ResumeCursor, sort: IncidentSort.Changed);
         var changed = Assert.Single(since.Items);
         Assert.Equal((target.Id, IncidentStatus.Acknowledged), (changed.Id, changed.Status));
-        Assert.Equal(10, incidents.Count);
     }
 
     [SkippableFact]
@@ -237,7 +221,7 @@ public abstract class IncidentSortTests(PlatformApi api)
         async Task AssertCountsMatchTheList(IEnumerable<IncidentSeverity>? severity = null, DateTimeOffset? since = null)
         {
             var counts = await admin.CountIncidentsAsync(severity: severity, agentId: s.AgentId, since: since);
-            var listed = (await AllPagesAsync(null, 200, s.AgentId, severity: severity, since: since)).Items;
+            var listed = await AllPagesAsync(null, 200, s.AgentId, severity: severity, since: since);
             Assert.Equal(listed.Count(i => i.Status == IncidentStatus.Open), counts.Open);
             Assert.Equal(listed.Count(i => i.Status == IncidentStatus.Acknowledged), counts.Acknowledged);
             Assert.Equal(listed.Count(i => i.Status == IncidentStatus.Resolved), counts.Resolved);
@@ -252,7 +236,7 @@ public abstract class IncidentSortTests(PlatformApi api)
         await AssertCountsMatchTheList(since: T0.AddSeconds(2));
         await AssertCountsMatchTheList(severity: [IncidentSeverity.High, IncidentSeverity.Low], since: T0.AddSeconds(1));
 
-        var open = (await AllPagesAsync(null, 200, s.AgentId, status: [IncidentStatus.Open])).Items[0];
+        var open = (await AllPagesAsync(null, 200, s.AgentId, status: [IncidentStatus.Open]))[0];
         await admin.ChangeIncidentStatusAsync(new IncidentStatusChange { Status = IncidentStatus.Acknowledged }, open.Id);
         var after = await admin.CountIncidentsAsync(agentId: s.AgentId);
         Assert.Equal((6, 2, 1, 1, 10), (after.Open, after.Acknowledged, after.Resolved, after.Archived, after.Total));
