@@ -51,6 +51,8 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(FimBaselineResult))]
 [JsonSerializable(typeof(FimBaselineChangeSeen))]
 [JsonSerializable(typeof(ReportFormat))]
+[JsonSerializable(typeof(AgentSort))]
+[JsonSerializable(typeof(IncidentSort))]
 [JsonSerializable(typeof(PciState))]
 [JsonSerializable(typeof(TelemetryEventKind))]
 [JsonSerializable(typeof(StdioKind))]
@@ -97,6 +99,8 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<FimBaselineResult>(),
         Strict<FimBaselineChangeSeen>(),
         Strict<ReportFormat>(),
+        Strict<AgentSort>(),
+        Strict<IncidentSort>(),
         Strict<PciState>(),
         Strict<TelemetryEventKind>(),
         Strict<StdioKind>(),

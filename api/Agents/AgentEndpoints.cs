@@ -57,10 +57,16 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         return TypedResults.Created($"/api/v1/agents/{enrolled.Agent.AgentId}", new AgentEnrolled { Agent = enrolled.Agent.ToContract(), TokenId = enrolled.TokenId, Secret = enrolled.Secret });
     }
 
-    public override async Task<Results<Ok<AgentPage>, ProblemHttpResult>> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<AgentPage>, ProblemHttpResult>> ListAgents(HttpContext http, int limit, string? cursor, string? hostname, AgentSort sort, CancellationToken cancellationToken)
     {
-        var rows = await agents.ListAsync(cursors.TryDecode(CursorLists.Agents, cursor, out var after) ? after : null, limit, string.IsNullOrEmpty(hostname) ? null : hostname, cancellationToken);
-        var (items, next) = cursors.Page(rows, limit, CursorLists.Agents, row => row.AgentId);
+        var prefix = string.IsNullOrEmpty(hostname) ? null : hostname;
+        var (items, next) = sort == AgentSort.LastHeartbeat
+            ? cursors.Page(
+                await agents.ListByHeartbeatAsync(cursors.TryDecode(CursorLists.AgentsByHeartbeat, cursor, out var position) ? position : null, limit, prefix, cancellationToken),
+                limit, CursorLists.AgentsByHeartbeat, row => (row.HeartbeatAt, row.AgentId))
+            : cursors.Page(
+                await agents.ListAsync(cursors.TryDecode(CursorLists.Agents, cursor, out var after) ? after : null, limit, prefix, cancellationToken),
+                limit, CursorLists.Agents, row => row.AgentId);
         return TypedResults.Ok(new AgentPage { Items = items.Select(row => row.ToContract()).ToList(), NextCursor = next });
     }
 

@@ -12,6 +12,9 @@ public sealed class AgentRow
     public required DateTimeOffset EnrolledAt { get; init; }
     public string? EnrollmentTokenId { get; init; }
     public DateTimeOffset? LastSeenAt { get; init; }
+
+    /// <summary>When it last sent a heartbeat; null when it never did (LastSeenAt is then its enrollment).</summary>
+    public DateTimeOffset? HeartbeatAt { get; init; }
     public required int Version { get; init; }
 
     /// <summary>The last heartbeat's <see cref="AgentStatus"/>, as JSON.</summary>
@@ -29,6 +32,7 @@ public sealed class AgentRow
         EnrolledAt = EnrolledAt,
         EnrollmentTokenId = EnrollmentTokenId,
         LastSeenAt = LastSeenAt,
+        LastHeartbeatAt = HeartbeatAt,
         Version = Version,
         Status = StatusJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(StatusJson, Telemetry.Segments.Json),
         StatusReportedAt = StatusReportedAt,
@@ -37,7 +41,7 @@ public sealed class AgentRow
 
 public sealed class AgentStore(Database database)
 {
-    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, version, status_json, status_reported_at";
+    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, heartbeat_at, version, status_json, status_reported_at";
     private static readonly string Insert = InsertStatement.For("agent", Columns);
 
     public static Task InsertAsync(Database.Write write, AgentRow row, CancellationToken cancellationToken) =>
@@ -51,17 +55,59 @@ public sealed class AgentStore(Database database)
     public static Task<AgentRow?> FindAsync(Database.Write write, string agentId, CancellationToken cancellationToken) =>
         write.QuerySingleOrDefaultAsync<AgentRow>(FindSql, new { agentId }, cancellationToken);
 
+    private const string HostnameStarts = "(@hostnamePrefix is null or substr(hostname, 1, length(@hostnamePrefix)) = @hostnamePrefix)";
+
     public async Task<IReadOnlyList<AgentRow>> ListAsync(string? afterId, int limit, string? hostnamePrefix, CancellationToken cancellationToken)
     {
         const string sql = $"""
             select {Columns} from agent
-            where (@afterId is null or agent_id > @afterId)
-              and (@hostnamePrefix is null or substr(hostname, 1, length(@hostnamePrefix)) = @hostnamePrefix)
+            where (@afterId is null or agent_id > @afterId) and {HostnameStarts}
             order by agent_id
             limit @take
             """;
         return await database.QueryAsync<AgentRow>(sql, new { afterId, hostnamePrefix, take = limit + 1 }, cancellationToken);
     }
+
+    /// <summary>
+    /// Up to <paramref name="limit"/>+1 agents, silent first: those never heard from (by id), then the oldest heartbeat first
+    /// (ties by id), after <paramref name="after"/> (null: from the start). Two ranges of the index agent_heartbeat_order, read
+    /// apart because the providers put nulls at opposite ends of it.
+    /// </summary>
+    public async Task<IReadOnlyList<AgentRow>> ListByHeartbeatAsync((DateTimeOffset? HeartbeatAt, string AgentId)? after, int limit, string? hostnamePrefix, CancellationToken cancellationToken)
+    {
+        var take = limit + 1;
+        var rows = new List<AgentRow>();
+        if (after is not { HeartbeatAt: not null })
+        {
+            rows.AddRange(await database.QueryAsync<AgentRow>(NeverHeardSql(after is not null), new { afterId = after?.AgentId, hostnamePrefix, take }, cancellationToken));
+            if (rows.Count == take)
+                return rows;
+        }
+
+        rows.AddRange(await database.QueryAsync<AgentRow>(HeardSql(after is { HeartbeatAt: not null }),
+            new { afterTime = after?.HeartbeatAt, afterId = after?.AgentId, hostnamePrefix, take = take - rows.Count }, cancellationToken));
+        return rows;
+    }
+
+    /// <summary>
+    /// The agents never heard from, by id, after @afterId when <paramref name="after"/> (public, as <see cref="HeardSql"/>: a
+    /// test reads their query plans). Ordered by heartbeat_at too, although it is null in each: the index's own order, so
+    /// that the index is read in order.
+    /// </summary>
+    public static string NeverHeardSql(bool after) => $"""
+        select {Columns} from agent
+        where heartbeat_at is null {(after ? "and agent_id > @afterId" : "")} and {HostnameStarts}
+        order by heartbeat_at, agent_id
+        limit @take
+        """;
+
+    /// <summary>The agents heard from, oldest heartbeat first (after @afterTime, @afterId when <paramref name="after"/>).</summary>
+    public static string HeardSql(bool after) => $"""
+        select {Columns} from agent
+        where heartbeat_at is not null {(after ? "and (heartbeat_at, agent_id) > (@afterTime, @afterId)" : "")} and {HostnameStarts}
+        order by heartbeat_at, agent_id
+        limit @take
+        """;
 
     /// <summary>Replaces the labels if the agent is still at <paramref name="expectedVersion"/> (or any version when null).</summary>
     public static async Task<bool> ReplaceLabelsAsync(Database.Write write, string agentId, string labelsJson, int? expectedVersion, CancellationToken cancellationToken) =>

@@ -86,6 +86,7 @@ public static class OperationAccess
         // The bundle signing key: public, so that whoever holds a bundle can check it
         ["listSigningKeys"] = Access.Public,
         ["listIncidents"] = Access.For(People),
+        ["countIncidents"] = Access.For(People),
         ["getIncident"] = Access.For(People),
         ["listIncidentFindings"] = Access.For(People),
         ["getIncidentRisk"] = Access.For(People),

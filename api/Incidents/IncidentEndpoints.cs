@@ -11,12 +11,20 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
 {
     public override async Task<Results<Ok<IncidentPage>, ProblemHttpResult>> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
-        CancellationToken cancellationToken)
+        IncidentSort sort, CancellationToken cancellationToken)
     {
         if (since > until)
             return Problems.Validation("since", "'since' must not be after 'until'.");
+        var query = Query(status, category, severity, agentId, hostname, containerId, since, until, updatedAfter);
+        if (IncidentOrder.For(sort) is { } order)
+        {
+            var (sorted, lastChange) = await store.ListAsync(query, order, cursors.TryDecode(order.Cursor, cursor, out var from) ? from : null, limit + 1, cancellationToken);
+            var (page, nextPage) = cursors.Page(sorted, limit, order.Cursor, IncidentPosition.Of);
+            // In the change order whatever this page's order: what changed after it was read comes after this cursor.
+            return TypedResults.Ok(new IncidentPage { Items = page.Select(ToContract).ToList(), NextCursor = nextPage, ResumeCursor = cursors.Encode(CursorLists.Incidents, lastChange) });
+        }
+
         var after = cursors.TryDecode(CursorLists.Incidents, cursor, out var position) ? position : 0;
-        var query = new IncidentQuery(status?.ToList(), category?.ToList(), severity?.ToList(), agentId, hostname, containerId, since?.ToUniversalTime(), until?.ToUniversalTime(), updatedAfter?.ToUniversalTime());
         var (rows, last) = await store.ListAsync(query, after, limit + 1, cancellationToken);
         var (items, next) = cursors.Page(rows, limit, CursorLists.Incidents, row => row.ChangeSeq);
         // Where a poller goes on from: the last incident returned, or (nothing more now) every change looked at.
@@ -26,6 +34,24 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
             Items = items.Select(ToContract).ToList(),
             NextCursor = next,
             ResumeCursor = cursors.Encode(CursorLists.Incidents, resume),
+        });
+    }
+
+    public override async Task<Results<Ok<IncidentCounts>, ProblemHttpResult>> CountIncidents(HttpContext http, IEnumerable<IncidentCategory>? category, IEnumerable<IncidentSeverity>? severity,
+        string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter, CancellationToken cancellationToken)
+    {
+        if (since > until)
+            return Problems.Validation("since", "'since' must not be after 'until'.");
+        var query = Query(null, category, severity, agentId, hostname, containerId, since, until, updatedAfter);
+        var counts = await store.CountByStatusAsync(query, cancellationToken);
+        int Count(IncidentStatus status) => counts.GetValueOrDefault(SpecEnum.ToSpec(status));
+        return TypedResults.Ok(new IncidentCounts
+        {
+            Open = Count(IncidentStatus.Open),
+            Acknowledged = Count(IncidentStatus.Acknowledged),
+            Resolved = Count(IncidentStatus.Resolved),
+            Archived = Count(IncidentStatus.Archived),
+            Total = counts.Values.Sum(),
         });
     }
 
@@ -133,6 +159,10 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
     }
 
     private static ProblemHttpResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");
+
+    private static IncidentQuery Query(IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category, IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname,
+        string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter) =>
+        new(status?.ToList(), category?.ToList(), severity?.ToList(), agentId, hostname, containerId, since?.ToUniversalTime(), until?.ToUniversalTime(), updatedAfter?.ToUniversalTime());
 
     internal static IncidentQuery Query(IncidentFilter? filter) => filter is null
         ? new IncidentQuery(null, null, null, null, null, null, null, null, null)

@@ -19,7 +19,7 @@ public sealed partial class IncidentStore
         await using var db = await database.OpenAsync(cancellationToken);
         // First the newest change number, then the list up to it: changes are committed in number order, so each
         // up to it is in the list's snapshot (the other way round, one committed in between could be skipped).
-        var last = await db.ExecuteScalarAsync<long>(new CommandDefinition("select coalesce(max(change_seq), 0) from incident", cancellationToken: cancellationToken));
+        var last = await LastChangeAsync(db, cancellationToken);
         var (where, parameters) = Where(query, afterChange);
         parameters.Add("take", take);
         parameters.Add("last", last);
@@ -28,10 +28,64 @@ public sealed partial class IncidentStore
         return (rows, last);
     }
 
-    private static (string Where, DynamicParameters Parameters) Where(IncidentQuery query, long afterChange)
+    /// <summary>
+    /// Incidents matching <paramref name="query"/> in <paramref name="order"/>, after <paramref name="after"/> (null: from the
+    /// start), up to <paramref name="take"/>; and the last change number there was before they were read (the resumeCursor).
+    /// </summary>
+    public async Task<(IReadOnlyList<IncidentRow> Rows, long LastChange)> ListAsync(IncidentQuery query, IncidentOrder order, IncidentPosition? after, int take, CancellationToken cancellationToken)
     {
-        var clauses = new List<string> { "change_seq > @afterChange" };
-        var parameters = new DynamicParameters(new { afterChange });
+        await using var db = await database.OpenAsync(cancellationToken);
+        var last = await LastChangeAsync(db, cancellationToken);
+        var (sql, parameters) = SortedPageQuery(query, order, after, take);
+        return ((await db.QueryAsync<IncidentRow>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken))).AsList(), last);
+    }
+
+    /// <summary>The SELECT of <see cref="ListAsync(IncidentQuery, IncidentOrder, IncidentPosition?, int, CancellationToken)"/> (public: a test reads its query plan).</summary>
+    public static (string Sql, DynamicParameters Parameters) SortedPageQuery(IncidentQuery query, IncidentOrder order, IncidentPosition? after, int take)
+    {
+        var (where, parameters) = Where(query);
+        if (after is not null)
+        {
+            where += " and " + order.After;
+            parameters.Add("afterRank", after.SeverityRank);
+            parameters.Add("afterSeen", after.LastSeen);
+            parameters.Add("afterId", after.IncidentId);
+        }
+
+        parameters.Add("take", take);
+        return ($"select {Columns} from incident where {where} order by {order.OrderBy} limit @take", parameters);
+    }
+
+    /// <summary>How many incidents match <paramref name="query"/> in each status (absent: none); one GROUP BY over an index.</summary>
+    public async Task<IReadOnlyDictionary<string, int>> CountByStatusAsync(IncidentQuery query, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var (sql, parameters) = CountQuery(query);
+        var counts = await db.QueryAsync<(string Status, long Count)>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+        return counts.ToDictionary(c => c.Status, c => checked((int)c.Count), StringComparer.Ordinal);
+    }
+
+    /// <summary>The SELECT of <see cref="CountByStatusAsync"/> (public: a test reads its query plan).</summary>
+    public static (string Sql, DynamicParameters Parameters) CountQuery(IncidentQuery query)
+    {
+        var (where, parameters) = Where(query);
+        return ($"select status, count(*) from incident where {where} group by status", parameters);
+    }
+
+    private static Task<long> LastChangeAsync(DbConnection db, CancellationToken cancellationToken) =>
+        db.ExecuteScalarAsync<long>(new CommandDefinition("select coalesce(max(change_seq), 0) from incident", cancellationToken: cancellationToken));
+
+    /// <summary>The WHERE of <paramref name="query"/> (and of <paramref name="afterChange"/> when given: the change order's cursor).</summary>
+    private static (string Where, DynamicParameters Parameters) Where(IncidentQuery query, long? afterChange = null)
+    {
+        var clauses = new List<string> { "1 = 1" };
+        var parameters = new DynamicParameters();
+        if (afterChange is { } change)
+        {
+            clauses.Add("change_seq > @afterChange");
+            parameters.Add("afterChange", change);
+        }
+
         void In<T>(string column, IReadOnlyCollection<T>? values) where T : struct, Enum
         {
             if (values is not { Count: > 0 })
@@ -88,7 +142,7 @@ public sealed partial class IncidentStore
     /// </summary>
     public async Task<(int Matched, int Applicable, IReadOnlyList<IncidentRow> Rows)> ForBulkChangeAsync(Changes changes, IncidentQuery query, IncidentStatus to, int take, CancellationToken cancellationToken)
     {
-        var (where, parameters) = Where(query, 0);
+        var (where, parameters) = Where(query);
         var matched = await changes.Db.ExecuteScalarAsync<int>(new CommandDefinition($"select count(*) from incident where {where}", parameters, changes.Transaction, cancellationToken: cancellationToken));
         // Only the incidents the change applies to are taken, so that sending the request again goes on where this one stopped.
         var from = new[] { "open", "acknowledged", "resolved", "archived" }.Where(status => Allowed(status, to)).ToList();

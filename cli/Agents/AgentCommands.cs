@@ -9,12 +9,13 @@ public static partial class AgentCommands
     public static Command Agents(CliHost host)
     {
         var prefix = new Option<string?>("--host") { Description = "Only hosts whose name starts with this." };
+        var sort = SpecValues<AgentSort>.One("--sort", "The order: lastHeartbeat puts the silent first; enrolled, the default, oldest enrollment first");
         var agent = new Argument<string>("agent") { Description = "The agent's id (agt_...) or its host name." };
         return new Command("agents", "The enrolled agents: hosts, labels, what each can do.")
             .With(
-                new Command("list", "The agents, with when each was last heard from.").With(prefix).Lists<Agent>(
+                new Command("list", "The agents, with when each was last heard from.").With(prefix, sort).Lists<Agent>(
                     host,
-                    async (client, run, cursor, limit, cancellationToken) => await client.ListAgentsAsync(limit, cursor, run.Get(prefix), cancellationToken),
+                    async (client, run, cursor, limit, cancellationToken) => await client.ListAgentsAsync(limit, cursor, run.Get(prefix), run.Get(sort), cancellationToken),
                     ("id", a => a.Id),
                     ("host", a => a.Hostname),
                     ("os", a => a.Os),
@@ -52,7 +53,7 @@ public static partial class AgentCommands
     {
         if (AgentIdPattern().IsMatch(agent))
             return agent;
-        var matches = await Paging.EveryAsync<Agent>(async cursor => await client.ListAgentsAsync(200, cursor, agent, cancellationToken))
+        var matches = await Paging.EveryAsync<Agent>(async cursor => await client.ListAgentsAsync(200, cursor, agent, cancellationToken: cancellationToken))
             .Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase))
             .ToListAsync(cancellationToken);
         return matches switch

@@ -22,9 +22,10 @@ public static class IncidentCommands
     private static Command List(CliHost host)
     {
         var filters = new IncidentFilters();
-        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last.")).Lists<Incident>(
+        var sort = SpecValues<IncidentSort>.One("--sort", "The order: -lastSeen is newest first; changed, the default, most recently changed last");
+        return filters.AddTo(new Command("list", "Incidents that match, most recently changed last (or in the --sort order).")).With(sort).Lists<Incident>(
             host,
-            async (client, run, cursor, limit, cancellationToken) => await filters.ListAsync(client, run, limit, cursor, cancellationToken),
+            async (client, run, cursor, limit, cancellationToken) => await filters.ListAsync(client, run, limit, cursor, cancellationToken, run.Get(sort)),
             ("id", i => i.Id),
             ("severity", i => Output.Spec(i.Severity)),
             ("status", i => Output.Spec(i.Status)),
@@ -292,10 +293,10 @@ public static class IncidentCommands
 
         public Command AddTo(Command command) => command.With(Status, Severity, Category, AgentId, Hostname, ContainerId, Since, Until);
 
-        public Task<IncidentPage> ListAsync(PlatformClient client, Invocation run, int limit, string? cursor, CancellationToken cancellationToken) =>
+        public Task<IncidentPage> ListAsync(PlatformClient client, Invocation run, int limit, string? cursor, CancellationToken cancellationToken, IncidentSort? sort = null) =>
             client.ListIncidentsAsync(
                 limit, cursor, NullIfEmpty(run.Get(Status)), NullIfEmpty(run.Get(Category)), NullIfEmpty(run.Get(Severity)),
-                run.Get(AgentId), run.Get(Hostname), run.Get(ContainerId), run.Get(Since), run.Get(Until), cancellationToken: cancellationToken);
+                run.Get(AgentId), run.Get(Hostname), run.Get(ContainerId), run.Get(Since), run.Get(Until), sort: sort, cancellationToken: cancellationToken);
 
         /// <summary>The bulk filter; null when no filter was given.</summary>
         public IncidentFilter? ToFilter(Invocation run)

@@ -26,6 +26,46 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
     }
 
     [Fact]
+    public async Task Incidents_list_takes_each_sort_and_follows_its_pages()
+    {
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+        var host = Host();
+        var s = await StartAsync(api, host);
+        for (var i = 0; i < 3; i++)
+            await s.PushAsync(s.Start(T0.AddSeconds(i), 4230 + i, 4101, "sh", "java", ["sh"], new ContainerRef { Id = $"50c7{i:x2}00000000" }, "/bin/sh"));
+        var incidents = await s.IncidentsAsync();
+        Assert.Equal(3, incidents.Count);
+        var newestFirst = incidents.OrderByDescending(i => i.LastSeen).Select(i => i.Id).ToList();
+
+        // Pages of 200 from the API, but a --limit of 2 shows two: the first two of the order asked for.
+        var newest = JsonList<Incident>(await cli.RunAsync("-o", "json", "incidents", "list", "--host", host, "--sort", "-lastSeen"));
+        Assert.Equal(newestFirst, newest.Select(i => i.Id));
+        var oldest = JsonList<Incident>(await cli.RunAsync("-o", "json", "incidents", "list", "--host", host, "--sort", "lastSeen", "--limit", "2"));
+        Assert.Equal(newestFirst.AsEnumerable().Reverse().Take(2), oldest.Select(i => i.Id));
+        var severe = JsonList<Incident>(await cli.RunAsync("-o", "json", "incidents", "list", "--host", host, "--sort=-severity", "--all"));
+        Assert.Equal(3, severe.Count);
+
+        // Without --sort: the change order, as before.
+        await api.Admin().AddIncidentNoteAsync(new IncidentNoteSpec { Text = "moved to the end" }, newestFirst[^1]);
+        var changed = JsonList<Incident>(await cli.RunAsync("-o", "json", "incidents", "list", "--host", host));
+        Assert.Equal(newestFirst[^1], changed[^1].Id);
+
+        var table = await cli.RunAsync("incidents", "list", "--host", host, "--sort=-lastSeen");
+        Assert.True(table.ExitCode == 0, table.ToString());
+        Assert.True(table.Out.IndexOf(newestFirst[0], StringComparison.Ordinal) < table.Out.IndexOf(newestFirst[^1], StringComparison.Ordinal), table.Out);
+
+        var bad = await cli.RunAsync("incidents", "list", "--sort", "newest");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("-lastSeen", bad.Error);
+    }
+
+    private static List<T> JsonList<T>(CliRun run)
+    {
+        Assert.True(run.ExitCode == 0, run.ToString());
+        return JsonSerializer.Deserialize<List<T>>(run.Out, PlatformClient.SerializerOptions)!;
+    }
+
+    [Fact]
     public async Task Watch_prints_new_incidents_as_detection_makes_them_and_changes_to_them_and_the_state_file_resumes_without_repeats()
     {
         using var cli = new PlatformCtlRunner(api, api.AdminSecret);

@@ -15,6 +15,7 @@ public abstract class CursorTests(PlatformApi api)
         "/api/v1/tokens?",
         "/api/v1/enrollment-tokens?",
         "/api/v1/agents?",
+        "/api/v1/agents?sort=lastHeartbeat&",
         "/api/v1/audit?",
         "/api/v1/fim/rules?",
         $"/api/v1/fim/rules/fim_{Zeros}/versions?",
@@ -22,6 +23,9 @@ public abstract class CursorTests(PlatformApi api)
         $"/api/v1/agents/agt_{Zeros}/telemetry/gaps?",
         $"/api/v1/telemetry/events?agentId=agt_{Zeros}&",
         "/api/v1/incidents?",
+        "/api/v1/incidents?sort=-lastSeen&",
+        "/api/v1/incidents?sort=lastSeen&",
+        "/api/v1/incidents?sort=-severity&",
         $"/api/v1/incidents/inc_{Zeros}/notes?",
         $"/api/v1/incidents/inc_{Zeros}/findings?",
         "/api/v1/webhooks?",
@@ -31,7 +35,8 @@ public abstract class CursorTests(PlatformApi api)
     // Forms the old codec took apart by hand: "v1:" + NUL, "v1:123", "v1:xyz", "v1:1|2", "v1:1:seg:2"; raw bytes; a bare version byte.
     public static readonly string[] Crafted = ["djE6AA", "djE6MTIz", "djE6eHl6", "djE6MXwy", "djE6MTpzZWc6Mg", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "Ag", "AgAAAAAAAAAA", "xyz"];
 
-    private static async Task AssertInvalidCursor(HttpResponseMessage response)
+    /// <summary>A 400 invalid-cursor problem whose errors name <c>cursor</c> (the lists' own tests use it too).</summary>
+    internal static async Task AssertInvalidCursor(HttpResponseMessage response)
     {
         var problem = await ProblemAssert.IsProblem(response, 400);
         Assert.Equal("https://platform.dev/problems/invalid-cursor", problem.GetProperty("type").GetString());

@@ -33,6 +33,20 @@ for (const incident of incidents) {
   console.log(`${incident.id} ${incident.severity} ${incident.category} ${incident.resource.hostname}: ${incident.summary}`);
 }
 
+// The console's queue: newest first, and the count per status for its tabs (typed: a misspelt sort would not compile).
+const newest = await client.GET("/api/v1/incidents", { params: { query: { limit: 10, sort: "-lastSeen", status: ["open"] } } });
+const counts = await client.GET("/api/v1/incidents/counts", { params: { query: { severity: ["high", "critical"] } } });
+if (newest.error || counts.error) {
+  console.error("sorted incidents or counts:", newest.response.status, counts.response.status);
+  process.exit(1);
+}
+const tabs: components["schemas"]["IncidentCounts"] = counts.data;
+if (tabs.total !== tabs.open + tabs.acknowledged + tabs.resolved + tabs.archived) {
+  console.error("counts do not add up:", tabs);
+  process.exit(1);
+}
+console.log(`newest first: ${newest.data.items.map((i) => i.lastSeen).join(", ")}; open ${tabs.open} of ${tabs.total}`);
+
 // A refusal comes back as typed problem details.
 const refused = await client.GET("/api/v1/incidents", { params: { query: { limit: 100000 } } });
 if (!refused.error || refused.response.status !== 400) {
