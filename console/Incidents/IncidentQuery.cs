@@ -13,11 +13,17 @@ public sealed record IncidentQuery(
     string? Hostname,
     string? ContainerId,
     DateTimeOffset? Since,
-    DateTimeOffset? Until)
+    DateTimeOffset? Until,
+    IncidentSort Sort)
 {
-    public static IncidentQuery From(string[]? status, string[]? severity, string[]? category, string? hostname, string? container, string? since, string? until) => new(
+    /// <summary>What on-call wants first: the most recently seen. (The API's own default is the pollers' change order.)</summary>
+    public const IncidentSort DefaultSort = IncidentSort.LastSeenDescending;
+
+    public static readonly IncidentQuery None = From(null, null, null, null, null, null, null, null);
+
+    public static IncidentQuery From(string[]? status, string[]? severity, string[]? category, string? hostname, string? container, string? since, string? until, string? sort) => new(
         Parse<IncidentStatus>(status), Parse<IncidentSeverity>(severity), Parse<IncidentCategory>(category),
-        Filters.Blank(hostname), Filters.Blank(container), Time(since), Time(until));
+        Filters.Blank(hostname), Filters.Blank(container), Time(since), Time(until), Filters.Parse<IncidentSort>(sort) ?? DefaultSort);
 
     /// <summary>The page's address for these filters.</summary>
     public string ToUri(NavigationManager navigation) => navigation.GetUriWithQueryParameters("incidents", new Dictionary<string, object?>
@@ -29,7 +35,11 @@ public sealed record IncidentQuery(
         ["container"] = ContainerId,
         ["since"] = Since?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
         ["until"] = Until?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+        ["sort"] = Sort == DefaultSort ? null : SpecNames<IncidentSort>.Name(Sort),
     });
+
+    /// <summary>The same filters with one status only (a count's link), or every status.</summary>
+    public IncidentQuery WithStatus(IncidentStatus? status) => this with { Status = status is { } s ? [s] : [] };
 
     /// <summary>The same filters for a bulk change (changeIncidentsInBulk).</summary>
     public IncidentFilter ToFilter() => new()

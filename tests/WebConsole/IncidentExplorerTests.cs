@@ -219,4 +219,48 @@ public sealed class IncidentExplorerTests(ConsoleBrowser browser, SeededConsoleA
         await session.Screenshot("audit");
         session.AssertNothingWentWrong();
     }
+
+    [SkippableFact]
+    public async Task The_fleet_lists_a_silent_agent_first_and_says_what_agents_cannot_do()
+    {
+        var (chatty, chattyEnrolled) = await Api.EnrolledAgent("chatty-01");
+        await chatty.RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = "1.0.0" }, chattyEnrolled.Agent.Id);
+        await Api.EnrolledAgent("silent-01");
+
+        await using var session = await browser.OpenAsync(Api, output);
+        await session.SignInAsync(await Api.TokenFor(Role.Analyst), "/console/fleet");
+        var rows = session.Page.Rows("fleet");
+        await rows.First.WaitForAsync();
+        var hosts = await session.Page.Locator("table.fleet tr[data-hostname]").EvaluateAllAsync<string[]>("rows => rows.map(r => r.dataset.hostname)");
+
+        Assert.Equal("silent-01", hosts[0]);
+        Assert.Contains("never", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
+        Assert.True(Array.IndexOf(hosts, "silent-01") < Array.IndexOf(hosts, "chatty-01"), string.Join(", ", hosts));
+        await session.Screenshot("fleet");
+        session.AssertNothingWentWrong();
+    }
+
+    [SkippableFact]
+    public async Task The_queue_is_newest_first_with_counts_per_status_and_its_filters_in_the_address()
+    {
+        await using var session = await browser.OpenAsync(Api, output);
+        await session.SignInAsync(await Api.TokenFor(Role.Analyst));
+        var page = session.Page;
+        await page.Locator("[data-count='total']").WaitForAsync();
+        var counts = await Api.Admin().CountIncidentsAsync();
+        Assert.Equal($"all {counts.Total}", await page.Locator("[data-count='total']").InnerTextAsync());
+        Assert.Equal($"open {counts.Open}", await page.Locator("[data-count='open']").InnerTextAsync());
+
+        var newest = (await Api.Admin().ListIncidentsAsync(sort: IncidentSort.LastSeenDescending, limit: 1)).Items[0];
+        Assert.Equal(newest.Id, await page.Locator("table.incidents tr[data-incident]").First.GetAttributeAsync("data-incident"));
+
+        // A filter goes into the address: pasted elsewhere, it opens the same queue.
+        await page.Locator("input[name='severity'][value='critical']").CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Apply filters" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/incidents?severity=critical");
+        await page.Locator("table.incidents[aria-busy='false']").WaitForAsync();
+        Assert.All(await page.Locator("table.incidents tr[data-incident] .sev").AllInnerTextsAsync(), severity => Assert.Equal("critical", severity));
+        await session.Screenshot("incidents-filtered");
+        session.AssertNothingWentWrong();
+    }
 }
