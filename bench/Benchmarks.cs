@@ -29,9 +29,11 @@ namespace Platform.Bench;
 //   enforcement (AlertLatencyBenchmarks): a refused attempt on a prevent rule's file until the api lists its alert (median, p99);
 //     (PolicyUpdateBenchmarks): a prevent rule over protectFiles files applied, again, checked, given back; memory held;
 //   incidents (IncidentBenchmarks): ingest with detection on against off, the incident list;
-//   analyst (AnalystCostBenchmarks): the CPU the costliest requests of an analyst token cost the api, one at a time.
+//   analyst (AnalystCostBenchmarks): the CPU the costliest requests of an analyst token cost the api, one at a time;
+//   console (ConsoleBenchmarks): Incident Explorer in Chromium over 100,000 incidents: first meaningful paint, a filter
+//     change, the bytes of the first load, beside the API calls the queue waits on.
 // Usage: bench/run.sh micro [BenchmarkDotNet arguments: --filter '*Detection*' --job short ...]
-//        bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|sensor|enforcement|incidents|analyst] [alerts=200000] [agents=10000] [rules=1000]
+//        bench/run.sh [suite=all|fim|fim-globs|telemetry|forensics|agent|sensor|enforcement|incidents|analyst|console] [alerts=200000] [agents=10000] [rules=1000]
 //                     [events=2000000] [senders=4 for FIM, 8 for flight data] [sqlite=1] [postgres=1] [viewEvents=10000000] [bundleMB=1024]
 //                     [agentRate=1000] [agentSeconds=75] [rounds=7] [handoff=64 (MiB; 0: from storage)] [incidents=100000]
 //                     [analystAlerts=300000] [analystEvents=2000000] [stormSeconds=5] [costSeconds=10] [stormExecs=500] [stormWorkers=2]
@@ -62,6 +64,7 @@ public static class Benchmarks
         ("incidents-detection", "incidents", _ => true, IncidentBenchmarks.DetectionAsync),
         ("incidents-list-sqlite", "incidents", s => s.GetValueOrDefault("sqlite", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Sqlite, settings, results)),
         ("analyst", "analyst", _ => true, AnalystCostBenchmarks.RunAsync),
+        ("console", "console", _ => true, ConsoleBenchmarks.RunAsync),
         ("incidents-list-postgres", "incidents", s => s.GetValueOrDefault("postgres", 1) != 0, (settings, results) => IncidentBenchmarks.ListAsync(StorageProvider.Postgres, settings, results)),
     ];
 

@@ -147,18 +147,17 @@ public static class IncidentBenchmarks
     }
 
     /// <summary>Incidents as detection makes them, spread over agents, categories, statuses and the last week.</summary>
-    private static async Task FillAsync(Database database, string[] agentIds, int count)
+    internal static async Task FillAsync(Database database, string[] agentIds, int count)
     {
         string[] categories = ["data-exfiltration", "shell-from-server", "fim-tamper", "download-execute", "port-scan", "reverse-shell", "crypto-mining"];
         string[] severities = ["low", "medium", "high", "critical"];
         string[] statuses = ["open", "open", "acknowledged", "resolved", "archived"];
         var random = new Random(2026);
         var now = DateTimeOffset.UtcNow;
-        await using var db = await database.OpenAsync(CancellationToken.None);
         foreach (var chunk in Enumerable.Range(1, count).Chunk(5000))
         {
-            await using var transaction = await db.BeginTransactionAsync();
-            await db.ExecuteAsync(
+            await using var write = await database.BeginWriteAsync(CancellationToken.None);
+            await write.ExecuteAsync(
                 """
                 insert into incident (incident_id, change_seq, category, severity, status, resolution, resolution_reason, assignee, agent_id, hostname, container_id,
                     container_name, image, summary, techniques, finding_count, first_seen, last_seen, created_at, updated_at, version, pin_id)
@@ -175,10 +174,12 @@ public static class IncidentBenchmarks
                         Status = statuses[random.Next(statuses.Length)], AgentId = agentIds[agent], Hostname = $"node-{agent}", ContainerId = random.Next(3) == 0 ? "" : $"c{random.Next(5000):x8}",
                         Summary = $"bench incident {n}", Seen = seen, Updated = now.AddMinutes(-(count - n) * 7.0 * 24 * 60 / count),
                     };
-                }), transaction);
-            await transaction.CommitAsync();
+                }), CancellationToken.None);
+            await write.CommitAsync(CancellationToken.None);
         }
 
-        await db.ExecuteAsync("analyze incident");
+        await using var statistics = await database.BeginWriteAsync(CancellationToken.None);
+        await statistics.ExecuteAsync("analyze incident", null, CancellationToken.None);
+        await statistics.CommitAsync(CancellationToken.None);
     }
 }
