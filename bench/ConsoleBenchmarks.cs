@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Platform.Api.Storage;
 using Platform.Contracts;
+using Platform.Tests.Infrastructure;
 using Platform.Tests.WebConsole;
 
 namespace Platform.Bench;
@@ -12,7 +13,7 @@ namespace Platform.Bench;
 /// navigation to the first page of the queue drawn (first meaningful paint), cold (nothing cached) and warm (a reload),
 /// and from applying a filter to its rows drawn. Beside them, in the same run: the two API calls the queue waits on
 /// (listIncidents and countIncidents, over HTTP from .NET), the floor of what the console can do; and the bytes the
-/// first load moves.
+/// first load moves. Twice: as the build output serves it (`dotnet run --project api`) and as a published api does.
 /// </summary>
 public static class ConsoleBenchmarks
 {
@@ -20,19 +21,48 @@ public static class ConsoleBenchmarks
     {
         var count = settings.GetValueOrDefault("incidents", 100_000);
         var rounds = settings.GetValueOrDefault("rounds", 7);
-        await using var api = new BenchApi(StorageProvider.Sqlite, settings: new Dictionary<string, string> { ["Platform:Detection:Enabled"] = "false" });
-        var admin = api.Client(api.AdminSecret);
-        await IncidentBenchmarks.FillAsync(api.Services.GetRequiredService<Database>(), [.. Enumerable.Range(0, 200).Select(_ => Ids.New("agt"))], count);
-        var origin = api.Http(api.AdminSecret).BaseAddress!;
-
-        using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        var data = Directory.CreateTempSubdirectory("platform-bench-console-").FullName;
+        var published = Directory.CreateTempSubdirectory("platform-bench-console-api-").FullName;
+        var detectionOff = new Dictionary<string, string> { ["Platform:Detection:Enabled"] = "false" };
+        try
         {
-            ExecutablePath = Environment.GetEnvironmentVariable("PLATFORM_CHROMIUM") is { Length: > 0 } given ? given : "/usr/bin/chromium",
-            Headless = true,
-            Args = ["--no-sandbox"],
-        });
+            using var playwright = await Playwright.CreateAsync();
+            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = Environment.GetEnvironmentVariable("PLATFORM_CHROMIUM") is { Length: > 0 } given ? given : "/usr/bin/chromium",
+                Headless = true,
+                Args = ["--no-sandbox"],
+            });
 
+            // 1. The api as `dotnet run --project api` serves the console: its build output (bench/run.sh: Release), in process.
+            string secret;
+            await using (var api = new BenchApi(StorageProvider.Sqlite, data, detectionOff))
+            {
+                secret = api.AdminSecret;
+                var admin = api.Client(secret);
+                await IncidentBenchmarks.FillAsync(api.Services.GetRequiredService<Database>(), [.. Enumerable.Range(0, 200).Select(_ => Ids.New("agt"))], count);
+                await MeasureAsync(browser, api.Http(secret).BaseAddress!, secret, admin, count, rounds, "build output, as `dotnet run --project api` serves it", results);
+            }
+
+            // 2. The api as it is deployed: published (the console trimmed, in Release), its own process, on the same data.
+            await PublishAsync(published);
+            var address = new Uri($"http://127.0.0.1:{FreePort()}/");
+            await using var process = await ApiProcess.StartAsync(data, secret, published: Path.Combine(published, "Platform.Api.dll"), alsoOn: address,
+                settings: new Dictionary<string, string?> { ["Platform__Detection__Enabled"] = "false" });
+            using var http = new HttpClient { BaseAddress = address };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            await MeasureAsync(browser, address, secret, new PlatformClient(http), count, rounds, "published (`dotnet publish api`: the console trimmed)", results);
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+            Directory.Delete(published, recursive: true);
+        }
+    }
+
+    private static async Task MeasureAsync(IBrowser browser, Uri origin, string secret, PlatformClient admin, int count, int rounds, string served,
+        List<(string Benchmark, string Figure, string Target)> results)
+    {
         var cold = new List<double>();
         var warm = new List<double>();
         var filter = new List<double>();
@@ -49,7 +79,7 @@ public static class ConsoleBenchmarks
 
             await using var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = origin.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
             // Signed in as a person who signed in before in this tab (the token in sessionStorage), so the time is the queue's.
-            await context.AddInitScriptAsync($"sessionStorage.setItem('platform-console-token', '{api.AdminSecret}')");
+            await context.AddInitScriptAsync($"sessionStorage.setItem('platform-console-token', '{secret}')");
             var page = await context.NewPageAsync();
             var ledger = new NetworkLedger();
             await ledger.AttachAsync(context, page);
@@ -67,11 +97,34 @@ public static class ConsoleBenchmarks
 
         // The first round warms the api (and the JIT of both sides) up.
         string Figures(List<double> samples) => Benchmarks.Percentiles(samples.Skip(1).ToList());
-        results.Add(($"Console: incident queue, {count:N0} incidents (SQLite), first meaningful paint, cold (nothing cached)", Figures(cold), "< 1 s"));
-        results.Add(($"Console: incident queue, {count:N0} incidents, first meaningful paint, warm (reload)", Figures(warm), "< 1 s"));
-        results.Add(($"Console: incident queue, {count:N0} incidents, a filter change (open + critical) until its rows are drawn", Figures(filter), "< 1 s"));
-        results.Add(($"Baseline: the queue's two API calls (listIncidents -lastSeen + countIncidents) from .NET, same run", Figures(floor), "(floor)"));
-        results.Add(("Console: first load, what crossed the network (debug build, as `dotnet run --project api` serves it)", firstLoad, "report"));
+        results.Add(($"Console ({served}): incident queue, {count:N0} incidents (SQLite), first meaningful paint, cold (nothing cached)", Figures(cold), "< 1 s"));
+        results.Add(($"Console ({served}): first meaningful paint, warm (reload)", Figures(warm), "< 1 s"));
+        results.Add(($"Console ({served}): a filter change (open + critical) until its rows are drawn", Figures(filter), "< 1 s"));
+        results.Add(($"Baseline ({served}): the queue's two API calls (listIncidents -lastSeen + countIncidents) from .NET", Figures(floor), "(floor)"));
+        results.Add(($"Console ({served}): first load, what crossed the network", firstLoad, "report"));
+    }
+
+    private static async Task PublishAsync(string output)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
+            root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
+        using var publish = Process.Start(new ProcessStartInfo("dotnet", ["publish", Path.Combine(root.FullName, "api", "Platform.Api.csproj"), "-c", "Release", "-o", output, "-v", "q", "-nologo"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        var said = await publish.StandardOutput.ReadToEndAsync();
+        await publish.WaitForExitAsync();
+        if (publish.ExitCode != 0)
+            throw new InvalidOperationException("dotnet publish api failed:\n" + said);
+    }
+
+    /// <summary>A loopback port nobody holds now (the published api listens there as well as on its socket, for the browser).</summary>
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>Milliseconds from <paramref name="act"/> to the queue showing the rows of <paramref name="query"/> (its address relative to /console/).</summary>

@@ -435,7 +435,7 @@ public sealed class FuzzRun : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                problems.Add($"after the run, {what} failed: {Shorten(ex.Message)}");
+                problems.Add($"after the run, {what} failed: {Shorten(ex is PlatformApiException<ProblemDetails> { Result: { } problem } ? $"{problem.Status} {problem.Detail} {string.Join("; ", (problem.Errors ?? new Dictionary<string, IReadOnlyList<string>>()).Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))}" : ex.Message)}");
             }
         }
 
@@ -444,13 +444,16 @@ public sealed class FuzzRun : IAsyncDisposable
         await Try("getFimRule", () => admin.GetFimRuleAsync(world.RuleId));
         await Try("listIncidents", () => admin.ListIncidentsAsync());
         await Try("getEffectiveFimPolicy (agent)", () => agent.GetEffectiveFimPolicyAsync(world.AgentId));
-        await Try("pushFimAlerts (agent)", () => agent.PushFimAlertsAsync(new FimAlertBatch
+        // Against the world as the run left it, put back where valid requests may have moved it: the agent's labels (the
+        // rule's scope) replaced with others, the rule's versions restored (each restore a version of its own).
+        await Try("replaceAgentLabels", () => admin.ReplaceAgentLabelsAsync(new AgentLabelsReplace { Labels = new Dictionary<string, string> { ["role"] = "app" } }, world.AgentId));
+        await Try("pushFimAlerts (agent)", async () => await agent.PushFimAlertsAsync(new FimAlertBatch
         {
             Alerts =
             [
                 new FimAlertReport
                 {
-                    Id = "fuzz-after", Time = DateTimeOffset.UtcNow.AddMinutes(-1), RuleId = world.RuleId, RuleVersion = world.RuleVersion, Path = "/srv/app/application.cfg",
+                    Id = "fuzz-after", Time = DateTimeOffset.UtcNow.AddMinutes(-1), RuleId = world.RuleId, RuleVersion = (await admin.GetFimRuleAsync(world.RuleId)).Version, Path = "/srv/app/application.cfg",
                     Action = FimOperation.Read, Effect = FimAlertEffect.Alerted, Attribution = FimAttribution.Available, Process = new FimProcess { Pid = 7, Name = "cat", Executable = "/usr/bin/cat" },
                 },
             ],

@@ -43,13 +43,16 @@ public sealed class ApiProcess : IAsyncDisposable
 
     /// <param name="settings">More configuration (environment variables: <c>Platform__Storage__Provider</c> and so on); they override the defaults here.</param>
     /// <param name="log">Receives the process's stdout and stderr as raw bytes (nothing decoded, split or dropped), instead of the test's stderr.</param>
+    /// <param name="published">A published api's Platform.Api.dll to run instead of the build's.</param>
+    /// <param name="alsoOn">A loopback address to listen on besides the socket (for a browser, which cannot use a socket).</param>
     public static async Task<ApiProcess> StartAsync(
-        string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string?>? settings = null, ApiLog? log = null)
+        string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string?>? settings = null, ApiLog? log = null,
+        string? published = null, Uri? alsoOn = null)
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (!File.Exists(Path.Combine(root.FullName, "Platform.sln")))
             root = root.Parent ?? throw new InvalidOperationException("Platform.sln not found");
-        var dll = Path.Combine(root.FullName, "api", "bin", configuration, "net10.0", "Platform.Api.dll");
+        var dll = published ?? Path.Combine(root.FullName, "api", "bin", configuration, "net10.0", "Platform.Api.dll");
         if (!File.Exists(dll))
             throw new FileNotFoundException($"The api's {configuration} build is missing (bench/run.sh and the tests build it).", dll);
         var socket = Path.Combine(dataDirectory, "api.sock");
@@ -62,7 +65,7 @@ public sealed class ApiProcess : IAsyncDisposable
             Environment =
             {
                 ["ASPNETCORE_ENVIRONMENT"] = "Production",
-                ["ASPNETCORE_URLS"] = "http://unix:" + socket,
+                ["ASPNETCORE_URLS"] = "http://unix:" + socket + (alsoOn is null ? "" : ";" + alsoOn.GetLeftPart(UriPartial.Authority)),
                 ["Platform__DataDirectory"] = dataDirectory,
                 ["PLATFORM_ADMIN_TOKEN"] = adminSecret,
                 ["Platform__RateLimit__PermitsPerMinute"] = "1000000000",
