@@ -50,7 +50,7 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
     /// <summary>Signs in with the token; the API's problem when it refuses it.</summary>
     public async Task<ProblemDetails?> SignInAsync(string secret)
     {
-        var http = new HttpClient { BaseAddress = origin.Address };
+        var http = new HttpClient(new RefusedToken(this) { InnerHandler = new HttpClientHandler() }) { BaseAddress = origin.Address };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret.Trim());
         var client = new PlatformClient(http);
         try
@@ -65,6 +65,7 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
         }
 
         _secret = secret.Trim();
+        SignedOutBecause = null;
         _http = http;
         Client = client;
         await js.InvokeVoidAsync("sessionStorage.setItem", StorageKey, _secret);
@@ -72,13 +73,31 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
         return null;
     }
 
+    /// <summary>Why the tab was signed out without asking (the API refused the token), for the sign-in form.</summary>
+    public ProblemDetails? SignedOutBecause { get; private set; }
+
+    /// <summary>A 401 on a signed-in call: the token was revoked or expired meanwhile, so the tab signs out and says why.</summary>
+    private sealed class RefusedToken(ApiSession session) : DelegatingHandler
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.StatusCode == System.Net.HttpStatusCode.Unauthorized && session.SignedIn)
+            {
+                session.SignedOutBecause = await Problems.FromResponseAsync(response);
+                await session.SignOutAsync();
+            }
+
+            return response;
+        }
+    }
+
     public async Task SignOutAsync()
     {
         _secret = null;
         Caller = null;
         Client = null;
-        _http?.Dispose();
-        _http = null;
+        _http = null;   // not disposed: a call of it may still be on its way back to a page (a refused token signs out mid-call)
         await js.InvokeVoidAsync("sessionStorage.removeItem", StorageKey);
         Changed?.Invoke();
     }

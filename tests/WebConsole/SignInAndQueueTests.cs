@@ -42,6 +42,23 @@ public sealed class SignInAndQueueTests(ConsoleBrowser browser, ConsoleApi api, 
     }
 
     [SkippableFact]
+    public async Task A_token_revoked_while_signed_in_signs_the_tab_out_saying_why()
+    {
+        var (_, token) = await api.ClientWithRole(Role.Analyst);
+        await using var session = await browser.OpenAsync(api, output);
+        await session.SignInAsync(token.Secret);
+
+        await api.Admin().RevokeTokenAsync(token.Token.Id);
+        session.Problems.Expect("401");
+
+        // The queue's next call (its live updates ask every few seconds) is refused: the tab is signed out.
+        await session.Page.Locator("#token").WaitForAsync();
+        Assert.Contains("(401)", await session.Page.Locator(".problem").InnerTextAsync(), StringComparison.Ordinal);
+        Assert.Null(await session.Page.EvaluateAsync<string?>("() => sessionStorage.getItem('platform-console-token')"));
+        session.AssertNothingWentWrong();
+    }
+
+    [SkippableFact]
     public async Task The_seed_scenario_pushed_by_simulate_appears_live_in_the_open_incident_queue()
     {
         await using var session = await browser.OpenAsync(api, output);
