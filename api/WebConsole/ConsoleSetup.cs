@@ -53,8 +53,8 @@ public static partial class ConsoleSetup
 
     /// <summary>
     /// Scripts only from this origin, WebAssembly compiled by the browser, no plug-ins, no framing, and calls only back to
-    /// this API. The one inline script is the import map the build writes into index.html (it names the fingerprinted
-    /// modules and their integrity hashes); it is allowed by its hash, not by 'unsafe-inline'.
+    /// this API. index.html has no inline script; were one added (an import map), it would be allowed by its hash, never
+    /// by 'unsafe-inline'.
     /// </summary>
     private static string ContentSecurityPolicy(IFileInfo index)
     {
