@@ -16,8 +16,6 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
 
     private const string StorageKey = "platform-console-token";
 
-    private string? _secret;
-
     public PlatformClient? Client { get; private set; }
 
     public CurrentToken? Caller { get; private set; }
@@ -64,11 +62,10 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
             return Problems.From(e);
         }
 
-        _secret = secret.Trim();
         SignedOutBecause = null;
         _http = http;
         Client = client;
-        await js.InvokeVoidAsync("sessionStorage.setItem", StorageKey, _secret);
+        await js.InvokeVoidAsync("sessionStorage.setItem", StorageKey, secret.Trim());
         Changed?.Invoke();
         return null;
     }
@@ -94,7 +91,6 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
 
     public async Task SignOutAsync()
     {
-        _secret = null;
         Caller = null;
         Client = null;
         _http = null;   // not disposed: a call of it may still be on its way back to a page (a refused token signs out mid-call)
