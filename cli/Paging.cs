@@ -57,18 +57,4 @@ public static class Paging
             await run.Host.Error.WriteLineAsync($"showing the first {collected.Count}; --limit N or --all for more");
         return collected;
     }
-
-    /// <summary>Every item, page after page (for a lookup by name, which may stop early).</summary>
-    public static async IAsyncEnumerable<TItem> EveryAsync<TItem>(Func<string?, Task<IPage<TItem>>> fetch)
-    {
-        string? cursor = null;
-        do
-        {
-            var page = await fetch(cursor);
-            foreach (var item in page.Items)
-                yield return item;
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
-    }
 }

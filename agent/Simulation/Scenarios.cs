@@ -27,7 +27,8 @@ public static class Scenarios
     /// <summary>
     /// The Struts2 container compromise (CVE-2017-5638): the app (java) talks to mysql:3306 and vault:8200 as usual, then
     /// a crafted Content-Type makes java start a shell, which copies /etc/passwd to /tmp and curl POSTs it to an
-    /// external address. The container has MYSQL_PASSWORD in its environment (its name is reported, never its value).
+    /// external address. The container runs privileged (a common shortcut, and what makes this the worst case: it can take
+    /// over its host) and has MYSQL_PASSWORD in its environment (its name is reported, never its value).
     /// </summary>
     private static SimulatedScenario Struts2Compromise(DateTimeOffset end, string run)
     {
@@ -58,7 +59,7 @@ public static class Scenarios
         return new SimulatedScenario(Struts2, steps.Steps,
             [new ContainerInventory
             {
-                Id = container.Id, Name = container.Name, Image = container.Image, ImageDigest = digest, Privileged = false, Capabilities = ["NET_BIND_SERVICE"],
+                Id = container.Id, Name = container.Name, Image = container.Image, ImageDigest = digest, Privileged = true, Capabilities = ["NET_BIND_SERVICE"],
                 HostNetwork = false, HostPid = false,
                 Environment = [new EnvironmentVariable { Name = "MYSQL_PASSWORD", Secret = true }, new EnvironmentVariable { Name = "JAVA_OPTS", Secret = false }],
                 Ports = [new ExposedPort { Port = 8080, Protocol = NetworkProtocol.Tcp }],

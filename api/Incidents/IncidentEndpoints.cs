@@ -13,9 +13,9 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
         IncidentSort sort, CancellationToken cancellationToken)
     {
-        if (since > until)
-            return Problems.Validation("since", "'since' must not be after 'until'.");
         var query = Query(status, category, severity, agentId, hostname, containerId, since, until, updatedAfter);
+        if (Refused(query) is { } refused)
+            return refused;
         if (IncidentOrder.For(sort) is { } order)
         {
             var (sorted, lastChange) = await store.ListAsync(query, order, cursors.TryDecode(order.Cursor, cursor, out var from) ? from : null, limit + 1, cancellationToken);
@@ -40,9 +40,9 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
     public override async Task<Results<Ok<IncidentCounts>, ProblemHttpResult>> CountIncidents(HttpContext http, IEnumerable<IncidentCategory>? category, IEnumerable<IncidentSeverity>? severity,
         string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter, CancellationToken cancellationToken)
     {
-        if (since > until)
-            return Problems.Validation("since", "'since' must not be after 'until'.");
         var query = Query(null, category, severity, agentId, hostname, containerId, since, until, updatedAfter);
+        if (Refused(query) is { } refused)
+            return refused;
         var counts = await store.CountByStatusAsync(query, cancellationToken);
         int Count(IncidentStatus status) => counts.GetValueOrDefault(SpecEnum.ToSpec(status));
         return TypedResults.Ok(new IncidentCounts
@@ -157,6 +157,10 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         var closed = row.Status is "resolved" or "archived" || now > row.LastSeen + detection.GroupWindow;
         return now > row.LastSeen + telemetry.PinAfter && closed ? ForensicBundles.Final : ForensicBundles.Provisional;
     }
+
+    /// <summary>What the query parameters cannot say alone (each is valid by itself): the window's order.</summary>
+    private static ProblemHttpResult? Refused(IncidentQuery query) =>
+        query.Since > query.Until ? Problems.Validation("since", IncidentQuery.WindowOutOfOrder) : null;
 
     private static ProblemHttpResult NotFound(string incidentId) => Problems.NotFound($"There is no incident '{incidentId}'.");
 

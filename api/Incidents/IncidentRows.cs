@@ -65,6 +65,9 @@ public sealed record IncidentQuery(
     IReadOnlyCollection<IncidentStatus>? Status, IReadOnlyCollection<IncidentCategory>? Category, IReadOnlyCollection<IncidentSeverity>? Severity,
     string? AgentId, string? Hostname, string? ContainerId, DateTimeOffset? Since, DateTimeOffset? Until, DateTimeOffset? UpdatedAfter)
 {
+    /// <summary>Why a window that ends before it starts is refused (it would match nothing: surely a mistake).</summary>
+    public const string WindowOutOfOrder = "'since' must not be after 'until'.";
+
     public bool IsEmpty => Status is not { Count: > 0 } && Category is not { Count: > 0 } && Severity is not { Count: > 0 } && AgentId is null && Hostname is null
         && ContainerId is null && Since is null && Until is null && UpdatedAfter is null;
 }

@@ -38,7 +38,7 @@ public sealed class IncidentBulkChangeValidator : AbstractValidator<IncidentBulk
         RuleFor(b => b.Filter).Must(f => IncidentEndpoints.Query(f).IsEmpty == false)
             .WithMessage("Say which incidents: an empty filter would change every incident.");
         RuleFor(b => b.Filter.Since).LessThanOrEqualTo(b => b.Filter.Until).When(b => b.Filter?.Since is not null && b.Filter.Until is not null)
-            .WithMessage("'since' must not be after 'until'.");
+            .WithMessage(IncidentQuery.WindowOutOfOrder);
         RuleFor(b => b.Change).SetValidator(new IncidentStatusChangeValidator());
     }
 }

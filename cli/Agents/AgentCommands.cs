@@ -53,7 +53,7 @@ public static partial class AgentCommands
     {
         if (AgentIdPattern().IsMatch(agent))
             return agent;
-        var matches = await Paging.EveryAsync<Agent>(async cursor => await client.ListAgentsAsync(200, cursor, agent, cancellationToken: cancellationToken))
+        var matches = await PageCursor.ItemsAsync<Agent>(async cursor => await client.ListAgentsAsync(200, cursor, agent, cancellationToken: cancellationToken))
             .Where(a => string.Equals(a.Hostname, agent, StringComparison.OrdinalIgnoreCase))
             .ToListAsync(cancellationToken);
         return matches switch

@@ -145,7 +145,7 @@ public static partial class FimCommands
     {
         if (RuleIdPattern().IsMatch(rule))
             return rule;
-        var rules = Paging.EveryAsync<FimRule>(async cursor => await client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken));
+        var rules = PageCursor.ItemsAsync<FimRule>(async cursor => await client.ListFimRulesAsync(200, cursor, cancellationToken: cancellationToken));
         return await rules.FirstOrDefaultAsync(r => r.Name == rule, cancellationToken) is { } found
             ? found.Id
             : throw new CliException($"there is no rule named '{rule}' (platformctl fim rules list).");

@@ -55,7 +55,7 @@ public sealed class ApiSession(ApiSession.Origin origin, IJSRuntime js)
         {
             Caller = await client.GetCurrentTokenAsync();
         }
-        catch (Exception e) when (e is PlatformApiException or HttpRequestException)
+        catch (Exception e) when (Problems.Shown(e))
         {
             http.Dispose();
             await js.InvokeVoidAsync("sessionStorage.removeItem", StorageKey);

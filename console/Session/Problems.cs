@@ -1,3 +1,4 @@
+using Microsoft.JSInterop;
 using Platform.Contracts;
 
 namespace Platform.WebConsole.Session;
@@ -12,6 +13,39 @@ public static class Problems
         HttpRequestException http => new ProblemDetails { Title = "The API could not be reached.", Detail = http.Message },
         _ => new ProblemDetails { Title = "Something failed in the console.", Detail = error.Message },
     };
+
+    /// <summary>
+    /// The failures a page shows and goes on from: the API refused or could not be reached, or the browser refused (a
+    /// download). Anything else is a defect in the console and is left to Blazor's error UI.
+    /// </summary>
+    public static bool Shown(Exception error) => error is PlatformApiException or HttpRequestException or JSException;
+
+    /// <summary>Runs a page's call: null when it went through, else the problem to show.</summary>
+    public static async Task<ProblemDetails?> TryAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return null;
+        }
+        catch (Exception e) when (Shown(e))
+        {
+            return From(e);
+        }
+    }
+
+    /// <summary>
+    /// An error response the console fetched itself (not through the generated client), thrown as the generated client
+    /// throws it, so that it is shown the same way.
+    /// </summary>
+    public static async Task ThrowIfFailedAsync(HttpResponseMessage response)
+    {
+        if (response.IsSuccessStatusCode)
+            return;
+        var problem = await FromResponseAsync(response);
+        throw new PlatformApiException<ProblemDetails>(problem.Title ?? "", (int)response.StatusCode, null,
+            response.Headers.ToDictionary(h => h.Key, h => h.Value), problem, null);
+    }
 
     /// <summary>The problem document of an error response the console fetched itself (not through the generated client).</summary>
     public static async Task<ProblemDetails> FromResponseAsync(HttpResponseMessage response)

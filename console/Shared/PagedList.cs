@@ -30,17 +30,12 @@ public sealed class PagedList<TItem>
 
     private async Task FetchAsync(bool reset)
     {
-        try
+        Problem = await Problems.TryAsync(async () =>
         {
             var page = await _fetch!(reset ? null : _next);
             Items = reset ? [.. page.Items] : [.. Items ?? [], .. page.Items];
             _next = page.NextCursor;
-            Problem = null;
-        }
-        catch (Exception e) when (e is PlatformApiException or HttpRequestException)
-        {
-            Items ??= [];
-            Problem = Problems.From(e);
-        }
+        });
+        Items ??= [];
     }
 }

@@ -8,15 +8,11 @@ public static class AllPages
     public static async Task<List<TItem>> ReadAsync<TItem>(int limit, Func<string?, Task<IPage<TItem>>> fetch)
     {
         var items = new List<TItem>();
-        string? cursor = null;
-        do
+        await foreach (var page in PageCursor.PagesAsync(fetch))
         {
-            var page = await fetch(cursor);
             Assert.True(page.Items.Count <= limit, $"{page.Items.Count} items on a page of at most {limit}");
             items.AddRange(page.Items);
-            cursor = page.NextCursor;
         }
-        while (cursor is not null);
         return items;
     }
 }

@@ -11,7 +11,7 @@ namespace Platform.Tests.WebConsole;
 /// Data for the console's pages, made the way production makes it: the real agent's <c>simulate</c> (its native
 /// build, its spool and delivery) against the api, then detection. The struts2 scenario gives two incidents in
 /// container 7f9c2ba4e88f: a shell from a server (java -> sh) and a critical data exfiltration (sh -> cp /etc/passwd,
-/// curl to 203.0.113.9) whose risk context has the container (not privileged), MYSQL_PASSWORD, CVE-2017-5638, and
+/// curl to 203.0.113.9) whose risk context has the container (privileged), MYSQL_PASSWORD, CVE-2017-5638, and
 /// mysql and vault as sensitive services. host-fim gives FIM activity on /srv/app/application.cfg (alerts only where a
 /// FIM rule covers the path: see tests/Agent/AgentProcessTests.cs).
 /// </summary>

@@ -61,8 +61,8 @@ public sealed class IncidentExplorerTests(ConsoleBrowser browser, SeededConsoleA
         var page = session.Page;
         await page.Locator(".timeline .events li").First.WaitForAsync();
 
-        // Risk context: privileged (no, and said so), the secret by name, the CVE, mysql and vault.
-        Assert.Equal("false", await page.Locator("#risk-privileged").GetAttributeAsync("data-privileged"));
+        // Risk context: privileged, the secret by name, the CVE, mysql and vault.
+        Assert.Equal("true", await page.Locator("#risk-privileged").GetAttributeAsync("data-privileged"));
         Assert.Equal(["MYSQL_PASSWORD"], await page.Locator(".risk .secret-name").AllInnerTextsAsync());
         Assert.Contains("CVE-2017-5638", await page.Locator(".risk .cve").AllInnerTextsAsync());
         Assert.Contains("mysql", await page.Locator(".risk li[data-service]").AllInnerTextsAsync().ContinueWith(t => string.Join("\n", t.Result)));
