@@ -187,21 +187,15 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
         var after = cursors.TryDecode(CursorLists.FimAlertExport, cursor, out var key) ? key : null;
         // The export's share is known before the first byte, so the cursor of the rest can be a header.
         var end = await alerts.ScanEndAsync(after, options.ExportScanAlerts, cancellationToken);
-        if (end is not null)
-        {
-            var next = cursors.Encode(CursorLists.FimAlertExport, end);
-            http.Response.Headers["X-Next-Cursor"] = next;
-            var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(http.Request.QueryString.Value);
-            query["cursor"] = next;
-            http.Response.Headers.Link = $"<{Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString(http.Request.Path.Value!, query)}>; rel=\"next\"";
-        }
+        ContinuationHeaders.Set(http, end is null ? null : cursors.Encode(CursorLists.FimAlertExport, end));
 
         var stamp = time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
-        http.Response.Headers.ContentDisposition = $"attachment; filename=\"fim-alerts-{stamp}.{(csv ? "csv" : "jsonl")}\"";
+        http.Response.Headers.ContentDisposition = $"attachment; filename=\"fim-alerts-{stamp}.{(csv ? "csv" : format == ExportFormat.Ocsf ? "ocsf.jsonl" : "jsonl")}\"";
         return TypedResults.Stream(
             async stream =>
             {
-                await using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 64 * 1024);
+                // The body is the server's to close, not the writer's (a middleware may still read it back).
+                await using var writer = new StreamWriter(stream, new UTF8Encoding(false), bufferSize: 64 * 1024, leaveOpen: true);
                 if (csv && after is null)
                     await writer.WriteLineAsync(AlertCsv.Header);
                 var from = after;
@@ -209,7 +203,12 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
                 {
                     var scan = await alerts.ScanAsync(filter, from, end, 1000, cancellationToken);
                     foreach (var row in scan.Rows)
-                        await writer.WriteLineAsync(csv ? AlertCsv.Row(ToContract(row)) : JsonSerializer.Serialize(ToContract(row), DetailsJson));
+                        await writer.WriteLineAsync(format switch
+                        {
+                            ExportFormat.Csv => AlertCsv.Row(ToContract(row)),
+                            ExportFormat.Ocsf => Ocsf.OcsfFlightData.FimAlert(ToContract(row)).ToJsonString(),
+                            _ => JsonSerializer.Serialize(ToContract(row), DetailsJson),
+                        });
                     await writer.FlushAsync(cancellationToken);
                     if (scan.ResumeAfter is null || scan.ResumeAfter == end)
                         break;

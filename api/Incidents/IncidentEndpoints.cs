@@ -2,6 +2,7 @@ using FluentValidation;
 using Platform.Api.Agents;
 using Platform.Api.Forensics;
 using Platform.Api.Generated;
+using Platform.Api.Ocsf;
 using Platform.Api.Telemetry;
 using static Platform.Api.Incidents.IncidentContracts;
 
@@ -9,9 +10,9 @@ namespace Platform.Api.Incidents;
 
 public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow workflow, RiskContexts risks, AgentStore agents, ForensicBundles bundles, BundleDownloads downloads, TelemetryOptions telemetry, DetectionOptions detection, TimeProvider time, Cursors cursors) : IncidentsHandlersBase
 {
-    public override async Task<Results<Ok<IncidentPage>, ProblemHttpResult>> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
+    public override async Task<Results<Ok<IncidentPage>, PushStreamHttpResult, ProblemHttpResult>> ListIncidents(HttpContext http, int limit, string? cursor, IEnumerable<IncidentStatus>? status, IEnumerable<IncidentCategory>? category,
         IEnumerable<IncidentSeverity>? severity, string? agentId, string? hostname, string? containerId, DateTimeOffset? since, DateTimeOffset? until, DateTimeOffset? updatedAfter,
-        IncidentSort sort, CancellationToken cancellationToken)
+        IncidentSort sort, ListFormat format, CancellationToken cancellationToken)
     {
         var query = Query(status, category, severity, agentId, hostname, containerId, since, until, updatedAfter);
         if (Refused(query) is { } refused)
@@ -21,7 +22,7 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
             var (sorted, lastChange) = await store.ListAsync(query, order, cursors.TryDecode(order.Cursor, cursor, out var from) ? from : null, limit + 1, cancellationToken);
             var (page, nextPage) = cursors.Page(sorted, limit, order.Cursor, IncidentPosition.Of);
             // In the change order whatever this page's order: what changed after it was read comes after this cursor.
-            return TypedResults.Ok(new IncidentPage { Items = page.Select(ToContract).ToList(), NextCursor = nextPage, ResumeCursor = cursors.Encode(CursorLists.Incidents, lastChange) });
+            return Page(http, format, page, nextPage, cursors.Encode(CursorLists.Incidents, lastChange), cancellationToken);
         }
 
         var after = cursors.TryDecode(CursorLists.Incidents, cursor, out var position) ? position : 0;
@@ -29,12 +30,35 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
         var (items, next) = cursors.Page(rows, limit, CursorLists.Incidents, row => row.ChangeSeq);
         // Where a poller goes on from: the last incident returned, or (nothing more now) every change looked at.
         var resume = next is not null ? items[^1].ChangeSeq : Math.Max(after, last);
-        return TypedResults.Ok(new IncidentPage
+        return Page(http, format, items, next, cursors.Encode(CursorLists.Incidents, resume), cancellationToken);
+    }
+
+    /// <summary>
+    /// A page of incidents as the page document, or (<c>format=ocsf</c>) as OCSF NDJSON: each incident an Incident
+    /// Finding followed by its findings (the first <see cref="OcsfIncidents.MaxFindings"/>) as Detection Findings, the
+    /// cursors in headers.
+    /// </summary>
+    private Results<Ok<IncidentPage>, PushStreamHttpResult, ProblemHttpResult> Page(HttpContext http, ListFormat format, IReadOnlyList<IncidentRow> rows, string? next, string resume,
+        CancellationToken cancellationToken)
+    {
+        if (format != ListFormat.Ocsf)
+            return TypedResults.Ok(new IncidentPage { Items = rows.Select(ToContract).ToList(), NextCursor = next, ResumeCursor = resume });
+
+        http.Response.Headers["X-Resume-Cursor"] = resume;
+        var consoleBase = new Uri($"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}/");
+        return OcsfLines.Stream(http, next, Lines());
+
+        async IAsyncEnumerable<System.Text.Json.Nodes.JsonObject> Lines()
         {
-            Items = items.Select(ToContract).ToList(),
-            NextCursor = next,
-            ResumeCursor = cursors.Encode(CursorLists.Incidents, resume),
-        });
+            foreach (var row in rows)
+            {
+                var incident = ToContract(row);
+                var findings = (await store.FindingsAsync(row.IncidentId, null, OcsfIncidents.MaxFindings, cancellationToken)).Select(ToContract).ToList();
+                yield return OcsfIncidents.IncidentFinding(incident, findings, consoleBase);
+                foreach (var finding in findings)
+                    yield return OcsfIncidents.DetectionFinding(incident, finding);
+            }
+        }
     }
 
     public override async Task<Results<Ok<IncidentCounts>, ProblemHttpResult>> CountIncidents(HttpContext http, IEnumerable<IncidentCategory>? category, IEnumerable<IncidentSeverity>? severity,

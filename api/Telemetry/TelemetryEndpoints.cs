@@ -88,7 +88,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         return TypedResults.Ok(new Inventory { AgentId = agentId, Hostname = agent.Hostname, ReportedAt = reportedAt, Containers = report.Containers, Images = report.Images });
     }
 
-    public override async Task<Results<Ok<TelemetryEventPage>, ProblemHttpResult>> ListTelemetryEvents(HttpContext http, string agentId, int limit, string? cursor, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, CancellationToken cancellationToken)
+    public override async Task<Results<Ok<TelemetryEventPage>, PushStreamHttpResult, ProblemHttpResult>> ListTelemetryEvents(HttpContext http, string agentId, int limit, string? cursor, string? containerId, TelemetryEventKind? kind, DateTimeOffset? since, DateTimeOffset? until, ListFormat format, CancellationToken cancellationToken)
     {
         // agentId is required by the contract: a container is one agent's, the same container id from two agents is
         // two containers, never one listing.
@@ -107,7 +107,10 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
         }
 
         var (items, next) = cursors.Page(rows, limit, CursorLists.TelemetryEvents, e => e.Position);
-        return TypedResults.Ok(new TelemetryEventPage { Items = items.Select(e => e.Event()).ToList(), NextCursor = next });
+        var events = items.Select(e => e.Event()).ToList();
+        return format == ListFormat.Ocsf
+            ? Ocsf.OcsfLines.Stream(http, next, events.Select(e => Ocsf.OcsfFlightData.Event(agentId, e)).ToAsyncEnumerable())
+            : TypedResults.Ok(new TelemetryEventPage { Items = events, NextCursor = next });
     }
 
     internal static TelemetryGap ToContract(string agentId, SequenceGap gap) => new()
