@@ -45,6 +45,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(FimAlertEffect))]
 [JsonSerializable(typeof(FimAttribution))]
 [JsonSerializable(typeof(ExportFormat))]
+[JsonSerializable(typeof(ListFormat))]
 [JsonSerializable(typeof(BundleState))]
 [JsonSerializable(typeof(SigningKeyAlgorithm))]
 [JsonSerializable(typeof(BundleBuildStateName))]
@@ -93,6 +94,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<FimAlertEffect>(),
         Strict<FimAttribution>(),
         Strict<ExportFormat>(),
+        Strict<ListFormat>(),
         Strict<BundleState>(),
         Strict<SigningKeyAlgorithm>(),
         Strict<BundleBuildStateName>(),
