@@ -69,6 +69,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(DetectionRule))]
 [JsonSerializable(typeof(WebhookEventType))]
 [JsonSerializable(typeof(WebhookDeliveryStatus))]
+[JsonSerializable(typeof(WebhookSignatureScheme))]
 [JsonSerializable(typeof(HealthStatus))]
 [JsonSerializable(typeof(RiskReasonFactor))]
 [JsonSerializable(typeof(ReachableServiceKind))]
@@ -118,6 +119,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<DetectionRule>(),
         Strict<WebhookEventType>(),
         Strict<WebhookDeliveryStatus>(),
+        Strict<WebhookSignatureScheme>(),
         Strict<HealthStatus>(),
         Strict<RiskReasonFactor>(),
         Strict<ReachableServiceKind>(),

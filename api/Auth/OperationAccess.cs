@@ -101,6 +101,7 @@ public static class OperationAccess
         ["listWebhooks"] = Access.For(Role.Admin, Role.Operator),
         ["getWebhook"] = Access.For(Role.Admin, Role.Operator),
         ["replaceWebhook"] = Access.For(Role.Admin, Role.Operator),
+        ["rotateWebhookSecret"] = Access.For(Role.Admin, Role.Operator),
         ["deleteWebhook"] = Access.For(Role.Admin, Role.Operator),
         ["listWebhookDeliveries"] = Access.For(Role.Admin, Role.Operator),
         ["redeliverWebhookDelivery"] = Access.For(Role.Admin, Role.Operator),

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Polly;
 using Polly.Retry;
 
@@ -56,6 +55,7 @@ public sealed class WebhookDispatcher : QueueWorker
         await _pass.WaitAsync(cancellationToken);
         try
         {
+            await ForgetEndedOverlapsAsync(cancellationToken);
             while (true)
             {
                 var now = _time.GetUtcNow();
@@ -83,12 +83,10 @@ public sealed class WebhookDispatcher : QueueWorker
             var body = Encoding.UTF8.GetBytes(delivery.Payload);
             using var response = await _retry.ExecuteAsync(async token =>
             {
-                var timestamp = _time.GetUtcNow().ToUnixTimeSeconds();
                 using var request = new HttpRequestMessage(HttpMethod.Post, webhook.Url) { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new("application/json") { CharSet = "utf-8" };
-                request.Headers.Add(WebhookSignature.IdHeader, delivery.DeliveryId);
-                request.Headers.Add(WebhookSignature.TimestampHeader, timestamp.ToString(CultureInfo.InvariantCulture));
-                request.Headers.Add(WebhookSignature.SignatureHeader, WebhookSignature.Sign(webhook.Secret, timestamp, body));
+                foreach (var (name, value) in WebhookSigning.Headers(webhook, delivery.DeliveryId, _time.GetUtcNow(), body))
+                    request.Headers.Add(name, value);
                 return await _http.SendAsync(request, token);
             }, cancellationToken);
             status = (int)response.StatusCode;
@@ -105,6 +103,17 @@ public sealed class WebhookDispatcher : QueueWorker
         await using var write = await _database.BeginWriteAsync(CancellationToken.None, background: true);
         await _store.RecordAttemptAsync(write, delivery, status, error, _options, CancellationToken.None);
         await write.CommitAsync(CancellationToken.None);
+    }
+
+    /// <summary>Deletes the previous secrets whose rotation overlap has ended (signing ignores them already).</summary>
+    private async Task ForgetEndedOverlapsAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        if (!await _store.AnyOverlapEndedAsync(now, cancellationToken))
+            return;
+        await using var write = await _database.BeginWriteAsync(cancellationToken, background: true);
+        await _store.ForgetEndedOverlapsAsync(write, now, cancellationToken);
+        await write.CommitAsync(cancellationToken);
     }
 
     private async Task<IReadOnlyList<DeliveryRow>> ClaimDueAsync(DateTimeOffset now, CancellationToken cancellationToken)

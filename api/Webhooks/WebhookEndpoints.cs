@@ -20,7 +20,9 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
 {
     public override async Task<Results<Created<WebhookCreated>, ProblemHttpResult>> CreateWebhook(HttpContext http, WebhookSpec body, CancellationToken cancellationToken)
     {
-        var row = await writer.CreateAsync(http.Caller(), body, cancellationToken);
+        var (row, refusal) = await writer.CreateAsync(http.Caller(), body, cancellationToken);
+        if (row is null)
+            return Refused("(new)", null, refusal);
         http.Response.Headers.ETag = ETags.For(row.Version);
         return TypedResults.Created($"/api/v1/webhooks/{row.WebhookId}", new WebhookCreated { Webhook = ToContract(row), Secret = row.Secret });
     }
@@ -51,6 +53,16 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return refusal == WebhookRefusal.None ? TypedResults.NoContent() : Refused(webhookId, row, refusal);
     }
 
+    public override async Task<Results<Ok<WebhookSecretRotated>, ProblemHttpResult>> RotateWebhookSecret(
+        HttpContext http, string? if_Match, WebhookSecretRotation body, string webhookId, CancellationToken cancellationToken)
+    {
+        var (row, secret, refusal) = await writer.RotateSecretAsync(http.Caller(), webhookId, if_Match, Overlap(body), cancellationToken);
+        if (refusal != WebhookRefusal.None)
+            return Refused(webhookId, row, refusal);
+        http.Response.Headers.ETag = ETags.For(row!.Version);
+        return TypedResults.Ok(new WebhookSecretRotated { Webhook = ToContract(row), Secret = secret! });
+    }
+
     public override async Task<Results<Ok<WebhookDeliveryPage>, ProblemHttpResult>> ListWebhookDeliveries(HttpContext http, int limit, string? cursor, string webhookId, CancellationToken cancellationToken)
     {
         var page = await cursors.PageAsync(CursorLists.WebhookDeliveries, cursor, limit, async (after, take) =>
@@ -66,18 +78,25 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
         return TypedResults.Accepted($"/api/v1/webhooks/{webhookId}/deliveries", ToContract(copy));
     }
 
+    /// <summary>The overlap asked for (the spec bounds it to 0..86400 s), or the longest when not said.</summary>
+    private static TimeSpan Overlap(WebhookSecretRotation body) => body.OverlapSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : WebhookWriter.MaxOverlap;
+
     private static ProblemHttpResult NotFound(string webhookId) => Problems.NotFound($"There is no webhook '{webhookId}'.");
 
     private static ProblemHttpResult Refused(string webhookId, WebhookRow? row, WebhookRefusal refusal) => refusal switch
     {
         WebhookRefusal.NotFound => NotFound(webhookId),
         WebhookRefusal.Stale => Problems.PreconditionFailed($"Webhook '{webhookId}' is at version {row!.Version}; read it again and retry."),
+        WebhookRefusal.SchemeChanged => Problems.Validation(
+            "signatureScheme", $"'signatureScheme' is chosen at creation ({row!.SignatureScheme} here); create a new subscription to sign another way."),
+        WebhookRefusal.SecretFormat => Problems.Validation("secret", $"'secret' must be {StandardWebhookSignature.SecretRule} (signatureScheme standard-webhooks)."),
         _ => Problems.PreconditionFailed($"Webhook '{webhookId}' changed meanwhile; read it again and retry."),
     };
 
     public static Webhook ToContract(WebhookRow row) => new()
     {
         Id = row.WebhookId, Url = row.Url, Events = row.Events.Split(',').Select(SpecEnum.FromSpec<WebhookEventType>).ToList(), Description = row.Description,
+        SignatureScheme = row.Scheme, PreviousSecretExpiresAt = row.PreviousSecret is null ? null : row.PreviousSecretExpiresAt,
         Enabled = row.Enabled == 1, DisabledReason = row.DisabledReason, ConsecutiveFailures = row.ConsecutiveFailures, CreatedAt = row.CreatedAt, UpdatedAt = row.UpdatedAt,
         Version = row.Version,
     };

@@ -7,12 +7,21 @@ public sealed class WebhookRow
     public required string Events { get; set; }
     public string? Description { get; set; }
     public required string Secret { get; set; }
+
+    /// <summary>The WebhookSignatureScheme's spec value; fixed at creation.</summary>
+    public required string SignatureScheme { get; init; }
+
+    /// <summary>The secret before the last rotation, valid beside <see cref="Secret"/> until <see cref="PreviousSecretExpiresAt"/>, then cleared.</summary>
+    public string? PreviousSecret { get; set; }
+    public DateTimeOffset? PreviousSecretExpiresAt { get; set; }
     public int Enabled { get; set; }
     public string? DisabledReason { get; set; }
     public int ConsecutiveFailures { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
     public int Version { get; set; }
+
+    public WebhookSignatureScheme Scheme => SpecEnum.FromSpec<WebhookSignatureScheme>(SignatureScheme);
 }
 
 public sealed class DeliveryRow
@@ -37,7 +46,8 @@ public sealed class DeliveryRow
 /// <summary>Subscriptions, and the outbox of deliveries (written with the incident change they tell of).</summary>
 public sealed class WebhookStore(Database database, TimeProvider time)
 {
-    private const string Columns = "webhook_id, url, events, description, secret, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
+    private const string Columns =
+        "webhook_id, url, events, description, secret, signature_scheme, previous_secret, previous_secret_expires_at, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
     private static readonly string Insert = InsertStatement.For("webhook", Columns);
 
     private const string DeliveryColumns =
@@ -52,11 +62,29 @@ public sealed class WebhookStore(Database database, TimeProvider time)
     public async Task<bool> UpdateAsync(Database.Write write, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
         await write.ExecuteAsync(
             """
-            update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, enabled = @Enabled, disabled_reason = @DisabledReason,
+            update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, previous_secret = @PreviousSecret,
+                previous_secret_expires_at = @PreviousSecretExpiresAt, enabled = @Enabled, disabled_reason = @DisabledReason,
                 consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt, version = @Version
             where webhook_id = @WebhookId and version = @expectedVersion
             """,
-            new { row.Url, row.Events, row.Description, row.Secret, row.Enabled, row.DisabledReason, row.ConsecutiveFailures, row.UpdatedAt, row.Version, row.WebhookId, expectedVersion }, cancellationToken) == 1;
+            new
+            {
+                row.Url, row.Events, row.Description, row.Secret, row.PreviousSecret, row.PreviousSecretExpiresAt, row.Enabled, row.DisabledReason, row.ConsecutiveFailures,
+                row.UpdatedAt, row.Version, row.WebhookId, expectedVersion,
+            }, cancellationToken) == 1;
+
+    private const string OverlapEnded = "previous_secret is not null and previous_secret_expires_at <= @now";
+
+    /// <summary>Whether a rotated secret's overlap has ended with the secret still stored: a read, as most passes find none.</summary>
+    public async Task<bool> AnyOverlapEndedAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await db.ExecuteScalarAsync<bool>(new CommandDefinition($"select exists (select 1 from webhook where {OverlapEnded})", new { now }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Deletes previous secrets whose overlap has ended: a secret that signs nothing any more is not kept.</summary>
+    public async Task<int> ForgetEndedOverlapsAsync(Database.Write write, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await write.ExecuteAsync($"update webhook set previous_secret = null, previous_secret_expires_at = null where {OverlapEnded}", new { now }, cancellationToken);
 
     public async Task DeleteAsync(Database.Write write, string webhookId, CancellationToken cancellationToken)
     {

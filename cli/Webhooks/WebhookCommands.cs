@@ -10,11 +10,16 @@ public static class WebhookCommands
         var url = new Option<string>("--url") { Description = "Where to POST events (https; private addresses are refused unless the API allows them).", Required = true };
         var events = SpecValues<WebhookEventType>.Many("--event", "Which events (default: all)");
         var description = new Option<string?>("--description") { Description = "What it is for." };
+        var scheme = SpecValues<WebhookSignatureScheme>.One("--scheme", "How deliveries are signed (default standard-webhooks; platform-v1 for receivers of the older scheme)");
+        var overlap = new Option<TimeSpan?>("--overlap")
+        {
+            Description = "How long the old secret stays valid beside the new one (default and at most 24:00:00; 00:00:00 ends it now, as after a leak).",
+        };
         var id = new Argument<string>("webhook") { Description = "The webhook's id (whk_...)." };
         var delivery = new Argument<string>("delivery") { Description = "The delivery's id (whd_...)." };
         return new Command("webhooks", "Webhooks: incident events pushed to a SOAR tool, signed; their delivery log (admin, operator).")
             .With(
-                new Command("create", "Subscribe a URL; its signing secret is printed once, on standard output.").With(url, events, description).Does(host, async (run, cancellationToken) =>
+                new Command("create", "Subscribe a URL; its signing secret is printed once, on standard output.").With(url, events, description, scheme).Does(host, async (run, cancellationToken) =>
                 {
                     var created = await run.Client().CreateWebhookAsync(
                         new WebhookSpec
@@ -22,6 +27,7 @@ public static class WebhookCommands
                             Url = run.Get(url)!,
                             Events = run.Get(events) is { Length: > 0 } chosen ? chosen : Enum.GetValues<WebhookEventType>(),
                             Description = run.Get(description),
+                            SignatureScheme = run.Get(scheme),
                         },
                         cancellationToken);
                     return await run.Output.SecretAsync(created, $"{created.Webhook.Id} ({created.Webhook.Url})", created.Secret);
@@ -32,8 +38,19 @@ public static class WebhookCommands
                     ("id", w => w.Id),
                     ("url", w => w.Url),
                     ("events", w => string.Join(",", w.Events.Select(Output.Spec))),
+                    ("signed", w => Output.Spec(w.SignatureScheme) + (w.PreviousSecretExpiresAt is { } until ? $", old secret until {Output.Time(until)}" : "")),
                     ("enabled", w => w.Enabled ? "yes" : $"no: {w.DisabledReason}"),
                     ("failures", w => w.ConsecutiveFailures.ToString(CultureInfo.InvariantCulture))),
+                new Command("rotate-secret", "Issue a new signing secret (printed once, on standard output); the old one stays valid for --overlap.")
+                    .With(id, overlap).Does(host, async (run, cancellationToken) =>
+                    {
+                        var rotation = new WebhookSecretRotation();
+                        if (run.Get(overlap) is { } asked)
+                            rotation.OverlapSeconds = (int)Math.Ceiling(asked.TotalSeconds);
+                        var rotated = await run.Client().RotateWebhookSecretAsync(rotation, run.Get(id)!, cancellationToken: cancellationToken);
+                        var until = rotated.Webhook.PreviousSecretExpiresAt is { } end ? $"the old one is valid until {Output.Time(end)}" : "the old one is no longer valid";
+                        return await run.Output.SecretAsync(rotated, $"a new secret for {rotated.Webhook.Id} ({until})", rotated.Secret);
+                    }),
                 new Command("deliveries", "A webhook's delivery log, newest first.").With(id).Lists<WebhookDelivery>(
                     host,
                     async (client, run, cursor, limit, cancellationToken) => await client.ListWebhookDeliveriesAsync(run.Get(id)!, limit, cursor, cancellationToken),

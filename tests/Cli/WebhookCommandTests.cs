@@ -47,6 +47,18 @@ public sealed class WebhookCommandTests(SqliteApiWithReceivers api) : IClassFixt
         Assert.True(now.Enabled);
         Assert.Equal("soar", now.Description); // the rest of the subscription kept
 
+        // A new secret on standard output, the old one valid for the overlap asked for; list shows both.
+        var rotated = await cli.RunAsync("webhooks", "rotate-secret", webhook.Id, "--overlap", "00:01:00");
+        Assert.True(rotated.ExitCode == 0, rotated.ToString());
+        Assert.True(StandardWebhookSignature.IsSecret(rotated.Out.Trim()), rotated.Out);
+        Assert.NotEqual(created.Out.Trim(), rotated.Out.Trim());
+        Assert.Equal(api.Time.GetUtcNow().AddMinutes(1), (await api.Admin().GetWebhookAsync(webhook.Id)).PreviousSecretExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Contains("standard-webhooks, old secret until", (await cli.RunAsync("webhooks", "list")).Out);
+        var legacy = await cli.RunAsync("webhooks", "create", "--url", receiver.Url(), "--scheme", "platform-v1");
+        Assert.True(legacy.ExitCode == 0, legacy.ToString());
+        var legacyWebhook = Assert.Single((await api.Admin().ListWebhooksAsync()).Items, w => w.SignatureScheme == WebhookSignatureScheme.PlatformV1);
+        Assert.Equal(0, (await cli.RunAsync("webhooks", "delete", legacyWebhook.Id)).ExitCode);
+
         var refused = await cli.RunAsync("webhooks", "create", "--url", "http://169.254.169.254/latest/meta-data/");
         Assert.True(refused.ExitCode == 1, refused.ToString());
         Assert.Contains("error: HTTP 400", refused.Error);

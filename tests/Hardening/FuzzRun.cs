@@ -199,7 +199,8 @@ public sealed class FuzzRun : IAsyncDisposable
         _receiver = await WebhookReceiver.StartAsync();
         var webhookSecret = "whsec-fuzz-" + Guid.NewGuid().ToString("N");
         _secrets[webhookSecret] = 0;
-        var webhook = Keep(await admin.CreateWebhookAsync(new WebhookSpec { Url = _receiver.Url(), Events = [WebhookEventType.Incident_created, WebhookEventType.Incident_updated], Secret = webhookSecret }));
+        var webhook = Keep(await admin.CreateWebhookAsync(new WebhookSpec { Url = _receiver.Url(), Events = [WebhookEventType.Incident_created, WebhookEventType.Incident_updated], Secret = webhookSecret,
+            SignatureScheme = WebhookSignatureScheme.PlatformV1 })); // the scheme that takes a secret this recognisable
         var victimWebhook = Keep(await admin.CreateWebhookAsync(new WebhookSpec { Url = "http://127.0.0.1:9/victim", Events = [WebhookEventType.Incident_created], Enabled = false }));
 
         // An alert, and an incident from the seed scenario's steps (detection runs in the api as data arrives).

@@ -95,7 +95,7 @@ public sealed class ScaleOutTests
             incidents.Select(i => i.Category).Order());
         Assert.Equal(2, incidents.Single(i => i.Category == IncidentCategory.ShellFromServer).FindingCount); // sh and bash, each once
 
-        var received = receiver.Requests.Select(r => (Id: r.Headers[WebhookSignature.IdHeader], Event: System.Text.Json.JsonSerializer.Deserialize<WebhookEvent>(r.Body, Platform.Api.Telemetry.Segments.Json)!)).ToList();
+        var received = receiver.Requests.Select(r => (Id: r.Headers[StandardWebhookSignature.IdHeader], Event: System.Text.Json.JsonSerializer.Deserialize<WebhookEvent>(r.Body, Platform.Api.Telemetry.Segments.Json)!)).ToList();
         Assert.Equal(received.Count, received.Select(r => r.Id).Distinct().Count()); // no delivery twice
         Assert.All(incidents, incident => Assert.Single(received, r => r.Event.Incident.Id == incident.Id && r.Event.Type == WebhookEventType.Incident_created));
         var deliveries = received.Count;

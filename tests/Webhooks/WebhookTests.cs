@@ -42,11 +42,15 @@ public abstract class WebhookTests(PlatformApi api)
     private static WebhookEvent Event(WebhookReceiver.Received received) => JsonSerializer.Deserialize<WebhookEvent>(received.Body, Platform.Api.Telemetry.Segments.Json)!;
 
     [SkippableFact]
-    public async Task Events_arrive_signed_and_the_signature_resists_tampering_and_replay()
+    public async Task A_platform_v1_subscription_signs_the_old_way_and_the_signature_resists_tampering_and_replay()
     {
         await using var receiver = await WebhookReceiver.StartAsync();
-        var created = await api.Admin().CreateWebhookAsync(new WebhookSpec { Url = receiver.Url(), Events = [WebhookEventType.Incident_created, WebhookEventType.Incident_updated] });
+        var created = await api.Admin().CreateWebhookAsync(new WebhookSpec
+        {
+            Url = receiver.Url(), Events = [WebhookEventType.Incident_created, WebhookEventType.Incident_updated], SignatureScheme = WebhookSignatureScheme.PlatformV1,
+        });
         Assert.StartsWith("whsec_", created.Secret);
+        Assert.Equal(WebhookSignatureScheme.PlatformV1, (await api.Admin().GetWebhookAsync(created.Webhook.Id)).SignatureScheme);
 
         var incident = await NewIncidentAsync();
         await SendAsync();
@@ -62,6 +66,7 @@ public abstract class WebhookTests(PlatformApi api)
         Assert.False(WebhookSignature.Verify(created.Secret, timestamp, signature, tampered, now, TimeSpan.FromMinutes(5)));
         Assert.False(WebhookSignature.Verify(created.Secret, timestamp, signature, received.Body, now.AddMinutes(6), TimeSpan.FromMinutes(5))); // replayed later
         Assert.StartsWith("whd_", received.Headers[WebhookSignature.IdHeader]);
+        Assert.DoesNotContain(StandardWebhookSignature.SignatureHeader, received.Headers.Keys);
 
         await api.Admin().ChangeIncidentStatusAsync(new IncidentStatusChange { Status = IncidentStatus.Acknowledged }, incident.Id);
         await SendAsync();
@@ -92,7 +97,7 @@ public abstract class WebhookTests(PlatformApi api)
         delivery = Assert.Single((await admin.ListWebhookDeliveriesAsync(created.Webhook.Id)).Items);
         Assert.Equal((WebhookDeliveryStatus.Delivered, 2, 200), (delivery.Status, delivery.Attempts, delivery.LastStatusCode));
         Assert.Equal(2, receiver.Requests.Count);
-        Assert.Single(receiver.Requests.Select(r => r.Headers[WebhookSignature.IdHeader]).Distinct()); // a retry keeps its id
+        Assert.Single(receiver.Requests.Select(r => r.Headers[StandardWebhookSignature.IdHeader]).Distinct()); // a retry keeps its id
 
         var again = await admin.RedeliverWebhookDeliveryAsync(created.Webhook.Id, delivery.Id);
         Assert.Equal((delivery.EventId, delivery.Id), (again.EventId, again.RedeliveryOf));
