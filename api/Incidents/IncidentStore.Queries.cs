@@ -116,17 +116,23 @@ public sealed partial class IncidentStore
         return (string.Join(" and ", clauses), parameters);
     }
 
+    private const string FindingsSql =
+        """
+        select finding_id, incident_id, rule, time, summary, detail_json from incident_finding
+        where incident_id = @incidentId and (@afterTime is null or time > @afterTime or (time = @afterTime and finding_id > @afterId))
+        order by time, finding_id limit @take
+        """;
+
     public async Task<IReadOnlyList<FindingRow>> FindingsAsync(string incidentId, (DateTimeOffset Time, string Id)? after, int take, CancellationToken cancellationToken)
     {
         await using var db = await database.OpenAsync(cancellationToken);
         return (await db.QueryAsync<FindingRow>(new CommandDefinition(
-            """
-            select finding_id, incident_id, rule, time, summary, detail_json from incident_finding
-            where incident_id = @incidentId and (@afterTime is null or time > @afterTime or (time = @afterTime and finding_id > @afterId))
-            order by time, finding_id limit @take
-            """,
-            new { incidentId, afterTime = after?.Time, afterId = after?.Id, take }, cancellationToken: cancellationToken))).AsList();
+            FindingsSql, new { incidentId, afterTime = after?.Time, afterId = after?.Id, take }, cancellationToken: cancellationToken))).AsList();
     }
+
+    /// <summary>The first findings of an incident as a write sees them (its own findings, not yet committed, included).</summary>
+    public Task<IReadOnlyList<FindingRow>> FindingsAsync(Database.Write write, string incidentId, int take, CancellationToken cancellationToken) =>
+        write.QueryAsync<FindingRow>(FindingsSql, new { incidentId, afterTime = (DateTimeOffset?)null, afterId = (string?)null, take }, cancellationToken);
 
     public async Task<IReadOnlyList<NoteRow>> NotesAsync(string incidentId, string? afterId, int take, CancellationToken cancellationToken)
     {

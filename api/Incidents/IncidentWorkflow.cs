@@ -164,5 +164,7 @@ public sealed class IncidentWorkflow(IncidentStore store, AuditLog audit, Teleme
 
     /// <summary>Queues the webhook event of a change, in its transaction (the outbox).</summary>
     private Task NotifyAsync(IncidentStore.Changes changes, IncidentRow row, bool created, CancellationToken cancellationToken) =>
-        webhooks.EnqueueAsync(changes.Write, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row), cancellationToken);
+        webhooks.EnqueueAsync(changes.Write, created ? WebhookEventType.Incident_created : WebhookEventType.Incident_updated, IncidentContracts.ToContract(row),
+            async () => (await store.FindingsAsync(changes.Write, row.IncidentId, Ocsf.OcsfIncidents.MaxFindings, cancellationToken)).Select(IncidentContracts.ToContract).ToList(),
+            cancellationToken);
 }

@@ -173,6 +173,10 @@ public sealed class Database : IAsyncDisposable
         public Task<T?> QuerySingleOrDefaultAsync<T>(string sql, object? parameters, CancellationToken cancellationToken) =>
             Db.QuerySingleOrDefaultAsync<T>(new CommandDefinition(sql, parameters, Transaction, cancellationToken: cancellationToken));
 
+        /// <summary>Rows read inside this write, which sees what it changed.</summary>
+        public async Task<IReadOnlyList<T>> QueryAsync<T>(string sql, object? parameters, CancellationToken cancellationToken) =>
+            (await Db.QueryAsync<T>(new CommandDefinition(sql, parameters, Transaction, cancellationToken: cancellationToken))).AsList();
+
         public async ValueTask DisposeAsync()
         {
             if (transaction is not null)

@@ -96,7 +96,7 @@ public sealed class WebhookEndpoints(WebhookStore store, WebhookWriter writer, C
     public static Webhook ToContract(WebhookRow row) => new()
     {
         Id = row.WebhookId, Url = row.Url, Events = row.Events.Split(',').Select(SpecEnum.FromSpec<WebhookEventType>).ToList(), Description = row.Description,
-        SignatureScheme = row.Scheme, PreviousSecretExpiresAt = row.PreviousSecret is null ? null : row.PreviousSecretExpiresAt,
+        SignatureScheme = row.Scheme, PayloadFormat = SpecEnum.FromSpec<WebhookPayloadFormat>(row.PayloadFormat), PreviousSecretExpiresAt = row.PreviousSecret is null ? null : row.PreviousSecretExpiresAt,
         Enabled = row.Enabled == 1, DisabledReason = row.DisabledReason, ConsecutiveFailures = row.ConsecutiveFailures, CreatedAt = row.CreatedAt, UpdatedAt = row.UpdatedAt,
         Version = row.Version,
     };

@@ -22,6 +22,9 @@ public sealed class WebhookRow
     public int Version { get; set; }
 
     public WebhookSignatureScheme Scheme => SpecEnum.FromSpec<WebhookSignatureScheme>(SignatureScheme);
+
+    /// <summary>The WebhookPayloadFormat's spec value.</summary>
+    public string PayloadFormat { get; set; } = "platform";
 }
 
 public sealed class DeliveryRow
@@ -47,7 +50,7 @@ public sealed class DeliveryRow
 public sealed class WebhookStore(Database database, TimeProvider time)
 {
     private const string Columns =
-        "webhook_id, url, events, description, secret, signature_scheme, previous_secret, previous_secret_expires_at, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
+        "webhook_id, url, events, description, secret, signature_scheme, payload_format, previous_secret, previous_secret_expires_at, enabled, disabled_reason, consecutive_failures, created_at, updated_at, version";
     private static readonly string Insert = InsertStatement.For("webhook", Columns);
 
     private const string DeliveryColumns =
@@ -62,14 +65,14 @@ public sealed class WebhookStore(Database database, TimeProvider time)
     public async Task<bool> UpdateAsync(Database.Write write, WebhookRow row, int expectedVersion, CancellationToken cancellationToken) =>
         await write.ExecuteAsync(
             """
-            update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, previous_secret = @PreviousSecret,
+            update webhook set url = @Url, events = @Events, description = @Description, secret = @Secret, payload_format = @PayloadFormat, previous_secret = @PreviousSecret,
                 previous_secret_expires_at = @PreviousSecretExpiresAt, enabled = @Enabled, disabled_reason = @DisabledReason,
                 consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt, version = @Version
             where webhook_id = @WebhookId and version = @expectedVersion
             """,
             new
             {
-                row.Url, row.Events, row.Description, row.Secret, row.PreviousSecret, row.PreviousSecretExpiresAt, row.Enabled, row.DisabledReason, row.ConsecutiveFailures,
+                row.Url, row.Events, row.Description, row.Secret, row.PayloadFormat, row.PreviousSecret, row.PreviousSecretExpiresAt, row.Enabled, row.DisabledReason, row.ConsecutiveFailures,
                 row.UpdatedAt, row.Version, row.WebhookId, expectedVersion,
             }, cancellationToken) == 1;
 
@@ -104,24 +107,35 @@ public sealed class WebhookStore(Database database, TimeProvider time)
         database.QueryAsync<WebhookRow>(
             $"select {Columns} from webhook where (@afterId is null or webhook_id > @afterId) order by webhook_id limit @take", new { afterId, take }, cancellationToken);
 
-    /// <summary>Queues the event for every enabled subscription to its type, in the transaction of the change it tells of.</summary>
-    public async Task<int> EnqueueAsync(Database.Write write, WebhookEventType type, Incident incident, CancellationToken cancellationToken)
+    /// <summary>
+    /// Queues the event for every enabled subscription to its type, in the transaction of the change it tells of, in
+    /// the payload format each chose. <paramref name="findings"/> (the incident's, for the OCSF payload) is read only
+    /// when a subscriber wants OCSF.
+    /// </summary>
+    public async Task<int> EnqueueAsync(Database.Write write, WebhookEventType type, Incident incident, Func<Task<IReadOnlyList<IncidentFinding>>> findings,
+        CancellationToken cancellationToken)
     {
         var typeName = SpecEnum.ToSpec(type);
-        var subscribers = (await write.Db.QueryAsync<(string WebhookId, string Events)>(new CommandDefinition(
-            "select webhook_id, events from webhook where enabled = 1", transaction: write.Transaction, cancellationToken: cancellationToken)))
+        var subscribers = (await write.Db.QueryAsync<(string WebhookId, string Events, string PayloadFormat)>(new CommandDefinition(
+            "select webhook_id, events, payload_format from webhook where enabled = 1", transaction: write.Transaction, cancellationToken: cancellationToken)))
             .Where(w => w.Events.Split(',').Contains(typeName)).ToList();
         if (subscribers.Count == 0)
             return 0;
         var now = time.GetUtcNow();
         var eventId = Ids.New("evt");
-        var payload = JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
+        var payloads = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var format in subscribers.Select(s => s.PayloadFormat).Distinct())
+        {
+            payloads[format] = format == "ocsf"
+                ? Ocsf.OcsfIncidents.IncidentFinding(incident, await findings(), consoleBase: null).ToJsonString()
+                : JsonSerializer.Serialize(new WebhookEvent { Id = eventId, Type = type, Time = now, Incident = incident }, PayloadJson);
+        }
         var ids = Ids.New("whd", subscribers.Count);
         await write.ExecuteAsync(
             InsertDelivery,
             subscribers.Select((w, i) => new DeliveryRow
             {
-                DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payload,
+                DeliveryId = ids[i], WebhookId = w.WebhookId, EventId = eventId, EventType = typeName, IncidentId = incident.Id, Payload = payloads[w.PayloadFormat],
                 Status = "pending", NextAttemptAt = now, CreatedAt = now,
             }), cancellationToken);
         return subscribers.Count;

@@ -32,7 +32,7 @@ public sealed class WebhookWriter(Database database, WebhookStore store, AuditLo
         var row = new WebhookRow
         {
             WebhookId = Ids.New("whk"), Url = body.Url, Events = Events(body), Description = body.Description, Secret = body.Secret ?? WebhookSigning.NewSecret(scheme),
-            SignatureScheme = SpecEnum.ToSpec(scheme), Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
+            SignatureScheme = SpecEnum.ToSpec(scheme), PayloadFormat = SpecEnum.ToSpec(body.PayloadFormat ?? WebhookPayloadFormat.Platform), Enabled = body.Enabled == false ? 0 : 1, CreatedAt = now, UpdatedAt = now, Version = 1,
         };
         await using var write = await database.BeginWriteAsync(cancellationToken);
         await store.InsertAsync(write, row, cancellationToken);
@@ -71,6 +71,8 @@ public sealed class WebhookWriter(Database database, WebhookStore store, AuditLo
             var enable = body.Enabled != false;
             var expected = row!.Version;
             (row.Url, row.Events, row.Description) = (body.Url, Events(body), body.Description);
+            if (body.PayloadFormat is { } payloadFormat)
+                row.PayloadFormat = SpecEnum.ToSpec(payloadFormat); // absent: kept, as the secret is
             if (body.Secret is { } replaced && replaced != row.Secret)
                 (row.Secret, row.PreviousSecret, row.PreviousSecretExpiresAt) = (replaced, null, null); // a secret set by hand takes over at once
             if (enable && row.Enabled == 0)
