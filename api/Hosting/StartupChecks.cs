@@ -60,6 +60,8 @@ public static class StartupChecks
     {
         // The rest reads settings: only settings that can be read are worth going on with.
         var problems = SettingProblems(services);
+        if (configuration[FirstAdminToken.EnvironmentVariable] is { } admin && !string.IsNullOrWhiteSpace(admin) && admin.Trim().Length < FirstAdminToken.MinimumLength)
+            problems.Add($"{FirstAdminToken.EnvironmentVariable} must be at least {FirstAdminToken.MinimumLength} characters of random text.");
         if (problems.Count > 0)
             return problems;
         if (IsOwnProcess)

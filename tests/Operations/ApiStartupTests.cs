@@ -87,6 +87,15 @@ public sealed class ApiStartupTests : IDisposable
     }
 
     [Fact]
+    public async Task A_short_admin_token_is_one_line_and_nothing_is_made()
+    {
+        var start = await StartAsync(new() { ["PLATFORM_ADMIN_TOKEN"] = "too-short" });
+
+        start.AssertRefusedInOneLine("PLATFORM_ADMIN_TOKEN must be at least 32 characters");
+        AssertNothingMade(start);
+    }
+
+    [Fact]
     public async Task A_setting_that_is_not_a_number_is_one_line_naming_it()
     {
         var start = await StartAsync(new() { ["Platform__Fim__FoldWindowSeconds"] = "five minutes" });
