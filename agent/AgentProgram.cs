@@ -18,6 +18,7 @@ namespace Platform.Agent;
 /// With <c>uninstall</c> it gives every file the attributes it had before the agent protected it (the enforcement
 /// ledger in the state directory), and exits; stop the agent first, or it protects them again:
 /// <code>Platform.Agent uninstall [--state-dir /var/lib/platform-agent]</code>
+/// <c>--help</c> lists the commands and options (<see cref="AgentCommandLine"/>).
 /// </summary>
 public static class AgentProgram
 {
@@ -34,16 +35,19 @@ public static class AgentProgram
 
     public static async Task<int> Main(string[] args)
     {
-        var simulate = args.FirstOrDefault() == "simulate";
-        var uninstall = args.FirstOrDefault() == "uninstall";
-        if (simulate || uninstall)
-            args = args[1..];
+        var command = AgentCommandLine.Parse(args, Console.Out, Console.Error);
+        if (command.ExitCode is { } parsedExit)
+            return parsedExit; // help written (0), or a mistake named (2)
+        var simulate = command.Verb == AgentCommandLine.Verb.Simulate;
+        var uninstall = command.Verb == AgentCommandLine.Verb.Uninstall;
+        var noArguments = args.Length == 0;
+        args = command.Settings;
         // Only what the agent uses (no file watchers for reloading, no debug or event-source loggers): every node pays
         // for what the process holds.
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
         builder.Configuration.AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
             .AddEnvironmentVariables().AddCommandLine(args, Switches);
-        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true);
+        builder.Logging.AddQuietDefaults().AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole(console => console.SingleLine = true);
         if (builder.Configuration[$"{SensorOptions.Section}:Mode"] is { } mode && !Enum.GetNames<SensorMode>().Contains(mode, StringComparer.OrdinalIgnoreCase))
         {
             await Console.Error.WriteLineAsync($"{SensorOptions.Section}:Mode must be auto, ebpf, fallback or none; it is '{mode}'.");
@@ -67,7 +71,10 @@ public static class AgentProgram
             return await UninstallAsync(options);
         if (options.Server is null)
         {
-            await Console.Error.WriteLineAsync("The api's address is needed: --server https://... (or Platform__Agent__Server).");
+            // Started bare with nothing configured: someone finding out what the agent is.
+            if (noArguments)
+                AgentCommandLine.WriteHelp(Console.Error);
+            await Console.Error.WriteLineAsync($"The api's address is needed: --server https://... (or Platform__Agent__Server). '{AgentCommandLine.Name} --help' lists the commands and their options.");
             return 2;
         }
 

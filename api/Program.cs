@@ -6,6 +6,7 @@ using Platform.Api.Enrollment;
 using Platform.Api.Fim;
 using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
+using Platform.Api.Hosting;
 using Platform.Api.Incidents;
 using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
@@ -26,7 +27,8 @@ builder.Services
     .AddPlatformAuth()                                  // bearer tokens, the authorization table
     .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400
-    .AddRequestDecompression();
+    .AddRequestDecompression()
+    .AddPlatformForwardedHeaders();                     // X-Forwarded-For/-Proto from Platform:ForwardedHeaders:KnownProxies only (none by default)
 
 builder.Services
     .AddHealthFeature()
@@ -41,6 +43,12 @@ builder.Services
 
 var app = builder.Build();
 
+// Before anything is made (database, schema, the first admin token, which is shown once): settings, listen addresses,
+// data directory and store, each mistake one line on stderr and exit code 2.
+if (!await app.PassesStartupChecksAsync())
+    return StartupChecks.ExitCode;
+
+app.UsePlatformForwardedHeaders();                      // first: rate limits per address see the client, not the proxy
 app.UseRequestLog();                                    // method, route, status, duration, token id: one line a request
 app.UsePlatformProblems();
 app.UsePlatformRequestDecompression();                  // gzip/br/deflate bodies (others 415, corrupt 400); the body limit applies after decompression
@@ -74,4 +82,4 @@ api.MapIncidents();
 api.MapWebhooks();
 
 await app.Services.PrepareStorageAsync();
-app.Run();
+return await app.RunPlatformAsync();                    // a port taken since the checks still ends in one line

@@ -14,4 +14,13 @@ public sealed class AuthOptions
 
     /// <summary>At most this many credentials are remembered (the least recently used go first).</summary>
     public int CredentialCacheEntries { get; set; } = 100_000;
+
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (CredentialCacheSeconds < 0)
+            yield return $"{Section}:CredentialCacheSeconds must be 0 (off) or more.";
+        if (CredentialCacheEntries < 1)
+            yield return $"{Section}:CredentialCacheEntries must be at least 1.";
+    }
 }

@@ -8,7 +8,7 @@ public static class AuthSetup
 {
     public static IServiceCollection AddPlatformAuth(this IServiceCollection services)
     {
-        services.AddCheckedOptions<AuthOptions>(AuthOptions.Section).AddSingleton<CredentialCache>();
+        services.AddCheckedOptions<AuthOptions>(AuthOptions.Section, options => options.Problems()).AddSingleton<CredentialCache>();
         services.AddAuthentication(TokenAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, TokenAuthenticationHandler>(TokenAuthenticationHandler.SchemeName, null);
         services.AddSingleton<IAuthorizationMiddlewareResultHandler, AuthProblems>();

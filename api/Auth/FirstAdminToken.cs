@@ -11,7 +11,7 @@ public sealed class FirstAdminToken(Database database, TokenStore tokens, TokenI
 {
     public const string EnvironmentVariable = "PLATFORM_ADMIN_TOKEN";
     public const string FileName = "admin-token";
-    private const int MinimumLength = 32;
+    public const int MinimumLength = 32;
 
     public async Task EnsureAsync(CancellationToken cancellationToken)
     {

@@ -6,7 +6,7 @@ public static class FimFeature
 {
     public static IServiceCollection AddFimFeature(this IServiceCollection services) =>
         services
-            .AddCheckedOptions<FimOptions>(FimOptions.Section)
+            .AddCheckedOptions<FimOptions>(FimOptions.Section, options => options.Problems())
             .AddSingleton<FimRuleStore>()
             .AddSingleton<FimRuleWriter>()
             .AddSingleton<FimRuleChanges>()

@@ -37,4 +37,13 @@ public sealed class FimOptions
     /// clock may differ from the API's.
     /// </summary>
     public int UnlockGraceSeconds { get; set; } = 60;
+
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (ListScanAlerts < 1 || ExportScanAlerts < 1)
+            yield return $"{Section}: ListScanAlerts and ExportScanAlerts must be at least 1.";
+        if (FoldWindowSeconds < 0 || RuleVersionGraceSeconds < 0 || PciHeartbeatMaxAgeSeconds < 0 || UnlockGraceSeconds < 0)
+            yield return $"{Section}: FoldWindowSeconds, RuleVersionGraceSeconds, PciHeartbeatMaxAgeSeconds and UnlockGraceSeconds must not be negative.";
+    }
 }

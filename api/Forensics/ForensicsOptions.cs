@@ -16,4 +16,13 @@ public sealed class ForensicsOptions
 
     /// <summary>Background builds queued or running at once, at most; a request for another gets 503 with Retry-After.</summary>
     public int QueuedBuilds { get; set; } = 16;
+
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (BundleCacheBytes < 0 || InlineBuildEvents < 0)
+            yield return $"{Section}: BundleCacheBytes and InlineBuildEvents must not be negative.";
+        if (QueuedBuilds < 1)
+            yield return $"{Section}:QueuedBuilds must be at least 1.";
+    }
 }

@@ -10,4 +10,13 @@ public sealed class SigningOptions
 
     /// <summary>The same PEM given inline (an environment variable or a secret store).</summary>
     public string? PrivateKeyPem { get; set; }
+
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (!string.IsNullOrWhiteSpace(PrivateKeyPath) && !string.IsNullOrWhiteSpace(PrivateKeyPem))
+            yield return $"{Section}: give PrivateKeyPath or PrivateKeyPem, not both.";
+        else if (!string.IsNullOrWhiteSpace(PrivateKeyPath) && !File.Exists(PrivateKeyPath))
+            yield return $"{Section}:PrivateKeyPath: there is no file '{PrivateKeyPath}'.";
+    }
 }

@@ -6,11 +6,15 @@ namespace Platform.Api.Storage;
 /// </summary>
 public sealed class DataDirectory
 {
+    public const string Setting = "Platform:DataDirectory";
+
     public DataDirectory(IConfiguration configuration)
     {
-        Path = System.IO.Path.GetFullPath(configuration["Platform:DataDirectory"] ?? "data");
+        Path = PathFrom(configuration);
         Directory.CreateDirectory(Path);
     }
 
     public string Path { get; }
+
+    public static string PathFrom(IConfiguration configuration) => System.IO.Path.GetFullPath(configuration[Setting] ?? "data");
 }

@@ -22,4 +22,33 @@ public sealed class StorageOptions
 
     /// <summary>How often the write-ahead log is copied into the SQLite database in the background.</summary>
     public int SqliteCheckpointIntervalMs { get; set; } = 1000;
+
+    /// <summary>Settings that cannot work, each named; refused when the API starts (see <see cref="Http.CheckedOptions"/>).</summary>
+    public IEnumerable<string> Problems()
+    {
+        if (SqliteBusyTimeoutMs < 0)
+            yield return $"{Section}:SqliteBusyTimeoutMs must be 0 or more.";
+        if (SqliteCheckpointIntervalMs < 1)
+            yield return $"{Section}:SqliteCheckpointIntervalMs must be at least 1.";
+        if (Provider != StorageProvider.Postgres)
+            yield break;
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+        {
+            yield return $"{Section}:ConnectionString is required when the provider is Postgres.";
+            yield break;
+        }
+
+        string? malformed = null;
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString);
+        }
+        catch (ArgumentException e)
+        {
+            malformed = e.Message;
+        }
+
+        if (malformed is not null)
+            yield return $"{Section}:ConnectionString is not an Npgsql connection string (Host=...;Database=...;Username=...): {malformed}";
+    }
 }

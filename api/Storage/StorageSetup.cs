@@ -5,7 +5,7 @@ public static class StorageSetup
     public static IServiceCollection AddPlatformStorage(this IServiceCollection services, IConfiguration configuration)
     {
         SqlMapping.Configure();
-        services.Configure<StorageOptions>(configuration.GetSection(StorageOptions.Section));
+        services.AddCheckedOptions<StorageOptions>(StorageOptions.Section, options => options.Problems());
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<Database>();
         services.AddSingleton<Migrator>();
