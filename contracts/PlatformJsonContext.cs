@@ -46,6 +46,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(FimAttribution))]
 [JsonSerializable(typeof(ExportFormat))]
 [JsonSerializable(typeof(ListFormat))]
+[JsonSerializable(typeof(WebhookPayloadFormat))]
 [JsonSerializable(typeof(BundleState))]
 [JsonSerializable(typeof(SigningKeyAlgorithm))]
 [JsonSerializable(typeof(BundleBuildStateName))]
@@ -96,6 +97,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<FimAttribution>(),
         Strict<ExportFormat>(),
         Strict<ListFormat>(),
+        Strict<WebhookPayloadFormat>(),
         Strict<BundleState>(),
         Strict<SigningKeyAlgorithm>(),
         Strict<BundleBuildStateName>(),
