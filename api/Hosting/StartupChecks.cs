@@ -1,8 +1,6 @@
-using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace Platform.Api.Hosting;
 
@@ -70,7 +68,7 @@ public static class StartupChecks
             return problems;
         if (DataDirectoryProblem(configuration) is { } dataDirectory)
             return [dataDirectory];
-        if (await StoreProblemAsync(services.GetRequiredService<IOptions<StorageOptions>>().Value, cancellationToken) is { } store)
+        if (await StorageReachability.ProblemAsync(services.GetRequiredService<IOptions<StorageOptions>>().Value, cancellationToken) is { } store)
             return [store];
         return [];
     }
@@ -113,24 +111,6 @@ public static class StartupChecks
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return $"{DataDirectory.Setting} '{path}' cannot be used as the data directory: {e.Message}";
-        }
-    }
-
-    /// <summary>PostgreSQL reachable with the connection string given (SQLite's file is in the data directory, checked above).</summary>
-    private static async Task<string?> StoreProblemAsync(StorageOptions storage, CancellationToken cancellationToken)
-    {
-        if (storage.Provider != StorageProvider.Postgres)
-            return null;
-        try
-        {
-            await using var connection = new NpgsqlConnection(storage.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
-            return null;
-        }
-        catch (Exception e) when (e is NpgsqlException or SocketException or TimeoutException or ArgumentException)
-        {
-            var reason = e.InnerException is { } inner && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
-            return $"{StorageOptions.Section}:ConnectionString: PostgreSQL cannot be reached: {reason}";
         }
     }
 

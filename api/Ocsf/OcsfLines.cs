@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json.Nodes;
 
 namespace Platform.Api.Ocsf;
@@ -7,19 +8,25 @@ public static class OcsfLines
 {
     public const string MediaType = "application/x-ndjson";
 
+    private static readonly ReadOnlyMemory<byte> Newline = "\n"u8.ToArray();
+
     public static PushStreamHttpResult Stream(HttpContext http, string? next, IAsyncEnumerable<JsonObject> events)
     {
         ContinuationHeaders.Set(http, next);
         return TypedResults.Stream(
             async stream =>
             {
-                await using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = false });
+                // Each line is written to a buffer, then to the body asynchronously: Kestrel refuses synchronous writes.
+                var line = new ArrayBufferWriter<byte>(16 * 1024);
+                await using var writer = new Utf8JsonWriter(line);
                 await foreach (var evt in events)
                 {
+                    line.ResetWrittenCount();
+                    writer.Reset(line);
                     evt.WriteTo(writer);
                     await writer.FlushAsync();
-                    stream.WriteByte((byte)'\n');
-                    writer.Reset();
+                    await stream.WriteAsync(line.WrittenMemory);
+                    await stream.WriteAsync(Newline);
                 }
                 await stream.FlushAsync();
             },

@@ -16,6 +16,13 @@ if (!api || !token) {
 
 const client = createClient<paths>({ baseUrl: api, headers: { Authorization: `Bearer ${token}` } });
 
+// listIncidents answers the page document, or with format=ocsf NDJSON text: its 200 is typed as either, and a caller
+// that did not ask for OCSF says which it expects.
+function pageOf<T extends object>(data: T | string): T {
+  if (typeof data === "string") throw new Error("NDJSON where a page document was expected");
+  return data;
+}
+
 const health = await client.GET("/api/v1/health");
 if (health.error || health.data?.status !== "ok") {
   console.error("health:", health.response.status, health.error);
@@ -28,7 +35,7 @@ if (page.error) {
   console.error("incidents:", page.response.status, page.error.title, page.error.detail);
   process.exit(1);
 }
-const incidents: Incident[] = page.data.items;
+const incidents: Incident[] = pageOf(page.data).items;
 for (const incident of incidents) {
   console.log(`${incident.id} ${incident.severity} ${incident.category} ${incident.resource.hostname}: ${incident.summary}`);
 }
@@ -45,7 +52,20 @@ if (tabs.total !== tabs.open + tabs.acknowledged + tabs.resolved + tabs.archived
   console.error("counts do not add up:", tabs);
   process.exit(1);
 }
-console.log(`newest first: ${newest.data.items.map((i) => i.lastSeen).join(", ")}; open ${tabs.open} of ${tabs.total}`);
+console.log(`newest first: ${pageOf(newest.data).items.map((i) => i.lastSeen).join(", ")}; open ${tabs.open} of ${tabs.total}`);
+
+// What a SIEM pulls: the same list as OCSF NDJSON (typed query: format is "json" or "ocsf"), one event a line.
+const ocsf = await client.GET("/api/v1/incidents", { params: { query: { limit: 10, format: "ocsf" } }, parseAs: "text" });
+if (ocsf.error || typeof ocsf.data !== "string") {
+  console.error("ocsf incidents:", ocsf.response.status, ocsf.error);
+  process.exit(1);
+}
+const classes = ocsf.data.split("\n").filter((line) => line.length > 0).map((line) => (JSON.parse(line) as { class_uid: number }).class_uid);
+if (incidents.length > 0 && !classes.includes(2005)) {
+  console.error("no OCSF Incident Finding in", classes);
+  process.exit(1);
+}
+console.log(`ocsf: ${classes.length} event(s), classes ${[...new Set(classes)].join(", ")}`);
 
 // A refusal comes back as typed problem details.
 const refused = await client.GET("/api/v1/incidents", { params: { query: { limit: 100000 } } });
@@ -54,4 +74,4 @@ if (!refused.error || refused.response.status !== 400) {
   process.exit(1);
 }
 console.log(`refused as expected: ${refused.error.title} (${refused.response.status})`);
-console.log(`typescript client: ${incidents.length} incident(s), resumeCursor ${page.data.resumeCursor}`);
+console.log(`typescript client: ${incidents.length} incident(s), resumeCursor ${pageOf(page.data).resumeCursor}`);
