@@ -110,36 +110,35 @@ public static class OcsfIncidents
     /// <summary>One artifact per process of the lineage (with its ancestors), then one per file, connection or name lookup.</summary>
     private static JsonArray Evidences(IncidentFinding finding, IncidentResource resource)
     {
-        var container = Container(resource.ContainerId, resource.ContainerName, null);
+        var container = resource.ContainerId is { } id ? OcsfObjects.Container(id, resource.ContainerName) : null;
         var byPid = finding.Lineage.GroupBy(p => p.Pid).ToDictionary(g => g.Key, g => g.First());
-        var evidences = new JsonArray();
+        var evidences = new List<JsonObject>();
         foreach (var process in finding.Lineage)
             evidences.Add(new JsonObject { ["process"] = Lineage(process, byPid) }.With("container", container?.DeepClone()));
         foreach (var evt in finding.Events)
         {
             if (evidences.Count >= MaxEvidences)
                 break;
-            var evidence = evt switch
+            var (evidence, pid) = evt switch
             {
-                FileAccessEvent file => new JsonObject { ["file"] = File(file.Path) },
-                NetworkConnectEvent connect => new JsonObject
+                FileAccessEvent file => (new JsonObject { ["file"] = File(file.Path) }, file.Pid),
+                NetworkConnectEvent connect => (new JsonObject
                 {
                     ["src_endpoint"] = Endpoint(connect.LocalAddress, connect.LocalPort),
                     ["dst_endpoint"] = Endpoint(connect.RemoteAddress, connect.RemotePort),
-                },
-                DnsQueryEvent dns => new JsonObject { ["query"] = new JsonObject { ["hostname"] = dns.Name } },
-                _ => null,
+                }, connect.Pid),
+                DnsQueryEvent dns => (new JsonObject { ["query"] = new JsonObject { ["hostname"] = dns.Name } }, dns.Pid),
+                _ => ((JsonObject?)null, (int?)null),
             };
             if (evidence is null)
                 continue;
-            var eventPid = evt switch { FileAccessEvent f => f.Pid, NetworkConnectEvent c => c.Pid, DnsQueryEvent d => d.Pid, _ => null };
-            if (eventPid is { } pid)
-                evidence["process"] = byPid.TryGetValue(pid, out var known) ? Lineage(known, byPid) : Process(pid, evt.ProcessName);
+            if (pid is { } known)
+                evidence["process"] = byPid.TryGetValue(known, out var process) ? Lineage(process, byPid) : Process(known, evt.ProcessName);
             evidence["name"] = OcsfFlightData.Kind(evt);
             evidence["uid"] = evt.Id;
             evidences.Add(evidence.With("container", container?.DeepClone()));
         }
-        return new JsonArray([.. evidences.Take(MaxEvidences).Select(e => e!.DeepClone())]);
+        return new JsonArray([.. evidences.Take(MaxEvidences)]);
     }
 
     /// <summary>A process of the lineage with its known ancestors nested as parent_process, and their executables as lineage.</summary>
