@@ -13,21 +13,21 @@ public sealed partial class FimWatcher
     /// </summary>
     private Task FanotifyReader(Fanotify fanotify, CancellationToken stop)
     {
-        var handOver = System.Threading.Channels.Channel.CreateUnbounded<List<FanotifyEvent>>(new() { SingleReader = true, SingleWriter = true });
+        var handOver = System.Threading.Channels.Channel.CreateUnbounded<Batch<FanotifyEvent>>(new() { SingleReader = true, SingleWriter = true });
         var reading = Task.Factory.StartNew(() =>
         {
             while (!stop.IsCancellationRequested)
             {
                 var events = fanotify.Read(200, Permit);
                 if (events.Count > 0)
-                    handOver.Writer.TryWrite(events);
+                    handOver.Writer.TryWrite(new Batch<FanotifyEvent>(_time.GetUtcNow(), events));
             }
 
             // Opens queued before the stop are answered through Permit (the opener is remembered for the next watcher,
             // FanotifyOpeners), not let through unread when the descriptor closes.
             var last = fanotify.Read(0, Permit);
             if (last.Count > 0)
-                handOver.Writer.TryWrite(last);
+                handOver.Writer.TryWrite(new Batch<FanotifyEvent>(_time.GetUtcNow(), last));
             handOver.Writer.Complete();
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var handling = Handler(handOver.Reader.ReadAllAsync().ToBlockingEnumerable(), HandleAttributed);
@@ -38,12 +38,12 @@ public sealed partial class FimWatcher
     /// Reads and writes from fanotify, each with the process that made it (the agent's own are not alerts). A process
     /// gone before it could be read leaves its pid only, and the alert says so.
     /// </summary>
-    private List<FimAlertReport> HandleAttributed(List<FanotifyEvent> events)
+    private List<FimAlertReport> HandleAttributed(Batch<FanotifyEvent> batch)
     {
         var seen = new HashSet<(string Path, FimOperation Action, string RuleId, int Pid)>();
         var processes = new Dictionary<int, (FimProcess? Process, ContainerRef? Container)>();
         var alerts = new List<FimAlertReport>();
-        foreach (var e in events)
+        foreach (var e in batch.Events)
         {
             if (e.Mask.HasFlag(FanotifyMask.QueueOverflow))
             {
@@ -59,7 +59,7 @@ public sealed partial class FimWatcher
             {
                 foreach (var rule in _rules.Matching(path, FimOperation.Write, who.Process).Where(r => r.Effect == FimEffect.Prevent))
                 {
-                    var refused = Attributed(Report(rule, path, FimOperation.Write), who, "the process could not be read");
+                    var refused = Attributed(Report(rule, path, FimOperation.Write, batch.ReadAt), who, "the process could not be read");
                     refused.Effect = FimAlertEffect.Prevented;
                     alerts.Add(refused);
                 }
@@ -78,7 +78,7 @@ public sealed partial class FimWatcher
                 {
                     if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id, e.Pid)))
                         continue;
-                    var report = Attributed(Report(rule, path, action), who, $"the process (pid {e.Pid}) ended before it could be read");
+                    var report = Attributed(Report(rule, path, action, batch.ReadAt), who, $"the process (pid {e.Pid}) ended before it could be read");
                     if (action == FimOperation.Write && rule.AllowAppend && !_appendOnly.IsRewrite(path, report))
                         continue;
                     alerts.Add(report);

@@ -7,7 +7,7 @@ public sealed partial class FimWatcher
     /// A directory made (or moved) under a recursive rule, or one a rule names that was not there before: watched, and
     /// what is already in it reported as created.
     /// </summary>
-    private void WatchNewDirectory(string path, List<FimAlertReport> alerts, HashSet<(string, FimOperation, string)> seen)
+    private void WatchNewDirectory(string path, DateTimeOffset seenAt, List<FimAlertReport> alerts, HashSet<(string, FimOperation, string)> seen)
     {
         if (!_rules.Paths.Any(p => (p.Recursive && (path.StartsWith(p.Root + "/", StringComparison.Ordinal) || p.Root == "/")) || p.Covers(path)))
             return;
@@ -18,7 +18,7 @@ public sealed partial class FimWatcher
             foreach (var rule in _rules.Matching(entry, FimOperation.Create))
             {
                 if (!FromSensor(rule, entry, FimOperation.Create) && seen.Add((entry, FimOperation.Create, rule.Id)))
-                    alerts.Add(Report(rule, entry, FimOperation.Create));
+                    alerts.Add(Report(rule, entry, FimOperation.Create, seenAt));
             }
         }
     }

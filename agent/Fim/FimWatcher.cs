@@ -15,8 +15,9 @@ namespace Platform.Agent.Fim;
 /// empty file too), <c>write</c> from IN_MODIFY and IN_CLOSE_WRITE (fanotify's events of the same names when it runs),
 /// <c>metadata</c> from IN_ATTRIB, <c>create</c>, <c>delete</c>, and <c>rename</c> for either side of a move. The same
 /// action on the same path (by the same process, with fanotify) within one read of the event queue is one alert;
-/// one write can be seen in more than one read (a program's truncate, write and close are three events), and then
-/// makes more than one alert. inotify does not say which process acted: its alerts say so (<c>attribution:
+/// one write can be seen in more than one read (a program's truncate, write and close are three events): its alerts
+/// carry the time of the read, so that <see cref="AlertFold"/> still makes the process's write one attempt however
+/// far handling fell behind, while inotify's (no process) make more than one alert. inotify does not say which process acted: its alerts say so (<c>attribution:
 /// unavailable</c>, with why). With fanotify, opens of watched files wait for the agent: a prevent rule's file opened
 /// for writing is refused (<c>prevented</c>) when fanotify is the enforcement; otherwise the enforcement (inode
 /// attributes) keeps the file, and a change it could not stop is reported <c>prevent-unsupported</c> with why.
@@ -134,22 +135,32 @@ public sealed partial class FimWatcher : IDisposable
         return _reading = Task.WhenAll(inotify, fanotify).ContinueWith(_ => stop.Dispose(), TaskScheduler.Default);
     }
 
-    private static IEnumerable<List<T>> Batches<T>(CancellationToken stop, Func<List<T>> read)
+    /// <summary>
+    /// Events as one read of the kernel's queue returned them, and when: their alerts carry that time, not the time they
+    /// were handled. Handling can fall behind on a busy host, and one write read in two batches (its modify, then its
+    /// close) must still be one attempt to <see cref="AlertFold"/>, whose window is measured in alert times.
+    /// </summary>
+    private readonly record struct Batch<T>(DateTimeOffset ReadAt, List<T> Events);
+
+    private IEnumerable<Batch<T>> Batches<T>(CancellationToken stop, Func<List<T>> read)
     {
         while (!stop.IsCancellationRequested)
-            yield return read();
+        {
+            var events = read();
+            yield return new Batch<T>(_time.GetUtcNow(), events);
+        }
     }
 
     /// <summary>Turns batches of events into alerts, on a thread of its own, until the batches end.</summary>
-    private Task Handler<T>(IEnumerable<List<T>> batches, Func<List<T>, List<FimAlertReport>> handle) => Task.Factory.StartNew(() =>
+    private Task Handler<T>(IEnumerable<Batch<T>> batches, Func<Batch<T>, List<FimAlertReport>> handle) => Task.Factory.StartNew(() =>
     {
-        foreach (var events in batches)
+        foreach (var batch in batches)
         {
-            if (events.Count == 0)
+            if (batch.Events.Count == 0)
                 continue;
             try
             {
-                var alerts = handle(events);
+                var alerts = handle(batch);
                 if (alerts.Count > 0)
                     _alert(alerts);
             }
@@ -167,11 +178,11 @@ public sealed partial class FimWatcher : IDisposable
         _log.LogWarning("The {Queue} queue overflowed: FIM events were lost", queue);
     }
 
-    private List<FimAlertReport> Handle(List<InotifyEvent> events)
+    private List<FimAlertReport> Handle(Batch<InotifyEvent> batch)
     {
         var seen = new HashSet<(string Path, FimOperation Action, string RuleId)>();
         var alerts = new List<FimAlertReport>();
-        foreach (var e in events)
+        foreach (var e in batch.Events)
         {
             if (e.Mask.HasFlag(InotifyMask.QueueOverflow))
             {
@@ -196,7 +207,7 @@ public sealed partial class FimWatcher : IDisposable
                 _appeared?.Invoke(path);
             var isDirectory = e.Mask.HasFlag(InotifyMask.IsDirectory);
             if (isDirectory && (e.Mask & (InotifyMask.Create | InotifyMask.MovedTo)) != 0)
-                WatchNewDirectory(path, alerts, seen);
+                WatchNewDirectory(path, batch.ReadAt, alerts, seen);
             if (Action(e.Mask, isDirectory) is not { } action || (action == FimOperation.Read && _ownReads.IsOwn(path)))
                 continue;
             if (_fanotify is not null && action is FimOperation.Read or FimOperation.Write)
@@ -205,7 +216,7 @@ public sealed partial class FimWatcher : IDisposable
             {
                 if (FromSensor(rule, path, action) || !seen.Add((path, action, rule.Id)))
                     continue;
-                var report = Report(rule, path, action);
+                var report = Report(rule, path, action, batch.ReadAt);
                 if (action == FimOperation.Write && rule.AllowAppend && !_appendOnly.IsRewrite(path, report))
                     continue;
                 alerts.Add(report);
@@ -237,9 +248,9 @@ public sealed partial class FimWatcher : IDisposable
         return null;
     }
 
-    private FimAlertReport Report(FimRule rule, string path, FimOperation action)
+    private FimAlertReport Report(FimRule rule, string path, FimOperation action, DateTimeOffset time)
     {
-        var report = FimRuleMatcher.Alert(rule, path, action, _time.GetUtcNow(), NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
+        var report = FimRuleMatcher.Alert(rule, path, action, time, NoAttributionReason ?? "inotify does not report the process of a create, delete, rename or metadata change");
         if (report.Effect == FimAlertEffect.PreventUnsupported && _unlocked(rule))
             (report.Effect, report.Unlocked) = (FimAlertEffect.Alerted, true); // protection lifted on purpose: an unlock window
         else if (report.Effect == FimAlertEffect.PreventUnsupported)

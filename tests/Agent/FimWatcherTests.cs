@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Platform.Agent.Fim;
 using Platform.Contracts;
 
@@ -270,6 +271,55 @@ public sealed class FimWatcherTests : IDisposable
 
         var write = await Seen(key, FimOperation.Write);
         Assert.Equal((FimAttribution.Available, writer.Id, "sh"), (write.Attribution, write.Process?.Pid, write.Process?.Name));
+    }
+
+    /// <summary>
+    /// One write read from the kernel in two reads (its first write, then the rest and the close) while the handling
+    /// fell behind (a busy host): both alerts carry the time of their read, not of their handling, so the fold makes them
+    /// one attempt. Stamped when handled, the second came 5 s later and was a second alert.
+    /// </summary>
+    [Fact]
+    public async Task With_fanotify_alerts_carry_the_time_their_events_were_read_however_late_they_are_handled()
+    {
+        var file = Path.Combine(_root, "app.cfg");
+        await File.WriteAllTextAsync(file, "old\n");
+        var rule = Rule("late", [new FimPath { Path = _root }], [FimOperation.Write]);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 23, 0, 0, TimeSpan.Zero));
+        using var handled = new SemaphoreSlim(0);
+        using var resume = new ManualResetEventSlim();
+        _watcher = new FimWatcher([rule], alerts =>
+        {
+            foreach (var a in alerts)
+                _alerts.Enqueue(a);
+            handled.Release();
+            resume.Wait(TimeSpan.FromSeconds(30)); // the handling stalls until the clock has moved on
+        }, clock, NullLogger.Instance);
+        Assert.Null(_watcher.NoAttributionReason); // fanotify: the tests run as root
+        _ = _watcher.RunAsync(_stop.Token);
+
+        using var writer = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"exec 3>>{file}; echo first >&3; echo written; read go; echo second >&3"])
+        {
+            RedirectStandardInput = true, RedirectStandardOutput = true,
+        })!;
+        Assert.Equal("written", await writer.StandardOutput.ReadLineAsync());
+        Assert.True(await handled.WaitAsync(TimeSpan.FromSeconds(20)), "the first write's alert");
+        await writer.StandardInput.WriteLineAsync("go");
+        await writer.StandardInput.FlushAsync();
+        await writer.WaitForExitAsync();
+        // The sentinel's open waits until the reader answered its permission event, queued after the writer's last
+        // events (its second write, its close): once it returns, those were read, at the clock's time then.
+        var sentinel = Path.Combine(_root, "sentinel");
+        using (var opener = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sh", ["-c", $"echo s > {sentinel}"]))!)
+            await opener.WaitForExitAsync();
+
+        clock.Advance(TimeSpan.FromSeconds(5));
+        resume.Set();
+        await Seen(sentinel, FimOperation.Write); // handled after every event of the writer
+
+        var writes = _alerts.Where(a => a.Path == file && a.Action == FimOperation.Write).ToList();
+        Assert.True(writes.Count >= 2, $"the write was read in {writes.Count} read(s); the test needs two");
+        Assert.All(writes, a => Assert.Equal((clock.Start, writer.Id), (a.Time, a.Process?.Pid)));
+        Assert.Single(new AlertFold().Admit(writes));
     }
 
     [Fact]
