@@ -50,13 +50,18 @@ public sealed class IncidentEndpoints(IncidentStore store, IncidentWorkflow work
 
         async IAsyncEnumerable<System.Text.Json.Nodes.JsonObject> Lines()
         {
-            foreach (var row in rows)
+            // Findings are read for a group of incidents at a time: few queries, and at most a group's findings in memory.
+            foreach (var group in rows.Chunk(OcsfIncidents.FindingsReadTogether))
             {
-                var incident = ToContract(row);
-                var findings = (await store.FindingsAsync(row.IncidentId, null, OcsfIncidents.MaxFindings, cancellationToken)).Select(ToContract).ToList();
-                yield return OcsfIncidents.IncidentFinding(incident, findings, consoleBase);
-                foreach (var finding in findings)
-                    yield return OcsfIncidents.DetectionFinding(incident, finding);
+                var findingsOf = await store.FindingsOfAsync(group.Select(r => r.IncidentId).ToList(), OcsfIncidents.MaxFindings, cancellationToken);
+                foreach (var row in group)
+                {
+                    var incident = ToContract(row);
+                    var findings = findingsOf[row.IncidentId].Select(ToContract).ToList();
+                    yield return OcsfIncidents.IncidentFinding(incident, findings, consoleBase);
+                    foreach (var finding in findings)
+                        yield return OcsfIncidents.DetectionFinding(incident, finding);
+                }
             }
         }
     }

@@ -130,6 +130,29 @@ public sealed partial class IncidentStore
             FindingsSql, new { incidentId, afterTime = after?.Time, afterId = after?.Id, take }, cancellationToken: cancellationToken))).AsList();
     }
 
+    /// <summary>
+    /// The first <paramref name="takeEach"/> findings of each of <paramref name="incidentIds"/> (in finding order), in one
+    /// query: a page of incidents exported with their findings costs one query per group of incidents, not one per incident.
+    /// </summary>
+    public async Task<ILookup<string, FindingRow>> FindingsOfAsync(IReadOnlyCollection<string> incidentIds, int takeEach, CancellationToken cancellationToken)
+    {
+        if (incidentIds.Count == 0)
+            return Array.Empty<FindingRow>().ToLookup(f => f.IncidentId, StringComparer.Ordinal);
+        // Dapper passes a list to PostgreSQL as one array parameter, and spreads it into parameters for SQLite.
+        var ids = database.Provider == StorageProvider.Postgres ? "incident_id = any(@incidentIds)" : "incident_id in @incidentIds";
+        await using var db = await database.OpenAsync(cancellationToken);
+        var rows = await db.QueryAsync<FindingRow>(new CommandDefinition(
+            $"""
+            select finding_id, incident_id, rule, time, summary, detail_json from (
+              select finding_id, incident_id, rule, time, summary, detail_json,
+                     row_number() over (partition by incident_id order by time, finding_id) as position
+              from incident_finding where {ids}) numbered
+            where position <= @takeEach order by incident_id, time, finding_id
+            """,
+            new { incidentIds = incidentIds.ToArray(), takeEach }, cancellationToken: cancellationToken));
+        return rows.ToLookup(f => f.IncidentId, StringComparer.Ordinal);
+    }
+
     /// <summary>The first findings of an incident as a write sees them (its own findings, not yet committed, included).</summary>
     public Task<IReadOnlyList<FindingRow>> FindingsAsync(Database.Write write, string incidentId, int take, CancellationToken cancellationToken) =>
         write.QueryAsync<FindingRow>(FindingsSql, new { incidentId, afterTime = (DateTimeOffset?)null, afterId = (string?)null, take }, cancellationToken);

@@ -16,6 +16,9 @@ public static class OcsfIncidents
     public const int MaxFindings = 100;
     public const int MaxEvidences = 100;
 
+    /// <summary>How many incidents' findings an export reads in one query (at most this many times <see cref="MaxFindings"/> rows held).</summary>
+    public const int FindingsReadTogether = 20;
+
     public static JsonObject IncidentFinding(Incident incident, IReadOnlyList<IncidentFinding> findings, Uri? consoleBase)
     {
         var status = SpecEnum.ToSpec(incident.Status);
