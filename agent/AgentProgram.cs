@@ -4,6 +4,7 @@ using Platform.Agent.Delivery;
 using Platform.Agent.Enforcement;
 using Platform.Agent.Enrollment;
 using Platform.Agent.Fim;
+using Platform.Agent.Observability;
 using Platform.Agent.Sensor;
 using Platform.Agent.Simulation;
 
@@ -118,8 +119,14 @@ public static class AgentProgram
             return 3;
         }
 
+        if (AgentObservability.Problem(builder.Configuration) is { } observabilityProblem)
+        {
+            await Console.Error.WriteLineAsync(observabilityProblem);
+            return 2;
+        }
+
         builder.Services.AddSingleton(sensor);
-        builder.Services.AddPlatformAgent(options);
+        builder.Services.AddPlatformAgent(options).AddAgentObservability(builder.Configuration); // metrics exported only when configured
         if (simulate)
         {
             var simulation = builder.Configuration.GetSection(SimulationOptions.Section).Get<SimulationOptions>() ?? new SimulationOptions();
@@ -170,6 +177,7 @@ public static class AgentProgram
         services.AddSingleton(provider => new Spool(Path.Combine(options.StateDirectory, "spool"), options.SpoolMaxBytes, provider.GetService<Platform.Contracts.SecretRedactor>()));
         services.AddSingleton<CredentialStore>();
         services.AddPlatformClient(options, transport);
+        services.AddMetrics().AddSingleton<AgentMetrics>();
         services.AddSingleton<DeliveryService>();
         services.AddHostedService(provider => provider.GetRequiredService<DeliveryService>());
         services.AddSingleton<IEnforcement>(provider => EnforcementChoice.Choose(options, provider.GetRequiredService<ILoggerFactory>().CreateLogger<IEnforcement>()));

@@ -8,6 +8,7 @@ using Platform.Api.Generated;
 using Platform.Api.HealthProbes;
 using Platform.Api.Hosting;
 using Platform.Api.Incidents;
+using Platform.Api.Observability;
 using Platform.Api.Telemetry;
 using Platform.Api.Tokens;
 using Platform.Api.Webhooks;
@@ -28,7 +29,8 @@ builder.Services
     .AddPlatformRateLimiting()                          // per token, 429 + Retry-After
     .AddIngestClock(builder.Configuration)              // reported times more than Platform:Ingest:MaxClockSkew ahead are 400
     .AddRequestDecompression()
-    .AddPlatformForwardedHeaders();                     // X-Forwarded-For/-Proto from Platform:ForwardedHeaders:KnownProxies only (none by default)
+    .AddPlatformForwardedHeaders()                      // X-Forwarded-For/-Proto from Platform:ForwardedHeaders:KnownProxies only (none by default)
+    .AddPlatformObservability(builder.Configuration);   // metrics and traces; exported (Prometheus on its own port, OTLP) only when configured
 
 builder.Services
     .AddHealthFeature()
@@ -50,6 +52,7 @@ if (!await app.PassesStartupChecksAsync())
 
 app.UsePlatformForwardedHeaders();                      // first: rate limits per address see the client, not the proxy
 app.UseRequestLog();                                    // method, route, status, duration, token id: one line a request
+app.UseIngestRefusals();                                // ingest answered 4xx/429 counted (docs/observability.md); outside the exception handler
 app.UsePlatformProblems();
 app.UsePlatformRequestDecompression();                  // gzip/br/deflate bodies (others 415, corrupt 400); the body limit applies after decompression
 app.UseAuthentication();

@@ -12,7 +12,7 @@ namespace Platform.Agent.Delivery;
 /// A batch the api refuses for what it is (4xx) would be refused forever: it is set aside in
 /// <c>spool/rejected/</c> with the api's answer, counted, and delivery goes on.
 /// </summary>
-public sealed class DeliveryService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<DeliveryService> log) : BackgroundService
+public sealed class DeliveryService(Spool spool, CredentialStore credentials, IHttpClientFactory clients, AgentOptions options, ILogger<DeliveryService> log, Observability.AgentMetrics metrics) : BackgroundService
 {
     private const int AlertsPerBatch = 500;
     private const long BytesPerBatch = 768 * 1024; // the api takes 1 MiB; JSON framing adds a little
@@ -65,6 +65,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
                 }
 
                 queue.Acknowledge(batch);
+                metrics.Sent(queue, batch.Records.Count);
                 return true;
             }, stoppingToken);
         }
@@ -102,6 +103,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
             }
             catch (Exception failure) when (!stoppingToken.IsCancellationRequested && IsPassing(failure))
             {
+                metrics.Unreachable();
                 log.LogWarning("The api cannot be reached or is unwell ({Reason}); trying again in {Pause}", failure.Message, pause);
                 await Task.Delay(pause * (0.75 + Random.Shared.NextDouble() / 2), stoppingToken);
                 pause = TimeSpan.FromTicks(Math.Min(TimeSpan.FromMinutes(1).Ticks, pause.Ticks * 2));
@@ -135,6 +137,7 @@ public sealed class DeliveryService(Spool spool, CredentialStore credentials, IH
         }
 
         Interlocked.Increment(ref _rejected);
+        metrics.Refused();
         log.LogError("The api refused batch {Batch} ({Status}): set aside in {Path}", batch.Id, refused.StatusCode, path);
     }
 }

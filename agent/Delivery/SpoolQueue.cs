@@ -33,6 +33,10 @@ public sealed partial class SpoolQueue : IDisposable
     private Position _position;
     private SafeFileHandle? _tail;
     private long _dropped, _quarantinedRegions, _quarantinedBytes;
+    private long _appended;
+
+    /// <summary>Records appended since the process started (the agent's captured count, docs/observability.md).</summary>
+    public long Appended => Interlocked.Read(ref _appended);
 
     public SpoolQueue(string directory, string batchPrefix, SpoolLimits? limits = null)
     {
@@ -121,6 +125,7 @@ public sealed partial class SpoolQueue : IDisposable
                 }
 
                 WriteTail(tail, buffer.AsSpan(written, at - written));
+                _appended += lengths.Length;
             }
         }
         finally

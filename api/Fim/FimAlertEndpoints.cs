@@ -34,7 +34,7 @@ public sealed class FimAlertBatchValidator : AbstractValidator<FimAlertBatch>
     }
 }
 
-public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, FimAlertWriter writer, FimPolicyCache rules, TimeProvider time, FimOptions options, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks) : FimAlertsHandlersBase
+public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, FimAlertWriter writer, FimPolicyCache rules, TimeProvider time, FimOptions options, Cursors cursors, SecretRedactor redactor, FimUnlockStore unlocks, Observability.ApiMetrics metrics) : FimAlertsHandlersBase
 {
     public override async Task<Results<Ok<FimAlert>, ProblemHttpResult>> AcknowledgeFimAlert(HttpContext http, string alertId, CancellationToken cancellationToken)
     {
@@ -51,6 +51,7 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
 
     public override async Task<Results<Ok<FimAlertBatchResult>, ProblemHttpResult>> PushFimAlerts(HttpContext http, FimAlertBatch body, string agentId, CancellationToken cancellationToken)
     {
+        using var span = Observability.ApiMetrics.StartIngest(Observability.ApiMetrics.FimAlerts);
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own alerts.", cancellationToken);
         if (agent is null)
             return refusal!;
@@ -101,6 +102,8 @@ public sealed class FimAlertEndpoints(AgentStore agents, FimAlertStore alerts, F
         }
 
         var result = await writer.IngestAsync(agent, body.Alerts, incoming, cancellationToken);
+        metrics.Ingested(Observability.ApiMetrics.FimAlerts, body.Alerts.Count, result.Stored, result.Duplicates == body.Alerts.Count ? "Duplicate" : "Stored");
+        metrics.Detected(Observability.ApiMetrics.FimAlerts, result.Duplicates == 0 ? body.Alerts.Select(a => a.Time) : []); // a replay's alerts were stored before
         return TypedResults.Ok(new FimAlertBatchResult { Received = body.Alerts.Count, Stored = result.Stored, Folded = result.Folded, Duplicates = result.Duplicates });
     }
 

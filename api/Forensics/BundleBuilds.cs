@@ -34,6 +34,9 @@ public sealed class BundleBuilds(ForensicBundles bundles, ForensicsOptions optio
     /// Queues the plan's build unless it is queued or running already; null when the queue is full
     /// (<see cref="ForensicsOptions.QueuedBuilds"/>).
     /// </summary>
+    /// <summary>Builds waiting to start.</summary>
+    public int Queued => _queue.Reader.Count;
+
     public BundleBuildState? Enqueue(BundlePlan plan)
     {
         lock (_builds)

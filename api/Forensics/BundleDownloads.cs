@@ -5,7 +5,7 @@ namespace Platform.Api.Forensics;
 /// range) when it is built or small enough to build now, else 202 while it is built in the background
 /// (<see cref="BundleBuilds"/>), or 503 when that queue is full.
 /// </summary>
-public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds, ForensicsOptions options, Audit.AuditLog audit)
+public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds, ForensicsOptions options, Audit.AuditLog audit, Observability.ApiMetrics metrics)
 {
     /// <summary>Events a background build gets through per second here (bench suite=analyst), for Retry-After.</summary>
     private const double EventsPerSecond = 150_000;
@@ -94,6 +94,7 @@ public sealed class BundleDownloads(ForensicBundles bundles, BundleBuilds builds
         }, cancellationToken);
         http.Response.Headers["Repr-Digest"] = $"sha-256=:{Convert.ToBase64String(Convert.FromHexString(built.Sha256))}:";
         var etag = new Microsoft.Net.Http.Headers.EntityTagHeaderValue($"\"{identity}\"");
+        metrics.BundleSending(http);
         return TypedResults.PhysicalFile(built.Path, "application/zip", fileName, entityTag: etag, enableRangeProcessing: true);
     }
 

@@ -24,6 +24,9 @@ public sealed class DetectionHandoff(DetectionOptions options, TimeProvider time
 
     private long Limit => (long)options.HandoffMegabytes * 1024 * 1024;
 
+    /// <summary>Batches held in memory for detection.</summary>
+    public int Held => _batches.Count;
+
     /// <summary>Whether ingest should keep the events' text for the handoff at all.</summary>
     public bool Wanted => options.Enabled && options.HandoffMegabytes > 0;
 

@@ -18,7 +18,7 @@ namespace Platform.Api.Incidents;
 /// </summary>
 public sealed class IncidentDetector(
     Database database, TelemetryStore telemetry, AgentStore agents, IncidentWorkflow incidents, DetectionHandoff handoff, DetectionOptions options, TimeProvider time,
-    ILogger<IncidentDetector> logger)
+    ILogger<IncidentDetector> logger, Observability.ApiMetrics metrics)
     : QueueWorker(logger, "Detection pass failed; the batches stay queued and are tried again.")
 {
     private const int BatchesPerPass = 64;
@@ -109,6 +109,7 @@ public sealed class IncidentDetector(
                 }
 
                 await changes.CommitAsync(cancellationToken);
+                metrics.Detected(Observability.ApiMetrics.FlightData, passes.SelectMany(p => p.Findings).Select(f => f.Time));
             }
             finally
             {

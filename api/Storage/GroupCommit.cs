@@ -12,6 +12,9 @@ public sealed class GroupCommit<TItem, TResult>(int writers, int groupLimit, Fun
 
     private readonly Lock _start = new();
 
+    /// <summary>Items queued and not yet taken by a writer (a gauge of docs/observability.md).</summary>
+    public int Waiting => _queue.Reader.Count;
+
     private Task? _writers;
 
     private sealed record Pending(TItem Item)

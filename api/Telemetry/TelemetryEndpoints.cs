@@ -4,10 +4,11 @@ using Platform.Api.Generated;
 
 namespace Platform.Api.Telemetry;
 
-public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, InventoryWriter inventory, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor) : TelemetryHandlersBase
+public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore store, InventoryWriter inventory, EventReader reader, TimeProvider time, Incidents.IncidentDetector detector, Incidents.DetectionHandoff handoff, Cursors cursors, IngestClock clock, SecretRedactor redactor, Observability.ApiMetrics metrics) : TelemetryHandlersBase
 {
     public override async Task<Results<Ok<TelemetryBatchResult>, ProblemHttpResult>> PushTelemetry(HttpContext http, string agentId, CancellationToken cancellationToken)
     {
+        using var span = Observability.ApiMetrics.StartIngest(Observability.ApiMetrics.FlightData);
         var (agent, refusal) = await agents.FindForCallerAsync(http, agentId, "An agent may only push its own flight data.", cancellationToken);
         if (agent is null)
             return refusal!;
@@ -29,6 +30,7 @@ public sealed partial class TelemetryEndpoints(AgentStore agents, TelemetryStore
             throw;
         }
 
+        metrics.Ingested(Observability.ApiMetrics.FlightData, body.Count, result.Outcome == BatchOutcome.Stored ? body.Count : 0, result.Outcome.ToString());
         if (result.Outcome == BatchOutcome.Stored)
         {
             handoff.Offer(agentId, body.Sequence, segments);

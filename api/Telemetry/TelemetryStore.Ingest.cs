@@ -13,6 +13,9 @@ public sealed partial class TelemetryStore
 
     private const int GroupLimit = 64;
 
+    /// <summary>Batches waiting for the group commit's writer.</summary>
+    public int WaitingBatches => Writer.Waiting;
+
     /// <summary>
     /// SQLite has one writer. PostgreSQL takes several transactions at once: two writers, so that one group
     /// is gathered while the other is on its round trip. (More made smaller groups and no more throughput:

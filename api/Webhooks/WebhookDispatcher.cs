@@ -20,11 +20,12 @@ public sealed class WebhookDispatcher : QueueWorker
     private readonly HttpClient _http;
     private readonly ResiliencePipeline _retry;
     private readonly SemaphoreSlim _pass = new(1, 1);
+    private readonly Observability.ApiMetrics _metrics;
 
-    public WebhookDispatcher(Database database, WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger)
+    public WebhookDispatcher(Database database, WebhookStore store, WebhookOptions options, OutboundAddresses addresses, TimeProvider time, ILogger<WebhookDispatcher> logger, Observability.ApiMetrics metrics)
         : base(logger, "Webhook pass failed; the deliveries stay queued.")
     {
-        (_database, _store, _options, _time) = (database, store, options, time);
+        (_database, _store, _options, _time, _metrics) = (database, store, options, time, metrics);
         _http = new HttpClient(new SocketsHttpHandler
         {
             AllowAutoRedirect = false,
@@ -103,6 +104,7 @@ public sealed class WebhookDispatcher : QueueWorker
         await using var write = await _database.BeginWriteAsync(CancellationToken.None, background: true);
         await _store.RecordAttemptAsync(write, delivery, status, error, _options, CancellationToken.None);
         await write.CommitAsync(CancellationToken.None);
+        _metrics.WebhookAttempt(delivery.Status);
     }
 
     /// <summary>Deletes the previous secrets whose rotation overlap has ended (signing ignores them already).</summary>

@@ -39,6 +39,7 @@ public sealed class AppSettingsTests
         [DetectionOptions.Section] = typeof(DetectionOptions),
         [WebhookOptions.Section] = typeof(WebhookOptions),
         [ForwardedHeadersSettings.Section] = typeof(ForwardedHeadersSettings),
+        [Platform.Api.Observability.ObservabilityOptions.Section] = typeof(Platform.Api.Observability.ObservabilityOptions),
     };
 
     private static string FilePath
