@@ -40,7 +40,8 @@ trap 'rm -rf "$work"' EXIT
 # projects' obj/ and make the next ordinary build start over.
 dotnet publish "$root/agent/Platform.Agent.csproj" -c "$configuration" -r "$rid" --no-restore -nologo -v q -clp:ErrorsOnly -o "$work/agent"
 
-# The api, self-contained. Its projects are restored for no runtime in the build, so it is restored and built for
+# The api, self-contained and not trimmed (Dapper, FluentValidation and Swashbuckle bind by reflection, which trimming
+# would break; the agent, NativeAOT, is trimmed already). Its projects are restored for no runtime in the build, so it is restored and built for
 # this one in a tree of its own (artifacts/package-build), kept between runs.
 dotnet publish "$root/api/Platform.Api.csproj" -c "$configuration" -r "$rid" --self-contained \
   --artifacts-path "$root/artifacts/package-build" -nologo -v q -clp:ErrorsOnly -o "$work/api"
