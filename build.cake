@@ -1,5 +1,5 @@
 // Build script: `dotnet tool restore && dotnet cake --target=<Task>`.
-// Tasks: Restore, Build, Test, Lint, Pack, Publish (default: Test).
+// Tasks: Restore, Build, Test, Lint, Pack, Publish, Package (default: Test).
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
 var artifacts = Directory("./artifacts");
@@ -59,6 +59,12 @@ Task("Publish")
             });
         }
     });
+
+// The agent's Debian package and the api's self-contained tarball, for this machine's architecture, into
+// artifacts/packages (packaging/build-packages.sh says what is in them). The script is the one way they are made: tests/Packaging runs it too.
+Task("Package")
+    .IsDependentOn("Restore")
+    .Does(() => Run("bash", $"packaging/build-packages.sh --configuration {configuration} --output {MakeAbsolute(artifacts + Directory("packages"))}"));
 
 void Run(string tool, string arguments)
 {

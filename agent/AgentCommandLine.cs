@@ -104,7 +104,8 @@ public static class AgentCommandLine
     private static IEnumerable<Option> RunOptions() =>
     [
         new Option<string>("--server") { Description = "The api's address, e.g. https://platform.example.com (Platform:Agent:Server). Required.", HelpName = "url" },
-        new Option<string>("--enroll-token") { Description = "The enrollment token (ple_...), used once: afterwards the agent's own credential in the state directory is (Platform:Agent:EnrollToken).", HelpName = "token" },
+        new Option<string>("--enroll-token") { Description = "The enrollment token (ple_...), used once: afterwards the agent's own credential in the state directory is (Platform:Agent:EnrollToken). Visible to ps: prefer --enroll-token-file.", HelpName = "token" },
+        new Option<string>("--enroll-token-file") { Description = "A file holding the enrollment token, read only while the agent has not enrolled yet (Platform:Agent:EnrollTokenFile). Not with --enroll-token.", HelpName = "file" },
         StateDirectory(),
         new Option<string>("--hostname") { Description = "The name this node reports (default: the machine's name; Platform:Agent:Hostname).", HelpName = "name" },
     ];

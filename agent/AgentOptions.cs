@@ -2,7 +2,7 @@ namespace Platform.Agent;
 
 /// <summary>
 /// Bound from <c>Platform:Agent</c> (appsettings.json, <c>Platform__Agent__Server=...</c>, or the short
-/// switches <c>--server</c>, <c>--enroll-token</c>, <c>--state-dir</c>).
+/// switches <c>--server</c>, <c>--enroll-token</c>, <c>--enroll-token-file</c>, <c>--state-dir</c>).
 /// </summary>
 public sealed class AgentOptions
 {
@@ -13,6 +13,12 @@ public sealed class AgentOptions
 
     /// <summary>Used once, to enroll; afterwards the agent's own credential (in <see cref="StateDirectory"/>) is used.</summary>
     public string? EnrollToken { get; set; }
+
+    /// <summary>
+    /// A file holding <see cref="EnrollToken"/> (the packaged unit's way: the token is then in no unit, command line or
+    /// journal). Read at start while there is no credential yet (Enrollment/EnrollTokenFile.cs); giving both is an error.
+    /// </summary>
+    public string? EnrollTokenFile { get; set; }
 
     /// <summary>The credential and the spool. Readable by the agent's user only.</summary>
     public string StateDirectory { get; set; } = "/var/lib/platform-agent";

@@ -27,6 +27,7 @@ public static class AgentProgram
     {
         ["--server"] = $"{AgentOptions.Section}:Server",
         ["--enroll-token"] = $"{AgentOptions.Section}:EnrollToken",
+        ["--enroll-token-file"] = $"{AgentOptions.Section}:EnrollTokenFile",
         ["--state-dir"] = $"{AgentOptions.Section}:StateDirectory",
         ["--hostname"] = $"{AgentOptions.Section}:Hostname",
         ["--scenarios"] = $"{SimulationOptions.Section}:Scenarios",
@@ -76,6 +77,12 @@ public static class AgentProgram
             if (noArguments)
                 AgentCommandLine.WriteHelp(Console.Error);
             await Console.Error.WriteLineAsync($"The api's address is needed: --server https://... (or Platform__Agent__Server). '{AgentCommandLine.Name} --help' lists the commands and their options.");
+            return 2;
+        }
+
+        if (EnrollTokenFile.Load(options) is { } tokenProblem)
+        {
+            await Console.Error.WriteLineAsync(tokenProblem);
             return 2;
         }
 

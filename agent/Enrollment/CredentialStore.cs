@@ -13,7 +13,10 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
     private readonly SemaphoreSlim _gate = new(1, 1);
     private AgentCredential? _credential;
 
-    private string FilePath => Path.Combine(options.StateDirectory, "credential.json");
+    private string FilePath => PathIn(options.StateDirectory);
+
+    /// <summary>Where the credential is kept in a state directory.</summary>
+    public static string PathIn(string stateDirectory) => Path.Combine(stateDirectory, "credential.json");
 
     public AgentCredential? Current => _credential ??= Load();
 
@@ -28,7 +31,7 @@ public sealed class CredentialStore(AgentOptions options, IHttpClientFactory cli
             if (Current is { } raced)
                 return raced;
             if (string.IsNullOrEmpty(options.EnrollToken))
-                throw new InvalidOperationException($"No credential in {FilePath} and no enrollment token to get one: give --enroll-token.");
+                throw new InvalidOperationException($"No credential in {FilePath} and no enrollment token to get one: give --enroll-token-file (or --enroll-token).");
             using var http = clients.CreateClient(PlatformHttp.Enrollment);
             var enrolled = await new PlatformClient(http).EnrollAgentAsync(
                 new AgentEnroll { Hostname = options.Hostname, Os = Environment.OSVersion.ToString(), AgentVersion = AgentVersion.Current, Labels = options.Labels }, cancellationToken);

@@ -8,7 +8,7 @@ namespace Platform.Tests.Agent;
 public sealed class AgentCommandLineTests
 {
     private static readonly string[] Commands = ["run", "simulate", "uninstall"];
-    private static readonly string[] RunOptions = ["--server", "--enroll-token", "--state-dir", "--hostname"];
+    private static readonly string[] RunOptions = ["--server", "--enroll-token", "--enroll-token-file", "--state-dir", "--hostname"];
 
     [Theory]
     [InlineData("--help")]

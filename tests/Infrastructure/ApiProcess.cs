@@ -43,7 +43,8 @@ public sealed class ApiProcess : IAsyncDisposable
 
     /// <param name="settings">More configuration (environment variables: <c>Platform__Storage__Provider</c> and so on); they override the defaults here.</param>
     /// <param name="log">Receives the process's stdout and stderr as raw bytes (nothing decoded, split or dropped), instead of the test's stderr.</param>
-    /// <param name="published">A published api's Platform.Api.dll to run instead of the build's.</param>
+    /// <param name="published">A published api's Platform.Api.dll to run instead of the build's, or a self-contained api's
+    /// executable (Platform.Api, started as its systemd unit does).</param>
     /// <param name="alsoOn">A loopback address to listen on besides the socket (for a browser, which cannot use a socket).</param>
     public static async Task<ApiProcess> StartAsync(
         string dataDirectory, string adminSecret, string configuration = "Release", IReadOnlyDictionary<string, string?>? settings = null, ApiLog? log = null,
@@ -57,7 +58,7 @@ public sealed class ApiProcess : IAsyncDisposable
             throw new FileNotFoundException($"The api's {configuration} build is missing (bench/run.sh and the tests build it).", dll);
         var socket = Path.Combine(dataDirectory, "api.sock");
         File.Delete(socket);
-        var start = new ProcessStartInfo("dotnet", [dll])
+        var start = new ProcessStartInfo(dll.EndsWith(".dll", StringComparison.Ordinal) ? "dotnet" : dll, dll.EndsWith(".dll", StringComparison.Ordinal) ? [dll] : [])
         {
             WorkingDirectory = Path.GetDirectoryName(dll)!,
             RedirectStandardOutput = true,
