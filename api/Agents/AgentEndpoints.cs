@@ -95,6 +95,11 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
         return ETags.Ok(http, agent!.Version, agent.ToContract());
     }
 
+    public override async Task<Results<Ok<Agent>, ProblemHttpResult>> DecommissionAgent(HttpContext http, string agentId, CancellationToken cancellationToken) =>
+        await writer.DecommissionAsync(http.Caller(), agentId, cancellationToken) is { } agent
+            ? ETags.Ok(http, agent.Version, agent.ToContract())
+            : Problems.NotFound($"Agent '{agentId}' does not exist.");
+
     public override async Task<Results<Ok<Agent>, ProblemHttpResult>> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)
     {
         if (!http.Caller().MaySee(agentId))

@@ -53,6 +53,32 @@ public sealed class AgentWriter(Database database, TokenIssuer issuer, Credentia
         return new AgentEnrollment(agent, credential.TokenId, secret);
     }
 
+    /// <summary>
+    /// Decommissions an agent: marks it, revokes its credentials and audits it, in one write; then forgets the cached
+    /// credentials so that its next request is refused. An agent already decommissioned is returned as it is (nothing
+    /// written, nothing audited: concurrent calls make one change). Null when there is no such agent.
+    /// </summary>
+    public async Task<AgentRow?> DecommissionAsync(Caller caller, string agentId, CancellationToken cancellationToken)
+    {
+        AgentRow after;
+        await using (var write = await database.BeginWriteAsync(cancellationToken))
+        {
+            var before = await AgentStore.FindAsync(write, agentId, cancellationToken);
+            if (before is null)
+                return null;
+            var now = time.GetUtcNow();
+            if (before.DecommissionedAt is not null || !await AgentStore.DecommissionAsync(write, agentId, now, caller.TokenId, cancellationToken))
+                return await AgentStore.FindAsync(write, agentId, cancellationToken);
+            await AgentStore.RevokeCredentialsAsync(write, agentId, now, cancellationToken);
+            after = (await AgentStore.FindAsync(write, agentId, cancellationToken))!;
+            await audit.AppendAsync(write, caller, "agent.decommission", "agent", agentId, before.ToContract(), after.ToContract(), cancellationToken);
+            await write.CommitAsync(cancellationToken);
+        }
+
+        credentials.Forget();
+        return after;
+    }
+
     /// <summary>Replaces an agent's labels: the agent as it is after (or, refused as stale, as it is), and why it was refused.</summary>
     public async Task<(AgentRow? Row, AgentRefusal Refusal)> ReplaceLabelsAsync(Caller caller, string agentId, string? ifMatch, IDictionary<string, string> labels, CancellationToken cancellationToken)
     {
