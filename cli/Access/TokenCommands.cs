@@ -21,7 +21,7 @@ public static class TokenCommands
                 {
                     var created = await run.Client().CreateTokenAsync(
                         new TokenCreate { Name = run.Get(name)!, Role = run.Get(role)!.Value, ExpiresAt = run.Get(expires) }, cancellationToken);
-                    return await run.Output.SecretAsync(created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
+                    return await run.Output.SecretAsync($"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
                 }),
                 new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists<Token>(
                     host,
@@ -67,7 +67,7 @@ public static class TokenCommands
                             ExpiresAt = run.Get(expires),
                         },
                         cancellationToken);
-                    return await run.Output.SecretAsync(created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
+                    return await run.Output.SecretAsync($"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
                 }),
                 new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists<EnrollmentToken>(
                     host,

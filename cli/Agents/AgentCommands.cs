@@ -29,7 +29,6 @@ public static partial class AgentCommands
                     var found = await client.GetAgentAsync(await IdAsync(client, run.Get(agent)!, cancellationToken), cancellationToken);
                     var status = found.Status;
                     run.Output.Fields(
-                        found,
                         ("id", found.Id),
                         ("host", found.Hostname),
                         ("os", found.Os),
@@ -52,7 +51,7 @@ public static partial class AgentCommands
                     {
                         var client = run.Client();
                         var retired = await client.DecommissionAgentAsync(await IdAsync(client, run.Get(agent)!, cancellationToken), cancellationToken);
-                        run.Output.Result(retired, $"{retired.Id} ({retired.Hostname}) is decommissioned since {Output.Time(retired.DecommissionedAt)}; enroll the host again to watch it as a new agent");
+                        run.Output.Result($"{retired.Id} ({retired.Hostname}) is decommissioned since {Output.Time(retired.DecommissionedAt)}; enroll the host again to watch it as a new agent");
                         return ExitCodes.Ok;
                     }));
     }

@@ -54,9 +54,5 @@ public sealed class AgentCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Contains("403", refused.Error, StringComparison.Ordinal);
     }
 
-    private static List<Contracts.Agent> Listed(CliRun run)
-    {
-        Assert.True(run.ExitCode == 0, run.ToString());
-        return System.Text.Json.JsonSerializer.Deserialize<List<Contracts.Agent>>(run.Out, PlatformClient.SerializerOptions)!;
-    }
+    private static List<Contracts.Agent> Listed(CliRun run) => CliPages.Items<Contracts.Agent>(run);
 }
