@@ -30,7 +30,7 @@ public static class FimBenchmarks
         });
         int senders = settings.GetValueOrDefault("senders", 4); const int batchSize = 500;
         var ingestAgents = new List<(string Id, string Secret)>();
-        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench" });
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench", MaxUses = senders });
         for (var i = 0; i < senders; i++)
         {
             var enrolled = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = $"ingest-{i}", Os = "linux", AgentVersion = "bench" });
@@ -92,7 +92,7 @@ public static class FimBenchmarks
         await admin.ApplyFimRuleSetAsync(new FimRuleSet { Rules = rules }); // replaces the ingest rule: exactly ruleCount rules
 
         var policyAgents = new string[agentCount];
-        var enrollAll = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-policy" });
+        var enrollAll = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-policy", MaxUses = agentCount });
         var enrollWatch = Stopwatch.StartNew();
         await Parallel.ForEachAsync(Enumerable.Range(0, agentCount), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
         {

@@ -19,7 +19,7 @@ public static class FimGlobBenchmarks
     {
         int alertCount = settings.GetValueOrDefault("globAlerts", 10_000), requests = settings.GetValueOrDefault("requests", 30);
         var admin = api.Client(api.AdminSecret);
-        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-globs" });
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-globs", MaxUses = 2 });
 
         // --- 1. pathGlob over long paths ---------------------------------------------------------------------
         var writer = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "glob-writer", Os = "linux", AgentVersion = "bench" });

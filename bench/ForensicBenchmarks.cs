@@ -34,7 +34,7 @@ public static class ForensicBenchmarks
     {
         await using var api = new BenchApi(StorageProvider.Sqlite, data);
         var admin = api.Client(api.AdminSecret);
-        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-forensics" });
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-forensics", MaxUses = 2 });
         var viewHost = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "view-host", Os = "linux", AgentVersion = "bench" });
         var bundleHost = await api.Client(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "bundle-host", Os = "linux", AgentVersion = "bench" });
         var store = api.Services.GetRequiredService<TelemetryStore>();

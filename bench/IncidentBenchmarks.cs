@@ -26,7 +26,7 @@ public static class IncidentBenchmarks
         foreach (var api in new[] { off, on })
         {
             var admin = api.Client(api.AdminSecret);
-            var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-detection" });
+            var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-detection", MaxUses = senders });
             var agents = new List<(string, string)>();
             for (var s = 0; s < senders; s++)
             {

@@ -20,7 +20,7 @@ public static class TelemetryBenchmarks
         int totalEvents = settings.GetValueOrDefault("events", 2_000_000), senders = settings.GetValueOrDefault("senders", 8);
         await using var api = new BenchApi(provider);
         var admin = api.Client(api.AdminSecret);
-        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-telemetry" });
+        var enrollment = await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "bench-telemetry", MaxUses = senders });
         var agents = new List<(string Id, string Secret, string Hostname)>();
         for (var s = 0; s < senders; s++)
         {

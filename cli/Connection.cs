@@ -16,9 +16,12 @@ public sealed record Connection(Uri Server, string Token, string Profile)
     /// <summary>Failed requests tried again at most this many times (safe and idempotent methods only).</summary>
     public const int Retries = 3;
 
-    public PlatformClient Client(CliHost host)
+    /// <summary>A client of the API; with <paramref name="answers"/>, each JSON answer (after any retries) is kept as it came.</summary>
+    public PlatformClient Client(CliHost host, ApiAnswers? answers = null)
     {
-        var transport = new ResilienceHandler(RetryPipeline(host)) { InnerHandler = host.Handler?.Invoke() ?? new SocketsHttpHandler() };
+        HttpMessageHandler transport = new ResilienceHandler(RetryPipeline(host)) { InnerHandler = host.Handler?.Invoke() ?? new SocketsHttpHandler() };
+        if (answers is not null)
+            transport = answers.Recorder(transport);
         var http = new HttpClient(transport, disposeHandler: true)
         {
             BaseAddress = Server,

@@ -5,7 +5,12 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 {
     public CliHost Host { get; } = host;
 
-    public Output Output { get; } = new(host, parsed.GetValue(GlobalOptions.Output));
+    /// <summary>The API's JSON answers as they came (kept with <c>-o json</c> only, where they are what is printed).</summary>
+    private readonly ApiAnswers _answers = new();
+
+    public Output Output => _output ??= new(Host, parsed.GetValue(GlobalOptions.Output), _answers);
+
+    private Output? _output;
 
     public T? Get<T>(Option<T> option) => parsed.GetValue(option);
 
@@ -15,7 +20,7 @@ public sealed class Invocation(ParseResult parsed, CliHost host)
 
     public Connection Connection => _connection ??= Resolve();
 
-    public PlatformClient Client() => Connection.Client(Host);
+    public PlatformClient Client() => Connection.Client(Host, Output.Json ? _answers : null);
 
     private CliConfig? _config;
 

@@ -4,10 +4,12 @@ using Spectre.Console;
 namespace Platform.Cli;
 
 /// <summary>
-/// What a command prints on standard output: the contract's JSON documents (<c>--output json</c>) or tables and lines
-/// for people. Messages about progress go to standard error, so that standard output stays parseable.
+/// What a command prints on standard output: with <c>--output json</c>, the API's JSON answers exactly as they came
+/// (<see cref="ApiAnswers"/>), or a document of platformctl's own where a command sums up several calls or works
+/// locally; otherwise tables and lines for people. Messages about progress go to standard error, so that standard
+/// output stays parseable.
 /// </summary>
-public sealed class Output(CliHost host, OutputFormat format)
+public sealed class Output(CliHost host, OutputFormat format, ApiAnswers answers)
 {
     private static readonly JsonSerializerOptions Indented = new(PlatformClient.SerializerOptions) { WriteIndented = true };
 
@@ -32,19 +34,26 @@ public sealed class Output(CliHost host, OutputFormat format)
         return console;
     }
 
-    /// <summary>One document, indented.</summary>
+    /// <summary>One document of platformctl's own (not an answer of the API: a sum of several, or local state), indented.</summary>
     public void Document<T>(T value) => host.Out.WriteLine(JsonSerializer.Serialize(value, Indented));
 
-    /// <summary>One document on one line (a stream of them is JSON Lines).</summary>
-    public void Line<T>(T value) => host.Out.WriteLine(JsonSerializer.Serialize(value, PlatformClient.SerializerOptions));
+    /// <summary>The API's last JSON answer, byte for byte, and a line end: on one line, as the API writes JSON.</summary>
+    public void Answer() => host.Out.WriteLine(answers.LastText);
+
+    /// <summary>Each item of the API's last answer (a page), byte for byte, one a line (JSON Lines).</summary>
+    public void AnswerItems()
+    {
+        foreach (var item in answers.LastItems())
+            host.Out.WriteLine(item);
+    }
 
     public void Text(string line) => host.Out.WriteLine(line);
 
-    /// <summary>What a command did: the document (json output) or one line saying it (text and table output).</summary>
-    public void Result<T>(T document, string line)
+    /// <summary>What a command did: the API's answer (json output) or one line saying it (text and table output).</summary>
+    public void Result(string line)
     {
         if (Json)
-            Document(document);
+            Answer();
         else
             Text(line);
     }
@@ -52,7 +61,7 @@ public sealed class Output(CliHost host, OutputFormat format)
     /// <summary>Markup (<c>[green]...[/]</c>) on a terminal, the plain text elsewhere.</summary>
     public void Markup(string markup) => Console.MarkupLine(markup);
 
-    /// <summary>Rows as a table (table output) or the items as a JSON array (json output).</summary>
+    /// <summary>Rows as a table (table output) or, for rows platformctl has of its own, as a JSON array (json output).</summary>
     public void Table<T>(IReadOnlyList<T> rows, params (string Header, Func<T, string?> Cell)[] columns)
     {
         if (Json)
@@ -80,12 +89,12 @@ public sealed class Output(CliHost host, OutputFormat format)
     private static string Join(string[] cells, int[] widths) =>
         string.Join("   ", cells.Select((cell, i) => i == cells.Length - 1 ? cell : cell.PadRight(widths[i]))).TrimEnd();
 
-    /// <summary>A single document as "field: value" lines (table output) or as JSON.</summary>
-    public void Fields<T>(T document, params (string Name, string? Value)[] fields)
+    /// <summary>The API's answer (one document) as "field: value" lines (table output) or as it came (json output).</summary>
+    public void Fields(params (string Name, string? Value)[] fields)
     {
         if (Json)
         {
-            Document(document);
+            Answer();
             return;
         }
 
@@ -94,12 +103,12 @@ public sealed class Output(CliHost host, OutputFormat format)
             host.Out.WriteLine((name + ":").PadRight(width + 1) + (value ?? "-"));
     }
 
-    /// <summary>A new secret: alone on standard output (for $(...) in a script), what it is on standard error; or the whole document as JSON.</summary>
-    public async Task<int> SecretAsync<T>(T created, string what, string secret)
+    /// <summary>A new secret: alone on standard output (for $(...) in a script), what it is on standard error; or the API's whole answer as JSON.</summary>
+    public async Task<int> SecretAsync(string what, string secret)
     {
         if (Json)
         {
-            Document(created);
+            Answer();
         }
         else
         {

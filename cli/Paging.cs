@@ -25,7 +25,8 @@ public static class Paging
 
     /// <summary>
     /// A list command: <c>--limit</c>/<c>--all</c>, pages fetched by <paramref name="fetch"/>(client, run, cursor, page
-    /// size) and followed by their next cursor, the items printed as a table (or a JSON array).
+    /// size) and followed by their next cursor, the items printed as a table (or, with json output, each page as the API
+    /// answered it: see <see cref="CollectAsync"/>).
     /// </summary>
     public static Command Lists<TItem>(
         this Command command,
@@ -35,11 +36,17 @@ public static class Paging
         command.WithPaging().Does(host, async (run, cancellationToken) =>
         {
             var client = run.Client();
-            run.Output.Table(await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken)), columns);
+            var items = await CollectAsync(run, (cursor, limit) => fetch(client, run, cursor, limit, cancellationToken));
+            if (!run.Output.Json)
+                run.Output.Table(items, columns);
             return ExitCodes.Ok;
         });
 
-    /// <summary>As many items as <c>--limit</c>/<c>--all</c> ask for, from pages fetched with <paramref name="fetch"/>(cursor, page size).</summary>
+    /// <summary>
+    /// As many items as <c>--limit</c>/<c>--all</c> ask for, from pages fetched with <paramref name="fetch"/>(cursor, page
+    /// size). With json output each page is printed as it arrives, exactly as the API answered it, one a line: a page
+    /// asks for no more items than are still wanted, so the pages printed hold the items listed and no others.
+    /// </summary>
     public static async Task<IReadOnlyList<TItem>> CollectAsync<TItem>(Invocation run, Func<string?, int, Task<IPage<TItem>>> fetch)
     {
         var wanted = run.Get(All) ? int.MaxValue : run.Get(Limit);
@@ -48,6 +55,8 @@ public static class Paging
         do
         {
             var page = await fetch(cursor, Math.Min(PageSize, wanted - collected.Count));
+            if (run.Output.Json)
+                run.Output.Answer();
             collected.AddRange(page.Items.Take(wanted - collected.Count));
             cursor = page.NextCursor;
         }

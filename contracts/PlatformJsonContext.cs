@@ -54,6 +54,7 @@ namespace Platform.Contracts;
 [JsonSerializable(typeof(FimBaselineChangeSeen))]
 [JsonSerializable(typeof(ReportFormat))]
 [JsonSerializable(typeof(AgentSort))]
+[JsonSerializable(typeof(AgentState))]
 [JsonSerializable(typeof(IncidentSort))]
 [JsonSerializable(typeof(PciState))]
 [JsonSerializable(typeof(TelemetryEventKind))]
@@ -105,6 +106,7 @@ public sealed partial class PlatformJsonContext : JsonSerializerContext
         Strict<FimBaselineChangeSeen>(),
         Strict<ReportFormat>(),
         Strict<AgentSort>(),
+        Strict<AgentState>(),
         Strict<IncidentSort>(),
         Strict<PciState>(),
         Strict<TelemetryEventKind>(),

@@ -129,7 +129,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 platformctl incidents list --host demo-01
-tour_incident=$(platformctl -o json incidents list --category data-exfiltration --host demo-01 | jq -r '.[0].id')
+tour_incident=$(platformctl -o json incidents list --category data-exfiltration --host demo-01 | jq -r '.items[0].id')
 [ "$tour_incident" != null ] || { echo "platformctl: no data-exfiltration incident after simulate"; cat "$data/tour.jsonl"; exit 1; }
 platformctl forensics view --incident "$tour_incident" | tee "$data/tour-view.txt" | tail -5
 grep -q 'java(4101) -> sh(4230)' "$data/tour-view.txt" || { echo "platformctl: the forensic view lacks java -> sh"; exit 1; }

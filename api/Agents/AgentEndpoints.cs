@@ -52,8 +52,9 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
     public override async Task<Results<Created<AgentEnrolled>, ProblemHttpResult>> EnrollAgent(HttpContext http, AgentEnroll body, CancellationToken cancellationToken)
     {
         var enrollmentTokenId = http.User.FindFirst(PlatformClaims.EnrollmentTokenId)!.Value;
-        if (await writer.EnrollAsync(enrollmentTokenId, body, cancellationToken) is not { } enrolled)
-            return Problems.Forbidden("This enrollment token is revoked, expired or used up.");
+        var (enrolled, refusal) = await writer.EnrollAsync(enrollmentTokenId, body, cancellationToken);
+        if (enrolled is null)
+            return Problems.Forbidden(refusal!);
         return TypedResults.Created($"/api/v1/agents/{enrolled.Agent.AgentId}", new AgentEnrolled { Agent = enrolled.Agent.ToContract(), TokenId = enrolled.TokenId, Secret = enrolled.Secret });
     }
 
@@ -94,6 +95,11 @@ public sealed class AgentEndpoints(AgentStore agents, AgentWriter writer, Cursor
 
         return ETags.Ok(http, agent!.Version, agent.ToContract());
     }
+
+    public override async Task<Results<Ok<Agent>, ProblemHttpResult>> DecommissionAgent(HttpContext http, string agentId, CancellationToken cancellationToken) =>
+        await writer.DecommissionAsync(http.Caller(), agentId, cancellationToken) is { } agent
+            ? ETags.Ok(http, agent.Version, agent.ToContract())
+            : Problems.NotFound($"Agent '{agentId}' does not exist.");
 
     public override async Task<Results<Ok<Agent>, ProblemHttpResult>> RecordAgentHeartbeat(HttpContext http, AgentHeartbeat body, string agentId, CancellationToken cancellationToken)
     {

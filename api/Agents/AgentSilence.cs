@@ -8,7 +8,8 @@ namespace Platform.Api.Agents;
 /// raised by <see cref="ScanAsync"/>), one when a heartbeat says its prevention stopped or its kernel sensor is
 /// gone (<c>agent-protection-stopped</c>). The agent's next heartbeat resolves the first; a heartbeat saying
 /// everything is back resolves the second. The agent row remembers the open incident of each kind, so each
-/// silence or stop raises one incident, whichever API instance sees it first.
+/// silence or stop raises one incident, whichever API instance sees it first. A decommissioned agent is silent on
+/// purpose: it raises none.
 /// </summary>
 public sealed class AgentSilence(Database database, IncidentWorkflow incidents, AgentsOptions options, TimeProvider time)
 {
@@ -40,7 +41,7 @@ public sealed class AgentSilence(Database database, IncidentWorkflow incidents, 
         await using (var db = await database.OpenAsync(cancellationToken))
         {
             silent = (await db.QueryAsync<SilentAgent>(new CommandDefinition(
-                "select agent_id, hostname, heartbeat_at from agent where silent_incident_id is null and heartbeat_at < @cutoff order by heartbeat_at, agent_id limit @take",
+                "select agent_id, hostname, heartbeat_at from agent where silent_incident_id is null and decommissioned_at is null and heartbeat_at < @cutoff order by heartbeat_at, agent_id limit @take",
                 new { cutoff, take = options.SilenceScanBatch }, cancellationToken: cancellationToken))).AsList();
         }
 
@@ -57,7 +58,7 @@ public sealed class AgentSilence(Database database, IncidentWorkflow incidents, 
                 [], [], []);
             // Still silent and still without an incident (a heartbeat, or another instance, may have come first).
             var claimed = await changes.Db.ExecuteAsync(new CommandDefinition(
-                "update agent set silent_incident_id = @incidentId where agent_id = @agentId and silent_incident_id is null and heartbeat_at < @cutoff",
+                "update agent set silent_incident_id = @incidentId where agent_id = @agentId and silent_incident_id is null and decommissioned_at is null and heartbeat_at < @cutoff",
                 new { agentId = agent.AgentId, incidentId = IncidentIdOf(finding, agent.AgentId), cutoff }, changes.Transaction, cancellationToken: cancellationToken));
             if (claimed == 0)
                 continue;

@@ -22,6 +22,11 @@ public sealed class AgentRow
 
     public DateTimeOffset? StatusReportedAt { get; init; }
 
+    /// <summary>When decommissionAgent retired it (null: active), and the token that did.</summary>
+    public DateTimeOffset? DecommissionedAt { get; init; }
+
+    public string? DecommissionedBy { get; init; }
+
     public Agent ToContract() => new()
     {
         Id = AgentId,
@@ -36,12 +41,15 @@ public sealed class AgentRow
         Version = Version,
         Status = StatusJson is null ? null : System.Text.Json.JsonSerializer.Deserialize<AgentStatus>(StatusJson, Telemetry.Segments.Json),
         StatusReportedAt = StatusReportedAt,
+        State = DecommissionedAt is null ? AgentState.Active : AgentState.Decommissioned,
+        DecommissionedAt = DecommissionedAt,
+        DecommissionedBy = DecommissionedBy,
     };
 }
 
 public sealed class AgentStore(Database database)
 {
-    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, heartbeat_at, version, status_json, status_reported_at";
+    internal const string Columns = "agent_id, hostname, os, agent_version, labels_json, enrolled_at, enrollment_token_id, last_seen_at, heartbeat_at, version, status_json, status_reported_at, decommissioned_at, decommissioned_by";
     private static readonly string Insert = InsertStatement.For("agent", Columns);
 
     public static Task InsertAsync(Database.Write write, AgentRow row, CancellationToken cancellationToken) =>
@@ -114,6 +122,16 @@ public sealed class AgentStore(Database database)
         await write.ExecuteAsync(
             "update agent set labels_json = @labelsJson, version = version + 1 where agent_id = @agentId and (@expectedVersion is null or version = @expectedVersion)",
             new { agentId, labelsJson, expectedVersion }, cancellationToken) == 1;
+
+    /// <summary>Marks the agent decommissioned unless it already is; false when it was (or there is no such agent).</summary>
+    public static async Task<bool> DecommissionAsync(Database.Write write, string agentId, DateTimeOffset now, string decommissionedBy, CancellationToken cancellationToken) =>
+        await write.ExecuteAsync(
+            "update agent set decommissioned_at = @now, decommissioned_by = @decommissionedBy, version = version + 1 where agent_id = @agentId and decommissioned_at is null",
+            new { agentId, now, decommissionedBy }, cancellationToken) == 1;
+
+    /// <summary>Revokes every credential bound to the agent that still works: what it holds stops letting it in.</summary>
+    public static Task<int> RevokeCredentialsAsync(Database.Write write, string agentId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        write.ExecuteAsync("update api_token set revoked_at = @now where agent_id = @agentId and revoked_at is null", new { agentId, now }, cancellationToken);
 
     /// <summary>Last seen now; version and OS when given; the status when given (kept as it was otherwise).</summary>
     public static Task<AgentRow?> RecordHeartbeatAsync(Database.Write write, string agentId, string? agentVersion, string? os, AgentStatus? status, DateTimeOffset now, CancellationToken cancellationToken)

@@ -48,6 +48,8 @@ public static class OperationAccess
         ["getAgent"] = Access.For([.. People, Role.Agent]),
         ["replaceAgentLabels"] = Access.For(Role.Admin, Role.Operator),
         ["recordAgentHeartbeat"] = Access.For(Role.Agent),
+        // Retiring an agent revokes its credentials for good: an admin decision, like revoking a token
+        ["decommissionAgent"] = Access.For(Role.Admin),
         // Audit
         ["listAuditEntries"] = Access.For(Role.Admin),
         // FIM rules: operators and pipelines change them, analysts read them

@@ -10,27 +10,31 @@ public sealed class EnrollmentTokenCreateValidator : AbstractValidator<Enrollmen
     {
         RuleFor(t => t.Name).NotBlank();
         RuleFor(t => t.Labels).SetValidator(new LabelsValidator()!).When(t => t.Labels is not null);
-        RuleFor(t => t.ExpiresAt).InTheFuture(time);
+        RuleFor(t => t.ExpiresAt).InTheFuture(time)
+            .Must(at => at is null || at <= time.GetUtcNow() + EnrollmentOptions.MaxTokenLifetime)
+            .WithMessage("'{PropertyName}' must be at most 30 days ahead: an enrollment token is for a rollout, not a standing credential.");
     }
 }
 
-public sealed class EnrollmentEndpoints(EnrollmentStore enrollments, EnrollmentWriter writer, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
+public sealed class EnrollmentEndpoints(EnrollmentStore enrollments, EnrollmentWriter writer, EnrollmentOptions options, TimeProvider time, Cursors cursors) : EnrollmentHandlersBase
 {
     public override async Task<Results<Created<EnrollmentTokenCreated>, ProblemHttpResult>> CreateEnrollmentToken(HttpContext http, EnrollmentTokenCreate body, CancellationToken cancellationToken)
     {
         var caller = http.Caller();
         var secret = Secrets.New(Secrets.EnrollmentTokenPrefix);
+        var now = time.GetUtcNow();
         var row = new EnrollmentTokenRow
         {
             EnrollmentTokenId = Ids.New("enr"),
             Name = body.Name,
             LabelsJson = Labels.Write(body.Labels),
-            MaxUses = body.MaxUses,
+            // Left out, the server's bounded defaults (EnrollmentOptions): no new token is unlimited.
+            MaxUses = body.MaxUses ?? options.DefaultMaxUses,
             SecretHash = Secrets.Hash(secret),
             Prefix = Secrets.Display(secret),
-            CreatedAt = time.GetUtcNow(),
+            CreatedAt = now,
             CreatedBy = caller.TokenId,
-            ExpiresAt = body.ExpiresAt?.ToUniversalTime(),
+            ExpiresAt = body.ExpiresAt?.ToUniversalTime() ?? now + options.DefaultTokenLifetime,
         };
         await writer.CreateAsync(caller, row, cancellationToken);
         return TypedResults.Created((string?)null, new EnrollmentTokenCreated { EnrollmentToken = row.ToContract(), Secret = secret });

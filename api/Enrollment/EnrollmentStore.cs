@@ -7,6 +7,13 @@ public sealed class EnrollmentTokenRow : BearerSecretRow
     public int? MaxUses { get; init; }
     public int Uses { get; init; }
 
+    /// <summary>Why no more agents may enroll with it at <paramref name="now"/>, or null while they may.</summary>
+    public string? EnrollmentRefusal(DateTimeOffset now) =>
+        Refusal(now, "enrollment token")
+        ?? (MaxUses is { } max && Uses >= max
+            ? $"The enrollment token is used up: {Uses} of {max} agents enrolled with it. Create another (maxUses up to {EnrollmentOptions.MaxUses})."
+            : null);
+
     public EnrollmentToken ToContract() => new()
     {
         Id = EnrollmentTokenId,

@@ -5,14 +5,14 @@ public static class TokenCommands
 {
     private static readonly Option<bool> IncludeRevoked = new("--include-revoked") { Description = "List revoked tokens too." };
 
-    private static Option<DateTimeOffset?> Expires() => new("--expires") { Description = "When it stops working (RFC 3339); default: never." };
+    private static Option<DateTimeOffset?> Expires(string byDefault) => new("--expires") { Description = $"When it stops working (RFC 3339); default: {byDefault}." };
 
     public static Command Tokens(CliHost host)
     {
         var name = new Option<string>("--name") { Description = "What it is for, e.g. ci-fim-rules.", Required = true };
         var role = SpecValues<Role>.One("--role", "What it may do");
         role.Required = true;
-        var expires = Expires();
+        var expires = Expires("never");
         var filterRole = SpecValues<Role>.One("--role", "Only this role");
         var id = new Argument<string>("token") { Description = "The token's id." };
         return new Command("tokens", "API tokens for people, pipelines and SOAR tools (admin).")
@@ -21,7 +21,7 @@ public static class TokenCommands
                 {
                     var created = await run.Client().CreateTokenAsync(
                         new TokenCreate { Name = run.Get(name)!, Role = run.Get(role)!.Value, ExpiresAt = run.Get(expires) }, cancellationToken);
-                    return await run.Output.SecretAsync(created, $"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
+                    return await run.Output.SecretAsync($"{created.Token.Id} ({created.Token.Name}, {Output.Spec(created.Token.Role)})", created.Secret);
                 }),
                 new Command("list", "The tokens (never their secrets).").With(filterRole, IncludeRevoked).Lists<Token>(
                     host,
@@ -51,8 +51,8 @@ public static class TokenCommands
             Arity = ArgumentArity.ZeroOrMore,
             Validators = { result => { foreach (var t in result.Tokens.Where(t => !t.Value.Contains('=', StringComparison.Ordinal))) result.AddError($"--label takes key=value, not '{t.Value}'."); } },
         };
-        var maxUses = new Option<int?>("--max-uses") { Description = "How many agents may enroll with it (default: no limit)." };
-        var expires = Expires();
+        var maxUses = new Option<int?>("--max-uses") { Description = "How many agents may enroll with it, up to 100000 (default: the server's, 1 unless configured)." };
+        var expires = Expires("the server's, 24 hours from now unless configured; at most 30 days ahead");
         var id = new Argument<string>("enrollment-token") { Description = "The enrollment token's id." };
         return new Command("enroll", "Enrollment tokens: what a new agent presents once to get its own credential (admin).")
             .With(
@@ -67,7 +67,7 @@ public static class TokenCommands
                             ExpiresAt = run.Get(expires),
                         },
                         cancellationToken);
-                    return await run.Output.SecretAsync(created, $"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
+                    return await run.Output.SecretAsync($"{created.EnrollmentToken.Id} ({created.EnrollmentToken.Name})", created.Secret);
                 }),
                 new Command("list", "The enrollment tokens and how often each was used.").With(IncludeRevoked).Lists<EnrollmentToken>(
                     host,

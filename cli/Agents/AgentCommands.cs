@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace Platform.Cli.Agents;
 
-/// <summary><c>agents list|get</c>: the enrolled agents, and where an agent id comes from for the other commands.</summary>
+/// <summary><c>agents list|get|decommission</c>: the enrolled agents, and where an agent id comes from for the other commands.</summary>
 public static partial class AgentCommands
 {
     public static Command Agents(CliHost host)
@@ -21,14 +21,14 @@ public static partial class AgentCommands
                     ("os", a => a.Os),
                     ("version", a => a.AgentVersion),
                     ("labels", a => Output.Labels(a.Labels)),
-                    ("last seen", a => Output.Time(a.LastSeenAt))),
+                    ("last seen", a => Output.Time(a.LastSeenAt)),
+                    ("state", a => Output.Spec(a.State))),
                 new Command("get", "One agent and the status of its last heartbeat.").With(agent).Does(host, async (run, cancellationToken) =>
                 {
                     var client = run.Client();
                     var found = await client.GetAgentAsync(await IdAsync(client, run.Get(agent)!, cancellationToken), cancellationToken);
                     var status = found.Status;
                     run.Output.Fields(
-                        found,
                         ("id", found.Id),
                         ("host", found.Hostname),
                         ("os", found.Os),
@@ -41,9 +41,19 @@ public static partial class AgentCommands
                             $"{status.Spool.Bytes} bytes; {status.Spool.DroppedTelemetry} telemetry dropped, {status.Spool.RejectedBatches} batches refused")),
                         ("attribution", status is null ? null : Capability(status.Capabilities.ProcessAttribution)),
                         ("prevention", status is null ? null : Capability(status.Capabilities.Prevention)),
-                        ("process events", status?.Capabilities.ProcessEvents is { } events ? Output.Spec(events) : null));
+                        ("process events", status?.Capabilities.ProcessEvents is { } events ? Output.Spec(events) : null),
+                        ("state", Output.Spec(found.State)),
+                        ("decommissioned", found.DecommissionedAt is null ? null : $"{Output.Time(found.DecommissionedAt)} by {found.DecommissionedBy}"));
                     return ExitCodes.Ok;
-                }));
+                }),
+                new Command("decommission", "Retire an agent for good: its credentials stop working at once, its evidence stays until retention (admin).")
+                    .With(agent).Does(host, async (run, cancellationToken) =>
+                    {
+                        var client = run.Client();
+                        var retired = await client.DecommissionAgentAsync(await IdAsync(client, run.Get(agent)!, cancellationToken), cancellationToken);
+                        run.Output.Result($"{retired.Id} ({retired.Hostname}) is decommissioned since {Output.Time(retired.DecommissionedAt)}; enroll the host again to watch it as a new agent");
+                        return ExitCodes.Ok;
+                    }));
     }
 
     private static string Capability(AgentCapability capability) => capability.Available ? "available" : $"unavailable: {capability.Reason}";

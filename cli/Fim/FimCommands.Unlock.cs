@@ -15,7 +15,7 @@ public static partial class FimCommands
                 var client = run.Client();
                 var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
                 var window = await client.UnlockFimRuleAsync(new FimRuleUnlockRequest { Minutes = run.Get(minutes), Reason = run.Get(reason)! }, id, cancellationToken);
-                run.Output.Result(window, $"unlocked {window.RuleId} until {Output.Time(window.Until)} ({window.Id}): {window.Reason}");
+                run.Output.Result($"unlocked {window.RuleId} until {Output.Time(window.Until)} ({window.Id}): {window.Reason}");
                 return ExitCodes.Ok;
             });
     }

@@ -29,23 +29,21 @@ public static partial class FimCommands
                 var pruning = run.Get(prune);
                 FimPlan plan;
                 var kept = 0;
-                if (run.Get(dryRun))
+                if (run.Get(dryRun) && !pruning && !run.Output.Json)
                 {
-                    // Planned with pruning, to say how many rules the file leaves out even when they are kept.
+                    // Planned with pruning, to say how many rules the file leaves out even when they are kept (json
+                    // output prints the API's answer to the request as given instead).
                     plan = await client.ApplyFimRuleSetAsync(ruleSet, dryRun: true, prune: true, cancellationToken);
-                    if (!pruning)
-                    {
-                        kept = plan.Summary.Delete;
-                        plan = WithoutDeletions(plan);
-                    }
+                    kept = plan.Summary.Delete;
+                    plan = WithoutDeletions(plan);
                 }
                 else
                 {
-                    plan = await client.ApplyFimRuleSetAsync(ruleSet, dryRun: false, prune: pruning, cancellationToken);
+                    plan = await client.ApplyFimRuleSetAsync(ruleSet, dryRun: run.Get(dryRun), prune: pruning, cancellationToken);
                 }
 
                 if (run.Output.Json)
-                    run.Output.Document(plan);
+                    run.Output.Answer();
                 else
                     PlanText.Write(run.Output, plan, kept);
                 return plan.DryRun && PlanText.HasChanges(plan) ? ExitCodes.Changes : ExitCodes.Ok;
@@ -94,7 +92,6 @@ public static partial class FimCommands
                     var client = run.Client();
                     var found = await client.GetFimRuleAsync(await RuleIdAsync(client, run.Get(rule)!, cancellationToken), cancellationToken);
                     run.Output.Fields(
-                        found,
                         ("id", found.Id),
                         ("name", found.Name),
                         ("description", found.Description),
@@ -119,13 +116,16 @@ public static partial class FimCommands
                     var versions = await Paging.CollectAsync<FimRuleVersion>(
                         run,
                         async (cursor, limit) => await client.ListFimRuleVersionsAsync(id, limit, cursor, cancellationToken));
-                    run.Output.Table(
-                        versions,
-                        ("version", v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        ("change", v => Output.Spec(v.Change)),
-                        ("at", v => Output.Time(v.ChangedAt)),
-                        ("by", v => v.ChangedBy),
-                        ("fields", v => string.Join(", ", v.Changes.Select(c => c.Field))));
+                    if (!run.Output.Json)
+                    {
+                        run.Output.Table(
+                            versions,
+                            ("version", v => v.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                            ("change", v => Output.Spec(v.Change)),
+                            ("at", v => Output.Time(v.ChangedAt)),
+                            ("by", v => v.ChangedBy),
+                            ("fields", v => string.Join(", ", v.Changes.Select(c => c.Field))));
+                    }
                     return ExitCodes.Ok;
                 }),
                 new Command("restore", "Make an earlier version of a rule the current one (a new version; a deleted rule comes back).")
@@ -135,7 +135,7 @@ public static partial class FimCommands
                         var client = run.Client();
                         var id = await RuleIdAsync(client, run.Get(rule)!, cancellationToken);
                         var restored = await client.RestoreFimRuleVersionAsync(id, run.Get(version), cancellationToken: cancellationToken);
-                        run.Output.Result(restored, $"restored {restored.Name} ({restored.Id}) from version {run.Get(version)}: now version {restored.Version}");
+                        run.Output.Result($"restored {restored.Name} ({restored.Id}) from version {run.Get(version)}: now version {restored.Version}");
                         return ExitCodes.Ok;
                     }));
     }
@@ -207,7 +207,7 @@ public static partial class FimCommands
                 new Command("ack", "Acknowledge an alert (new activity in its fold window opens it again).").With(alertId).Does(host, async (run, cancellationToken) =>
                 {
                     var alert = await run.Client().AcknowledgeFimAlertAsync(run.Get(alertId)!, cancellationToken);
-                    run.Output.Result(alert, $"acknowledged {alert.Id}: {alert.Description}");
+                    run.Output.Result($"acknowledged {alert.Id}: {alert.Description}");
                     return ExitCodes.Ok;
                 }));
     }

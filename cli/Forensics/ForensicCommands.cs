@@ -33,7 +33,7 @@ public static class ForensicCommands
                 : await client.GetHostForensicViewAsync(agentId!, run.Get(limit), cancellationToken);
             if (run.Output.Json)
             {
-                run.Output.Document(forensicView);
+                run.Output.Answer();
                 return ExitCodes.Ok;
             }
 

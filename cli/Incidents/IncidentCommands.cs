@@ -42,7 +42,6 @@ public static class IncidentCommands
         {
             var incident = await run.Client().GetIncidentAsync(run.Get(id)!, cancellationToken);
             run.Output.Fields(
-                incident,
                 ("id", incident.Id),
                 ("category", Output.Spec(incident.Category)),
                 ("severity", Output.Spec(incident.Severity)),
@@ -86,7 +85,7 @@ public static class IncidentCommands
         return command.Does(host, async (run, cancellationToken) =>
         {
             var incident = await run.Client().AssignIncidentAsync(new IncidentAssignment { Assignee = run.Get(to) }, run.Get(incidentId)!, cancellationToken: cancellationToken);
-            run.Output.Result(incident, $"{incident.Id} is {(incident.Assignee is { } who ? "assigned to " + who : "unassigned")}");
+            run.Output.Result($"{incident.Id} is {(incident.Assignee is { } who ? "assigned to " + who : "unassigned")}");
             return ExitCodes.Ok;
         });
     }
@@ -98,7 +97,7 @@ public static class IncidentCommands
         return new Command("note", "Add a note to an incident: what was found, what was done.").With(incidentId, text).Does(host, async (run, cancellationToken) =>
         {
             var note = await run.Client().AddIncidentNoteAsync(new IncidentNoteSpec { Text = run.Get(text)! }, run.Get(incidentId)!, cancellationToken);
-            run.Output.Result(note, $"noted {note.Id} on {run.Get(incidentId)}");
+            run.Output.Result($"noted {note.Id} on {run.Get(incidentId)}");
             return ExitCodes.Ok;
         });
     }
@@ -154,11 +153,12 @@ public static class IncidentCommands
                             continue;
                         }
 
-                        foreach (var incident in page.Items)
+                        // JSON Lines: each incident exactly as the page the API answered holds it.
+                        if (run.Output.Json)
+                            run.Output.AnswerItems();
+                        else
                         {
-                            if (run.Output.Json)
-                                run.Output.Line(incident);
-                            else
+                            foreach (var incident in page.Items)
                                 run.Output.Text(WatchLine(incident));
                         }
 
@@ -243,7 +243,7 @@ public static class IncidentCommands
             {
                 var incident = await client.ChangeIncidentStatusAsync(change, id, cancellationToken: cancellationToken);
                 if (run.Output.Json)
-                    run.Output.Line(incident);
+                    run.Output.Answer();
                 else
                     run.Output.Text($"{incident.Id} is {Output.Spec(incident.Status)}");
             }
@@ -270,6 +270,7 @@ public static class IncidentCommands
         }
         while (!dryRun && result.Remaining > 0 && result.Changed > 0);
 
+        // Several requests summed up: platformctl's own document, in the shape of one answer.
         if (run.Output.Json)
             run.Output.Document(new IncidentBulkResult { DryRun = dryRun, Matched = result.Matched, Changed = changed, Skipped = result.Skipped, Remaining = result.Remaining });
         else

@@ -30,7 +30,7 @@ public static class WebhookCommands
                             SignatureScheme = run.Get(scheme),
                         },
                         cancellationToken);
-                    return await run.Output.SecretAsync(created, $"{created.Webhook.Id} ({created.Webhook.Url})", created.Secret);
+                    return await run.Output.SecretAsync($"{created.Webhook.Id} ({created.Webhook.Url})", created.Secret);
                 }),
                 new Command("list", "The webhooks, and whether each is enabled.").Lists<Webhook>(
                     host,
@@ -49,7 +49,7 @@ public static class WebhookCommands
                             rotation.OverlapSeconds = (int)Math.Ceiling(asked.TotalSeconds);
                         var rotated = await run.Client().RotateWebhookSecretAsync(rotation, run.Get(id)!, cancellationToken: cancellationToken);
                         var until = rotated.Webhook.PreviousSecretExpiresAt is { } end ? $"the old one is valid until {Output.Time(end)}" : "the old one is no longer valid";
-                        return await run.Output.SecretAsync(rotated, $"a new secret for {rotated.Webhook.Id} ({until})", rotated.Secret);
+                        return await run.Output.SecretAsync($"a new secret for {rotated.Webhook.Id} ({until})", rotated.Secret);
                     }),
                 new Command("deliveries", "A webhook's delivery log, newest first.").With(id).Lists<WebhookDelivery>(
                     host,
@@ -64,7 +64,7 @@ public static class WebhookCommands
                 new Command("redeliver", "Send a delivery's event again (a new delivery, same event id).").With(id, delivery).Does(host, async (run, cancellationToken) =>
                 {
                     var again = await run.Client().RedeliverWebhookDeliveryAsync(run.Get(id)!, run.Get(delivery)!, cancellationToken);
-                    run.Output.Result(again, $"{again.Id} queued: {Output.Spec(again.EventType)} of {again.IncidentId}");
+                    run.Output.Result($"{again.Id} queued: {Output.Spec(again.EventType)} of {again.IncidentId}");
                     return ExitCodes.Ok;
                 }),
                 Switch(host, "enable", enabled: true, "Enable a webhook (after it was disabled by failures, what waited is sent)."),
@@ -90,7 +90,7 @@ public static class WebhookCommands
                 current.Id,
                 $"\"{current.Version}\"",
                 cancellationToken);
-            run.Output.Result(changed, $"{changed.Id} is {(changed.Enabled ? "enabled" : "disabled")}");
+            run.Output.Result($"{changed.Id} is {(changed.Enabled ? "enabled" : "disabled")}");
             return ExitCodes.Ok;
         });
     }

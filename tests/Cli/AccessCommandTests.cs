@@ -60,7 +60,7 @@ public sealed class AccessCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Equal(0, (await operatorCli.RunAsync("fim", "rules", "list")).ExitCode);
 
         var tokens = await cli.RunAsync("-o", "json", "tokens", "list", "--role", "operator");
-        var token = JsonDocument.Parse(tokens.Out).RootElement.EnumerateArray().Single(t => t.GetProperty("name").GetString() == "ci-fim-rules");
+        var token = CliPages.Items(tokens).Single(t => t.GetProperty("name").GetString() == "ci-fim-rules");
         Assert.False(token.TryGetProperty("secret", out _));
         var revoked = await cli.RunAsync("tokens", "revoke", token.GetProperty("id").GetString()!);
         Assert.True(revoked.ExitCode == 0, revoked.ToString());

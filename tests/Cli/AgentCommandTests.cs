@@ -31,9 +31,28 @@ public sealed class AgentCommandTests(SqliteApi api) : IClassFixture<SqliteApi>
         Assert.Contains("lastHeartbeat", bad.Error);
     }
 
-    private static List<Contracts.Agent> Listed(CliRun run)
+    [Fact]
+    public async Task Agents_decommission_retires_the_agent_by_host_name_and_its_credential_stops_working()
     {
+        var hostname = "decom" + Guid.NewGuid().ToString("N")[..6];
+        var (agent, enrolled) = await api.EnrolledAgent(hostname);
+        using var cli = new PlatformCtlRunner(api, api.AdminSecret);
+
+        var run = await cli.RunAsync("agents", "decommission", hostname);
+
         Assert.True(run.ExitCode == 0, run.ToString());
-        return System.Text.Json.JsonSerializer.Deserialize<List<Contracts.Agent>>(run.Out, PlatformClient.SerializerOptions)!;
+        Assert.Contains($"{enrolled.Agent.Id} ({hostname}) is decommissioned", run.Out, StringComparison.Ordinal);
+        Assert.Equal(AgentState.Decommissioned, (await api.Admin().GetAgentAsync(enrolled.Agent.Id)).State);
+        await ProblemAssert.Refused(401, () => agent.RecordAgentHeartbeatAsync(new AgentHeartbeat(), enrolled.Agent.Id));
+        var shown = await cli.RunAsync("agents", "get", enrolled.Agent.Id);
+        Assert.Contains("state:", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("decommissioned", shown.Out, StringComparison.Ordinal);
+
+        using var analyst = new PlatformCtlRunner(api, (await api.ClientWithRole(Role.Analyst)).Token.Secret);
+        var refused = await analyst.RunAsync("agents", "decommission", enrolled.Agent.Id);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("403", refused.Error, StringComparison.Ordinal);
     }
+
+    private static List<Contracts.Agent> Listed(CliRun run) => CliPages.Items<Contracts.Agent>(run);
 }

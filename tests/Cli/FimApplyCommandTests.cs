@@ -75,7 +75,7 @@ public sealed class FimApplyCommandTests(SqliteApi api) : IClassFixture<SqliteAp
 
         var pruned = await cli.RunAsync("-o", "json", "fim", "apply", "-f", rules, "--prune");
         Assert.True(pruned.ExitCode == 0, pruned.ToString());
-        Assert.Contains("\"delete\": 1", pruned.Out);
+        Assert.Equal(1, System.Text.Json.JsonDocument.Parse(pruned.Out).RootElement.GetProperty("summary").GetProperty("delete").GetInt32());
         Assert.Equal(["app-config", "tls-private-keys"], (await api.Admin().ListFimRulesAsync()).Items.Select(r => r.Name).Order());
 
         // The rule's history and a restore, by name.
@@ -88,7 +88,7 @@ public sealed class FimApplyCommandTests(SqliteApi api) : IClassFixture<SqliteAp
         var get = await cli.RunAsync("fim", "rules", "get", "tls-private-keys");
         Assert.Contains("critical", get.Out);
         var list = await cli.RunAsync("-o", "json", "fim", "rules", "list");
-        Assert.Equal(2, System.Text.Json.JsonDocument.Parse(list.Out).RootElement.GetArrayLength());
+        Assert.Equal(2, CliPages.Items(list).Count);
     }
 
     [Fact]

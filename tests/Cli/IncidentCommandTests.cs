@@ -59,11 +59,7 @@ public sealed class IncidentCommandTests(SqliteApi api) : IClassFixture<SqliteAp
         Assert.Contains("-lastSeen", bad.Error);
     }
 
-    private static List<T> JsonList<T>(CliRun run)
-    {
-        Assert.True(run.ExitCode == 0, run.ToString());
-        return JsonSerializer.Deserialize<List<T>>(run.Out, PlatformClient.SerializerOptions)!;
-    }
+    private static List<T> JsonList<T>(CliRun run) => CliPages.Items<T>(run);
 
     [Fact]
     public async Task Watch_prints_new_incidents_as_detection_makes_them_and_changes_to_them_and_the_state_file_resumes_without_repeats()

@@ -28,7 +28,7 @@ public sealed class WebhookCommandTests(SqliteApiWithReceivers api) : IClassFixt
 
         var deliveries = await cli.RunAsync("-o", "json", "webhooks", "deliveries", webhook.Id);
         Assert.True(deliveries.ExitCode == 0, deliveries.ToString());
-        var delivery = System.Text.Json.JsonDocument.Parse(deliveries.Out).RootElement.EnumerateArray()
+        var delivery = CliPages.Items(deliveries)
             .Single(d => d.GetProperty("incidentId").GetString() == incident.Id);
         Assert.Equal("delivered", delivery.GetProperty("status").GetString());
 

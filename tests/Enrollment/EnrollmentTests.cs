@@ -148,8 +148,126 @@ public abstract class EnrollmentTests(PlatformApi api)
         var entries = (await api.Admin().ListAuditEntriesAsync(targetId: created.EnrollmentToken.Id)).Items;
         Assert.Equal(["enrollment-token.create", "enrollment-token.revoke"], entries.Select(e => e.Action));
     }
+
+    private static AgentEnroll Host(string hostname) => new() { Hostname = hostname, Os = "linux", AgentVersion = "1.0.0" };
+
+    /// <summary>How many of <paramref name="count"/> enrollments at once get in; the others must be refused with 403 saying the token is used up.</summary>
+    private async Task<int> EnrollAtOnce(string secret, int count)
+    {
+        var client = api.Client(secret);
+        var attempts = Enumerable.Range(0, count).Select(i => Task.Run(async () =>
+        {
+            try
+            {
+                await client.EnrollAgentAsync(Host($"burst-{i}"));
+                return true;
+            }
+            catch (PlatformApiException<ProblemDetails> refused) when (refused.StatusCode == 403)
+            {
+                Assert.Contains("used up", refused.Result.Detail, StringComparison.Ordinal);
+                return false;
+            }
+        }));
+        return (await Task.WhenAll(attempts)).Count(enrolled => enrolled);
+    }
+
+    [SkippableFact]
+    public async Task An_enrollment_token_given_no_bounds_enrolls_one_host_within_a_day()
+    {
+        var created = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "defaults" });
+
+        Assert.Equal(1, created.EnrollmentToken.MaxUses);
+        Assert.Equal(created.EnrollmentToken.CreatedAt + TimeSpan.FromDays(1), created.EnrollmentToken.ExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
+        Assert.Equal(1, await EnrollAtOnce(created.Secret, 6));
+        var listed = (await api.Admin().ListEnrollmentTokensAsync(limit: 200)).Items.Single(t => t.Id == created.EnrollmentToken.Id);
+        Assert.Equal((1, (int?)1), (listed.Uses, listed.MaxUses));
+    }
+
+    [SkippableFact]
+    public async Task The_default_expiry_is_enforced_by_the_apis_clock()
+    {
+        var created = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "a day", MaxUses = 5 });
+        var client = api.Client(created.Secret);
+
+        api.Time.Advance(TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1));
+        await client.EnrollAgentAsync(Host("just-in-time"));
+        api.Time.Advance(TimeSpan.FromSeconds(2));
+        var problem = await ProblemAssert.Refused(401, () => client.EnrollAgentAsync(Host("too-late")));
+        Assert.Contains("expired", problem.Detail, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
+    public async Task Concurrent_enrollments_get_exactly_the_uses_asked_for()
+    {
+        var created = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "five", MaxUses = 5 });
+
+        Assert.Equal(5, await EnrollAtOnce(created.Secret, 16));
+    }
+
+    [SkippableFact]
+    public async Task Bounds_beyond_the_maximums_are_400_and_the_maximums_themselves_are_taken()
+    {
+        var now = api.Time.GetUtcNow();
+        var errors = await ProblemAssert.FieldErrors(() => api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "a year", ExpiresAt = now.AddDays(30).AddMinutes(1) }));
+        Assert.Contains("30 days", Assert.Single(errors["expiresAt"]), StringComparison.Ordinal);
+        errors = await ProblemAssert.FieldErrors(() => api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "too many", MaxUses = 100_001 }));
+        Assert.Contains("maxUses", errors.Keys);
+        errors = await ProblemAssert.FieldErrors(() => api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "none", MaxUses = 0 }));
+        Assert.Contains("maxUses", errors.Keys);
+
+        var widest = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "widest", MaxUses = 100_000, ExpiresAt = now.AddDays(30) });
+        Assert.Equal((int?)100_000, widest.EnrollmentToken.MaxUses);
+        Assert.Equal(now.AddDays(30), widest.EnrollmentToken.ExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
+    }
 }
 
 public sealed class EnrollmentTestsOnSqlite(SqliteApi api) : EnrollmentTests(api), IClassFixture<SqliteApi>;
 
 public sealed class EnrollmentTestsOnPostgres(PostgresApi api) : EnrollmentTests(api), IClassFixture<PostgresApi>;
+
+/// <summary>An api whose operators chose other defaults for enrollment tokens.</summary>
+public sealed class EnrollmentDefaultsApi : SqliteApi
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Platform:Enrollment:DefaultMaxUses"] = "3",
+        ["Platform:Enrollment:DefaultTokenLifetime"] = "02:00:00",
+    };
+}
+
+public sealed class EnrollmentConfiguredDefaultsTests(EnrollmentDefaultsApi api) : IClassFixture<EnrollmentDefaultsApi>
+{
+    [Fact]
+    public async Task The_servers_configured_defaults_apply_to_a_token_given_no_bounds_and_a_request_still_overrides_them()
+    {
+        var created = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "configured" });
+        Assert.Equal(3, created.EnrollmentToken.MaxUses);
+        Assert.Equal(created.EnrollmentToken.CreatedAt + TimeSpan.FromHours(2), created.EnrollmentToken.ExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
+
+        var given = await api.Admin().CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "given", MaxUses = 7, ExpiresAt = api.Time.GetUtcNow().AddDays(3) });
+        Assert.Equal(7, given.EnrollmentToken.MaxUses);
+        Assert.Equal(api.Time.GetUtcNow().AddDays(3), given.EnrollmentToken.ExpiresAt!.Value, TimeSpan.FromMilliseconds(1));
+    }
+}
+
+public sealed class EnrollmentOptionsTests
+{
+    [Theory]
+    [InlineData(0, "1.00:00:00", "DefaultMaxUses")]
+    [InlineData(100_001, "1.00:00:00", "DefaultMaxUses")]
+    [InlineData(1, "00:00:30", "DefaultTokenLifetime")]
+    [InlineData(1, "30.00:00:01", "DefaultTokenLifetime")]
+    public void Defaults_outside_the_maximums_are_refused_at_start_naming_the_setting(int maxUses, string lifetime, string setting)
+    {
+        var options = new Platform.Api.Enrollment.EnrollmentOptions { DefaultMaxUses = maxUses, DefaultTokenLifetime = TimeSpan.Parse(lifetime, System.Globalization.CultureInfo.InvariantCulture) };
+
+        Assert.Contains($"Platform:Enrollment:{setting}", Assert.Single(options.Problems()), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_defaults_are_bounded()
+    {
+        Assert.Empty(new Platform.Api.Enrollment.EnrollmentOptions().Problems());
+        Assert.Equal((1, TimeSpan.FromDays(1)), (new Platform.Api.Enrollment.EnrollmentOptions().DefaultMaxUses, new Platform.Api.Enrollment.EnrollmentOptions().DefaultTokenLifetime));
+    }
+}

@@ -30,6 +30,7 @@ public sealed class AppSettingsTests
         [RateLimitOptions.Section] = typeof(RateLimitOptions),
         [IngestOptions.Section] = typeof(IngestOptions),
         [AuthOptions.Section] = typeof(AuthOptions),
+        [Platform.Api.Enrollment.EnrollmentOptions.Section] = typeof(Platform.Api.Enrollment.EnrollmentOptions),
         [AgentsOptions.Section] = typeof(AgentsOptions),
         [FimOptions.Section] = typeof(FimOptions),
         [TelemetryOptions.Section] = typeof(TelemetryOptions),
