@@ -23,6 +23,7 @@ public sealed record FuzzWorld(
     string AgentSecret,
     string OtherAgentId,
     string OtherAgentSecret,
+    string RetiredAgentId,
     string EnrollmentSecret,
     string VictimTokenId,
     string VictimEnrollmentTokenId,
@@ -261,7 +262,7 @@ public sealed class FuzzCases
         Add(Base(op, kind + ".glob").P(p.Name, "%2A"));
         Add(Base(op, kind + ".upper-case").P(p.Name, Uri.EscapeDataString(PathValue(op, p).ToUpperInvariant())));
         Add(Base(op, kind + ".space").P(p.Name, Uri.EscapeDataString(PathValue(op, p)) + "%20"));
-        if (p.Name == "agentId")
+        if (p.Name == "agentId" && op.OperationId != DecommissionAgent) // as admin it would retire the other agent for good
             Add(Base(op, kind + ".other-agent").P(p.Name, _world.OtherAgentId));
         if (p.Name == "version")
         {
@@ -617,6 +618,9 @@ public sealed class FuzzCases
         return draft;
     }
 
+    /// <summary>The one operation whose valid request cannot be put back: it is given an agent of its own.</summary>
+    private const string DecommissionAgent = "decommissionAgent";
+
     private static Access Access(FuzzOperation op) =>
         OperationAccess.Table.TryGetValue(op.OperationId, out var access) ? access : Api.Auth.Access.For(Role.Admin);
 
@@ -624,7 +628,7 @@ public sealed class FuzzCases
     {
         "tokenId" => _world.VictimTokenId,
         "enrollmentTokenId" => _world.VictimEnrollmentTokenId,
-        "agentId" => _world.AgentId,
+        "agentId" => op.OperationId == DecommissionAgent ? _world.RetiredAgentId : _world.AgentId, // its own agent: decommissioning cannot be undone
         "ruleId" => op.Method == "GET" ? _world.RuleId : _world.VictimRuleId,
         "version" => "1",
         "alertId" => _world.AlertId,
@@ -661,6 +665,8 @@ public sealed class FuzzCases
             body["hostname"] = "fuzz-enrolled";
         if (op.OperationId == "replaceFimRule")
             body["name"] = "fuzz-victim"; // its own name: the example's is another rule's
+        if (op.OperationId == "createEnrollmentToken") // at most 30 days ahead (openapi.yaml); a day's midnight keeps the list the same all day
+            body["expiresAt"] = DateTime.UtcNow.Date.AddDays(8).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
         return body;
     }

@@ -190,8 +190,10 @@ public sealed class FuzzRun : IAsyncDisposable
         var victimEnrollment = Keep(await admin.CreateEnrollmentTokenAsync(new EnrollmentTokenCreate { Name = "fuzz-victim" }));
         var agent = await As(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "fuzz-web-01", Os = "linux", AgentVersion = "1.0.0", Labels = new Dictionary<string, string> { ["role"] = "app" } });
         var other = await As(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "fuzz-other", Os = "linux", AgentVersion = "1.0.0", Labels = new Dictionary<string, string>() });
+        var retired = await As(enrollment.Secret).EnrollAgentAsync(new AgentEnroll { Hostname = "fuzz-retired", Os = "linux", AgentVersion = "1.0.0", Labels = new Dictionary<string, string>() });
         _secrets[agent.Secret] = 0;
         _secrets[other.Secret] = 0;
+        _secrets[retired.Secret] = 0;
         var rule = await admin.CreateFimRuleAsync(FimRules.AppConfig("fuzz-app-config"));
         var victimRule = await admin.CreateFimRuleAsync(FimRules.PrivateKey("fuzz-victim"));
 
@@ -235,7 +237,7 @@ public sealed class FuzzRun : IAsyncDisposable
         var planted = "plt_" + Convert.ToHexString(Guid.NewGuid().ToByteArray()).ToLowerInvariant() + "planted";
         _secrets[planted] = 0;
         return new FuzzWorld(
-            _admin, agent.Agent.Id, agent.Secret, other.Agent.Id, other.Secret, enrollment.Secret, victim.Token.Id, victimEnrollment.EnrollmentToken.Id,
+            _admin, agent.Agent.Id, agent.Secret, other.Agent.Id, other.Secret, retired.Agent.Id, enrollment.Secret, victim.Token.Id, victimEnrollment.EnrollmentToken.Id,
             rule.Id, rule.Version, victimRule.Id, alert.Id, incident.Id, webhook.Webhook.Id, victimWebhook.Webhook.Id, delivery.Id, container.Id, cursor, planted);
     }
 
