@@ -221,11 +221,14 @@ public sealed class IncidentExplorerTests(ConsoleBrowser browser, SeededConsoleA
     }
 
     [SkippableFact]
-    public async Task The_fleet_lists_a_silent_agent_first_and_says_what_agents_cannot_do()
+    public async Task The_fleet_lists_a_silent_agent_first_says_what_agents_cannot_do_and_which_are_decommissioned()
     {
         var (chatty, chattyEnrolled) = await Api.EnrolledAgent("chatty-01");
         await chatty.RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = "1.0.0" }, chattyEnrolled.Agent.Id);
         await Api.EnrolledAgent("silent-01");
+        var (retired, retiredEnrolled) = await Api.EnrolledAgent("retired-01");
+        await retired.RecordAgentHeartbeatAsync(new AgentHeartbeat { AgentVersion = "1.0.0" }, retiredEnrolled.Agent.Id);
+        await Api.Admin().DecommissionAgentAsync(retiredEnrolled.Agent.Id);
 
         await using var session = await browser.OpenAsync(Api, output);
         await session.SignInAsync(await Api.TokenFor(Role.Analyst), "/console/fleet");
@@ -236,6 +239,10 @@ public sealed class IncidentExplorerTests(ConsoleBrowser browser, SeededConsoleA
         Assert.Equal("silent-01", hosts[0]);
         Assert.Contains("never", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
         Assert.True(Array.IndexOf(hosts, "silent-01") < Array.IndexOf(hosts, "chatty-01"), string.Join(", ", hosts));
+        var retiredRow = await session.Page.Locator("table.fleet tr[data-hostname='retired-01']").InnerTextAsync();
+        Assert.Contains("decommissioned", retiredRow, StringComparison.Ordinal);
+        Assert.Contains("credential revoked", retiredRow, StringComparison.Ordinal);
+        Assert.DoesNotContain("decommissioned", await rows.First.InnerTextAsync(), StringComparison.Ordinal);
         await session.Screenshot("fleet");
         session.AssertNothingWentWrong();
     }
