@@ -35,7 +35,7 @@ public static class AgentCommandLine
             Without a command it runs (as 'run' does). Every option is also a setting: --server is Platform:Agent:Server,
             given as Platform__Agent__Server=... in the environment or --Platform:Agent:Server=... here; the other
             settings are in agent/AgentOptions.cs. Exit codes: 0 stopped; 2 wrong usage or settings; 3 a requested
-            sensor or enforcement is not possible on this kernel.
+            sensor or enforcement is not possible on this kernel; 4 the api says this agent was decommissioned.
             """)
         {
             TreatUnmatchedTokensAsErrors = false,

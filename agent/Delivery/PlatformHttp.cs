@@ -19,6 +19,7 @@ public static class PlatformHttp
     {
         services.AddTransient<CredentialHandler>();
         services.AddTransient<ResponseETag>();
+        services.AddTransient<Decommissioned>();
         foreach (var name in new[] { Api, Enrollment })
         {
             var client = services.AddHttpClient(name, http =>
@@ -31,7 +32,7 @@ public static class PlatformHttp
             if (transport is not null)
                 client.ConfigurePrimaryHttpMessageHandler(transport);
             if (name == Api)
-                client.AddHttpMessageHandler<CredentialHandler>().AddHttpMessageHandler<ResponseETag>();
+                client.AddHttpMessageHandler<CredentialHandler>().AddHttpMessageHandler<ResponseETag>().AddHttpMessageHandler<Decommissioned>();
             client.AddStandardResilienceHandler(resilience =>
             {
                 resilience.AttemptTimeout.Timeout = TimeSpan.FromSeconds(20);

@@ -14,10 +14,11 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
         if (authorizeResult.Challenged)
         {
             // Failed authentications are not kept on the request; asking again returns the handler's cached result.
-            var failure = (await context.AuthenticateAsync()).Failure?.Message;
+            var failure = (await context.AuthenticateAsync()).Failure;
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             context.Response.Headers.WWWAuthenticate = failure is null ? "Bearer" : "Bearer error=\"invalid_token\"";
-            await Write(context, "Authentication is required.", failure ?? "Send a token as 'Authorization: Bearer <token>'.");
+            await Write(context, "Authentication is required.", failure?.Message ?? "Send a token as 'Authorization: Bearer <token>'.",
+                failure is AgentDecommissioned ? AgentDecommissioned.ProblemType : null);
         }
         else if (authorizeResult.Forbidden)
         {
@@ -31,10 +32,11 @@ public sealed class AuthProblems(IProblemDetailsService problems) : IAuthorizati
         }
     }
 
-    private Task Write(HttpContext context, string title, string detail) =>
+    /// <param name="type">The problem's type; null: the status's own (unauthorized, forbidden).</param>
+    private Task Write(HttpContext context, string title, string detail, string? type = null) =>
         problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = context,
-            ProblemDetails = { Status = context.Response.StatusCode, Title = title, Detail = detail },
+            ProblemDetails = { Status = context.Response.StatusCode, Title = title, Detail = detail, Type = type },
         }).AsTask();
 }

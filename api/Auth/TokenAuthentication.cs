@@ -61,7 +61,7 @@ public sealed class TokenAuthenticationHandler(
         var (token, agent) = credential;
         // Said before the revocation that came with it: the agent's holder learns why it is locked out for good.
         if (agent?.DecommissionedAt is { } decommissionedAt)
-            return AuthenticateResult.Fail($"The agent {agent.AgentId} was decommissioned at {decommissionedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}; its credentials no longer work. Enroll the host again to watch it as a new agent.");
+            return AuthenticateResult.Fail(new AgentDecommissioned($"The agent {agent.AgentId} was decommissioned at {decommissionedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)}; its credentials no longer work. Enroll the host again to watch it as a new agent."));
         if (token.Refusal(now, "token") is { } refused)
             return AuthenticateResult.Fail(refused);
 
