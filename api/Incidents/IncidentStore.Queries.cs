@@ -116,9 +116,12 @@ public sealed partial class IncidentStore
         return (string.Join(" and ", clauses), parameters);
     }
 
+    /// <summary>A finding's columns, as <see cref="FindingRow"/> reads them.</summary>
+    private const string FindingColumns = "finding_id, incident_id, rule, time, summary, detail_json";
+
     private const string FindingsSql =
-        """
-        select finding_id, incident_id, rule, time, summary, detail_json from incident_finding
+        $"""
+        select {FindingColumns} from incident_finding
         where incident_id = @incidentId and (@afterTime is null or time > @afterTime or (time = @afterTime and finding_id > @afterId))
         order by time, finding_id limit @take
         """;
@@ -143,8 +146,8 @@ public sealed partial class IncidentStore
         await using var db = await database.OpenAsync(cancellationToken);
         var rows = await db.QueryAsync<FindingRow>(new CommandDefinition(
             $"""
-            select finding_id, incident_id, rule, time, summary, detail_json from (
-              select finding_id, incident_id, rule, time, summary, detail_json,
+            select {FindingColumns} from (
+              select {FindingColumns},
                      row_number() over (partition by incident_id order by time, finding_id) as position
               from incident_finding where {ids}) numbered
             where position <= @takeEach order by incident_id, time, finding_id

@@ -129,7 +129,7 @@ public sealed partial class IncidentStore
 
     private static Task<FindingRow?> StoredFindingAsync(Database.Write write, string findingId, CancellationToken cancellationToken) =>
         write.Db.QuerySingleOrDefaultAsync<FindingRow>(new CommandDefinition(
-            "select finding_id, incident_id, rule, time, summary, detail_json from incident_finding where finding_id = @findingId", new { findingId }, write.Transaction, cancellationToken: cancellationToken));
+            $"select {FindingColumns} from incident_finding where finding_id = @findingId", new { findingId }, write.Transaction, cancellationToken: cancellationToken));
 
     /// <summary>Most incidents an incident is linked to (the contract's <c>relatedIncidents</c> maximum).</summary>
     public const int MaxRelated = 32;
